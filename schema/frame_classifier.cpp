@@ -1,0 +1,157 @@
+#include "schema/frame_classifier.hpp"
+
+#include <simdjson.h>
+
+#include <string>
+
+namespace mastotape::schema {
+namespace {
+
+// Events whose payload is a bare id rather than a JSON entity (mastodon-streaming.md section 5.1).
+bool payload_is_bare_id(std::string_view event) {
+    return event == "delete" || event == "announcement.delete";
+}
+
+// Fills `object_id` from a payload string. Returns false when an entity payload does not parse.
+bool read_object_id(std::string_view event, std::string_view payload, FrameColumns& out) {
+    if (payload_is_bare_id(event)) {
+        out.object_id = std::string(payload);
+        return true;
+    }
+    if (event == "notifications_merged") {
+        return true;
+    }
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element entity;
+    if (parser.parse(payload.data(), payload.size()).get(entity) != simdjson::SUCCESS) {
+        return false;
+    }
+    simdjson::dom::object object;
+    if (entity.get_object().get(object) != simdjson::SUCCESS) {
+        return false;
+    }
+    // An announcement reaction names the announcement it belongs to.
+    const char* key = event == "announcement.reaction" ? "announcement_id" : "id";
+    std::string_view id;
+    if (object[key].get_string().get(id) == simdjson::SUCCESS) {
+        out.object_id = std::string(id);
+    }
+    return true;
+}
+
+FrameColumns classify_websocket_text(std::string_view bytes) {
+    FrameColumns out;
+    out.kind = FrameKind::text;
+    out.parse_ok = false;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(bytes.data(), bytes.size()).get(doc) != simdjson::SUCCESS) {
+        return out;
+    }
+    simdjson::dom::object object;
+    if (doc.get_object().get(object) != simdjson::SUCCESS) {
+        return out;
+    }
+    if (object["error"].error() == simdjson::SUCCESS) {
+        out.kind = FrameKind::error;
+        out.parse_ok = true;
+        return out;
+    }
+    std::string_view event;
+    simdjson::dom::array stream;
+    std::string_view payload;
+    if (object["event"].get_string().get(event) != simdjson::SUCCESS ||
+        object["stream"].get_array().get(stream) != simdjson::SUCCESS ||
+        object["payload"].get_string().get(payload) != simdjson::SUCCESS) {
+        return out;
+    }
+    out.kind = FrameKind::event;
+    out.event = std::string(event);
+    out.stream = simdjson::to_string(stream);
+    out.parse_ok = read_object_id(event, payload, out);
+    return out;
+}
+
+// An SSE block: `event: X\n` and `data: Y\n` lines, ended by a blank line. Several data lines join
+// with '\n' as the EventSource spec says.
+FrameColumns classify_sse_block(std::string_view bytes, std::string_view sse_label) {
+    FrameColumns out;
+    if (!bytes.empty() && bytes.front() == ':') {
+        out.kind = FrameKind::comment;
+        return out;
+    }
+    out.kind = FrameKind::text;
+    out.parse_ok = false;
+    std::string event;
+    std::string data;
+    bool has_event = false;
+    bool has_data = false;
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        std::size_t end = bytes.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = bytes.size();
+        }
+        std::string_view line = bytes.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.empty() || line.front() == ':') {
+            continue;
+        }
+        std::size_t colon = line.find(':');
+        std::string_view field = line.substr(0, colon);
+        std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
+        if (!value.empty() && value.front() == ' ') {
+            value.remove_prefix(1);
+        }
+        if (field == "event") {
+            event = value;
+            has_event = true;
+        } else if (field == "data") {
+            if (has_data) {
+                data += '\n';
+            }
+            data += value;
+            has_data = true;
+        }
+    }
+    if (!has_event || !has_data) {
+        return out;
+    }
+    out.kind = FrameKind::event;
+    out.event = event;
+    if (!sse_label.empty()) {
+        out.stream = std::string(sse_label);
+    }
+    out.parse_ok = read_object_id(event, data, out);
+    return out;
+}
+
+}  // namespace
+
+FrameColumns classify_text(Transport transport, std::string_view bytes, std::string_view sse_label) {
+    if (transport == Transport::sse) {
+        return classify_sse_block(bytes, sse_label);
+    }
+    return classify_websocket_text(bytes);
+}
+
+FrameColumns control_columns(FrameKind kind) {
+    FrameColumns out;
+    out.kind = kind;
+    return out;
+}
+
+bool is_text_kind(FrameKind kind) {
+    return kind == FrameKind::event || kind == FrameKind::error || kind == FrameKind::text ||
+           kind == FrameKind::comment;
+}
+
+FrameColumns expected_columns(Transport transport, FrameKind kind, std::string_view bytes,
+                              std::string_view sse_label) {
+    if (is_text_kind(kind)) {
+        return classify_text(transport, bytes, sse_label);
+    }
+    return control_columns(kind);
+}
+
+}  // namespace mastotape::schema

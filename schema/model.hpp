@@ -1,0 +1,149 @@
+#pragma once
+
+// The records a tape holds, as plain values. Everything that goes to disk is explicitly sized.
+// Times: `*_ns` offsets are nanoseconds on a monotonic clock since the session started;
+// `*_wall_ns` are Unix wall-clock nanoseconds.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mastotape::schema {
+
+enum class Transport { websocket, sse };
+
+std::string_view to_string(Transport t);
+std::optional<Transport> transport_from_string(std::string_view s);
+
+// What a received frame is. `event`, `error` and `text` are text frames (WebSocket) or SSE blocks,
+// told apart by their bytes; `binary`, `ping` and `pong` are WebSocket opcodes; `comment` is an SSE
+// comment line such as `:)` or `:thump`.
+enum class FrameKind { event, error, text, binary, ping, pong, comment };
+
+std::string_view to_string(FrameKind k);
+std::optional<FrameKind> frame_kind_from_string(std::string_view s);
+
+// One subscription: a stream name and, for `hashtag*` and `list`, its parameter.
+struct Subscription {
+    std::string stream;
+    std::string param;  // tag or list id; empty when the stream takes none
+
+    // The `stream` array the server labels events with, as compact JSON: ["hashtag","foo"].
+    std::string label() const;
+    bool operator==(const Subscription&) const = default;
+};
+
+struct Session {
+    std::int64_t id = 0;
+    std::string label;
+    std::string source;    // streaming base URL, never with a token
+    std::string instance;  // what the user named (host or URL); may be empty
+    Transport transport = Transport::websocket;
+    std::vector<Subscription> subscriptions;
+    std::int64_t started_wall_ns = 0;
+    std::optional<std::int64_t> ended_wall_ns;
+    std::optional<std::int64_t> ended_offset_ns;
+    std::string end_reason;   // stopped, duration, count, error, repaired; empty while open
+    std::string end_detail;
+    std::int64_t updated_wall_ns = 0;  // refreshed by a live recorder at least every few seconds
+    std::string settings_json = "{}";  // recorder settings worth keeping (heartbeat timeout, ...)
+};
+
+enum class SessionState { recording, ended, interrupted };
+std::string_view to_string(SessionState s);
+
+// A session without an end is `recording` while its recorder keeps `updated_wall_ns` fresh and
+// `interrupted` once it has been stale for `stale_after_ns`.
+SessionState session_state(const Session& s, std::int64_t now_wall_ns,
+                           std::int64_t stale_after_ns = 15'000'000'000);
+
+// One connection attempt and how it went. `end_cause` values: close, close-no-code, eof, reset,
+// heartbeat-timeout, local-stop, tls-error, network-error, handshake-failed, frame-too-large,
+// protocol-error; empty while the connection is open.
+struct Connection {
+    std::int64_t session_id = 0;
+    std::int64_t idx = 0;  // 0-based attempt number within the session
+    std::string url;       // without token
+    std::int64_t started_offset_ns = 0;
+    std::int64_t started_wall_ns = 0;
+    std::optional<std::int64_t> handshake_offset_ns;  // set when the handshake finished
+    std::optional<std::int64_t> http_status;          // 101/200 or the failing status
+    std::string error_message;                        // X-Error-Message or the local error
+    std::string subprotocol;                          // selected subprotocol (token redacted)
+    std::string response_headers_json = "{}";         // handshake response headers, redacted
+    std::optional<std::int64_t> ended_offset_ns;
+    std::optional<std::int64_t> ended_wall_ns;
+    std::string end_cause;
+    std::optional<std::int64_t> close_code;
+    std::string close_reason;
+    std::string end_detail;
+};
+
+// The columns parsed from a frame's bytes for querying; see frame_classifier.hpp.
+struct FrameColumns {
+    FrameKind kind = FrameKind::text;
+    std::optional<std::string> stream;     // the `stream` array as compact JSON
+    std::optional<std::string> event;      // event name
+    std::optional<std::string> object_id;  // status/notification/conversation/deleted id
+    bool parse_ok = true;                  // false: the bytes did not parse as their kind should
+    bool operator==(const FrameColumns&) const = default;
+};
+
+struct Frame {
+    std::int64_t session_id = 0;
+    std::int64_t seq = 0;  // 1-based, gapless within the session
+    std::int64_t connection_idx = 0;
+    std::int64_t offset_ns = 0;
+    std::int64_t wall_ns = 0;
+    std::string bytes;  // exactly as received (may hold any byte values)
+    FrameColumns columns;
+};
+
+// What the recorder sent. `kind`: text, binary, ping, pong, close. `after_seq` is the last frame
+// seq received before it was sent, so the two directions interleave deterministically.
+struct ClientMessage {
+    std::int64_t session_id = 0;
+    std::int64_t seq = 0;  // 1-based, gapless within the session, separate from frames
+    std::int64_t connection_idx = 0;
+    std::int64_t offset_ns = 0;
+    std::int64_t wall_ns = 0;
+    std::int64_t after_seq = 0;
+    std::string kind;
+    std::string bytes;
+};
+
+// A time the stream was not connected. `cause` is the end cause of the connection before it.
+// `backfill_status`: none, ok, partial, failed, skipped.
+struct Gap {
+    std::int64_t session_id = 0;
+    std::int64_t idx = 0;
+    std::int64_t from_connection_idx = 0;
+    std::int64_t start_offset_ns = 0;
+    std::int64_t start_wall_ns = 0;
+    std::optional<std::int64_t> end_offset_ns;
+    std::optional<std::int64_t> end_wall_ns;
+    std::string cause;
+    std::int64_t last_seq_before = 0;
+    std::string backfill_status = "none";
+    std::string backfill_error;
+    std::int64_t backfilled = 0;
+};
+
+// One item fetched over REST after a gap, with the exact bytes of the item inside the response.
+struct BackfillItem {
+    std::int64_t session_id = 0;
+    std::int64_t seq = 0;  // 1-based, gapless within the session
+    std::int64_t gap_idx = 0;
+    std::int64_t offset_ns = 0;
+    std::int64_t wall_ns = 0;
+    std::string endpoint;  // e.g. /api/v1/timelines/home
+    std::string query;     // e.g. min_id=113...&limit=40
+    std::int64_t http_status = 200;
+    std::string object_id;
+    std::string body;
+    bool already_streamed = false;
+};
+
+}  // namespace mastotape::schema

@@ -1,0 +1,835 @@
+#include "schema/synth.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <random>
+#include <stdexcept>
+
+#include "schema/frame_classifier.hpp"
+
+namespace mastotape::schema {
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+constexpr std::int64_t kSec = 1'000'000'000;
+constexpr std::size_t kFlushEvery = 8192;
+
+const std::vector<std::string> kCauses{"eof",        "reset",         "close",
+                                       "close-no-code", "heartbeat-timeout", "tls-error",
+                                       "network-error"};
+
+// ---- JSON text built by hand: synth must write a million events in seconds ----
+
+void append_escaped(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 15];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+}
+
+void append_string(std::string& out, std::string_view s) {
+    out += '"';
+    append_escaped(out, s);
+    out += '"';
+}
+
+std::string iso_time(std::int64_t wall_ns, bool date_only = false) {
+    const std::time_t secs = static_cast<std::time_t>(wall_ns / kSec);
+    const int millis = static_cast<int>((wall_ns / kMs) % 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    if (date_only) {
+        std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+        return buf;
+    }
+    char base[32];
+    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf, sizeof buf, "%s.%03dZ", base, millis);
+    return buf;
+}
+
+struct Account {
+    std::string id;
+    std::string username;
+    std::string acct;
+    std::string display_name;
+    std::string domain;
+    std::string json;  // rendered once
+};
+
+const std::array<std::string_view, 24> kWords{
+    "hello",  "fediverse", "mastodon", "streaming", "today",  "café",     "naïve",   "日本語",
+    "🦣",     "🎉",        "coffee",   "rust",      "c++",    "tests",    "replay",  "tape",
+    "über",   "👩‍💻",       "ünïcödé",  "weekend",   "release", "\u2028ok", "back\\slash", "tab\there"};
+
+class Synth {
+   public:
+    Synth(TapeStore& store, const SynthOptions& o,
+          const std::function<void(std::int64_t)>& progress)
+        : store_(store), o_(o), rng_(o.seed), progress_(progress) {}
+
+    std::int64_t run();
+
+   private:
+    double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+    std::int64_t pick(std::int64_t n) {
+        return static_cast<std::int64_t>(uniform() * static_cast<double>(n));
+    }
+    std::int64_t wall(std::int64_t offset) const { return o_.start_wall_ns + offset; }
+
+    void validate();
+    void make_accounts();
+    std::string uuid();
+    std::string status_id(std::int64_t offset);
+    std::string status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
+                            bool edited);
+    std::string notification_json(std::int64_t offset);
+    std::string conversation_json(std::int64_t offset);
+    std::string announcement_json(std::int64_t offset);
+
+    // Draws an event for a stream and returns (event, payload, object id, entity endpoint).
+    struct Drawn {
+        std::string event;
+        std::string payload;
+        std::string endpoint;  // REST endpoint a backfill would find it at; empty if none
+        std::string id;
+    };
+    Drawn draw_event(const Subscription& sub, std::int64_t offset, bool entity_only);
+    std::string endpoint_of(const Subscription& sub, const std::string& event) const;
+
+    void open_connection(std::int64_t at, bool resubscribe);
+    void end_connection(std::int64_t at, const std::string& cause);
+    void emit_frame(std::int64_t at, FrameKind kind, std::string bytes);
+    void emit_client(std::int64_t at, const std::string& kind, std::string bytes);
+    void emit_heartbeats_until(std::int64_t until);
+    void emit_event(std::int64_t at, const Subscription& sub, const Drawn& d);
+    std::int64_t run_gap(std::int64_t end_at, const std::string& cause);
+    void flush(bool force);
+
+    TapeStore& store_;
+    const SynthOptions& o_;
+    std::mt19937_64 rng_;
+    const std::function<void(std::int64_t)>& progress_;
+
+    std::int64_t session_id_ = 0;
+    Batch batch_;
+    std::vector<Account> accounts_;
+    std::vector<std::string> labels_;
+    std::string sse_label_;
+    Connection conn_;
+    std::int64_t next_frame_seq_ = 1;
+    std::int64_t next_client_seq_ = 1;
+    std::int64_t next_backfill_seq_ = 1;
+    std::int64_t next_ping_ = 0;
+    std::int64_t last_activity_ = 0;
+    std::int64_t events_written_ = 0;
+    std::int64_t next_gap_idx_ = 0;
+    std::int64_t notification_id_ = 34'975'861;
+    std::int64_t conversation_id_ = 418'450;
+    std::int64_t announcement_id_ = 0;
+    std::uint16_t id_counter_ = 0;
+    std::vector<std::string> recent_statuses_;
+    std::map<std::string, std::string> newest_seen_;  // endpoint -> newest id streamed
+};
+
+void Synth::validate() {
+    if (o_.subscriptions.empty()) {
+        throw std::invalid_argument("synth needs at least one stream");
+    }
+    if (o_.transport == Transport::sse && o_.subscriptions.size() != 1) {
+        throw std::invalid_argument("SSE takes exactly one stream per session");
+    }
+    if (o_.rate <= 0) {
+        throw std::invalid_argument("--rate must be positive");
+    }
+    if (o_.events < 0) {
+        throw std::invalid_argument("--events must not be negative");
+    }
+    for (const auto& s : o_.subscriptions) {
+        if (events_of_stream(s.stream).empty()) {
+            throw std::invalid_argument("unknown stream \"" + s.stream + "\"");
+        }
+        const bool needs_param = s.stream == "hashtag" || s.stream == "hashtag:local" ||
+                                 s.stream == "list";
+        if (needs_param && s.param.empty()) {
+            throw std::invalid_argument("stream \"" + s.stream + "\" needs a tag or list id");
+        }
+    }
+    for (const auto& c : o_.connection_ends) {
+        if (std::find(kCauses.begin(), kCauses.end(), c) == kCauses.end()) {
+            throw std::invalid_argument("unknown connection end \"" + c + "\"");
+        }
+    }
+    for (const auto& e : o_.event_mix) {
+        bool delivered = false;
+        for (const auto& s : o_.subscriptions) {
+            const auto evs = events_of_stream(s.stream);
+            delivered = delivered || std::find(evs.begin(), evs.end(), e) != evs.end();
+        }
+        if (!delivered) {
+            throw std::invalid_argument("event \"" + e + "\" is not delivered on these streams");
+        }
+    }
+}
+
+void Synth::make_accounts() {
+    const std::array<std::pair<std::string_view, std::string_view>, 8> people{{
+        {"alice", ""},
+        {"bob", "other.example"},
+        {"carol", ""},
+        {"dmitri", "mastodon.social"},
+        {"émilie", "tooting.example"},
+        {"fediadmin", ""},
+        {"grace", "hachyderm.example"},
+        {"hiroshi", "mstdn.example"},
+    }};
+    std::int64_t n = 0;
+    for (const auto& [user, domain] : people) {
+        Account a;
+        a.id = std::to_string(109'000'000'000'000'001 + n++);
+        a.username = std::string(user);
+        a.domain = domain.empty() ? o_.host : std::string(domain);
+        a.acct = domain.empty() ? a.username : a.username + "@" + a.domain;
+        a.display_name = a.username;
+        a.display_name[0] = static_cast<char>(std::toupper(a.display_name[0]));
+        const std::string base = "https://" + a.domain;
+        std::string& j = a.json;
+        j += "{\"id\":";
+        append_string(j, a.id);
+        j += ",\"username\":";
+        append_string(j, a.username);
+        j += ",\"acct\":";
+        append_string(j, a.acct);
+        j += ",\"display_name\":";
+        append_string(j, a.display_name);
+        j += ",\"locked\":false,\"bot\":" + std::string(n == 6 ? "true" : "false");
+        j += ",\"discoverable\":true,\"indexable\":true,\"group\":false,\"created_at\":\"2022-11-0";
+        j += std::to_string(n);
+        j += "T00:00:00.000Z\",\"note\":\"<p>hi, I am ";
+        append_escaped(j, a.username);
+        j += "</p>\",\"url\":";
+        append_string(j, base + "/@" + a.username);
+        j += ",\"uri\":";
+        append_string(j, base + "/users/" + a.username);
+        j += ",\"avatar\":\"" + base + "/avatars/original/missing.png\"";
+        j += ",\"avatar_static\":\"" + base + "/avatars/original/missing.png\"";
+        j += ",\"header\":\"" + base + "/headers/original/missing.png\"";
+        j += ",\"header_static\":\"" + base + "/headers/original/missing.png\"";
+        j += ",\"followers_count\":" + std::to_string(10 * n + 3);
+        j += ",\"following_count\":" + std::to_string(5 * n + 1);
+        j += ",\"statuses_count\":" + std::to_string(42 * n);
+        j += ",\"last_status_at\":\"" + iso_time(o_.start_wall_ns, true) + "\"";
+        j += ",\"hide_collections\":false,\"emojis\":[],\"fields\":[]}";
+        accounts_.push_back(std::move(a));
+    }
+}
+
+std::string Synth::uuid() {
+    const std::uint64_t a = rng_();
+    const std::uint64_t b = rng_();
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx",
+                  static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                  static_cast<unsigned>(a & 0xfff), static_cast<unsigned>(0x8000 | (b >> 50)),
+                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
+    return buf;
+}
+
+// Mastodon's snowflake ids: milliseconds since the epoch, shifted left 16 bits, plus a sequence.
+std::string Synth::status_id(std::int64_t offset) {
+    const std::int64_t ms = wall(offset) / kMs;
+    return std::to_string((ms << 16) | id_counter_++);
+}
+
+std::string Synth::status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
+                               bool edited) {
+    const Account& a = accounts_[static_cast<std::size_t>(pick(8))];
+    const bool public_view = sub.stream.rfind("public", 0) == 0 ||
+                             sub.stream.rfind("hashtag", 0) == 0;
+    const std::string tag = sub.param.empty() || sub.stream == "list" ? "fediverse" : sub.param;
+    const std::string created = iso_time(wall(offset) - 200 * kMs);
+    const std::string base = "https://" + a.domain;
+    std::string content = "<p>";
+    const std::int64_t words = 6 + pick(14);
+    for (std::int64_t w = 0; w < words; ++w) {
+        append_escaped(content, kWords[static_cast<std::size_t>(pick(kWords.size()))]);
+        content += ' ';
+    }
+    content += "<a href=\\\"https://" + o_.host + "/tags/";
+    append_escaped(content, tag);
+    content += "\\\" class=\\\"mention hashtag\\\" rel=\\\"tag\\\">#<span>";
+    append_escaped(content, tag);
+    content += "</span></a></p>";
+
+    std::string j;
+    j.reserve(1800);
+    j += "{\"id\":";
+    append_string(j, id);
+    j += ",\"created_at\":\"" + created + "\"";
+    j += ",\"in_reply_to_id\":null,\"in_reply_to_account_id\":null,\"sensitive\":false";
+    j += ",\"spoiler_text\":\"\",\"visibility\":\"public\",\"language\":\"en\"";
+    j += ",\"uri\":";
+    append_string(j, base + "/users/" + a.username + "/statuses/" + id);
+    j += ",\"url\":";
+    append_string(j, base + "/@" + a.username + "/" + id);
+    j += ",\"replies_count\":" + std::to_string(pick(4));
+    j += ",\"reblogs_count\":" + std::to_string(pick(9));
+    j += ",\"favourites_count\":" + std::to_string(pick(30));
+    j += ",\"quotes_count\":0,\"edited_at\":";
+    j += edited ? "\"" + iso_time(wall(offset)) + "\"" : std::string("null");
+    if (!public_view) {
+        j += ",\"favourited\":false,\"reblogged\":false,\"muted\":false,\"bookmarked\":false";
+    }
+    j += ",\"content\":\"" + content + "\"";
+    if (!public_view) {
+        j += ",\"filtered\":[]";
+    }
+    j += ",\"reblog\":null,\"application\":{\"name\":\"Web\",\"website\":null},\"account\":";
+    j += a.json;
+    j += ",\"media_attachments\":[],\"mentions\":[],\"tags\":[{\"name\":";
+    append_string(j, tag);
+    j += ",\"url\":";
+    append_string(j, "https://" + o_.host + "/tags/" + tag);
+    j += "}],\"emojis\":[],\"card\":null,\"poll\":null,\"quote\":null";
+    j += ",\"quote_approval\":{\"automatic\":[\"public\"],\"manual\":[],\"current_user\":"
+         "\"automatic\"}";
+    if (public_view) {
+        // The streaming server appends `filtered` to updates on public and hashtag streams.
+        j += ",\"filtered\":[]";
+    }
+    j += "}";
+    return j;
+}
+
+std::string Synth::notification_json(std::int64_t offset) {
+    static constexpr std::array<std::string_view, 5> kTypes{"mention", "favourite", "reblog",
+                                                            "follow", "status"};
+    const auto type = kTypes[static_cast<std::size_t>(pick(kTypes.size()))];
+    const std::string id = std::to_string(notification_id_++);
+    const Account& from = accounts_[static_cast<std::size_t>(pick(8))];
+    std::string j = "{\"id\":\"" + id + "\",\"type\":\"" + std::string(type) +
+                    "\",\"created_at\":\"" + iso_time(wall(offset)) + "\",\"group_key\":\"ungrouped-" +
+                    id + "\",\"account\":" + from.json;
+    if (type != "follow") {
+        j += ",\"status\":" + status_json(status_id(offset), offset, {"user", ""}, false);
+    }
+    j += "}";
+    return j;
+}
+
+std::string Synth::conversation_json(std::int64_t offset) {
+    const std::string id = std::to_string(conversation_id_++);
+    const Account& with = accounts_[static_cast<std::size_t>(1 + pick(7))];
+    std::string status = status_json(status_id(offset), offset, {"direct", ""}, false);
+    // Direct messages are `direct`.
+    const auto pos = status.find("\"visibility\":\"public\"");
+    status.replace(pos, 21, "\"visibility\":\"direct\"");
+    return "{\"id\":\"" + id + "\",\"unread\":true,\"accounts\":[" + with.json +
+           "],\"last_status\":" + status + "}";
+}
+
+std::string Synth::announcement_json(std::int64_t offset) {
+    const std::string id = std::to_string(++announcement_id_);
+    const std::string at = iso_time(wall(offset));
+    return "{\"id\":\"" + id + "\",\"content\":\"<p>Maintenance tonight 🛠️</p>\",\"starts_at\":null,"
+           "\"ends_at\":null,\"all_day\":true,\"published_at\":\"" + at + "\",\"updated_at\":\"" +
+           at + "\",\"mentions\":[],\"statuses\":[],\"tags\":[],\"emojis\":[],\"reactions\":[]}";
+}
+
+std::string Synth::endpoint_of(const Subscription& sub, const std::string& event) const {
+    const std::string& s = sub.stream;
+    if (event == "notification") {
+        return "/api/v1/notifications";
+    }
+    if (event == "conversation") {
+        return "/api/v1/conversations";
+    }
+    if (event != "update") {
+        return "";
+    }
+    if (s == "user") {
+        return "/api/v1/timelines/home";
+    }
+    if (s.rfind("public", 0) == 0) {
+        return "/api/v1/timelines/public";
+    }
+    if (s.rfind("hashtag", 0) == 0) {
+        return "/api/v1/timelines/tag/" + sub.param;
+    }
+    if (s == "list") {
+        return "/api/v1/timelines/list/" + sub.param;
+    }
+    return "";
+}
+
+Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, bool entity_only) {
+    std::vector<std::string> candidates;
+    const auto evs = events_of_stream(sub.stream);
+    if (!o_.event_mix.empty()) {
+        for (const auto& e : o_.event_mix) {
+            if (std::find(evs.begin(), evs.end(), e) != evs.end()) {
+                candidates.push_back(e);
+            }
+        }
+    }
+    if (candidates.empty()) {
+        // The usual mix: mostly new posts, some deletes and edits, a few of the rest.
+        const double u = uniform();
+        if (sub.stream == "direct") {
+            candidates = {"conversation"};
+        } else if (sub.stream == "user:notification") {
+            candidates = {u < 0.97 ? "notification" : "notifications_merged"};
+        } else if (sub.stream == "user") {
+            candidates = {u < 0.6    ? "update"
+                          : u < 0.8  ? "notification"
+                          : u < 0.9  ? "delete"
+                          : u < 0.96 ? "status.update"
+                          : u < 0.98 ? "announcement"
+                          : u < 0.99 ? "announcement.reaction"
+                                     : "announcement.delete"};
+        } else {
+            candidates = {u < 0.8 ? "update" : u < 0.92 ? "delete" : "status.update"};
+        }
+    }
+    Drawn d;
+    d.event = candidates[static_cast<std::size_t>(pick(static_cast<std::int64_t>(candidates.size())))];
+    const bool needs_earlier = d.event == "delete" || d.event == "status.update";
+    if (entity_only || (needs_earlier && recent_statuses_.empty())) {
+        d.event = sub.stream == "direct"              ? "conversation"
+                  : sub.stream == "user:notification" ? "notification"
+                                                      : "update";
+    }
+    if (d.event == "update") {
+        d.id = status_id(offset);
+        d.payload = status_json(d.id, offset, sub, false);
+        recent_statuses_.push_back(d.id);
+        if (recent_statuses_.size() > 64) {
+            recent_statuses_.erase(recent_statuses_.begin());
+        }
+    } else if (d.event == "status.update") {
+        d.id = recent_statuses_[static_cast<std::size_t>(
+            pick(static_cast<std::int64_t>(recent_statuses_.size())))];
+        d.payload = status_json(d.id, offset, sub, true);
+    } else if (d.event == "delete") {
+        const auto i = static_cast<std::size_t>(pick(static_cast<std::int64_t>(recent_statuses_.size())));
+        d.id = recent_statuses_[i];
+        d.payload = d.id;
+        recent_statuses_.erase(recent_statuses_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else if (d.event == "notification") {
+        d.payload = notification_json(offset);
+        d.id = std::to_string(notification_id_ - 1);
+    } else if (d.event == "notifications_merged") {
+        d.payload = "1";
+    } else if (d.event == "conversation") {
+        d.payload = conversation_json(offset);
+        d.id = std::to_string(conversation_id_ - 1);
+    } else if (d.event == "announcement") {
+        d.payload = announcement_json(offset);
+        d.id = std::to_string(announcement_id_);
+    } else if (d.event == "announcement.reaction") {
+        d.payload = "{\"name\":\"🤔\",\"count\":" + std::to_string(1 + pick(5)) +
+                    ",\"announcement_id\":\"" + std::to_string(std::max<std::int64_t>(1, announcement_id_)) +
+                    "\"}";
+    } else if (d.event == "announcement.delete") {
+        d.payload = std::to_string(std::max<std::int64_t>(1, announcement_id_));
+    }
+    d.endpoint = endpoint_of(sub, d.event);
+    return d;
+}
+
+void Synth::flush(bool force) {
+    if (force || batch_.size() >= kFlushEvery) {
+        store_.append(batch_);
+        const auto id = batch_.session_id;
+        batch_ = Batch{};
+        batch_.session_id = id;
+    }
+}
+
+void Synth::emit_frame(std::int64_t at, FrameKind kind, std::string bytes) {
+    Frame f;
+    f.session_id = session_id_;
+    f.seq = next_frame_seq_++;
+    f.connection_idx = conn_.idx;
+    f.offset_ns = at;
+    f.wall_ns = wall(at);
+    f.columns = expected_columns(o_.transport, kind, bytes, sse_label_);
+    f.bytes = std::move(bytes);
+    batch_.frames.push_back(std::move(f));
+    last_activity_ = at;
+    flush(false);
+}
+
+void Synth::emit_client(std::int64_t at, const std::string& kind, std::string bytes) {
+    ClientMessage m;
+    m.session_id = session_id_;
+    m.seq = next_client_seq_++;
+    m.connection_idx = conn_.idx;
+    m.offset_ns = at;
+    m.wall_ns = wall(at);
+    m.after_seq = next_frame_seq_ - 1;
+    m.kind = kind;
+    m.bytes = std::move(bytes);
+    batch_.client_messages.push_back(std::move(m));
+}
+
+void Synth::emit_heartbeats_until(std::int64_t until) {
+    while (next_ping_ < until) {
+        if (o_.transport == Transport::websocket) {
+            emit_frame(next_ping_, FrameKind::ping, "");
+            emit_client(next_ping_ + 150'000, "pong", "");
+            next_ping_ += 30 * kSec + pick(3 * kMs);
+        } else {
+            emit_frame(next_ping_, FrameKind::comment, ":thump\n\n");
+            next_ping_ += 15 * kSec;
+        }
+    }
+}
+
+void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d) {
+    const std::size_t sub_index = static_cast<std::size_t>(&sub - o_.subscriptions.data());
+    std::string bytes;
+    if (o_.transport == Transport::websocket) {
+        bytes.reserve(d.payload.size() + 128);
+        bytes += "{\"stream\":";
+        bytes += labels_[sub_index];
+        bytes += ",\"event\":";
+        append_string(bytes, d.event);
+        bytes += ",\"payload\":";
+        append_string(bytes, d.payload);
+        bytes += "}";
+    } else {
+        bytes = "event: " + d.event + "\ndata: " + d.payload + "\n\n";
+    }
+    emit_frame(at, FrameKind::event, std::move(bytes));
+    if (!d.endpoint.empty()) {
+        newest_seen_[d.endpoint] = d.id;
+    }
+    ++events_written_;
+    if (progress_ && (events_written_ & 0xffff) == 0) {
+        progress_(events_written_);
+    }
+}
+
+void Synth::open_connection(std::int64_t at, bool resubscribe) {
+    const std::int64_t idx = conn_.idx;
+    conn_ = Connection{};
+    conn_.session_id = session_id_;
+    conn_.idx = idx;
+    conn_.started_offset_ns = at;
+    conn_.started_wall_ns = wall(at);
+    const std::int64_t handshake = at + 38 * kMs + pick(10 * kMs);
+    conn_.handshake_offset_ns = handshake;
+    if (o_.transport == Transport::websocket) {
+        conn_.url = "wss://" + o_.host + "/api/v1/streaming";
+        if (o_.subscriptions.size() == 1 && !o_.error_frame) {
+            const auto& s = o_.subscriptions.front();
+            conn_.url += "?stream=" + s.stream;
+            if (!s.param.empty()) {
+                conn_.url += (s.stream == "list" ? "&list=" : "&tag=") + s.param;
+            }
+        }
+        conn_.http_status = 101;
+        conn_.response_headers_json = "{\"X-Request-Id\":\"" + uuid() + "\"}";
+    } else {
+        const auto& s = o_.subscriptions.front();
+        std::string path = s.stream;
+        std::string query;
+        if (path.size() > 6 && path.compare(path.size() - 6, 6, ":media") == 0) {
+            path.resize(path.size() - 6);
+            query = "?only_media=true";
+        }
+        std::replace(path.begin(), path.end(), ':', '/');
+        if (!s.param.empty()) {
+            query = (s.stream == "list" ? "?list=" : "?tag=") + s.param;
+        }
+        conn_.url = "https://" + o_.host + "/api/v1/streaming/" + path + query;
+        conn_.http_status = 200;
+        conn_.response_headers_json =
+            "{\"Content-Type\":\"text/event-stream\",\"Cache-Control\":\"private, no-store\","
+            "\"X-Request-Id\":\"" + uuid() + "\"}";
+    }
+    batch_.connections.push_back(conn_);
+    if (o_.transport == Transport::sse) {
+        emit_frame(handshake, FrameKind::comment, ":)\n");
+        next_ping_ = handshake + 15 * kSec;
+        return;
+    }
+    next_ping_ = handshake + pick(30 * kSec);
+    std::int64_t t = handshake + kMs;
+    if (o_.subscriptions.size() > 1 || o_.error_frame) {
+        for (const auto& s : o_.subscriptions) {
+            std::string msg = "{\"type\":\"subscribe\",\"stream\":";
+            append_string(msg, s.stream);
+            if (!s.param.empty()) {
+                msg += s.stream == "list" ? ",\"list\":" : ",\"tag\":";
+                append_string(msg, s.param);
+            }
+            msg += "}";
+            emit_client(t, "text", std::move(msg));
+            t += 100'000;
+        }
+        if (o_.error_frame && !resubscribe) {
+            emit_client(t, "text", "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
+            emit_frame(t + 4 * kMs, FrameKind::error, "{\"error\":\"Unknown stream type\",\"status\":400}");
+        }
+    }
+    last_activity_ = handshake;
+}
+
+void Synth::end_connection(std::int64_t at, const std::string& cause) {
+    conn_.ended_offset_ns = at;
+    conn_.ended_wall_ns = wall(at);
+    conn_.end_cause = cause;
+    if (cause == "eof") {
+        conn_.close_code = 1006;
+        conn_.end_detail = "end of stream without a close frame";
+    } else if (cause == "reset") {
+        conn_.close_code = 1006;
+        conn_.end_detail = "Connection reset by peer";
+    } else if (cause == "close") {
+        conn_.close_code = 1001;
+        conn_.close_reason = "going away";
+    } else if (cause == "close-no-code") {
+        conn_.close_code = 1005;
+    } else if (cause == "heartbeat-timeout") {
+        conn_.end_detail = "no frame or ping for " +
+                           std::to_string(o_.heartbeat_timeout_ns / kSec) + " s";
+    } else if (cause == "tls-error") {
+        conn_.end_detail = "decryption failed or bad record mac (SSL routines)";
+    } else if (cause == "network-error") {
+        conn_.end_detail = "Network is unreachable";
+    } else if (cause == "local-stop") {
+        conn_.close_code = 1000;
+    }
+    batch_.connections.push_back(conn_);
+}
+
+// Ends the current connection with `cause` at `end_at`, fails some attempts, reconnects, and
+// backfills what was published in between. Returns the time the new connection is up.
+std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
+    const std::int64_t gap_idx = next_gap_idx_++;
+    end_connection(end_at, cause);
+    // A client answers a close frame with one of its own, echoing the code.
+    if (o_.transport == Transport::websocket && cause == "close") {
+        emit_client(end_at + 100'000, "close", std::string("\x03\xe9", 2) + "going away");
+    } else if (o_.transport == Transport::websocket && cause == "close-no-code") {
+        emit_client(end_at + 100'000, "close", "");
+    }
+    Gap g;
+    g.session_id = session_id_;
+    g.idx = gap_idx;
+    g.from_connection_idx = conn_.idx;
+    g.start_offset_ns = end_at;
+    g.start_wall_ns = wall(end_at);
+    g.cause = cause;
+    g.last_seq_before = next_frame_seq_ - 1;
+
+    // Events published while nobody listened.
+    std::vector<std::pair<const Subscription*, Drawn>> missed;
+    std::int64_t t = end_at;
+    std::int64_t backoff = kSec;
+    for (std::int64_t i = 0; i < o_.failed_attempts; ++i) {
+        t += backoff / 2 + pick(backoff / 2);
+        backoff *= 2;
+        Connection failed;
+        failed.session_id = session_id_;
+        failed.idx = conn_.idx + 1;
+        failed.url = conn_.url;
+        failed.started_offset_ns = t;
+        failed.started_wall_ns = wall(t);
+        failed.http_status = 502;
+        failed.ended_offset_ns = t + 20 * kMs;
+        failed.ended_wall_ns = wall(t + 20 * kMs);
+        failed.end_cause = "handshake-failed";
+        failed.end_detail = "HTTP 502 Bad Gateway";
+        batch_.connections.push_back(failed);
+        conn_ = failed;
+    }
+    for (std::int64_t i = 0; i < o_.missed_per_gap; ++i) {
+        const auto& sub = o_.subscriptions[static_cast<std::size_t>(
+            pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
+        const std::int64_t at = end_at + (t + kSec - end_at) * (i + 1) / (o_.missed_per_gap + 1);
+        missed.emplace_back(&sub, draw_event(sub, at, true));
+    }
+    t += backoff / 2 + pick(backoff / 2);
+    const auto seen_before = newest_seen_;
+    conn_.idx += 1;
+    open_connection(t, true);
+    const std::int64_t up = *conn_.handshake_offset_ns;
+    g.end_offset_ns = up;
+    g.end_wall_ns = wall(up);
+
+    // The first event after reconnecting arrives before the backfill completes, so the backfill
+    // finds it again: it is marked as already streamed.
+    const auto& first_sub = o_.subscriptions.front();
+    const Drawn first = draw_event(first_sub, up + 50 * kMs, true);
+    emit_event(up + 50 * kMs, first_sub, first);
+
+    if (!o_.backfill) {
+        g.backfill_status = "skipped";
+        batch_.gaps.push_back(g);
+        return up + 50 * kMs;
+    }
+    std::int64_t fetched_at = up + 120 * kMs;
+    auto add_item = [&](const Drawn& d, bool streamed) {
+        if (d.endpoint.empty()) {
+            return;
+        }
+        BackfillItem b;
+        b.session_id = session_id_;
+        b.seq = next_backfill_seq_++;
+        b.gap_idx = gap_idx;
+        b.offset_ns = fetched_at;
+        b.wall_ns = wall(fetched_at);
+        b.endpoint = d.endpoint;
+        const auto seen = seen_before.find(d.endpoint);
+        b.query = seen == seen_before.end() ? "limit=40" : "min_id=" + seen->second + "&limit=40";
+        b.http_status = 200;
+        b.object_id = d.id;
+        b.body = d.payload;
+        b.already_streamed = streamed;
+        batch_.backfill.push_back(std::move(b));
+        fetched_at += 100'000;
+        ++g.backfilled;
+    };
+    // Each page is newest first, as Mastodon returns it.
+    add_item(first, true);
+    for (auto it = missed.rbegin(); it != missed.rend(); ++it) {
+        add_item(it->second, false);
+    }
+    g.backfill_status = "ok";
+    batch_.gaps.push_back(g);
+    return up + 50 * kMs;
+}
+
+std::int64_t Synth::run() {
+    validate();
+    make_accounts();
+    for (const auto& s : o_.subscriptions) {
+        labels_.push_back(s.label());
+    }
+    if (o_.transport == Transport::sse) {
+        sse_label_ = labels_.front();
+    }
+    Session s;
+    s.label = o_.label.empty() ? "synth seed " + std::to_string(o_.seed) : o_.label;
+    s.source = (o_.transport == Transport::websocket ? "wss://" : "https://") + o_.host;
+    s.instance = "https://" + o_.host;
+    s.transport = o_.transport;
+    s.subscriptions = o_.subscriptions;
+    s.started_wall_ns = o_.start_wall_ns;
+    s.updated_wall_ns = o_.start_wall_ns;
+    s.settings_json = "{\"synth_seed\":" + std::to_string(o_.seed) + ",\"heartbeat_timeout_ms\":" +
+                      std::to_string(o_.heartbeat_timeout_ns / kMs) + "}";
+
+    std::int64_t end_offset = 0;
+    store_.in_transaction([&] {
+        session_id_ = store_.create_session(s);
+        batch_.session_id = session_id_;
+        conn_.idx = 0;
+        open_connection(0, false);
+        std::int64_t t = *conn_.handshake_offset_ns + 5 * kMs;
+        const std::size_t gaps = o_.connection_ends.size();
+        std::size_t next_gap = 0;
+        std::int64_t i = 0;
+        while (i < o_.events) {
+            if (next_gap < gaps &&
+                i >= o_.events * static_cast<std::int64_t>(next_gap + 1) /
+                         static_cast<std::int64_t>(gaps + 1)) {
+                const std::string& cause = o_.connection_ends[next_gap++];
+                std::int64_t end_at = t + 500 * kMs;
+                if (cause == "heartbeat-timeout") {
+                    end_at = last_activity_ + o_.heartbeat_timeout_ns;
+                }
+                emit_heartbeats_until(cause == "heartbeat-timeout" ? last_activity_ + 1 : end_at);
+                t = run_gap(end_at, cause);
+                ++i;  // the first event after reconnecting
+                continue;
+            }
+            const double u = uniform();
+            t += std::max<std::int64_t>(
+                1000, static_cast<std::int64_t>(-std::log1p(-u) / o_.rate * 1e9));
+            emit_heartbeats_until(t);
+            const auto& sub = o_.subscriptions[static_cast<std::size_t>(
+                pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
+            emit_event(t, sub, draw_event(sub, t, false));
+            ++i;
+        }
+        end_offset = t + kSec;
+        emit_heartbeats_until(end_offset);
+        if (o_.transport == Transport::websocket) {
+            emit_client(end_offset, "close", std::string("\x03\xe8", 2));
+        }
+        end_connection(end_offset + 2 * kMs, "local-stop");
+        end_offset += 2 * kMs;
+        flush(true);
+        store_.end_session(session_id_, wall(end_offset), end_offset, "stopped", "");
+    });
+    return session_id_;
+}
+
+}  // namespace
+
+std::vector<std::string> events_of_stream(const std::string& stream) {
+    if (stream == "user") {
+        return {"update",       "delete",       "status.update",         "notification",
+                "notifications_merged", "announcement", "announcement.reaction", "announcement.delete"};
+    }
+    if (stream == "user:notification") {
+        return {"notification", "notifications_merged", "status.update"};
+    }
+    if (stream == "direct") {
+        return {"conversation"};
+    }
+    static const std::vector<std::string> kStatusStreams{
+        "public",       "public:media",  "public:local",       "public:local:media",
+        "public:remote", "public:remote:media", "hashtag", "hashtag:local", "list"};
+    if (std::find(kStatusStreams.begin(), kStatusStreams.end(), stream) != kStatusStreams.end()) {
+        return {"update", "delete", "status.update"};
+    }
+    return {};
+}
+
+std::int64_t synthesize(TapeStore& store, const SynthOptions& options,
+                        const std::function<void(std::int64_t)>& progress) {
+    Synth synth(store, options, progress);
+    return synth.run();
+}
+
+}  // namespace mastotape::schema

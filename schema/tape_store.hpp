@@ -1,0 +1,157 @@
+#pragma once
+
+// The tape: one SQLite file holding many sessions. TapeStore owns the connection and every
+// prepared statement; all reads and writes go through it. Not thread-safe: use one TapeStore per
+// thread (SQLite WAL lets a recorder write while other processes read).
+//
+// Errors: every problem with the file (missing, not SQLite, not a tape, newer version, corrupt,
+// read-only location, disk full) is thrown as TapeError, whose message is one line naming the file.
+// A file that fails to open is left byte-for-byte unchanged.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "schema/model.hpp"
+
+namespace mastotape::schema {
+
+class TapeError : public std::runtime_error {
+   public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class OpenMode {
+    read,    // the tape must exist; opened read-only unless it needs a migration
+    write,   // the tape must exist
+    create,  // created when missing
+};
+
+// Everything appended in one transaction: all of it lands or none of it does. Connections and
+// gaps are upserted by (session, idx), so a writer re-sends a row when it changes.
+struct Batch {
+    std::int64_t session_id = 0;
+    std::int64_t now_wall_ns = 0;  // stored as the session's `updated_wall_ns` when non-zero
+    std::vector<Connection> connections;
+    std::vector<Frame> frames;
+    std::vector<ClientMessage> client_messages;
+    std::vector<Gap> gaps;
+    std::vector<BackfillItem> backfill;
+
+    bool empty() const {
+        return connections.empty() && frames.empty() && client_messages.empty() && gaps.empty() &&
+               backfill.empty();
+    }
+    std::size_t size() const {
+        return connections.size() + frames.size() + client_messages.size() + gaps.size() +
+               backfill.size();
+    }
+};
+
+// Per-session counts, computed from the indexes.
+struct SessionCounts {
+    std::int64_t frames = 0;
+    std::int64_t events = 0;
+    std::int64_t heartbeats = 0;  // pings and SSE comments
+    std::int64_t connections = 0;
+    std::int64_t gaps = 0;
+    std::int64_t backfilled = 0;
+    std::int64_t client_messages = 0;
+    std::int64_t last_seq = 0;
+    std::int64_t last_offset_ns = 0;
+    std::map<std::string, std::int64_t> by_kind;
+    std::map<std::string, std::int64_t> by_event;
+};
+
+class TapeStore;
+
+// Walks a session's frames in seq order without holding more than one frame. The store must
+// outlive the cursor, and no other write may happen on the same TapeStore while it is open.
+class FrameCursor {
+   public:
+    FrameCursor(FrameCursor&&) noexcept;
+    FrameCursor& operator=(FrameCursor&&) noexcept;
+    ~FrameCursor();
+
+    // Reads the next frame into `out`; false at the end.
+    bool next(Frame& out);
+
+   private:
+    friend class TapeStore;
+    struct Impl;
+    explicit FrameCursor(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+class TapeStore {
+   public:
+    TapeStore(const std::string& path, OpenMode mode);
+    ~TapeStore();
+    TapeStore(const TapeStore&) = delete;
+    TapeStore& operator=(const TapeStore&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::int32_t schema_version() const;
+
+    // Creates a session and returns its id. `s.id` is ignored.
+    std::int64_t create_session(const Session& s);
+    // Marks a session ended. `ended_offset_ns` is the session's length.
+    void end_session(std::int64_t id, std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
+                     const std::string& reason, const std::string& detail);
+    // Writes `b` in one transaction.
+    void append(const Batch& b);
+    // Runs `f` inside one transaction (for imports and repairs that span several calls).
+    template <typename F>
+    void in_transaction(F&& f) {
+        begin();
+        try {
+            f();
+        } catch (...) {
+            rollback();
+            throw;
+        }
+        commit();
+    }
+
+    std::vector<Session> sessions();
+    // Throws TapeError naming the file when there is no such session.
+    Session session(std::int64_t id);
+    // The newest session's id; throws when the tape has none.
+    std::int64_t newest_session_id();
+    SessionCounts counts(std::int64_t session_id);
+
+    std::vector<Connection> connections(std::int64_t session_id);
+    std::vector<Gap> gaps(std::int64_t session_id);
+    std::vector<ClientMessage> client_messages(std::int64_t session_id);
+    std::vector<BackfillItem> backfill(std::int64_t session_id);
+
+    // Frames from `from_seq` on (1 is the first).
+    FrameCursor frames_from_seq(std::int64_t session_id, std::int64_t from_seq);
+    // Frames from the first one at or after `offset_ns`.
+    FrameCursor frames_from_offset(std::int64_t session_id, std::int64_t offset_ns);
+    // Heartbeats (pings, and SSE comments other than the opening `:)`) as
+    // (connection idx, offset), in order.
+    std::vector<std::pair<std::int64_t, std::int64_t>> heartbeats(std::int64_t session_id);
+    // The busiest second of events: (second since start, events in it); (0, 0) when none.
+    std::pair<std::int64_t, std::int64_t> peak_event_second(std::int64_t session_id);
+
+    // Runs `PRAGMA integrity_check`; returns its complaints (empty when the file is sound).
+    std::vector<std::string> integrity_problems();
+    // Overwrites a session's end (repair of an interrupted session).
+    void set_session_end(const Session& s);
+
+   private:
+    struct Impl;
+    void begin();
+    void commit();
+    void rollback();
+
+    std::string path_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mastotape::schema

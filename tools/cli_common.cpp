@@ -1,0 +1,110 @@
+#include "tools/cli_common.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+
+namespace mastotape::tools {
+
+void add_db_option(CLI::App& sub, std::string& db) {
+    sub.add_option("--db", db, "Tape file (default: $MASTOTAPE_DB, else ./mastotape.db)");
+}
+
+std::string resolve_db(const std::string& flag) {
+    if (!flag.empty()) {
+        return flag;
+    }
+    if (const char* env = std::getenv("MASTOTAPE_DB"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    return "mastotape.db";
+}
+
+std::int64_t now_wall_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string format_wall(std::int64_t wall_ns) {
+    const std::time_t secs = static_cast<std::time_t>(wall_ns / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char base[32];
+    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", base,
+                  static_cast<int>((wall_ns / 1'000'000) % 1000));
+    return out;
+}
+
+std::string format_duration(std::int64_t ns) {
+    char out[48];
+    const double secs = static_cast<double>(ns) / 1e9;
+    if (ns < 1'000'000'000) {
+        std::snprintf(out, sizeof out, "%.0fms", static_cast<double>(ns) / 1e6);
+    } else if (secs < 60) {
+        std::snprintf(out, sizeof out, "%.3fs", secs);
+    } else {
+        const auto total = static_cast<std::int64_t>(secs);
+        if (total >= 3600) {
+            std::snprintf(out, sizeof out, "%lldh%02lldm%02llds",
+                          static_cast<long long>(total / 3600),
+                          static_cast<long long>(total / 60 % 60),
+                          static_cast<long long>(total % 60));
+        } else {
+            std::snprintf(out, sizeof out, "%lldm%02llds", static_cast<long long>(total / 60),
+                          static_cast<long long>(total % 60));
+        }
+    }
+    return out;
+}
+
+std::string format_offset(std::int64_t ns) {
+    char out[40];
+    std::snprintf(out, sizeof out, "+%.6f", static_cast<double>(ns) / 1e9);
+    return out;
+}
+
+std::string preview(const std::string& bytes, std::size_t max_chars) {
+    std::string out;
+    for (const char ch : bytes) {
+        if (out.size() >= max_chars) {
+            out += "…";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+bool stderr_is_tty() {
+    return ::isatty(STDERR_FILENO) != 0;
+}
+
+}  // namespace mastotape::tools
+
+#include "schema/tape_store.hpp"
+
+namespace mastotape::tools {
+
+std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id) {
+    if (id != 0) {
+        store.session(id);  // throws a clear error when there is no such session
+        return id;
+    }
+    return store.newest_session_id();
+}
+
+}  // namespace mastotape::tools

@@ -1,0 +1,51 @@
+#pragma once
+
+// What every subcommand shares: where the tape is, exit codes, number and time formatting.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace mastotape::tools {
+
+// Exit codes, documented in `mastotape --help` and the README.
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitFailure = 1,      // bad tape, bad file, I/O error
+    kExitUsage = 2,        // bad command line
+    kExitAuth = 3,         // the server refused the token (record)
+    kExitProblems = 4,     // verify found problems
+};
+
+// The subcommand chosen on the command line, run after parsing.
+using Runner = std::function<int()>;
+
+// Adds `--db FILE` to a subcommand, bound to `db`.
+void add_db_option(CLI::App& sub, std::string& db);
+// `--db` if given, else $MASTOTAPE_DB, else ./mastotape.db.
+std::string resolve_db(const std::string& flag);
+
+std::int64_t now_wall_ns();
+// 2026-08-21T12:00:00.123Z
+std::string format_wall(std::int64_t wall_ns);
+// 1h02m03s, 4.250s, 12ms
+std::string format_duration(std::int64_t ns);
+// +12.345678 (seconds since the session start)
+std::string format_offset(std::int64_t ns);
+// Shortens text for one-line display, escaping control bytes.
+std::string preview(const std::string& bytes, std::size_t max_chars);
+// True when stderr is a terminal (status lines only then).
+bool stderr_is_tty();
+
+}  // namespace mastotape::tools
+
+namespace mastotape::schema {
+class TapeStore;
+}
+
+namespace mastotape::tools {
+// `id` if non-zero, else the tape's newest session.
+std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id);
+}  // namespace mastotape::tools
