@@ -128,7 +128,8 @@ FrameColumns classify_sse_block(std::string_view bytes, std::string_view sse_lab
 
 }  // namespace
 
-FrameColumns classify_text(Transport transport, std::string_view bytes, std::string_view sse_label) {
+FrameColumns classify_text(Transport transport, std::string_view bytes,
+                           std::string_view sse_label) {
     if (transport == Transport::sse) {
         return classify_sse_block(bytes, sse_label);
     }

@@ -24,13 +24,9 @@ void put_bytes(ojson& record, const std::string& bytes) {
     }
 }
 
-ojson opt(const std::optional<std::int64_t>& v) {
-    return v ? ojson(*v) : ojson(nullptr);
-}
+ojson opt(const std::optional<std::int64_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
-std::string dump(const ojson& j) {
-    return j.dump(-1, ' ', false, ojson::error_handler_t::strict);
-}
+std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::strict); }
 
 ojson session_record(const Session& s) {
     ojson subs = ojson::array();
@@ -158,9 +154,7 @@ struct LineError {
     std::string reason;
 };
 
-[[noreturn]] void bad(const std::string& reason) {
-    throw LineError{reason};
-}
+[[noreturn]] void bad(const std::string& reason) { throw LineError{reason}; }
 
 const json& field(const json& o, const char* key) {
     if (!o.contains(key)) {
@@ -398,8 +392,10 @@ std::int64_t import_jsonl(TapeStore& store, std::istream& in, const std::string&
                     f.bytes = get_bytes(o);
                     f.columns = expected_columns(s.transport, *kind, f.bytes, sse_label);
                     if (f.columns.kind != *kind) {
-                        bad("kind \"" + get_str(o, "kind") + "\" does not match the frame's bytes "
-                            "(they are " + std::string(to_string(f.columns.kind)) + ")");
+                        bad("kind \"" + get_str(o, "kind") +
+                            "\" does not match the frame's bytes "
+                            "(they are " +
+                            std::string(to_string(f.columns.kind)) + ")");
                     }
                     check_derived(o, f.columns);
                     batch.frames.push_back(std::move(f));

@@ -20,9 +20,7 @@ constexpr std::array<std::pair<FrameKind, std::string_view>, 7> kFrameKinds{{
 
 }  // namespace
 
-std::string_view to_string(Transport t) {
-    return t == Transport::sse ? "sse" : "websocket";
-}
+std::string_view to_string(Transport t) { return t == Transport::sse ? "sse" : "websocket"; }
 
 std::optional<Transport> transport_from_string(std::string_view s) {
     if (s == "websocket" || s == "ws") {
@@ -72,7 +70,8 @@ std::string_view to_string(SessionState s) {
     return "interrupted";
 }
 
-SessionState session_state(const Session& s, std::int64_t now_wall_ns, std::int64_t stale_after_ns) {
+SessionState session_state(const Session& s, std::int64_t now_wall_ns,
+                           std::int64_t stale_after_ns) {
     if (s.ended_wall_ns) {
         return SessionState::ended;
     }

@@ -45,7 +45,7 @@ struct Session {
     std::int64_t started_wall_ns = 0;
     std::optional<std::int64_t> ended_wall_ns;
     std::optional<std::int64_t> ended_offset_ns;
-    std::string end_reason;   // stopped, duration, count, error, repaired; empty while open
+    std::string end_reason;  // stopped, duration, count, error, repaired; empty while open
     std::string end_detail;
     std::int64_t updated_wall_ns = 0;  // refreshed by a live recorder at least every few seconds
     std::string settings_json = "{}";  // recorder settings worth keeping (heartbeat timeout, ...)

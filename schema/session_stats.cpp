@@ -10,7 +10,8 @@ double percentile(const std::vector<double>& sorted, double p) {
     if (sorted.empty()) {
         return 0;
     }
-    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
     return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
@@ -38,8 +39,8 @@ SessionStats compute_stats(TapeStore& store, std::int64_t session_id, std::int64
     std::sort(intervals.begin(), intervals.end());
     st.heartbeat_intervals.count = static_cast<std::int64_t>(intervals.size());
     if (!intervals.empty()) {
-        st.heartbeat_intervals.mean_ms =
-            std::accumulate(intervals.begin(), intervals.end(), 0.0) / static_cast<double>(intervals.size());
+        st.heartbeat_intervals.mean_ms = std::accumulate(intervals.begin(), intervals.end(), 0.0) /
+                                         static_cast<double>(intervals.size());
         st.heartbeat_intervals.p50_ms = percentile(intervals, 50);
         st.heartbeat_intervals.p99_ms = percentile(intervals, 99);
         st.heartbeat_intervals.max_ms = intervals.back();

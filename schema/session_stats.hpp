@@ -25,7 +25,7 @@ struct SessionStats {
     std::int64_t duration_ns = 0;
     double events_per_second_mean = 0;
     std::int64_t events_peak_per_second = 0;
-    std::int64_t peak_second = 0;  // second since start with the most events
+    std::int64_t peak_second = 0;       // second since start with the most events
     IntervalStats heartbeat_intervals;  // between heartbeats of one connection
     std::int64_t gap_total_ns = 0;
     std::int64_t gap_longest_ns = 0;

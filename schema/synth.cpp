@@ -17,9 +17,8 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::size_t kFlushEvery = 8192;
 
-const std::vector<std::string> kCauses{"eof",        "reset",         "close",
-                                       "close-no-code", "heartbeat-timeout", "tls-error",
-                                       "network-error"};
+const std::vector<std::string> kCauses{
+    "eof", "reset", "close", "close-no-code", "heartbeat-timeout", "tls-error", "network-error"};
 
 // ---- JSON text built by hand: synth must write a million events in seconds ----
 
@@ -93,9 +92,10 @@ struct Account {
 };
 
 const std::array<std::string_view, 24> kWords{
-    "hello",  "fediverse", "mastodon", "streaming", "today",  "café",     "naïve",   "日本語",
-    "🦣",     "🎉",        "coffee",   "rust",      "c++",    "tests",    "replay",  "tape",
-    "über",   "👩‍💻",       "ünïcödé",  "weekend",   "release", "\u2028ok", "back\\slash", "tab\there"};
+    "hello",   "fediverse", "mastodon", "streaming", "today",       "café",
+    "naïve",   "日本語",    "🦣",     "🎉",         "coffee",      "rust",
+    "c++",     "tests",     "replay",   "tape",      "über",        "👩‍💻",
+    "ünïcödé", "weekend",   "release",  "\u2028ok",  "back\\slash", "tab\there"};
 
 class Synth {
    public:
@@ -184,8 +184,8 @@ void Synth::validate() {
         if (events_of_stream(s.stream).empty()) {
             throw std::invalid_argument("unknown stream \"" + s.stream + "\"");
         }
-        const bool needs_param = s.stream == "hashtag" || s.stream == "hashtag:local" ||
-                                 s.stream == "list";
+        const bool needs_param =
+            s.stream == "hashtag" || s.stream == "hashtag:local" || s.stream == "list";
         if (needs_param && s.param.empty()) {
             throw std::invalid_argument("stream \"" + s.stream + "\" needs a tag or list id");
         }
@@ -263,9 +263,9 @@ std::string Synth::uuid() {
     const std::uint64_t a = rng_();
     const std::uint64_t b = rng_();
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx",
-                  static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                  static_cast<unsigned>(a & 0xfff), static_cast<unsigned>(0x8000 | (b >> 50)),
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                  static_cast<unsigned>(0x8000 | (b >> 50)),
                   static_cast<unsigned long long>(b & 0xffffffffffffULL));
     return buf;
 }
@@ -279,8 +279,8 @@ std::string Synth::status_id(std::int64_t offset) {
 std::string Synth::status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
                                bool edited) {
     const Account& a = accounts_[static_cast<std::size_t>(pick(8))];
-    const bool public_view = sub.stream.rfind("public", 0) == 0 ||
-                             sub.stream.rfind("hashtag", 0) == 0;
+    const bool public_view =
+        sub.stream.rfind("public", 0) == 0 || sub.stream.rfind("hashtag", 0) == 0;
     const std::string tag = sub.param.empty() || sub.stream == "list" ? "fediverse" : sub.param;
     const std::string created = iso_time(wall(offset) - 200 * kMs);
     const std::string base = "https://" + a.domain;
@@ -343,8 +343,8 @@ std::string Synth::notification_json(std::int64_t offset) {
     const std::string id = std::to_string(notification_id_++);
     const Account& from = accounts_[static_cast<std::size_t>(pick(8))];
     std::string j = "{\"id\":\"" + id + "\",\"type\":\"" + std::string(type) +
-                    "\",\"created_at\":\"" + iso_time(wall(offset)) + "\",\"group_key\":\"ungrouped-" +
-                    id + "\",\"account\":" + from.json;
+                    "\",\"created_at\":\"" + iso_time(wall(offset)) +
+                    "\",\"group_key\":\"ungrouped-" + id + "\",\"account\":" + from.json;
     if (type != "follow") {
         j += ",\"status\":" + status_json(status_id(offset), offset, {"user", ""}, false);
     }
@@ -366,9 +366,11 @@ std::string Synth::conversation_json(std::int64_t offset) {
 std::string Synth::announcement_json(std::int64_t offset) {
     const std::string id = std::to_string(++announcement_id_);
     const std::string at = iso_time(wall(offset));
-    return "{\"id\":\"" + id + "\",\"content\":\"<p>Maintenance tonight 🛠️</p>\",\"starts_at\":null,"
-           "\"ends_at\":null,\"all_day\":true,\"published_at\":\"" + at + "\",\"updated_at\":\"" +
-           at + "\",\"mentions\":[],\"statuses\":[],\"tags\":[],\"emojis\":[],\"reactions\":[]}";
+    return "{\"id\":\"" + id +
+           "\",\"content\":\"<p>Maintenance tonight 🛠️</p>\",\"starts_at\":null,"
+           "\"ends_at\":null,\"all_day\":true,\"published_at\":\"" +
+           at + "\",\"updated_at\":\"" + at +
+           "\",\"mentions\":[],\"statuses\":[],\"tags\":[],\"emojis\":[],\"reactions\":[]}";
 }
 
 std::string Synth::endpoint_of(const Subscription& sub, const std::string& event) const {
@@ -427,7 +429,8 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
         }
     }
     Drawn d;
-    d.event = candidates[static_cast<std::size_t>(pick(static_cast<std::int64_t>(candidates.size())))];
+    d.event =
+        candidates[static_cast<std::size_t>(pick(static_cast<std::int64_t>(candidates.size())))];
     const bool needs_earlier = d.event == "delete" || d.event == "status.update";
     if (entity_only || (needs_earlier && recent_statuses_.empty())) {
         d.event = sub.stream == "direct"              ? "conversation"
@@ -446,7 +449,8 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
             pick(static_cast<std::int64_t>(recent_statuses_.size())))];
         d.payload = status_json(d.id, offset, sub, true);
     } else if (d.event == "delete") {
-        const auto i = static_cast<std::size_t>(pick(static_cast<std::int64_t>(recent_statuses_.size())));
+        const auto i =
+            static_cast<std::size_t>(pick(static_cast<std::int64_t>(recent_statuses_.size())));
         d.id = recent_statuses_[i];
         d.payload = d.id;
         recent_statuses_.erase(recent_statuses_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -463,8 +467,8 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
         d.id = std::to_string(announcement_id_);
     } else if (d.event == "announcement.reaction") {
         d.payload = "{\"name\":\"🤔\",\"count\":" + std::to_string(1 + pick(5)) +
-                    ",\"announcement_id\":\"" + std::to_string(std::max<std::int64_t>(1, announcement_id_)) +
-                    "\"}";
+                    ",\"announcement_id\":\"" +
+                    std::to_string(std::max<std::int64_t>(1, announcement_id_)) + "\"}";
     } else if (d.event == "announcement.delete") {
         d.payload = std::to_string(std::max<std::int64_t>(1, announcement_id_));
     }
@@ -582,7 +586,8 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
         conn_.http_status = 200;
         conn_.response_headers_json =
             "{\"Content-Type\":\"text/event-stream\",\"Cache-Control\":\"private, no-store\","
-            "\"X-Request-Id\":\"" + uuid() + "\"}";
+            "\"X-Request-Id\":\"" +
+            uuid() + "\"}";
     }
     batch_.connections.push_back(conn_);
     if (o_.transport == Transport::sse) {
@@ -606,7 +611,8 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
         }
         if (o_.error_frame && !resubscribe) {
             emit_client(t, "text", "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
-            emit_frame(t + 4 * kMs, FrameKind::error, "{\"error\":\"Unknown stream type\",\"status\":400}");
+            emit_frame(t + 4 * kMs, FrameKind::error,
+                       "{\"error\":\"Unknown stream type\",\"status\":400}");
         }
     }
     last_activity_ = handshake;
@@ -628,8 +634,8 @@ void Synth::end_connection(std::int64_t at, const std::string& cause) {
     } else if (cause == "close-no-code") {
         conn_.close_code = 1005;
     } else if (cause == "heartbeat-timeout") {
-        conn_.end_detail = "no frame or ping for " +
-                           std::to_string(o_.heartbeat_timeout_ns / kSec) + " s";
+        conn_.end_detail =
+            "no frame or ping for " + std::to_string(o_.heartbeat_timeout_ns / kSec) + " s";
     } else if (cause == "tls-error") {
         conn_.end_detail = "decryption failed or bad record mac (SSL routines)";
     } else if (cause == "network-error") {
@@ -755,8 +761,9 @@ std::int64_t Synth::run() {
     s.subscriptions = o_.subscriptions;
     s.started_wall_ns = o_.start_wall_ns;
     s.updated_wall_ns = o_.start_wall_ns;
-    s.settings_json = "{\"synth_seed\":" + std::to_string(o_.seed) + ",\"heartbeat_timeout_ms\":" +
-                      std::to_string(o_.heartbeat_timeout_ns / kMs) + "}";
+    s.settings_json = "{\"synth_seed\":" + std::to_string(o_.seed) +
+                      ",\"heartbeat_timeout_ms\":" + std::to_string(o_.heartbeat_timeout_ns / kMs) +
+                      "}";
 
     std::int64_t end_offset = 0;
     store_.in_transaction([&] {
@@ -769,9 +776,8 @@ std::int64_t Synth::run() {
         std::size_t next_gap = 0;
         std::int64_t i = 0;
         while (i < o_.events) {
-            if (next_gap < gaps &&
-                i >= o_.events * static_cast<std::int64_t>(next_gap + 1) /
-                         static_cast<std::int64_t>(gaps + 1)) {
+            if (next_gap < gaps && i >= o_.events * static_cast<std::int64_t>(next_gap + 1) /
+                                            static_cast<std::int64_t>(gaps + 1)) {
                 const std::string& cause = o_.connection_ends[next_gap++];
                 std::int64_t end_at = t + 500 * kMs;
                 if (cause == "heartbeat-timeout") {
@@ -783,8 +789,8 @@ std::int64_t Synth::run() {
                 continue;
             }
             const double u = uniform();
-            t += std::max<std::int64_t>(
-                1000, static_cast<std::int64_t>(-std::log1p(-u) / o_.rate * 1e9));
+            t += std::max<std::int64_t>(1000,
+                                        static_cast<std::int64_t>(-std::log1p(-u) / o_.rate * 1e9));
             emit_heartbeats_until(t);
             const auto& sub = o_.subscriptions[static_cast<std::size_t>(
                 pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
@@ -808,8 +814,14 @@ std::int64_t Synth::run() {
 
 std::vector<std::string> events_of_stream(const std::string& stream) {
     if (stream == "user") {
-        return {"update",       "delete",       "status.update",         "notification",
-                "notifications_merged", "announcement", "announcement.reaction", "announcement.delete"};
+        return {"update",
+                "delete",
+                "status.update",
+                "notification",
+                "notifications_merged",
+                "announcement",
+                "announcement.reaction",
+                "announcement.delete"};
     }
     if (stream == "user:notification") {
         return {"notification", "notifications_merged", "status.update"};
@@ -818,8 +830,9 @@ std::vector<std::string> events_of_stream(const std::string& stream) {
         return {"conversation"};
     }
     static const std::vector<std::string> kStatusStreams{
-        "public",       "public:media",  "public:local",       "public:local:media",
-        "public:remote", "public:remote:media", "hashtag", "hashtag:local", "list"};
+        "public",        "public:media",        "public:local", "public:local:media",
+        "public:remote", "public:remote:media", "hashtag",      "hashtag:local",
+        "list"};
     if (std::find(kStatusStreams.begin(), kStatusStreams.end(), stream) != kStatusStreams.end()) {
         return {"update", "delete", "status.update"};
     }

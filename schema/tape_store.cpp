@@ -57,7 +57,8 @@ std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
 }
 
 std::string blob(const SQLite::Column& c) {
-    return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+    return std::string(static_cast<const char*>(c.getBlob()),
+                       static_cast<std::size_t>(c.getBytes()));
 }
 
 void bind_opt(SQLite::Statement& st, int i, const std::optional<std::int64_t>& v) {
@@ -93,8 +94,7 @@ std::vector<Subscription> subscriptions_from_json(const std::string& text) {
     }
     for (const auto& o : array) {
         if (o.is_object() && o.contains("stream") && o.at("stream").is_string()) {
-            out.push_back({o.at("stream").get<std::string>(),
-                           o.value("param", std::string())});
+            out.push_back({o.at("stream").get<std::string>(), o.value("param", std::string())});
         }
     }
     return out;
@@ -167,7 +167,8 @@ void check_sqlite_header(const std::string& path) {
     if (in.gcount() == 0) {
         return;  // an empty file is a new database
     }
-    if (in.gcount() < 16 || std::string_view(header, 16) != std::string_view("SQLite format 3\0", 16)) {
+    if (in.gcount() < 16 ||
+        std::string_view(header, 16) != std::string_view("SQLite format 3\0", 16)) {
         throw TapeError(path + ": not a SQLite file, so not a mastotape tape");
     }
 }
@@ -242,8 +243,9 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
     if (!exists && mode != OpenMode::create) {
-        throw TapeError(path + ": no such tape (make one with `mastotape synth`, `mastotape record` "
-                               "or `mastotape import`)");
+        throw TapeError(path +
+                        ": no such tape (make one with `mastotape synth`, `mastotape record` "
+                        "or `mastotape import`)");
     }
     if (exists) {
         if (fs::is_directory(path, ec)) {
@@ -265,7 +267,21 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
     if (mode != OpenMode::read && !writable) {
         throw TapeError(path + ": read-only file; cannot write to this tape");
     }
-    guarded(path_, [&] {
+    try {
+        open(exists, writable, mode);
+    } catch (const SQLite::Exception& e) {
+        if (!exists) {
+            throw TapeError(path_ +
+                            ": cannot create tape here (read-only location or no "
+                            "permission): " +
+                            e.getErrorStr());
+        }
+        throw TapeError(path_ + ": " + describe(e));
+    }
+}
+
+void TapeStore::open(bool exists, bool writable, OpenMode mode) {
+    {
         int flags = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
         if (!exists) {
             flags |= SQLite::OPEN_CREATE;
@@ -274,10 +290,12 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
         impl_->db.setBusyTimeout(5000);
         const int app_id = impl_->db.execAndGet("PRAGMA application_id").getInt();
         const int version = impl_->db.execAndGet("PRAGMA user_version").getInt();
-        const int tables =
-            impl_->db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+        const int tables = impl_->db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
         if (app_id != kApplicationId && (app_id != 0 || tables != 0 || version != 0)) {
             throw TapeError(path_ + ": a SQLite database, but not a mastotape tape");
+        }
+        if (version == 0 && mode == OpenMode::read) {
+            throw TapeError(path_ + ": an empty database, not a mastotape tape");
         }
         if (version > current_schema_version()) {
             throw TapeError(path_ + ": tape format version " + std::to_string(version) +
@@ -299,14 +317,14 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
             }
             impl_->db.exec("PRAGMA user_version = " + std::to_string(current_schema_version()));
             tx.commit();
-        } else if (writable) {
-            impl_->db.exec("PRAGMA journal_mode = WAL");
         }
-        if (writable) {
+        if (mode != OpenMode::read) {
+            // A reader never writes, so that reading a tape can never change it.
+            impl_->db.exec("PRAGMA journal_mode = WAL");
             impl_->db.exec("PRAGMA synchronous = NORMAL");
             impl_->prepare_writers();
         }
-    });
+    }
 }
 
 TapeStore::~TapeStore() = default;
@@ -405,9 +423,11 @@ void TapeStore::append(const Batch& b) {
     }
     in_transaction([&] {
         guarded(path_, [&] {
+            // tryReset(): a statement that failed in an earlier batch still holds its error, which
+            // reset() would throw again.
             for (const auto& c : b.connections) {
                 auto& st = *impl_->upsert_connection;
-                st.reset();
+                st.tryReset();
                 st.bind(1, c.session_id);
                 st.bind(2, c.idx);
                 st.bind(3, c.url);
@@ -428,7 +448,7 @@ void TapeStore::append(const Batch& b) {
             }
             for (const auto& f : b.frames) {
                 auto& st = *impl_->insert_frame;
-                st.reset();
+                st.tryReset();
                 st.bind(1, f.session_id);
                 st.bind(2, f.seq);
                 st.bind(3, f.connection_idx);
@@ -445,7 +465,7 @@ void TapeStore::append(const Batch& b) {
             }
             for (const auto& m : b.client_messages) {
                 auto& st = *impl_->insert_client_message;
-                st.reset();
+                st.tryReset();
                 st.bind(1, m.session_id);
                 st.bind(2, m.seq);
                 st.bind(3, m.connection_idx);
@@ -458,7 +478,7 @@ void TapeStore::append(const Batch& b) {
             }
             for (const auto& g : b.gaps) {
                 auto& st = *impl_->upsert_gap;
-                st.reset();
+                st.tryReset();
                 st.bind(1, g.session_id);
                 st.bind(2, g.idx);
                 st.bind(3, g.from_connection_idx);
@@ -475,7 +495,7 @@ void TapeStore::append(const Batch& b) {
             }
             for (const auto& item : b.backfill) {
                 auto& st = *impl_->insert_backfill;
-                st.reset();
+                st.tryReset();
                 st.bind(1, item.session_id);
                 st.bind(2, item.seq);
                 st.bind(3, item.gap_idx);
@@ -491,7 +511,7 @@ void TapeStore::append(const Batch& b) {
             }
             if (b.now_wall_ns != 0) {
                 auto& st = *impl_->touch_session;
-                st.reset();
+                st.tryReset();
                 st.bind(1, b.now_wall_ns);
                 st.bind(2, b.session_id);
                 st.exec();
@@ -503,8 +523,8 @@ void TapeStore::append(const Batch& b) {
 std::vector<Session> TapeStore::sessions() {
     return guarded(path_, [&] {
         std::vector<Session> out;
-        SQLite::Statement st(impl_->db,
-                             std::string("SELECT ") + kSessionColumns + " FROM sessions ORDER BY id");
+        SQLite::Statement st(
+            impl_->db, std::string("SELECT ") + kSessionColumns + " FROM sessions ORDER BY id");
         while (st.executeStep()) {
             out.push_back(read_session(st));
         }
@@ -514,8 +534,8 @@ std::vector<Session> TapeStore::sessions() {
 
 Session TapeStore::session(std::int64_t id) {
     return guarded(path_, [&] {
-        SQLite::Statement st(impl_->db, std::string("SELECT ") + kSessionColumns +
-                                            " FROM sessions WHERE id = ?");
+        SQLite::Statement st(
+            impl_->db, std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id = ?");
         st.bind(1, id);
         if (!st.executeStep()) {
             throw TapeError(path_ + ": no session " + std::to_string(id) +

@@ -146,6 +146,7 @@ class TapeStore {
 
    private:
     struct Impl;
+    void open(bool exists, bool writable, OpenMode mode);
     void begin();
     void commit();
     void rollback();

@@ -35,7 +35,8 @@ class SessionCheck {
 
 std::string describe_columns(const FrameColumns& c) {
     return std::string(to_string(c.kind)) + "/" + c.event.value_or("-") + "/" +
-           c.stream.value_or("-") + "/" + c.object_id.value_or("-") + (c.parse_ok ? "" : "/unparsed");
+           c.stream.value_or("-") + "/" + c.object_id.value_or("-") +
+           (c.parse_ok ? "" : "/unparsed");
 }
 
 std::int64_t SessionCheck::run() {
@@ -97,7 +98,8 @@ std::int64_t SessionCheck::run() {
             problem(name + " belongs to an earlier connection than the frame before it");
         }
         prev_conn = f.connection_idx;
-        if (f.connection_idx < 0 || f.connection_idx >= static_cast<std::int64_t>(connections.size())) {
+        if (f.connection_idx < 0 ||
+            f.connection_idx >= static_cast<std::int64_t>(connections.size())) {
             problem(name + " names connection " + std::to_string(f.connection_idx) +
                     ", which is not recorded");
         } else {
@@ -107,10 +109,11 @@ std::int64_t SessionCheck::run() {
                 problem(name + " lies outside its connection's time");
             }
         }
-        const FrameColumns want = expected_columns(s_.transport, f.columns.kind, f.bytes, sse_label);
+        const FrameColumns want =
+            expected_columns(s_.transport, f.columns.kind, f.bytes, sse_label);
         if (!(want == f.columns)) {
-            problem(name + " columns " + describe_columns(f.columns) +
-                    " do not match its bytes (" + describe_columns(want) + ")");
+            problem(name + " columns " + describe_columns(f.columns) + " do not match its bytes (" +
+                    describe_columns(want) + ")");
         }
         last_offset = std::max(last_offset, f.offset_ns);
     }
@@ -200,7 +203,8 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
             for (auto c : store.connections(s.id)) {
                 if (!c.ended_offset_ns) {
                     c.ended_offset_ns = std::max(last_offset, c.started_offset_ns);
-                    c.ended_wall_ns = c.started_wall_ns + (*c.ended_offset_ns - c.started_offset_ns);
+                    c.ended_wall_ns =
+                        c.started_wall_ns + (*c.ended_offset_ns - c.started_offset_ns);
                     c.end_cause = "interrupted";
                     c.end_detail = "the recorder stopped without closing this connection";
                     b.connections.push_back(c);

@@ -20,9 +20,11 @@ void walk_timeline(TapeStore& store, std::int64_t session_id,
         others.push_back({{offset, static_cast<int>(kind), number}, e});
     };
     for (const auto& c : connections) {
-        add(c.started_offset_ns, TimelineKind::connection_opened, c.idx, TimelineEntry{.connection = &c});
+        add(c.started_offset_ns, TimelineKind::connection_opened, c.idx,
+            TimelineEntry{.connection = &c});
         if (c.ended_offset_ns) {
-            add(*c.ended_offset_ns, TimelineKind::connection_ended, c.idx, TimelineEntry{.connection = &c});
+            add(*c.ended_offset_ns, TimelineKind::connection_ended, c.idx,
+                TimelineEntry{.connection = &c});
         }
     }
     for (const auto& g : gaps) {
@@ -47,8 +49,8 @@ void walk_timeline(TapeStore& store, std::int64_t session_id,
     while (have_frame || next_other < others.size()) {
         const bool take_frame =
             have_frame &&
-            (next_other == others.size() ||
-             Key{f.offset_ns, static_cast<int>(TimelineKind::frame), f.seq} < others[next_other].first);
+            (next_other == others.size() || Key{f.offset_ns, static_cast<int>(TimelineKind::frame),
+                                                f.seq} < others[next_other].first);
         if (take_frame) {
             TimelineEntry e;
             e.kind = TimelineKind::frame;

@@ -50,10 +50,9 @@ std::string format_duration(std::int64_t ns) {
     } else {
         const auto total = static_cast<std::int64_t>(secs);
         if (total >= 3600) {
-            std::snprintf(out, sizeof out, "%lldh%02lldm%02llds",
-                          static_cast<long long>(total / 3600),
-                          static_cast<long long>(total / 60 % 60),
-                          static_cast<long long>(total % 60));
+            std::snprintf(
+                out, sizeof out, "%lldh%02lldm%02llds", static_cast<long long>(total / 3600),
+                static_cast<long long>(total / 60 % 60), static_cast<long long>(total % 60));
         } else {
             std::snprintf(out, sizeof out, "%lldm%02llds", static_cast<long long>(total / 60),
                           static_cast<long long>(total % 60));
@@ -89,9 +88,7 @@ std::string preview(const std::string& bytes, std::size_t max_chars) {
     return out;
 }
 
-bool stderr_is_tty() {
-    return ::isatty(STDERR_FILENO) != 0;
-}
+bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
 }  // namespace mastotape::tools
 

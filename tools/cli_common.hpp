@@ -13,10 +13,10 @@ namespace mastotape::tools {
 // Exit codes, documented in `mastotape --help` and the README.
 enum ExitCode : int {
     kExitOk = 0,
-    kExitFailure = 1,      // bad tape, bad file, I/O error
-    kExitUsage = 2,        // bad command line
-    kExitAuth = 3,         // the server refused the token (record)
-    kExitProblems = 4,     // verify found problems
+    kExitFailure = 1,   // bad tape, bad file, I/O error
+    kExitUsage = 2,     // bad command line
+    kExitAuth = 3,      // the server refused the token (record)
+    kExitProblems = 4,  // verify found problems
 };
 
 // The subcommand chosen on the command line, run after parsing.

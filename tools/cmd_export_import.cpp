@@ -35,7 +35,8 @@ int run_export(const ExportOptions& o) {
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) {
-            throw schema::TapeError(o.output + ": cannot write (missing directory or no permission)");
+            throw schema::TapeError(o.output +
+                                    ": cannot write (missing directory or no permission)");
         }
         try {
             schema::export_session(store, id, out);

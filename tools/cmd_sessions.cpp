@@ -65,15 +65,15 @@ int run_sessions(const SessionsOptions& o) {
             rows.push_back(r);
             continue;
         }
-        std::printf("%-4lld %-20s %-28s %-9s %-24s %-24s %10s %9lld %9lld %5lld %5lld %4lld %6lld %s\n",
-                    static_cast<long long>(s.id), preview(s.label, 20).c_str(),
-                    preview(s.source, 28).c_str(), std::string(schema::to_string(s.transport)).c_str(),
-                    preview(streams_text(s), 24).c_str(), format_wall(s.started_wall_ns).c_str(),
-                    format_duration(duration).c_str(), static_cast<long long>(c.frames),
-                    static_cast<long long>(c.events), static_cast<long long>(c.heartbeats),
-                    static_cast<long long>(c.connections), static_cast<long long>(c.gaps),
-                    static_cast<long long>(c.backfilled),
-                    std::string(schema::to_string(state)).c_str());
+        std::printf(
+            "%-4lld %-20s %-28s %-9s %-24s %-24s %10s %9lld %9lld %5lld %5lld %4lld %6lld %s\n",
+            static_cast<long long>(s.id), preview(s.label, 20).c_str(),
+            preview(s.source, 28).c_str(), std::string(schema::to_string(s.transport)).c_str(),
+            preview(streams_text(s), 24).c_str(), format_wall(s.started_wall_ns).c_str(),
+            format_duration(duration).c_str(), static_cast<long long>(c.frames),
+            static_cast<long long>(c.events), static_cast<long long>(c.heartbeats),
+            static_cast<long long>(c.connections), static_cast<long long>(c.gaps),
+            static_cast<long long>(c.backfilled), std::string(schema::to_string(state)).c_str());
     }
     if (o.json) {
         std::cout << rows.dump(2) << '\n';

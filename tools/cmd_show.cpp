@@ -54,7 +54,8 @@ std::string describe(const schema::TimelineEntry& e) {
                 s += " -> " + std::to_string(*c.http_status);
             }
             if (c.handshake_offset_ns) {
-                s += " (handshake " + format_duration(*c.handshake_offset_ns - c.started_offset_ns) + ")";
+                s += " (handshake " +
+                     format_duration(*c.handshake_offset_ns - c.started_offset_ns) + ")";
             }
             if (!c.error_message.empty()) {
                 s += " X-Error-Message: " + c.error_message;
@@ -90,17 +91,17 @@ std::string describe(const schema::TimelineEntry& e) {
                    preview(e.client_message->bytes, 100);
         case TimelineKind::backfill: {
             const auto& b = *e.backfill;
-            return "backfill #" + std::to_string(b.seq) + " gap " + std::to_string(b.gap_idx) + " " +
-                   b.endpoint + "?" + b.query + " -> " + std::to_string(b.http_status) + " id=" +
-                   b.object_id + (b.already_streamed ? " (already streamed)" : "") + " (" +
+            return "backfill #" + std::to_string(b.seq) + " gap " + std::to_string(b.gap_idx) +
+                   " " + b.endpoint + "?" + b.query + " -> " + std::to_string(b.http_status) +
+                   " id=" + b.object_id + (b.already_streamed ? " (already streamed)" : "") + " (" +
                    std::to_string(b.body.size()) + " B)";
         }
         case TimelineKind::frame:
             break;
     }
     const auto& f = *e.frame;
-    std::string s = "#" + std::to_string(f.seq) + " conn " + std::to_string(f.connection_idx) + " " +
-                    std::string(schema::to_string(f.columns.kind));
+    std::string s = "#" + std::to_string(f.seq) + " conn " + std::to_string(f.connection_idx) +
+                    " " + std::string(schema::to_string(f.columns.kind));
     if (f.columns.event) {
         s += " " + *f.columns.event;
     }
@@ -135,12 +136,12 @@ int run_show(const ShowOptions& o) {
         if (!kinds.empty() && kinds.count(kind_name(e)) == 0) {
             return true;
         }
-        if (!events.empty() &&
-            (e.kind != TimelineKind::frame || !e.frame->columns.event ||
-             events.count(*e.frame->columns.event) == 0)) {
+        if (!events.empty() && (e.kind != TimelineKind::frame || !e.frame->columns.event ||
+                                events.count(*e.frame->columns.event) == 0)) {
             return true;
         }
-        if (e.kind == TimelineKind::frame && (e.frame->seq < o.from_seq || e.frame->seq > o.to_seq)) {
+        if (e.kind == TimelineKind::frame &&
+            (e.frame->seq < o.from_seq || e.frame->seq > o.to_seq)) {
             return e.frame->seq <= o.to_seq;
         }
         if (o.json) {

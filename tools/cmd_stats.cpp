@@ -33,8 +33,10 @@ int run_stats(const StatsOptions& o) {
                            {"peak_per_s", st.events_peak_per_second},
                            {"peak_second", st.peak_second}};
         j["heartbeats"] = st.counts.heartbeats;
-        j["heartbeat_intervals_ms"] = {{"count", hb.count}, {"mean", hb.mean_ms},
-                                       {"p50", hb.p50_ms},  {"p99", hb.p99_ms},
+        j["heartbeat_intervals_ms"] = {{"count", hb.count},
+                                       {"mean", hb.mean_ms},
+                                       {"p50", hb.p50_ms},
+                                       {"p99", hb.p99_ms},
                                        {"max", hb.max_ms}};
         j["connections"] = st.counts.connections;
         j["gaps"] = {{"count", st.counts.gaps},
@@ -67,7 +69,8 @@ int run_stats(const StatsOptions& o) {
                 static_cast<long long>(hb.count), hb.mean_ms, hb.p50_ms, hb.p99_ms, hb.max_ms);
     std::printf("connections %lld\n", static_cast<long long>(st.counts.connections));
     std::printf("gaps        %lld, total %s, longest %s\n", static_cast<long long>(st.counts.gaps),
-                format_duration(st.gap_total_ns).c_str(), format_duration(st.gap_longest_ns).c_str());
+                format_duration(st.gap_total_ns).c_str(),
+                format_duration(st.gap_longest_ns).c_str());
     for (const auto& [cause, n] : st.gaps_by_cause) {
         std::printf("  cause %-18s %lld\n", cause.c_str(), static_cast<long long>(n));
     }
@@ -82,7 +85,8 @@ int run_stats(const StatsOptions& o) {
 void add_stats_command(CLI::App& app, Runner& run) {
     auto o = std::make_shared<StatsOptions>();
     auto* sub = app.add_subcommand(
-        "stats", "Summarize a session: events per type, rates, heartbeat intervals, gaps, backfill");
+        "stats",
+        "Summarize a session: events per type, rates, heartbeat intervals, gaps, backfill");
     sub->add_option("SESSION", o->session, "Session id (default: the newest)");
     add_db_option(*sub, o->db);
     sub->add_flag("--json", o->json, "Print JSON");

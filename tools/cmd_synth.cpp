@@ -66,18 +66,20 @@ int run_synth(SynthCommandOptions& o) {
         std::cerr << "mastotape synth: " << e.what() << '\n';
         return kExitUsage;
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (status) {
         std::cerr << '\r';
     }
     const auto c = store.counts(id);
     if (!o.quiet) {
-        std::printf("session %lld: %lld events, %lld frames, %lld connections, %lld gaps, %lld "
-                    "backfilled, written to %s in %.2f s\n",
-                    static_cast<long long>(id), static_cast<long long>(c.events),
-                    static_cast<long long>(c.frames), static_cast<long long>(c.connections),
-                    static_cast<long long>(c.gaps), static_cast<long long>(c.backfilled),
-                    store.path().c_str(), secs);
+        std::printf(
+            "session %lld: %lld events, %lld frames, %lld connections, %lld gaps, %lld "
+            "backfilled, written to %s in %.2f s\n",
+            static_cast<long long>(id), static_cast<long long>(c.events),
+            static_cast<long long>(c.frames), static_cast<long long>(c.connections),
+            static_cast<long long>(c.gaps), static_cast<long long>(c.backfilled),
+            store.path().c_str(), secs);
     }
     return kExitOk;
 }
@@ -87,20 +89,23 @@ int run_synth(SynthCommandOptions& o) {
 void add_synth_command(CLI::App& app, Runner& run) {
     auto o = std::make_shared<SynthCommandOptions>();
     auto* sub = app.add_subcommand(
-        "synth", "Write a realistic session deterministically from a seed (for tests, demos and "
-                 "benchmarks)");
+        "synth",
+        "Write a realistic session deterministically from a seed (for tests, demos and "
+        "benchmarks)");
     add_db_option(*sub, o->db);
     sub->add_option("--seed", o->synth.seed, "Seed; the same options give the same tape")
         ->capture_default_str();
     sub->add_option("--transport", o->transport, "websocket or sse")->capture_default_str();
-    sub->add_option("--stream", o->streams,
-                    "Stream, NAME or NAME=PARAM (hashtag=rust, list=42); repeatable (default: user)");
+    sub->add_option(
+        "--stream", o->streams,
+        "Stream, NAME or NAME=PARAM (hashtag=rust, list=42); repeatable (default: user)");
     sub->add_option("--tag", o->tag, "Tag for hashtag streams given without =PARAM");
     sub->add_option("--list", o->list, "List id for list streams given without =PARAM");
     sub->add_option("--events", o->synth.events, "Events delivered on the stream")
         ->capture_default_str();
     sub->add_option("--rate", o->synth.rate, "Mean events per second")->capture_default_str();
-    sub->add_option("--duration", o->duration_s, "Seconds of stream (sets --events = rate x duration)");
+    sub->add_option("--duration", o->duration_s,
+                    "Seconds of stream (sets --events = rate x duration)");
     sub->add_option("--connection-ends", o->synth.connection_ends,
                     "How each connection but the last ends, one gap each: eof, reset, close, "
                     "close-no-code, heartbeat-timeout, tls-error, network-error")

@@ -1,1 +1,36 @@
+#include "schema/byte_codec.hpp"
+
 #include <catch2/catch.hpp>
+
+using namespace mastotape::schema;
+
+TEST_CASE("Base64 round-trips every length and every byte value") {
+    std::string bytes;
+    for (int n = 0; n < 300; ++n) {
+        bytes.push_back(static_cast<char>(n * 37 % 256));
+        const std::string encoded = base64_encode(bytes);
+        const auto decoded = base64_decode(encoded);
+        REQUIRE(decoded.has_value());
+        REQUIRE(*decoded == bytes);
+    }
+    CHECK(base64_encode("") == "");
+    CHECK(base64_encode("f") == "Zg==");
+    CHECK(base64_encode("fo") == "Zm8=");
+    CHECK(base64_encode("foo") == "Zm9v");
+}
+
+TEST_CASE("Base64 decoding rejects anything but the canonical padded form") {
+    CHECK_FALSE(base64_decode("Zg=").has_value());
+    CHECK_FALSE(base64_decode("Zh==").has_value());  // non-zero trailing bits
+    CHECK_FALSE(base64_decode("Z===").has_value());
+    CHECK_FALSE(base64_decode("Zm9v!A==").has_value());
+    CHECK_FALSE(base64_decode("=m9v").has_value());
+}
+
+TEST_CASE("UTF-8 validation accepts text and rejects broken sequences") {
+    CHECK(is_valid_utf8("plain ascii"));
+    CHECK(is_valid_utf8("caf\xc3\xa9 \xf0\x9f\xa6\xa3 \xe2\x80\xa8"));
+    CHECK_FALSE(is_valid_utf8("\xff"));
+    CHECK_FALSE(is_valid_utf8("\xc3"));
+    CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));  // a surrogate
+}

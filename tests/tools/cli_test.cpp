@@ -1,1 +1,178 @@
+// The mastotape binary as a user meets it: help, exit codes, one-line errors, files untouched.
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.hpp"
+
+using mastotape::test::read_file;
+using mastotape::test::run_mastotape;
+using mastotape::test::TempDir;
+using mastotape::test::write_file;
+
+namespace {
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_CASE("Every subcommand has --help") {
+    TempDir dir;
+    for (const char* sub : {"sessions", "show", "stats", "verify", "export", "import", "synth"}) {
+        INFO(sub);
+        const auto r = run_mastotape(std::string(sub) + " --help", dir);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Catch::Contains("Usage"));
+        CHECK_THAT(r.out, Catch::Contains("--help"));
+    }
+    const auto top = run_mastotape("--help", dir);
+    CHECK(top.exit_code == 0);
+    CHECK_THAT(top.out, Catch::Contains("Exit codes"));
+}
+
+TEST_CASE("A bad command line exits with 2") {
+    TempDir dir;
+    CHECK(run_mastotape("frobnicate", dir).exit_code == 2);
+    CHECK(run_mastotape("", dir).exit_code == 2);
+    CHECK(run_mastotape("show --nope", dir).exit_code == 2);
+    CHECK(run_mastotape("synth --transport carrier-pigeon", dir).exit_code == 2);
+}
+
+TEST_CASE("synth then sessions works on a fresh tape in the working directory") {
+    TempDir dir;
+    const auto synth = run_mastotape("synth --events 100 --connection-ends eof", dir);
+    REQUIRE(synth.exit_code == 0);
+    CHECK(std::filesystem::exists(dir.file("mastotape.db")));
+    const auto table = run_mastotape("sessions", dir);
+    CHECK(table.exit_code == 0);
+    CHECK_THAT(table.out, Catch::Contains("ended"));
+    const auto json = run_mastotape("sessions --json", dir);
+    REQUIRE(json.exit_code == 0);
+    const auto rows = nlohmann::json::parse(json.out);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].at("events") == 100);
+    CHECK(rows[0].at("gaps") == 1);
+    CHECK(rows[0].at("connections") == 3);
+    CHECK(rows[0].at("state") == "ended");
+}
+
+TEST_CASE("MASTOTAPE_DB names the tape when --db is not given") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 5 --db a.db -q", dir).exit_code == 0);
+    const auto r = run_mastotape("sessions --json", dir);
+    CHECK(r.exit_code == 1);  // ./mastotape.db does not exist
+    const auto env = run_mastotape("sessions --json", dir);
+    (void)env;
+    const std::string cmd = "cd '" + dir.path().string() + "' && MASTOTAPE_DB=a.db '" +
+                            MASTOTAPE_BINARY + "' sessions --json > out.json";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    CHECK(nlohmann::json::parse(read_file(dir.file("out.json"))).size() == 1);
+}
+
+TEST_CASE("show, stats and verify describe a session") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 200 --connection-ends eof,heartbeat-timeout -q", dir)
+                .exit_code == 0);
+    const auto show = run_mastotape("show 1 --kind connection --kind gap", dir);
+    CHECK(show.exit_code == 0);
+    CHECK_THAT(show.out, Catch::Contains("connection 0 end eof 1006"));
+    CHECK_THAT(show.out, Catch::Contains("gap 1 start (heartbeat-timeout"));
+    CHECK(show.out.find(" event ") == std::string::npos);
+    const auto events = run_mastotape("show --event delete --limit 3 --json", dir);
+    CHECK(events.exit_code == 0);
+    CHECK(std::count(events.out.begin(), events.out.end(), '\n') == 3);
+    CHECK(nlohmann::json::parse(events.out.substr(0, events.out.find('\n'))).at("event") ==
+          "delete");
+    const auto stats = run_mastotape("stats --json", dir);
+    REQUIRE(stats.exit_code == 0);
+    const auto j = nlohmann::json::parse(stats.out);
+    CHECK(j.at("events") == 200);
+    CHECK(j.at("gaps").at("by_cause").at("heartbeat-timeout") == 1);
+    const auto verify = run_mastotape("verify", dir);
+    CHECK(verify.exit_code == 0);
+    CHECK_THAT(verify.out, Catch::Contains("clean"));
+}
+
+TEST_CASE("Errors opening a tape are one line naming the file, exit 1, and change nothing") {
+    TempDir dir;
+    SECTION("missing") {
+        const auto r = run_mastotape("sessions --db nope.db", dir);
+        CHECK(r.exit_code == 1);
+        CHECK(one_line(r.err));
+        CHECK_THAT(r.err, Catch::Contains("nope.db"));
+        CHECK_FALSE(std::filesystem::exists(dir.file("nope.db")));
+    }
+    SECTION("not SQLite") {
+        write_file(dir.file("notes.db"), "these are my notes, not a database at all\n");
+        for (const char* cmd : {"sessions", "verify --repair", "synth", "import fixture.jsonl"}) {
+            write_file(dir.file("fixture.jsonl"), "{}\n");
+            const auto r = run_mastotape(std::string(cmd) + " --db notes.db", dir);
+            CHECK(r.exit_code == 1);
+            CHECK(one_line(r.err));
+            CHECK_THAT(r.err, Catch::Contains("notes.db: not a SQLite file"));
+        }
+        CHECK(read_file(dir.file("notes.db")) == "these are my notes, not a database at all\n");
+    }
+    SECTION("no such session") {
+        REQUIRE(run_mastotape("synth --events 5 -q", dir).exit_code == 0);
+        const auto r = run_mastotape("show 7", dir);
+        CHECK(r.exit_code == 1);
+        CHECK(one_line(r.err));
+        CHECK_THAT(r.err, Catch::Contains("no session 7"));
+    }
+}
+
+TEST_CASE("verify exits 4 on an interrupted session until --repair closes it") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 20 -q", dir).exit_code == 0);
+    const std::string cmd = "sqlite3 '" + dir.file("mastotape.db") +
+                            "' \"UPDATE sessions SET ended_wall_ns = NULL, ended_offset_ns = NULL, "
+                            "updated_wall_ns = 0\"";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    CHECK_THAT(run_mastotape("sessions", dir).out, Catch::Contains("interrupted"));
+    const auto before = run_mastotape("verify", dir);
+    CHECK(before.exit_code == 4);
+    CHECK_THAT(before.out, Catch::Contains("interrupted"));
+    CHECK(run_mastotape("verify --repair", dir).exit_code == 0);
+    CHECK(run_mastotape("verify", dir).exit_code == 0);
+}
+
+TEST_CASE("export -o and import round-trip through files; a bad import names FILE:LINE") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 50 --stream hashtag=rust --transport sse -q", dir)
+                .exit_code == 0);
+    REQUIRE(run_mastotape("export 1 -o one.jsonl", dir).exit_code == 0);
+    const auto to_stdout = run_mastotape("export 1", dir);
+    CHECK(read_file(dir.file("one.jsonl")) == to_stdout.out);
+    const auto imported = run_mastotape("import one.jsonl --db copy.db", dir);
+    CHECK(imported.exit_code == 0);
+    CHECK(run_mastotape("export --db copy.db", dir).out == to_stdout.out);
+
+    std::string broken = to_stdout.out;
+    broken.insert(broken.find('\n', broken.find('\n') + 1) + 1, "{\"type\":\"frame\"}\n");
+    write_file(dir.file("broken.jsonl"), broken);
+    const auto bad = run_mastotape("import broken.jsonl --db fresh.db", dir);
+    CHECK(bad.exit_code == 1);
+    CHECK(one_line(bad.err));
+    CHECK_THAT(bad.err, Catch::StartsWith("mastotape: broken.jsonl:3: "));
+    CHECK_FALSE(std::filesystem::exists(dir.file("fresh.db")));
+}
+
+TEST_CASE("The fixtures are exactly what tools/make_fixtures.sh writes") {
+    TempDir dir;
+    const std::string cmd = std::string("cd '") + MASTOTAPE_SOURCE_DIR +
+                            "' && tools/make_fixtures.sh '" + MASTOTAPE_BINARY + "' '" +
+                            dir.path().string() + "'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::size_t compared = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        if (entry.path().extension() != ".jsonl") {
+            continue;
+        }
+        INFO(entry.path().filename().string());
+        CHECK(read_file(entry.path().string()) ==
+              read_file(mastotape::test::fixtures_dir() + "/" + entry.path().filename().string()));
+        ++compared;
+    }
+    CHECK(compared == 5);
+}

@@ -1,0 +1,92 @@
+#pragma once
+
+// Shared test helpers: temporary directories, running the mastotape binary, reading files.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace mastotape::test {
+
+// A fresh directory, removed with everything in it when the object goes.
+class TempDir {
+   public:
+    TempDir() {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "mastotape-test-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+   private:
+    std::filesystem::path path_;
+};
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+inline void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;  // stdout
+    std::string err;  // stderr
+};
+
+// Runs `mastotape ARGS` through the shell (args are passed verbatim) and captures its output.
+inline RunResult run_mastotape(const std::string& args, const TempDir& dir) {
+    const std::string out_file = dir.file(".stdout");
+    const std::string err_file = dir.file(".stderr");
+    const std::string cmd = std::string("cd '") + dir.path().string() + "' && '" +
+                            MASTOTAPE_BINARY + "' " + args + " > '" + out_file + "' 2> '" +
+                            err_file + "' < /dev/null";
+    const int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out_file);
+    r.err = read_file(err_file);
+    return r;
+}
+
+// Resident set size of this process in KiB (Linux /proc).
+inline long rss_kib() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stol(line.substr(6));
+        }
+    }
+    return -1;
+}
+
+inline std::string fixtures_dir() { return std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures"; }
+
+}  // namespace mastotape::test

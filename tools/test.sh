@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian 12, as root), builds, and runs every test twice: once in a
+# plain build and once with AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any
+# failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    build-essential cmake pkg-config
+    libboost1.81-dev libssl-dev openssl
+    libsqlite3-dev sqlite3 libsqlitecpp-dev
+    nlohmann-json3-dev libsimdjson-dev libcli11-dev catch2
+)
+
+install_missing() {
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        return
+    fi
+    echo "== installing: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "tools/test.sh: missing packages (${missing[*]}); run as root or install them" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build_and_test() {
+    local dir=$1
+    shift
+    echo "== configure $dir ($*)"
+    cmake -S . -B "$dir" "$@" > /dev/null
+    echo "== build $dir"
+    cmake --build "$dir" -j "$(nproc)"
+    echo "== test $dir"
+    ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 900
+}
+
+install_missing
+build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMASTOTAPE_SANITIZE=ON
+echo "== all tests passed (plain and sanitized builds)"
