@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "schema/frame_classifier.hpp"
+#include "schema/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -20,51 +21,7 @@ constexpr std::size_t kFlushEvery = 8192;
 const std::vector<std::string> kCauses{
     "eof", "reset", "close", "close-no-code", "heartbeat-timeout", "tls-error", "network-error"};
 
-// ---- JSON text built by hand: synth must write a million events in seconds ----
-
-void append_escaped(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += kHex[c >> 4];
-                    out += kHex[c & 15];
-                } else {
-                    out += ch;
-                }
-        }
-    }
-}
-
-void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    append_escaped(out, s);
-    out += '"';
-}
+// JSON text is built by hand: synth must write a million events in seconds.
 
 std::string iso_time(std::int64_t wall_ns, bool date_only = false) {
     const std::time_t secs = static_cast<std::time_t>(wall_ns / kSec);
@@ -230,22 +187,22 @@ void Synth::make_accounts() {
         const std::string base = "https://" + a.domain;
         std::string& j = a.json;
         j += "{\"id\":";
-        append_string(j, a.id);
+        append_json_string(j, a.id);
         j += ",\"username\":";
-        append_string(j, a.username);
+        append_json_string(j, a.username);
         j += ",\"acct\":";
-        append_string(j, a.acct);
+        append_json_string(j, a.acct);
         j += ",\"display_name\":";
-        append_string(j, a.display_name);
+        append_json_string(j, a.display_name);
         j += ",\"locked\":false,\"bot\":" + std::string(n == 6 ? "true" : "false");
         j += ",\"discoverable\":true,\"indexable\":true,\"group\":false,\"created_at\":\"2022-11-0";
         j += std::to_string(n);
         j += "T00:00:00.000Z\",\"note\":\"<p>hi, I am ";
-        append_escaped(j, a.username);
+        append_json_escaped(j, a.username);
         j += "</p>\",\"url\":";
-        append_string(j, base + "/@" + a.username);
+        append_json_string(j, base + "/@" + a.username);
         j += ",\"uri\":";
-        append_string(j, base + "/users/" + a.username);
+        append_json_string(j, base + "/users/" + a.username);
         j += ",\"avatar\":\"" + base + "/avatars/original/missing.png\"";
         j += ",\"avatar_static\":\"" + base + "/avatars/original/missing.png\"";
         j += ",\"header\":\"" + base + "/headers/original/missing.png\"";
@@ -287,26 +244,26 @@ std::string Synth::status_json(const std::string& id, std::int64_t offset, const
     std::string content = "<p>";
     const std::int64_t words = 6 + pick(14);
     for (std::int64_t w = 0; w < words; ++w) {
-        append_escaped(content, kWords[static_cast<std::size_t>(pick(kWords.size()))]);
+        append_json_escaped(content, kWords[static_cast<std::size_t>(pick(kWords.size()))]);
         content += ' ';
     }
     content += "<a href=\\\"https://" + o_.host + "/tags/";
-    append_escaped(content, tag);
+    append_json_escaped(content, tag);
     content += "\\\" class=\\\"mention hashtag\\\" rel=\\\"tag\\\">#<span>";
-    append_escaped(content, tag);
+    append_json_escaped(content, tag);
     content += "</span></a></p>";
 
     std::string j;
     j.reserve(1800);
     j += "{\"id\":";
-    append_string(j, id);
+    append_json_string(j, id);
     j += ",\"created_at\":\"" + created + "\"";
     j += ",\"in_reply_to_id\":null,\"in_reply_to_account_id\":null,\"sensitive\":false";
     j += ",\"spoiler_text\":\"\",\"visibility\":\"public\",\"language\":\"en\"";
     j += ",\"uri\":";
-    append_string(j, base + "/users/" + a.username + "/statuses/" + id);
+    append_json_string(j, base + "/users/" + a.username + "/statuses/" + id);
     j += ",\"url\":";
-    append_string(j, base + "/@" + a.username + "/" + id);
+    append_json_string(j, base + "/@" + a.username + "/" + id);
     j += ",\"replies_count\":" + std::to_string(pick(4));
     j += ",\"reblogs_count\":" + std::to_string(pick(9));
     j += ",\"favourites_count\":" + std::to_string(pick(30));
@@ -322,9 +279,9 @@ std::string Synth::status_json(const std::string& id, std::int64_t offset, const
     j += ",\"reblog\":null,\"application\":{\"name\":\"Web\",\"website\":null},\"account\":";
     j += a.json;
     j += ",\"media_attachments\":[],\"mentions\":[],\"tags\":[{\"name\":";
-    append_string(j, tag);
+    append_json_string(j, tag);
     j += ",\"url\":";
-    append_string(j, "https://" + o_.host + "/tags/" + tag);
+    append_json_string(j, "https://" + o_.host + "/tags/" + tag);
     j += "}],\"emojis\":[],\"card\":null,\"poll\":null,\"quote\":null";
     j += ",\"quote_approval\":{\"automatic\":[\"public\"],\"manual\":[],\"current_user\":"
          "\"automatic\"}";
@@ -533,9 +490,9 @@ void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d)
         bytes += "{\"stream\":";
         bytes += labels_[sub_index];
         bytes += ",\"event\":";
-        append_string(bytes, d.event);
+        append_json_string(bytes, d.event);
         bytes += ",\"payload\":";
-        append_string(bytes, d.payload);
+        append_json_string(bytes, d.payload);
         bytes += "}";
     } else {
         bytes = "event: " + d.event + "\ndata: " + d.payload + "\n\n";
@@ -600,10 +557,10 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
     if (o_.subscriptions.size() > 1 || o_.error_frame) {
         for (const auto& s : o_.subscriptions) {
             std::string msg = "{\"type\":\"subscribe\",\"stream\":";
-            append_string(msg, s.stream);
+            append_json_string(msg, s.stream);
             if (!s.param.empty()) {
                 msg += s.stream == "list" ? ",\"list\":" : ",\"tag\":";
-                append_string(msg, s.param);
+                append_json_string(msg, s.param);
             }
             msg += "}";
             emit_client(t, "text", std::move(msg));

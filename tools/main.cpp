@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     add_export_command(app, run);
     add_import_command(app, run);
     add_synth_command(app, run);
+    add_replay_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,190 @@
+#include "replay/client_protocol.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/synth.hpp"
+
+namespace mastotape::replay {
+namespace {
+
+bool is_hashtag(const std::string& stream) {
+    return stream == "hashtag" || stream == "hashtag:local";
+}
+
+std::string json_scalar_text(const nlohmann::json& v) {
+    if (v.is_string()) {
+        return v.get<std::string>();
+    }
+    if (v.is_number_integer()) {
+        return std::to_string(v.get<std::int64_t>());
+    }
+    return "";
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+                   hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+bool truthy(const std::optional<std::string>& v) {
+    if (!v) {
+        return false;
+    }
+    static const std::vector<std::string> kFalse{"false", "0", "f", "F", "FALSE", "off", "OFF"};
+    return std::find(kFalse.begin(), kFalse.end(), *v) == kFalse.end();
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+}  // namespace
+
+ClientMessage parse_client_message(std::string_view text) {
+    ClientMessage m;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) {
+        return m;
+    }
+    m.valid_json = true;
+    if (j.contains("type") && j.at("type").is_string()) {
+        m.type = j.at("type").get<std::string>();
+    }
+    if (j.contains("stream")) {
+        const auto& s = j.at("stream");
+        if (s.is_string()) {
+            m.subscription.stream = s.get<std::string>();
+        } else if (s.is_array() && !s.empty() && s.at(0).is_string()) {
+            m.subscription.stream = s.at(0).get<std::string>();
+        }
+    }
+    if (is_hashtag(m.subscription.stream) && j.contains("tag")) {
+        m.subscription.param = json_scalar_text(j.at("tag"));
+    } else if (m.subscription.stream == "list" && j.contains("list")) {
+        m.subscription.param = json_scalar_text(j.at("list"));
+    }
+    return m;
+}
+
+std::optional<std::string> subscribe_error(const schema::Subscription& s) {
+    if (schema::events_of_stream(s.stream).empty()) {
+        return R"({"error":"Unknown stream type","status":400})";
+    }
+    if (is_hashtag(s.stream) && s.param.empty()) {
+        return R"({"error":"Missing tag name parameter","status":400})";
+    }
+    if (s.stream == "list" && s.param.empty()) {
+        return R"({"error":"Missing list name parameter","status":400})";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+    std::size_t pos = 0;
+    while (pos <= query.size()) {
+        std::size_t end = query.find('&', pos);
+        if (end == std::string_view::npos) {
+            end = query.size();
+        }
+        const std::string_view pair = query.substr(pos, end - pos);
+        const std::size_t eq = pair.find('=');
+        if (percent_decode(pair.substr(0, eq)) == key) {
+            return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+        }
+        pos = end + 1;
+    }
+    return std::nullopt;
+}
+
+std::optional<schema::Subscription> sse_subscription(std::string_view path, std::string_view query) {
+    const bool media = truthy(query_param(query, "only_media"));
+    schema::Subscription s;
+    if (path == "/api/v1/streaming/user") {
+        s.stream = "user";
+    } else if (path == "/api/v1/streaming/user/notification") {
+        s.stream = "user:notification";
+    } else if (path == "/api/v1/streaming/public") {
+        s.stream = media ? "public:media" : "public";
+    } else if (path == "/api/v1/streaming/public/local") {
+        s.stream = media ? "public:local:media" : "public:local";
+    } else if (path == "/api/v1/streaming/public/remote") {
+        s.stream = media ? "public:remote:media" : "public:remote";
+    } else if (path == "/api/v1/streaming/hashtag") {
+        s.stream = "hashtag";
+    } else if (path == "/api/v1/streaming/hashtag/local") {
+        s.stream = "hashtag:local";
+    } else if (path == "/api/v1/streaming/list") {
+        s.stream = "list";
+    } else if (path == "/api/v1/streaming/direct") {
+        s.stream = "direct";
+    } else {
+        return std::nullopt;
+    }
+    if (is_hashtag(s.stream)) {
+        s.param = query_param(query, "tag").value_or("");
+    } else if (s.stream == "list") {
+        s.param = query_param(query, "list").value_or("");
+    }
+    return s;
+}
+
+bool label_matches(std::string_view label, const schema::Subscription& s) {
+    const auto j = nlohmann::json::parse(label, nullptr, false);
+    if (!j.is_array() || j.empty() || !j.at(0).is_string() || j.at(0).get<std::string>() != s.stream) {
+        return false;
+    }
+    if (s.param.empty()) {
+        return j.size() == 1;
+    }
+    if (j.size() < 2) {
+        return false;
+    }
+    const std::string param = json_scalar_text(j.at(1));
+    // The server keys hashtag subscriptions by the normalized tag; case is the common difference.
+    return is_hashtag(s.stream) ? lower(param) == lower(s.param) : param == s.param;
+}
+
+std::string request_token(std::string_view authorization, std::string_view query,
+                          std::string_view subprotocol) {
+    if (!authorization.empty()) {
+        if (authorization.rfind("Bearer ", 0) == 0) {
+            authorization.remove_prefix(7);
+        }
+        return std::string(authorization);
+    }
+    if (auto t = query_param(query, "access_token")) {
+        return *t;
+    }
+    return std::string(subprotocol);
+}
+
+}  // namespace mastotape::replay

@@ -1,0 +1,1036 @@
+#include "replay/replay_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+
+#include "replay/client_protocol.hpp"
+#include "replay/frame_convert.hpp"
+#include "replay/tape_plan.hpp"
+#include "schema/tape_store.hpp"
+
+namespace mastotape::replay {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr std::int64_t kSec = 1'000'000'000;
+constexpr auto kRequestDeadline = std::chrono::seconds(30);
+
+// Reports network errors that are not the ordinary ends of a connection.
+void fail(beast::error_code ec, const char* what) {
+    if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
+        ec == net::error::eof || ec == net::error::connection_reset || ec == beast::error::timeout ||
+        ec == http::error::end_of_stream) {
+        return;
+    }
+    std::cerr << "replay: " << what << ": " << ec.message() << '\n';
+}
+
+std::string random_uuid() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const std::uint64_t a = rng();
+    const std::uint64_t b = rng();
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                  static_cast<unsigned>(0x8000 | (b >> 50)),
+                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
+    return buf;
+}
+
+// What one client (one token) has played of the tape.
+struct ClientState {
+    std::string name;                // "client N", never the token
+    std::size_t next = 0;            // the recorded connection its next attempt plays
+    Clock::time_point gap_until{};   // realtime: attempts before this fail as recorded
+    std::size_t refused_in_gap = 0;  // attempts refused in the current gap
+    bool finished = false;           // played the last connection
+    int live = 0;                    // open connections
+    std::vector<schema::Subscription> subscriptions;  // of the newest live connection
+};
+
+// One live connection's place in time and its wake-up timer.
+struct LiveConnection {
+    explicit LiveConnection(net::any_io_executor ex) : wake(ex) {}
+    net::steady_timer wake;
+    Clock::time_point r0{};  // realtime: when the tape offset `base` was played
+    std::int64_t base = 0;
+    bool closed = false;
+    std::deque<std::string> pending;  // error frames to send, in order
+    bool close_1003 = false;
+    bool reader_done = true;  // false while a reader coroutine still points at this connection
+    std::vector<schema::Subscription> subscriptions;
+};
+
+websocket::ping_data ping_payload(const std::string& bytes) {
+    const std::size_t n = std::min<std::size_t>(bytes.size(), websocket::ping_data::static_capacity);
+    return websocket::ping_data(bytes.data(), n);
+}
+
+struct Admission {
+    bool ok = false;
+    std::size_t connection = 0;
+    int status = 503;
+    std::string error_message;
+};
+
+}  // namespace
+
+struct ReplayServer::Impl {
+    explicit Impl(ReplayOptions o)
+        : options(std::move(o)),
+          store(options.tape, schema::OpenMode::read),
+          acceptor(ioc),
+          signals(ioc, SIGINT, SIGTERM),
+          vt_timer(ioc) {
+        const std::int64_t id =
+            options.session_id != 0 ? options.session_id : store.newest_session_id();
+        plan = make_plan(store, id);
+        session_id = id;
+        if (plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()) {
+            sse_label = plan.session.subscriptions.front().label();
+        }
+        virtual_ns = plan.connections.front().up_offset_ns;
+        const auto address = net::ip::make_address(options.host);
+        tcp::endpoint endpoint{address, options.port};
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(net::socket_base::reuse_address(true));
+        acceptor.bind(endpoint);
+        acceptor.listen();
+        started = Clock::now();
+    }
+
+    ReplayOptions options;
+    schema::TapeStore store;
+    TapePlan plan;
+    std::int64_t session_id = 0;
+    std::string sse_label;
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    net::signal_set signals;
+    net::steady_timer vt_timer;
+    std::int64_t virtual_ns = 0;
+    Clock::time_point started;
+    std::map<std::string, ClientState> clients;
+    std::set<LiveConnection*> live;
+    int exit_code = 0;
+    std::int64_t connections_served = 0;
+
+    std::string host_port() const {
+        const auto ep = acceptor.local_endpoint();
+        return ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+
+    // ---- time ----
+
+    // The tape offset "now" for the shared clock modes.
+    std::int64_t shared_tape_now() const {
+        if (options.clock == ClockMode::virtual_clock) {
+            return virtual_ns;
+        }
+        const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
+        return plan.connections.front().up_offset_ns +
+               static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
+    }
+
+    // Waits until the tape offset `offset` is due on `c`, or `c` has something to send or closed.
+    // Returns true when the offset is due.
+    net::awaitable<bool> wait_due(LiveConnection* c, std::int64_t offset) {
+        for (;;) {
+            if (c->closed || !c->pending.empty() || c->close_1003) {
+                co_return false;
+            }
+            switch (options.clock) {
+                case ClockMode::max_speed:
+                    co_return true;
+                case ClockMode::virtual_clock:
+                    if (virtual_ns >= offset) {
+                        co_return true;
+                    }
+                    c->wake.expires_at(Clock::time_point::max());
+                    break;
+                case ClockMode::realtime: {
+                    const auto due =
+                        c->r0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                    static_cast<double>(offset - c->base) / options.speed));
+                    if (Clock::now() >= due) {
+                        co_return true;
+                    }
+                    c->wake.expires_at(due);
+                    break;
+                }
+            }
+            co_await c->wake.async_wait(kUseTuple);
+        }
+    }
+
+    void wake_all() {
+        for (auto* c : live) {
+            c->wake.cancel();
+        }
+    }
+
+    // ---- admission: connections follow the tape ----
+
+    ClientState& client_for(const std::string& token) {
+        auto it = clients.find(options.shared_clock ? std::string() : token);
+        if (it == clients.end()) {
+            ClientState s;
+            s.name = "client " + std::to_string(clients.size() + 1);
+            it = clients.emplace(options.shared_clock ? std::string() : token, s).first;
+        }
+        return it->second;
+    }
+
+    Admission admit(ClientState& client) {
+        Admission a;
+        if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
+            const std::int64_t now = shared_tape_now();
+            for (std::size_t k = 0; k < plan.connections.size(); ++k) {
+                const auto& p = plan.connections[k];
+                if (now >= p.up_offset_ns && now < p.end_offset_ns) {
+                    a.ok = true;
+                    a.connection = k;
+                    return a;
+                }
+                if (now < p.up_offset_ns) {
+                    return refuse_in_gap(client, k);
+                }
+            }
+            a.error_message = "the tape has ended";
+            return a;
+        }
+        if (client.finished) {
+            if (!options.loop) {
+                a.error_message = "the tape has ended";
+                return a;
+            }
+            client.finished = false;
+            client.next = 0;
+        }
+        if (options.clock == ClockMode::realtime && Clock::now() < client.gap_until) {
+            return refuse_in_gap(client, client.next);
+        }
+        a.ok = true;
+        a.connection = client.next;
+        client.refused_in_gap = 0;
+        return a;
+    }
+
+    // Fails an attempt the way the recording's attempts in this gap failed.
+    Admission refuse_in_gap(ClientState& client, std::size_t next) {
+        Admission a;
+        const auto& failed = plan.connections[next].failed_before;
+        if (!failed.empty()) {
+            const auto& f = failed[std::min(client.refused_in_gap, failed.size() - 1)];
+            a.status = static_cast<int>(f.http_status.value_or(503));
+            a.error_message = f.error_message;
+        } else {
+            a.error_message = "";
+        }
+        ++client.refused_in_gap;
+        return a;
+    }
+
+    // Called when connection `k` of `client` ended as recorded.
+    void connection_played(ClientState& client, std::size_t k) {
+        if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
+            return;
+        }
+        client.refused_in_gap = 0;
+        if (k + 1 >= plan.connections.size()) {
+            client.finished = true;
+            return;
+        }
+        client.next = k + 1;
+        if (options.clock == ClockMode::realtime) {
+            const std::int64_t gap = plan.connections[k + 1].up_offset_ns - plan.connections[k].end_offset_ns;
+            client.gap_until = Clock::now() + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                                  static_cast<double>(std::max<std::int64_t>(0, gap)) /
+                                                  options.speed));
+        }
+    }
+
+    bool all_done() const {
+        if (clients.empty() || !live.empty()) {
+            return false;
+        }
+        for (const auto& [token, c] : clients) {
+            if (!c.finished) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void maybe_exit() {
+        if (options.exit_when_done && all_done()) {
+            ioc.stop();
+        }
+    }
+
+    // ---- HTTP ----
+
+    template <typename Body>
+    static void common_headers(http::response<Body>& res) {
+        res.set("X-Request-Id", random_uuid());
+    }
+
+    http::response<http::string_body> json_response(const http::request<http::string_body>& req,
+                                                    http::status status, std::string body) {
+        http::response<http::string_body> res{status, req.version()};
+        res.set(http::field::content_type, "application/json; charset=utf-8");
+        res.set(http::field::access_control_allow_origin, "*");
+        common_headers(res);
+        res.keep_alive(req.keep_alive());
+        res.body() = std::move(body);
+        res.prepare_payload();
+        return res;
+    }
+
+    std::string instance_v1() const {
+        return "{\"uri\":\"" + host_port() +
+               "\",\"title\":\"mastotape replay\",\"short_description\":\"\",\"description\":\"\","
+               "\"email\":\"\",\"version\":\"" + options.version +
+               "\",\"urls\":{\"streaming_api\":\"ws://" + host_port() +
+               "\"},\"stats\":{\"user_count\":0,\"status_count\":0,\"domain_count\":0},"
+               "\"languages\":[\"en\"],\"registrations\":false,\"approval_required\":false,"
+               "\"invites_enabled\":false}";
+    }
+
+    std::string instance_v2() const {
+        return "{\"domain\":\"" + host_port() + "\",\"title\":\"mastotape replay\",\"version\":\"" +
+               options.version +
+               "\",\"source_url\":\"\",\"description\":\"\",\"configuration\":{\"urls\":{"
+               "\"streaming\":\"ws://" + host_port() + "\"}},\"languages\":[\"en\"]}";
+    }
+
+    std::string status_json() {
+        std::string out = "{\"clock\":\"";
+        out += options.clock == ClockMode::realtime    ? "realtime"
+               : options.clock == ClockMode::max_speed ? "max-speed"
+                                                       : "virtual";
+        out += "\",\"speed\":" + std::to_string(options.speed);
+        out += ",\"tape_offset_ns\":" + std::to_string(shared_tape_now());
+        out += ",\"session\":" + std::to_string(session_id);
+        out += ",\"recorded_connections\":" + std::to_string(plan.connections.size());
+        out += ",\"live_connections\":" + std::to_string(live.size());
+        out += ",\"clients\":[";
+        bool first = true;
+        for (const auto& [token, c] : clients) {
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            out += "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
+                   ",\"live\":" + std::to_string(c.live) +
+                   ",\"finished\":" + (c.finished ? "true" : "false") + ",\"subscriptions\":[";
+            for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
+                out += (i ? "," : "") + c.subscriptions[i].label();
+            }
+            out += "]}";
+        }
+        out += "]}";
+        return out;
+    }
+
+    // The control API: clock control and status. Returns nullopt for paths it does not own.
+    std::optional<http::response<http::string_body>> control(
+        const http::request<http::string_body>& req, std::string_view path, std::string_view query) {
+        if (path.rfind("/_mastotape/", 0) != 0) {
+            return std::nullopt;
+        }
+        if (path == "/_mastotape/status") {
+            return json_response(req, http::status::ok, status_json());
+        }
+        if (path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to") {
+            if (options.clock != ClockMode::virtual_clock) {
+                return json_response(req, http::status::conflict,
+                                     R"j({"error":"the clock is not virtual (start with --virtual-clock)"})j");
+            }
+            if (path == "/_mastotape/clock/advance") {
+                const auto ms = query_param(query, "ms");
+                if (!ms || ms->empty()) {
+                    return json_response(req, http::status::bad_request, R"({"error":"ms= is required"})");
+                }
+                virtual_ns += static_cast<std::int64_t>(std::stod(*ms) * 1e6);
+            } else if (auto seq = query_param(query, "seq")) {
+                auto cursor = store.frames_from_seq(session_id, std::stoll(*seq));
+                schema::Frame f;
+                if (cursor.next(f)) {
+                    virtual_ns = std::max(virtual_ns, f.offset_ns);
+                }
+            } else if (auto next = query_param(query, "next")) {
+                auto cursor = store.frames_from_offset(session_id, virtual_ns + 1);
+                schema::Frame f;
+                while (cursor.next(f)) {
+                    const bool beat = f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::comment;
+                    if (*next == "frame" || (*next == "heartbeat" && beat)) {
+                        virtual_ns = f.offset_ns;
+                        break;
+                    }
+                    if (*next == "gap") {
+                        break;
+                    }
+                }
+                if (*next == "gap") {
+                    for (const auto& p : plan.connections) {
+                        if (p.end_offset_ns > virtual_ns) {
+                            virtual_ns = p.end_offset_ns;
+                            break;
+                        }
+                    }
+                }
+            }
+            wake_all();
+            return json_response(req, http::status::ok,
+                                 "{\"tape_offset_ns\":" + std::to_string(virtual_ns) + "}");
+        }
+        if (path == "/_mastotape/reset") {
+            const auto name = query_param(query, "client").value_or("");
+            for (auto& [token, c] : clients) {
+                if (name.empty() || c.name == name) {
+                    c.next = 0;
+                    c.finished = false;
+                    c.gap_until = {};
+                    c.refused_in_gap = 0;
+                }
+            }
+            return json_response(req, http::status::ok, R"({"reset":true})");
+        }
+        return json_response(req, http::status::not_found, R"({"error":"unknown control path"})");
+    }
+
+    // ---- sessions ----
+
+    // Closes the socket and waits for the connection's reader to finish, so nothing refers to
+    // `conn` once it goes.
+    net::awaitable<void> retire(tcp::socket& socket, LiveConnection& conn) {
+        beast::error_code ignored;
+        if (!conn.reader_done) {
+            socket.close(ignored);
+        }
+        while (!conn.reader_done) {
+            conn.wake.expires_after(std::chrono::milliseconds(5));
+            co_await conn.wake.async_wait(kUseTuple);
+        }
+    }
+
+    net::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+            if (ec) {
+                if (ec == net::error::operation_aborted) {
+                    co_return;
+                }
+                fail(ec, "accept");
+                continue;
+            }
+            ++connections_served;
+            net::co_spawn(ioc, serve_http(beast::tcp_stream(std::move(socket))), net::detached);
+        }
+    }
+
+    net::awaitable<void> serve_http(beast::tcp_stream stream) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request<http::string_body> req;
+            stream.expires_after(kRequestDeadline);
+            auto [ec, n] = co_await http::async_read(stream, buffer, req, kUseTuple);
+            if (ec) {
+                fail(ec, "read request");
+                co_return;
+            }
+            stream.expires_never();
+            const std::string target(req.target());
+            const auto qpos = target.find('?');
+            const std::string path = target.substr(0, qpos);
+            const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+            if (websocket::is_upgrade(req)) {
+                // The real server upgrades on any path.
+                co_await serve_websocket(std::move(stream), std::move(req), query);
+                co_return;
+            }
+            if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
+                co_await serve_sse(std::move(stream), std::move(req), *sub);
+                co_return;
+            }
+            http::response<http::string_body> res;
+            if (auto r = control(req, path, query)) {
+                res = std::move(*r);
+            } else if (path == "/api/v1/streaming/health") {
+                res = http::response<http::string_body>{http::status::ok, req.version()};
+                res.set(http::field::content_type, "text/plain");
+                res.set(http::field::cache_control, "private, no-store");
+                res.body() = "OK";
+                res.keep_alive(req.keep_alive());
+                res.prepare_payload();
+            } else if (path == "/api/v1/instance" || path == "/api/v1/instance/") {
+                res = json_response(req, http::status::ok, instance_v1());
+            } else if (path == "/api/v2/instance" || path == "/api/v2/instance/") {
+                res = json_response(req, http::status::ok, instance_v2());
+            } else if (path.rfind("/api/v1/streaming", 0) == 0) {
+                res = json_response(req, http::status::bad_request,
+                                    R"({"error":"Unknown channel requested"})");
+            } else {
+                res = json_response(req, http::status::not_found, R"({"error":"Record not found"})");
+            }
+            const bool keep_alive = res.keep_alive();
+            auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+            if (wec || !keep_alive) {
+                beast::error_code ignored;
+                stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                co_return;
+            }
+        }
+    }
+
+    // The real server's hand-written refusal of a WebSocket upgrade, then FIN.
+    net::awaitable<void> refuse_upgrade(beast::tcp_stream& stream, int status,
+                                        const std::string& error_message) {
+        std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                           std::string(http::obsolete_reason(static_cast<http::status>(status))) +
+                           "\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: "
+                           "0\r\nX-Request-Id: " + random_uuid() + "\r\n";
+        if (!error_message.empty()) {
+            head += "X-Error-Message: " + error_message + "\r\n";
+        }
+        head += "\r\n";
+        co_await net::async_write(stream, net::buffer(head), kUseTuple);
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream.socket().close(ignored);
+    }
+
+    std::optional<std::string> token_problem(const std::string& token) const {
+        if (options.require_token.empty()) {
+            return std::nullopt;
+        }
+        if (token.empty()) {
+            return "Missing access token";
+        }
+        if (token != options.require_token) {
+            return "Invalid access token";
+        }
+        return std::nullopt;
+    }
+
+    net::awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> req,
+                                         std::string query) {
+        const std::string subprotocol(req[http::field::sec_websocket_protocol]);
+        const std::string token =
+            request_token(req[http::field::authorization], query, subprotocol);
+        if (auto problem = token_problem(token)) {
+            co_await refuse_upgrade(stream, 401, *problem);
+            co_return;
+        }
+        ClientState& client = client_for(token);
+        const Admission a = admit(client);
+        if (!a.ok) {
+            co_await refuse_upgrade(stream, a.status, a.error_message);
+            co_return;
+        }
+        websocket::stream<beast::tcp_stream> ws(std::move(stream));
+        ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                       websocket::stream_base::none(), false});
+        ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
+            res.erase(http::field::server);
+            res.set(http::field::connection, "Upgrade");
+            // Echo the offered subprotocol exactly (masto.js sends the token this way).
+            if (!subprotocol.empty()) {
+                res.set(http::field::sec_websocket_protocol, subprotocol);
+            }
+            res.set("X-Request-Id", random_uuid());
+        }));
+        auto [ec] = co_await ws.async_accept(req, kUseTuple);
+        if (ec) {
+            fail(ec, "websocket accept");
+            co_return;
+        }
+        LiveConnection conn(ioc.get_executor());
+        if (auto s = query_param(query, "stream")) {
+            schema::Subscription sub{*s, ""};
+            if (sub.stream == "hashtag" || sub.stream == "hashtag:local") {
+                sub.param = query_param(query, "tag").value_or("");
+            } else if (sub.stream == "list") {
+                sub.param = query_param(query, "list").value_or("");
+            }
+            if (auto error = subscribe_error(sub)) {
+                conn.pending.push_back(*error);
+            } else {
+                conn.subscriptions.push_back(sub);
+            }
+        }
+        live.insert(&conn);
+        ++client.live;
+        client.subscriptions = conn.subscriptions;
+        co_await play_websocket(ws, conn, client, a.connection);
+        co_await retire(beast::get_lowest_layer(ws).socket(), conn);
+        --client.live;
+        live.erase(&conn);
+        maybe_exit();
+    }
+
+    // Reads client messages until the socket closes; subscriptions and errors go to `conn`.
+    net::awaitable<void> read_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection* conn,
+                                        ClientState* client) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
+            if (ec) {
+                conn->closed = true;
+                conn->reader_done = true;
+                conn->wake.cancel();
+                co_return;
+            }
+            if (!ws.got_text()) {
+                conn->close_1003 = true;
+                conn->wake.cancel();
+                buffer.consume(buffer.size());
+                continue;
+            }
+            const std::string text = beast::buffers_to_string(buffer.data());
+            buffer.consume(buffer.size());
+            const auto m = parse_client_message(text);
+            if (m.type == "subscribe") {
+                if (auto error = subscribe_error(m.subscription)) {
+                    conn->pending.push_back(*error);
+                } else if (std::find(conn->subscriptions.begin(), conn->subscriptions.end(),
+                                     m.subscription) == conn->subscriptions.end()) {
+                    conn->subscriptions.push_back(m.subscription);
+                }
+            } else if (m.type == "unsubscribe") {
+                if (subscribe_error(m.subscription)) {
+                    conn->pending.push_back(R"({"error":"Error unsubscribing from channel"})");
+                } else {
+                    std::erase(conn->subscriptions, m.subscription);
+                }
+            }
+            client->subscriptions = conn->subscriptions;
+            conn->wake.cancel();
+        }
+    }
+
+    // Writes one message; false when the connection is gone.
+    static net::awaitable<bool> send(websocket::stream<beast::tcp_stream>& ws, const std::string& bytes,
+                                     bool text) {
+        ws.text(text);
+        auto [ec, n] = co_await ws.async_write(net::buffer(bytes), kUseTuple);
+        co_return !ec;
+    }
+
+    bool subscribed(const LiveConnection& conn, std::string_view label) const {
+        for (const auto& s : conn.subscriptions) {
+            if (label_matches(label, s)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Sends what is pending; false when the connection is gone.
+    net::awaitable<bool> flush_pending(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn) {
+        while (!conn.pending.empty() && !conn.closed) {
+            const std::string msg = std::move(conn.pending.front());
+            conn.pending.pop_front();
+            ws.text(true);
+            auto [ec, n] = co_await ws.async_write(net::buffer(msg), kUseTuple);
+            if (ec) {
+                conn.closed = true;
+            }
+        }
+        if (conn.close_1003 && !conn.closed) {
+            conn.closed = true;
+            co_await ws.async_close(
+                websocket::close_reason(websocket::close_code::unknown_data,
+                                        "The mastodon streaming server does not support binary messages"),
+                kUseTuple);
+        }
+        co_return !conn.closed;
+    }
+
+    // Waits for `offset`, sending anything pending meanwhile; false when the connection is gone.
+    net::awaitable<bool> wait_and_flush(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
+                                        std::int64_t offset) {
+        for (;;) {
+            const bool due = co_await wait_due(&conn, offset);
+            const bool open = co_await flush_pending(ws, conn);
+            if (!open) {
+                co_return false;
+            }
+            if (due) {
+                co_return true;
+            }
+        }
+    }
+
+    net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
+                                        ClientState& client, std::size_t k) {
+        const PlannedConnection& p = plan.connections[k];
+        conn.r0 = Clock::now();
+        conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
+        if (options.shared_clock) {
+            conn.r0 = started;
+        }
+        conn.reader_done = false;
+        net::co_spawn(ioc, read_websocket(ws, &conn, &client), net::detached);
+        const bool sse_tape = plan.session.transport == schema::Transport::sse;
+        // An SSE tape has no pings; the real server would ping every 30 s.
+        std::int64_t next_synth_ping = p.up_offset_ns + 30 * kSec;
+        const std::int64_t start_offset =
+            (options.shared_clock || options.clock == ClockMode::virtual_clock)
+                ? std::max(shared_tape_now(), p.up_offset_ns)
+                : p.up_offset_ns;
+        auto cursor = store.frames_from_offset(session_id, start_offset);
+        schema::Frame f;
+        bool alive = true;
+        while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
+            while (sse_tape && alive && next_synth_ping <= f.offset_ns) {
+                alive = co_await wait_and_flush(ws, conn, next_synth_ping);
+                if (alive) {
+                    auto [ec] = co_await ws.async_ping({}, kUseTuple);
+                    alive = !ec;
+                }
+                next_synth_ping += 30 * kSec;
+            }
+            if (alive) {
+                alive = co_await wait_and_flush(ws, conn, f.offset_ns);
+            }
+            if (!alive) {
+                break;
+            }
+            switch (f.columns.kind) {
+                case FrameKind::event:
+                    if (sse_tape && subscribed(conn, sse_label)) {
+                        if (auto env = envelope_from_sse_block(f.bytes, sse_label)) {
+                            alive = co_await send(ws, *env, true);
+                        }
+                    } else if (!sse_tape && f.columns.stream && subscribed(conn, *f.columns.stream)) {
+                        alive = co_await send(ws, f.bytes, true);
+                    }
+                    break;
+                case FrameKind::text:
+                    alive = co_await send(ws, f.bytes, true);
+                    break;
+                case FrameKind::binary:
+                    alive = co_await send(ws, f.bytes, false);
+                    break;
+                case FrameKind::ping: {
+                    const websocket::ping_data payload = ping_payload(f.bytes);
+                    auto [ec] = co_await ws.async_ping(payload, kUseTuple);
+                    alive = !ec;
+                    break;
+                }
+                case FrameKind::pong: {
+                    const websocket::ping_data payload = ping_payload(f.bytes);
+                    auto [ec] = co_await ws.async_pong(payload, kUseTuple);
+                    alive = !ec;
+                    break;
+                }
+                case FrameKind::error:    // the recorder's own subscriptions' errors
+                case FrameKind::comment:  // SSE only
+                    break;
+            }
+        }
+        if (!alive || conn.closed) {
+            connection_played(client, k);
+            co_return;
+        }
+        const bool last = k + 1 >= plan.connections.size();
+        const bool in_tape_end = last && (p.recorded.end_cause == "local-stop" ||
+                                          p.recorded.end_cause.empty() ||
+                                          p.recorded.end_cause == "interrupted");
+        const std::int64_t end_offset = in_tape_end ? plan.end_offset_ns : p.end_offset_ns;
+        const bool reached_end = co_await wait_and_flush(ws, conn, end_offset);
+        if (!reached_end) {
+            connection_played(client, k);
+            co_return;
+        }
+        co_await end_websocket(ws, conn, p, in_tape_end);
+        connection_played(client, k);
+    }
+
+    // How long a connection that ended by heartbeat timeout stays silent: until the recording
+    // reconnected, at most two minutes.
+    Clock::duration silence_after(const PlannedConnection& p) const {
+        if (options.clock != ClockMode::realtime) {
+            return std::chrono::milliseconds(0);
+        }
+        std::int64_t gap = 0;
+        for (std::size_t k = 0; k + 1 < plan.connections.size(); ++k) {
+            if (&plan.connections[k] == &p) {
+                gap = plan.connections[k + 1].up_offset_ns - p.end_offset_ns;
+            }
+        }
+        const auto ns = static_cast<std::int64_t>(static_cast<double>(gap) / options.speed);
+        return std::min<Clock::duration>(std::chrono::nanoseconds(ns), std::chrono::seconds(120));
+    }
+
+    // Ends a connection the way the recorded one ended.
+    net::awaitable<void> end_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
+                                       const PlannedConnection& p, bool tape_end) {
+        auto& socket = beast::get_lowest_layer(ws).socket();
+        beast::error_code ignored;
+        const std::string& cause = p.recorded.end_cause;
+        if (tape_end) {
+            if (options.hold) {
+                while (!conn.closed) {
+                    conn.wake.expires_at(Clock::time_point::max());
+                    co_await conn.wake.async_wait(kUseTuple);
+                    co_await flush_pending(ws, conn);
+                }
+                co_return;
+            }
+            co_await ws.async_close(websocket::close_code::normal, kUseTuple);
+        } else if (cause == "close") {
+            co_await ws.async_close(
+                websocket::close_reason(static_cast<websocket::close_code>(p.recorded.close_code.value_or(1000)),
+                                        p.recorded.close_reason),
+                kUseTuple);
+        } else if (cause == "close-no-code") {
+            co_await ws.async_close(websocket::close_reason{}, kUseTuple);
+        } else if (cause == "heartbeat-timeout") {
+            // The server went silent: no frames, no pongs, until the client gives up.
+            socket.cancel(ignored);
+            net::steady_timer t(ioc);
+            t.expires_after(silence_after(p));
+            co_await t.async_wait(kUseTuple);
+            socket.close(ignored);
+        } else if (cause == "reset") {
+            socket.set_option(net::socket_base::linger(true, 0), ignored);
+            socket.close(ignored);
+        } else {
+            // eof, tls-error, network-error and anything else: the TCP connection just ends.
+            socket.shutdown(tcp::socket::shutdown_both, ignored);
+            socket.close(ignored);
+        }
+        // Let the reader see the end before `conn` goes.
+        while (!conn.closed) {
+            conn.wake.expires_after(std::chrono::milliseconds(50));
+            co_await conn.wake.async_wait(kUseTuple);
+            if (!socket.is_open()) {
+                break;
+            }
+        }
+    }
+
+    net::awaitable<void> serve_sse(beast::tcp_stream stream, http::request<http::string_body> req,
+                                   schema::Subscription sub) {
+        const std::string target(req.target());
+        const auto qpos = target.find('?');
+        const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+        const std::string token = request_token(req[http::field::authorization], query, "");
+        if (auto problem = token_problem(token)) {
+            auto res = json_response(req, http::status::unauthorized, "{\"error\":\"" + *problem + "\"}");
+            co_await http::async_write(stream, res, kUseTuple);
+            co_return;
+        }
+        if ((sub.stream == "hashtag" || sub.stream == "hashtag:local") && sub.param.empty()) {
+            auto res = json_response(req, http::status::bad_request, R"({"error":"Missing tag name parameter"})");
+            co_await http::async_write(stream, res, kUseTuple);
+            co_return;
+        }
+        if (sub.stream == "list" && sub.param.empty()) {
+            auto res = json_response(req, http::status::bad_request, R"({"error":"Missing list name parameter"})");
+            co_await http::async_write(stream, res, kUseTuple);
+            co_return;
+        }
+        ClientState& client = client_for(token);
+        const Admission a = admit(client);
+        if (!a.ok) {
+            auto res = json_response(req, static_cast<http::status>(a.status),
+                                     "{\"error\":\"" + (a.error_message.empty() ? std::string("Service Unavailable") : a.error_message) + "\"}");
+            co_await http::async_write(stream, res, kUseTuple);
+            co_return;
+        }
+        http::response<http::empty_body> res{http::status::ok, req.version()};
+        res.set(http::field::content_type, "text/event-stream");
+        res.set(http::field::cache_control, "private, no-store");
+        res.set(http::field::access_control_allow_origin, "*");
+        res.set("X-Request-Id", random_uuid());
+        res.chunked(true);
+        http::response_serializer<http::empty_body> sr{res};
+        auto [hec, hn] = co_await http::async_write_header(stream, sr, kUseTuple);
+        if (hec) {
+            co_return;
+        }
+        LiveConnection conn(ioc.get_executor());
+        conn.subscriptions.push_back(sub);
+        live.insert(&conn);
+        ++client.live;
+        client.subscriptions = conn.subscriptions;
+        co_await play_sse(stream, conn, client, a.connection);
+        co_await retire(stream.socket(), conn);
+        --client.live;
+        live.erase(&conn);
+        maybe_exit();
+    }
+
+    // Notices the client going away (an SSE client sends nothing after its request).
+    net::awaitable<void> watch_sse_client(beast::tcp_stream& stream, LiveConnection* conn) {
+        char byte = 0;
+        for (;;) {
+            auto [ec, n] = co_await stream.socket().async_read_some(net::buffer(&byte, 1), kUseTuple);
+            if (ec) {
+                conn->closed = true;
+                conn->reader_done = true;
+                conn->wake.cancel();
+                co_return;
+            }
+        }
+    }
+
+    // Waits for `offset` on an SSE connection; false when the client went away.
+    net::awaitable<bool> wait_sse(LiveConnection& conn, std::int64_t offset) {
+        for (;;) {
+            const bool due = co_await wait_due(&conn, offset);
+            if (conn.closed) {
+                co_return false;
+            }
+            if (due) {
+                co_return true;
+            }
+            conn.pending.clear();  // nothing to send back on SSE
+        }
+    }
+
+    net::awaitable<bool> write_chunk(beast::tcp_stream& stream, LiveConnection& conn, const std::string& data) {
+        auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(data)), kUseTuple);
+        if (ec) {
+            conn.closed = true;
+        }
+        co_return !ec;
+    }
+
+    net::awaitable<void> play_sse(beast::tcp_stream& stream, LiveConnection& conn, ClientState& client,
+                                  std::size_t k) {
+        const PlannedConnection& p = plan.connections[k];
+        conn.r0 = options.shared_clock ? started : Clock::now();
+        conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
+        conn.reader_done = false;
+        net::co_spawn(ioc, watch_sse_client(stream, &conn), net::detached);
+        const bool sse_tape = plan.session.transport == schema::Transport::sse;
+        const std::string thump = options.legacy_thump ? ":thump\n" : ":thump\n\n";
+        bool alive = true;
+        if (!sse_tape) {
+            alive = co_await write_chunk(stream, conn, ":)\n");
+        }
+        std::int64_t next_synth_thump = p.up_offset_ns + 15 * kSec;
+        auto cursor = store.frames_from_offset(session_id, p.up_offset_ns);
+        schema::Frame f;
+        while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
+            while (!sse_tape && alive && next_synth_thump <= f.offset_ns) {
+                alive = co_await wait_sse(conn, next_synth_thump);
+                if (alive) {
+                    alive = co_await write_chunk(stream, conn, thump);
+                }
+                next_synth_thump += 15 * kSec;
+            }
+            if (alive) {
+                alive = co_await wait_sse(conn, f.offset_ns);
+            }
+            if (!alive) {
+                break;
+            }
+            if (sse_tape) {
+                if (f.columns.kind == FrameKind::comment) {
+                    const bool is_thump = f.bytes.rfind(":thump", 0) == 0;
+                    alive = co_await write_chunk(stream, conn, is_thump ? thump : f.bytes);
+                } else if (f.columns.kind == FrameKind::event) {
+                    if (subscribed(conn, sse_label)) {
+                        alive = co_await write_chunk(stream, conn, f.bytes);
+                    }
+                } else if (f.columns.kind == FrameKind::text) {
+                    alive = co_await write_chunk(stream, conn, f.bytes);
+                }
+            } else if (f.columns.kind == FrameKind::event && f.columns.stream &&
+                       subscribed(conn, *f.columns.stream)) {
+                if (auto block = sse_block_from_envelope(f.bytes)) {
+                    alive = co_await write_chunk(stream, conn, *block);
+                }
+            }
+        }
+        if (alive && !conn.closed) {
+            const bool last = k + 1 >= plan.connections.size();
+            co_await wait_sse(conn, last ? plan.end_offset_ns : p.end_offset_ns);
+            beast::error_code ignored;
+            const std::string& cause = p.recorded.end_cause;
+            if (!conn.closed) {
+                if (last && options.hold) {
+                    while (!conn.closed) {
+                        conn.wake.expires_at(Clock::time_point::max());
+                        co_await conn.wake.async_wait(kUseTuple);
+                    }
+                } else if (last || cause == "close" || cause == "close-no-code") {
+                    // res.end(): the chunked body ends cleanly.
+                    co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
+                    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                } else {
+                    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                    stream.socket().close(ignored);
+                }
+            }
+        }
+        connection_played(client, k);
+    }
+};
+
+ReplayServer::ReplayServer(ReplayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+ReplayServer::~ReplayServer() = default;
+
+std::uint16_t ReplayServer::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
+
+std::string ReplayServer::base_url() const {
+    return "ws://" + impl_->host_port();
+}
+
+int ReplayServer::run() {
+    auto& impl = *impl_;
+    impl.signals.async_wait([&impl](const beast::error_code& ec, int) {
+        if (!ec) {
+            impl.ioc.stop();
+        }
+    });
+    net::co_spawn(impl.ioc, impl.accept_loop(), net::detached);
+    net::steady_timer idle(impl.ioc);
+    if (impl.options.exit_when_done && impl.options.idle_timeout_s > 0) {
+        idle.expires_after(std::chrono::milliseconds(
+            static_cast<std::int64_t>(impl.options.idle_timeout_s * 1000)));
+        idle.async_wait([&impl](const beast::error_code& ec) {
+            if (!ec && impl.clients.empty()) {
+                std::cerr << "replay: no client connected within the idle timeout\n";
+                impl.exit_code = 1;
+                impl.ioc.stop();
+            }
+        });
+    }
+    impl.ioc.run();
+    return impl.exit_code;
+}
+
+void ReplayServer::stop() {
+    net::post(impl_->ioc, [this] { impl_->ioc.stop(); });
+}
+
+}  // namespace mastotape::replay

@@ -1,0 +1,60 @@
+#pragma once
+
+// A local server that speaks Mastodon's streaming protocol and plays one session of a tape:
+// WebSocket at /api/v1/streaming, SSE at the paths of mastodon-streaming.md section 1.2, the
+// instance and health endpoints, and a control API under /_mastotape/. Runs on one thread; every
+// client connection is a coroutine. Beast stays inside replay_server.cpp.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mastotape::replay {
+
+enum class ClockMode {
+    realtime,       // the tape's schedule, scaled by `speed`
+    max_speed,      // as fast as each client takes it, order kept
+    virtual_clock,  // moves only through the control API
+};
+
+struct ReplayOptions {
+    std::string tape;              // path of a SQLite tape
+    std::int64_t session_id = 0;   // 0: the newest session
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;        // 0: any free port
+    ClockMode clock = ClockMode::realtime;
+    double speed = 1.0;
+    bool loop = false;             // after the last connection, start the tape over
+    bool hold = false;             // after the last frame, keep the connection open and silent
+    bool exit_when_done = false;   // stop once every client has played the whole tape
+    double idle_timeout_s = 0;     // with exit_when_done: fail when nobody connects in time
+    std::string require_token;     // non-empty: reject other tokens as the real server does
+    bool shared_clock = false;     // one broadcast timeline for every client
+    bool legacy_thump = false;     // send the pre-4.6 SSE heartbeat `:thump\n`
+    std::string version = "4.7.0"; // reported by the instance endpoints
+};
+
+class ReplayServer {
+   public:
+    // Opens the tape and binds the listening socket; throws TapeError or std::system_error.
+    explicit ReplayServer(ReplayOptions options);
+    ~ReplayServer();
+    ReplayServer(const ReplayServer&) = delete;
+    ReplayServer& operator=(const ReplayServer&) = delete;
+
+    std::uint16_t port() const;
+    // ws://HOST:PORT
+    std::string base_url() const;
+    // Serves until stop(), a signal (SIGINT/SIGTERM) or, with exit_when_done, the end. Returns
+    // the process exit code: 0, or 1 when idle_timeout_s passed with no client.
+    int run();
+    // Thread-safe; makes run() return.
+    void stop();
+
+   private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mastotape::replay

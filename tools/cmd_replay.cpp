@@ -1,0 +1,142 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "replay/replay_server.hpp"
+#include "schema/jsonl_tape.hpp"
+#include "tools/commands.hpp"
+
+namespace mastotape::tools {
+namespace {
+
+struct ReplayCommandOptions {
+    std::string tape;
+    std::string db;
+    replay::ReplayOptions replay;
+    std::string listen = "127.0.0.1:0";
+    bool max_speed = false;
+    bool virtual_clock = false;
+    bool allow_remote = false;
+    std::string port_file;
+    std::string require_token_file;
+};
+
+// A JSONL tape is imported into a private temporary tape that goes when the replay ends.
+class TemporaryTape {
+   public:
+    explicit TemporaryTape(const std::string& jsonl) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "mastotape-replay-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            throw schema::TapeError(jsonl + ": cannot make a temporary directory to replay it");
+        }
+        dir_ = tmpl;
+        std::ifstream in(jsonl, std::ios::binary);
+        if (!in) {
+            throw schema::TapeError(jsonl + ": cannot read (no such file or no permission)");
+        }
+        schema::TapeStore store((dir_ / "tape.db").string(), schema::OpenMode::create);
+        schema::import_jsonl(store, in, jsonl);
+    }
+    ~TemporaryTape() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    std::string path() const { return (dir_ / "tape.db").string(); }
+
+   private:
+    std::filesystem::path dir_;
+};
+
+int run_replay(ReplayCommandOptions& o) {
+    const auto colon = o.listen.rfind(':');
+    if (colon == std::string::npos) {
+        std::cerr << "mastotape replay: --listen must be HOST:PORT\n";
+        return kExitUsage;
+    }
+    o.replay.host = o.listen.substr(0, colon);
+    o.replay.port = static_cast<std::uint16_t>(std::stoi(o.listen.substr(colon + 1)));
+    const bool loopback = o.replay.host == "127.0.0.1" || o.replay.host == "::1" || o.replay.host == "localhost";
+    if (o.replay.host == "localhost") {
+        o.replay.host = "127.0.0.1";
+    }
+    if (!loopback && !o.allow_remote) {
+        std::cerr << "mastotape replay: " << o.replay.host
+                  << " is not a loopback address; pass --allow-remote to serve other machines\n";
+        return kExitUsage;
+    }
+    if (!loopback) {
+        std::cerr << "mastotape replay: warning: serving on " << o.replay.host
+                  << ", reachable from other machines\n";
+    }
+    if (o.max_speed && o.virtual_clock) {
+        std::cerr << "mastotape replay: choose one of --max-speed and --virtual-clock\n";
+        return kExitUsage;
+    }
+    o.replay.clock = o.max_speed       ? replay::ClockMode::max_speed
+                     : o.virtual_clock ? replay::ClockMode::virtual_clock
+                                       : replay::ClockMode::realtime;
+    if (o.replay.speed <= 0) {
+        std::cerr << "mastotape replay: --speed must be positive\n";
+        return kExitUsage;
+    }
+    if (!o.require_token_file.empty()) {
+        std::ifstream in(o.require_token_file);
+        if (!in || !std::getline(in, o.replay.require_token)) {
+            throw schema::TapeError(o.require_token_file + ": cannot read the token");
+        }
+    }
+    std::unique_ptr<TemporaryTape> temporary;
+    if (o.tape.size() > 6 && o.tape.compare(o.tape.size() - 6, 6, ".jsonl") == 0) {
+        temporary = std::make_unique<TemporaryTape>(o.tape);
+        o.replay.tape = temporary->path();
+    } else {
+        o.replay.tape = o.tape.empty() ? resolve_db(o.db) : o.tape;
+    }
+    replay::ReplayServer server(o.replay);
+    if (!o.port_file.empty()) {
+        std::ofstream(o.port_file) << server.port() << '\n';
+    }
+    std::cout << "listening " << server.base_url() << std::endl;
+    return server.run();
+}
+
+}  // namespace
+
+void add_replay_command(CLI::App& app, Runner& run) {
+    auto o = std::make_shared<ReplayCommandOptions>();
+    auto* sub = app.add_subcommand(
+        "replay", "Serve a recorded session as a Mastodon streaming server (WebSocket, SSE, instance)");
+    sub->add_option("TAPE", o->tape, "A SQLite tape or a JSONL tape (default: --db)");
+    add_db_option(*sub, o->db);
+    sub->add_option("--session", o->replay.session_id, "Session id (default: the newest)");
+    sub->add_option("--listen", o->listen, "HOST:PORT to bind; port 0 picks a free one")
+        ->capture_default_str();
+    sub->add_flag("--allow-remote", o->allow_remote, "Allow binding a non-loopback address");
+    sub->add_option("--port-file", o->port_file, "Write the bound port to this file");
+    sub->add_option("--speed", o->replay.speed, "Play the tape's schedule this many times faster")
+        ->capture_default_str();
+    sub->add_flag("--max-speed", o->max_speed, "Send frames as fast as each client takes them");
+    sub->add_flag("--virtual-clock", o->virtual_clock,
+                  "Time moves only through /_mastotape/clock/advance and run-to");
+    sub->add_flag("--shared-clock", o->replay.shared_clock,
+                  "One broadcast timeline for every client instead of a cursor each");
+    sub->add_flag("--loop", o->replay.loop, "Start the tape over after its last connection");
+    sub->add_flag("--hold", o->replay.hold, "Keep the last connection open and silent at the end");
+    sub->add_flag("--exit-when-done", o->replay.exit_when_done,
+                  "Exit 0 once every client has played the whole tape");
+    sub->add_option("--idle-timeout", o->replay.idle_timeout_s,
+                    "With --exit-when-done: exit 1 if no client connects within this many seconds");
+    sub->add_option("--require-token-file", o->require_token_file,
+                    "Accept only the token in this file (401 with X-Error-Message otherwise)");
+    sub->add_flag("--legacy-thump", o->replay.legacy_thump,
+                  "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
+    sub->add_option("--instance-version", o->replay.version, "Version the instance endpoints report")
+        ->capture_default_str();
+    sub->callback([o, &run] { run = [o] { return run_replay(*o); }; });
+}
+
+}  // namespace mastotape::tools
