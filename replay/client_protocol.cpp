@@ -118,14 +118,16 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
         const std::string_view pair = query.substr(pos, end - pos);
         const std::size_t eq = pair.find('=');
         if (percent_decode(pair.substr(0, eq)) == key) {
-            return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+            return eq == std::string_view::npos ? std::string()
+                                                : percent_decode(pair.substr(eq + 1));
         }
         pos = end + 1;
     }
     return std::nullopt;
 }
 
-std::optional<schema::Subscription> sse_subscription(std::string_view path, std::string_view query) {
+std::optional<schema::Subscription> sse_subscription(std::string_view path,
+                                                     std::string_view query) {
     const bool media = truthy(query_param(query, "only_media"));
     schema::Subscription s;
     if (path == "/api/v1/streaming/user") {
@@ -159,7 +161,8 @@ std::optional<schema::Subscription> sse_subscription(std::string_view path, std:
 
 bool label_matches(std::string_view label, const schema::Subscription& s) {
     const auto j = nlohmann::json::parse(label, nullptr, false);
-    if (!j.is_array() || j.empty() || !j.at(0).is_string() || j.at(0).get<std::string>() != s.stream) {
+    if (!j.is_array() || j.empty() || !j.at(0).is_string() ||
+        j.at(0).get<std::string>() != s.stream) {
         return false;
     }
     if (s.param.empty()) {

@@ -14,8 +14,8 @@ std::optional<std::string> sse_block_from_envelope(std::string_view envelope) {
         !j.at("event").is_string() || !j.at("payload").is_string()) {
         return std::nullopt;
     }
-    return "event: " + j.at("event").get<std::string>() + "\ndata: " +
-           j.at("payload").get<std::string>() + "\n\n";
+    return "event: " + j.at("event").get<std::string>() +
+           "\ndata: " + j.at("payload").get<std::string>() + "\n\n";
 }
 
 std::optional<std::string> envelope_from_sse_block(std::string_view block, std::string_view label) {

@@ -37,8 +37,8 @@ constexpr auto kRequestDeadline = std::chrono::seconds(30);
 // Reports network errors that are not the ordinary ends of a connection.
 void fail(beast::error_code ec, const char* what) {
     if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
-        ec == net::error::eof || ec == net::error::connection_reset || ec == beast::error::timeout ||
-        ec == http::error::end_of_stream) {
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == beast::error::timeout || ec == http::error::end_of_stream) {
         return;
     }
     std::cerr << "replay: " << what << ": " << ec.message() << '\n';
@@ -81,7 +81,8 @@ struct LiveConnection {
 };
 
 websocket::ping_data ping_payload(const std::string& bytes) {
-    const std::size_t n = std::min<std::size_t>(bytes.size(), websocket::ping_data::static_capacity);
+    const std::size_t n =
+        std::min<std::size_t>(bytes.size(), websocket::ping_data::static_capacity);
     return websocket::ping_data(bytes.data(), n);
 }
 
@@ -105,7 +106,8 @@ struct ReplayServer::Impl {
             options.session_id != 0 ? options.session_id : store.newest_session_id();
         plan = make_plan(store, id);
         session_id = id;
-        if (plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()) {
+        if (plan.session.transport == schema::Transport::sse &&
+            !plan.session.subscriptions.empty()) {
             sse_label = plan.session.subscriptions.front().label();
         }
         virtual_ns = plan.connections.front().up_offset_ns;
@@ -146,7 +148,8 @@ struct ReplayServer::Impl {
         if (options.clock == ClockMode::virtual_clock) {
             return virtual_ns;
         }
-        const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
+        const auto elapsed =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
         return plan.connections.front().up_offset_ns +
                static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
     }
@@ -262,10 +265,12 @@ struct ReplayServer::Impl {
         }
         client.next = k + 1;
         if (options.clock == ClockMode::realtime) {
-            const std::int64_t gap = plan.connections[k + 1].up_offset_ns - plan.connections[k].end_offset_ns;
-            client.gap_until = Clock::now() + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                                  static_cast<double>(std::max<std::int64_t>(0, gap)) /
-                                                  options.speed));
+            const std::int64_t gap =
+                plan.connections[k + 1].up_offset_ns - plan.connections[k].end_offset_ns;
+            client.gap_until =
+                Clock::now() +
+                std::chrono::nanoseconds(static_cast<std::int64_t>(
+                    static_cast<double>(std::max<std::int64_t>(0, gap)) / options.speed));
         }
     }
 
@@ -309,8 +314,8 @@ struct ReplayServer::Impl {
     std::string instance_v1() const {
         return "{\"uri\":\"" + host_port() +
                "\",\"title\":\"mastotape replay\",\"short_description\":\"\",\"description\":\"\","
-               "\"email\":\"\",\"version\":\"" + options.version +
-               "\",\"urls\":{\"streaming_api\":\"ws://" + host_port() +
+               "\"email\":\"\",\"version\":\"" +
+               options.version + "\",\"urls\":{\"streaming_api\":\"ws://" + host_port() +
                "\"},\"stats\":{\"user_count\":0,\"status_count\":0,\"domain_count\":0},"
                "\"languages\":[\"en\"],\"registrations\":false,\"approval_required\":false,"
                "\"invites_enabled\":false}";
@@ -320,7 +325,8 @@ struct ReplayServer::Impl {
         return "{\"domain\":\"" + host_port() + "\",\"title\":\"mastotape replay\",\"version\":\"" +
                options.version +
                "\",\"source_url\":\"\",\"description\":\"\",\"configuration\":{\"urls\":{"
-               "\"streaming\":\"ws://" + host_port() + "\"}},\"languages\":[\"en\"]}";
+               "\"streaming\":\"ws://" +
+               host_port() + "\"}},\"languages\":[\"en\"]}";
     }
 
     std::string status_json() {
@@ -354,7 +360,8 @@ struct ReplayServer::Impl {
 
     // The control API: clock control and status. Returns nullopt for paths it does not own.
     std::optional<http::response<http::string_body>> control(
-        const http::request<http::string_body>& req, std::string_view path, std::string_view query) {
+        const http::request<http::string_body>& req, std::string_view path,
+        std::string_view query) {
         if (path.rfind("/_mastotape/", 0) != 0) {
             return std::nullopt;
         }
@@ -363,13 +370,15 @@ struct ReplayServer::Impl {
         }
         if (path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to") {
             if (options.clock != ClockMode::virtual_clock) {
-                return json_response(req, http::status::conflict,
-                                     R"j({"error":"the clock is not virtual (start with --virtual-clock)"})j");
+                return json_response(
+                    req, http::status::conflict,
+                    R"j({"error":"the clock is not virtual (start with --virtual-clock)"})j");
             }
             if (path == "/_mastotape/clock/advance") {
                 const auto ms = query_param(query, "ms");
                 if (!ms || ms->empty()) {
-                    return json_response(req, http::status::bad_request, R"({"error":"ms= is required"})");
+                    return json_response(req, http::status::bad_request,
+                                         R"({"error":"ms= is required"})");
                 }
                 virtual_ns += static_cast<std::int64_t>(std::stod(*ms) * 1e6);
             } else if (auto seq = query_param(query, "seq")) {
@@ -382,7 +391,8 @@ struct ReplayServer::Impl {
                 auto cursor = store.frames_from_offset(session_id, virtual_ns + 1);
                 schema::Frame f;
                 while (cursor.next(f)) {
-                    const bool beat = f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::comment;
+                    const bool beat =
+                        f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::comment;
                     if (*next == "frame" || (*next == "heartbeat" && beat)) {
                         virtual_ns = f.offset_ns;
                         break;
@@ -491,7 +501,8 @@ struct ReplayServer::Impl {
                 res = json_response(req, http::status::bad_request,
                                     R"({"error":"Unknown channel requested"})");
             } else {
-                res = json_response(req, http::status::not_found, R"({"error":"Record not found"})");
+                res =
+                    json_response(req, http::status::not_found, R"({"error":"Record not found"})");
             }
             const bool keep_alive = res.keep_alive();
             auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
@@ -509,7 +520,8 @@ struct ReplayServer::Impl {
         std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                            std::string(http::obsolete_reason(static_cast<http::status>(status))) +
                            "\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: "
-                           "0\r\nX-Request-Id: " + random_uuid() + "\r\n";
+                           "0\r\nX-Request-Id: " +
+                           random_uuid() + "\r\n";
         if (!error_message.empty()) {
             head += "X-Error-Message: " + error_message + "\r\n";
         }
@@ -533,8 +545,8 @@ struct ReplayServer::Impl {
         return std::nullopt;
     }
 
-    net::awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> req,
-                                         std::string query) {
+    net::awaitable<void> serve_websocket(beast::tcp_stream stream,
+                                         http::request<http::string_body> req, std::string query) {
         const std::string subprotocol(req[http::field::sec_websocket_protocol]);
         const std::string token =
             request_token(req[http::field::authorization], query, subprotocol);
@@ -550,16 +562,17 @@ struct ReplayServer::Impl {
         }
         websocket::stream<beast::tcp_stream> ws(std::move(stream));
         ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                       websocket::stream_base::none(), false});
-        ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
-            res.erase(http::field::server);
-            res.set(http::field::connection, "Upgrade");
-            // Echo the offered subprotocol exactly (masto.js sends the token this way).
-            if (!subprotocol.empty()) {
-                res.set(http::field::sec_websocket_protocol, subprotocol);
-            }
-            res.set("X-Request-Id", random_uuid());
-        }));
+                                                      websocket::stream_base::none(), false});
+        ws.set_option(
+            websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
+                res.erase(http::field::server);
+                res.set(http::field::connection, "Upgrade");
+                // Echo the offered subprotocol exactly (masto.js sends the token this way).
+                if (!subprotocol.empty()) {
+                    res.set(http::field::sec_websocket_protocol, subprotocol);
+                }
+                res.set("X-Request-Id", random_uuid());
+            }));
         auto [ec] = co_await ws.async_accept(req, kUseTuple);
         if (ec) {
             fail(ec, "websocket accept");
@@ -590,8 +603,8 @@ struct ReplayServer::Impl {
     }
 
     // Reads client messages until the socket closes; subscriptions and errors go to `conn`.
-    net::awaitable<void> read_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection* conn,
-                                        ClientState* client) {
+    net::awaitable<void> read_websocket(websocket::stream<beast::tcp_stream>& ws,
+                                        LiveConnection* conn, ClientState* client) {
         beast::flat_buffer buffer;
         for (;;) {
             auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
@@ -630,8 +643,8 @@ struct ReplayServer::Impl {
     }
 
     // Writes one message; false when the connection is gone.
-    static net::awaitable<bool> send(websocket::stream<beast::tcp_stream>& ws, const std::string& bytes,
-                                     bool text) {
+    static net::awaitable<bool> send(websocket::stream<beast::tcp_stream>& ws,
+                                     const std::string& bytes, bool text) {
         ws.text(text);
         auto [ec, n] = co_await ws.async_write(net::buffer(bytes), kUseTuple);
         co_return !ec;
@@ -647,7 +660,8 @@ struct ReplayServer::Impl {
     }
 
     // Sends what is pending; false when the connection is gone.
-    net::awaitable<bool> flush_pending(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn) {
+    net::awaitable<bool> flush_pending(websocket::stream<beast::tcp_stream>& ws,
+                                       LiveConnection& conn) {
         while (!conn.pending.empty() && !conn.closed) {
             const std::string msg = std::move(conn.pending.front());
             conn.pending.pop_front();
@@ -660,16 +674,17 @@ struct ReplayServer::Impl {
         if (conn.close_1003 && !conn.closed) {
             conn.closed = true;
             co_await ws.async_close(
-                websocket::close_reason(websocket::close_code::unknown_data,
-                                        "The mastodon streaming server does not support binary messages"),
+                websocket::close_reason(
+                    websocket::close_code::unknown_data,
+                    "The mastodon streaming server does not support binary messages"),
                 kUseTuple);
         }
         co_return !conn.closed;
     }
 
     // Waits for `offset`, sending anything pending meanwhile; false when the connection is gone.
-    net::awaitable<bool> wait_and_flush(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
-                                        std::int64_t offset) {
+    net::awaitable<bool> wait_and_flush(websocket::stream<beast::tcp_stream>& ws,
+                                        LiveConnection& conn, std::int64_t offset) {
         for (;;) {
             const bool due = co_await wait_due(&conn, offset);
             const bool open = co_await flush_pending(ws, conn);
@@ -682,8 +697,8 @@ struct ReplayServer::Impl {
         }
     }
 
-    net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
-                                        ClientState& client, std::size_t k) {
+    net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws,
+                                        LiveConnection& conn, ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         conn.r0 = Clock::now();
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
@@ -723,7 +738,8 @@ struct ReplayServer::Impl {
                         if (auto env = envelope_from_sse_block(f.bytes, sse_label)) {
                             alive = co_await send(ws, *env, true);
                         }
-                    } else if (!sse_tape && f.columns.stream && subscribed(conn, *f.columns.stream)) {
+                    } else if (!sse_tape && f.columns.stream &&
+                               subscribed(conn, *f.columns.stream)) {
                         alive = co_await send(ws, f.bytes, true);
                     }
                     break;
@@ -755,9 +771,9 @@ struct ReplayServer::Impl {
             co_return;
         }
         const bool last = k + 1 >= plan.connections.size();
-        const bool in_tape_end = last && (p.recorded.end_cause == "local-stop" ||
-                                          p.recorded.end_cause.empty() ||
-                                          p.recorded.end_cause == "interrupted");
+        const bool in_tape_end =
+            last && (p.recorded.end_cause == "local-stop" || p.recorded.end_cause.empty() ||
+                     p.recorded.end_cause == "interrupted");
         const std::int64_t end_offset = in_tape_end ? plan.end_offset_ns : p.end_offset_ns;
         const bool reached_end = co_await wait_and_flush(ws, conn, end_offset);
         if (!reached_end) {
@@ -785,8 +801,9 @@ struct ReplayServer::Impl {
     }
 
     // Ends a connection the way the recorded one ended.
-    net::awaitable<void> end_websocket(websocket::stream<beast::tcp_stream>& ws, LiveConnection& conn,
-                                       const PlannedConnection& p, bool tape_end) {
+    net::awaitable<void> end_websocket(websocket::stream<beast::tcp_stream>& ws,
+                                       LiveConnection& conn, const PlannedConnection& p,
+                                       bool tape_end) {
         auto& socket = beast::get_lowest_layer(ws).socket();
         beast::error_code ignored;
         const std::string& cause = p.recorded.end_cause;
@@ -802,8 +819,9 @@ struct ReplayServer::Impl {
             co_await ws.async_close(websocket::close_code::normal, kUseTuple);
         } else if (cause == "close") {
             co_await ws.async_close(
-                websocket::close_reason(static_cast<websocket::close_code>(p.recorded.close_code.value_or(1000)),
-                                        p.recorded.close_reason),
+                websocket::close_reason(
+                    static_cast<websocket::close_code>(p.recorded.close_code.value_or(1000)),
+                    p.recorded.close_reason),
                 kUseTuple);
         } else if (cause == "close-no-code") {
             co_await ws.async_close(websocket::close_reason{}, kUseTuple);
@@ -839,25 +857,32 @@ struct ReplayServer::Impl {
         const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
         const std::string token = request_token(req[http::field::authorization], query, "");
         if (auto problem = token_problem(token)) {
-            auto res = json_response(req, http::status::unauthorized, "{\"error\":\"" + *problem + "\"}");
+            auto res =
+                json_response(req, http::status::unauthorized, "{\"error\":\"" + *problem + "\"}");
             co_await http::async_write(stream, res, kUseTuple);
             co_return;
         }
         if ((sub.stream == "hashtag" || sub.stream == "hashtag:local") && sub.param.empty()) {
-            auto res = json_response(req, http::status::bad_request, R"({"error":"Missing tag name parameter"})");
+            auto res = json_response(req, http::status::bad_request,
+                                     R"({"error":"Missing tag name parameter"})");
             co_await http::async_write(stream, res, kUseTuple);
             co_return;
         }
         if (sub.stream == "list" && sub.param.empty()) {
-            auto res = json_response(req, http::status::bad_request, R"({"error":"Missing list name parameter"})");
+            auto res = json_response(req, http::status::bad_request,
+                                     R"({"error":"Missing list name parameter"})");
             co_await http::async_write(stream, res, kUseTuple);
             co_return;
         }
         ClientState& client = client_for(token);
         const Admission a = admit(client);
         if (!a.ok) {
-            auto res = json_response(req, static_cast<http::status>(a.status),
-                                     "{\"error\":\"" + (a.error_message.empty() ? std::string("Service Unavailable") : a.error_message) + "\"}");
+            auto res =
+                json_response(req, static_cast<http::status>(a.status),
+                              "{\"error\":\"" +
+                                  (a.error_message.empty() ? std::string("Service Unavailable")
+                                                           : a.error_message) +
+                                  "\"}");
             co_await http::async_write(stream, res, kUseTuple);
             co_return;
         }
@@ -888,7 +913,8 @@ struct ReplayServer::Impl {
     net::awaitable<void> watch_sse_client(beast::tcp_stream& stream, LiveConnection* conn) {
         char byte = 0;
         for (;;) {
-            auto [ec, n] = co_await stream.socket().async_read_some(net::buffer(&byte, 1), kUseTuple);
+            auto [ec, n] =
+                co_await stream.socket().async_read_some(net::buffer(&byte, 1), kUseTuple);
             if (ec) {
                 conn->closed = true;
                 conn->reader_done = true;
@@ -912,16 +938,18 @@ struct ReplayServer::Impl {
         }
     }
 
-    net::awaitable<bool> write_chunk(beast::tcp_stream& stream, LiveConnection& conn, const std::string& data) {
-        auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(data)), kUseTuple);
+    net::awaitable<bool> write_chunk(beast::tcp_stream& stream, LiveConnection& conn,
+                                     const std::string& data) {
+        auto [ec, n] =
+            co_await net::async_write(stream, http::make_chunk(net::buffer(data)), kUseTuple);
         if (ec) {
             conn.closed = true;
         }
         co_return !ec;
     }
 
-    net::awaitable<void> play_sse(beast::tcp_stream& stream, LiveConnection& conn, ClientState& client,
-                                  std::size_t k) {
+    net::awaitable<void> play_sse(beast::tcp_stream& stream, LiveConnection& conn,
+                                  ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         conn.r0 = options.shared_clock ? started : Clock::now();
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
@@ -993,17 +1021,14 @@ struct ReplayServer::Impl {
     }
 };
 
-ReplayServer::ReplayServer(ReplayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+ReplayServer::ReplayServer(ReplayOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 ReplayServer::~ReplayServer() = default;
 
-std::uint16_t ReplayServer::port() const {
-    return impl_->acceptor.local_endpoint().port();
-}
+std::uint16_t ReplayServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
-std::string ReplayServer::base_url() const {
-    return "ws://" + impl_->host_port();
-}
+std::string ReplayServer::base_url() const { return "ws://" + impl_->host_port(); }
 
 int ReplayServer::run() {
     auto& impl = *impl_;

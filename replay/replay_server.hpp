@@ -19,20 +19,20 @@ enum class ClockMode {
 };
 
 struct ReplayOptions {
-    std::string tape;              // path of a SQLite tape
-    std::int64_t session_id = 0;   // 0: the newest session
+    std::string tape;             // path of a SQLite tape
+    std::int64_t session_id = 0;  // 0: the newest session
     std::string host = "127.0.0.1";
-    std::uint16_t port = 0;        // 0: any free port
+    std::uint16_t port = 0;  // 0: any free port
     ClockMode clock = ClockMode::realtime;
     double speed = 1.0;
-    bool loop = false;             // after the last connection, start the tape over
-    bool hold = false;             // after the last frame, keep the connection open and silent
-    bool exit_when_done = false;   // stop once every client has played the whole tape
-    double idle_timeout_s = 0;     // with exit_when_done: fail when nobody connects in time
-    std::string require_token;     // non-empty: reject other tokens as the real server does
-    bool shared_clock = false;     // one broadcast timeline for every client
-    bool legacy_thump = false;     // send the pre-4.6 SSE heartbeat `:thump\n`
-    std::string version = "4.7.0"; // reported by the instance endpoints
+    bool loop = false;              // after the last connection, start the tape over
+    bool hold = false;              // after the last frame, keep the connection open and silent
+    bool exit_when_done = false;    // stop once every client has played the whole tape
+    double idle_timeout_s = 0;      // with exit_when_done: fail when nobody connects in time
+    std::string require_token;      // non-empty: reject other tokens as the real server does
+    bool shared_clock = false;      // one broadcast timeline for every client
+    bool legacy_thump = false;      // send the pre-4.6 SSE heartbeat `:thump\n`
+    std::string version = "4.7.0";  // reported by the instance endpoints
 };
 
 class ReplayServer {

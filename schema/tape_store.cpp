@@ -403,6 +403,10 @@ void TapeStore::end_session(std::int64_t id, std::int64_t ended_wall_ns,
     });
 }
 
+void TapeStore::set_synchronous_full() {
+    guarded(path_, [&] { impl_->db.exec("PRAGMA synchronous = FULL"); });
+}
+
 void TapeStore::set_session_end(const Session& s) {
     guarded(path_, [&] {
         SQLite::Statement st(impl_->db,

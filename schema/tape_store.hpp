@@ -141,6 +141,8 @@ class TapeStore {
 
     // Runs `PRAGMA integrity_check`; returns its complaints (empty when the file is sound).
     std::vector<std::string> integrity_problems();
+    // Makes every commit durable before it returns (`--sync full`).
+    void set_synchronous_full();
     // Overwrites a session's end (repair of an interrupted session).
     void set_session_end(const Session& s);
 

@@ -29,7 +29,8 @@ struct ReplayCommandOptions {
 class TemporaryTape {
    public:
     explicit TemporaryTape(const std::string& jsonl) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "mastotape-replay-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "mastotape-replay-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) {
             throw schema::TapeError(jsonl + ": cannot make a temporary directory to replay it");
         }
@@ -59,7 +60,8 @@ int run_replay(ReplayCommandOptions& o) {
     }
     o.replay.host = o.listen.substr(0, colon);
     o.replay.port = static_cast<std::uint16_t>(std::stoi(o.listen.substr(colon + 1)));
-    const bool loopback = o.replay.host == "127.0.0.1" || o.replay.host == "::1" || o.replay.host == "localhost";
+    const bool loopback =
+        o.replay.host == "127.0.0.1" || o.replay.host == "::1" || o.replay.host == "localhost";
     if (o.replay.host == "localhost") {
         o.replay.host = "127.0.0.1";
     }
@@ -109,7 +111,8 @@ int run_replay(ReplayCommandOptions& o) {
 void add_replay_command(CLI::App& app, Runner& run) {
     auto o = std::make_shared<ReplayCommandOptions>();
     auto* sub = app.add_subcommand(
-        "replay", "Serve a recorded session as a Mastodon streaming server (WebSocket, SSE, instance)");
+        "replay",
+        "Serve a recorded session as a Mastodon streaming server (WebSocket, SSE, instance)");
     sub->add_option("TAPE", o->tape, "A SQLite tape or a JSONL tape (default: --db)");
     add_db_option(*sub, o->db);
     sub->add_option("--session", o->replay.session_id, "Session id (default: the newest)");
@@ -134,7 +137,8 @@ void add_replay_command(CLI::App& app, Runner& run) {
                     "Accept only the token in this file (401 with X-Error-Message otherwise)");
     sub->add_flag("--legacy-thump", o->replay.legacy_thump,
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
-    sub->add_option("--instance-version", o->replay.version, "Version the instance endpoints report")
+    sub->add_option("--instance-version", o->replay.version,
+                    "Version the instance endpoints report")
         ->capture_default_str();
     sub->callback([o, &run] { run = [o] { return run_replay(*o); }; });
 }

@@ -16,5 +16,6 @@ void add_synth_command(CLI::App& app, Runner& run);
 void add_export_command(CLI::App& app, Runner& run);
 void add_import_command(CLI::App& app, Runner& run);
 void add_replay_command(CLI::App& app, Runner& run);
+void add_record_command(CLI::App& app, Runner& run);
 
 }  // namespace mastotape::tools

@@ -1,0 +1,976 @@
+#include "record/recorder.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <random>
+
+#include "record/tape_writer.hpp"
+#include "schema/frame_classifier.hpp"
+#include "schema/json_text.hpp"
+#include "schema/url.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr const char* kUserAgent = "mastotape/0.1 (+https://github.com/mastotape)";
+
+std::int64_t wall_now() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// How a connection ended, as stored on its row.
+struct Outcome {
+    bool established = false;
+    std::string cause;
+    std::optional<std::int64_t> close_code;
+    std::string close_reason;
+    std::string detail;
+    std::optional<std::int64_t> http_status;
+    std::string error_message;
+};
+
+bool is_ssl_error(const beast::error_code& ec) {
+    return ec.category() == net::error::get_ssl_category() || ec == ssl::error::stream_truncated;
+}
+
+// Classifies a transport error that ended an established connection.
+void classify_end(const beast::error_code& ec, Outcome& out) {
+    if (ec == net::error::eof || ec == http::error::end_of_stream ||
+        ec == ssl::error::stream_truncated || ec == http::error::partial_message) {
+        out.cause = "eof";
+        out.close_code = 1006;
+        out.detail = "end of stream without a close frame";
+    } else if (ec == net::error::connection_reset || ec == net::error::broken_pipe) {
+        out.cause = "reset";
+        out.close_code = 1006;
+        out.detail = ec.message();
+    } else if (ec == websocket::error::message_too_big || ec == http::error::body_limit) {
+        out.cause = "frame-too-large";
+        out.close_code = 1009;
+        out.detail = "a frame exceeded --max-frame";
+    } else if (is_ssl_error(ec)) {
+        out.cause = "tls-error";
+        out.detail = ec.message();
+    } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category() ||
+               ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+        out.cause = "protocol-error";
+        out.detail = ec.message();
+    } else {
+        out.cause = "network-error";
+        out.detail = ec.message();
+    }
+}
+
+std::string redact(const std::string& value, const std::string& token) {
+    if (token.empty()) {
+        return value;
+    }
+    std::string out = value;
+    for (auto pos = out.find(token); pos != std::string::npos; pos = out.find(token, pos)) {
+        out.replace(pos, token.size(), "[token]");
+    }
+    return out;
+}
+
+template <typename Fields>
+std::string headers_json(const Fields& fields, const std::string& token) {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& f : fields) {
+        if (!first) {
+            out += ',';
+        }
+        first = false;
+        schema::append_json_string(out, std::string(f.name_string()));
+        out += ':';
+        schema::append_json_string(out, redact(std::string(f.value()), token));
+    }
+    out += '}';
+    return out;
+}
+
+// Splits an SSE body stream into frames: a comment line (with the blank line right after it, when
+// that has arrived) or an event block ending in a blank line. Concatenated, the frames are the
+// body.
+class SseSplitter {
+   public:
+    void feed(std::string_view bytes) { pending_.append(bytes); }
+
+    std::optional<std::string> next() {
+        if (pending_.empty()) {
+            return std::nullopt;
+        }
+        if (pending_.front() == ':' || pending_.front() == '\n') {
+            const auto eol = pending_.find('\n');
+            if (eol == std::string::npos) {
+                return std::nullopt;
+            }
+            std::size_t end = eol + 1;
+            if (pending_.front() == ':' && end < pending_.size() && pending_[end] == '\n') {
+                ++end;
+            }
+            return take(end);
+        }
+        const auto blank = pending_.find("\n\n");
+        if (blank == std::string::npos) {
+            return std::nullopt;
+        }
+        return take(blank + 2);
+    }
+
+    std::size_t buffered() const { return pending_.size(); }
+
+   private:
+    std::string take(std::size_t n) {
+        std::string out = pending_.substr(0, n);
+        pending_.erase(0, n);
+        return out;
+    }
+    std::string pending_;
+};
+
+std::string sse_path(const schema::Subscription& s) {
+    std::string stream = s.stream;
+    std::string query;
+    if (stream.size() > 6 && stream.compare(stream.size() - 6, 6, ":media") == 0) {
+        stream.resize(stream.size() - 6);
+        query = "?only_media=true";
+    }
+    std::string path = stream;
+    std::replace(path.begin(), path.end(), ':', '/');
+    if (!s.param.empty()) {
+        query = (s.stream == "list" ? "?list=" : "?tag=") + s.param;
+    }
+    return "/api/v1/streaming/" + path + query;
+}
+
+}  // namespace
+
+double backoff_delay_s(double start_s, double cap_s, int attempt, double uniform01) {
+    const double ceiling = std::min(cap_s, start_s * std::pow(2.0, std::min(attempt, 30)));
+    return ceiling * uniform01;
+}
+
+struct Recorder::Impl {
+    explicit Impl(RecordOptions o)
+        : options(std::move(o)),
+          ssl_ctx(ssl::context::tls_client),
+          signals(ioc, SIGINT, SIGTERM),
+          backoff_timer(ioc),
+          status_timer(ioc),
+          rng(options.seed != 0 ? options.seed : std::random_device{}()) {
+        auto parsed = schema::parse_url(options.target);
+        if (!parsed) {
+            throw std::invalid_argument("cannot read \"" +
+                                        schema::without_access_token(options.target) +
+                                        "\" as an instance or streaming URL");
+        }
+        url = *parsed;
+        if (url.scheme == "https" || url.scheme == "http") {
+            // An instance: its streaming server is at the same origin unless it says otherwise.
+            if (options.transport == schema::Transport::websocket) {
+                url.scheme = url.scheme == "https" ? "wss" : "ws";
+            }
+        } else if (options.transport == schema::Transport::sse) {
+            url.scheme = url.scheme == "wss" ? "https" : "http";
+        }
+        if (url.target == "/" || url.target.empty()) {
+            url.target = "/api/v1/streaming";
+        }
+        if (options.transport == schema::Transport::sse && options.subscriptions.size() != 1) {
+            throw std::invalid_argument(
+                "SSE takes exactly one stream; use --transport websocket for several");
+        }
+        if (options.heartbeat_timeout_s <= 0) {
+            options.heartbeat_timeout_s =
+                options.transport == schema::Transport::websocket ? 75 : 40;
+        }
+        ssl_ctx.set_verify_mode(ssl::verify_peer);
+        ssl_ctx.set_default_verify_paths();
+        if (!options.cacert.empty()) {
+            beast::error_code ec;
+            ssl_ctx.load_verify_file(options.cacert, ec);
+            if (ec) {
+                throw std::invalid_argument(options.cacert + ": cannot load as a CA certificate (" +
+                                            ec.message() + ")");
+            }
+        }
+        auto store = std::make_unique<schema::TapeStore>(options.db, schema::OpenMode::create);
+        schema::Session s;
+        s.label = options.label;
+        s.source = url.origin();
+        s.instance = schema::without_access_token(options.target);
+        s.transport = options.transport;
+        s.subscriptions = options.subscriptions;
+        s.started_wall_ns = wall_now();
+        s.updated_wall_ns = s.started_wall_ns;
+        s.settings_json =
+            "{\"heartbeat_timeout_ms\":" +
+            std::to_string(static_cast<std::int64_t>(options.heartbeat_timeout_s * 1000)) +
+            ",\"token_in\":\"" +
+            (options.token_in == TokenIn::header  ? "header"
+             : options.token_in == TokenIn::query ? "query"
+                                                  : "subprotocol") +
+            "\"}";
+        session_id = store->create_session(s);
+        started_wall = s.started_wall_ns;
+        t0 = Clock::now();
+        WriterOptions wo;
+        wo.batch_interval = std::chrono::milliseconds(options.batch_interval_ms);
+        wo.batch_records = options.batch_records;
+        wo.sync_full = options.sync_full;
+        writer = std::make_unique<TapeWriter>(std::move(store), session_id, wo);
+        status_line = !options.quiet && !options.json_log && ::isatty(STDERR_FILENO) != 0;
+    }
+
+    RecordOptions options;
+    schema::Url url;
+    net::io_context ioc;
+    ssl::context ssl_ctx;
+    net::signal_set signals;
+    net::steady_timer backoff_timer;
+    net::steady_timer status_timer;
+    std::mt19937_64 rng;
+    std::unique_ptr<TapeWriter> writer;
+    std::int64_t session_id = 0;
+    std::int64_t started_wall = 0;
+    Clock::time_point t0;
+
+    // Counters and state (network thread only).
+    std::int64_t next_seq = 1;
+    std::int64_t next_client_seq = 1;
+    std::int64_t next_connection = 0;
+    std::int64_t next_gap = 0;
+    std::int64_t events = 0;
+    std::int64_t heartbeats = 0;
+    std::int64_t gaps = 0;
+    std::int64_t backfilled = 0;
+    std::int64_t current_connection = 0;
+    Clock::time_point last_activity;
+    std::string state = "starting";
+    bool status_line = false;
+    bool backpressure_reported = false;
+
+    // Stopping.
+    bool stop_requested = false;
+    std::string stop_reason;  // stopped, duration, count, error
+    std::string stop_detail;
+    int exit_code = 0;
+    int signals_seen = 0;
+    std::function<void()> close_current;         // closes the live connection with 1000
+    std::optional<schema::Connection> live_row;  // the connection in progress, for a hard stop
+
+    std::int64_t offset_now() const {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    }
+
+    void log(const std::string& line) {
+        if (options.quiet) {
+            return;
+        }
+        if (status_line) {
+            std::cerr << "\r\033[K";
+        }
+        if (options.json_log) {
+            std::string out = "{\"offset_ns\":" + std::to_string(offset_now()) + ",\"message\":";
+            schema::append_json_string(out, redact(line, options.token));
+            std::cerr << out << "}\n";
+        } else {
+            std::cerr << "record: " << redact(line, options.token) << '\n';
+        }
+    }
+
+    void push(TapeWriter::Record r) {
+        if (!writer->push(std::move(r)) && !backpressure_reported) {
+            backpressure_reported = true;
+            log("the disk is not keeping up: the writer queue is full, reading slows down until it "
+                "drains");
+        }
+    }
+
+    void request_stop(const std::string& reason, const std::string& detail) {
+        if (stop_requested) {
+            return;
+        }
+        stop_requested = true;
+        stop_reason = reason;
+        stop_detail = detail;
+        backoff_timer.cancel();
+        if (close_current) {
+            close_current();
+        }
+    }
+
+    void record_frame(FrameKind kind, std::string bytes) {
+        schema::Frame f;
+        f.session_id = session_id;
+        f.seq = next_seq++;
+        f.connection_idx = current_connection;
+        f.offset_ns = offset_now();
+        f.wall_ns = started_wall + f.offset_ns;
+        const std::string sse_label = options.transport == schema::Transport::sse
+                                          ? options.subscriptions.front().label()
+                                          : std::string();
+        f.columns = schema::expected_columns(options.transport, kind, bytes, sse_label);
+        f.bytes = std::move(bytes);
+        if (f.columns.kind == FrameKind::event) {
+            ++events;
+        } else if (f.columns.kind == FrameKind::ping ||
+                   (f.columns.kind == FrameKind::comment && f.bytes.rfind(":)", 0) != 0)) {
+            ++heartbeats;
+        }
+        last_activity = Clock::now();
+        push(std::move(f));
+        if (options.max_events > 0 && events >= options.max_events) {
+            request_stop("count", std::to_string(options.max_events) + " events recorded");
+        }
+    }
+
+    void record_client(const std::string& kind, std::string bytes) {
+        schema::ClientMessage m;
+        m.session_id = session_id;
+        m.seq = next_client_seq++;
+        m.connection_idx = current_connection;
+        m.offset_ns = offset_now();
+        m.wall_ns = started_wall + m.offset_ns;
+        m.after_seq = next_seq - 1;
+        m.kind = kind;
+        m.bytes = std::move(bytes);
+        push(std::move(m));
+    }
+
+    std::vector<std::string> subscribe_messages() const {
+        std::vector<std::string> out;
+        for (const auto& s : options.subscriptions) {
+            std::string msg = "{\"type\":\"subscribe\",\"stream\":";
+            schema::append_json_string(msg, s.stream);
+            if (!s.param.empty()) {
+                msg += s.stream == "list" ? ",\"list\":" : ",\"tag\":";
+                schema::append_json_string(msg, s.param);
+            }
+            msg += "}";
+            out.push_back(msg);
+        }
+        return out;
+    }
+
+    // The request target: one stream rides the query, several go as subscribe frames.
+    std::string ws_target(bool with_token) const {
+        std::string target = url.target;
+        std::string query;
+        if (options.subscriptions.size() == 1) {
+            const auto& s = options.subscriptions.front();
+            query = "stream=" + s.stream;
+            if (!s.param.empty()) {
+                query += (s.stream == "list" ? "&list=" : "&tag=") + s.param;
+            }
+        }
+        if (with_token && options.token_in == TokenIn::query && !options.token.empty()) {
+            query += (query.empty() ? "" : "&") + std::string("access_token=") + options.token;
+        }
+        if (!query.empty()) {
+            target += (target.find('?') == std::string::npos ? "?" : "&") + query;
+        }
+        return target;
+    }
+
+    std::string sse_target(bool with_token) const {
+        std::string target = sse_path(options.subscriptions.front());
+        if (with_token && options.token_in == TokenIn::query && !options.token.empty()) {
+            target += (target.find('?') == std::string::npos ? "?" : "&") +
+                      std::string("access_token=") + options.token;
+        }
+        return target;
+    }
+
+    // ---- connecting ----
+
+    // Resolves and connects with a deadline; returns the error.
+    net::awaitable<beast::error_code> connect_tcp(beast::tcp_stream& stream) {
+        tcp::resolver resolver(ioc);
+        auto [rec, results] =
+            co_await resolver.async_resolve(url.host, std::to_string(url.port), kUseTuple);
+        if (rec) {
+            co_return rec;
+        }
+        stream.expires_after(std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.handshake_timeout_s * 1000)));
+        auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
+        co_return cec;
+    }
+
+    net::awaitable<beast::error_code> tls_handshake(ssl::stream<beast::tcp_stream>& stream) {
+        if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+            co_return beast::error_code(static_cast<int>(::ERR_get_error()),
+                                        net::error::get_ssl_category());
+        }
+        stream.set_verify_callback(ssl::host_name_verification(url.host));
+        auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
+        co_return ec;
+    }
+
+    // Runs the watchdog for one connection: closes it once silent for the heartbeat timeout.
+    // `timer` is cancelled when the connection ends, which ends the watchdog.
+    net::awaitable<void> watchdog(std::shared_ptr<net::steady_timer> timer,
+                                  std::shared_ptr<bool> alive, std::shared_ptr<bool> fired,
+                                  std::function<void()> close_socket) {
+        const auto timeout = std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.heartbeat_timeout_s * 1000));
+        while (*alive) {
+            timer->expires_at(last_activity + timeout);
+            co_await timer->async_wait(kUseTuple);
+            if (*alive && Clock::now() - last_activity >= timeout) {
+                *fired = true;
+                close_socket();
+                co_return;
+            }
+        }
+    }
+
+    // Starts the watchdog of a connection; the returned guard stops it.
+    struct WatchdogGuard {
+        std::shared_ptr<net::steady_timer> timer;
+        std::shared_ptr<bool> alive;
+        std::shared_ptr<bool> fired;
+        ~WatchdogGuard() {
+            *alive = false;
+            timer->cancel();
+        }
+    };
+
+    std::unique_ptr<WatchdogGuard> start_watchdog(std::function<void()> close_socket) {
+        auto g = std::make_unique<WatchdogGuard>();
+        g->timer = std::make_shared<net::steady_timer>(ioc);
+        g->alive = std::make_shared<bool>(true);
+        g->fired = std::make_shared<bool>(false);
+        net::co_spawn(ioc, watchdog(g->timer, g->alive, g->fired, std::move(close_socket)),
+                      net::detached);
+        return g;
+    }
+
+    template <bool Tls>
+    net::awaitable<Outcome> websocket_connection(schema::Connection& conn) {
+        using Next = std::conditional_t<Tls, ssl::stream<beast::tcp_stream>, beast::tcp_stream>;
+        Outcome out;
+        websocket::stream<Next> ws = [&] {
+            if constexpr (Tls) {
+                return websocket::stream<Next>(ioc, ssl_ctx);
+            } else {
+                return websocket::stream<Next>(ioc);
+            }
+        }();
+        auto& tcp_layer = beast::get_lowest_layer(ws);
+        if (auto ec = co_await connect_tcp(tcp_layer)) {
+            out.cause = "network-error";
+            out.detail =
+                "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+            co_return out;
+        }
+        if constexpr (Tls) {
+            if (auto ec = co_await tls_handshake(ws.next_layer())) {
+                out.cause = "tls-error";
+                out.detail = "TLS handshake with " + url.host + ": " + ec.message();
+                co_return out;
+            }
+        }
+        tcp_layer.expires_never();
+        ws.set_option(websocket::stream_base::timeout{
+            std::chrono::milliseconds(
+                static_cast<std::int64_t>(options.handshake_timeout_s * 1000)),
+            websocket::stream_base::none(), false});
+        const std::string token = options.token;
+        const TokenIn token_in = options.token_in;
+        ws.set_option(
+            websocket::stream_base::decorator([token, token_in](websocket::request_type& req) {
+                req.set(http::field::user_agent, kUserAgent);
+                if (!token.empty() && token_in == TokenIn::header) {
+                    req.set(http::field::authorization, "Bearer " + token);
+                } else if (!token.empty() && token_in == TokenIn::subprotocol) {
+                    req.set(http::field::sec_websocket_protocol, token);
+                }
+            }));
+        ws.read_message_max(options.max_frame);
+        ws.auto_fragment(false);
+        websocket::response_type res;
+        const std::string host = url.port == 443 || url.port == 80
+                                     ? url.host
+                                     : url.host + ":" + std::to_string(url.port);
+        auto [hec] = co_await ws.async_handshake(res, host, ws_target(true), kUseTuple);
+        if (res.result_int() != 0) {
+            out.http_status = res.result_int();
+            conn.response_headers_json = headers_json(res, options.token);
+            out.error_message = std::string(res["X-Error-Message"]);
+        }
+        if (hec) {
+            out.cause = is_ssl_error(hec) ? "tls-error" : "handshake-failed";
+            out.detail =
+                hec == websocket::error::upgrade_declined && out.http_status
+                    ? "HTTP " + std::to_string(*out.http_status) + " " + std::string(res.reason())
+                    : hec.message();
+            co_return out;
+        }
+        // The handshake is done: from here on the stream has no deadline but the watchdog.
+        ws.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                      websocket::stream_base::none(), false});
+        out.established = true;
+        conn.handshake_offset_ns = offset_now();
+        conn.http_status = 101;
+        conn.subprotocol =
+            redact(std::string(res[http::field::sec_websocket_protocol]), options.token);
+        push(conn);
+        live_row = conn;
+        last_activity = Clock::now();
+        state = "connected";
+        log("connection " + std::to_string(conn.idx) + " up: " + url.origin() + ws_target(false));
+
+        ws.control_callback([this, &ws](websocket::frame_type kind, beast::string_view payload) {
+            if (kind == websocket::frame_type::ping) {
+                record_frame(FrameKind::ping, std::string(payload));
+                // Beast answers every ping with a pong carrying the same payload.
+                record_client("pong", std::string(payload));
+            } else if (kind == websocket::frame_type::pong) {
+                record_frame(FrameKind::pong, std::string(payload));
+            }
+            (void)ws;
+        });
+        for (const auto& msg :
+             options.subscriptions.size() > 1 ? subscribe_messages() : std::vector<std::string>{}) {
+            record_client("text", msg);
+            ws.text(true);
+            auto [wec, wn] = co_await ws.async_write(net::buffer(msg), kUseTuple);
+            if (wec) {
+                classify_end(wec, out);
+                co_return out;
+            }
+        }
+
+        bool closing = false;
+        close_current = [this, &ws, &closing] {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            record_client("close", std::string("\x03\xe8", 2));
+            ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
+        };
+        const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
+        const auto& fired = guard->fired;
+
+        beast::flat_buffer buffer;
+        for (;;) {
+            if (!writer->has_room()) {
+                net::steady_timer pause(ioc);
+                pause.expires_after(std::chrono::milliseconds(20));
+                co_await pause.async_wait(kUseTuple);
+                continue;
+            }
+            auto [rec, n] = co_await ws.async_read(buffer, kUseTuple);
+            if (rec) {
+                close_current = nullptr;
+                if (*fired) {
+                    out.cause = "heartbeat-timeout";
+                    out.detail =
+                        "no frame or ping for " +
+                        std::to_string(static_cast<std::int64_t>(options.heartbeat_timeout_s)) +
+                        " s";
+                } else if (closing) {
+                    out.cause = "local-stop";
+                    out.close_code = 1000;
+                } else if (rec == websocket::error::closed) {
+                    const auto reason = ws.reason();
+                    if (reason.code == websocket::close_code::none) {
+                        out.cause = "close-no-code";
+                        out.close_code = 1005;
+                    } else {
+                        out.cause = "close";
+                        out.close_code = static_cast<std::int64_t>(reason.code);
+                        out.close_reason = std::string(reason.reason.data(), reason.reason.size());
+                    }
+                } else {
+                    classify_end(rec, out);
+                }
+                co_return out;
+            }
+            const bool text = ws.got_text();
+            std::string bytes = beast::buffers_to_string(buffer.data());
+            buffer.consume(buffer.size());
+            if (text) {
+                record_frame(FrameKind::text, std::move(bytes));
+            } else {
+                record_frame(FrameKind::binary, std::move(bytes));
+            }
+        }
+    }
+
+    template <bool Tls>
+    net::awaitable<Outcome> sse_connection(schema::Connection& conn) {
+        using Stream = std::conditional_t<Tls, ssl::stream<beast::tcp_stream>, beast::tcp_stream>;
+        Outcome out;
+        Stream stream = [&] {
+            if constexpr (Tls) {
+                return Stream(ioc, ssl_ctx);
+            } else {
+                return Stream(ioc);
+            }
+        }();
+        auto& tcp_layer = beast::get_lowest_layer(stream);
+        if (auto ec = co_await connect_tcp(tcp_layer)) {
+            out.cause = "network-error";
+            out.detail =
+                "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+            co_return out;
+        }
+        if constexpr (Tls) {
+            if (auto ec = co_await tls_handshake(stream)) {
+                out.cause = "tls-error";
+                out.detail = "TLS handshake with " + url.host + ": " + ec.message();
+                co_return out;
+            }
+        }
+        http::request<http::empty_body> req{http::verb::get, sse_target(true), 11};
+        req.set(http::field::host, url.port == 443 || url.port == 80
+                                       ? url.host
+                                       : url.host + ":" + std::to_string(url.port));
+        req.set(http::field::user_agent, kUserAgent);
+        req.set(http::field::accept, "text/event-stream");
+        if (!options.token.empty() && options.token_in == TokenIn::header) {
+            req.set(http::field::authorization, "Bearer " + options.token);
+        }
+        tcp_layer.expires_after(std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.handshake_timeout_s * 1000)));
+        auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
+        if (wec) {
+            out.cause = is_ssl_error(wec) ? "tls-error" : "network-error";
+            out.detail = wec.message();
+            co_return out;
+        }
+        beast::flat_buffer buffer;
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(boost::none);
+        auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+        if (rec) {
+            out.cause = rec == beast::error::timeout ? "handshake-failed" : "network-error";
+            out.detail = "reading the response: " + rec.message();
+            co_return out;
+        }
+        const auto& head = parser.get();
+        out.http_status = head.result_int();
+        conn.response_headers_json = headers_json(head.base(), options.token);
+        if (head.result() != http::status::ok) {
+            // Read the small JSON error body for its message.
+            std::string body;
+            char chunk[4096];
+            while (!parser.is_done() && body.size() < 65536) {
+                parser.get().body().data = chunk;
+                parser.get().body().size = sizeof chunk;
+                auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+                body.append(chunk, sizeof chunk - parser.get().body().size);
+                if (bec && bec != http::error::need_buffer) {
+                    break;
+                }
+            }
+            const auto pos = body.find("\"error\":\"");
+            if (pos != std::string::npos) {
+                const auto end = body.find('"', pos + 9);
+                out.error_message = body.substr(
+                    pos + 9, end == std::string::npos ? std::string::npos : end - pos - 9);
+            }
+            out.cause = "handshake-failed";
+            out.detail =
+                "HTTP " + std::to_string(head.result_int()) + " " + std::string(head.reason());
+            co_return out;
+        }
+        tcp_layer.expires_never();
+        out.established = true;
+        conn.handshake_offset_ns = offset_now();
+        conn.http_status = 200;
+        push(conn);
+        live_row = conn;
+        last_activity = Clock::now();
+        state = "connected";
+        log("connection " + std::to_string(conn.idx) + " up: " + url.origin() + sse_target(false));
+
+        bool closing = false;
+        close_current = [&tcp_layer, &closing] {
+            closing = true;
+            tcp_layer.socket().close();
+        };
+        const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
+        const auto& fired = guard->fired;
+        SseSplitter splitter;
+        std::vector<char> chunk(64 * 1024);
+        for (;;) {
+            if (parser.is_done()) {
+                close_current = nullptr;
+                out.cause = "close-no-code";
+                out.detail = "the server ended the response";
+                co_return out;
+            }
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+            const std::size_t got = chunk.size() - parser.get().body().size;
+            splitter.feed(std::string_view(chunk.data(), got));
+            while (auto frame = splitter.next()) {
+                record_frame(FrameKind::text, std::move(*frame));
+            }
+            if (splitter.buffered() > options.max_frame) {
+                bec = http::error::body_limit;
+            }
+            if (bec && bec != http::error::need_buffer) {
+                close_current = nullptr;
+                if (*fired) {
+                    out.cause = "heartbeat-timeout";
+                    out.detail =
+                        "no event or heartbeat for " +
+                        std::to_string(static_cast<std::int64_t>(options.heartbeat_timeout_s)) +
+                        " s";
+                } else if (closing) {
+                    out.cause = "local-stop";
+                } else {
+                    classify_end(bec, out);
+                }
+                co_return out;
+            }
+        }
+    }
+
+    // ---- the session ----
+
+    net::awaitable<void> record_session() {
+        int failures = 0;
+        std::int64_t reconnects = 0;
+        std::optional<schema::Gap> open_gap;
+        while (!stop_requested) {
+            schema::Connection conn;
+            conn.session_id = session_id;
+            conn.idx = next_connection++;
+            current_connection = conn.idx;
+            conn.url = url.origin() + (options.transport == schema::Transport::websocket
+                                           ? ws_target(false)
+                                           : sse_target(false));
+            conn.started_offset_ns = offset_now();
+            conn.started_wall_ns = started_wall + conn.started_offset_ns;
+            push(conn);
+            state = "connecting";
+            Outcome out;
+            const bool tls = url.tls();
+            if (options.transport == schema::Transport::websocket && tls) {
+                out = co_await websocket_connection<true>(conn);
+            } else if (options.transport == schema::Transport::websocket) {
+                out = co_await websocket_connection<false>(conn);
+            } else if (tls) {
+                out = co_await sse_connection<true>(conn);
+            } else {
+                out = co_await sse_connection<false>(conn);
+            }
+            conn.ended_offset_ns = offset_now();
+            conn.ended_wall_ns = started_wall + *conn.ended_offset_ns;
+            conn.end_cause = out.cause;
+            conn.close_code = out.close_code;
+            conn.close_reason = out.close_reason;
+            conn.end_detail = out.detail;
+            if (out.http_status && !out.established) {
+                conn.http_status = out.http_status;
+            }
+            conn.error_message = out.error_message;
+            push(conn);
+            live_row.reset();
+
+            if (out.established && open_gap) {
+                // Closed at this connection's handshake (pushed below with the new state).
+            }
+            if (out.established) {
+                failures = 0;
+                if (open_gap) {
+                    open_gap->end_offset_ns = *conn.handshake_offset_ns;
+                    open_gap->end_wall_ns = started_wall + *open_gap->end_offset_ns;
+                    push(*open_gap);
+                    open_gap.reset();
+                }
+                log("connection " + std::to_string(conn.idx) + " ended: " + out.cause +
+                    (out.close_code ? " " + std::to_string(*out.close_code) : std::string()) +
+                    (out.detail.empty() ? std::string() : " (" + out.detail + ")"));
+            } else {
+                log("connection " + std::to_string(conn.idx) + " failed: " + out.detail +
+                    (out.error_message.empty() ? std::string()
+                                               : " X-Error-Message: " + out.error_message));
+            }
+            if (out.http_status && *out.http_status == 401) {
+                exit_code = 3;
+                request_stop("error", "the server refused the token: " + (out.error_message.empty()
+                                                                              ? std::string("401")
+                                                                              : out.error_message));
+                break;
+            }
+            if (stop_requested) {
+                break;
+            }
+            if (out.established) {
+                schema::Gap g;
+                g.session_id = session_id;
+                g.idx = next_gap++;
+                g.from_connection_idx = conn.idx;
+                g.start_offset_ns = *conn.ended_offset_ns;
+                g.start_wall_ns = started_wall + g.start_offset_ns;
+                g.cause = out.cause;
+                g.last_seq_before = next_seq - 1;
+                push(g);
+                open_gap = g;
+                ++gaps;
+            }
+            if (options.max_reconnects >= 0 && reconnects >= options.max_reconnects) {
+                request_stop("error",
+                             "gave up after " + std::to_string(reconnects) + " reconnects");
+                break;
+            }
+            ++reconnects;
+            const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+            const double delay =
+                backoff_delay_s(options.backoff_start_s, options.backoff_cap_s, failures++, u);
+            state = "backoff";
+            backoff_timer.expires_after(
+                std::chrono::microseconds(static_cast<std::int64_t>(delay * 1e6)));
+            co_await backoff_timer.async_wait(kUseTuple);
+        }
+        if (open_gap) {
+            // The session ended while disconnected: the gap runs to the end.
+            open_gap->end_offset_ns = offset_now();
+            open_gap->end_wall_ns = started_wall + *open_gap->end_offset_ns;
+            push(*open_gap);
+        }
+        state = "stopped";
+        status_timer.cancel();
+        signals.cancel();
+        co_return;
+    }
+
+    void print_status() {
+        const double secs = static_cast<double>(offset_now()) / 1e9;
+        char line[256];
+        std::snprintf(
+            line, sizeof line,
+            "\r\033[K%02d:%02d:%02d  %-10s  events %lld  %.1f/s  heartbeats %lld  gaps %lld  "
+            "backfilled %lld",
+            static_cast<int>(secs / 3600), static_cast<int>(secs / 60) % 60,
+            static_cast<int>(secs) % 60, state.c_str(), static_cast<long long>(events),
+            secs > 0 ? static_cast<double>(events) / secs : 0.0, static_cast<long long>(heartbeats),
+            static_cast<long long>(gaps), static_cast<long long>(backfilled));
+        std::cerr << line << std::flush;
+    }
+
+    net::awaitable<void> status_loop() {
+        while (state != "stopped") {
+            print_status();
+            status_timer.expires_after(std::chrono::milliseconds(250));
+            co_await status_timer.async_wait(kUseTuple);
+        }
+        print_status();
+        std::cerr << '\n';
+    }
+
+    void wait_signal() {
+        signals.async_wait([this](const beast::error_code& ec, int) {
+            if (ec) {
+                return;
+            }
+            if (++signals_seen == 1) {
+                log("stopping (interrupt again to exit at once)");
+                request_stop("stopped", "");
+                wait_signal();
+            } else {
+                stop_reason = stop_reason.empty() ? "stopped" : stop_reason;
+                stop_detail = "second interrupt";
+                ioc.stop();
+            }
+        });
+    }
+};
+
+Recorder::Recorder(RecordOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Recorder::~Recorder() = default;
+
+std::int64_t Recorder::session_id() const { return impl_->session_id; }
+
+int Recorder::run() {
+    auto& impl = *impl_;
+    impl.wait_signal();
+    net::steady_timer duration(impl.ioc);
+    if (impl.options.duration_s > 0) {
+        duration.expires_after(
+            std::chrono::milliseconds(static_cast<std::int64_t>(impl.options.duration_s * 1000)));
+        duration.async_wait([&impl](const beast::error_code& ec) {
+            if (!ec) {
+                impl.request_stop("duration", "");
+            }
+        });
+    }
+    net::co_spawn(impl.ioc, impl.record_session(), [&impl, &duration](std::exception_ptr e) {
+        duration.cancel();
+        impl.signals.cancel();
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                impl.log(std::string("stopped by an error: ") + ex.what());
+                impl.stop_reason = "error";
+                impl.stop_detail = ex.what();
+                impl.exit_code = 1;
+            }
+        }
+    });
+    if (impl.status_line) {
+        net::co_spawn(impl.ioc, impl.status_loop(), net::detached);
+    }
+    impl.ioc.run();
+    const std::int64_t end = impl.offset_now();
+    if (impl.live_row) {
+        // A second interrupt stopped the loop mid-connection: end the connection here.
+        impl.live_row->ended_offset_ns = end;
+        impl.live_row->ended_wall_ns = impl.started_wall + end;
+        impl.live_row->end_cause = "local-stop";
+        impl.live_row->end_detail = "second interrupt";
+        impl.push(*impl.live_row);
+    }
+    impl.writer->finish(impl.started_wall + end, end,
+                        impl.stop_reason.empty() ? "stopped" : impl.stop_reason, impl.stop_detail);
+    if (const auto error = impl.writer->error(); !error.empty()) {
+        std::cerr << "mastotape record: " << error << '\n';
+        return 1;
+    }
+    impl.log("session " + std::to_string(impl.session_id) + " ended (" +
+             (impl.stop_reason.empty() ? std::string("stopped") : impl.stop_reason) + "): " +
+             std::to_string(impl.events) + " events, " + std::to_string(impl.gaps) + " gaps");
+    return impl.exit_code;
+}
+
+}  // namespace mastotape::record

@@ -1,0 +1,66 @@
+#pragma once
+
+// Records a live Mastodon streaming connection into a tape: every frame with its exact bytes and
+// timestamps, every connection attempt and how it ended, every gap, and what it sent itself. It
+// reconnects with exponential backoff and full jitter, and a watchdog ends silent connections.
+// The network runs on one thread (coroutines), the disk on the TapeWriter's; Beast stays inside
+// recorder.cpp.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schema/model.hpp"
+
+namespace mastotape::record {
+
+enum class TokenIn { header, query, subprotocol };
+
+struct RecordOptions {
+    std::string target;  // instance (host or https URL) or streaming URL (ws://, wss://)
+    std::vector<schema::Subscription> subscriptions{{"user", ""}};
+    schema::Transport transport = schema::Transport::websocket;
+    std::string db;
+    std::string label;
+    std::string token;  // never logged, stored or printed
+    TokenIn token_in = TokenIn::header;
+    std::string cacert;              // extra trusted CA (PEM); verification is never off
+    double heartbeat_timeout_s = 0;  // 0: 75 s for WebSocket, 40 s for SSE
+    double backoff_start_s = 1;
+    double backoff_cap_s = 60;
+    std::uint64_t seed = 0;            // 0: random jitter
+    std::int64_t max_reconnects = -1;  // -1: unlimited
+    double duration_s = 0;             // 0: until stopped
+    std::int64_t max_events = 0;       // 0: unlimited
+    std::size_t max_frame = 16 * 1024 * 1024;
+    double handshake_timeout_s = 30;
+    std::int64_t batch_interval_ms = 250;
+    std::size_t batch_records = 1000;
+    bool sync_full = false;
+    bool quiet = false;
+    bool json_log = false;
+};
+
+class Recorder {
+   public:
+    // Opens (or creates) the tape and starts a session; throws TapeError or std::invalid_argument.
+    explicit Recorder(RecordOptions options);
+    ~Recorder();
+    Recorder(const Recorder&) = delete;
+    Recorder& operator=(const Recorder&) = delete;
+
+    std::int64_t session_id() const;
+    // Records until stopped (SIGINT/SIGTERM, --duration, --max-events, an authentication refusal
+    // or --max-reconnects). Returns the exit code: 0, 1 (storage failure), 3 (token refused).
+    int run();
+
+   private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The delay before reconnect attempt `attempt` (0-based): uniform in [0, min(cap, start * 2^n)).
+double backoff_delay_s(double start_s, double cap_s, int attempt, double uniform01);
+
+}  // namespace mastotape::record

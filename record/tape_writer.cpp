@@ -1,0 +1,172 @@
+#include "record/tape_writer.hpp"
+
+#include <chrono>
+
+namespace mastotape::record {
+namespace {
+
+std::int64_t now_wall_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+TapeWriter::TapeWriter(std::unique_ptr<schema::TapeStore> store, std::int64_t session_id,
+                       WriterOptions options)
+    : store_(std::move(store)), session_id_(session_id), options_(options) {
+    thread_ = std::thread([this] { run(); });
+}
+
+TapeWriter::~TapeWriter() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+bool TapeWriter::push(Record r) {
+    std::size_t size = 0;
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(r));
+        size = queue_.size();
+    }
+    if (size >= options_.batch_records || options_.sync_full) {
+        wake_.notify_one();
+    }
+    return size < options_.queue_limit;
+}
+
+bool TapeWriter::has_room() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size() < options_.queue_limit / 2;
+}
+
+std::string TapeWriter::error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+}
+
+std::int64_t TapeWriter::committed_batches() const {
+    std::lock_guard lock(mutex_);
+    return batches_;
+}
+
+void TapeWriter::flush_now() {
+    std::unique_lock lock(mutex_);
+    const std::int64_t target = flushes_done_ + 1;
+    flush_requested_ = true;
+    wake_.notify_all();
+    drained_.wait(lock, [&] { return flushes_done_ >= target || !thread_.joinable(); });
+}
+
+void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
+                        const std::string& reason, const std::string& detail) {
+    flush_now();
+    std::lock_guard lock(mutex_);
+    if (!error_.empty()) {
+        return;
+    }
+    try {
+        store_->end_session(session_id_, ended_wall_ns, ended_offset_ns, reason, detail);
+    } catch (const schema::TapeError& e) {
+        error_ = e.what();
+    }
+}
+
+void TapeWriter::write_batch(std::deque<Record>& items) {
+    schema::Batch b;
+    b.session_id = session_id_;
+    b.now_wall_ns = now_wall_ns();
+    for (auto& r : items) {
+        std::visit(
+            [&](auto&& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, schema::Frame>) {
+                    b.frames.push_back(std::move(v));
+                } else if constexpr (std::is_same_v<T, schema::ClientMessage>) {
+                    b.client_messages.push_back(std::move(v));
+                } else if constexpr (std::is_same_v<T, schema::Connection>) {
+                    b.connections.push_back(std::move(v));
+                } else if constexpr (std::is_same_v<T, schema::Gap>) {
+                    b.gaps.push_back(std::move(v));
+                } else {
+                    b.backfill.push_back(std::move(v));
+                }
+            },
+            r);
+    }
+    items.clear();
+    store_->append(b);
+}
+
+void TapeWriter::run() {
+    if (options_.sync_full) {
+        try {
+            store_->set_synchronous_full();
+        } catch (const schema::TapeError& e) {
+            std::lock_guard lock(mutex_);
+            error_ = e.what();
+        }
+    }
+    auto last_commit = std::chrono::steady_clock::now();
+    for (;;) {
+        std::deque<Record> items;
+        bool stop = false;
+        bool flushing = false;
+        {
+            std::unique_lock lock(mutex_);
+            const auto deadline = last_commit + options_.batch_interval;
+            wake_.wait_until(lock, deadline, [&] {
+                return stopping_ || flush_requested_ || queue_.size() >= options_.batch_records ||
+                       (options_.sync_full && !queue_.empty());
+            });
+            const std::size_t take = options_.sync_full
+                                         ? std::min<std::size_t>(1, queue_.size())
+                                         : std::min(queue_.size(), options_.batch_records);
+            for (std::size_t i = 0; i < take; ++i) {
+                items.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            flushing = flush_requested_ && queue_.empty();
+            stop = stopping_ && queue_.empty();
+            if (!error_.empty()) {
+                items.clear();  // storage failed: keep what is committed, write nothing more
+            }
+        }
+        try {
+            // An empty batch still refreshes `updated_wall_ns`, which tells a live recording from
+            // an interrupted one.
+            write_batch(items);
+        } catch (const schema::TapeError& e) {
+            std::lock_guard lock(mutex_);
+            if (error_.empty()) {
+                error_ = e.what();
+            }
+        }
+        last_commit = std::chrono::steady_clock::now();
+        {
+            std::lock_guard lock(mutex_);
+            ++batches_;
+            if (flushing) {
+                flush_requested_ = false;
+                ++flushes_done_;
+                drained_.notify_all();
+            }
+        }
+        if (stop) {
+            std::lock_guard lock(mutex_);
+            ++flushes_done_;
+            drained_.notify_all();
+            return;
+        }
+    }
+}
+
+}  // namespace mastotape::record

@@ -1,0 +1,71 @@
+#pragma once
+
+// The recorder's disk side: a bounded queue of records and a thread that commits them to the tape
+// in batches (at most every `batch_interval` or `batch_records`, whichever comes first), each batch
+// in one transaction. The network side only ever enqueues; it never waits on SQLite.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "schema/tape_store.hpp"
+
+namespace mastotape::record {
+
+struct WriterOptions {
+    std::chrono::milliseconds batch_interval{250};
+    std::size_t batch_records = 1000;
+    bool sync_full = false;  // commit every record on its own, with synchronous=FULL
+    std::size_t queue_limit = 200'000;
+};
+
+class TapeWriter {
+   public:
+    using Record = std::variant<schema::Frame, schema::ClientMessage, schema::Connection,
+                                schema::Gap, schema::BackfillItem>;
+
+    // Takes ownership of `store` for the writer thread; `session_id` is the session written to.
+    TapeWriter(std::unique_ptr<schema::TapeStore> store, std::int64_t session_id,
+               WriterOptions options);
+    ~TapeWriter();  // finishes: commits what is queued
+    TapeWriter(const TapeWriter&) = delete;
+    TapeWriter& operator=(const TapeWriter&) = delete;
+
+    // Thread-safe. Returns false when the queue is over its limit: the caller should stop reading
+    // until has_room() (the record is queued all the same).
+    bool push(Record r);
+    bool has_room() const;
+    // Commits everything queued so far, then marks the session ended. Blocks until written.
+    void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, const std::string& reason,
+                const std::string& detail);
+    // Commits everything queued so far and returns (for a second Ctrl-C).
+    void flush_now();
+    // The first storage error, empty when none; once set, nothing more is written.
+    std::string error() const;
+    std::int64_t committed_batches() const;
+
+   private:
+    void run();
+    void write_batch(std::deque<Record>& items);
+
+    std::unique_ptr<schema::TapeStore> store_;
+    std::int64_t session_id_;
+    WriterOptions options_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable drained_;
+    std::deque<Record> queue_;
+    bool stopping_ = false;
+    bool flush_requested_ = false;
+    std::int64_t flushes_done_ = 0;
+    std::int64_t batches_ = 0;
+    std::string error_;
+    std::thread thread_;
+};
+
+}  // namespace mastotape::record

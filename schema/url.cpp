@@ -1,0 +1,113 @@
+#include "schema/url.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace mastotape::schema {
+namespace {
+
+std::uint16_t default_port(const std::string& scheme) {
+    return scheme == "ws" || scheme == "http" ? 80 : 443;
+}
+
+}  // namespace
+
+std::string Url::origin() const {
+    std::string out = scheme + "://" + host;
+    if (port != default_port(scheme)) {
+        out += ":" + std::to_string(port);
+    }
+    return out;
+}
+
+std::optional<Url> parse_url(std::string_view text) {
+    Url u;
+    const auto sep = text.find("://");
+    if (sep == std::string_view::npos) {
+        u.scheme = "https";
+    } else {
+        u.scheme = std::string(text.substr(0, sep));
+        std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        text.remove_prefix(sep + 3);
+    }
+    if (u.scheme != "ws" && u.scheme != "wss" && u.scheme != "http" && u.scheme != "https") {
+        return std::nullopt;
+    }
+    const auto path_start = text.find_first_of("/?");
+    std::string_view authority = text.substr(0, path_start);
+    if (path_start != std::string_view::npos) {
+        u.target = std::string(text.substr(path_start));
+        if (u.target.front() == '?') {
+            u.target = "/" + u.target;
+        }
+    }
+    if (authority.empty() || authority.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    u.port = default_port(u.scheme);
+    std::string_view host = authority;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        host = authority.substr(1, close - 1);
+        authority.remove_prefix(close + 1);
+        if (!authority.empty() && authority.front() != ':') {
+            return std::nullopt;
+        }
+        if (!authority.empty()) {
+            authority.remove_prefix(1);
+            if (authority.empty()) {
+                return std::nullopt;
+            }
+            const int p = std::stoi(std::string(authority));
+            u.port = static_cast<std::uint16_t>(p);
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        const std::string_view port = authority.substr(colon + 1);
+        if (port.empty() || port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return std::nullopt;
+        }
+        const int p = std::stoi(std::string(port));
+        if (p <= 0 || p > 65535) {
+            return std::nullopt;
+        }
+        u.port = static_cast<std::uint16_t>(p);
+    }
+    if (host.empty()) {
+        return std::nullopt;
+    }
+    u.host = std::string(host);
+    return u;
+}
+
+std::string without_access_token(std::string_view url) {
+    const auto q = url.find('?');
+    if (q == std::string_view::npos) {
+        return std::string(url);
+    }
+    std::string out(url.substr(0, q));
+    std::string query;
+    std::size_t pos = q + 1;
+    while (pos <= url.size()) {
+        auto end = url.find('&', pos);
+        if (end == std::string_view::npos) {
+            end = url.size();
+        }
+        const std::string_view pair = url.substr(pos, end - pos);
+        if (!pair.empty() && pair.rfind("access_token=", 0) != 0 && pair != "access_token") {
+            query += (query.empty() ? "" : "&") + std::string(pair);
+        }
+        pos = end + 1;
+    }
+    if (!query.empty()) {
+        out += "?" + query;
+    }
+    return out;
+}
+
+}  // namespace mastotape::schema

@@ -1,0 +1,32 @@
+#pragma once
+
+// URLs as mastotape uses them: scheme, host, port, path-and-query. Shared by the recorder
+// (discovery, connection URLs, backfill links) and the tools.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mastotape::schema {
+
+struct Url {
+    std::string scheme;  // ws, wss, http, https
+    std::string host;
+    std::uint16_t port = 0;
+    std::string target = "/";  // path and query
+
+    bool tls() const { return scheme == "wss" || scheme == "https"; }
+    // scheme://host[:port] (the port only when not the scheme's default)
+    std::string origin() const;
+    std::string str() const { return origin() + target; }
+};
+
+// Parses `scheme://host[:port][/path][?query]`; a bare host (`example.social`) means https.
+// nullopt for anything else.
+std::optional<Url> parse_url(std::string_view text);
+
+// Removes an `access_token` parameter from a URL or query, so a token never reaches a tape or log.
+std::string without_access_token(std::string_view url);
+
+}  // namespace mastotape::schema

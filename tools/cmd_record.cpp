@@ -1,0 +1,177 @@
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "record/recorder.hpp"
+#include "tools/commands.hpp"
+
+namespace mastotape::tools {
+namespace {
+
+struct RecordCommandOptions {
+    record::RecordOptions record;
+    std::string db;
+    std::vector<std::string> streams;
+    std::string tag;
+    std::string list;
+    std::string transport = "websocket";
+    std::string token_in = "header";
+    std::string token_file;
+    std::string token_on_command_line;
+    std::string sync = "normal";
+};
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+schema::Subscription parse_stream(const std::string& spec, const RecordCommandOptions& o) {
+    schema::Subscription s;
+    const auto eq = spec.find('=');
+    s.stream = spec.substr(0, eq);
+    if (eq != std::string::npos) {
+        s.param = spec.substr(eq + 1);
+    } else if (s.stream.rfind("hashtag", 0) == 0) {
+        s.param = o.tag;
+    } else if (s.stream == "list") {
+        s.param = o.list;
+    }
+    return s;
+}
+
+int usage_error(const std::string& message) {
+    std::cerr << "mastotape record: " << message << '\n';
+    return kExitUsage;
+}
+
+int run_record(RecordCommandOptions& o) {
+    if (!o.token_on_command_line.empty()) {
+        return usage_error(
+            "refusing a token on the command line (it would show in `ps` and shell history); "
+            "set ACCESS_TOKEN or MASTODON_ACCESS_TOKEN, or use --token-file FILE");
+    }
+    auto& r = o.record;
+    // The seed's example reads STREAMING_DOMAIN, STREAM and ACCESS_TOKEN; so do we.
+    if (r.target.empty()) {
+        r.target = env("STREAMING_DOMAIN");
+    }
+    if (r.target.empty()) {
+        return usage_error(
+            "name an instance or streaming URL (or set STREAMING_DOMAIN), e.g. "
+            "`mastotape record wss://streaming.example.social`");
+    }
+    if (o.streams.empty() && !env("STREAM").empty()) {
+        o.streams.push_back(env("STREAM"));
+    }
+    if (!o.streams.empty()) {
+        r.subscriptions.clear();
+        for (const auto& spec : o.streams) {
+            r.subscriptions.push_back(parse_stream(spec, o));
+        }
+    }
+    auto transport = schema::transport_from_string(o.transport);
+    if (!transport) {
+        return usage_error("--transport must be websocket or sse");
+    }
+    r.transport = *transport;
+    if (o.token_in == "header") {
+        r.token_in = record::TokenIn::header;
+    } else if (o.token_in == "query") {
+        r.token_in = record::TokenIn::query;
+    } else if (o.token_in == "subprotocol") {
+        r.token_in = record::TokenIn::subprotocol;
+    } else {
+        return usage_error("--token-in must be header, query or subprotocol");
+    }
+    if (o.sync != "normal" && o.sync != "full") {
+        return usage_error("--sync must be normal or full");
+    }
+    r.sync_full = o.sync == "full";
+    if (!o.token_file.empty()) {
+        std::ifstream in(o.token_file);
+        if (!in || !std::getline(in, r.token)) {
+            std::cerr << "mastotape record: " << o.token_file << ": cannot read the token\n";
+            return kExitFailure;
+        }
+        while (!r.token.empty() && (r.token.back() == '\r' || r.token.back() == ' ')) {
+            r.token.pop_back();
+        }
+    } else {
+        r.token = env("ACCESS_TOKEN");
+        if (r.token.empty()) {
+            r.token = env("MASTODON_ACCESS_TOKEN");
+        }
+    }
+    r.db = resolve_db(o.db);
+    try {
+        record::Recorder recorder(r);
+        if (!r.quiet) {
+            std::cerr << "recording session " << recorder.session_id() << " into " << r.db
+                      << " (Ctrl-C to stop)\n";
+        }
+        return recorder.run();
+    } catch (const std::invalid_argument& e) {
+        return usage_error(e.what());
+    }
+}
+
+}  // namespace
+
+void add_record_command(CLI::App& app, Runner& run) {
+    auto o = std::make_shared<RecordCommandOptions>();
+    auto* sub = app.add_subcommand(
+        "record",
+        "Record a live streaming connection into a tape. The token comes from ACCESS_TOKEN, "
+        "MASTODON_ACCESS_TOKEN or --token-file, never from the command line.");
+    sub->add_option("TARGET", o->record.target,
+                    "Instance (example.social, https://example.social) or streaming URL "
+                    "(wss://...); default $STREAMING_DOMAIN");
+    add_db_option(*sub, o->db);
+    sub->add_option(
+        "--stream", o->streams,
+        "Stream, NAME or NAME=PARAM (hashtag=rust, list=42); repeatable; default $STREAM, "
+        "else user");
+    sub->add_option("--tag", o->tag, "Tag for hashtag streams given without =PARAM");
+    sub->add_option("--list", o->list, "List id for list streams given without =PARAM");
+    sub->add_option("--transport", o->transport, "websocket or sse")->capture_default_str();
+    sub->add_option("--label", o->record.label, "Session label");
+    sub->add_option("--token-file", o->token_file, "Read the access token from this file");
+    sub->add_option("--token", o->token_on_command_line,
+                    "Refused: use ACCESS_TOKEN or --token-file");
+    sub->add_option("--token-in", o->token_in,
+                    "How to send the token: header (Authorization: Bearer), query (access_token=) "
+                    "or subprotocol (Sec-WebSocket-Protocol)")
+        ->capture_default_str();
+    sub->add_option("--cacert", o->record.cacert, "Also trust this CA certificate (PEM)");
+    sub->add_option("--heartbeat-timeout", o->record.heartbeat_timeout_s,
+                    "Seconds of silence (no frame, no ping) before reconnecting (default 75 for "
+                    "WebSocket, 40 for SSE)");
+    sub->add_option("--backoff-start", o->record.backoff_start_s,
+                    "First reconnect delay ceiling, seconds")
+        ->capture_default_str();
+    sub->add_option("--backoff-cap", o->record.backoff_cap_s,
+                    "Largest reconnect delay ceiling, seconds")
+        ->capture_default_str();
+    sub->add_option("--seed", o->record.seed, "Seed for the backoff jitter (tests)");
+    sub->add_option("--max-reconnects", o->record.max_reconnects,
+                    "Give up after this many (default: never)");
+    sub->add_option("--duration", o->record.duration_s, "Stop after this many seconds");
+    sub->add_option("--max-events", o->record.max_events, "Stop after this many events");
+    sub->add_option("--max-frame", o->record.max_frame,
+                    "Largest frame accepted, bytes (bigger: close 1009)")
+        ->capture_default_str();
+    sub->add_option("--batch-interval", o->record.batch_interval_ms, "Commit at least every N ms")
+        ->capture_default_str();
+    sub->add_option("--batch-frames", o->record.batch_records, "Commit at least every N records")
+        ->capture_default_str();
+    sub->add_option("--sync", o->sync, "normal (batched commits) or full (durable per frame)")
+        ->capture_default_str();
+    sub->add_flag("-q,--quiet", o->record.quiet, "Print nothing but errors");
+    sub->add_flag("--json-log", o->record.json_log,
+                  "Log connection changes as JSON lines on stderr");
+    sub->callback([o, &run] { run = [o] { return run_record(*o); }; });
+}
+
+}  // namespace mastotape::tools
