@@ -90,3 +90,46 @@ inline long rss_kib() {
 inline std::string fixtures_dir() { return std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures"; }
 
 }  // namespace mastotape::test
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace mastotape::test {
+
+// Sends `request` (raw HTTP) to 127.0.0.1:port and returns everything the server sends until it
+// closes the connection or 2 s pass.
+inline std::string raw_http(std::uint16_t port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "";
+    }
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::send(fd, request.data(), request.size(), 0);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            break;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+inline std::string http_get(std::uint16_t port, const std::string& target,
+                            const std::string& extra_headers = "") {
+    return raw_http(port, "GET " + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                              extra_headers + "\r\n");
+}
+
+}  // namespace mastotape::test

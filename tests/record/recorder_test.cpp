@@ -1,0 +1,227 @@
+// The recorder against the replayer on loopback: each proves the other.
+
+#include "record/recorder.hpp"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "replay/replay_server.hpp"
+#include "schema/synth.hpp"
+#include "schema/tape_verifier.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using mastotape::test::read_file;
+using mastotape::test::TempDir;
+
+namespace {
+
+class RunningReplay {
+   public:
+    explicit RunningReplay(replay::ReplayOptions o) : server_(std::move(o)) {
+        thread_ = std::thread([this] { server_.run(); });
+    }
+    ~RunningReplay() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return server_.base_url(); }
+
+   private:
+    replay::ReplayServer server_;
+    std::thread thread_;
+};
+
+std::vector<schema::Frame> frames_of_kind(schema::TapeStore& store, std::int64_t id,
+                                          schema::FrameKind kind) {
+    std::vector<schema::Frame> out;
+    auto cursor = store.frames_from_seq(id, 1);
+    schema::Frame f;
+    while (cursor.next(f)) {
+        if (f.columns.kind == kind) {
+            out.push_back(f);
+        }
+    }
+    return out;
+}
+
+std::vector<schema::Connection> established(schema::TapeStore& store, std::int64_t id) {
+    std::vector<schema::Connection> out;
+    for (const auto& c : store.connections(id)) {
+        if (c.handshake_offset_ns) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+record::RecordOptions recorder_options(const std::string& url, const std::string& db) {
+    record::RecordOptions r;
+    r.target = url;
+    r.db = db;
+    r.quiet = true;
+    r.backoff_start_s = 0.05;
+    r.backoff_cap_s = 0.2;
+    r.seed = 7;
+    r.max_reconnects = 30;
+    r.duration_s = 60;  // a bound, should the test go wrong
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("Recording a replayed tape gives the same events and the same connection ends") {
+    TempDir dir;
+    const auto original_path = dir.file("original.db");
+    schema::SynthOptions so;
+    so.events = 60;
+    so.rate = 40;
+    so.connection_ends = {"eof", "close", "close-no-code", "reset"};
+    so.subscriptions = {{"user", ""}};
+    std::int64_t original_id = 0;
+    {
+        schema::TapeStore store(original_path, schema::OpenMode::create);
+        original_id = schema::synthesize(store, so);
+    }
+    replay::ReplayOptions ro;
+    ro.tape = original_path;
+    ro.speed = 10;
+    RunningReplay replay(ro);
+
+    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    r.max_events = so.events;
+    r.token = "tok-SECRET-0123456789";
+    SECTION("token in the Authorization header") {}
+    SECTION("token in the query") { r.token_in = record::TokenIn::query; }
+    SECTION("token as the subprotocol") { r.token_in = record::TokenIn::subprotocol; }
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+
+    schema::TapeStore original(original_path, schema::OpenMode::read);
+    schema::TapeStore recorded(r.db, schema::OpenMode::read);
+    const auto id = recorded.newest_session_id();
+    const auto want = frames_of_kind(original, original_id, schema::FrameKind::event);
+    const auto got = frames_of_kind(recorded, id, schema::FrameKind::event);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CHECK(got[i].bytes == want[i].bytes);
+        CHECK(got[i].columns == want[i].columns);
+    }
+    const auto want_conns = established(original, original_id);
+    const auto got_conns = established(recorded, id);
+    REQUIRE(got_conns.size() == want_conns.size());
+    for (std::size_t i = 0; i + 1 < want_conns.size(); ++i) {
+        INFO("connection " << i);
+        CHECK(got_conns[i].end_cause == want_conns[i].end_cause);
+        CHECK(got_conns[i].close_code == want_conns[i].close_code);
+        CHECK(got_conns[i].close_reason == want_conns[i].close_reason);
+    }
+    CHECK(got_conns.back().end_cause == "local-stop");
+    CHECK(recorded.gaps(id).size() == so.connection_ends.size());
+    CHECK(recorded.session(id).end_reason == "count");
+    CHECK(schema::verify_tape(recorded, false, 0).clean());
+
+    // The token reaches neither the tape nor its WAL.
+    for (const char* suffix : {"", "-wal"}) {
+        CHECK(read_file(r.db + suffix).find("tok-SECRET") == std::string::npos);
+    }
+}
+
+TEST_CASE("An SSE tape records back over SSE with its comments and events") {
+    TempDir dir;
+    const auto original_path = dir.file("original.db");
+    schema::SynthOptions so;
+    so.events = 30;
+    so.rate = 0.5;  // 60 s of tape: thumps every 15 s
+    so.transport = schema::Transport::sse;
+    so.subscriptions = {{"hashtag", "rust"}};
+    std::int64_t original_id = 0;
+    {
+        schema::TapeStore store(original_path, schema::OpenMode::create);
+        original_id = schema::synthesize(store, so);
+    }
+    replay::ReplayOptions ro;
+    ro.tape = original_path;
+    ro.speed = 100;
+    RunningReplay replay(ro);
+    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    r.transport = schema::Transport::sse;
+    r.subscriptions = {{"hashtag", "rust"}};
+    r.max_events = so.events;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+
+    schema::TapeStore original(original_path, schema::OpenMode::read);
+    schema::TapeStore recorded(r.db, schema::OpenMode::read);
+    const auto id = recorded.newest_session_id();
+    CHECK(frames_of_kind(recorded, id, schema::FrameKind::comment).front().bytes == ":)\n");
+    const auto want = frames_of_kind(original, original_id, schema::FrameKind::event);
+    const auto got = frames_of_kind(recorded, id, schema::FrameKind::event);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CHECK(got[i].bytes == want[i].bytes);
+    }
+    CHECK(frames_of_kind(recorded, id, schema::FrameKind::comment).size() ==
+          frames_of_kind(original, original_id, schema::FrameKind::comment).size());
+}
+
+TEST_CASE("A refused token ends the recording with exit code 3 and the server's message") {
+    TempDir dir;
+    const auto original_path = dir.file("original.db");
+    {
+        schema::TapeStore store(original_path, schema::OpenMode::create);
+        schema::SynthOptions so;
+        so.events = 5;
+        schema::synthesize(store, so);
+    }
+    replay::ReplayOptions ro;
+    ro.tape = original_path;
+    ro.require_token = "the-right-one";
+    RunningReplay replay(ro);
+    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    r.token = "a-wrong-one";
+    record::Recorder recorder(r);
+    CHECK(recorder.run() == 3);
+    schema::TapeStore recorded(r.db, schema::OpenMode::read);
+    const auto conns = recorded.connections(1);
+    REQUIRE(conns.size() == 1);
+    CHECK(conns[0].http_status == 401);
+    CHECK(conns[0].error_message == "Invalid access token");
+    CHECK(conns[0].end_cause == "handshake-failed");
+    CHECK(recorded.session(1).end_reason == "error");
+}
+
+TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout") {
+    TempDir dir;
+    const auto original_path = dir.file("original.db");
+    {
+        schema::TapeStore store(original_path, schema::OpenMode::create);
+        schema::SynthOptions so;
+        so.events = 20;
+        so.rate = 20;
+        so.connection_ends = {"heartbeat-timeout"};
+        so.heartbeat_timeout_ns = 3'000'000'000;  // 3 s of silence in the tape
+        schema::synthesize(store, so);
+    }
+    replay::ReplayOptions ro;
+    ro.tape = original_path;
+    ro.speed = 2;  // 1.5 s of silence on the wire
+    RunningReplay replay(ro);
+    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    r.heartbeat_timeout_s = 0.5;
+    r.max_events = 20;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+    schema::TapeStore recorded(r.db, schema::OpenMode::read);
+    const auto conns = established(recorded, 1);
+    REQUIRE(conns.size() >= 2);
+    CHECK(conns[0].end_cause == "heartbeat-timeout");
+    CHECK(recorded.gaps(1).at(0).cause == "heartbeat-timeout");
+}
+
+TEST_CASE("Backoff delays grow exponentially up to the cap, with full jitter") {
+    CHECK(record::backoff_delay_s(1, 60, 0, 0.5) == Approx(0.5));
+    CHECK(record::backoff_delay_s(1, 60, 3, 1.0) == Approx(8));
+    CHECK(record::backoff_delay_s(1, 60, 10, 1.0) == Approx(60));
+    CHECK(record::backoff_delay_s(1, 60, 10, 0.0) == Approx(0));
+}
