@@ -16,12 +16,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
+#include <unordered_set>
 
+#include "record/rest_plan.hpp"
 #include "record/tape_writer.hpp"
 #include "schema/frame_classifier.hpp"
+#include "schema/json_array.hpp"
 #include "schema/json_text.hpp"
 #include "schema/url.hpp"
 
@@ -194,6 +200,18 @@ struct Recorder::Impl {
                                         "\" as an instance or streaming URL");
         }
         url = *parsed;
+        instance_target = url.scheme == "https" || url.scheme == "http";
+        rest_origin = url;
+        rest_origin.scheme = url.tls() ? "https" : "http";
+        rest_origin.target = "/";
+        if (!options.rest_base.empty()) {
+            auto rb = schema::parse_url(options.rest_base);
+            if (!rb) {
+                throw std::invalid_argument("cannot read --rest-base \"" + options.rest_base +
+                                            "\" as a URL");
+            }
+            rest_origin = *rb;
+        }
         if (url.scheme == "https" || url.scheme == "http") {
             // An instance: its streaming server is at the same origin unless it says otherwise.
             if (options.transport == schema::Transport::websocket) {
@@ -253,6 +271,8 @@ struct Recorder::Impl {
 
     RecordOptions options;
     schema::Url url;
+    schema::Url rest_origin;  // where REST requests go
+    bool instance_target = false;
     net::io_context ioc;
     ssl::context ssl_ctx;
     net::signal_set signals;
@@ -274,6 +294,10 @@ struct Recorder::Impl {
     std::int64_t gaps = 0;
     std::int64_t backfilled = 0;
     std::int64_t current_connection = 0;
+    std::int64_t next_backfill_seq = 1;
+    std::map<std::string, std::string> newest_seen;  // backfill target key -> newest id streamed
+    std::unordered_set<std::string> streamed_ids;
+    std::deque<std::string> streamed_order;
     Clock::time_point last_activity;
     std::string state = "starting";
     bool status_line = false;
@@ -287,6 +311,9 @@ struct Recorder::Impl {
     int signals_seen = 0;
     std::function<void()> close_current;         // closes the live connection with 1000
     std::optional<schema::Connection> live_row;  // the connection in progress, for a hard stop
+    std::optional<schema::Gap> open_gap;         // the gap in progress
+    std::set<net::steady_timer*> sleepers;       // backfill waits, cut short by a stop
+    std::map<std::string, std::string> gap_start_newest;  // newest ids when the gap began
 
     std::int64_t offset_now() const {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
@@ -324,6 +351,9 @@ struct Recorder::Impl {
         stop_reason = reason;
         stop_detail = detail;
         backoff_timer.cancel();
+        for (auto* t : sleepers) {
+            t->cancel();
+        }
         if (close_current) {
             close_current();
         }
@@ -343,6 +373,7 @@ struct Recorder::Impl {
         f.bytes = std::move(bytes);
         if (f.columns.kind == FrameKind::event) {
             ++events;
+            note_event(f);
         } else if (f.columns.kind == FrameKind::ping ||
                    (f.columns.kind == FrameKind::comment && f.bytes.rfind(":)", 0) != 0)) {
             ++heartbeats;
@@ -415,9 +446,13 @@ struct Recorder::Impl {
 
     // Resolves and connects with a deadline; returns the error.
     net::awaitable<beast::error_code> connect_tcp(beast::tcp_stream& stream) {
+        co_return co_await connect_to(stream, url);
+    }
+
+    net::awaitable<beast::error_code> connect_to(beast::tcp_stream& stream, schema::Url target) {
         tcp::resolver resolver(ioc);
         auto [rec, results] =
-            co_await resolver.async_resolve(url.host, std::to_string(url.port), kUseTuple);
+            co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
         if (rec) {
             co_return rec;
         }
@@ -428,11 +463,17 @@ struct Recorder::Impl {
     }
 
     net::awaitable<beast::error_code> tls_handshake(ssl::stream<beast::tcp_stream>& stream) {
-        if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+        co_return co_await tls_handshake_with(stream, url.host);
+    }
+
+    // SNI and host name verification against the trusted CAs; verification is never off.
+    net::awaitable<beast::error_code> tls_handshake_with(ssl::stream<beast::tcp_stream>& stream,
+                                                         std::string host) {
+        if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) {
             co_return beast::error_code(static_cast<int>(::ERR_get_error()),
                                         net::error::get_ssl_category());
         }
-        stream.set_verify_callback(ssl::host_name_verification(url.host));
+        stream.set_verify_callback(ssl::host_name_verification(host));
         auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
         co_return ec;
     }
@@ -550,6 +591,7 @@ struct Recorder::Impl {
         last_activity = Clock::now();
         state = "connected";
         log("connection " + std::to_string(conn.idx) + " up: " + url.origin() + ws_target(false));
+        connection_up(*conn.handshake_offset_ns);
 
         ws.control_callback([this, &ws](websocket::frame_type kind, beast::string_view payload) {
             if (kind == websocket::frame_type::ping) {
@@ -717,6 +759,7 @@ struct Recorder::Impl {
         last_activity = Clock::now();
         state = "connected";
         log("connection " + std::to_string(conn.idx) + " up: " + url.origin() + sse_target(false));
+        connection_up(*conn.handshake_offset_ns);
 
         bool closing = false;
         close_current = [&tcp_layer, &closing] {
@@ -763,12 +806,274 @@ struct Recorder::Impl {
         }
     }
 
+    // ---- REST ----
+
+    struct HttpResult {
+        std::string error;  // transport failure; empty when a response arrived
+        int status = 0;
+        std::string body;
+        std::string link;
+        std::string rate_remaining;
+        std::string rate_reset;
+    };
+
+    template <bool Tls>
+    net::awaitable<HttpResult> http_get_on(schema::Url target, bool with_token) {
+        using Stream = std::conditional_t<Tls, ssl::stream<beast::tcp_stream>, beast::tcp_stream>;
+        HttpResult out;
+        Stream stream = [&] {
+            if constexpr (Tls) {
+                return Stream(ioc, ssl_ctx);
+            } else {
+                return Stream(ioc);
+            }
+        }();
+        auto& tcp_layer = beast::get_lowest_layer(stream);
+        if (auto ec = co_await connect_to(tcp_layer, target)) {
+            out.error = "connect to " + target.host + ": " + ec.message();
+            co_return out;
+        }
+        if constexpr (Tls) {
+            if (auto ec = co_await tls_handshake_with(stream, target.host)) {
+                out.error = "TLS handshake with " + target.host + ": " + ec.message();
+                co_return out;
+            }
+        }
+        http::request<http::empty_body> req{http::verb::get, target.target, 11};
+        req.set(http::field::host, target.port == 443 || target.port == 80
+                                       ? target.host
+                                       : target.host + ":" + std::to_string(target.port));
+        req.set(http::field::user_agent, kUserAgent);
+        req.set(http::field::accept, "application/json");
+        if (with_token && !options.token.empty()) {
+            req.set(http::field::authorization, "Bearer " + options.token);
+        }
+        tcp_layer.expires_after(std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.handshake_timeout_s * 1000)));
+        auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
+        if (wec) {
+            out.error = wec.message();
+            co_return out;
+        }
+        beast::flat_buffer buffer;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(64 * 1024 * 1024);
+        auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+        if (rec) {
+            out.error = rec.message();
+            co_return out;
+        }
+        const auto& res = parser.get();
+        out.status = res.result_int();
+        out.body = res.body();
+        out.link = std::string(res["Link"]);
+        out.rate_remaining = std::string(res["X-RateLimit-Remaining"]);
+        out.rate_reset = std::string(res["X-RateLimit-Reset"]);
+        beast::error_code ignored;
+        tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        co_return out;
+    }
+
+    net::awaitable<HttpResult> http_get(schema::Url target, bool with_token) {
+        if (target.tls()) {
+            co_return co_await http_get_on<true>(target, with_token);
+        }
+        co_return co_await http_get_on<false>(target, with_token);
+    }
+
+    // For an instance target: its streaming URL from /api/v2/instance, then /api/v1/instance,
+    // else the instance host itself.
+    net::awaitable<void> discover() {
+        for (const char* path : {"/api/v2/instance", "/api/v1/instance"}) {
+            schema::Url u = rest_origin;
+            u.target = path;
+            const HttpResult r = co_await http_get(u, false);
+            if (!r.error.empty() || r.status != 200) {
+                continue;
+            }
+            const auto streaming = streaming_url_from_instance(r.body);
+            if (!streaming) {
+                continue;
+            }
+            auto parsed = schema::parse_url(*streaming);
+            if (!parsed) {
+                continue;
+            }
+            const std::string target = url.target;
+            url = *parsed;
+            url.target = target;
+            if (options.transport == schema::Transport::sse) {
+                url.scheme = url.tls() ? "https" : "http";
+            } else if (url.scheme == "https" || url.scheme == "http") {
+                url.scheme = url.tls() ? "wss" : "ws";
+            }
+            log("streaming server from " + std::string(path) + ": " + url.origin());
+            co_return;
+        }
+        log("no streaming URL in the instance documents; streaming from " + url.origin());
+    }
+
+    // Seconds until an X-RateLimit-Reset time (ISO 8601 UTC), bounded by the cap.
+    double seconds_until(const std::string& iso) const {
+        std::tm tm{};
+        if (iso.size() < 19 ||
+            strptime(iso.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+            return 5;
+        }
+        const auto reset = std::chrono::system_clock::from_time_t(timegm(&tm));
+        const double s =
+            std::chrono::duration<double>(reset - std::chrono::system_clock::now()).count();
+        return std::clamp(s, 0.0, options.rate_limit_wait_cap_s);
+    }
+
+    // Sleeps, or less when the recording stops.
+    net::awaitable<void> sleep_s(double seconds) {
+        net::steady_timer t(ioc);
+        t.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)));
+        sleepers.insert(&t);
+        co_await t.async_wait(kUseTuple);
+        sleepers.erase(&t);
+    }
+
+    // Fetches what a gap missed: for each endpoint, pages after the newest id seen before the gap,
+    // following rel="prev" until a page is empty or the limit is reached. Never fatal: a failure is
+    // recorded on the gap.
+    net::awaitable<void> backfill(schema::Gap gap, std::map<std::string, std::string> newest) {
+        gap.backfill_status = "ok";
+        std::string errors;
+        std::int64_t fetched = 0;
+        for (const auto& target : backfill_targets(options.subscriptions)) {
+            const auto seen = newest.find(target.key());
+            if (seen == newest.end()) {
+                continue;  // nothing seen there yet: no place to start from
+            }
+            schema::Url page = rest_origin;
+            page.target = target.endpoint + "?" + (target.query.empty() ? "" : target.query + "&") +
+                          "min_id=" + seen->second + "&limit=40";
+            int retries = 0;
+            while (fetched < options.backfill_limit && !stop_requested) {
+                const HttpResult r = co_await http_get(page, true);
+                if (!r.error.empty()) {
+                    errors += (errors.empty() ? "" : "; ") + target.endpoint + ": " + r.error;
+                    break;
+                }
+                if (r.status == 429 && retries++ < 3) {
+                    const double wait = seconds_until(r.rate_reset);
+                    log("backfill rate-limited (429); waiting " +
+                        std::to_string(static_cast<int>(wait)) + " s");
+                    co_await sleep_s(wait);
+                    continue;
+                }
+                if (r.status != 200) {
+                    errors += (errors.empty() ? "" : "; ") + target.endpoint + ": HTTP " +
+                              std::to_string(r.status);
+                    break;
+                }
+                const auto elements = schema::split_json_array(r.body);
+                if (!elements) {
+                    errors += (errors.empty() ? "" : "; ") + target.endpoint +
+                              ": the response is not a JSON array";
+                    break;
+                }
+                if (elements->empty()) {
+                    break;
+                }
+                const std::string endpoint_query = page.target.substr(page.target.find('?') + 1);
+                for (const auto element : *elements) {
+                    if (fetched >= options.backfill_limit) {
+                        break;
+                    }
+                    schema::BackfillItem item;
+                    item.session_id = session_id;
+                    item.seq = next_backfill_seq++;
+                    item.gap_idx = gap.idx;
+                    item.offset_ns = offset_now();
+                    item.wall_ns = started_wall + item.offset_ns;
+                    item.endpoint = target.endpoint;
+                    item.query = schema::without_access_token(endpoint_query);
+                    item.http_status = r.status;
+                    item.object_id = schema::entity_id(element).value_or("");
+                    item.body = std::string(element);
+                    item.already_streamed = streamed_ids.count(item.object_id) > 0;
+                    push(std::move(item));
+                    ++fetched;
+                    ++backfilled;
+                }
+                const auto prev = link_url(r.link, "prev");
+                if (!prev) {
+                    break;
+                }
+                auto next_page = schema::parse_url(*prev);
+                if (!next_page) {
+                    break;
+                }
+                page.target = next_page->target;
+                if (r.rate_remaining == "0") {
+                    co_await sleep_s(seconds_until(r.rate_reset));
+                }
+            }
+        }
+        gap.backfilled = fetched;
+        if (stop_requested && errors.empty() && fetched < options.backfill_limit) {
+            errors = "the recording stopped before the backfill finished";
+        }
+        if (!errors.empty()) {
+            gap.backfill_status = fetched > 0 ? "partial" : "failed";
+            gap.backfill_error = errors;
+        }
+        push(gap);
+        if (fetched > 0 || !errors.empty()) {
+            log("gap " + std::to_string(gap.idx) + " backfill " + gap.backfill_status + ": " +
+                std::to_string(fetched) + " items" + (errors.empty() ? "" : " (" + errors + ")"));
+        }
+    }
+
+    // Tracks what the stream delivered: newest id per backfill target, and recent object ids.
+    void note_event(const schema::Frame& f) {
+        if (!f.columns.object_id || !f.columns.event) {
+            return;
+        }
+        streamed_ids.insert(*f.columns.object_id);
+        streamed_order.push_back(*f.columns.object_id);
+        if (streamed_order.size() > 200'000) {
+            streamed_ids.erase(streamed_order.front());
+            streamed_order.pop_front();
+        }
+        const std::string label = f.columns.stream.value_or(options.subscriptions.front().label());
+        if (auto t = target_of_event(label, *f.columns.event)) {
+            auto& newest = newest_seen[t->key()];
+            if (newest.empty() || schema::compare_ids(*f.columns.object_id, newest) > 0) {
+                newest = *f.columns.object_id;
+            }
+        }
+    }
+
+    // Closes the open gap at a new connection's handshake and starts its backfill.
+    void connection_up(std::int64_t handshake_offset) {
+        if (!open_gap) {
+            return;
+        }
+        open_gap->end_offset_ns = handshake_offset;
+        open_gap->end_wall_ns = started_wall + handshake_offset;
+        if (options.backfill) {
+            open_gap->backfill_status = "running";
+            push(*open_gap);
+            net::co_spawn(ioc, backfill(*open_gap, gap_start_newest), net::detached);
+        } else {
+            open_gap->backfill_status = "skipped";
+            push(*open_gap);
+        }
+        open_gap.reset();
+    }
+
     // ---- the session ----
 
     net::awaitable<void> record_session() {
         int failures = 0;
         std::int64_t reconnects = 0;
-        std::optional<schema::Gap> open_gap;
+        if (instance_target && options.discover) {
+            co_await discover();
+        }
         while (!stop_requested) {
             schema::Connection conn;
             conn.session_id = session_id;
@@ -810,12 +1115,6 @@ struct Recorder::Impl {
             }
             if (out.established) {
                 failures = 0;
-                if (open_gap) {
-                    open_gap->end_offset_ns = *conn.handshake_offset_ns;
-                    open_gap->end_wall_ns = started_wall + *open_gap->end_offset_ns;
-                    push(*open_gap);
-                    open_gap.reset();
-                }
                 log("connection " + std::to_string(conn.idx) + " ended: " + out.cause +
                     (out.close_code ? " " + std::to_string(*out.close_code) : std::string()) +
                     (out.detail.empty() ? std::string() : " (" + out.detail + ")"));
@@ -845,9 +1144,11 @@ struct Recorder::Impl {
                 g.last_seq_before = next_seq - 1;
                 push(g);
                 open_gap = g;
+                gap_start_newest = newest_seen;
                 ++gaps;
             }
             if (options.max_reconnects >= 0 && reconnects >= options.max_reconnects) {
+                exit_code = 1;
                 request_stop("error",
                              "gave up after " + std::to_string(reconnects) + " reconnects");
                 break;

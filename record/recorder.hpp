@@ -40,6 +40,11 @@ struct RecordOptions {
     bool sync_full = false;
     bool quiet = false;
     bool json_log = false;
+    bool backfill = true;                // fetch what each gap missed over REST
+    std::int64_t backfill_limit = 400;   // items per gap
+    double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
+    std::string rest_base;  // REST origin; default: the instance, else the streaming host
+    bool discover = true;   // for an instance target, read its streaming URL
 };
 
 class Recorder {
@@ -52,7 +57,8 @@ class Recorder {
 
     std::int64_t session_id() const;
     // Records until stopped (SIGINT/SIGTERM, --duration, --max-events, an authentication refusal
-    // or --max-reconnects). Returns the exit code: 0, 1 (storage failure), 3 (token refused).
+    // or --max-reconnects). Returns the exit code: 0, 1 (storage failure or gave up reconnecting),
+    // 3 (token refused).
     int run();
 
    private:

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
 
 namespace mastotape::replay {
@@ -19,38 +20,16 @@ std::optional<std::string> sse_block_from_envelope(std::string_view envelope) {
 }
 
 std::optional<std::string> envelope_from_sse_block(std::string_view block, std::string_view label) {
-    std::string event;
-    std::string data;
-    bool has_event = false;
-    bool has_data = false;
-    std::size_t pos = 0;
-    while (pos < block.size()) {
-        std::size_t end = block.find('\n', pos);
-        if (end == std::string_view::npos) {
-            end = block.size();
-        }
-        const std::string_view line = block.substr(pos, end - pos);
-        pos = end + 1;
-        if (line.rfind("event: ", 0) == 0) {
-            event = line.substr(7);
-            has_event = true;
-        } else if (line.rfind("data: ", 0) == 0) {
-            if (has_data) {
-                data += '\n';
-            }
-            data += line.substr(6);
-            has_data = true;
-        }
-    }
-    if (!has_event || !has_data) {
+    const schema::SseFields fields = schema::parse_sse_block(block);
+    if (!fields.has_event || !fields.has_data) {
         return std::nullopt;
     }
     std::string out = "{\"stream\":";
     out += label;
     out += ",\"event\":";
-    append_json_string(out, event);
+    append_json_string(out, fields.event);
     out += ",\"payload\":";
-    append_json_string(out, data);
+    append_json_string(out, fields.data);
     out += "}";
     return out;
 }

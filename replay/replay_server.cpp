@@ -16,6 +16,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
+#include "replay/rest_timelines.hpp"
 #include "replay/tape_plan.hpp"
 #include "schema/tape_store.hpp"
 
@@ -65,6 +66,13 @@ struct ClientState {
     bool finished = false;           // played the last connection
     int live = 0;                    // open connections
     std::vector<schema::Subscription> subscriptions;  // of the newest live connection
+    // The client's replay clock: `clock_offset` was the tape time at `clock_at`.
+    std::int64_t clock_offset = 0;
+    Clock::time_point clock_at{};
+    bool clock_started = false;
+    // REST rate limiting: requests in the current 5-minute window.
+    std::int64_t window_requests = 0;
+    std::chrono::system_clock::time_point window_end{};
 };
 
 // One live connection's place in time and its wake-up timer.
@@ -111,6 +119,7 @@ struct ReplayServer::Impl {
             sse_label = plan.session.subscriptions.front().label();
         }
         virtual_ns = plan.connections.front().up_offset_ns;
+        rest = std::make_unique<RestTimelines>(store, plan.session);
         const auto address = net::ip::make_address(options.host);
         tcp::endpoint endpoint{address, options.port};
         acceptor.open(endpoint.protocol());
@@ -133,6 +142,7 @@ struct ReplayServer::Impl {
     Clock::time_point started;
     std::map<std::string, ClientState> clients;
     std::set<LiveConnection*> live;
+    std::unique_ptr<RestTimelines> rest;
     int exit_code = 0;
     std::int64_t connections_served = 0;
 
@@ -152,6 +162,29 @@ struct ReplayServer::Impl {
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
         return plan.connections.front().up_offset_ns +
                static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
+    }
+
+    // The tape time a client's REST requests see: what has happened on its replay clock.
+    std::int64_t client_tape_now(const ClientState& c) const {
+        if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
+            return shared_tape_now();
+        }
+        if (!c.clock_started) {
+            return plan.connections.front().up_offset_ns;
+        }
+        if (options.clock == ClockMode::max_speed) {
+            return c.clock_offset;
+        }
+        const auto elapsed =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.clock_at);
+        return c.clock_offset +
+               static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
+    }
+
+    void set_client_clock(ClientState& c, std::int64_t offset) {
+        c.clock_offset = offset;
+        c.clock_at = Clock::now();
+        c.clock_started = true;
     }
 
     // Waits until the tape offset `offset` is due on `c`, or `c` has something to send or closed.
@@ -258,6 +291,10 @@ struct ReplayServer::Impl {
         if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
             return;
         }
+        set_client_clock(client,
+                         options.clock == ClockMode::max_speed && k + 1 < plan.connections.size()
+                             ? plan.connections[k + 1].up_offset_ns
+                             : plan.connections[k].end_offset_ns);
         client.refused_in_gap = 0;
         if (k + 1 >= plan.connections.size()) {
             client.finished = true;
@@ -429,6 +466,55 @@ struct ReplayServer::Impl {
         return json_response(req, http::status::not_found, R"({"error":"unknown control path"})");
     }
 
+    // ---- REST timelines ----
+
+    static std::string iso_utc(std::chrono::system_clock::time_point t) {
+        const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char buf[40];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+        return buf;
+    }
+
+    std::optional<http::response<http::string_body>> rest_request(
+        const http::request<http::string_body>& req, const std::string& path,
+        const std::string& query) {
+        const std::string token = request_token(req[http::field::authorization], query, "");
+        ClientState& client = client_for(token);
+        auto r = rest->handle(path, query, client_tape_now(client), "http://" + host_port());
+        if (!r) {
+            return std::nullopt;
+        }
+        if (!options.require_token.empty() && token != options.require_token) {
+            return json_response(req, http::status::unauthorized,
+                                 R"({"error":"The access token is invalid"})");
+        }
+        // Mastodon's per-token window: 300 requests per 5 minutes.
+        const auto now = std::chrono::system_clock::now();
+        if (now >= client.window_end) {
+            client.window_end = now + std::chrono::minutes(5);
+            client.window_requests = 0;
+        }
+        ++client.window_requests;
+        const std::int64_t limit = options.rate_limit > 0 ? options.rate_limit : 300;
+        const std::int64_t remaining = std::max<std::int64_t>(0, limit - client.window_requests);
+        http::response<http::string_body> res;
+        if (options.rate_limit > 0 && client.window_requests > options.rate_limit) {
+            res = json_response(req, http::status::too_many_requests,
+                                R"({"error":"Too many requests"})");
+        } else {
+            res = json_response(req, http::status::ok, std::move(r->body));
+            for (const auto& [name, value] : r->headers) {
+                res.set(name, value);
+            }
+        }
+        res.set("X-RateLimit-Limit", std::to_string(limit));
+        res.set("X-RateLimit-Remaining", std::to_string(remaining));
+        res.set("X-RateLimit-Reset", iso_utc(client.window_end));
+        return res;
+    }
+
     // ---- sessions ----
 
     // Closes the socket and waits for the connection's reader to finish, so nothing refers to
@@ -497,6 +583,8 @@ struct ReplayServer::Impl {
                 res = json_response(req, http::status::ok, instance_v1());
             } else if (path == "/api/v2/instance" || path == "/api/v2/instance/") {
                 res = json_response(req, http::status::ok, instance_v2());
+            } else if (auto timeline = rest_request(req, path, query)) {
+                res = std::move(*timeline);
             } else if (path.rfind("/api/v1/streaming", 0) == 0) {
                 res = json_response(req, http::status::bad_request,
                                     R"({"error":"Unknown channel requested"})");
@@ -706,6 +794,8 @@ struct ReplayServer::Impl {
             conn.r0 = started;
         }
         conn.reader_done = false;
+        set_client_clock(client,
+                         options.clock == ClockMode::max_speed ? p.end_offset_ns : p.up_offset_ns);
         net::co_spawn(ioc, read_websocket(ws, &conn, &client), net::detached);
         const bool sse_tape = plan.session.transport == schema::Transport::sse;
         // An SSE tape has no pings; the real server would ping every 30 s.
@@ -954,6 +1044,8 @@ struct ReplayServer::Impl {
         conn.r0 = options.shared_clock ? started : Clock::now();
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
         conn.reader_done = false;
+        set_client_clock(client,
+                         options.clock == ClockMode::max_speed ? p.end_offset_ns : p.up_offset_ns);
         net::co_spawn(ioc, watch_sse_client(stream, &conn), net::detached);
         const bool sse_tape = plan.session.transport == schema::Transport::sse;
         const std::string thump = options.legacy_thump ? ":thump\n" : ":thump\n\n";

@@ -33,6 +33,7 @@ struct ReplayOptions {
     bool shared_clock = false;      // one broadcast timeline for every client
     bool legacy_thump = false;      // send the pre-4.6 SSE heartbeat `:thump\n`
     std::string version = "4.7.0";  // reported by the instance endpoints
+    std::int64_t rate_limit = 0;    // > 0: REST requests per 5 minutes per token, then 429
 };
 
 class ReplayServer {

@@ -82,51 +82,79 @@ FrameColumns classify_sse_block(std::string_view bytes, std::string_view sse_lab
     }
     out.kind = FrameKind::text;
     out.parse_ok = false;
-    std::string event;
-    std::string data;
-    bool has_event = false;
-    bool has_data = false;
+    const SseFields fields = parse_sse_block(bytes);
+    if (!fields.has_event || !fields.has_data) {
+        return out;
+    }
+    out.kind = FrameKind::event;
+    out.event = fields.event;
+    if (!sse_label.empty()) {
+        out.stream = std::string(sse_label);
+    }
+    out.parse_ok = read_object_id(fields.event, fields.data, out);
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> entity_id(std::string_view json) {
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view id;
+    if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS ||
+        doc["id"].get_string().get(id) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    return std::string(id);
+}
+
+SseFields parse_sse_block(std::string_view bytes) {
+    SseFields out;
     std::size_t pos = 0;
     while (pos < bytes.size()) {
         std::size_t end = bytes.find('\n', pos);
         if (end == std::string_view::npos) {
             end = bytes.size();
         }
-        std::string_view line = bytes.substr(pos, end - pos);
+        const std::string_view line = bytes.substr(pos, end - pos);
         pos = end + 1;
         if (line.empty() || line.front() == ':') {
             continue;
         }
-        std::size_t colon = line.find(':');
-        std::string_view field = line.substr(0, colon);
+        const std::size_t colon = line.find(':');
+        const std::string_view field = line.substr(0, colon);
         std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
         if (!value.empty() && value.front() == ' ') {
             value.remove_prefix(1);
         }
         if (field == "event") {
-            event = value;
-            has_event = true;
+            out.event = value;
+            out.has_event = true;
         } else if (field == "data") {
-            if (has_data) {
-                data += '\n';
+            if (out.has_data) {
+                out.data += '\n';
             }
-            data += value;
-            has_data = true;
+            out.data += value;
+            out.has_data = true;
         }
     }
-    if (!has_event || !has_data) {
-        return out;
-    }
-    out.kind = FrameKind::event;
-    out.event = event;
-    if (!sse_label.empty()) {
-        out.stream = std::string(sse_label);
-    }
-    out.parse_ok = read_object_id(event, data, out);
     return out;
 }
 
-}  // namespace
+std::optional<std::string> event_payload(Transport transport, std::string_view bytes) {
+    if (transport == Transport::sse) {
+        SseFields fields = parse_sse_block(bytes);
+        return fields.has_data ? std::optional<std::string>(std::move(fields.data)) : std::nullopt;
+    }
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view payload;
+    if (parser.parse(bytes.data(), bytes.size()).get(doc) != simdjson::SUCCESS ||
+        doc["payload"].get_string().get(payload) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    return std::string(payload);
+}
 
 FrameColumns classify_text(Transport transport, std::string_view bytes,
                            std::string_view sse_label) {

@@ -4,6 +4,8 @@
 // Used by the recorder on every incoming frame, by import to check a JSONL line, and by verify.
 // The bytes are never changed; a frame that does not parse keeps `parse_ok == false`.
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "schema/model.hpp"
@@ -25,5 +27,21 @@ bool is_text_kind(FrameKind kind);
 // control_columns otherwise.
 FrameColumns expected_columns(Transport transport, FrameKind kind, std::string_view bytes,
                               std::string_view sse_label);
+
+// The top-level string `id` of a JSON entity (a REST item); nullopt when it has none.
+std::optional<std::string> entity_id(std::string_view json);
+
+// The fields of an SSE block (`event: X\ndata: Y\n\n`); several data lines join with '\n'.
+struct SseFields {
+    std::string event;
+    std::string data;
+    bool has_event = false;
+    bool has_data = false;
+};
+SseFields parse_sse_block(std::string_view bytes);
+
+// The payload of an event frame as the entity's JSON text (or bare id): the envelope's `payload`
+// string unescaped (WebSocket) or the `data:` lines (SSE). nullopt for anything else.
+std::optional<std::string> event_payload(Transport transport, std::string_view bytes);
 
 }  // namespace mastotape::schema

@@ -729,6 +729,29 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
     });
 }
 
+FrameCursor TapeStore::events_until(std::int64_t session_id, const std::vector<std::string>& events,
+                                    std::int64_t max_offset_ns) {
+    return guarded(path_, [&] {
+        std::string placeholders;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            placeholders += i == 0 ? "?" : ",?";
+        }
+        auto impl = std::make_unique<FrameCursor::Impl>();
+        impl->path = path_;
+        impl->st = std::make_unique<SQLite::Statement>(
+            impl_->db, std::string("SELECT ") + kFrameColumns +
+                           " FROM frames WHERE session_id = ? AND event IN (" + placeholders +
+                           ") AND offset_ns <= ? ORDER BY seq");
+        int i = 1;
+        impl->st->bind(i++, session_id);
+        for (const auto& e : events) {
+            impl->st->bind(i++, e);
+        }
+        impl->st->bind(i, max_offset_ns);
+        return FrameCursor(std::move(impl));
+    });
+}
+
 FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t offset_ns) {
     const std::int64_t first_seq = guarded(path_, [&] {
         SQLite::Statement st(impl_->db,

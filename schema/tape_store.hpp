@@ -133,6 +133,10 @@ class TapeStore {
     FrameCursor frames_from_seq(std::int64_t session_id, std::int64_t from_seq);
     // Frames from the first one at or after `offset_ns`.
     FrameCursor frames_from_offset(std::int64_t session_id, std::int64_t offset_ns);
+    // Event frames named in `events` with offsets up to `max_offset_ns`, in seq order (the REST
+    // timelines of a replay).
+    FrameCursor events_until(std::int64_t session_id, const std::vector<std::string>& events,
+                             std::int64_t max_offset_ns);
     // Heartbeats (pings, and SSE comments other than the opening `:)`) as
     // (connection idx, offset), in order.
     std::vector<std::pair<std::int64_t, std::int64_t>> heartbeats(std::int64_t session_id);

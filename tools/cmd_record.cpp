@@ -20,6 +20,8 @@ struct RecordCommandOptions {
     std::string token_file;
     std::string token_on_command_line;
     std::string sync = "normal";
+    bool no_backfill = false;
+    bool no_discovery = false;
 };
 
 std::string env(const char* name) {
@@ -89,6 +91,8 @@ int run_record(RecordCommandOptions& o) {
         return usage_error("--sync must be normal or full");
     }
     r.sync_full = o.sync == "full";
+    r.backfill = !o.no_backfill;
+    r.discover = !o.no_discovery;
     if (!o.token_file.empty()) {
         std::ifstream in(o.token_file);
         if (!in || !std::getline(in, r.token)) {
@@ -168,6 +172,13 @@ void add_record_command(CLI::App& app, Runner& run) {
         ->capture_default_str();
     sub->add_option("--sync", o->sync, "normal (batched commits) or full (durable per frame)")
         ->capture_default_str();
+    sub->add_flag("--no-backfill", o->no_backfill, "Do not fetch what gaps missed over REST");
+    sub->add_option("--backfill-limit", o->record.backfill_limit, "Most items fetched per gap")
+        ->capture_default_str();
+    sub->add_option("--rest-base", o->record.rest_base,
+                    "Where REST requests go (default: the instance, else the streaming host)");
+    sub->add_flag("--no-discovery", o->no_discovery,
+                  "Stream from the instance host without reading its streaming URL");
     sub->add_flag("-q,--quiet", o->record.quiet, "Print nothing but errors");
     sub->add_flag("--json-log", o->record.json_log,
                   "Log connection changes as JSON lines on stderr");

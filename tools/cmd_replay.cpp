@@ -137,6 +137,8 @@ void add_replay_command(CLI::App& app, Runner& run) {
                     "Accept only the token in this file (401 with X-Error-Message otherwise)");
     sub->add_flag("--legacy-thump", o->replay.legacy_thump,
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
+    sub->add_option("--rate-limit", o->replay.rate_limit,
+                    "Answer REST requests beyond this many per 5 minutes per token with 429");
     sub->add_option("--instance-version", o->replay.version,
                     "Version the instance endpoints report")
         ->capture_default_str();

@@ -1,0 +1,127 @@
+#include "record/rest_plan.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace mastotape::record {
+namespace {
+
+std::optional<BackfillTarget> status_target(const schema::Subscription& s) {
+    const std::string& n = s.stream;
+    if (n == "user") {
+        return BackfillTarget{"/api/v1/timelines/home", ""};
+    }
+    if (n.rfind("public", 0) == 0) {
+        std::string query;
+        if (n.find(":local") != std::string::npos) {
+            query = "local=true";
+        } else if (n.find(":remote") != std::string::npos) {
+            query = "remote=true";
+        }
+        if (n.find(":media") != std::string::npos) {
+            query += (query.empty() ? "" : "&") + std::string("only_media=true");
+        }
+        return BackfillTarget{"/api/v1/timelines/public", query};
+    }
+    if (n == "hashtag" || n == "hashtag:local") {
+        return BackfillTarget{"/api/v1/timelines/tag/" + s.param,
+                              n == "hashtag:local" ? "local=true" : ""};
+    }
+    if (n == "list") {
+        return BackfillTarget{"/api/v1/timelines/list/" + s.param, ""};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<BackfillTarget> backfill_targets(const std::vector<schema::Subscription>& subs) {
+    std::vector<BackfillTarget> out;
+    auto add = [&](const BackfillTarget& t) {
+        if (std::find(out.begin(), out.end(), t) == out.end()) {
+            out.push_back(t);
+        }
+    };
+    for (const auto& s : subs) {
+        if (auto t = status_target(s)) {
+            add(*t);
+        }
+        if (s.stream == "user" || s.stream == "user:notification") {
+            add({"/api/v1/notifications", ""});
+        }
+        if (s.stream == "direct") {
+            add({"/api/v1/conversations", ""});
+        }
+    }
+    return out;
+}
+
+std::optional<BackfillTarget> target_of_event(std::string_view label, std::string_view event) {
+    const auto j = nlohmann::json::parse(label, nullptr, false);
+    if (!j.is_array() || j.empty() || !j.at(0).is_string()) {
+        return std::nullopt;
+    }
+    schema::Subscription s;
+    s.stream = j.at(0).get<std::string>();
+    if (j.size() > 1) {
+        s.param = j.at(1).is_string() ? j.at(1).get<std::string>() : j.at(1).dump();
+    }
+    if (event == "notification") {
+        if (s.stream == "user" || s.stream == "user:notification") {
+            return BackfillTarget{"/api/v1/notifications", ""};
+        }
+        return std::nullopt;
+    }
+    if (event == "conversation") {
+        return BackfillTarget{"/api/v1/conversations", ""};
+    }
+    if (event == "update") {
+        return status_target(s);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> link_url(std::string_view header, std::string_view rel) {
+    std::size_t pos = 0;
+    while (pos < header.size()) {
+        const auto open = header.find('<', pos);
+        if (open == std::string_view::npos) {
+            return std::nullopt;
+        }
+        const auto close = header.find('>', open);
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        auto next = header.find('<', close);
+        const std::string_view params = header.substr(
+            close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1);
+        const std::string wanted = "rel=\"" + std::string(rel) + "\"";
+        if (params.find(wanted) != std::string_view::npos) {
+            return std::string(header.substr(open + 1, close - open - 1));
+        }
+        pos = next == std::string_view::npos ? header.size() : next;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> streaming_url_from_instance(std::string_view body) {
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) {
+        return std::nullopt;
+    }
+    if (j.contains("configuration") && j.at("configuration").is_object()) {
+        const auto& c = j.at("configuration");
+        if (c.contains("urls") && c.at("urls").is_object() && c.at("urls").contains("streaming") &&
+            c.at("urls").at("streaming").is_string()) {
+            return c.at("urls").at("streaming").get<std::string>();
+        }
+    }
+    if (j.contains("urls") && j.at("urls").is_object() && j.at("urls").contains("streaming_api") &&
+        j.at("urls").at("streaming_api").is_string()) {
+        return j.at("urls").at("streaming_api").get<std::string>();
+    }
+    return std::nullopt;
+}
+
+}  // namespace mastotape::record
