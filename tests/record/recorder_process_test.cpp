@@ -1,0 +1,201 @@
+// The recorder as a process: Ctrl-C, kill -9, TLS verification, and what it prints.
+
+#include <catch2/catch.hpp>
+
+#include "schema/tape_store.hpp"
+#include "schema/tape_verifier.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using mastotape::test::Child;
+using mastotape::test::eventually;
+using mastotape::test::read_file;
+using mastotape::test::TempDir;
+
+namespace {
+
+constexpr const char* kToken = "tok-PROCESS-SECRET-42";
+
+// The URL a replay child printed on its `listening` line, once it has.
+std::string listening_url(const std::string& out_file) {
+    std::string url;
+    eventually([&] {
+        const auto text = read_file(out_file);
+        const auto pos = text.find("listening ");
+        if (pos == std::string::npos) {
+            return false;
+        }
+        url = text.substr(pos + 10, text.find('\n', pos) - pos - 10);
+        return true;
+    });
+    return url;
+}
+
+std::int64_t frames_in(const std::string& db) {
+    try {
+        schema::TapeStore store(db, schema::OpenMode::read);
+        return store.counts(store.newest_session_id()).frames;
+    } catch (const schema::TapeError&) {
+        return 0;
+    }
+}
+
+// A replay of a short synthesized tape that then holds the connection open.
+struct HeldReplay {
+    explicit HeldReplay(const TempDir& dir) {
+        REQUIRE(
+            mastotape::test::run_mastotape("synth --db source.db --events 30 --rate 100 -q", dir)
+                .exit_code == 0);
+        child = std::make_unique<Child>(
+            std::vector<std::string>{MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--hold"},
+            dir.file("replay.out"));
+        url = listening_url(dir.file("replay.out"));
+    }
+    ~HeldReplay() {
+        child->signal(SIGTERM);
+        child->wait();
+    }
+    std::unique_ptr<Child> child;
+    std::string url;
+};
+
+}  // namespace
+
+TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits 0") {
+    TempDir dir;
+    HeldReplay replay(dir);
+    REQUIRE_FALSE(replay.url.empty());
+    const auto db = dir.file("rec.db");
+    Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db}, dir.file("rec.out"),
+              {std::string("ACCESS_TOKEN=") + kToken});
+    REQUIRE(eventually([&] { return frames_in(db) >= 30; }));
+    rec.signal(SIGINT);
+    CHECK(rec.wait() == 0);
+
+    schema::TapeStore store(db, schema::OpenMode::read);
+    const auto s = store.session(1);
+    CHECK(s.end_reason == "stopped");
+    const auto conns = store.connections(1);
+    REQUIRE(conns.size() == 1);
+    CHECK(conns[0].end_cause == "local-stop");
+    CHECK(conns[0].close_code == 1000);
+    CHECK(store.client_messages(1).back().kind == "close");
+    CHECK(store.counts(1).events == 30);
+    CHECK(schema::verify_tape(store, false, 0).clean());
+    // The token is in no file and no output.
+    for (const auto& f : {db, db + "-wal", dir.file("rec.out"), dir.file("replay.out")}) {
+        CHECK(read_file(f).find(kToken) == std::string::npos);
+    }
+}
+
+TEST_CASE("kill -9 mid-stream loses at most the last batch and --repair closes the session") {
+    TempDir dir;
+    HeldReplay replay(dir);
+    REQUIRE_FALSE(replay.url.empty());
+    const auto db = dir.file("rec.db");
+    Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--batch-interval", "50"},
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+    REQUIRE(eventually([&] { return frames_in(db) >= 30; }));
+    rec.signal(SIGKILL);
+    CHECK(rec.wait() == 128 + SIGKILL);
+
+    schema::TapeStore store(db, schema::OpenMode::write);
+    CHECK(store.counts(1).events == 30);
+    const std::int64_t later = store.session(1).updated_wall_ns + 60'000'000'000;
+    const auto before = schema::verify_tape(store, false, later);
+    REQUIRE(before.problems.size() == 1);
+    CHECK_THAT(before.problems[0], Catch::Contains("interrupted"));
+    const auto repaired = schema::verify_tape(store, true, later);
+    CHECK(repaired.clean());
+    CHECK(store.session(1).end_reason == "interrupted");
+}
+
+TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host name fail") {
+    TempDir dir;
+    const std::string gen =
+        "cd '" + dir.path().string() +
+        "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj '/CN=mastotape test CA' 2>/dev/null"
+        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+        "server.key -out server.csr -subj '/CN=localhost' 2>/dev/null"
+        " && printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext.cnf"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+        "server.pem -days 2 -extfile ext.cnf 2>/dev/null";
+    REQUIRE(std::system(gen.c_str()) == 0);
+    // A free port, then an OpenSSL test server on it that answers any request with HTTP 200.
+    int port = 0;
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        port = ntohs(addr.sin_port);
+        ::close(fd);
+    }
+    Child server(
+        {"/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+         dir.file("server.pem"), "-key", dir.file("server.key"), "-www", "-quiet"},
+        dir.file("server.out"));
+    REQUIRE(eventually(
+        [&] {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_port = htons(static_cast<std::uint16_t>(port));
+            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+            ::close(fd);
+            return up;
+        },
+        10));
+
+    auto record = [&](const std::string& host, bool trust_ca) {
+        const auto db = dir.file("tls-" + host + (trust_ca ? "-ca" : "") + ".db");
+        std::vector<std::string> args{MASTOTAPE_BINARY,
+                                      "record",
+                                      "wss://" + host + ":" + std::to_string(port),
+                                      "--db",
+                                      db,
+                                      "--max-reconnects",
+                                      "0",
+                                      "-q"};
+        if (trust_ca) {
+            args.push_back("--cacert");
+            args.push_back(dir.file("ca.pem"));
+        }
+        Child rec(args, dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+        rec.wait();
+        schema::TapeStore store(db, schema::OpenMode::read);
+        return store.connections(1).at(0);
+    };
+    SECTION("the CA given with --cacert is trusted") {
+        const auto c = record("localhost", true);
+        // TLS succeeded; the test server is not a WebSocket server, so the upgrade is declined.
+        CHECK(c.end_cause == "handshake-failed");
+        CHECK(c.http_status == 200);
+    }
+    SECTION("an unknown CA is refused") {
+        const auto c = record("localhost", false);
+        CHECK(c.end_cause == "tls-error");
+        CHECK_THAT(c.end_detail, Catch::Contains("certificate verify failed"));
+    }
+    SECTION("a certificate for another host name is refused") {
+        const auto c = record("127.0.0.1", true);
+        CHECK(c.end_cause == "tls-error");
+    }
+    server.signal(SIGTERM);
+    server.wait();
+}
+
+TEST_CASE("A token on the command line is refused and not echoed") {
+    TempDir dir;
+    const auto r = mastotape::test::run_mastotape(
+        std::string("record ws://127.0.0.1:9 --token ") + kToken, dir);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("ACCESS_TOKEN"));
+    CHECK(r.err.find(kToken) == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("mastotape.db")));
+}
