@@ -10,6 +10,7 @@ packages=(
     libboost1.81-dev libssl-dev openssl
     libsqlite3-dev sqlite3 libsqlitecpp-dev
     nlohmann-json3-dev libsimdjson-dev libcli11-dev catch2
+    python3 python3-mastodon python3-websockets
 )
 
 install_missing() {
