@@ -42,7 +42,18 @@ build_and_test() {
     ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 900
 }
 
+install_node_packages() {
+    if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+        echo "== installing node and npm"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+    fi
+    echo "== npm ci (masto.js for the end-to-end tests)"
+    (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 install_missing
+install_node_packages
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMASTOTAPE_SANITIZE=ON
