@@ -615,15 +615,25 @@ struct Recorder::Impl {
         }
 
         bool closing = false;
-        close_current = [this, &ws, &closing] {
+        const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
+        close_current = [this, &ws, &closing, &tcp_layer, alive = guard->alive] {
             if (closing) {
                 return;
             }
             closing = true;
             record_client("close", std::string("\x03\xe8", 2));
+            // A server that never answers the close must not hold the recorder: 5 s, then the
+            // TCP connection goes.
+            ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
+                                                          websocket::stream_base::none(), false});
             ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
+            auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
+            timer->async_wait([timer, alive, &tcp_layer](beast::error_code ec) {
+                if (!ec && *alive) {
+                    tcp_layer.socket().close();
+                }
+            });
         };
-        const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
         const auto& fired = guard->fired;
 
         beast::flat_buffer buffer;

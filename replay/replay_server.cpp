@@ -18,6 +18,7 @@
 #include "replay/frame_convert.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/tape_plan.hpp"
+#include "schema/json_text.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::replay {
@@ -70,6 +71,8 @@ struct ClientState {
     std::int64_t clock_offset = 0;
     Clock::time_point clock_at{};
     bool clock_started = false;
+    // A fault overlay cut the connection short: the next attempt resumes it at this tape time.
+    std::optional<std::int64_t> resume_at;
     // REST rate limiting: requests in the current 5-minute window.
     std::int64_t window_requests = 0;
     std::chrono::system_clock::time_point window_end{};
@@ -120,6 +123,9 @@ struct ReplayServer::Impl {
         }
         virtual_ns = plan.connections.front().up_offset_ns;
         rest = std::make_unique<RestTimelines>(store, plan.session);
+        for (const auto& f : options.faults) {
+            add_fault(f);
+        }
         const auto address = net::ip::make_address(options.host);
         tcp::endpoint endpoint{address, options.port};
         acceptor.open(endpoint.protocol());
@@ -143,12 +149,51 @@ struct ReplayServer::Impl {
     std::map<std::string, ClientState> clients;
     std::set<LiveConnection*> live;
     std::unique_ptr<RestTimelines> rest;
+    std::vector<Fault> faults;          // options.faults plus those added at run time
+    std::int64_t refuse_remaining = 0;  // attempts still to refuse (refuse=K)
+    bool paused = false;
+    Clock::time_point paused_at{};
     int exit_code = 0;
     std::int64_t connections_served = 0;
 
     std::string host_port() const {
         const auto ep = acceptor.local_endpoint();
         return ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+
+    void add_fault(const Fault& f) {
+        if (f.kind == FaultKind::refuse) {
+            refuse_remaining += f.n;
+        } else {
+            faults.push_back(f);
+        }
+    }
+
+    void pause() {
+        if (!paused) {
+            paused = true;
+            paused_at = Clock::now();
+        }
+    }
+
+    // Resumes every clock where it stopped.
+    void resume() {
+        if (!paused) {
+            return;
+        }
+        paused = false;
+        const auto shift = Clock::now() - paused_at;
+        started += shift;
+        for (auto* c : live) {
+            c->r0 += shift;
+        }
+        for (auto& [token, c] : clients) {
+            c.clock_at += shift;
+            if (c.gap_until != Clock::time_point{}) {
+                c.gap_until += shift;
+            }
+        }
+        wake_all();
     }
 
     // ---- time ----
@@ -194,6 +239,11 @@ struct ReplayServer::Impl {
             if (c->closed || !c->pending.empty() || c->close_1003) {
                 co_return false;
             }
+            if (paused) {
+                c->wake.expires_at(Clock::time_point::max());
+                co_await c->wake.async_wait(kUseTuple);
+                continue;
+            }
             switch (options.clock) {
                 case ClockMode::max_speed:
                     co_return true;
@@ -238,6 +288,11 @@ struct ReplayServer::Impl {
 
     Admission admit(ClientState& client) {
         Admission a;
+        if (refuse_remaining > 0) {
+            --refuse_remaining;
+            a.error_message = "refused by a fault overlay";
+            return a;
+        }
         if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
             const std::int64_t now = shared_tape_now();
             for (std::size_t k = 0; k < plan.connections.size(); ++k) {
@@ -450,6 +505,38 @@ struct ReplayServer::Impl {
             wake_all();
             return json_response(req, http::status::ok,
                                  "{\"tape_offset_ns\":" + std::to_string(virtual_ns) + "}");
+        }
+        if (path == "/_mastotape/pause" || path == "/_mastotape/resume") {
+            if (path == "/_mastotape/pause") {
+                pause();
+            } else {
+                resume();
+            }
+            return json_response(req, http::status::ok,
+                                 std::string("{\"paused\":") + (paused ? "true" : "false") + "}");
+        }
+        if (path == "/_mastotape/faults") {
+            if (auto spec = query_param(query, "add")) {
+                std::string error;
+                auto f = parse_fault(*spec, error);
+                if (!f) {
+                    std::string body = "{\"error\":";
+                    schema::append_json_string(body, error);
+                    return json_response(req, http::status::bad_request, body + "}");
+                }
+                add_fault(*f);
+            }
+            if (query_param(query, "clear")) {
+                faults.clear();
+                refuse_remaining = 0;
+            }
+            std::string body =
+                "{\"refuse_remaining\":" + std::to_string(refuse_remaining) + ",\"faults\":[";
+            for (std::size_t i = 0; i < faults.size(); ++i) {
+                body += (i ? "," : "");
+                schema::append_json_string(body, faults[i].describe());
+            }
+            return json_response(req, http::status::ok, body + "]}");
         }
         if (path == "/_mastotape/reset") {
             const auto name = query_param(query, "client").value_or("");
@@ -788,23 +875,38 @@ struct ReplayServer::Impl {
     net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws,
                                         LiveConnection& conn, ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
+        // Where this connection starts on the tape: its handshake, the shared clock's now, or
+        // where a fault overlay cut the client's previous connection short.
+        std::int64_t start_offset = p.up_offset_ns;
+        if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
+            start_offset = std::max(shared_tape_now(), p.up_offset_ns);
+        } else if (client.resume_at) {
+            const std::int64_t resumed =
+                options.clock == ClockMode::realtime ? client_tape_now(client) : *client.resume_at;
+            start_offset = std::max(resumed, p.up_offset_ns);
+            client.resume_at.reset();
+        }
         conn.r0 = Clock::now();
-        conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
+        conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : start_offset;
         if (options.shared_clock) {
             conn.r0 = started;
         }
         conn.reader_done = false;
         set_client_clock(client,
-                         options.clock == ClockMode::max_speed ? p.end_offset_ns : p.up_offset_ns);
+                         options.clock == ClockMode::max_speed ? p.end_offset_ns : start_offset);
         net::co_spawn(ioc, read_websocket(ws, &conn, &client), net::detached);
         const bool sse_tape = plan.session.transport == schema::Transport::sse;
         // An SSE tape has no pings; the real server would ping every 30 s.
         std::int64_t next_synth_ping = p.up_offset_ns + 30 * kSec;
-        const std::int64_t start_offset =
-            (options.shared_clock || options.clock == ClockMode::virtual_clock)
-                ? std::max(shared_tape_now(), p.up_offset_ns)
-                : p.up_offset_ns;
+        while (next_synth_ping < start_offset) {
+            next_synth_ping += 30 * kSec;
+        }
         auto cursor = store.frames_from_offset(session_id, start_offset);
+        // Faults are keyed to the tape: events are numbered over the whole session.
+        std::int64_t event_number = store.events_before(session_id, start_offset);
+        std::set<std::size_t> applied;  // time faults already applied on this connection
+        bool fault_ended = false;       // a fault overlay, not the tape, ended the connection
+        std::int64_t last_offset = start_offset;
         schema::Frame f;
         bool alive = true;
         while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
@@ -816,15 +918,64 @@ struct ReplayServer::Impl {
                 }
                 next_synth_ping += 30 * kSec;
             }
+            // Time faults due before this frame.
+            for (std::size_t i = 0; alive && i < faults.size(); ++i) {
+                const Fault fault = faults[i];
+                const bool timed =
+                    fault.kind == FaultKind::close_at || fault.kind == FaultKind::stall;
+                if (!timed || applied.count(i) || fault.at_ns < start_offset ||
+                    fault.at_ns > f.offset_ns) {
+                    continue;
+                }
+                applied.insert(i);
+                alive = co_await wait_and_flush(ws, conn, fault.at_ns);
+                if (!alive) {
+                    break;
+                }
+                if (fault.kind == FaultKind::close_at) {
+                    co_await ws.async_close(
+                        websocket::close_reason(static_cast<websocket::close_code>(fault.code)),
+                        kUseTuple);
+                    alive = false;
+                    fault_ended = true;
+                    last_offset = fault.at_ns;
+                } else {
+                    // Nothing at all for the stall's length; the tape then resumes where it was.
+                    conn.wake.expires_after(std::chrono::nanoseconds(fault.duration_ns));
+                    co_await conn.wake.async_wait(kUseTuple);
+                    conn.r0 += std::chrono::nanoseconds(fault.duration_ns);
+                }
+            }
             if (alive) {
                 alive = co_await wait_and_flush(ws, conn, f.offset_ns);
             }
             if (!alive) {
                 break;
             }
+            std::size_t sent_bytes = f.bytes.size();
+            bool drop_after = false;
             switch (f.columns.kind) {
-                case FrameKind::event:
-                    if (sse_tape && subscribed(conn, sse_label)) {
+                case FrameKind::event: {
+                    ++event_number;
+                    std::string replaced;
+                    for (const auto& fault : faults) {
+                        if (fault.n != event_number) {
+                            continue;
+                        }
+                        if (fault.kind == FaultKind::malformed_at) {
+                            replaced = f.bytes.substr(0, f.bytes.size() / 2);
+                        } else if (fault.kind == FaultKind::oversize_at) {
+                            replaced =
+                                "{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"" +
+                                std::string(17 * 1024 * 1024, 'x') + "\"}";
+                        } else if (fault.kind == FaultKind::drop_after) {
+                            drop_after = true;
+                        }
+                    }
+                    if (!replaced.empty()) {
+                        sent_bytes = replaced.size();
+                        alive = co_await send(ws, replaced, true);
+                    } else if (sse_tape && subscribed(conn, sse_label)) {
                         if (auto env = envelope_from_sse_block(f.bytes, sse_label)) {
                             alive = co_await send(ws, *env, true);
                         }
@@ -833,6 +984,7 @@ struct ReplayServer::Impl {
                         alive = co_await send(ws, f.bytes, true);
                     }
                     break;
+                }
                 case FrameKind::text:
                     alive = co_await send(ws, f.bytes, true);
                     break;
@@ -855,6 +1007,30 @@ struct ReplayServer::Impl {
                 case FrameKind::comment:  // SSE only
                     break;
             }
+            last_offset = f.offset_ns;
+            if (alive && drop_after) {
+                // An abrupt end: no close frame, as when a server dies.
+                beast::error_code ignored;
+                beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
+                beast::get_lowest_layer(ws).socket().close(ignored);
+                alive = false;
+                fault_ended = true;
+            }
+            for (const auto& fault : faults) {
+                if (alive && fault.kind == FaultKind::slow) {
+                    conn.wake.expires_after(std::chrono::nanoseconds(
+                        static_cast<std::int64_t>(static_cast<double>(sent_bytes) * 1e9 /
+                                                  static_cast<double>(fault.bytes_per_s))));
+                    co_await conn.wake.async_wait(kUseTuple);
+                }
+            }
+        }
+        if (fault_ended) {
+            // The client reconnects into the same recorded connection; the clock keeps running
+            // meanwhile, so what it misses is what a real disconnect would make it miss.
+            client.resume_at = last_offset + 1;
+            set_client_clock(client, last_offset + 1);
+            co_return;
         }
         if (!alive || conn.closed) {
             connection_played(client, k);

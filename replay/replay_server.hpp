@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "replay/faults.hpp"
+
 namespace mastotape::replay {
 
 enum class ClockMode {
@@ -33,6 +35,7 @@ struct ReplayOptions {
     bool shared_clock = false;      // one broadcast timeline for every client
     bool legacy_thump = false;      // send the pre-4.6 SSE heartbeat `:thump\n`
     std::string version = "4.7.0";  // reported by the instance endpoints
+    std::vector<Fault> faults;      // overlays, also settable through /_mastotape/faults
     std::int64_t rate_limit = 0;    // > 0: REST requests per 5 minutes per token, then 429
 };
 

@@ -780,6 +780,18 @@ std::vector<std::pair<std::int64_t, std::int64_t>> TapeStore::heartbeats(std::in
     });
 }
 
+std::int64_t TapeStore::events_before(std::int64_t session_id, std::int64_t offset_ns) {
+    return guarded(path_, [&] {
+        SQLite::Statement st(impl_->db,
+                             "SELECT count(*) FROM frames WHERE session_id = ? AND kind = 'event' "
+                             "AND offset_ns < ?");
+        st.bind(1, session_id);
+        st.bind(2, offset_ns);
+        st.executeStep();
+        return st.getColumn(0).getInt64();
+    });
+}
+
 std::pair<std::int64_t, std::int64_t> TapeStore::peak_event_second(std::int64_t session_id) {
     return guarded(path_, [&] {
         SQLite::Statement st(impl_->db,

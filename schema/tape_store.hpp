@@ -137,6 +137,8 @@ class TapeStore {
     // timelines of a replay).
     FrameCursor events_until(std::int64_t session_id, const std::vector<std::string>& events,
                              std::int64_t max_offset_ns);
+    // Number of event frames before `offset_ns` (event numbering for replay faults).
+    std::int64_t events_before(std::int64_t session_id, std::int64_t offset_ns);
     // Heartbeats (pings, and SSE comments other than the opening `:)`) as
     // (connection idx, offset), in order.
     std::vector<std::pair<std::int64_t, std::int64_t>> heartbeats(std::int64_t session_id);

@@ -23,6 +23,7 @@ struct ReplayCommandOptions {
     bool allow_remote = false;
     std::string port_file;
     std::string require_token_file;
+    std::vector<std::string> faults;
 };
 
 // A JSONL tape is imported into a private temporary tape that goes when the replay ends.
@@ -85,6 +86,15 @@ int run_replay(ReplayCommandOptions& o) {
         std::cerr << "mastotape replay: --speed must be positive\n";
         return kExitUsage;
     }
+    for (const auto& spec : o.faults) {
+        std::string error;
+        auto fault = replay::parse_fault(spec, error);
+        if (!fault) {
+            std::cerr << "mastotape replay: " << error << '\n';
+            return kExitUsage;
+        }
+        o.replay.faults.push_back(*fault);
+    }
     if (!o.require_token_file.empty()) {
         std::ifstream in(o.require_token_file);
         if (!in || !std::getline(in, o.replay.require_token)) {
@@ -137,6 +147,9 @@ void add_replay_command(CLI::App& app, Runner& run) {
                     "Accept only the token in this file (401 with X-Error-Message otherwise)");
     sub->add_flag("--legacy-thump", o->replay.legacy_thump,
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
+    sub->add_option("--fault", o->faults,
+                    "Fault overlay keyed to the tape (repeatable): drop-after=N, close-at=T:CODE, "
+                    "stall=T:SECONDS, refuse=K, malformed-at=N, oversize-at=N, slow=BYTES_PER_S");
     sub->add_option("--rate-limit", o->replay.rate_limit,
                     "Answer REST requests beyond this many per 5 minutes per token with 429");
     sub->add_option("--instance-version", o->replay.version,

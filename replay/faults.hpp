@@ -1,0 +1,37 @@
+#pragma once
+
+// Fault overlays: failures the replayer adds at tape positions, not at random, so a test that
+// uses them is reproducible. Parsed from `--fault SPEC` and from the control API.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mastotape::replay {
+
+enum class FaultKind {
+    drop_after,  // drop-after=N: abrupt EOF right after the tape's N-th event
+    close_at,    // close-at=T:CODE: close with CODE at T seconds of tape time
+    stall,       // stall=T:D: at T seconds of tape time, send nothing (no frames, no pings) for D s
+    refuse,      // refuse=K: refuse the next K connection attempts with 503
+    malformed_at,  // malformed-at=N: send the N-th event cut in half (not JSON)
+    oversize_at,   // oversize-at=N: send a 17 MiB text frame in place of the N-th event
+    slow,          // slow=B: send at most B bytes per second
+};
+
+struct Fault {
+    FaultKind kind = FaultKind::drop_after;
+    std::int64_t n = 0;            // event number (1-based over the session), or K for refuse
+    std::int64_t at_ns = 0;        // tape offset for close-at and stall
+    std::int64_t duration_ns = 0;  // stall length
+    std::int64_t code = 1000;      // close-at code
+    std::int64_t bytes_per_s = 0;  // slow
+
+    std::string describe() const;
+};
+
+// Parses one SPEC; on failure returns nullopt and sets `error` to a one-line reason.
+std::optional<Fault> parse_fault(std::string_view spec, std::string& error);
+
+}  // namespace mastotape::replay
