@@ -307,6 +307,10 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
                 throw TapeError(path_ + ": tape format version " + std::to_string(version) +
                                 " needs migrating, but the file is read-only");
             }
+            if (version == 0 && tables == 0) {
+                // Frames are 0.1-4 KB: 16 KB pages keep most of them out of overflow pages.
+                impl_->db.exec("PRAGMA page_size = 16384");
+            }
             impl_->db.exec("PRAGMA journal_mode = WAL");
             SQLite::Transaction tx(impl_->db);
             if (version == 0) {
