@@ -96,6 +96,21 @@ bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
 namespace mastotape::tools {
 
+schema::Subscription parse_stream_spec(const std::string& spec, const std::string& tag,
+                                       const std::string& list) {
+    schema::Subscription s;
+    const auto eq = spec.find('=');
+    s.stream = spec.substr(0, eq);
+    if (eq != std::string::npos) {
+        s.param = spec.substr(eq + 1);
+    } else if (s.stream.rfind("hashtag", 0) == 0) {
+        s.param = tag;
+    } else if (s.stream == "list") {
+        s.param = list;
+    }
+    return s;
+}
+
 std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id) {
     if (id != 0) {
         store.session(id);  // throws a clear error when there is no such session

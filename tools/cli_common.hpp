@@ -41,11 +41,17 @@ bool stderr_is_tty();
 
 }  // namespace mastotape::tools
 
+#include "schema/model.hpp"
+
 namespace mastotape::schema {
 class TapeStore;
 }
 
 namespace mastotape::tools {
+// A `--stream` value: NAME or NAME=PARAM; `tag`/`list` (from --tag/--list) fill in the parameter
+// of hashtag and list streams given without one.
+schema::Subscription parse_stream_spec(const std::string& spec, const std::string& tag,
+                                       const std::string& list);
 // `id` if non-zero, else the tape's newest session.
 std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id);
 }  // namespace mastotape::tools

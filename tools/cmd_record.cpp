@@ -29,20 +29,6 @@ std::string env(const char* name) {
     return v == nullptr ? std::string() : std::string(v);
 }
 
-schema::Subscription parse_stream(const std::string& spec, const RecordCommandOptions& o) {
-    schema::Subscription s;
-    const auto eq = spec.find('=');
-    s.stream = spec.substr(0, eq);
-    if (eq != std::string::npos) {
-        s.param = spec.substr(eq + 1);
-    } else if (s.stream.rfind("hashtag", 0) == 0) {
-        s.param = o.tag;
-    } else if (s.stream == "list") {
-        s.param = o.list;
-    }
-    return s;
-}
-
 int usage_error(const std::string& message) {
     std::cerr << "mastotape record: " << message << '\n';
     return kExitUsage;
@@ -70,7 +56,7 @@ int run_record(RecordCommandOptions& o) {
     if (!o.streams.empty()) {
         r.subscriptions.clear();
         for (const auto& spec : o.streams) {
-            r.subscriptions.push_back(parse_stream(spec, o));
+            r.subscriptions.push_back(parse_stream_spec(spec, o.tag, o.list));
         }
     }
     auto transport = schema::transport_from_string(o.transport);

@@ -20,21 +20,6 @@ struct SynthCommandOptions {
     bool quiet = false;
 };
 
-// NAME or NAME=PARAM; --tag/--list fill in the parameter of hashtag and list streams.
-schema::Subscription parse_stream(const std::string& spec, const SynthCommandOptions& o) {
-    schema::Subscription s;
-    const auto eq = spec.find('=');
-    s.stream = spec.substr(0, eq);
-    if (eq != std::string::npos) {
-        s.param = spec.substr(eq + 1);
-    } else if (s.stream.rfind("hashtag", 0) == 0) {
-        s.param = o.tag;
-    } else if (s.stream == "list") {
-        s.param = o.list;
-    }
-    return s;
-}
-
 int run_synth(SynthCommandOptions& o) {
     auto transport = schema::transport_from_string(o.transport);
     if (!transport) {
@@ -45,7 +30,7 @@ int run_synth(SynthCommandOptions& o) {
     if (!o.streams.empty()) {
         o.synth.subscriptions.clear();
         for (const auto& spec : o.streams) {
-            o.synth.subscriptions.push_back(parse_stream(spec, o));
+            o.synth.subscriptions.push_back(parse_stream_spec(spec, o.tag, o.list));
         }
     }
     if (o.duration_s > 0) {

@@ -9,29 +9,15 @@
 #include "replay/replay_server.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape_verifier.hpp"
+#include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
 using mastotape::test::read_file;
+using mastotape::test::RunningReplay;
 using mastotape::test::TempDir;
 
 namespace {
-
-class RunningReplay {
-   public:
-    explicit RunningReplay(replay::ReplayOptions o) : server_(std::move(o)) {
-        thread_ = std::thread([this] { server_.run(); });
-    }
-    ~RunningReplay() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string url() const { return server_.base_url(); }
-
-   private:
-    replay::ReplayServer server_;
-    std::thread thread_;
-};
 
 std::vector<schema::Frame> frames_of_kind(schema::TapeStore& store, std::int64_t id,
                                           schema::FrameKind kind) {

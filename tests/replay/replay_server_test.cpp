@@ -4,31 +4,16 @@
 #include <thread>
 
 #include "schema/synth.hpp"
+#include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
 using mastotape::test::http_get;
 using mastotape::test::raw_http;
+using mastotape::test::RunningReplay;
 using mastotape::test::TempDir;
 
 namespace {
-
-// A replay server on its own thread for the length of a test.
-class RunningReplay {
-   public:
-    explicit RunningReplay(replay::ReplayOptions o) : server_(std::move(o)) {
-        thread_ = std::thread([this] { server_.run(); });
-    }
-    ~RunningReplay() {
-        server_.stop();
-        thread_.join();
-    }
-    std::uint16_t port() const { return server_.port(); }
-
-   private:
-    replay::ReplayServer server_;
-    std::thread thread_;
-};
 
 std::string make_tape(const TempDir& dir, schema::SynthOptions o) {
     const auto path = dir.file("tape.db");

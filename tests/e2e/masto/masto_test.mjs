@@ -25,7 +25,13 @@ const url = await new Promise((resolve, reject) => {
 const masto = createStreamingAPIClient({ streamingApiUrl: url, accessToken: "masto-token" });
 const subscription = masto.user.subscribe();
 const got = [];
-const deadline = setTimeout(() => subscription.unsubscribe(), 30000);
+// A client that stops receiving must fail the test, not hang it.
+const deadline = setTimeout(() => {
+  console.log(`FAIL timed out after 60 s with ${got.length} of ${expected.length} events`);
+  console.log("0 passed, 1 failed");
+  replay.kill("SIGKILL");
+  process.exit(1);
+}, 60000);
 for await (const e of subscription) {
   // delete and announcement.delete carry a bare id; masto.js parses "1" payloads into numbers.
   const id = typeof e.payload === "object" && e.payload !== null
