@@ -227,6 +227,9 @@ struct Recorder::Impl {
             throw std::invalid_argument(
                 "SSE takes exactly one stream; use --transport websocket for several");
         }
+        if (options.transport == schema::Transport::sse) {
+            sse_label = options.subscriptions.front().label();
+        }
         if (options.heartbeat_timeout_s <= 0) {
             options.heartbeat_timeout_s =
                 options.transport == schema::Transport::websocket ? 75 : 40;
@@ -296,6 +299,8 @@ struct Recorder::Impl {
     std::int64_t current_connection = 0;
     std::int64_t next_backfill_seq = 1;
     std::map<std::string, std::string> newest_seen;  // backfill target key -> newest id streamed
+    std::map<std::pair<std::string, std::string>, std::optional<BackfillTarget>> event_targets;
+    std::string sse_label;  // the one stream of an SSE session, for frames that carry no label
     std::unordered_set<std::string> streamed_ids;
     std::deque<std::string> streamed_order;
     Clock::time_point last_activity;
@@ -366,9 +371,6 @@ struct Recorder::Impl {
         f.connection_idx = current_connection;
         f.offset_ns = offset_now();
         f.wall_ns = started_wall + f.offset_ns;
-        const std::string sse_label = options.transport == schema::Transport::sse
-                                          ? options.subscriptions.front().label()
-                                          : std::string();
         f.columns = schema::expected_columns(options.transport, kind, bytes, sse_label);
         f.bytes = std::move(bytes);
         if (f.columns.kind == FrameKind::event) {
@@ -1049,8 +1051,16 @@ struct Recorder::Impl {
             streamed_ids.erase(streamed_order.front());
             streamed_order.pop_front();
         }
-        const std::string label = f.columns.stream.value_or(options.subscriptions.front().label());
-        if (auto t = target_of_event(label, *f.columns.event)) {
+        const std::string& label = f.columns.stream ? *f.columns.stream : sse_label;
+        // A session has a handful of (label, event) pairs: parse each label once.
+        auto cached = event_targets.find({label, *f.columns.event});
+        if (cached == event_targets.end()) {
+            cached = event_targets
+                         .emplace(std::make_pair(label, *f.columns.event),
+                                  target_of_event(label, *f.columns.event))
+                         .first;
+        }
+        if (const auto& t = cached->second) {
             auto& newest = newest_seen[t->key()];
             if (newest.empty() || schema::compare_ids(*f.columns.object_id, newest) > 0) {
                 newest = *f.columns.object_id;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <iostream>
@@ -49,13 +50,7 @@ void fail(beast::error_code ec, const char* what) {
 std::string random_uuid() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const std::uint64_t a = rng();
-    const std::uint64_t b = rng();
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                  static_cast<unsigned>(0x8000 | (b >> 50)),
-                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
-    return buf;
+    return schema::format_uuid_v4(a, rng());
 }
 
 // What one client (one token) has played of the tape.
@@ -88,6 +83,7 @@ struct LiveConnection {
     std::deque<std::string> pending;  // error frames to send, in order
     bool close_1003 = false;
     bool reader_done = true;  // false while a reader coroutine still points at this connection
+    std::map<std::string, bool> matched_labels;  // stream label -> subscribed; cleared on changes
     std::vector<schema::Subscription> subscriptions;
 };
 
@@ -813,6 +809,7 @@ struct ReplayServer::Impl {
                 }
             }
             client->subscriptions = conn->subscriptions;
+            conn->matched_labels.clear();
             conn->wake.cancel();
         }
     }
@@ -825,13 +822,16 @@ struct ReplayServer::Impl {
         co_return !ec;
     }
 
-    bool subscribed(const LiveConnection& conn, std::string_view label) const {
-        for (const auto& s : conn.subscriptions) {
-            if (label_matches(label, s)) {
-                return true;
-            }
+    // Whether `conn` receives events labelled `label`. Every frame asks, and a tape has a handful
+    // of labels: each is parsed once per subscription change.
+    static bool subscribed(LiveConnection& conn, const std::string& label) {
+        auto it = conn.matched_labels.find(label);
+        if (it == conn.matched_labels.end()) {
+            const bool match = std::any_of(conn.subscriptions.begin(), conn.subscriptions.end(),
+                                           [&](const auto& s) { return label_matches(label, s); });
+            it = conn.matched_labels.emplace(label, match).first;
         }
-        return false;
+        return it->second;
     }
 
     // Sends what is pending; false when the connection is gone.

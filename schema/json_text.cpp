@@ -1,5 +1,7 @@
 #include "schema/json_text.hpp"
 
+#include <cstdio>
+
 namespace mastotape::schema {
 
 void append_json_escaped(std::string& out, std::string_view s) {
@@ -44,6 +46,15 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     append_json_escaped(out, s);
     out += '"';
+}
+
+std::string format_uuid_v4(std::uint64_t high, std::uint64_t low) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx",
+                  static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xffff),
+                  static_cast<unsigned>(high & 0xfff), static_cast<unsigned>(0x8000 | (low >> 50)),
+                  static_cast<unsigned long long>(low & 0xffffffffffffULL));
+    return buf;
 }
 
 }  // namespace mastotape::schema

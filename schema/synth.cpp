@@ -218,13 +218,7 @@ void Synth::make_accounts() {
 
 std::string Synth::uuid() {
     const std::uint64_t a = rng_();
-    const std::uint64_t b = rng_();
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                  static_cast<unsigned>(0x8000 | (b >> 50)),
-                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
-    return buf;
+    return format_uuid_v4(a, rng_());
 }
 
 // Mastodon's snowflake ids: milliseconds since the epoch, shifted left 16 bits, plus a sequence.
