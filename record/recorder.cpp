@@ -310,6 +310,7 @@ struct Recorder::Impl {
 
     // Stopping.
     bool stop_requested = false;
+    bool interrupted = false;  // stopped by the user: backfills in flight are cut short
     std::string stop_reason;  // stopped, duration, count, error
     std::string stop_detail;
     int exit_code = 0;
@@ -348,7 +349,10 @@ struct Recorder::Impl {
         }
     }
 
-    void request_stop(const std::string& reason, const std::string& detail) {
+    // `cut_backfill`: an interrupt cuts a backfill in flight short; any other stop lets it finish
+    // (it is bounded by --backfill-limit and the rate-limit wait cap).
+    void request_stop(const std::string& reason, const std::string& detail,
+                      bool cut_backfill = false) {
         if (stop_requested) {
             return;
         }
@@ -356,8 +360,11 @@ struct Recorder::Impl {
         stop_reason = reason;
         stop_detail = detail;
         backoff_timer.cancel();
-        for (auto* t : sleepers) {
-            t->cancel();
+        interrupted = cut_backfill;
+        if (interrupted) {
+            for (auto* t : sleepers) {
+                t->cancel();
+            }
         }
         if (close_current) {
             close_current();
@@ -461,6 +468,10 @@ struct Recorder::Impl {
         stream.expires_after(std::chrono::milliseconds(
             static_cast<std::int64_t>(options.handshake_timeout_s * 1000)));
         auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
+        if (!cec) {
+            beast::error_code ignored;
+            stream.socket().set_option(tcp::no_delay(true), ignored);  // pongs go out at once
+        }
         co_return cec;
     }
 
@@ -660,6 +671,13 @@ struct Recorder::Impl {
                     out.close_code = 1000;
                 } else if (rec == websocket::error::closed) {
                     const auto reason = ws.reason();
+                    // Beast has answered with a close frame echoing the code (1000 for none),
+                    // without the reason: that is what went on the wire.
+                    const auto echoed = reason.code == websocket::close_code::none
+                                            ? std::uint16_t{1000}
+                                            : static_cast<std::uint16_t>(reason.code);
+                    record_client("close", std::string{static_cast<char>(echoed >> 8),
+                                                       static_cast<char>(echoed & 0xff)});
                     if (reason.code == websocket::close_code::none) {
                         out.cause = "close-no-code";
                         out.close_code = 1005;
@@ -791,7 +809,8 @@ struct Recorder::Impl {
             }
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
-            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+            // read_some, not read: an event is recorded when it arrives, not when 64 KB have.
+            auto [bec, bn] = co_await http::async_read_some(stream, buffer, parser, kUseTuple);
             const std::size_t got = chunk.size() - parser.get().body().size;
             splitter.feed(std::string_view(chunk.data(), got));
             while (auto frame = splitter.next()) {
@@ -954,6 +973,7 @@ struct Recorder::Impl {
         gap.backfill_status = "ok";
         std::string errors;
         std::int64_t fetched = 0;
+        bool cut_short = false;
         for (const auto& target : backfill_targets(options.subscriptions)) {
             const auto seen = newest.find(target.key());
             if (seen == newest.end()) {
@@ -963,7 +983,11 @@ struct Recorder::Impl {
             page.target = target.endpoint + "?" + (target.query.empty() ? "" : target.query + "&") +
                           "min_id=" + seen->second + "&limit=40";
             int retries = 0;
-            while (fetched < options.backfill_limit && !stop_requested) {
+            while (fetched < options.backfill_limit) {
+                if (interrupted) {
+                    cut_short = true;
+                    break;
+                }
                 const HttpResult r = co_await http_get(page, true);
                 if (!r.error.empty()) {
                     errors += (errors.empty() ? "" : "; ") + target.endpoint + ": " + r.error;
@@ -1026,7 +1050,7 @@ struct Recorder::Impl {
             }
         }
         gap.backfilled = fetched;
-        if (stop_requested && errors.empty() && fetched < options.backfill_limit) {
+        if (cut_short && errors.empty()) {
             errors = "the recording stopped before the backfill finished";
         }
         if (!errors.empty()) {
@@ -1225,7 +1249,7 @@ struct Recorder::Impl {
             }
             if (++signals_seen == 1) {
                 log("stopping (interrupt again to exit at once)");
-                request_stop("stopped", "");
+                request_stop("stopped", "", true);
                 wait_signal();
             } else {
                 stop_reason = stop_reason.empty() ? "stopped" : stop_reason;
@@ -1241,6 +1265,10 @@ Recorder::Recorder(RecordOptions options) : impl_(std::make_unique<Impl>(std::mo
 Recorder::~Recorder() = default;
 
 std::int64_t Recorder::session_id() const { return impl_->session_id; }
+
+void Recorder::stop() {
+    net::post(impl_->ioc, [impl = impl_.get()] { impl->request_stop("stopped", ""); });
+}
 
 int Recorder::run() {
     auto& impl = *impl_;

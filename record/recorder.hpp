@@ -60,6 +60,9 @@ class Recorder {
     // or --max-reconnects). Returns the exit code: 0, 1 (storage failure or gave up reconnecting),
     // 3 (token refused).
     int run();
+    // Thread-safe: ends the recording as a first Ctrl-C does, but lets a backfill in flight
+    // finish.
+    void stop();
 
    private:
     struct Impl;

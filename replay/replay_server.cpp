@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <deque>
 #include <iostream>
@@ -68,6 +69,10 @@ struct ClientState {
     bool clock_started = false;
     // A fault overlay cut the connection short: the next attempt resumes it at this tape time.
     std::optional<std::int64_t> resume_at;
+    // The live connection that has sent all its frames and is only ending (a heartbeat
+    // timeout's silence, say), and one that a new attempt found so and counted as played.
+    std::optional<std::size_t> ending;
+    std::optional<std::size_t> superseded;
     // REST rate limiting: requests in the current 5-minute window.
     std::int64_t window_requests = 0;
     std::chrono::system_clock::time_point window_end{};
@@ -85,6 +90,11 @@ struct LiveConnection {
     bool reader_done = true;  // false while a reader coroutine still points at this connection
     std::map<std::string, bool> matched_labels;  // stream label -> subscribed; cleared on changes
     std::vector<schema::Subscription> subscriptions;
+    // Causality: the next frame waits until the client has sent as many text messages as the
+    // recorded client had before it (its subscribes), or until `client_deadline`.
+    std::size_t client_texts = 0;
+    std::size_t needed_texts = 0;
+    Clock::time_point client_deadline{};
 };
 
 websocket::ping_data ping_payload(const std::string& bytes) {
@@ -119,6 +129,11 @@ struct ReplayServer::Impl {
         }
         virtual_ns = plan.connections.front().up_offset_ns;
         rest = std::make_unique<RestTimelines>(store, plan.session);
+        for (const auto& m : store.client_messages(id)) {
+            if (m.kind == "text") {
+                recorded_texts[m.connection_idx].push_back(m.after_seq);
+            }
+        }
         for (const auto& f : options.faults) {
             add_fault(f);
         }
@@ -134,6 +149,8 @@ struct ReplayServer::Impl {
     ReplayOptions options;
     schema::TapeStore store;
     TapePlan plan;
+    // Per recorded connection, the `after_seq` of each text message its client sent, in order.
+    std::map<std::int64_t, std::vector<std::int64_t>> recorded_texts;
     std::int64_t session_id = 0;
     std::string sse_label;
     net::io_context ioc;
@@ -235,6 +252,11 @@ struct ReplayServer::Impl {
             if (c->closed || !c->pending.empty() || c->close_1003) {
                 co_return false;
             }
+            if (c->client_texts < c->needed_texts && Clock::now() < c->client_deadline) {
+                c->wake.expires_at(c->client_deadline);
+                co_await c->wake.async_wait(kUseTuple);
+                continue;
+            }
             if (paused) {
                 c->wake.expires_at(Clock::time_point::max());
                 co_await c->wake.async_wait(kUseTuple);
@@ -305,6 +327,13 @@ struct ReplayServer::Impl {
             a.error_message = "the tape has ended";
             return a;
         }
+        if (client.ending) {
+            // The client gave up on a connection that had nothing left to send, before this
+            // server saw it go: that connection has been played.
+            const std::size_t k = *client.ending;
+            connection_played(client, k);
+            client.superseded = k;
+        }
         if (client.finished) {
             if (!options.loop) {
                 a.error_message = "the tape has ended";
@@ -339,13 +368,17 @@ struct ReplayServer::Impl {
 
     // Called when connection `k` of `client` ended as recorded.
     void connection_played(ClientState& client, std::size_t k) {
+        if (client.superseded == k) {
+            client.superseded.reset();
+            return;
+        }
+        client.ending.reset();
         if (options.shared_clock || options.clock == ClockMode::virtual_clock) {
             return;
         }
-        set_client_clock(client,
-                         options.clock == ClockMode::max_speed && k + 1 < plan.connections.size()
-                             ? plan.connections[k + 1].up_offset_ns
-                             : plan.connections[k].end_offset_ns);
+        // The REST view stays at this connection's end until the next one starts, so a backfill
+        // made meanwhile sees what had happened by then, also at --max-speed.
+        set_client_clock(client, plan.connections[k].end_offset_ns);
         client.refused_in_gap = 0;
         if (k + 1 >= plan.connections.size()) {
             client.finished = true;
@@ -624,6 +657,10 @@ struct ReplayServer::Impl {
                 continue;
             }
             ++connections_served;
+            // Each frame leaves when it is due, not when Nagle's algorithm lets it (40 ms late
+            // behind a delayed ACK otherwise).
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
             net::co_spawn(ioc, serve_http(beast::tcp_stream(std::move(socket))), net::detached);
         }
     }
@@ -793,6 +830,7 @@ struct ReplayServer::Impl {
             }
             const std::string text = beast::buffers_to_string(buffer.data());
             buffer.consume(buffer.size());
+            ++conn->client_texts;
             const auto m = parse_client_message(text);
             if (m.type == "subscribe") {
                 if (auto error = subscribe_error(m.subscription)) {
@@ -872,6 +910,16 @@ struct ReplayServer::Impl {
         }
     }
 
+    // How many text messages the recorded client of `p` had sent before frame `seq` arrived.
+    std::size_t texts_before(const PlannedConnection& p, std::int64_t seq) const {
+        const auto it = recorded_texts.find(p.recorded.idx);
+        if (it == recorded_texts.end()) {
+            return 0;
+        }
+        return static_cast<std::size_t>(
+            std::lower_bound(it->second.begin(), it->second.end(), seq) - it->second.begin());
+    }
+
     net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws,
                                         LiveConnection& conn, ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
@@ -887,13 +935,14 @@ struct ReplayServer::Impl {
             client.resume_at.reset();
         }
         conn.r0 = Clock::now();
+        // A client that does not subscribe as the recorded one did is waited for a second at most.
+        conn.client_deadline = conn.r0 + std::chrono::seconds(1);
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : start_offset;
         if (options.shared_clock) {
             conn.r0 = started;
         }
         conn.reader_done = false;
-        set_client_clock(client,
-                         options.clock == ClockMode::max_speed ? p.end_offset_ns : start_offset);
+        set_client_clock(client, start_offset);
         net::co_spawn(ioc, read_websocket(ws, &conn, &client), net::detached);
         const bool sse_tape = plan.session.transport == schema::Transport::sse;
         // An SSE tape has no pings; the real server would ping every 30 s.
@@ -947,6 +996,7 @@ struct ReplayServer::Impl {
                 }
             }
             if (alive) {
+                conn.needed_texts = texts_before(p, f.seq);
                 alive = co_await wait_and_flush(ws, conn, f.offset_ns);
             }
             if (!alive) {
@@ -1008,6 +1058,9 @@ struct ReplayServer::Impl {
                     break;
             }
             last_offset = f.offset_ns;
+            if (options.clock == ClockMode::max_speed) {
+                client.clock_offset = f.offset_ns;  // REST sees as far as the stream has gone
+            }
             if (alive && drop_after) {
                 // An abrupt end: no close frame, as when a server dies.
                 beast::error_code ignored;
@@ -1036,6 +1089,7 @@ struct ReplayServer::Impl {
             connection_played(client, k);
             co_return;
         }
+        client.ending = k;
         const bool last = k + 1 >= plan.connections.size();
         const bool in_tape_end =
             last && (p.recorded.end_cause == "local-stop" || p.recorded.end_cause.empty() ||
@@ -1053,6 +1107,9 @@ struct ReplayServer::Impl {
     // How long a connection that ended by heartbeat timeout stays silent: until the recording
     // reconnected, at most two minutes.
     Clock::duration silence_after(const PlannedConnection& p) const {
+        if (options.clock == ClockMode::max_speed) {
+            return std::chrono::seconds(120);  // the client's watchdog decides, as it did
+        }
         if (options.clock != ClockMode::realtime) {
             return std::chrono::milliseconds(0);
         }
@@ -1092,11 +1149,24 @@ struct ReplayServer::Impl {
         } else if (cause == "close-no-code") {
             co_await ws.async_close(websocket::close_reason{}, kUseTuple);
         } else if (cause == "heartbeat-timeout") {
-            // The server went silent: no frames, no pongs, until the client gives up.
+            // The server went silent: no frames, no pongs, no close reply. The WebSocket reader
+            // stops, and what the client sends is swallowed until it goes or the silence ends.
             socket.cancel(ignored);
-            net::steady_timer t(ioc);
-            t.expires_after(silence_after(p));
-            co_await t.async_wait(kUseTuple);
+            while (!conn.reader_done) {
+                conn.wake.expires_after(std::chrono::milliseconds(1));
+                co_await conn.wake.async_wait(kUseTuple);
+            }
+            auto& tcp = beast::get_lowest_layer(ws);
+            const auto until = Clock::now() + silence_after(p);
+            std::array<char, 4096> sink;
+            for (;;) {
+                tcp.expires_at(until);
+                auto [ec, n] = co_await tcp.async_read_some(net::buffer(sink), kUseTuple);
+                if (ec) {
+                    break;  // the client went, or the silence is over
+                }
+            }
+            tcp.expires_never();
             socket.close(ignored);
         } else if (cause == "reset") {
             socket.set_option(net::socket_base::linger(true, 0), ignored);
@@ -1220,8 +1290,7 @@ struct ReplayServer::Impl {
         conn.r0 = options.shared_clock ? started : Clock::now();
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
         conn.reader_done = false;
-        set_client_clock(client,
-                         options.clock == ClockMode::max_speed ? p.end_offset_ns : p.up_offset_ns);
+        set_client_clock(client, p.up_offset_ns);
         net::co_spawn(ioc, watch_sse_client(stream, &conn), net::detached);
         const bool sse_tape = plan.session.transport == schema::Transport::sse;
         const std::string thump = options.legacy_thump ? ":thump\n" : ":thump\n\n";
@@ -1263,8 +1332,12 @@ struct ReplayServer::Impl {
                     alive = co_await write_chunk(stream, conn, *block);
                 }
             }
+            if (options.clock == ClockMode::max_speed) {
+                client.clock_offset = f.offset_ns;  // REST sees as far as the stream has gone
+            }
         }
         if (alive && !conn.closed) {
+            client.ending = k;
             const bool last = k + 1 >= plan.connections.size();
             co_await wait_sse(conn, last ? plan.end_offset_ns : p.end_offset_ns);
             beast::error_code ignored;
@@ -1275,10 +1348,18 @@ struct ReplayServer::Impl {
                         conn.wake.expires_at(Clock::time_point::max());
                         co_await conn.wake.async_wait(kUseTuple);
                     }
+                } else if (cause == "heartbeat-timeout") {
+                    // The server went silent: nothing more until the client gives up.
+                    conn.wake.expires_after(silence_after(p));
+                    co_await conn.wake.async_wait(kUseTuple);
+                    stream.socket().close(ignored);
                 } else if (last || cause == "close" || cause == "close-no-code") {
                     // res.end(): the chunked body ends cleanly.
                     co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
                     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                } else if (cause == "reset") {
+                    stream.socket().set_option(net::socket_base::linger(true, 0), ignored);
+                    stream.socket().close(ignored);
                 } else {
                     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
                     stream.socket().close(ignored);

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <cstdio>
 
 namespace mastotape::schema {
 namespace {
@@ -93,6 +94,27 @@ std::optional<std::string> base64_decode(std::string_view text) {
     // Only the canonical encoding is accepted, so that decode-then-encode gives the same text.
     if (base64_encode(out) != text) {
         return std::nullopt;
+    }
+    return out;
+}
+
+std::string preview(std::string_view bytes, std::size_t max_chars) {
+    std::string out;
+    for (const char ch : bytes) {
+        if (out.size() >= max_chars) {
+            out += "…";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += ch;
+        }
     }
     return out;
 }

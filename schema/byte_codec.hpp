@@ -13,5 +13,7 @@ bool is_valid_utf8(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 // nullopt when `text` is not canonical padded base64.
 std::optional<std::string> base64_decode(std::string_view text);
+// Shortens bytes for one-line display, escaping newlines and control bytes ("…" when cut).
+std::string preview(std::string_view bytes, std::size_t max_chars);
 
 }  // namespace mastotape::schema

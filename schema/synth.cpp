@@ -591,8 +591,8 @@ void Synth::end_connection(std::int64_t at, const std::string& cause) {
         conn_.end_detail = "decryption failed or bad record mac (SSL routines)";
     } else if (cause == "network-error") {
         conn_.end_detail = "Network is unreachable";
-    } else if (cause == "local-stop") {
-        conn_.close_code = 1000;
+    } else if (cause == "local-stop" && o_.transport == Transport::websocket) {
+        conn_.close_code = 1000;  // the recorder's close frame; SSE has none
     }
     batch_.connections.push_back(conn_);
 }
@@ -602,11 +602,12 @@ void Synth::end_connection(std::int64_t at, const std::string& cause) {
 std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
     const std::int64_t gap_idx = next_gap_idx_++;
     end_connection(end_at, cause);
-    // A client answers a close frame with one of its own, echoing the code.
+    // The recorder answers a close frame with one of its own echoing the code, without the
+    // reason (1000 when the server's had no code), as Beast does.
     if (o_.transport == Transport::websocket && cause == "close") {
-        emit_client(end_at + 100'000, "close", std::string("\x03\xe9", 2) + "going away");
+        emit_client(end_at + 100'000, "close", std::string("\x03\xe9", 2));
     } else if (o_.transport == Transport::websocket && cause == "close-no-code") {
-        emit_client(end_at + 100'000, "close", "");
+        emit_client(end_at + 100'000, "close", std::string("\x03\xe8", 2));
     }
     Gap g;
     g.session_id = session_id_;

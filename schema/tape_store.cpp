@@ -811,6 +811,17 @@ std::pair<std::int64_t, std::int64_t> TapeStore::peak_event_second(std::int64_t 
     });
 }
 
+bool TapeStore::streamed(std::int64_t session_id, const std::string& object_id) {
+    return guarded(path_, [&] {
+        SQLite::Statement st(impl_->db,
+                             "SELECT 1 FROM frames WHERE object_id = ? AND session_id = ? AND "
+                             "kind = 'event' AND event <> 'delete' LIMIT 1");
+        st.bind(1, object_id);
+        st.bind(2, session_id);
+        return st.executeStep();
+    });
+}
+
 std::vector<std::string> TapeStore::integrity_problems() {
     return guarded(path_, [&] {
         std::vector<std::string> out;

@@ -145,6 +145,9 @@ class TapeStore {
     // The busiest second of events: (second since start, events in it); (0, 0) when none.
     std::pair<std::int64_t, std::int64_t> peak_event_second(std::int64_t session_id);
 
+    // True when an event other than a delete carried `object_id` on the stream.
+    bool streamed(std::int64_t session_id, const std::string& object_id);
+
     // Runs `PRAGMA integrity_check`; returns its complaints (empty when the file is sound).
     std::vector<std::string> integrity_problems();
     // Makes every commit durable before it returns (`--sync full`).

@@ -67,27 +67,6 @@ std::string format_offset(std::int64_t ns) {
     return out;
 }
 
-std::string preview(const std::string& bytes, std::size_t max_chars) {
-    std::string out;
-    for (const char ch : bytes) {
-        if (out.size() >= max_chars) {
-            out += "…";
-            break;
-        }
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '\n') {
-            out += "\\n";
-        } else if (c < 0x20 || c == 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
-        } else {
-            out += ch;
-        }
-    }
-    return out;
-}
-
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
 }  // namespace mastotape::tools

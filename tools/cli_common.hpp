@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "schema/byte_codec.hpp"
+
 namespace mastotape::tools {
 
 // Exit codes, documented in `mastotape --help` and the README.
@@ -34,8 +36,7 @@ std::string format_wall(std::int64_t wall_ns);
 std::string format_duration(std::int64_t ns);
 // +12.345678 (seconds since the session start)
 std::string format_offset(std::int64_t ns);
-// Shortens text for one-line display, escaping control bytes.
-std::string preview(const std::string& bytes, std::size_t max_chars);
+using schema::preview;
 // True when stderr is a terminal (status lines only then).
 bool stderr_is_tty();
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     add_synth_command(app, run);
     add_replay_command(app, run);
     add_record_command(app, run);
+    add_diff_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

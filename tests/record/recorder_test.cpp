@@ -9,6 +9,7 @@
 #include "replay/replay_server.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape_verifier.hpp"
+#include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
 
@@ -42,19 +43,6 @@ std::vector<schema::Connection> established(schema::TapeStore& store, std::int64
     return out;
 }
 
-record::RecordOptions recorder_options(const std::string& url, const std::string& db) {
-    record::RecordOptions r;
-    r.target = url;
-    r.db = db;
-    r.quiet = true;
-    r.backoff_start_s = 0.05;
-    r.backoff_cap_s = 0.2;
-    r.seed = 7;
-    r.max_reconnects = 200;
-    r.duration_s = 60;  // a bound, should the test go wrong
-    return r;
-}
-
 }  // namespace
 
 TEST_CASE("Recording a replayed tape gives the same events and the same connection ends") {
@@ -75,7 +63,7 @@ TEST_CASE("Recording a replayed tape gives the same events and the same connecti
     ro.speed = 10;
     RunningReplay replay(ro);
 
-    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.max_events = so.events;
     r.token = "tok-SECRET-0123456789";
     SECTION("token in the Authorization header") {}
@@ -131,7 +119,7 @@ TEST_CASE("An SSE tape records back over SSE with its comments and events") {
     ro.tape = original_path;
     ro.speed = 100;
     RunningReplay replay(ro);
-    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.transport = schema::Transport::sse;
     r.subscriptions = {{"hashtag", "rust"}};
     r.max_events = so.events;
@@ -165,7 +153,7 @@ TEST_CASE("A refused token ends the recording with exit code 3 and the server's 
     ro.tape = original_path;
     ro.require_token = "the-right-one";
     RunningReplay replay(ro);
-    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.token = "a-wrong-one";
     record::Recorder recorder(r);
     CHECK(recorder.run() == 3);
@@ -194,7 +182,7 @@ TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout")
     ro.tape = original_path;
     ro.speed = 2;  // 1.5 s of silence on the wire
     RunningReplay replay(ro);
-    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.heartbeat_timeout_s = 0.5;
     r.max_events = 20;
     record::Recorder recorder(r);
@@ -235,7 +223,7 @@ TEST_CASE("After each reconnect the recorder backfills what the gap missed over 
         ro.speed = 1;  // time for the retries to run out before the tape ends
     }
     RunningReplay replay(ro);
-    auto r = recorder_options(replay.url(), dir.file("recorded.db"));
+    auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.max_reconnects = 1000;
     r.max_events = so.events;
     r.token = "tok";
@@ -275,6 +263,7 @@ TEST_CASE("After each reconnect the recorder backfills what the gap missed over 
             }
         }
         for (const auto& g : gaps) {
+            INFO("gap " << g.idx << ": " << g.backfill_error);
             CHECK(g.backfill_status == "ok");
             CHECK(g.backfilled >= so.missed_per_gap);
         }

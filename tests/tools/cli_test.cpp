@@ -19,7 +19,8 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 TEST_CASE("Every subcommand has --help") {
     TempDir dir;
     for (const char* sub :
-         {"sessions", "show", "stats", "verify", "export", "import", "synth", "record", "replay"}) {
+         {"sessions", "show", "stats", "verify", "export", "import", "synth", "record", "replay",
+          "diff"}) {
         INFO(sub);
         const auto r = run_mastotape(std::string(sub) + " --help", dir);
         CHECK(r.exit_code == 0);
@@ -176,4 +177,51 @@ TEST_CASE("The fixtures are exactly what tools/make_fixtures.sh writes") {
         ++compared;
     }
     CHECK(compared == 5);
+}
+
+TEST_CASE("diff: equal sessions exit 0, a changed byte or a missing frame exits 1, bad input 2") {
+    TempDir dir;
+    const std::string fixture = mastotape::test::fixtures_dir() + "/user-gaps.jsonl";
+    REQUIRE(run_mastotape("import '" + fixture + "' --db a.db", dir).exit_code == 0);
+    REQUIRE(run_mastotape("import '" + fixture + "' --db a.db", dir).exit_code == 0);
+
+    // The same session named every way: ID in --db, FILE:ID, FILE (newest), JSONL.
+    for (const std::string& args : std::vector<std::string>{"--db a.db 1 2", "a.db:1 a.db", "'" + fixture + "' a.db:2",
+                                   "'" + fixture + "':1 '" + fixture + "'"}) {
+        INFO(args);
+        const auto same = run_mastotape("diff " + args, dir);
+        CHECK(same.exit_code == 0);
+        CHECK_THAT(same.out, Catch::StartsWith("equal: 3 connections, 42 frames, 2 gaps"));
+    }
+
+    // One byte changed inside an event, and the last frame left out.
+    std::string text = read_file(fixture);
+    const auto at = text.find("<p>", text.find("content")) + 3;
+    text[at] = text[at] == 'x' ? 'y' : 'x';
+    const auto last_frame = text.rfind("{\"type\":\"frame\"");
+    text.erase(last_frame, text.find('\n', last_frame) + 1 - last_frame);
+    write_file(dir.file("changed.jsonl"), text);
+    const auto changed = run_mastotape("diff '" + fixture + "' changed.jsonl", dir);
+    CHECK(changed.exit_code == 1);
+    CHECK_THAT(changed.out, Catch::Contains("bytes differ at byte"));
+    CHECK_THAT(changed.out, Catch::Contains("is missing from B"));
+    CHECK_THAT(changed.out, Catch::Contains("different: 2 differences (frames 2)"));
+    const auto json = run_mastotape("diff '" + fixture + "' changed.jsonl --json", dir);
+    CHECK(json.exit_code == 1);
+    const auto verdict = nlohmann::json::parse(json.out);
+    CHECK(verdict["equal"] == false);
+    CHECK(verdict["differences"] == 2);
+
+    // Timing: the same frames at another speed are equal only when scaled.
+    CHECK(run_mastotape("diff '" + fixture + "' a.db:2 --time-scale 2", dir).exit_code == 1);
+    CHECK(run_mastotape("diff '" + fixture + "' a.db:2 --time-scale 2 --ignore timing", dir)
+              .exit_code == 0);
+
+    const auto missing = run_mastotape("diff a.db:9 a.db:1", dir);
+    CHECK(missing.exit_code == 2);
+    CHECK(one_line(missing.err));
+    const auto garbage = run_mastotape("diff /etc/hostname a.db", dir);
+    CHECK(garbage.exit_code == 2);
+    CHECK_THAT(garbage.err, Catch::Contains("neither a tape nor a JSONL tape"));
+    CHECK(run_mastotape("diff a.db a.db --ignore everything", dir).exit_code == 2);
 }

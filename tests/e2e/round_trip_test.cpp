@@ -1,0 +1,178 @@
+// The round trip: replay a tape, record the replay, and the recording must `diff` equal to the
+// original: every frame's bytes and kind in order, heartbeats, how each connection ended, gaps
+// and their causes, the backfilled items, and (at a scaled speed) every frame's time.
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "record/recorder.hpp"
+#include "replay/client_protocol.hpp"
+#include "replay/replay_server.hpp"
+#include "schema/jsonl_tape.hpp"
+#include "schema/synth.hpp"
+#include "schema/tape_diff.hpp"
+#include "tests/record/loopback_recorder.hpp"
+#include "tests/replay/running_replay.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using mastotape::test::TempDir;
+
+namespace {
+
+// Replays session `id` of `tape` (speed 0: --max-speed) with the last connection held open,
+// records it with the session's own streams, transport and (scaled) heartbeat timeout, stops once
+// the recording holds as many frames as the original and half a second more has passed (so a
+// frame too many would show), and diffs the recording against the original.
+schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double speed,
+                              TempDir& dir, schema::DiffOptions& diff) {
+    schema::Session s;
+    std::int64_t want_frames = 0;
+    std::int64_t tail_ns = 0;  // from the last frame to the session's end
+    {
+        schema::TapeStore original(tape, schema::OpenMode::read);
+        s = original.session(id);
+        const auto counts = original.counts(id);
+        want_frames = counts.frames;
+        tail_ns = s.ended_offset_ns.value_or(counts.last_offset_ns) - counts.last_offset_ns;
+        // What the original client subscribed to, unknown streams included (their errors are
+        // frames of the tape).
+        for (const auto& m : original.client_messages(id)) {
+            const auto parsed = replay::parse_client_message(m.bytes);
+            if (m.kind == "text" && parsed.type == "subscribe" &&
+                std::find(s.subscriptions.begin(), s.subscriptions.end(),
+                          parsed.subscription) == s.subscriptions.end()) {
+                s.subscriptions.push_back(parsed.subscription);
+            }
+        }
+    }
+    replay::ReplayOptions ro;
+    ro.tape = tape;
+    ro.session_id = id;
+    ro.hold = true;
+    const auto settings = nlohmann::json::parse(s.settings_json);
+    const double timeout_s = settings.value("heartbeat_timeout_ms", 75000.0) / 1000.0;
+    const auto db = dir.file("recorded-" + std::to_string(id) + ".db");
+    auto r = test::loopback_recorder("", db);
+    if (speed > 0) {
+        ro.speed = speed;
+        diff.time_scale = speed;
+        r.heartbeat_timeout_s = timeout_s / speed;
+    } else {
+        ro.clock = replay::ClockMode::max_speed;
+        // The tape outruns the client: what a backfill sees depends on how soon it asks.
+        diff.ignore.insert("timing");
+        diff.ignore.insert("backfill");
+        r.heartbeat_timeout_s = 1;
+    }
+    test::RunningReplay replay(ro);
+    r.target = replay.url();
+    r.transport = s.transport;
+    r.subscriptions = s.subscriptions;
+    r.token = "tok";
+    r.quiet = std::getenv("ROUND_TRIP_LOG") == nullptr;
+    r.duration_s = 120;  // a bound, should the test go wrong
+    record::Recorder recorder(r);
+    int exit_code = -1;
+    std::thread running([&] { exit_code = recorder.run(); });
+    {
+        schema::TapeStore live(db, schema::OpenMode::read);
+        // Polled slowly: this thread shares two cores with the replayer and the recorder.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+        while (live.counts(recorder.session_id()).frames < want_frames &&
+               std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+    // A little longer, so that a frame too many would show; shorter than the original's tail
+    // after its last frame, so that the held connection's silence trips no watchdog.
+    const double wait_ms =
+        speed > 0 ? std::min(500.0, static_cast<double>(tail_ns) / 1e6 * 0.8 / speed) : 300;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<std::int64_t>(wait_ms)));
+    recorder.stop();
+    running.join();
+    REQUIRE(exit_code == 0);
+    schema::TapeStore original(tape, schema::OpenMode::read);
+    schema::TapeStore recorded(db, schema::OpenMode::read);
+    return schema::diff_sessions(original, id, recorded, recorder.session_id(), diff);
+}
+
+void check_equal(const schema::DiffResult& result, const schema::DiffOptions& o) {
+    INFO(result.summary(o));
+    std::string first;
+    for (const auto& line : result.reported) {
+        first += line + "\n";
+    }
+    INFO(first);
+    CHECK(result.equal());
+    CHECK(result.frames > 0);
+}
+
+std::string import_fixture(const std::string& name, TempDir& dir) {
+    const auto path = dir.file(name + ".db");
+    schema::TapeStore store(path, schema::OpenMode::create);
+    std::ifstream in(std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures/" + name + ".jsonl",
+                     std::ios::binary);
+    REQUIRE(in);
+    schema::import_jsonl(store, in, name);
+    return path;
+}
+
+void fixture_round_trip(const std::string& name) {
+    TempDir dir;
+    const auto tape = import_fixture(name, dir);
+    schema::DiffOptions o;
+    SECTION("at ten times the recorded speed, timing included") {
+        check_equal(round_trip(tape, 1, 10, dir, o), o);
+    }
+    SECTION("at --max-speed, timing and backfill ignored") {
+        check_equal(round_trip(tape, 1, 0, dir, o), o);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Round trip: fixture user-gaps (reconnects, heartbeat timeout, backfill)") {
+    fixture_round_trip("user-gaps");
+}
+TEST_CASE("Round trip: fixture hashtag-sse (SSE comments and events)") {
+    fixture_round_trip("hashtag-sse");
+}
+TEST_CASE("Round trip: fixture multiplexed (subscribe messages, several streams)") {
+    fixture_round_trip("multiplexed");
+}
+TEST_CASE("Round trip: fixture public-deletes-edits") { fixture_round_trip("public-deletes-edits"); }
+TEST_CASE("Round trip: fixture direct") { fixture_round_trip("direct"); }
+
+TEST_CASE("Round trip: synthesized tapes with every connection-end cause") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 40;
+    so.rate = 20;
+    so.missed_per_gap = 4;
+    so.heartbeat_timeout_ns = 3'000'000'000;  // keeps the silent stretch short
+    schema::DiffOptions o;
+    SECTION("WebSocket") {
+        so.connection_ends = {"eof", "reset", "close", "close-no-code", "heartbeat-timeout"};
+    }
+    SECTION("SSE") {
+        so.transport = schema::Transport::sse;
+        so.subscriptions = {{"hashtag", "rust"}};
+        so.connection_ends = {"eof", "reset", "heartbeat-timeout"};
+    }
+    SECTION("TLS and network errors, which a loopback replay ends as a plain TCP end") {
+        // The replayer has no TLS and cannot make a route fail, so the recording sees `eof`
+        // where the original saw these; everything else must still match.
+        so.connection_ends = {"tls-error", "network-error"};
+        o.ignore = {"ends", "gaps"};
+    }
+    const auto tape = dir.file("synth.db");
+    std::int64_t id = 0;
+    {
+        schema::TapeStore store(tape, schema::OpenMode::create);
+        id = schema::synthesize(store, so);
+    }
+    check_equal(round_trip(tape, id, 5, dir, o), o);
+}
