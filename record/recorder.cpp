@@ -99,9 +99,12 @@ std::string redact(const std::string& value, const std::string& token) {
     if (token.empty()) {
         return value;
     }
+    static const std::string kMark = "[token]";
     std::string out = value;
-    for (auto pos = out.find(token); pos != std::string::npos; pos = out.find(token, pos)) {
-        out.replace(pos, token.size(), "[token]");
+    // Searching on after the mark: a token that occurs inside "[token]" must not loop forever.
+    for (auto pos = out.find(token); pos != std::string::npos;
+         pos = out.find(token, pos + kMark.size())) {
+        out.replace(pos, token.size(), kMark);
     }
     return out;
 }
@@ -629,7 +632,11 @@ struct Recorder::Impl {
 
         bool closing = false;
         const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
-        close_current = [this, &ws, &closing, &tcp_layer, alive = guard->alive] {
+        // Closes the TCP connection should the server not answer the close; cancelled once the
+        // connection has ended, so that it does not hold the recording open for its 6 s.
+        std::shared_ptr<net::steady_timer> close_fallback;
+        close_current = [this, &ws, &closing, &tcp_layer, &close_fallback,
+                         alive = guard->alive] {
             if (closing) {
                 return;
             }
@@ -640,12 +647,13 @@ struct Recorder::Impl {
             ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
                                                           websocket::stream_base::none(), false});
             ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
-            auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
-            timer->async_wait([timer, alive, &tcp_layer](beast::error_code ec) {
-                if (!ec && *alive) {
-                    tcp_layer.socket().close();
-                }
-            });
+            close_fallback = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
+            close_fallback->async_wait(
+                [timer = close_fallback, alive, &tcp_layer](beast::error_code ec) {
+                    if (!ec && *alive) {
+                        tcp_layer.socket().close();
+                    }
+                });
         };
         const auto& fired = guard->fired;
 
@@ -660,6 +668,9 @@ struct Recorder::Impl {
             auto [rec, n] = co_await ws.async_read(buffer, kUseTuple);
             if (rec) {
                 close_current = nullptr;
+                if (close_fallback) {
+                    close_fallback->cancel();
+                }
                 if (*fired) {
                     out.cause = "heartbeat-timeout";
                     out.detail =

@@ -91,7 +91,8 @@ struct LiveConnection {
     std::map<std::string, bool> matched_labels;  // stream label -> subscribed; cleared on changes
     std::vector<schema::Subscription> subscriptions;
     // Causality: the next frame waits until the client has sent as many text messages as the
-    // recorded client had before it (its subscribes), or until `client_deadline`.
+    // recorded client had before it (its subscribes; at least one while it has no subscription),
+    // or until `client_deadline`.
     std::size_t client_texts = 0;
     std::size_t needed_texts = 0;
     Clock::time_point client_deadline{};
@@ -996,7 +997,11 @@ struct ReplayServer::Impl {
                 }
             }
             if (alive) {
-                conn.needed_texts = texts_before(p, f.seq);
+                // A client that subscribes with frames gets nothing before its first subscribe
+                // arrives: at a faster replay the time it takes would lose it the first events,
+                // which the recorded client had subscribed in time for.
+                conn.needed_texts =
+                    std::max<std::size_t>(texts_before(p, f.seq), conn.subscriptions.empty());
                 alive = co_await wait_and_flush(ws, conn, f.offset_ns);
             }
             if (!alive) {

@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
     CLI::App app{"mastotape: record Mastodon streaming sessions into tapes and replay them.",
                  "mastotape"};
     app.footer(
-        "Exit codes: 0 ok, 1 failure (bad tape or file, I/O error), 2 usage, 3 token refused "
-        "by the server, 4 verify found problems.\n"
+        "Exit codes: 0 ok, 1 failure (bad tape or file, I/O error) or, for diff, the sessions "
+        "differ, 2 usage or unreadable input, 3 token refused by the server, 4 verify found "
+        "problems.\n"
         "The tape is --db FILE, else $MASTOTAPE_DB, else ./mastotape.db.\n"
         "Run `mastotape SUBCOMMAND --help` for the options of each.");
     app.require_subcommand(1);

@@ -28,6 +28,8 @@ const got = [];
 // A client that stops receiving must fail the test, not hang it.
 const deadline = setTimeout(() => {
   console.log(`FAIL timed out after 60 s with ${got.length} of ${expected.length} events`);
+  const missing = expected.filter((e) => !got.some((g) => g.event === e.event && g.id === e.id));
+  console.log(`missing: ${JSON.stringify(missing)}`);
   console.log("0 passed, 1 failed");
   replay.kill("SIGKILL");
   process.exit(1);

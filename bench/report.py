@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Turns bench/run.sh's results (JSON lines) into bench/RESULTS.md: the machine, the method, and
+every figure as min / median / max over the runs, with the ratios against the raw limits measured
+in the same run."""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+runs = sorted({r["run"] for r in rows if r["run"] > 0})
+tape = next(r for r in rows if r["what"] == "tape")
+mean = tape["mean_event_bytes"]
+
+
+def pick(what, run, **match):
+    for r in rows:
+        if r["what"] == what and r["run"] == run and all(r.get(k) == v for k, v in match.items()):
+            return r
+    raise KeyError(f"{what} {match} in run {run}")
+
+
+def spread(values, fmt="{:,.0f}"):
+    values = sorted(values)
+    return " / ".join(fmt.format(v) for v in (values[0], statistics.median(values), values[-1]))
+
+
+def per_run(f):
+    return [f(run) for run in runs]
+
+
+def cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+out = []
+w = out.append
+w("# Benchmark results")
+w("")
+w(f"Written by `bench/run.sh` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; do not edit by hand.")
+w("")
+w("## Machine")
+w("")
+w(f"* CPU: {cpu()}, {os.cpu_count()} cores; kernel {platform.release()}")
+mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+w(f"* Memory: {int(mem) // 1024:,} MiB; Debian {open('/etc/debian_version').read().strip()}")
+gxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+w(f"* Compiler: {gxx}, Release (-O3)")
+w("")
+w("## Method")
+w("")
+w(f"One run of `bench/run.sh {tape['events']}` measures everything {len(runs)} times on the same "
+  "machine; each figure is min / median / max over the runs, and each ratio is computed within "
+  "a run against the raw limits measured in that run, because the machine is shared and "
+  "absolute rates drift.")
+w("")
+w(f"* The tape: `mastotape synth --events {tape['events']:,} --rate 1000 --stream public --mix "
+  f"update`: statuses double-encoded as on the wire, mean event frame {mean:,} bytes; tape file "
+  f"{tape['tape_bytes'] / tape['events']:,.0f} bytes per event (frames, columns and indexes).")
+w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast WebSocket server "
+  "writing as fast as it can to a bare Beast client on loopback; bare SQLite inserts of the same "
+  "frames into a table with the tape's columns, indexes, page size (16 KB), WAL and "
+  "synchronous=NORMAL, 1,000 rows a transaction; a periodic Asio steady_timer's lateness.")
+w("* Recording: `mastotape replay TAPE --max-speed` served to `mastotape record --max-events N "
+  "--no-backfill`, wall time from start to exit (connect, every frame classified and stored "
+  "with its columns and indexes, final commit).")
+w("* Python: `bench/py_recorder.py` (Debian's python3-websockets 10.4 and sqlite3, 1,000 rows a "
+  "transaction, no columns, no indexes) against the same replayer.")
+w("* Replay: `raw_limits drain` clients (bare Beast) reading from `mastotape replay --max-speed` "
+  f"until it closes: one client on the big tape, 100 clients at once on a tape of "
+  f"{tape['events'] // 100:,} events each.")
+w("")
+w("## Figures")
+w("")
+w("| figure | min / median / max |")
+w("|---|---|")
+for size in (200, 1024, mean):
+    w(f"| raw: bare Beast WebSocket, {size:,} B messages/s | "
+      f"{spread(per_run(lambda r: pick('ws', r, size=size)['per_s']))} |")
+w(f"| raw: bare batched SQLite inserts, {mean:,} B rows/s | "
+  f"{spread(per_run(lambda r: pick('sqlite', r)['per_s']))} |")
+for period in (1, 10):
+    for q in ("p50_us", "p99_us", "max_us"):
+        w(f"| raw: Asio timer lateness at {period} ms, {q[:-3]} (µs) | "
+          f"{spread(per_run(lambda r: pick('timer', r, period_ms=period)[q]), '{:,.1f}')} |")
+w(f"| **record**: events/s | {spread(per_run(lambda r: pick('record', r)['per_s']))} |")
+
+
+def record_ratio(r):
+    limit = min(pick("ws", r, size=mean)["per_s"], pick("sqlite", r)["per_s"])
+    return pick("record", r)["per_s"] / limit
+
+
+w(f"| record / min(bare WebSocket, bare SQLite) | {spread(per_run(record_ratio), '{:.2f}x')} |")
+w(f"| python3-websockets + sqlite3 recorder: messages/s | "
+  f"{spread(per_run(lambda r: pick('py_recorder', r)['per_s']))} |")
+w(f"| record / python recorder | "
+  f"{spread(per_run(lambda r: pick('record', r)['per_s'] / pick('py_recorder', r)['per_s']), '{:.1f}x')} |")
+w(f"| **replay** --max-speed to one client: messages/s | "
+  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s']))} |")
+w(f"| replay one client / bare Beast server ({mean:,} B) | "
+  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s'] / pick('ws', r, size=mean)['per_s']), '{:.2f}x')} |")
+w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
+  f"{spread(per_run(lambda r: pick('drain', r, clients=100)['per_s']))} |")
+w(f"| peak RSS of record (MiB) | "
+  f"{spread(per_run(lambda r: pick('record', r)['record_rss_kib'] / 1024), '{:,.1f}')} |")
+w(f"| peak RSS of replay (MiB) | "
+  f"{spread(per_run(lambda r: pick('record', r)['replay_rss_kib'] / 1024), '{:,.1f}')} |")
+w("")
+print("\n".join(out))

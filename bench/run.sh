@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Measures mastotape against this machine's raw limits, in one run, and writes bench/RESULTS.md.
+# Usage: bench/run.sh [EVENTS]        (default 1,000,000; RUNS=3 repeats each figure)
+# Not part of the test suite. Needs the build dependencies and python3-websockets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-1000000}
+runs=${RUNS:-3}
+clients=100
+
+echo "== building (Release, with the benchmarks)"
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
+    -DMASTOTAPE_TESTS=OFF > /dev/null
+cmake --build build-bench -j "$(nproc)" --target mastotape raw_limits > /dev/null
+bin=$PWD/build-bench/mastotape
+raw=$PWD/build-bench/raw_limits
+
+work=$(mktemp -d "${BENCH_TMP:-/tmp}/mastotape-bench.XXXXXX")
+replay_pid=
+cleanup() {
+    [[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+results=$work/results.jsonl
+: > "$results"
+
+# Appends a JSON object (from stdin) with the run number.
+note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["run"]=int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$results"; }
+
+# Starts `mastotape replay TAPE --max-speed --exit-when-done`, peak RSS to $1; sets $port.
+start_replay() {
+    local rss_file=$1 tape=$2
+    rm -f "$work/port"
+    /usr/bin/time -f '%M' -o "$rss_file" "$bin" replay "$tape" --max-speed --exit-when-done \
+        --idle-timeout 60 --port-file "$work/port" > /dev/null 2>&1 &
+    replay_pid=$!
+    while [[ ! -s $work/port ]]; do sleep 0.05; done
+    port=$(cat "$work/port")
+}
+finish_replay() {
+    wait "$replay_pid" || true
+    replay_pid=
+}
+
+echo "== synthesizing the tapes: $events events, and $((events / clients)) for $clients clients"
+"$bin" synth --db "$work/tape.db" --events "$events" --rate 1000 --stream public \
+    --mix update -q
+"$bin" synth --db "$work/small.db" --events "$((events / clients))" --rate 1000 --stream public \
+    --mix update -q
+mean=$(/usr/bin/python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(int(db.execute("SELECT avg(length(bytes)) FROM frames WHERE kind = \"event\"").fetchone()[0]))' \
+    "$work/tape.db")
+tape_bytes=$(stat -c %s "$work/tape.db")
+echo "{\"what\":\"tape\",\"events\":$events,\"mean_event_bytes\":$mean,\"tape_bytes\":$tape_bytes}" | note 0
+
+for run in $(seq "$runs"); do
+    echo "== run $run of $runs"
+    for size in 200 1024 "$mean"; do
+        "$raw" ws "$events" "$size" | note "$run"
+    done
+    "$raw" sqlite "$events" "$mean" "$work/bare.db" | note "$run"
+    rm -f "$work"/bare.db*
+    "$raw" timer 1 2000 | note "$run"
+    "$raw" timer 10 300 | note "$run"
+
+    # Recording: mastotape record against the replayer at full speed, complete tape.
+    start_replay "$work/replay.rss" "$work/tape.db"
+    rm -f "$work"/rec.db*
+    t0=$(date +%s.%N)
+    ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
+        "ws://127.0.0.1:$port" --db "$work/rec.db" --stream public --max-events "$events" \
+        --no-backfill --no-discovery -q
+    t1=$(date +%s.%N)
+    finish_replay
+    "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
+import json, sys
+events = json.load(sys.stdin)[0]["events"]
+t0, t1, rec, rep = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(json.dumps({"what": "record", "events": events, "seconds": t1 - t0,
+                  "per_s": events / (t1 - t0), "record_rss_kib": rec, "replay_rss_kib": rep}))' \
+        "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" | note "$run"
+
+    # What a user would write instead: python3-websockets + sqlite3.
+    start_replay "$work/replay.rss" "$work/tape.db"
+    rm -f "$work"/py.db*
+    /usr/bin/python3 bench/py_recorder.py \
+        "ws://127.0.0.1:$port/api/v1/streaming?stream=public&access_token=bench" \
+        "$work/py.db" "$events" | note "$run"
+    finish_replay
+
+    # Replay throughput: one bare client, then $clients at once.
+    start_replay "$work/replay.rss" "$work/tape.db"
+    "$raw" drain "ws://127.0.0.1:$port" 1 | note "$run"
+    finish_replay
+    start_replay "$work/replay.rss" "$work/small.db"
+    "$raw" drain "ws://127.0.0.1:$port" "$clients" | note "$run"
+    finish_replay
+done
+
+cp "$results" bench/results.jsonl
+/usr/bin/python3 bench/report.py bench/results.jsonl > bench/RESULTS.md
+echo "== wrote bench/RESULTS.md"
