@@ -120,10 +120,12 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
     exec(db, "CREATE INDEX frames_by_event ON frames (session_id, event)");
     exec(db, "CREATE INDEX frames_by_object ON frames (object_id) WHERE object_id IS NOT NULL");
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO frames (session_id, seq, connection_idx, offset_ns, wall_ns, kind, "
-                       "parse_ok, stream, event, object_id, bytes) "
-                       "VALUES (1,?,0,?,?,'event',1,'[\"public\"]','update',?,?)",
-                       -1, &st, nullptr);
+    sqlite3_prepare_v2(
+        db,
+        "INSERT INTO frames (session_id, seq, connection_idx, offset_ns, wall_ns, kind, "
+        "parse_ok, stream, event, object_id, bytes) "
+        "VALUES (1,?,0,?,?,'event',1,'[\"public\"]','update',?,?)",
+        -1, &st, nullptr);
     std::vector<std::string> frames;
     for (std::size_t i = 0; i < 1000; ++i) {
         frames.push_back(frame_of_size(size, i));
@@ -172,7 +174,8 @@ int bench_timer(int period_ms, std::size_t count) {
         due += std::chrono::milliseconds(period_ms);
         timer.expires_at(due);
         timer.async_wait([&](const beast::error_code&) {
-            late_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+            late_us.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - due).count());
             if (late_us.size() < count) {
                 arm();
             }
@@ -207,10 +210,10 @@ int bench_drain(const std::string& url, int clients) {
                     ioc,
                     [&, c]() -> net::awaitable<void> {
                         websocket::stream<tcp::socket> ws(ioc);
-                        co_await ws.next_layer().async_connect(
-                            {net::ip::make_address(host), port}, net::use_awaitable);
-                        ws.set_option(websocket::stream_base::decorator(
-                            [c](websocket::request_type& req) {
+                        co_await ws.next_layer().async_connect({net::ip::make_address(host), port},
+                                                               net::use_awaitable);
+                        ws.set_option(
+                            websocket::stream_base::decorator([c](websocket::request_type& req) {
                                 req.set(beast::http::field::authorization,
                                         "Bearer drain-" + std::to_string(c));
                             }));
@@ -218,8 +221,8 @@ int bench_drain(const std::string& url, int clients) {
                                                     net::use_awaitable);
                         beast::flat_buffer buffer;
                         for (;;) {
-                            auto [ec, n] = co_await ws.async_read(
-                                buffer, net::as_tuple(net::use_awaitable));
+                            auto [ec, n] =
+                                co_await ws.async_read(buffer, net::as_tuple(net::use_awaitable));
                             if (ec) {
                                 break;
                             }

@@ -9,16 +9,16 @@ runs=${RUNS:-3}
 clients=100
 
 echo "== building (Release, with the benchmarks)"
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
     -DMASTOTAPE_TESTS=OFF > /dev/null
-cmake --build build-bench -j "$(nproc)" --target mastotape raw_limits > /dev/null
-bin=$PWD/build-bench/mastotape
-raw=$PWD/build-bench/raw_limits
+cmake --build build-release -j "$(nproc)" --target mastotape raw_limits > /dev/null
+bin=$PWD/build-release/mastotape
+raw=$PWD/build-release/raw_limits
 
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/mastotape-bench.XXXXXX")
 replay_pid=
 cleanup() {
-    [[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null || true
+    [[ -n $replay_pid ]] && pkill -TERM -P "$replay_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,7 +38,15 @@ start_replay() {
     while [[ ! -s $work/port ]]; do sleep 0.05; done
     port=$(cat "$work/port")
 }
+# Waits for the replayer to exit by itself (it does once every client has played the whole tape),
+# and stops it after 2 s otherwise (a recorder that stopped at its event count before the tape's
+# last heartbeat). $replay_pid is /usr/bin/time; the replayer is its child.
 finish_replay() {
+    for _ in $(seq 40); do
+        kill -0 "$replay_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    pkill -TERM -P "$replay_pid" 2>/dev/null || true
     wait "$replay_pid" || true
     replay_pid=
 }
@@ -51,7 +59,7 @@ echo "== synthesizing the tapes: $events events, and $((events / clients)) for $
 mean=$(/usr/bin/python3 -c '
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(int(db.execute("SELECT avg(length(bytes)) FROM frames WHERE kind = \"event\"").fetchone()[0]))' \
+print(int(db.execute("SELECT avg(length(bytes)) FROM frames WHERE kind = ?", ("event",)).fetchone()[0]))' \
     "$work/tape.db")
 tape_bytes=$(stat -c %s "$work/tape.db")
 echo "{\"what\":\"tape\",\"events\":$events,\"mean_event_bytes\":$mean,\"tape_bytes\":$tape_bytes}" | note 0

@@ -322,6 +322,17 @@ struct Recorder::Impl {
     std::optional<schema::Connection> live_row;  // the connection in progress, for a hard stop
     std::optional<schema::Gap> open_gap;         // the gap in progress
     std::set<net::steady_timer*> sleepers;       // backfill waits, cut short by a stop
+    int backfills_in_flight = 0;
+    bool session_done = false;  // record_session has returned
+
+    // Ends ioc.run() once the session is over and no backfill is left. Waiting for the io_context
+    // to run out of work is not enough: a Beast close that was waiting behind a read that has
+    // since completed never resumes, and its pending work would hold run() forever.
+    void finish_when_idle() {
+        if (session_done && backfills_in_flight == 0) {
+            ioc.stop();
+        }
+    }
     std::map<std::string, std::string> gap_start_newest;  // newest ids when the gap began
 
     std::int64_t offset_now() const {
@@ -1113,7 +1124,11 @@ struct Recorder::Impl {
         if (options.backfill) {
             open_gap->backfill_status = "running";
             push(*open_gap);
-            net::co_spawn(ioc, backfill(*open_gap, gap_start_newest), net::detached);
+            ++backfills_in_flight;
+            net::co_spawn(ioc, backfill(*open_gap, gap_start_newest), [this](std::exception_ptr) {
+                --backfills_in_flight;
+                finish_when_idle();
+            });
         } else {
             open_gap->backfill_status = "skipped";
             push(*open_gap);
@@ -1297,6 +1312,8 @@ int Recorder::run() {
     net::co_spawn(impl.ioc, impl.record_session(), [&impl, &duration](std::exception_ptr e) {
         duration.cancel();
         impl.signals.cancel();
+        impl.session_done = true;
+        impl.finish_when_idle();
         if (e) {
             try {
                 std::rethrow_exception(e);

@@ -51,9 +51,9 @@ struct Side {
             if (c.handshake_offset_ns) {
                 out.emplace_back();
             } else {
-                out.back().push_back(c.end_cause +
-                                     (c.http_status ? " HTTP " + std::to_string(*c.http_status)
-                                                    : std::string()));
+                out.back().push_back(c.end_cause + (c.http_status
+                                                        ? " HTTP " + std::to_string(*c.http_status)
+                                                        : std::string()));
             }
         }
         return out;
@@ -80,6 +80,25 @@ std::string describe_frame(const Frame& f) {
 std::string around(const std::string& bytes, std::size_t at) {
     const std::size_t from = at > 20 ? at - 20 : 0;
     return (from > 0 ? "…" : "") + preview(std::string_view(bytes).substr(from), 60);
+}
+
+// Calls f(key, a's value, b's value) for every key of either map, in order; a missing value is
+// the empty one.
+template <typename Map, typename F>
+void for_each_key(const Map& a, const Map& b, F f) {
+    static const typename Map::mapped_type none{};
+    std::set<typename Map::key_type> keys;
+    for (const auto& entry : a) {
+        keys.insert(entry.first);
+    }
+    for (const auto& entry : b) {
+        keys.insert(entry.first);
+    }
+    for (const auto& key : keys) {
+        const auto ia = a.find(key);
+        const auto ib = b.find(key);
+        f(key, ia == a.end() ? none : ia->second, ib == b.end() ? none : ib->second);
+    }
 }
 
 class Differ {
@@ -137,9 +156,8 @@ class Differ {
             for (std::size_t i = 0; i < std::min(aa.size(), ab.size()); ++i) {
                 if (aa[i] != ab[i]) {
                     differ("attempts", "failed attempts before established connection " +
-                                           std::to_string(i) + ": " +
-                                           std::to_string(aa[i].size()) + " in A, " +
-                                           std::to_string(ab[i].size()) + " in B");
+                                           std::to_string(i) + ": " + std::to_string(aa[i].size()) +
+                                           " in A, " + std::to_string(ab[i].size()) + " in B");
                 }
             }
         }
@@ -164,11 +182,11 @@ class Differ {
         bool hb = next(cb, fb);
         while (ha || hb) {
             if (!hb) {
-                differ("frames", "A#" + std::to_string(fa.seq) + " is missing from B: " +
-                                     describe_frame(fa));
+                differ("frames",
+                       "A#" + std::to_string(fa.seq) + " is missing from B: " + describe_frame(fa));
             } else if (!ha) {
-                differ("frames", "B#" + std::to_string(fb.seq) + " is not in A: " +
-                                     describe_frame(fb));
+                differ("frames",
+                       "B#" + std::to_string(fb.seq) + " is not in A: " + describe_frame(fb));
             } else {
                 ++r_.frames;
                 compare_frame(fa, fb);
@@ -214,8 +232,8 @@ class Differ {
             return;
         }
         const auto idx = static_cast<std::size_t>(pa);
-        const double rel_a = static_cast<double>(fa.offset_ns -
-                                                 *a_.established[idx]->handshake_offset_ns);
+        const double rel_a =
+            static_cast<double>(fa.offset_ns - *a_.established[idx]->handshake_offset_ns);
         const auto rel_b = fb.offset_ns - *b_.established[idx]->handshake_offset_ns;
         const auto off = rel_b - static_cast<std::int64_t>(std::llround(rel_a / o_.time_scale));
         r_.worst_lateness_ns = std::max(r_.worst_lateness_ns, std::abs(off));
@@ -238,35 +256,23 @@ class Differ {
             }
             return out;
         };
-        const auto ma = by_connection(a_);
-        const auto mb = by_connection(b_);
-        static const std::vector<ClientMessage> none;
-        std::set<std::int64_t> positions;
-        for (const auto& [p, _] : ma) {
-            positions.insert(p);
-        }
-        for (const auto& [p, _] : mb) {
-            positions.insert(p);
-        }
-        for (const auto p : positions) {
-            const auto ia = ma.find(p);
-            const auto ib = mb.find(p);
-            const auto& la = ia == ma.end() ? none : ia->second;
-            const auto& lb = ib == mb.end() ? none : ib->second;
-            const std::string where = "client messages on connection " + std::to_string(p);
-            if (la.size() != lb.size()) {
-                differ("client", where + ": " + std::to_string(la.size()) + " in A, " +
-                                     std::to_string(lb.size()) + " in B");
-                continue;
-            }
-            for (std::size_t i = 0; i < la.size(); ++i) {
-                if (la[i].kind != lb[i].kind || la[i].bytes != lb[i].bytes) {
-                    differ("client", where + ", message " + std::to_string(i) + ": A " +
-                                         la[i].kind + " " + preview(la[i].bytes, 50) + " | B " +
-                                         lb[i].kind + " " + preview(lb[i].bytes, 50));
+        for_each_key(
+            by_connection(a_), by_connection(b_),
+            [this](std::int64_t p, const auto& la, const auto& lb) {
+                const std::string where = "client messages on connection " + std::to_string(p);
+                if (la.size() != lb.size()) {
+                    differ("client", where + ": " + std::to_string(la.size()) + " in A, " +
+                                         std::to_string(lb.size()) + " in B");
+                    return;
                 }
-            }
-        }
+                for (std::size_t i = 0; i < la.size(); ++i) {
+                    if (la[i].kind != lb[i].kind || la[i].bytes != lb[i].bytes) {
+                        differ("client", where + ", message " + std::to_string(i) + ": A " +
+                                             la[i].kind + " " + preview(la[i].bytes, 50) + " | B " +
+                                             lb[i].kind + " " + preview(lb[i].bytes, 50));
+                    }
+                }
+            });
     }
 
     void compare_gaps() {
@@ -314,56 +320,46 @@ class Differ {
                                             : " (" + preview(gb[i].backfill_error, 80) + ")"));
             }
         }
-        const auto ia = missed_items(a_);
-        const auto ib = missed_items(b_);
-        static const std::map<std::string, std::string> none;
-        std::set<std::int64_t> gaps;
-        for (const auto& [g, _] : ia) {
-            gaps.insert(g);
+        for_each_key(missed_items(a_), missed_items(b_),
+                     [this](std::int64_t g, const auto& la, const auto& lb) {
+                         compare_gap_items(g, la, lb);
+                     });
+    }
+
+    void compare_gap_items(std::int64_t g, const std::map<std::string, std::string>& la,
+                           const std::map<std::string, std::string>& lb) {
+        std::vector<std::string> only_a;
+        std::vector<std::string> only_b;
+        for (const auto& [id, body] : la) {
+            const auto other = lb.find(id);
+            if (other == lb.end()) {
+                only_a.push_back(id);
+            } else if (other->second != body) {
+                differ("backfill",
+                       "gap " + std::to_string(g) + " backfilled item " + id + ": bytes differ");
+            } else {
+                ++r_.backfilled;
+            }
         }
-        for (const auto& [g, _] : ib) {
-            gaps.insert(g);
+        for (const auto& [id, _] : lb) {
+            if (la.count(id) == 0) {
+                only_b.push_back(id);
+            }
         }
-        for (const auto g : gaps) {
-            const auto fa = ia.find(g);
-            const auto fb = ib.find(g);
-            const auto& la = fa == ia.end() ? none : fa->second;
-            const auto& lb = fb == ib.end() ? none : fb->second;
-            std::vector<std::string> only_a;
-            std::vector<std::string> only_b;
-            for (const auto& [id, body] : la) {
-                const auto other = lb.find(id);
-                if (other == lb.end()) {
-                    only_a.push_back(id);
-                } else if (other->second != body) {
-                    differ("backfill", "gap " + std::to_string(g) + " backfilled item " + id +
-                                           ": bytes differ");
-                } else {
-                    ++r_.backfilled;
-                }
+        auto list = [](const std::vector<std::string>& ids) {
+            std::string s;
+            for (std::size_t i = 0; i < ids.size() && i < 3; ++i) {
+                s += (i ? ", " : "") + ids[i];
             }
-            for (const auto& [id, _] : lb) {
-                if (la.count(id) == 0) {
-                    only_b.push_back(id);
-                }
-            }
-            auto list = [](const std::vector<std::string>& ids) {
-                std::string s;
-                for (std::size_t i = 0; i < ids.size() && i < 3; ++i) {
-                    s += (i ? ", " : "") + ids[i];
-                }
-                return s + (ids.size() > 3 ? ", …" : "");
-            };
-            if (!only_a.empty()) {
-                differ("backfill", "gap " + std::to_string(g) + ": " +
-                                       std::to_string(only_a.size()) +
-                                       " backfilled items only in A (" + list(only_a) + ")");
-            }
-            if (!only_b.empty()) {
-                differ("backfill", "gap " + std::to_string(g) + ": " +
-                                       std::to_string(only_b.size()) +
-                                       " backfilled items only in B (" + list(only_b) + ")");
-            }
+            return s + (ids.size() > 3 ? ", …" : "");
+        };
+        if (!only_a.empty()) {
+            differ("backfill", "gap " + std::to_string(g) + ": " + std::to_string(only_a.size()) +
+                                   " backfilled items only in A (" + list(only_a) + ")");
+        }
+        if (!only_b.empty()) {
+            differ("backfill", "gap " + std::to_string(g) + ": " + std::to_string(only_b.size()) +
+                                   " backfilled items only in B (" + list(only_b) + ")");
         }
     }
 
@@ -376,7 +372,8 @@ class Differ {
 }  // namespace
 
 std::string DiffResult::summary(const DiffOptions& o) const {
-    std::string s = equal() ? "equal: " : "different: " + std::to_string(differences) + " differences (";
+    std::string s =
+        equal() ? "equal: " : "different: " + std::to_string(differences) + " differences (";
     if (!equal()) {
         bool first = true;
         for (const auto& [aspect, n] : by_aspect) {

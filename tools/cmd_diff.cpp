@@ -73,9 +73,9 @@ void open_side(const std::string& spec, const std::string& db, Opened& out) {
     if (all_digits(spec) && !fs::exists(spec)) {
         file = resolve_db(db);
         id = std::stoll(spec);
-    } else if (const auto colon = spec.rfind(':');
-               colon != std::string::npos && all_digits(spec.substr(colon + 1)) &&
-               !fs::exists(spec)) {
+    } else if (const auto colon = spec.rfind(':'); colon != std::string::npos &&
+                                                   all_digits(spec.substr(colon + 1)) &&
+                                                   !fs::exists(spec)) {
         file = spec.substr(0, colon);
         id = std::stoll(spec.substr(colon + 1));
     }
@@ -93,8 +93,7 @@ void open_side(const std::string& spec, const std::string& db, Opened& out) {
         throw schema::TapeError(file + ": a JSONL tape holds one session; name it " + file +
                                 " or " + file + ":1");
     }
-    std::string scratch_template =
-        (fs::temp_directory_path() / "mastotape-diff-XXXXXX").string();
+    std::string scratch_template = (fs::temp_directory_path() / "mastotape-diff-XXXXXX").string();
     if (::mkdtemp(scratch_template.data()) == nullptr) {
         throw schema::TapeError("cannot make a scratch directory in " +
                                 fs::temp_directory_path().string() + " (set TMPDIR)");
@@ -153,7 +152,8 @@ int run_diff(const DiffCommand& c) {
             std::cout << line << '\n';
         }
         if (static_cast<std::size_t>(result.differences) > result.reported.size()) {
-            std::cout << "… and " << result.differences - static_cast<std::int64_t>(result.reported.size())
+            std::cout << "… and "
+                      << result.differences - static_cast<std::int64_t>(result.reported.size())
                       << " more\n";
         }
         std::cout << result.summary(o) << '\n';
@@ -170,7 +170,9 @@ void add_diff_command(CLI::App& app, Runner& run) {
         "Compare two sessions: frames (bytes, kinds, order), connections and how they ended, "
         "gaps, backfilled items, client messages and frame timing; exit 0 when equal, 1 when "
         "not, 2 on bad input");
-    sub->add_option("A", c->a, "ID (in --db), FILE (its newest session) or FILE:ID; FILE is a tape or a JSONL tape")
+    sub->add_option(
+           "A", c->a,
+           "ID (in --db), FILE (its newest session) or FILE:ID; FILE is a tape or a JSONL tape")
         ->required();
     sub->add_option("B", c->b, "The other session, named the same way")->required();
     add_db_option(*sub, c->db);
@@ -187,8 +189,8 @@ void add_diff_command(CLI::App& app, Runner& run) {
     for (const auto& a : schema::diff_aspects()) {
         aspects += (aspects.empty() ? "" : ", ") + a;
     }
-    sub->add_option("--ignore", c->ignore, "Leave out of the comparison: " + aspects +
-                                               " (repeat or separate with commas)")
+    sub->add_option("--ignore", c->ignore,
+                    "Leave out of the comparison: " + aspects + " (repeat or separate with commas)")
         ->delimiter(',')
         ->check(CLI::IsMember(schema::diff_aspects()));
     sub->add_flag("--strict-attempts", c->strict_attempts,

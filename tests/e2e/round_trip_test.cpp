@@ -26,8 +26,8 @@ namespace {
 // records it with the session's own streams, transport and (scaled) heartbeat timeout, stops once
 // the recording holds as many frames as the original and half a second more has passed (so a
 // frame too many would show), and diffs the recording against the original.
-schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double speed,
-                              TempDir& dir, schema::DiffOptions& diff) {
+schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double speed, TempDir& dir,
+                              schema::DiffOptions& diff) {
     schema::Session s;
     std::int64_t want_frames = 0;
     std::int64_t tail_ns = 0;  // from the last frame to the session's end
@@ -42,8 +42,8 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
         for (const auto& m : original.client_messages(id)) {
             const auto parsed = replay::parse_client_message(m.bytes);
             if (m.kind == "text" && parsed.type == "subscribe" &&
-                std::find(s.subscriptions.begin(), s.subscriptions.end(),
-                          parsed.subscription) == s.subscriptions.end()) {
+                std::find(s.subscriptions.begin(), s.subscriptions.end(), parsed.subscription) ==
+                    s.subscriptions.end()) {
                 s.subscriptions.push_back(parsed.subscription);
             }
         }
@@ -148,7 +148,8 @@ void fixture_round_trip(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("Round trip: fixture user-gaps (reconnects, heartbeat timeout, backfill)", "[round-trip]") {
+TEST_CASE("Round trip: fixture user-gaps (reconnects, heartbeat timeout, backfill)",
+          "[round-trip]") {
     fixture_round_trip("user-gaps");
 }
 TEST_CASE("Round trip: fixture hashtag-sse (SSE comments and events)", "[round-trip]") {
@@ -157,7 +158,9 @@ TEST_CASE("Round trip: fixture hashtag-sse (SSE comments and events)", "[round-t
 TEST_CASE("Round trip: fixture multiplexed (subscribe messages, several streams)", "[round-trip]") {
     fixture_round_trip("multiplexed");
 }
-TEST_CASE("Round trip: fixture public-deletes-edits", "[round-trip]") { fixture_round_trip("public-deletes-edits"); }
+TEST_CASE("Round trip: fixture public-deletes-edits", "[round-trip]") {
+    fixture_round_trip("public-deletes-edits");
+}
 TEST_CASE("Round trip: fixture direct", "[round-trip]") { fixture_round_trip("direct"); }
 
 TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[round-trip]") {

@@ -8,6 +8,7 @@
 #include "record/recorder.hpp"
 #include "replay/replay_server.hpp"
 #include "schema/synth.hpp"
+#include "tests/record/loopback_recorder.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
@@ -41,12 +42,8 @@ std::string record_with_fault(const TempDir& dir, const std::string& spec,
     ro.faults.push_back(fault(spec));
     replay::ReplayServer server(ro);
     std::thread t([&] { server.run(); });
-    record::RecordOptions r;
-    r.target = server.base_url();
-    r.db = dir.file("recorded.db");
-    r.quiet = true;
+    auto r = test::loopback_recorder(server.base_url(), dir.file("recorded.db"));
     r.max_events = 20;
-    r.backoff_start_s = 0.05;
     r.backoff_cap_s = 0.1;
     r.max_reconnects = 20;
     r.duration_s = 30;
