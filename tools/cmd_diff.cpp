@@ -33,7 +33,6 @@ bool all_digits(const std::string& s) {
 // One side of the diff: a session in a tape, or a JSONL tape imported into a scratch tape that
 // is removed afterwards.
 struct Opened {
-    std::string name;
     std::unique_ptr<schema::TapeStore> store;
     std::int64_t id = 0;
     fs::path scratch;
@@ -79,7 +78,6 @@ void open_side(const std::string& spec, const std::string& db, Opened& out) {
         file = spec.substr(0, colon);
         id = std::stoll(spec.substr(colon + 1));
     }
-    out.name = spec;
     const std::string kind = sniff(file);
     if (kind == "sqlite") {
         out.store = std::make_unique<schema::TapeStore>(file, schema::OpenMode::read);
