@@ -314,7 +314,7 @@ struct Recorder::Impl {
     // Stopping.
     bool stop_requested = false;
     bool interrupted = false;  // stopped by the user: backfills in flight are cut short
-    std::string stop_reason;  // stopped, duration, count, error
+    std::string stop_reason;   // stopped, duration, count, error
     std::string stop_detail;
     int exit_code = 0;
     int signals_seen = 0;
@@ -326,8 +326,9 @@ struct Recorder::Impl {
     bool session_done = false;  // record_session has returned
 
     // Ends ioc.run() once the session is over and no backfill is left. Waiting for the io_context
-    // to run out of work is not enough: a Beast close that was waiting behind a read that has
-    // since completed never resumes, and its pending work would hold run() forever.
+    // to run out of work is not enough: a close's 6 s fallback timer would hold it that long, and
+    // a Beast close that was waiting behind a read that has since completed never resumes, so its
+    // pending work would hold run() forever.
     void finish_when_idle() {
         if (session_done && backfills_in_flight == 0) {
             ioc.stop();
@@ -643,11 +644,7 @@ struct Recorder::Impl {
 
         bool closing = false;
         const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
-        // Closes the TCP connection should the server not answer the close; cancelled once the
-        // connection has ended, so that it does not hold the recording open for its 6 s.
-        std::shared_ptr<net::steady_timer> close_fallback;
-        close_current = [this, &ws, &closing, &tcp_layer, &close_fallback,
-                         alive = guard->alive] {
+        close_current = [this, &ws, &closing, &tcp_layer, alive = guard->alive] {
             if (closing) {
                 return;
             }
@@ -658,13 +655,12 @@ struct Recorder::Impl {
             ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
                                                           websocket::stream_base::none(), false});
             ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
-            close_fallback = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
-            close_fallback->async_wait(
-                [timer = close_fallback, alive, &tcp_layer](beast::error_code ec) {
-                    if (!ec && *alive) {
-                        tcp_layer.socket().close();
-                    }
-                });
+            auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
+            timer->async_wait([timer, alive, &tcp_layer](beast::error_code ec) {
+                if (!ec && *alive) {
+                    tcp_layer.socket().close();
+                }
+            });
         };
         const auto& fired = guard->fired;
 
@@ -679,9 +675,6 @@ struct Recorder::Impl {
             auto [rec, n] = co_await ws.async_read(buffer, kUseTuple);
             if (rec) {
                 close_current = nullptr;
-                if (close_fallback) {
-                    close_fallback->cancel();
-                }
                 if (*fired) {
                     out.cause = "heartbeat-timeout";
                     out.detail =

@@ -911,14 +911,11 @@ struct ReplayServer::Impl {
         }
     }
 
-    // How many text messages the recorded client of `p` had sent before frame `seq` arrived.
-    std::size_t texts_before(const PlannedConnection& p, std::int64_t seq) const {
+    // The `after_seq` of each text message the recorded client of `p` sent, in order.
+    const std::vector<std::int64_t>& texts_of(const PlannedConnection& p) const {
+        static const std::vector<std::int64_t> none;
         const auto it = recorded_texts.find(p.recorded.idx);
-        if (it == recorded_texts.end()) {
-            return 0;
-        }
-        return static_cast<std::size_t>(
-            std::lower_bound(it->second.begin(), it->second.end(), seq) - it->second.begin());
+        return it == recorded_texts.end() ? none : it->second;
     }
 
     net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws,
@@ -955,7 +952,8 @@ struct ReplayServer::Impl {
         // Faults are keyed to the tape: events are numbered over the whole session.
         std::int64_t event_number = store.events_before(session_id, start_offset);
         std::set<std::size_t> applied;  // time faults already applied on this connection
-        bool fault_ended = false;       // a fault overlay, not the tape, ended the connection
+        const auto& recorded_sent = texts_of(p);
+        bool fault_ended = false;  // a fault overlay, not the tape, ended the connection
         std::int64_t last_offset = start_offset;
         schema::Frame f;
         bool alive = true;
@@ -1000,8 +998,10 @@ struct ReplayServer::Impl {
                 // A client that subscribes with frames gets nothing before its first subscribe
                 // arrives: at a faster replay the time it takes would lose it the first events,
                 // which the recorded client had subscribed in time for.
-                conn.needed_texts =
-                    std::max<std::size_t>(texts_before(p, f.seq), conn.subscriptions.empty());
+                const auto sent_before = static_cast<std::size_t>(
+                    std::lower_bound(recorded_sent.begin(), recorded_sent.end(), f.seq) -
+                    recorded_sent.begin());
+                conn.needed_texts = std::max<std::size_t>(sent_before, conn.subscriptions.empty());
                 alive = co_await wait_and_flush(ws, conn, f.offset_ns);
             }
             if (!alive) {

@@ -27,10 +27,12 @@ struct Side {
     TapeStore& store;
     std::int64_t id;
     std::vector<Connection> all;
+    std::vector<Gap> gaps;
     std::vector<const Connection*> established;
     std::map<std::int64_t, std::int64_t> position;  // connection idx -> index in `established`
 
-    Side(TapeStore& s, std::int64_t session_id) : store(s), id(session_id), all(s.connections(id)) {
+    Side(TapeStore& s, std::int64_t session_id)
+        : store(s), id(session_id), all(s.connections(id)), gaps(s.gaps(id)) {
         for (const auto& c : all) {
             if (c.handshake_offset_ns) {
                 position[c.idx] = static_cast<std::int64_t>(established.size());
@@ -276,8 +278,8 @@ class Differ {
     }
 
     void compare_gaps() {
-        const auto ga = a_.store.gaps(a_.id);
-        const auto gb = b_.store.gaps(b_.id);
+        const auto& ga = a_.gaps;
+        const auto& gb = b_.gaps;
         r_.gaps = static_cast<std::int64_t>(std::min(ga.size(), gb.size()));
         if (ga.size() != gb.size()) {
             differ("gaps", "gaps: " + std::to_string(ga.size()) + " in A, " +
@@ -309,8 +311,8 @@ class Differ {
     }
 
     void compare_backfill() {
-        const auto ga = a_.store.gaps(a_.id);
-        const auto gb = b_.store.gaps(b_.id);
+        const auto& ga = a_.gaps;
+        const auto& gb = b_.gaps;
         for (std::size_t i = 0; i < std::min(ga.size(), gb.size()); ++i) {
             if (ga[i].backfill_status != gb[i].backfill_status) {
                 differ("backfill", "gap " + std::to_string(i) + " backfill: A " +

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
-#include "schema/json_text.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"
@@ -126,25 +126,17 @@ int run_diff(const DiffCommand& c) {
     }
     const auto result = schema::diff_sessions(*a.store, a.id, *b.store, b.id, o);
     if (c.json) {
-        std::string out = "{\"equal\":" + std::string(result.equal() ? "true" : "false") +
-                          ",\"differences\":" + std::to_string(result.differences) +
-                          ",\"by_aspect\":{";
-        bool first = true;
-        for (const auto& [aspect, n] : result.by_aspect) {
-            out += (first ? "\"" : ",\"") + aspect + "\":" + std::to_string(n);
-            first = false;
-        }
-        out += "},\"connections\":" + std::to_string(result.connections) +
-               ",\"frames\":" + std::to_string(result.frames) +
-               ",\"gaps\":" + std::to_string(result.gaps) +
-               ",\"backfilled\":" + std::to_string(result.backfilled) +
-               ",\"worst_time_difference_ns\":" + std::to_string(result.worst_lateness_ns) +
-               ",\"first\":[";
-        for (std::size_t i = 0; i < result.reported.size(); ++i) {
-            out += i ? "," : "";
-            schema::append_json_string(out, result.reported[i]);
-        }
-        std::cout << out << "]}\n";
+        nlohmann::ordered_json out;
+        out["equal"] = result.equal();
+        out["differences"] = result.differences;
+        out["by_aspect"] = result.by_aspect;
+        out["connections"] = result.connections;
+        out["frames"] = result.frames;
+        out["gaps"] = result.gaps;
+        out["backfilled"] = result.backfilled;
+        out["worst_time_difference_ns"] = result.worst_lateness_ns;
+        out["first"] = result.reported;
+        std::cout << out.dump() << '\n';
     } else {
         for (const auto& line : result.reported) {
             std::cout << line << '\n';
