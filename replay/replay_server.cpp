@@ -19,6 +19,7 @@
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/rest_timelines.hpp"
+#include "replay/server_stream.hpp"
 #include "replay/tape_plan.hpp"
 #include "schema/json_text.hpp"
 #include "schema/tape_store.hpp"
@@ -33,6 +34,7 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using schema::FrameKind;
+using WebSocket = websocket::stream<ServerStream&>;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::int64_t kSec = 1'000'000'000;
@@ -42,7 +44,8 @@ constexpr auto kRequestDeadline = std::chrono::seconds(30);
 void fail(beast::error_code ec, const char* what) {
     if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
         ec == net::error::eof || ec == net::error::connection_reset ||
-        ec == beast::error::timeout || ec == http::error::end_of_stream) {
+        ec == beast::error::timeout || ec == http::error::end_of_stream ||
+        ec == net::ssl::error::stream_truncated) {
         return;
     }
     std::cerr << "replay: " << what << ": " << ec.message() << '\n';
@@ -138,6 +141,9 @@ struct ReplayServer::Impl {
         for (const auto& f : options.faults) {
             add_fault(f);
         }
+        if (!options.tls_cert.empty()) {
+            load_tls();
+        }
         const auto address = net::ip::make_address(options.host);
         tcp::endpoint endpoint{address, options.port};
         acceptor.open(endpoint.protocol());
@@ -169,6 +175,26 @@ struct ReplayServer::Impl {
     Clock::time_point paused_at{};
     int exit_code = 0;
     std::int64_t connections_served = 0;
+    std::optional<net::ssl::context> tls;  // with --tls-cert: every connection speaks TLS
+
+    // Loads the certificate chain and key; throws a one-line error naming the file.
+    void load_tls() {
+        tls.emplace(net::ssl::context::tls_server);
+        tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                         net::ssl::context::no_sslv3);
+        beast::error_code ec;
+        tls->use_certificate_chain_file(options.tls_cert, ec);
+        if (ec) {
+            throw std::runtime_error(options.tls_cert +
+                                     ": cannot load a PEM certificate chain: " + ec.message());
+        }
+        tls->use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
+        if (ec) {
+            throw std::runtime_error(options.tls_key +
+                                     ": cannot load a PEM private key matching " +
+                                     options.tls_cert + ": " + ec.message());
+        }
+    }
 
     std::string host_port() const {
         const auto ep = acceptor.local_endpoint();
@@ -662,32 +688,46 @@ struct ReplayServer::Impl {
             // behind a delayed ACK otherwise).
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            net::co_spawn(ioc, serve_http(beast::tcp_stream(std::move(socket))), net::detached);
+            net::co_spawn(ioc, serve_connection(std::move(socket)), net::detached);
         }
     }
 
-    net::awaitable<void> serve_http(beast::tcp_stream stream) {
+    net::awaitable<void> serve_connection(tcp::socket socket) {
+        ServerStream stream(std::move(socket), tls ? &*tls : nullptr);
+        if (stream.tls() != nullptr) {
+            stream.next_layer().expires_after(kRequestDeadline);
+            auto [ec] =
+                co_await stream.tls()->async_handshake(net::ssl::stream_base::server, kUseTuple);
+            if (ec) {
+                fail(ec, "TLS handshake");
+                co_return;
+            }
+        }
+        co_await serve_http(stream);
+    }
+
+    net::awaitable<void> serve_http(ServerStream& stream) {
         beast::flat_buffer buffer;
         for (;;) {
             http::request<http::string_body> req;
-            stream.expires_after(kRequestDeadline);
+            stream.next_layer().expires_after(kRequestDeadline);
             auto [ec, n] = co_await http::async_read(stream, buffer, req, kUseTuple);
             if (ec) {
                 fail(ec, "read request");
                 co_return;
             }
-            stream.expires_never();
+            stream.next_layer().expires_never();
             const std::string target(req.target());
             const auto qpos = target.find('?');
             const std::string path = target.substr(0, qpos);
             const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
             if (websocket::is_upgrade(req)) {
                 // The real server upgrades on any path.
-                co_await serve_websocket(std::move(stream), std::move(req), query);
+                co_await serve_websocket(stream, std::move(req), query);
                 co_return;
             }
             if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
-                co_await serve_sse(std::move(stream), std::move(req), *sub);
+                co_await serve_sse(stream, std::move(req), *sub);
                 co_return;
             }
             http::response<http::string_body> res;
@@ -724,7 +764,7 @@ struct ReplayServer::Impl {
     }
 
     // The real server's hand-written refusal of a WebSocket upgrade, then FIN.
-    net::awaitable<void> refuse_upgrade(beast::tcp_stream& stream, int status,
+    net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
                                         const std::string& error_message) {
         std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                            std::string(http::obsolete_reason(static_cast<http::status>(status))) +
@@ -754,7 +794,7 @@ struct ReplayServer::Impl {
         return std::nullopt;
     }
 
-    net::awaitable<void> serve_websocket(beast::tcp_stream stream,
+    net::awaitable<void> serve_websocket(ServerStream& stream,
                                          http::request<http::string_body> req, std::string query) {
         const std::string subprotocol(req[http::field::sec_websocket_protocol]);
         const std::string token =
@@ -769,7 +809,7 @@ struct ReplayServer::Impl {
             co_await refuse_upgrade(stream, a.status, a.error_message);
             co_return;
         }
-        websocket::stream<beast::tcp_stream> ws(std::move(stream));
+        WebSocket ws(stream);
         ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
                                                       websocket::stream_base::none(), false});
         ws.set_option(
@@ -812,7 +852,7 @@ struct ReplayServer::Impl {
     }
 
     // Reads client messages until the socket closes; subscriptions and errors go to `conn`.
-    net::awaitable<void> read_websocket(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<void> read_websocket(WebSocket& ws,
                                         LiveConnection* conn, ClientState* client) {
         beast::flat_buffer buffer;
         for (;;) {
@@ -854,7 +894,7 @@ struct ReplayServer::Impl {
     }
 
     // Writes one message; false when the connection is gone.
-    static net::awaitable<bool> send(websocket::stream<beast::tcp_stream>& ws,
+    static net::awaitable<bool> send(WebSocket& ws,
                                      const std::string& bytes, bool text) {
         ws.text(text);
         auto [ec, n] = co_await ws.async_write(net::buffer(bytes), kUseTuple);
@@ -874,7 +914,7 @@ struct ReplayServer::Impl {
     }
 
     // Sends what is pending; false when the connection is gone.
-    net::awaitable<bool> flush_pending(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<bool> flush_pending(WebSocket& ws,
                                        LiveConnection& conn) {
         while (!conn.pending.empty() && !conn.closed) {
             const std::string msg = std::move(conn.pending.front());
@@ -897,7 +937,7 @@ struct ReplayServer::Impl {
     }
 
     // Waits for `offset`, sending anything pending meanwhile; false when the connection is gone.
-    net::awaitable<bool> wait_and_flush(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<bool> wait_and_flush(WebSocket& ws,
                                         LiveConnection& conn, std::int64_t offset) {
         for (;;) {
             const bool due = co_await wait_due(&conn, offset);
@@ -918,7 +958,7 @@ struct ReplayServer::Impl {
         return it == recorded_texts.end() ? none : it->second;
     }
 
-    net::awaitable<void> play_websocket(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<void> play_websocket(WebSocket& ws,
                                         LiveConnection& conn, ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         // Where this connection starts on the tape: its handshake, the shared clock's now, or
@@ -1128,8 +1168,29 @@ struct ReplayServer::Impl {
         return std::min<Clock::duration>(std::chrono::nanoseconds(ns), std::chrono::seconds(120));
     }
 
+    // Ends the transport under a connection as the recorded one ended without a goodbye: a reset
+    // is an RST; a TLS error, on a TLS connection, a record the client cannot decrypt; eof, a
+    // network error and anything else, the end of the TCP stream.
+    static net::awaitable<void> end_transport(ServerStream& stream, const std::string& cause) {
+        auto& socket = stream.socket();
+        beast::error_code ignored;
+        if (cause == "reset") {
+            socket.set_option(net::socket_base::linger(true, 0), ignored);
+            socket.close(ignored);
+            co_return;
+        }
+        if (cause == "tls-error" && stream.tls() != nullptr) {
+            // An application-data record (TLS 1.2/1.3 framing) of 32 bytes of nonsense, written
+            // under the TLS layer.
+            std::array<unsigned char, 37> record{0x17, 0x03, 0x03, 0x00, 0x20};
+            co_await net::async_write(socket, net::buffer(record), kUseTuple);
+        }
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+
     // Ends a connection the way the recorded one ended.
-    net::awaitable<void> end_websocket(websocket::stream<beast::tcp_stream>& ws,
+    net::awaitable<void> end_websocket(WebSocket& ws,
                                        LiveConnection& conn, const PlannedConnection& p,
                                        bool tape_end) {
         auto& socket = beast::get_lowest_layer(ws).socket();
@@ -1173,13 +1234,8 @@ struct ReplayServer::Impl {
             }
             tcp.expires_never();
             socket.close(ignored);
-        } else if (cause == "reset") {
-            socket.set_option(net::socket_base::linger(true, 0), ignored);
-            socket.close(ignored);
         } else {
-            // eof, tls-error, network-error and anything else: the TCP connection just ends.
-            socket.shutdown(tcp::socket::shutdown_both, ignored);
-            socket.close(ignored);
+            co_await end_transport(ws.next_layer(), cause);
         }
         // Let the reader see the end before `conn` goes.
         while (!conn.closed) {
@@ -1191,7 +1247,7 @@ struct ReplayServer::Impl {
         }
     }
 
-    net::awaitable<void> serve_sse(beast::tcp_stream stream, http::request<http::string_body> req,
+    net::awaitable<void> serve_sse(ServerStream& stream, http::request<http::string_body> req,
                                    schema::Subscription sub) {
         const std::string target(req.target());
         const auto qpos = target.find('?');
@@ -1251,11 +1307,10 @@ struct ReplayServer::Impl {
     }
 
     // Notices the client going away (an SSE client sends nothing after its request).
-    net::awaitable<void> watch_sse_client(beast::tcp_stream& stream, LiveConnection* conn) {
+    net::awaitable<void> watch_sse_client(ServerStream& stream, LiveConnection* conn) {
         char byte = 0;
         for (;;) {
-            auto [ec, n] =
-                co_await stream.socket().async_read_some(net::buffer(&byte, 1), kUseTuple);
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(&byte, 1), kUseTuple);
             if (ec) {
                 conn->closed = true;
                 conn->reader_done = true;
@@ -1279,7 +1334,7 @@ struct ReplayServer::Impl {
         }
     }
 
-    net::awaitable<bool> write_chunk(beast::tcp_stream& stream, LiveConnection& conn,
+    net::awaitable<bool> write_chunk(ServerStream& stream, LiveConnection& conn,
                                      const std::string& data) {
         auto [ec, n] =
             co_await net::async_write(stream, http::make_chunk(net::buffer(data)), kUseTuple);
@@ -1289,7 +1344,7 @@ struct ReplayServer::Impl {
         co_return !ec;
     }
 
-    net::awaitable<void> play_sse(beast::tcp_stream& stream, LiveConnection& conn,
+    net::awaitable<void> play_sse(ServerStream& stream, LiveConnection& conn,
                                   ClientState& client, std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         conn.r0 = options.shared_clock ? started : Clock::now();
@@ -1362,12 +1417,8 @@ struct ReplayServer::Impl {
                     // res.end(): the chunked body ends cleanly.
                     co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
                     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                } else if (cause == "reset") {
-                    stream.socket().set_option(net::socket_base::linger(true, 0), ignored);
-                    stream.socket().close(ignored);
                 } else {
-                    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                    stream.socket().close(ignored);
+                    co_await end_transport(stream, cause);
                 }
             }
         }
@@ -1382,7 +1433,9 @@ ReplayServer::~ReplayServer() = default;
 
 std::uint16_t ReplayServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
-std::string ReplayServer::base_url() const { return "ws://" + impl_->host_port(); }
+std::string ReplayServer::base_url() const {
+    return (impl_->tls ? "wss://" : "ws://") + impl_->host_port();
+}
 
 int ReplayServer::run() {
     auto& impl = *impl_;

@@ -37,6 +37,8 @@ struct ReplayOptions {
     std::string version = "4.7.0";  // reported by the instance endpoints
     std::vector<Fault> faults;      // overlays, also settable through /_mastotape/faults
     std::int64_t rate_limit = 0;    // > 0: REST requests per 5 minutes per token, then 429
+    std::string tls_cert;           // PEM certificate chain: serve TLS (wss://, https://)
+    std::string tls_key;            // PEM private key of tls_cert
 };
 
 class ReplayServer {
@@ -48,7 +50,7 @@ class ReplayServer {
     ReplayServer& operator=(const ReplayServer&) = delete;
 
     std::uint16_t port() const;
-    // ws://HOST:PORT
+    // ws://HOST:PORT, or wss:// with TLS
     std::string base_url() const;
     // Serves until stop(), a signal (SIGINT/SIGTERM) or, with exit_when_done, the end. Returns
     // the process exit code: 0, or 1 when idle_timeout_s passed with no client.

@@ -75,6 +75,24 @@ inline RunResult run_mastotape(const std::string& args, const TempDir& dir) {
     return r;
 }
 
+// A throwaway CA (DIR/ca.pem) and a server certificate it signed (DIR/server.pem, server.key)
+// for the subject alternative names `san` ("DNS:localhost,IP:127.0.0.1"), made with the openssl
+// command. Returns false when openssl failed.
+inline bool make_test_certificates(const TempDir& dir, const std::string& san) {
+    const std::string gen =
+        "cd '" + dir.path().string() +
+        "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.pem -days 2 -subj '/CN=mastotape test CA' 2>/dev/null"
+        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+        "server.key -out server.csr -subj '/CN=localhost' 2>/dev/null"
+        " && printf 'subjectAltName=" +
+        san +
+        "\\nbasicConstraints=CA:FALSE\\n' > ext.cnf"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+        "server.pem -days 2 -extfile ext.cnf 2>/dev/null";
+    return std::system(gen.c_str()) == 0;
+}
+
 // Resident set size of this process in KiB (Linux /proc).
 inline long rss_kib() {
     std::ifstream in("/proc/self/status");

@@ -95,6 +95,10 @@ int run_replay(ReplayCommandOptions& o) {
         }
         o.replay.faults.push_back(*fault);
     }
+    if (o.replay.tls_cert.empty() != o.replay.tls_key.empty()) {
+        std::cerr << "mastotape replay: --tls-cert and --tls-key go together\n";
+        return kExitUsage;
+    }
     if (!o.require_token_file.empty()) {
         std::ifstream in(o.require_token_file);
         if (!in || !std::getline(in, o.replay.require_token)) {
@@ -152,6 +156,10 @@ void add_replay_command(CLI::App& app, Runner& run) {
                     "stall=T:SECONDS, refuse=K, malformed-at=N, oversize-at=N, slow=BYTES_PER_S");
     sub->add_option("--rate-limit", o->replay.rate_limit,
                     "Answer REST requests beyond this many per 5 minutes per token with 429");
+    sub->add_option("--tls-cert", o->replay.tls_cert,
+                    "Serve TLS (wss://, https://) with this PEM certificate chain; clients trust "
+                    "its CA (mastotape record --cacert)");
+    sub->add_option("--tls-key", o->replay.tls_key, "The PEM private key of --tls-cert");
     sub->add_option("--instance-version", o->replay.version,
                     "Version the instance endpoints report")
         ->capture_default_str();

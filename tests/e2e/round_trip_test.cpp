@@ -27,7 +27,7 @@ namespace {
 // the recording holds as many frames as the original and half a second more has passed (so a
 // frame too many would show), and diffs the recording against the original.
 schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double speed, TempDir& dir,
-                              schema::DiffOptions& diff) {
+                              schema::DiffOptions& diff, bool tls = false) {
     schema::Session s;
     std::int64_t want_frames = 0;
     std::int64_t tail_ns = 0;  // from the last frame to the session's end
@@ -66,6 +66,13 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
         diff.ignore.insert("timing");
         diff.ignore.insert("backfill");
         r.heartbeat_timeout_s = 1;
+    }
+    if (tls) {
+        // Over wss:// (and https:// for backfill), the replayer's certificate trusted by its CA.
+        REQUIRE(test::make_test_certificates(dir, "DNS:localhost,IP:127.0.0.1"));
+        ro.tls_cert = dir.file("server.pem");
+        ro.tls_key = dir.file("server.key");
+        r.cacert = dir.file("ca.pem");
     }
     test::RunningReplay replay(ro);
     r.target = replay.url();
@@ -171,6 +178,7 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
     so.missed_per_gap = 4;
     so.heartbeat_timeout_ns = 3'000'000'000;  // keeps the silent stretch short
     auto o = round_trip_options();
+    bool tls = false;
     SECTION("WebSocket") {
         so.connection_ends = {"eof", "reset", "close", "close-no-code", "heartbeat-timeout"};
     }
@@ -179,10 +187,21 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
         so.subscriptions = {{"hashtag", "rust"}};
         so.connection_ends = {"eof", "reset", "heartbeat-timeout"};
     }
-    SECTION("TLS and network errors, which a loopback replay ends as a plain TCP end") {
-        // The replayer has no TLS and cannot make a route fail, so the recording sees `eof`
-        // where the original saw these; everything else must still match.
-        so.connection_ends = {"tls-error", "network-error"};
+    SECTION("WebSocket over TLS, a TLS error among the ends") {
+        so.connection_ends = {"tls-error", "eof", "reset", "close"};
+        tls = true;
+    }
+    SECTION("SSE over TLS, a TLS error among the ends") {
+        so.transport = schema::Transport::sse;
+        so.subscriptions = {{"hashtag", "rust"}};
+        so.connection_ends = {"tls-error", "eof", "reset"};
+        tls = true;
+    }
+    SECTION("a network error, which a loopback replay ends as a plain TCP end") {
+        // A route that fails (a timeout, an unreachable host) cannot be made on loopback without
+        // privileges, so the recording sees `eof` where the original saw `network-error`;
+        // everything else must still match.
+        so.connection_ends = {"network-error", "close"};
         o.ignore = {"ends", "gaps"};
     }
     const auto tape = dir.file("synth.db");
@@ -191,5 +210,12 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
         schema::TapeStore store(tape, schema::OpenMode::create);
         id = schema::synthesize(store, so);
     }
-    check_equal(round_trip(tape, id, 5, dir, o), o);
+    check_equal(round_trip(tape, id, 5, dir, o, tls), o);
+}
+
+TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)", "[round-trip]") {
+    TempDir dir;
+    const auto tape = import_fixture("user-gaps", dir);
+    auto o = round_trip_options();
+    check_equal(round_trip(tape, 1, 10, dir, o, true), o);
 }

@@ -112,16 +112,7 @@ TEST_CASE("kill -9 mid-stream loses at most the last batch and --repair closes t
 
 TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host name fail") {
     TempDir dir;
-    const std::string gen =
-        "cd '" + dir.path().string() +
-        "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out ca.pem -days 2 -subj '/CN=mastotape test CA' 2>/dev/null"
-        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-        "server.key -out server.csr -subj '/CN=localhost' 2>/dev/null"
-        " && printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext.cnf"
-        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
-        "server.pem -days 2 -extfile ext.cnf 2>/dev/null";
-    REQUIRE(std::system(gen.c_str()) == 0);
+    REQUIRE(mastotape::test::make_test_certificates(dir, "DNS:localhost"));
     // A free port, then an OpenSSL test server on it that answers any request with HTTP 200.
     int port = 0;
     {

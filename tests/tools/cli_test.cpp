@@ -124,6 +124,32 @@ TEST_CASE("Errors opening a tape are one line naming the file, exit 1, and chang
     }
 }
 
+TEST_CASE("replay --tls-cert: a missing or bad certificate is one line naming the file") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 5 -q", dir).exit_code == 0);
+    SECTION("--tls-cert without --tls-key") {
+        const auto r = run_mastotape("replay --tls-cert cert.pem", dir);
+        CHECK(r.exit_code == 2);
+        CHECK(one_line(r.err));
+        CHECK_THAT(r.err, Catch::Contains("--tls-cert and --tls-key go together"));
+    }
+    SECTION("a certificate that is not PEM") {
+        write_file(dir.file("cert.pem"), "not a certificate\n");
+        write_file(dir.file("key.pem"), "not a key\n");
+        const auto r = run_mastotape("replay --tls-cert cert.pem --tls-key key.pem", dir);
+        CHECK(r.exit_code == 1);
+        CHECK(one_line(r.err));
+        CHECK_THAT(r.err, Catch::Contains("cert.pem: cannot load a PEM certificate chain"));
+    }
+    SECTION("a key that does not match the certificate") {
+        REQUIRE(mastotape::test::make_test_certificates(dir, "DNS:localhost"));
+        const auto r = run_mastotape("replay --tls-cert server.pem --tls-key ca.key", dir);
+        CHECK(r.exit_code == 1);
+        CHECK(one_line(r.err));
+        CHECK_THAT(r.err, Catch::Contains("ca.key: cannot load a PEM private key"));
+    }
+}
+
 TEST_CASE("verify exits 4 on an interrupted session until --repair closes it") {
     TempDir dir;
     REQUIRE(run_mastotape("synth --events 20 -q", dir).exit_code == 0);
