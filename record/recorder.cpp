@@ -326,9 +326,8 @@ struct Recorder::Impl {
     bool session_done = false;  // record_session has returned
 
     // Ends ioc.run() once the session is over and no backfill is left. Waiting for the io_context
-    // to run out of work is not enough: a close's 6 s fallback timer would hold it that long, and
-    // a Beast close that was waiting behind a read that has since completed never resumes, so its
-    // pending work would hold run() forever.
+    // to run out of work is not enough: what a finished connection left behind (a close's
+    // timeout, the watchdog's timer) would hold it for seconds.
     void finish_when_idle() {
         if (session_done && backfills_in_flight == 0) {
             ioc.stop();
@@ -642,37 +641,71 @@ struct Recorder::Impl {
             }
         }
 
-        bool closing = false;
+        // Closing with 1000. Beast 1.81 deadlocks when its close operation waits for the read
+        // lock while a read holds it and finds the server's close frame already buffered (each
+        // waits for the other's lock, with no I/O left to wake either). So a close starts beside
+        // a read only while that read waits on the socket; otherwise the loop closes before
+        // reading again, and once a close is under way the loop waits for it instead of reading.
+        bool closing = false;        // a stop asked for the close
+        bool reading = false;        // the loop waits in ws.async_read
+        bool close_started = false;  // ws.async_close is under way
+        bool close_done = false;
+        net::steady_timer close_wait(ioc);
         const auto guard = start_watchdog([&tcp_layer] { tcp_layer.socket().close(); });
-        close_current = [this, &ws, &closing, &tcp_layer, alive = guard->alive] {
+        auto start_close = [&] {
+            close_started = true;
+            // A server that never answers the close must not hold the recorder: 5 s, then the
+            // TCP connection goes.
+            ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
+                                                          websocket::stream_base::none(), false});
+            ws.async_close(websocket::close_code::normal,
+                           [&close_done, &close_wait, alive = guard->alive](beast::error_code) {
+                               if (*alive) {
+                                   close_done = true;
+                                   close_wait.cancel();
+                               }
+                           });
+        };
+        close_current = [this, &closing, &reading, &start_close] {
             if (closing) {
                 return;
             }
             closing = true;
             record_client("close", std::string("\x03\xe8", 2));
-            // A server that never answers the close must not hold the recorder: 5 s, then the
-            // TCP connection goes.
-            ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
-                                                          websocket::stream_base::none(), false});
-            ws.async_close(websocket::close_code::normal, [](beast::error_code) {});
-            auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::seconds(6));
-            timer->async_wait([timer, alive, &tcp_layer](beast::error_code ec) {
-                if (!ec && *alive) {
-                    tcp_layer.socket().close();
-                }
-            });
+            if (reading) {
+                start_close();
+            }
         };
         const auto& fired = guard->fired;
 
         beast::flat_buffer buffer;
         for (;;) {
+            if (closing) {
+                if (!close_started) {
+                    start_close();
+                }
+                while (!close_done) {
+                    close_wait.expires_after(std::chrono::seconds(6));
+                    auto [wec] = co_await close_wait.async_wait(kUseTuple);
+                    if (!wec) {
+                        tcp_layer.socket().close();  // the close's own timeout did not end it
+                        break;
+                    }
+                }
+                close_current = nullptr;
+                out.cause = "local-stop";
+                out.close_code = 1000;
+                co_return out;
+            }
             if (!writer->has_room()) {
                 net::steady_timer pause(ioc);
                 pause.expires_after(std::chrono::milliseconds(20));
                 co_await pause.async_wait(kUseTuple);
                 continue;
             }
+            reading = true;
             auto [rec, n] = co_await ws.async_read(buffer, kUseTuple);
+            reading = false;
             if (rec) {
                 close_current = nullptr;
                 if (*fired) {

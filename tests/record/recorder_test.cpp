@@ -197,6 +197,35 @@ TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout")
     CHECK(recorded.gaps(1).at(0).cause == "heartbeat-timeout");
 }
 
+TEST_CASE("A count stop that meets the server's own close at --max-speed ends the recording") {
+    // The recorder's close crossed the replayer's end-of-tape close with frames still buffered:
+    // Beast's close and read each waited for the other's lock and the recorder hung for good
+    // (every time, at 10,000 events).
+    TempDir dir;
+    const auto original_path = dir.file("original.db");
+    {
+        schema::TapeStore store(original_path, schema::OpenMode::create);
+        schema::SynthOptions so;
+        so.events = 10000;
+        so.rate = 1000;
+        schema::synthesize(store, so);
+    }
+    for (int run = 0; run < 3; ++run) {
+        replay::ReplayOptions ro;
+        ro.tape = original_path;
+        ro.clock = replay::ClockMode::max_speed;
+        RunningReplay replay(ro);
+        auto r = test::loopback_recorder(replay.url(),
+                                         dir.file("recorded-" + std::to_string(run) + ".db"));
+        r.max_events = 10000;
+        record::Recorder recorder(r);
+        REQUIRE(recorder.run() == 0);
+        schema::TapeStore recorded(r.db, schema::OpenMode::read);
+        CHECK(recorded.counts(1).events == 10000);
+        CHECK(recorded.session(1).end_reason == "count");
+    }
+}
+
 TEST_CASE("Backoff delays grow exponentially up to the cap, with full jitter") {
     CHECK(record::backoff_delay_s(1, 60, 0, 0.5) == Approx(0.5));
     CHECK(record::backoff_delay_s(1, 60, 3, 1.0) == Approx(8));
