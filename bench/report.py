@@ -72,7 +72,8 @@ w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast Web
   "synchronous=NORMAL, 1,000 rows a transaction; a periodic Asio steady_timer's lateness.")
 w("* Recording: `mastotape replay TAPE --max-speed` served to `mastotape record --max-events N "
   "--no-backfill`, wall time from start to exit (connect, every frame classified and stored "
-  "with its columns and indexes, final commit).")
+  "with its columns and indexes, final commit); over ws:// and over wss:// (`replay --tls-cert` "
+  "with a throwaway CA, `record --cacert`). The replayer and the recorder share the two cores.")
 w("* Python: `bench/py_recorder.py` (Debian's python3-websockets 10.4 and sqlite3, 1,000 rows a "
   "transaction, no columns, no indexes) against the same replayer.")
 w("* Replay: `raw_limits drain` clients (bare Beast) reading from `mastotape replay --max-speed` "
@@ -92,19 +93,24 @@ for period in (1, 10):
     for q in ("p50_us", "p99_us", "max_us"):
         w(f"| raw: Asio timer lateness at {period} ms, {q[:-3]} (µs) | "
           f"{spread(per_run(lambda r: pick('timer', r, period_ms=period)[q]), '{:,.1f}')} |")
-w(f"| **record**: events/s | {spread(per_run(lambda r: pick('record', r)['per_s']))} |")
+w(f"| **record** over ws://: events/s | "
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s']))} |")
+w(f"| **record** over wss:// (TLS): events/s | "
+  f"{spread(per_run(lambda r: pick('record', r, scheme='wss')['per_s']))} |")
 
 
-def record_ratio(r):
+def record_ratio(r, scheme="ws"):
     limit = min(pick("ws", r, size=mean)["per_s"], pick("sqlite", r)["per_s"])
-    return pick("record", r)["per_s"] / limit
+    return pick("record", r, scheme=scheme)["per_s"] / limit
 
 
-w(f"| record / min(bare WebSocket, bare SQLite) | {spread(per_run(record_ratio), '{:.2f}x')} |")
+w(f"| record ws:// / min(bare WebSocket, bare SQLite) | {spread(per_run(record_ratio), '{:.2f}x')} |")
+w(f"| record wss:// / min(bare WebSocket, bare SQLite) | "
+  f"{spread(per_run(lambda r: record_ratio(r, 'wss')), '{:.2f}x')} |")
 w(f"| python3-websockets + sqlite3 recorder: messages/s | "
   f"{spread(per_run(lambda r: pick('py_recorder', r)['per_s']))} |")
 w(f"| record / python recorder | "
-  f"{spread(per_run(lambda r: pick('record', r)['per_s'] / pick('py_recorder', r)['per_s']), '{:.1f}x')} |")
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / pick('py_recorder', r)['per_s']), '{:.1f}x')} |")
 w(f"| **replay** --max-speed to one client: messages/s | "
   f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s']))} |")
 w(f"| replay one client / bare Beast server ({mean:,} B) | "
@@ -112,8 +118,8 @@ w(f"| replay one client / bare Beast server ({mean:,} B) | "
 w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
   f"{spread(per_run(lambda r: pick('drain', r, clients=100)['per_s']))} |")
 w(f"| peak RSS of record (MiB) | "
-  f"{spread(per_run(lambda r: pick('record', r)['record_rss_kib'] / 1024), '{:,.1f}')} |")
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['record_rss_kib'] / 1024), '{:,.1f}')} |")
 w(f"| peak RSS of replay (MiB) | "
-  f"{spread(per_run(lambda r: pick('record', r)['replay_rss_kib'] / 1024), '{:,.1f}')} |")
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['replay_rss_kib'] / 1024), '{:,.1f}')} |")
 w("")
 print("\n".join(out))

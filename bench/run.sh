@@ -28,12 +28,24 @@ results=$work/results.jsonl
 # Appends a JSON object (from stdin) with the run number.
 note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["run"]=int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$results"; }
 
-# Starts `mastotape replay TAPE --max-speed --exit-when-done`, peak RSS to $1; sets $port.
+# A throwaway CA and a certificate for 127.0.0.1 it signed, for the wss:// figures.
+( cd "$work" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+      -out ca.pem -days 2 -subj '/CN=mastotape bench CA' &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
+      -out server.csr -subj '/CN=127.0.0.1' &&
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf &&
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+      -days 2 -extfile ext.cnf ) > /dev/null 2>&1
+
+# Starts `mastotape replay TAPE --max-speed --exit-when-done [EXTRA...]`, peak RSS to $1; sets
+# $port.
 start_replay() {
     local rss_file=$1 tape=$2
+    shift 2
     rm -f "$work/port"
     /usr/bin/time -f '%M' -o "$rss_file" "$bin" replay "$tape" --max-speed --exit-when-done \
-        --idle-timeout 60 --port-file "$work/port" > /dev/null 2>&1 &
+        --idle-timeout 60 --port-file "$work/port" "$@" > /dev/null 2>&1 &
     replay_pid=$!
     while [[ ! -s $work/port ]]; do sleep 0.05; done
     port=$(cat "$work/port")
@@ -74,22 +86,33 @@ for run in $(seq "$runs"); do
     "$raw" timer 1 2000 | note "$run"
     "$raw" timer 10 300 | note "$run"
 
-    # Recording: mastotape record against the replayer at full speed, complete tape.
-    start_replay "$work/replay.rss" "$work/tape.db"
-    rm -f "$work"/rec.db*
-    t0=$(date +%s.%N)
-    ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
-        "ws://127.0.0.1:$port" --db "$work/rec.db" --stream public --max-events "$events" \
-        --no-backfill --no-discovery -q
-    t1=$(date +%s.%N)
-    finish_replay
-    "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
+    # Recording: mastotape record against the replayer at full speed, complete tape; over ws://
+    # and over wss:// (the replayer's certificate trusted with --cacert).
+    for scheme in ws wss; do
+        if [[ $scheme == wss ]]; then
+            start_replay "$work/replay.rss" "$work/tape.db" --tls-cert "$work/server.pem" \
+                --tls-key "$work/server.key"
+            trust=(--cacert "$work/ca.pem")
+        else
+            start_replay "$work/replay.rss" "$work/tape.db"
+            trust=()
+        fi
+        rm -f "$work"/rec.db*
+        t0=$(date +%s.%N)
+        ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
+            "$scheme://127.0.0.1:$port" --db "$work/rec.db" --stream public \
+            --max-events "$events" --no-backfill --no-discovery -q "${trust[@]}"
+        t1=$(date +%s.%N)
+        finish_replay
+        "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
 import json, sys
 events = json.load(sys.stdin)[0]["events"]
 t0, t1, rec, rep = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-print(json.dumps({"what": "record", "events": events, "seconds": t1 - t0,
+print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "seconds": t1 - t0,
                   "per_s": events / (t1 - t0), "record_rss_kib": rec, "replay_rss_kib": rep}))' \
-        "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" | note "$run"
+            "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" "$scheme" |
+            note "$run"
+    done
 
     # What a user would write instead: python3-websockets + sqlite3.
     start_replay "$work/replay.rss" "$work/tape.db"
