@@ -356,7 +356,23 @@ struct Recorder::Impl {
     }
 
     void push(TapeWriter::Record r) {
-        if (!writer->push(std::move(r)) && !backpressure_reported) {
+        if (!writer->push(std::move(r))) {
+            report_backpressure();
+        }
+    }
+
+    // Holds reading while the writer is behind (WriterOptions::queue_limit_bytes).
+    net::awaitable<void> wait_for_writer() {
+        while (!writer->has_room()) {
+            report_backpressure();
+            net::steady_timer pause(ioc);
+            pause.expires_after(std::chrono::milliseconds(20));
+            co_await pause.async_wait(kUseTuple);
+        }
+    }
+
+    void report_backpressure() {
+        if (!backpressure_reported) {
             backpressure_reported = true;
             log("the disk is not keeping up: the writer queue is full, reading slows down until it "
                 "drains");
@@ -698,10 +714,8 @@ struct Recorder::Impl {
                 co_return out;
             }
             if (!writer->has_room()) {
-                net::steady_timer pause(ioc);
-                pause.expires_after(std::chrono::milliseconds(20));
-                co_await pause.async_wait(kUseTuple);
-                continue;
+                co_await wait_for_writer();
+                continue;  // a stop may have come meanwhile
             }
             reading = true;
             auto [rec, n] = co_await ws.async_read(buffer, kUseTuple);
@@ -855,6 +869,7 @@ struct Recorder::Impl {
                 out.detail = "the server ended the response";
                 co_return out;
             }
+            co_await wait_for_writer();
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
             // read_some, not read: an event is recorded when it arrives, not when 64 KB have.

@@ -30,22 +30,41 @@ TapeWriter::~TapeWriter() {
     }
 }
 
+namespace {
+
+// What a queued record holds in memory, near enough: its bytes and a fixed share for the rest.
+std::size_t footprint(const TapeWriter::Record& r) {
+    constexpr std::size_t kFixed = 256;
+    if (const auto* f = std::get_if<schema::Frame>(&r)) {
+        return kFixed + f->bytes.size();
+    }
+    if (const auto* b = std::get_if<schema::BackfillItem>(&r)) {
+        return kFixed + b->body.size();
+    }
+    return kFixed;
+}
+
+}  // namespace
+
 bool TapeWriter::push(Record r) {
     std::size_t size = 0;
+    std::size_t bytes = 0;
     {
         std::lock_guard lock(mutex_);
+        queued_bytes_ += footprint(r);
         queue_.push_back(std::move(r));
         size = queue_.size();
+        bytes = queued_bytes_;
     }
     if (size >= options_.batch_records || options_.sync_full) {
         wake_.notify_one();
     }
-    return size < options_.queue_limit;
+    return bytes < options_.queue_limit_bytes;
 }
 
 bool TapeWriter::has_room() const {
     std::lock_guard lock(mutex_);
-    return queue_.size() < options_.queue_limit / 2;
+    return queued_bytes_ < options_.queue_limit_bytes / 2;
 }
 
 std::string TapeWriter::error() const {
@@ -131,6 +150,7 @@ void TapeWriter::run() {
                                          ? std::min<std::size_t>(1, queue_.size())
                                          : std::min(queue_.size(), options_.batch_records);
             for (std::size_t i = 0; i < take; ++i) {
+                queued_bytes_ -= footprint(queue_.front());
                 items.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }

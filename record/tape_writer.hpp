@@ -21,7 +21,9 @@ struct WriterOptions {
     std::chrono::milliseconds batch_interval{250};
     std::size_t batch_records = 1000;
     bool sync_full = false;  // commit every record on its own, with synchronous=FULL
-    std::size_t queue_limit = 200'000;
+    // Bytes of queued records (their frame bytes and a fixed share each). Reading pauses at half
+    // of it, so the recorder's memory stays flat when the disk is slower than the network.
+    std::size_t queue_limit_bytes = 16 * 1024 * 1024;
 };
 
 class TapeWriter {
@@ -60,6 +62,7 @@ class TapeWriter {
     std::condition_variable wake_;
     std::condition_variable drained_;
     std::deque<Record> queue_;
+    std::size_t queued_bytes_ = 0;
     bool stopping_ = false;
     bool flush_requested_ = false;
     std::int64_t flushes_done_ = 0;
