@@ -122,4 +122,9 @@ w(f"| peak RSS of record (MiB) | "
 w(f"| peak RSS of replay (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['replay_rss_kib'] / 1024), '{:,.1f}')} |")
 w("")
+# The hand-written part: the targets, the profiles and what changed (bench/profile.md).
+profile = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
+if os.path.exists(profile):
+    w(open(profile).read().rstrip())
+    w("")
 print("\n".join(out))
