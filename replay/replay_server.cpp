@@ -190,8 +190,7 @@ struct ReplayServer::Impl {
         }
         tls->use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
         if (ec) {
-            throw std::runtime_error(options.tls_key +
-                                     ": cannot load a PEM private key matching " +
+            throw std::runtime_error(options.tls_key + ": cannot load a PEM private key matching " +
                                      options.tls_cert + ": " + ec.message());
         }
     }
@@ -794,8 +793,8 @@ struct ReplayServer::Impl {
         return std::nullopt;
     }
 
-    net::awaitable<void> serve_websocket(ServerStream& stream,
-                                         http::request<http::string_body> req, std::string query) {
+    net::awaitable<void> serve_websocket(ServerStream& stream, http::request<http::string_body> req,
+                                         std::string query) {
         const std::string subprotocol(req[http::field::sec_websocket_protocol]);
         const std::string token =
             request_token(req[http::field::authorization], query, subprotocol);
@@ -852,8 +851,7 @@ struct ReplayServer::Impl {
     }
 
     // Reads client messages until the socket closes; subscriptions and errors go to `conn`.
-    net::awaitable<void> read_websocket(WebSocket& ws,
-                                        LiveConnection* conn, ClientState* client) {
+    net::awaitable<void> read_websocket(WebSocket& ws, LiveConnection* conn, ClientState* client) {
         beast::flat_buffer buffer;
         for (;;) {
             auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
@@ -894,8 +892,7 @@ struct ReplayServer::Impl {
     }
 
     // Writes one message; false when the connection is gone.
-    static net::awaitable<bool> send(WebSocket& ws,
-                                     const std::string& bytes, bool text) {
+    static net::awaitable<bool> send(WebSocket& ws, const std::string& bytes, bool text) {
         ws.text(text);
         auto [ec, n] = co_await ws.async_write(net::buffer(bytes), kUseTuple);
         co_return !ec;
@@ -914,8 +911,7 @@ struct ReplayServer::Impl {
     }
 
     // Sends what is pending; false when the connection is gone.
-    net::awaitable<bool> flush_pending(WebSocket& ws,
-                                       LiveConnection& conn) {
+    net::awaitable<bool> flush_pending(WebSocket& ws, LiveConnection& conn) {
         while (!conn.pending.empty() && !conn.closed) {
             const std::string msg = std::move(conn.pending.front());
             conn.pending.pop_front();
@@ -937,8 +933,7 @@ struct ReplayServer::Impl {
     }
 
     // Waits for `offset`, sending anything pending meanwhile; false when the connection is gone.
-    net::awaitable<bool> wait_and_flush(WebSocket& ws,
-                                        LiveConnection& conn, std::int64_t offset) {
+    net::awaitable<bool> wait_and_flush(WebSocket& ws, LiveConnection& conn, std::int64_t offset) {
         for (;;) {
             const bool due = co_await wait_due(&conn, offset);
             const bool open = co_await flush_pending(ws, conn);
@@ -958,8 +953,8 @@ struct ReplayServer::Impl {
         return it == recorded_texts.end() ? none : it->second;
     }
 
-    net::awaitable<void> play_websocket(WebSocket& ws,
-                                        LiveConnection& conn, ClientState& client, std::size_t k) {
+    net::awaitable<void> play_websocket(WebSocket& ws, LiveConnection& conn, ClientState& client,
+                                        std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         // Where this connection starts on the tape: its handshake, the shared clock's now, or
         // where a fault overlay cut the client's previous connection short.
@@ -1190,9 +1185,8 @@ struct ReplayServer::Impl {
     }
 
     // Ends a connection the way the recorded one ended.
-    net::awaitable<void> end_websocket(WebSocket& ws,
-                                       LiveConnection& conn, const PlannedConnection& p,
-                                       bool tape_end) {
+    net::awaitable<void> end_websocket(WebSocket& ws, LiveConnection& conn,
+                                       const PlannedConnection& p, bool tape_end) {
         auto& socket = beast::get_lowest_layer(ws).socket();
         beast::error_code ignored;
         const std::string& cause = p.recorded.end_cause;
@@ -1344,8 +1338,8 @@ struct ReplayServer::Impl {
         co_return !ec;
     }
 
-    net::awaitable<void> play_sse(ServerStream& stream, LiveConnection& conn,
-                                  ClientState& client, std::size_t k) {
+    net::awaitable<void> play_sse(ServerStream& stream, LiveConnection& conn, ClientState& client,
+                                  std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
         conn.r0 = options.shared_clock ? started : Clock::now();
         conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;

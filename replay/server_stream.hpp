@@ -79,8 +79,7 @@ inline void teardown(boost::beast::role_type role, ServerStream& stream,
 }
 
 template <typename TeardownHandler>
-void async_teardown(boost::beast::role_type role, ServerStream& stream,
-                    TeardownHandler&& handler) {
+void async_teardown(boost::beast::role_type role, ServerStream& stream, TeardownHandler&& handler) {
     using boost::beast::websocket::async_teardown;
     if (auto* tls = stream.tls()) {
         async_teardown(role, *tls, std::forward<TeardownHandler>(handler));

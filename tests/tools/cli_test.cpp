@@ -18,9 +18,8 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 
 TEST_CASE("Every subcommand has --help") {
     TempDir dir;
-    for (const char* sub :
-         {"sessions", "show", "stats", "verify", "export", "import", "synth", "record", "replay",
-          "diff"}) {
+    for (const char* sub : {"sessions", "show", "stats", "verify", "export", "import", "synth",
+                            "record", "replay", "diff"}) {
         INFO(sub);
         const auto r = run_mastotape(std::string(sub) + " --help", dir);
         CHECK(r.exit_code == 0);
@@ -212,8 +211,9 @@ TEST_CASE("diff: equal sessions exit 0, a changed byte or a missing frame exits 
     REQUIRE(run_mastotape("import '" + fixture + "' --db a.db", dir).exit_code == 0);
 
     // The same session named every way: ID in --db, FILE:ID, FILE (newest), JSONL.
-    for (const std::string& args : std::vector<std::string>{"--db a.db 1 2", "a.db:1 a.db", "'" + fixture + "' a.db:2",
-                                   "'" + fixture + "':1 '" + fixture + "'"}) {
+    for (const std::string& args :
+         std::vector<std::string>{"--db a.db 1 2", "a.db:1 a.db", "'" + fixture + "' a.db:2",
+                                  "'" + fixture + "':1 '" + fixture + "'"}) {
         INFO(args);
         const auto same = run_mastotape("diff " + args, dir);
         CHECK(same.exit_code == 0);
