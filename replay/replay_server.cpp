@@ -989,6 +989,7 @@ struct ReplayServer::Impl {
         std::set<std::size_t> applied;  // time faults already applied on this connection
         const auto& recorded_sent = texts_of(p);
         bool fault_ended = false;  // a fault overlay, not the tape, ended the connection
+        bool oversized = false;    // an oversize-at frame went out
         std::int64_t last_offset = start_offset;
         schema::Frame f;
         bool alive = true;
@@ -1055,6 +1056,7 @@ struct ReplayServer::Impl {
                         if (fault.kind == FaultKind::malformed_at) {
                             replaced = f.bytes.substr(0, f.bytes.size() / 2);
                         } else if (fault.kind == FaultKind::oversize_at) {
+                            oversized = true;
                             replaced =
                                 "{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"" +
                                 std::string(17 * 1024 * 1024, 'x') + "\"}";
@@ -1118,11 +1120,9 @@ struct ReplayServer::Impl {
                 }
             }
         }
-        if (fault_ended) {
-            // The client reconnects into the same recorded connection; the clock keeps running
-            // meanwhile, so what it misses is what a real disconnect would make it miss.
-            client.resume_at = last_offset + 1;
-            set_client_clock(client, last_offset + 1);
+        // A client that refused an oversize-at frame leaves (1009), as the fault meant it to.
+        if (fault_ended || (oversized && (!alive || conn.closed))) {
+            resume_later(client, last_offset);
             co_return;
         }
         if (!alive || conn.closed) {
@@ -1136,12 +1136,25 @@ struct ReplayServer::Impl {
                      p.recorded.end_cause == "interrupted");
         const std::int64_t end_offset = in_tape_end ? plan.end_offset_ns : p.end_offset_ns;
         const bool reached_end = co_await wait_and_flush(ws, conn, end_offset);
+        if (!reached_end && oversized) {
+            client.ending.reset();
+            resume_later(client, last_offset);
+            co_return;
+        }
         if (!reached_end) {
             connection_played(client, k);
             co_return;
         }
         co_await end_websocket(ws, conn, p, in_tape_end);
         connection_played(client, k);
+    }
+
+    // A fault overlay cut the client's connection short after the frame at `last_offset`: its
+    // next attempt goes on with the same recorded connection. The clock keeps running meanwhile,
+    // so what it misses is what a real disconnect would make it miss.
+    void resume_later(ClientState& client, std::int64_t last_offset) {
+        client.resume_at = last_offset + 1;
+        set_client_clock(client, last_offset + 1);
     }
 
     // How long a connection that ended by heartbeat timeout stays silent: until the recording

@@ -2,6 +2,11 @@
 
 #include "record/recorder.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
@@ -42,6 +47,30 @@ std::vector<schema::Connection> established(schema::TapeStore& store, std::int64
     }
     return out;
 }
+
+// A TCP socket listening on a free loopback port that never accepts.
+class SilentListener {
+   public:
+    SilentListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd_, 8) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~SilentListener() { ::close(fd_); }
+    SilentListener(const SilentListener&) = delete;
+    SilentListener& operator=(const SilentListener&) = delete;
+    int port() const { return port_; }
+
+   private:
+    int fd_ = -1;
+    int port_ = 0;
+};
 
 }  // namespace
 
@@ -224,6 +253,26 @@ TEST_CASE("A count stop that meets the server's own close at --max-speed ends th
         CHECK(recorded.counts(1).events == 10000);
         CHECK(recorded.session(1).end_reason == "count");
     }
+}
+
+TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
+    // A listening socket nobody accepts on: the kernel completes the TCP handshake, and the
+    // upgrade request goes unanswered.
+    SilentListener silent;
+    TempDir dir;
+    auto r = test::loopback_recorder("ws://127.0.0.1:" + std::to_string(silent.port()),
+                                     dir.file("recorded.db"));
+    r.handshake_timeout_s = 0.5;
+    r.max_reconnects = 0;
+    record::Recorder recorder(r);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(recorder.run() == 1);  // gave up after 0 reconnects
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    schema::TapeStore recorded(r.db, schema::OpenMode::read);
+    const auto conns = recorded.connections(1);
+    REQUIRE(conns.size() == 1);
+    CHECK(conns[0].end_cause == "handshake-failed");
+    CHECK_THAT(conns[0].end_detail, Catch::Contains("timeout"));
 }
 
 TEST_CASE("Backoff delays grow exponentially up to the cap, with full jitter") {
