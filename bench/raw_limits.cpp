@@ -2,10 +2,13 @@
 // can be given as ratios (bench/run.sh). Nothing of mastotape is used here: bare Beast, bare
 // SQLite, a bare Asio timer, and a bare draining client for the replayer.
 //
-//   raw_limits ws COUNT SIZE            bare Beast server -> bare Beast client on loopback
+//   raw_limits ws COUNT SIZE [TAPE]     bare Beast server -> bare Beast client on loopback
+//                                       (TAPE: send its event frames instead of SIZE-byte ones)
 //   raw_limits sqlite COUNT SIZE FILE   batched inserts of COUNT frames with the tape's pragmas
 //   raw_limits timer PERIOD_MS COUNT    lateness of a periodic steady_timer
-//   raw_limits drain URL CLIENTS        CLIENTS WebSocket clients drain URL until it closes
+//   raw_limits drain URL CLIENTS [--async]
+//                                       CLIENTS WebSocket clients drain URL until it closes (a
+//                                       thread each, or on two event-loop threads)
 //
 // Each prints one JSON object on stdout.
 
@@ -21,6 +24,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,45 +52,100 @@ std::string frame_of_size(std::size_t size, std::size_t i) {
     return f + tail;
 }
 
-int bench_ws(std::size_t count, std::size_t size) {
+// The frames a bare server sends: the first 1,000 event frames of TAPE when one is given (the
+// very bytes mastotape replays, so the client's UTF-8 check costs the same), else padded
+// envelopes of `size` bytes.
+std::vector<std::string> frames_for(std::size_t size, const std::string& tape) {
+    std::vector<std::string> frames;
+    if (tape.empty()) {
+        for (std::size_t i = 0; i < 1000; ++i) {
+            frames.push_back(frame_of_size(size, i));
+        }
+        return frames;
+    }
+    sqlite3* db = nullptr;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_open_v2(tape.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT bytes FROM frames WHERE kind = 'event' LIMIT 1000", -1, &st,
+                           nullptr) != SQLITE_OK) {
+        throw std::runtime_error(tape + ": cannot read frames: " + sqlite3_errmsg(db));
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        frames.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (frames.empty()) {
+        throw std::runtime_error(tape + ": no event frames");
+    }
+    return frames;
+}
+
+struct Drained {
+    std::size_t messages = 0;
+    std::size_t bytes = 0;
+    double seconds = 0;  // from the handshake to the end
+};
+
+// The bare client, the same for the bare server and for mastotape replay: blocking reads of
+// whole messages until the server closes.
+Drained drain_one(unsigned short port, const std::string& target, const std::string& token) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect({net::ip::make_address("127.0.0.1"), port});
+    websocket::stream<tcp::socket> ws(std::move(socket));
+    ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
+        req.set(beast::http::field::authorization, "Bearer " + token);
+    }));
+    ws.handshake("127.0.0.1", target);
+    beast::flat_buffer buffer;
+    Drained d;
+    const auto t0 = Clock::now();
+    for (;;) {
+        beast::error_code ec;
+        const std::size_t n = ws.read(buffer, ec);
+        if (ec) {
+            break;
+        }
+        buffer.consume(buffer.size());
+        ++d.messages;
+        d.bytes += n;
+    }
+    d.seconds = seconds_since(t0);
+    return d;
+}
+
+int bench_ws(std::size_t count, std::size_t size, const std::string& tape) {
     net::io_context server_ioc;
     tcp::acceptor acceptor(server_ioc, {net::ip::make_address("127.0.0.1"), 0});
     const auto port = acceptor.local_endpoint().port();
+    const std::vector<std::string> frames = frames_for(size, tape);
     std::thread server([&] {
         tcp::socket socket(server_ioc);
         acceptor.accept(socket);
         socket.set_option(tcp::no_delay(true));
         websocket::stream<tcp::socket> ws(std::move(socket));
+        ws.auto_fragment(false);
         ws.accept();
-        const std::string msg = frame_of_size(size, 1);
         ws.text(true);
         for (std::size_t i = 0; i < count; ++i) {
-            ws.write(net::buffer(msg));
+            ws.write(net::buffer(frames[i % frames.size()]));
         }
         ws.close(websocket::close_code::normal);
     });
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect({net::ip::make_address("127.0.0.1"), port});
-    websocket::stream<tcp::socket> ws(std::move(socket));
-    ws.handshake("127.0.0.1", "/");
-    beast::flat_buffer buffer;
-    std::size_t got = 0;
-    const auto t0 = Clock::now();
-    for (;;) {
-        beast::error_code ec;
-        ws.read(buffer, ec);
-        if (ec) {
-            break;
-        }
-        buffer.consume(buffer.size());
-        ++got;
-    }
-    const double secs = seconds_since(t0);
+    const Drained d = drain_one(port, "/", "bare");
     server.join();
-    std::printf("{\"what\":\"ws\",\"size\":%zu,\"messages\":%zu,\"seconds\":%.4f,\"per_s\":%.0f}\n",
-                size, got, secs, static_cast<double>(got) / secs);
-    return got == count ? 0 : 1;
+    std::size_t total = 0;
+    for (const auto& f : frames) {
+        total += f.size();
+    }
+    std::printf(
+        "{\"what\":\"ws\",\"size\":%zu,\"from_tape\":%s,\"messages\":%zu,\"seconds\":%.4f,"
+        "\"per_s\":%.0f}\n",
+        tape.empty() ? size : total / frames.size(), tape.empty() ? "false" : "true", d.messages,
+        d.seconds, static_cast<double>(d.messages) / d.seconds);
+    return d.messages == count ? 0 : 1;
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -193,47 +252,51 @@ int bench_timer(int period_ms, std::size_t count) {
 }
 
 // CLIENTS clients, each with its own token, read everything URL sends until it closes.
-int bench_drain(const std::string& url, int clients) {
-    const auto colon = url.rfind(':');
-    const std::string host = "127.0.0.1";
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
-    std::atomic<std::size_t> total{0};
-    std::atomic<std::size_t> bytes{0};
-    std::vector<double> per_client_s(static_cast<std::size_t>(clients));
-    std::vector<std::thread> threads;
+// The same client on an event loop: many connections on one thread, as a client with many
+// connections would be written (a thread each would spend the machine on waking threads).
+net::awaitable<void> drain_async(unsigned short port, std::string token, Drained& d) {
+    auto ex = co_await net::this_coro::executor;
+    websocket::stream<tcp::socket> ws(ex);
+    co_await ws.next_layer().async_connect({net::ip::make_address("127.0.0.1"), port},
+                                           net::use_awaitable);
+    ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
+        req.set(beast::http::field::authorization, "Bearer " + token);
+    }));
+    co_await ws.async_handshake("127.0.0.1", "/api/v1/streaming?stream=public", net::use_awaitable);
+    beast::flat_buffer buffer;
     const auto t0 = Clock::now();
-    const int thread_count = std::min(clients, 2);
+    for (;;) {
+        auto [ec, n] = co_await ws.async_read(buffer, net::as_tuple(net::use_awaitable));
+        if (ec) {
+            break;
+        }
+        buffer.consume(buffer.size());
+        ++d.messages;
+        d.bytes += n;
+    }
+    d.seconds = seconds_since(t0);
+}
+
+// CLIENTS bare clients at once drain `url` until the replayer closes: a thread each, or with
+// `async` all of them on two event-loop threads.
+int bench_drain(const std::string& url, int clients, bool async) {
+    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    std::vector<Drained> drained(static_cast<std::size_t>(clients));
+    std::vector<std::thread> threads;
+    const int thread_count = async ? std::min(clients, 2) : clients;
     for (int t = 0; t < thread_count; ++t) {
         threads.emplace_back([&, t] {
+            if (!async) {
+                drained[static_cast<std::size_t>(t)] = drain_one(
+                    port, "/api/v1/streaming?stream=public", "drain-" + std::to_string(t));
+                return;
+            }
             net::io_context ioc;
             for (int c = t; c < clients; c += thread_count) {
-                net::co_spawn(
-                    ioc,
-                    [&, c]() -> net::awaitable<void> {
-                        websocket::stream<tcp::socket> ws(ioc);
-                        co_await ws.next_layer().async_connect({net::ip::make_address(host), port},
-                                                               net::use_awaitable);
-                        ws.set_option(
-                            websocket::stream_base::decorator([c](websocket::request_type& req) {
-                                req.set(beast::http::field::authorization,
-                                        "Bearer drain-" + std::to_string(c));
-                            }));
-                        co_await ws.async_handshake(host, "/api/v1/streaming?stream=public",
-                                                    net::use_awaitable);
-                        beast::flat_buffer buffer;
-                        for (;;) {
-                            auto [ec, n] =
-                                co_await ws.async_read(buffer, net::as_tuple(net::use_awaitable));
-                            if (ec) {
-                                break;
-                            }
-                            bytes += n;
-                            buffer.consume(buffer.size());
-                            ++total;
-                        }
-                        per_client_s[static_cast<std::size_t>(c)] = seconds_since(t0);
-                    },
-                    net::detached);
+                net::co_spawn(ioc,
+                              drain_async(port, "drain-" + std::to_string(c),
+                                          drained[static_cast<std::size_t>(c)]),
+                              net::detached);
             }
             ioc.run();
         });
@@ -241,12 +304,19 @@ int bench_drain(const std::string& url, int clients) {
     for (auto& t : threads) {
         t.join();
     }
-    const double secs = *std::max_element(per_client_s.begin(), per_client_s.end());
+    std::size_t total = 0;
+    std::size_t bytes = 0;
+    double secs = 0;
+    for (const auto& d : drained) {
+        total += d.messages;
+        bytes += d.bytes;
+        secs = std::max(secs, d.seconds);
+    }
     std::printf(
         "{\"what\":\"drain\",\"clients\":%d,\"messages\":%zu,\"bytes\":%zu,\"seconds\":%.4f,"
         "\"per_s\":%.0f}\n",
-        clients, total.load(), bytes.load(), secs, static_cast<double>(total.load()) / secs);
-    return total.load() > 0 ? 0 : 1;
+        clients, total, bytes, secs, static_cast<double>(total) / secs);
+    return total > 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -254,8 +324,9 @@ int bench_drain(const std::string& url, int clients) {
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (args.size() == 3 && args[0] == "ws") {
-            return bench_ws(std::stoul(args[1]), std::stoul(args[2]));
+        if ((args.size() == 3 || args.size() == 4) && args[0] == "ws") {
+            return bench_ws(std::stoul(args[1]), std::stoul(args[2]),
+                            args.size() == 4 ? args[3] : "");
         }
         if (args.size() == 4 && args[0] == "sqlite") {
             return bench_sqlite(std::stoul(args[1]), std::stoul(args[2]), args[3]);
@@ -263,14 +334,16 @@ int main(int argc, char** argv) {
         if (args.size() == 3 && args[0] == "timer") {
             return bench_timer(std::stoi(args[1]), std::stoul(args[2]));
         }
-        if (args.size() == 3 && args[0] == "drain") {
-            return bench_drain(args[1], std::stoi(args[2]));
+        if ((args.size() == 3 || (args.size() == 4 && args[3] == "--async")) &&
+            args[0] == "drain") {
+            return bench_drain(args[1], std::stoi(args[2]), args.size() == 4);
         }
     } catch (const std::exception& e) {
         std::cerr << "raw_limits: " << e.what() << '\n';
         return 1;
     }
-    std::cerr << "usage: raw_limits ws COUNT SIZE | sqlite COUNT SIZE FILE | timer PERIOD_MS COUNT "
-                 "| drain ws://127.0.0.1:PORT CLIENTS\n";
+    std::cerr << "usage: raw_limits ws COUNT SIZE [TAPE] | sqlite COUNT SIZE FILE | timer "
+                 "PERIOD_MS COUNT "
+                 "| drain ws://127.0.0.1:PORT CLIENTS [--async]\n";
     return 2;
 }

@@ -67,18 +67,28 @@ w(f"* The tape: `mastotape synth --events {tape['events']:,} --rate 1000 --strea
   f"update`: statuses double-encoded as on the wire, mean event frame {mean:,} bytes; tape file "
   f"{tape['tape_bytes'] / tape['events']:,.0f} bytes per event (frames, columns and indexes).")
 w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast WebSocket server "
-  "writing as fast as it can to a bare Beast client on loopback; bare SQLite inserts of the same "
+  "writing as fast as it can to a bare Beast client on loopback (padded envelopes of 200 B, 1 KB "
+  "and the tape's mean size, and the tape's own first 1,000 event frames over and over: the "
+  "ratios use these, since the client's UTF-8 check costs more on real statuses than on padding; "
+  "the client reads with blocking calls, the same client that drains the replayer below); bare SQLite inserts of the same "
   "frames into a table with the tape's columns, indexes, page size (16 KB), WAL and "
   "synchronous=NORMAL, 1,000 rows a transaction; a periodic Asio steady_timer's lateness.")
 w("* Recording: `mastotape replay TAPE --max-speed` served to `mastotape record --max-events N "
   "--no-backfill`, wall time from start to exit (connect, every frame classified and stored "
   "with its columns and indexes, final commit); over ws:// and over wss:// (`replay --tls-cert` "
   "with a throwaway CA, `record --cacert`). The replayer and the recorder share the two cores.")
-w("* Python: `bench/py_recorder.py` (Debian's python3-websockets 10.4 and sqlite3, 1,000 rows a "
-  "transaction, no columns, no indexes) against the same replayer.")
+w("* What a user would write instead, against the same replayer: `bench/py_recorder.py` (Debian's "
+  "python3-websockets 10.4 and sqlite3, 1,000 rows a transaction) and `bench/node/recorder.mjs` "
+  "(Node.js 20, `ws` 8 and better-sqlite3 12 from `bench/node/package-lock.json`; one INSERT per "
+  "message, and 1,000 rows a transaction). Each stores the message and its receive time: no "
+  "columns, no indexes, no heartbeats, connections or gaps.")
 w("* Replay: `raw_limits drain` clients (bare Beast) reading from `mastotape replay --max-speed` "
   f"until it closes: one client on the big tape, 100 clients at once on a tape of "
   f"{tape['events'] // 100:,} events each.")
+w("* Replay timing: `mastotape replay --speed 1` of a 10 s tape of 100 events/s, to 1, 100 and "
+  "1,000 bare clients at once (on two event-loop threads, `raw_limits drain --async`); the replayer measures how late each frame was "
+  "handed to the socket against its time on the tape and reports p50/p99/max in "
+  "`/_mastotape/status`.")
 w("")
 w("## Figures")
 w("")
@@ -86,7 +96,9 @@ w("| figure | min / median / max |")
 w("|---|---|")
 for size in (200, 1024, mean):
     w(f"| raw: bare Beast WebSocket, {size:,} B messages/s | "
-      f"{spread(per_run(lambda r: pick('ws', r, size=size)['per_s']))} |")
+      f"{spread(per_run(lambda r: pick('ws', r, size=size, from_tape=False)['per_s']))} |")
+bare_ws = lambda r: pick("ws", r, from_tape=True)["per_s"]
+w(f"| raw: bare Beast WebSocket, the tape's event frames, messages/s | {spread(per_run(bare_ws))} |")
 w(f"| raw: bare batched SQLite inserts, {mean:,} B rows/s | "
   f"{spread(per_run(lambda r: pick('sqlite', r)['per_s']))} |")
 for period in (1, 10):
@@ -100,7 +112,7 @@ w(f"| **record** over wss:// (TLS): events/s | "
 
 
 def record_ratio(r, scheme="ws"):
-    limit = min(pick("ws", r, size=mean)["per_s"], pick("sqlite", r)["per_s"])
+    limit = min(bare_ws(r), pick("sqlite", r)["per_s"])
     return pick("record", r, scheme=scheme)["per_s"] / limit
 
 
@@ -109,14 +121,28 @@ w(f"| record wss:// / min(bare WebSocket, bare SQLite) | "
   f"{spread(per_run(lambda r: record_ratio(r, 'wss')), '{:.2f}x')} |")
 w(f"| python3-websockets + sqlite3 recorder: messages/s | "
   f"{spread(per_run(lambda r: pick('py_recorder', r)['per_s']))} |")
-w(f"| record / python recorder | "
-  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / pick('py_recorder', r)['per_s']), '{:.1f}x')} |")
+for mode, label in (("each", "one INSERT a message"), ("batched", "1,000 rows a transaction")):
+    w(f"| Node.js ws + better-sqlite3 recorder, {label}: messages/s | "
+      f"{spread(per_run(lambda r: pick('node_recorder', r, mode=mode)['per_s']))} |")
+
+
+def best_plain(r):
+    return max(pick("py_recorder", r)["per_s"], pick("node_recorder", r, mode="each")["per_s"],
+               pick("node_recorder", r, mode="batched")["per_s"])
+
+
+w(f"| record / best plain recorder | "
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / best_plain(r)), '{:.1f}x')} |")
 w(f"| **replay** --max-speed to one client: messages/s | "
   f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s']))} |")
-w(f"| replay one client / bare Beast server ({mean:,} B) | "
-  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s'] / pick('ws', r, size=mean)['per_s']), '{:.2f}x')} |")
+w(f"| replay one client / bare Beast server (the tape's frames) | "
+  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s'] / bare_ws(r)), '{:.2f}x')} |")
 w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
   f"{spread(per_run(lambda r: pick('drain', r, clients=100)['per_s']))} |")
+for n in (1, 100, 1000):
+    for q in ("p50_us", "p99_us", "max_us"):
+        w(f"| replay --speed 1, {n:,} client{'s' if n > 1 else ''}: send lateness {q[:-3]} (µs) | "
+          f"{spread(per_run(lambda r: pick('lateness', r, clients=n)[q]), '{:,.0f}')} |")
 w(f"| peak RSS of record (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['record_rss_kib'] / 1024), '{:,.1f}')} |")
 w(f"| peak RSS of replay (MiB) | "

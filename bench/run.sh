@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Measures mastotape against this machine's raw limits, in one run, and writes bench/RESULTS.md.
 # Usage: bench/run.sh [EVENTS]        (default 1,000,000; RUNS=3 repeats each figure)
-# Not part of the test suite. Needs the build dependencies and python3-websockets.
+# Not part of the test suite. Needs the build dependencies, python3-websockets, and Node.js with
+# npm (the Node.js recorder's packages come from bench/node/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 runs=${RUNS:-3}
 clients=100
+ulimit -n 8192  # 1,000 clients at once, and the replayer's side of each
 
 echo "== building (Release, with the benchmarks)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
@@ -14,6 +16,10 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
 cmake --build build-release -j "$(nproc)" --target mastotape raw_limits > /dev/null
 bin=$PWD/build-release/mastotape
 raw=$PWD/build-release/raw_limits
+if [[ ! -e bench/node/node_modules/better-sqlite3/build/Release/better_sqlite3.node ]]; then
+    echo "== installing the Node.js recorder's packages (npm ci, builds better-sqlite3)"
+    (cd bench/node && npm ci --no-audit --no-fund > /dev/null)
+fi
 
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/mastotape-bench.XXXXXX")
 replay_pid=
@@ -38,13 +44,15 @@ note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
       -days 2 -extfile ext.cnf ) > /dev/null 2>&1
 
-# Starts `mastotape replay TAPE --max-speed --exit-when-done [EXTRA...]`, peak RSS to $1; sets
-# $port.
+# Starts `mastotape replay TAPE --max-speed --exit-when-done [EXTRA...]`, or with EXTRA
+# `--speed X` just that (it stays up to be asked for its status), peak RSS to $1; sets $port.
 start_replay() {
     local rss_file=$1 tape=$2
     shift 2
+    local clock=(--max-speed --exit-when-done)
+    [[ " $* " == *" --speed "* ]] && clock=()
     rm -f "$work/port"
-    /usr/bin/time -f '%M' -o "$rss_file" "$bin" replay "$tape" --max-speed --exit-when-done \
+    /usr/bin/time -f '%M' -o "$rss_file" "$bin" replay "$tape" "${clock[@]}" \
         --idle-timeout 60 --port-file "$work/port" "$@" > /dev/null 2>&1 &
     replay_pid=$!
     while [[ ! -s $work/port ]]; do sleep 0.05; done
@@ -68,6 +76,8 @@ echo "== synthesizing the tapes: $events events, and $((events / clients)) for $
     --mix update -q
 "$bin" synth --db "$work/small.db" --events "$((events / clients))" --rate 1000 --stream public \
     --mix update -q
+# A firehose of 100 events/s for 10 s, played in real time for the send-lateness figures.
+"$bin" synth --db "$work/firehose.db" --events 1000 --rate 100 --stream public --mix update -q
 mean=$(/usr/bin/python3 -c '
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -81,6 +91,8 @@ for run in $(seq "$runs"); do
     for size in 200 1024 "$mean"; do
         "$raw" ws "$events" "$size" | note "$run"
     done
+    # The tape's own event frames (the client's UTF-8 check costs what it costs on the tape).
+    "$raw" ws "$events" "$mean" "$work/tape.db" | note "$run"
     "$raw" sqlite "$events" "$mean" "$work/bare.db" | note "$run"
     rm -f "$work"/bare.db*
     "$raw" timer 1 2000 | note "$run"
@@ -121,6 +133,15 @@ print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "se
         "ws://127.0.0.1:$port/api/v1/streaming?stream=public&access_token=bench" \
         "$work/py.db" "$events" | note "$run"
     finish_replay
+    # ... and Node.js: ws + better-sqlite3@12, one INSERT per message, then batched.
+    for mode in each batched; do
+        start_replay "$work/replay.rss" "$work/tape.db"
+        rm -f "$work"/node.db*
+        node bench/node/recorder.mjs \
+            "ws://127.0.0.1:$port/api/v1/streaming?stream=public&access_token=bench" \
+            "$work/node.db" "$events" "$mode" | note "$run"
+        finish_replay
+    done
 
     # Replay throughput: one bare client, then $clients at once.
     start_replay "$work/replay.rss" "$work/tape.db"
@@ -129,6 +150,20 @@ print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "se
     start_replay "$work/replay.rss" "$work/small.db"
     "$raw" drain "ws://127.0.0.1:$port" "$clients" | note "$run"
     finish_replay
+
+    # Send lateness at --speed 1: 1, 100 and 1,000 clients play the firehose tape at once; the
+    # replayer's /_mastotape/status has how late each frame went out against its tape time.
+    for n in 1 100 1000; do
+        start_replay "$work/replay.rss" "$work/firehose.db" --speed 1
+        "$raw" drain "ws://127.0.0.1:$port" "$n" --async > /dev/null
+        /usr/bin/python3 -c '
+import json, sys, urllib.request
+url = "http://127.0.0.1:%s/_mastotape/status" % sys.argv[1]
+s = json.load(urllib.request.urlopen(url))["lateness"]
+s.update(what="lateness", clients=int(sys.argv[2]))
+print(json.dumps(s))' "$port" "$n" | note "$run"
+        finish_replay
+    done
 done
 
 cp "$results" bench/results.jsonl

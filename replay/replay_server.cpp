@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <deque>
 #include <iostream>
 #include <limits>
@@ -101,6 +103,48 @@ struct LiveConnection {
     Clock::time_point client_deadline{};
 };
 
+// At a real-time clock: how late each frame went out against its time on the tape (handed to the
+// socket, at microsecond resolution up to 10 ms), for /_mastotape/status and the benchmark.
+class Lateness {
+   public:
+    void add(Clock::duration late) {
+        const auto ns = std::max<std::int64_t>(
+            0, std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+        ++by_us_[static_cast<std::size_t>(std::min<std::int64_t>(ns / 1000, kMaxUs))];
+        ++count_;
+        max_ns_ = std::max(max_ns_, ns);
+    }
+
+    std::string json() const {
+        char out[160];
+        std::snprintf(out, sizeof out,
+                      R"({"frames":%llu,"p50_us":%lld,"p99_us":%lld,"max_us":%.1f})",
+                      static_cast<unsigned long long>(count_), percentile(0.50), percentile(0.99),
+                      static_cast<double>(max_ns_) / 1000.0);
+        return out;
+    }
+
+   private:
+    static constexpr std::int64_t kMaxUs = 10'000;
+
+    // The smallest whole µs at or under which a fraction `p` of the frames went out.
+    long long percentile(double p) const {
+        const auto want = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_)));
+        std::uint64_t seen = 0;
+        for (std::size_t us = 0; us < by_us_.size(); ++us) {
+            seen += by_us_[us];
+            if (seen >= want && seen > 0) {
+                return static_cast<long long>(us);
+            }
+        }
+        return 0;
+    }
+
+    std::array<std::uint64_t, kMaxUs + 1> by_us_{};
+    std::uint64_t count_ = 0;
+    std::int64_t max_ns_ = 0;
+};
+
 websocket::ping_data ping_payload(const std::string& bytes) {
     const std::size_t n =
         std::min<std::size_t>(bytes.size(), websocket::ping_data::static_capacity);
@@ -172,6 +216,7 @@ struct ReplayServer::Impl {
     std::vector<Fault> faults;          // options.faults plus those added at run time
     std::int64_t refuse_remaining = 0;  // attempts still to refuse (refuse=K)
     bool paused = false;
+    Lateness lateness;
     Clock::time_point paused_at{};
     int exit_code = 0;
     std::int64_t connections_served = 0;
@@ -271,6 +316,12 @@ struct ReplayServer::Impl {
         c.clock_started = true;
     }
 
+    // At a real-time clock: when the tape offset `offset` is due on `c`.
+    Clock::time_point due_at(const LiveConnection& c, std::int64_t offset) const {
+        return c.r0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                          static_cast<double>(offset - c.base) / options.speed));
+    }
+
     // Waits until the tape offset `offset` is due on `c`, or `c` has something to send or closed.
     // Returns true when the offset is due.
     net::awaitable<bool> wait_due(LiveConnection* c, std::int64_t offset) {
@@ -298,9 +349,7 @@ struct ReplayServer::Impl {
                     c->wake.expires_at(Clock::time_point::max());
                     break;
                 case ClockMode::realtime: {
-                    const auto due =
-                        c->r0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                    static_cast<double>(offset - c->base) / options.speed));
+                    const auto due = due_at(*c, offset);
                     if (Clock::now() >= due) {
                         co_return true;
                     }
@@ -486,6 +535,7 @@ struct ReplayServer::Impl {
         out += ",\"session\":" + std::to_string(session_id);
         out += ",\"recorded_connections\":" + std::to_string(plan.connections.size());
         out += ",\"live_connections\":" + std::to_string(live.size());
+        out += ",\"lateness\":" + lateness.json();
         out += ",\"clients\":[";
         bool first = true;
         for (const auto& [token, c] : clients) {
@@ -703,6 +753,10 @@ struct ReplayServer::Impl {
             }
         }
         co_await serve_http(stream);
+        // No write may still refer to the stream when it goes.
+        beast::error_code ignored;
+        stream.socket().close(ignored);
+        co_await stream.async_drain(kUseTuple);
     }
 
     net::awaitable<void> serve_http(ServerStream& stream) {
@@ -755,6 +809,7 @@ struct ReplayServer::Impl {
             const bool keep_alive = res.keep_alive();
             auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
             if (wec || !keep_alive) {
+                co_await stream.async_drain(kUseTuple);
                 beast::error_code ignored;
                 stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
                 co_return;
@@ -775,6 +830,7 @@ struct ReplayServer::Impl {
         }
         head += "\r\n";
         co_await net::async_write(stream, net::buffer(head), kUseTuple);
+        co_await stream.async_drain(kUseTuple);
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream.socket().close(ignored);
@@ -809,6 +865,7 @@ struct ReplayServer::Impl {
             co_return;
         }
         WebSocket ws(stream);
+        ws.auto_fragment(false);  // one frame a message, as the real server sends
         ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
                                                       websocket::stream_base::none(), false});
         ws.set_option(
@@ -891,11 +948,38 @@ struct ReplayServer::Impl {
         }
     }
 
-    // Writes one message; false when the connection is gone.
-    static net::awaitable<bool> send(WebSocket& ws, const std::string& bytes, bool text) {
-        ws.text(text);
-        auto [ec, n] = co_await ws.async_write(net::buffer(bytes), kUseTuple);
-        co_return !ec;
+    // Writes one message as one unfragmented frame, as the real server does; false when the
+    // connection is gone. The frame goes straight into the stream's write buffer (a server's
+    // frames are not masked, and no extension is negotiated): this is the replayer's hot path,
+    // and Beast's write operation costs more than the rest of it.
+    static net::awaitable<bool> send(WebSocket& ws, std::string_view bytes, bool text) {
+        ServerStream& stream = ws.next_layer();
+        if (!stream.has_room()) {
+            co_await stream.async_wait_room(kUseTuple);
+        }
+        if (!ws.is_open()) {
+            co_return false;  // the client's close came in, or the connection failed
+        }
+        std::array<unsigned char, 10> head{};
+        head[0] = text ? 0x81 : 0x82;  // FIN and the opcode
+        std::size_t head_size = 2;
+        const std::uint64_t n = bytes.size();
+        if (n < 126) {
+            head[1] = static_cast<unsigned char>(n);
+        } else if (n <= 0xffff) {
+            head[1] = 126;
+            head[2] = static_cast<unsigned char>(n >> 8);
+            head[3] = static_cast<unsigned char>(n);
+            head_size = 4;
+        } else {
+            head[1] = 127;
+            for (std::size_t i = 0; i < 8; ++i) {
+                head[2 + i] = static_cast<unsigned char>(n >> (56 - 8 * i));
+            }
+            head_size = 10;
+        }
+        co_return stream.write_now(
+            std::string_view(reinterpret_cast<const char*>(head.data()), head_size), bytes);
     }
 
     // Whether `conn` receives events labelled `label`. Every frame asks, and a tape has a handful
@@ -1100,14 +1184,15 @@ struct ReplayServer::Impl {
                     break;
             }
             last_offset = f.offset_ns;
+            if (options.clock == ClockMode::realtime && alive) {
+                lateness.add(Clock::now() - due_at(conn, f.offset_ns));
+            }
             if (options.clock == ClockMode::max_speed) {
                 client.clock_offset = f.offset_ns;  // REST sees as far as the stream has gone
             }
             if (alive && drop_after) {
                 // An abrupt end: no close frame, as when a server dies.
-                beast::error_code ignored;
-                beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ignored);
-                beast::get_lowest_layer(ws).socket().close(ignored);
+                co_await end_transport(ws.next_layer(), "eof");
                 alive = false;
                 fault_ended = true;
             }
@@ -1180,6 +1265,7 @@ struct ReplayServer::Impl {
     // is an RST; a TLS error, on a TLS connection, a record the client cannot decrypt; eof, a
     // network error and anything else, the end of the TCP stream.
     static net::awaitable<void> end_transport(ServerStream& stream, const std::string& cause) {
+        co_await stream.async_drain(kUseTuple);  // what came before the end goes out first
         auto& socket = stream.socket();
         beast::error_code ignored;
         if (cause == "reset") {
@@ -1224,6 +1310,7 @@ struct ReplayServer::Impl {
         } else if (cause == "heartbeat-timeout") {
             // The server went silent: no frames, no pongs, no close reply. The WebSocket reader
             // stops, and what the client sends is swallowed until it goes or the silence ends.
+            co_await ws.next_layer().async_drain(kUseTuple);
             socket.cancel(ignored);
             while (!conn.reader_done) {
                 conn.wake.expires_after(std::chrono::milliseconds(1));
@@ -1423,6 +1510,7 @@ struct ReplayServer::Impl {
                 } else if (last || cause == "close" || cause == "close-no-code") {
                     // res.end(): the chunked body ends cleanly.
                     co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
+                    co_await stream.async_drain(kUseTuple);
                     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
                 } else {
                     co_await end_transport(stream, cause);

@@ -4,12 +4,23 @@
 // a certificate. The HTTP, SSE and WebSocket code sees one stream type either way, so it is
 // compiled once (Beast's flex examples template every session on the stream instead). Private to
 // replay_server.cpp: Beast stays out of the replayer's public header.
+//
+// Writes are coalesced: what is written while the socket is idle goes out at once, and what is
+// written while an earlier write is still under way waits in a buffer and goes out with the next
+// write, many WebSocket messages in one `sendmsg`. A frame is never held back when the socket is
+// idle, so timing is unchanged; a client that reads slowly, or a sender that writes many messages
+// between two turns of the event loop, makes fewer, bigger writes. The buffer is bounded: past
+// `kBufferLimit` a write completes only when the one under way has.
 
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mastotape::replay {
 
@@ -19,7 +30,8 @@ class ServerStream {
 
     // `tls`: the context to speak TLS with, or nullptr for plain TCP.
     ServerStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls)
-        : tcp_(std::move(socket)) {
+        : tcp_(std::move(socket)), written_(tcp_.get_executor()) {
+        written_.expires_at(boost::asio::steady_timer::time_point::max());
         if (tls != nullptr) {
             tls_.emplace(tcp_, *tls);
         }
@@ -52,18 +64,109 @@ class ServerStream {
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::beast::error_code, std::size_t)>(
             [this](auto handler, const ConstBuffers& b) {
-                if (tls_) {
-                    tls_->async_write_some(b, std::move(handler));
-                } else {
-                    tcp_.async_write_some(b, std::move(handler));
+                std::size_t n = 0;
+                for (auto it = boost::asio::buffer_sequence_begin(b);
+                     it != boost::asio::buffer_sequence_end(b); ++it) {
+                    const boost::asio::const_buffer piece = *it;
+                    n += piece.size();
+                    append(piece);
                 }
+                start_write();
+                when([this] { return has_room(); },
+                     [this, h = std::move(handler), n]() mutable {
+                         const auto ec = write_error_;
+                         std::move(h)(ec, ec ? 0 : n);
+                     });
             },
             token, buffers);
     }
 
+    // Whether a write goes in without waiting: the buffer is under its bound (or the connection
+    // failed, which the write reports).
+    bool has_room() const { return pending_.size() <= kBufferLimit || write_error_; }
+
+    // Writes `head` then `body` as one piece at once, whatever the bound (ask has_room() first);
+    // false when the connection has failed.
+    bool write_now(std::string_view head, std::string_view body) {
+        append(boost::asio::buffer(head));
+        append(boost::asio::buffer(body));
+        start_write();
+        return !write_error_;
+    }
+
+    // Completes when has_room().
+    template <typename Token>
+    auto async_wait_room(Token&& token) {
+        return boost::asio::async_initiate<Token, void()>(
+            [this](auto handler) { when([this] { return has_room(); }, std::move(handler)); },
+            token);
+    }
+
+    // Completes when everything written so far has reached the socket (or failed to): before the
+    // socket itself is shut, reset or cancelled, and before the stream goes.
+    template <typename Token>
+    auto async_drain(Token&& token) {
+        return boost::asio::async_initiate<Token, void()>(
+            [this](auto handler) {
+                when([this] { return !writing_ && (pending_.empty() || write_error_); },
+                     std::move(handler));
+            },
+            token);
+    }
+
    private:
+    static constexpr std::size_t kBufferLimit = 64 * 1024;
+
+    void append(boost::asio::const_buffer piece) {
+        if (!write_error_) {
+            pending_.append(static_cast<const char*>(piece.data()), piece.size());
+        }
+    }
+
+    // Runs `handler` once `ready()` holds, never from inside the call (a write's end is what
+    // changes it).
+    template <typename Ready, typename Handler>
+    void when(Ready ready, Handler&& handler) {
+        if (ready()) {
+            auto ex = boost::asio::get_associated_executor(handler, get_executor());
+            boost::asio::post(ex, std::forward<Handler>(handler));
+            return;
+        }
+        written_.async_wait([this, ready, h = std::forward<Handler>(handler)](auto) mutable {
+            when(ready, std::move(h));
+        });
+    }
+
+    // Starts writing what is buffered unless a write is under way; its end starts the next.
+    void start_write() {
+        if (writing_ || pending_.empty() || write_error_) {
+            return;
+        }
+        writing_ = true;
+        std::swap(pending_, in_flight_);
+        auto done = [this](boost::beast::error_code ec, std::size_t) {
+            writing_ = false;
+            in_flight_.clear();
+            if (ec) {
+                write_error_ = ec;
+            }
+            start_write();
+            written_.cancel();
+        };
+        if (tls_) {
+            boost::asio::async_write(*tls_, boost::asio::buffer(in_flight_), std::move(done));
+        } else {
+            boost::asio::async_write(tcp_, boost::asio::buffer(in_flight_), std::move(done));
+        }
+    }
+
     boost::beast::tcp_stream tcp_;
     std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;
+    std::string pending_;    // written since the write under way started
+    std::string in_flight_;  // the write under way
+    bool writing_ = false;
+    boost::beast::error_code write_error_;
+    boost::asio::steady_timer written_;  // cancelled each time a write ends
 };
 
 // How a WebSocket over a ServerStream ends its transport after the closing handshake (found by
@@ -80,12 +183,15 @@ inline void teardown(boost::beast::role_type role, ServerStream& stream,
 
 template <typename TeardownHandler>
 void async_teardown(boost::beast::role_type role, ServerStream& stream, TeardownHandler&& handler) {
-    using boost::beast::websocket::async_teardown;
-    if (auto* tls = stream.tls()) {
-        async_teardown(role, *tls, std::forward<TeardownHandler>(handler));
-    } else {
-        async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
-    }
+    // The close frame may still be in the write buffer: it goes out before the transport ends.
+    stream.async_drain([role, &stream, h = std::forward<TeardownHandler>(handler)]() mutable {
+        using boost::beast::websocket::async_teardown;
+        if (auto* tls = stream.tls()) {
+            async_teardown(role, *tls, std::move(h));
+        } else {
+            async_teardown(role, stream.next_layer(), std::move(h));
+        }
+    });
 }
 
 }  // namespace mastotape::replay

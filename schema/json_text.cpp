@@ -6,8 +6,19 @@ namespace mastotape::schema {
 
 void append_json_escaped(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
+    const auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        // Copy the run of bytes that need no escape at once: most text is one long run.
+        std::size_t run = i;
+        while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) {
+            ++run;
+        }
+        out.append(s.data() + i, run - i);
+        if (run == s.size()) {
+            return;
+        }
+        const auto c = static_cast<unsigned char>(s[run]);
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -30,15 +41,12 @@ void append_json_escaped(std::string& out, std::string_view s) {
             case '\f':
                 out += "\\f";
                 break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += kHex[c >> 4];
-                    out += kHex[c & 15];
-                } else {
-                    out += ch;
-                }
+            default: {
+                const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+                out.append(escape, sizeof escape);
+            }
         }
+        i = run + 1;
     }
 }
 

@@ -126,25 +126,34 @@ constexpr const char* kFrameColumns =
     "session_id, seq, connection_idx, offset_ns, wall_ns, kind, parse_ok, stream, event, "
     "object_id, bytes";
 
+// Fills `f` reusing its strings' storage: the replayer reads every frame through one Frame.
 void read_frame(SQLite::Statement& st, Frame& f) {
+    const auto text = [&](int i) {
+        const auto c = st.getColumn(i);
+        const auto* data = static_cast<const char*>(c.getBlob());
+        return std::string_view(data == nullptr ? "" : data,
+                                static_cast<std::size_t>(c.getBytes()));
+    };
+    const auto text_or_null = [&](int i, std::optional<std::string>& out) {
+        if (st.isColumnNull(i)) {
+            out.reset();
+        } else if (out) {
+            out->assign(text(i));
+        } else {
+            out.emplace(text(i));
+        }
+    };
     f.session_id = st.getColumn(0).getInt64();
     f.seq = st.getColumn(1).getInt64();
     f.connection_idx = st.getColumn(2).getInt64();
     f.offset_ns = st.getColumn(3).getInt64();
     f.wall_ns = st.getColumn(4).getInt64();
-    f.columns.kind = frame_kind_from_string(st.getColumn(5).getString()).value_or(FrameKind::text);
+    f.columns.kind = frame_kind_from_string(text(5)).value_or(FrameKind::text);
     f.columns.parse_ok = st.getColumn(6).getInt() != 0;
-    auto text_or_null = [&](int i) -> std::optional<std::string> {
-        const auto c = st.getColumn(i);
-        if (c.isNull()) {
-            return std::nullopt;
-        }
-        return c.getString();
-    };
-    f.columns.stream = text_or_null(7);
-    f.columns.event = text_or_null(8);
-    f.columns.object_id = text_or_null(9);
-    f.bytes = blob(st.getColumn(10));
+    text_or_null(7, f.columns.stream);
+    text_or_null(8, f.columns.event);
+    text_or_null(9, f.columns.object_id);
+    f.bytes.assign(text(10));
 }
 
 void bind_opt_text(SQLite::Statement& st, int i, const std::optional<std::string>& v) {

@@ -1,5 +1,7 @@
 #include "replay/replay_server.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -105,4 +107,76 @@ TEST_CASE("SSE starts with :) and sends events as event/data blocks") {
     CHECK_THAT(res, Catch::Contains("event: update\ndata: {\"id\":"));
     const auto missing = http_get(replay.port(), "/api/v1/streaming/hashtag");
     CHECK_THAT(missing, Catch::Contains("{\"error\":\"Missing tag name parameter\"}"));
+}
+
+TEST_CASE("Each message goes out as one unfragmented frame, whatever its size, as from Mastodon") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 20;
+    so.subscriptions = {{"public", ""}};
+    so.event_mix = {"update"};
+    const auto path = make_tape(dir, so);
+    std::vector<std::string> expected;
+    {
+        // One event far over Beast's 4 KB write buffer, which Beast would split into fragments.
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        const std::string big = R"({"stream":["public"],"event":"update","payload":")" +
+                                std::string(70'000, 'x') + R"("})";
+        SQLite::Statement update(db,
+                                 "UPDATE frames SET bytes = ? WHERE seq = (SELECT min(seq) + 3 "
+                                 "FROM frames WHERE kind = 'event')");
+        update.bind(1, big.data(), static_cast<int>(big.size()));
+        REQUIRE(update.exec() == 1);
+        SQLite::Statement events(db, "SELECT bytes FROM frames WHERE kind = 'event' ORDER BY seq");
+        while (events.executeStep()) {
+            const auto c = events.getColumn(0);
+            expected.emplace_back(static_cast<const char*>(c.getBlob()),
+                                  static_cast<std::size_t>(c.getBytes()));
+        }
+    }
+    replay::ReplayOptions o;
+    o.tape = path;
+    o.clock = replay::ClockMode::max_speed;
+    RunningReplay replay(o);
+    // A bare client that never answers the close: it reads until the 2 s receive timeout.
+    const std::string wire = raw_http(
+        replay.port(),
+        "GET /api/v1/streaming?stream=public HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: "
+        "websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n");
+    REQUIRE_THAT(wire, Catch::StartsWith("HTTP/1.1 101"));
+    std::size_t pos = wire.find("\r\n\r\n") + 4;
+    std::vector<std::string> texts;
+    bool closed = false;
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(wire[i]); };
+    while (pos + 2 <= wire.size()) {
+        const bool fin = (byte(pos) & 0x80) != 0;
+        const int opcode = byte(pos) & 0x0f;
+        const bool masked = (byte(pos + 1) & 0x80) != 0;
+        std::uint64_t n = byte(pos + 1) & 0x7f;
+        pos += 2;
+        const std::size_t extra = n == 126 ? 2 : n == 127 ? 8 : 0;
+        REQUIRE(pos + extra <= wire.size());
+        if (extra > 0) {
+            n = 0;
+            for (std::size_t i = 0; i < extra; ++i) {
+                n = (n << 8) | byte(pos + i);
+            }
+            pos += extra;
+        }
+        REQUIRE(pos + n <= wire.size());
+        CHECK(fin);
+        CHECK_FALSE(masked);
+        CHECK(opcode != 0);  // no continuation frames
+        if (opcode == 1) {
+            texts.push_back(wire.substr(pos, n));
+        } else if (opcode == 8) {
+            closed = true;
+            CHECK(wire.substr(pos, 2) == std::string("\x03\xe8", 2));  // 1000: the tape's end
+        }
+        pos += n;
+    }
+    CHECK(pos == wire.size());
+    CHECK(closed);
+    CHECK(texts == expected);
 }
