@@ -6,6 +6,8 @@
 //                                       (TAPE: send its event frames instead of SIZE-byte ones)
 //   raw_limits sqlite COUNT SIZE FILE   batched inserts of COUNT frames with the tape's pragmas
 //   raw_limits timer PERIOD_MS COUNT    lateness of a periodic steady_timer
+//   raw_limits first URL COUNT          COUNT new clients one by one: connect to first message
+//   raw_limits hold URL CLIENTS SECS    CLIENTS clients connect and stay idle for SECS
 //   raw_limits drain URL CLIENTS [--async]
 //                                       CLIENTS WebSocket clients drain URL until it closes (a
 //                                       thread each, or on two event-loop threads)
@@ -220,6 +222,37 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
     return 0;
 }
 
+// CLIENTS clients connect, upgrade and then sit idle for SECONDS (for the replayer's memory per
+// idle client).
+int bench_hold(const std::string& url, int clients, double seconds) {
+    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    net::io_context ioc;
+    int up = 0;
+    for (int c = 0; c < clients; ++c) {
+        net::co_spawn(
+            ioc,
+            [&, c]() -> net::awaitable<void> {
+                websocket::stream<tcp::socket> ws(ioc);
+                co_await ws.next_layer().async_connect({net::ip::make_address("127.0.0.1"), port},
+                                                       net::use_awaitable);
+                ws.set_option(websocket::stream_base::decorator([c](websocket::request_type& req) {
+                    req.set(beast::http::field::authorization, "Bearer hold-" + std::to_string(c));
+                }));
+                co_await ws.async_handshake("127.0.0.1", "/api/v1/streaming?stream=public",
+                                            net::use_awaitable);
+                ++up;
+                net::steady_timer idle(ioc);
+                idle.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::duration<double>(seconds)));
+                co_await idle.async_wait(net::use_awaitable);
+            },
+            net::detached);
+    }
+    ioc.run();
+    std::printf("{\"what\":\"hold\",\"clients\":%d,\"connected\":%d}\n", clients, up);
+    return up == clients ? 0 : 1;
+}
+
 double percentile(std::vector<double> v, double p) {
     std::sort(v.begin(), v.end());
     return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
@@ -321,6 +354,30 @@ int bench_drain(const std::string& url, int clients, bool async) {
 
 }  // namespace
 
+// COUNT times, one after the other: a new client connects and reads its first message; the time
+// from the TCP connect to that message (the tape's size must not show here).
+int bench_first(const std::string& url, int count) {
+    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    std::vector<double> ms;
+    for (int i = 0; i < count; ++i) {
+        net::io_context ioc;
+        const auto t0 = Clock::now();
+        tcp::socket socket(ioc);
+        socket.connect({net::ip::make_address("127.0.0.1"), port});
+        websocket::stream<tcp::socket> ws(std::move(socket));
+        ws.set_option(websocket::stream_base::decorator([i](websocket::request_type& req) {
+            req.set(beast::http::field::authorization, "Bearer first-" + std::to_string(i));
+        }));
+        ws.handshake("127.0.0.1", "/api/v1/streaming?stream=public");
+        beast::flat_buffer buffer;
+        ws.read(buffer);
+        ms.push_back(seconds_since(t0) * 1000);
+    }
+    std::printf("{\"what\":\"first_frame\",\"count\":%d,\"p50_ms\":%.2f,\"max_ms\":%.2f}\n", count,
+                percentile(ms, 0.5), *std::max_element(ms.begin(), ms.end()));
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
@@ -334,6 +391,12 @@ int main(int argc, char** argv) {
         if (args.size() == 3 && args[0] == "timer") {
             return bench_timer(std::stoi(args[1]), std::stoul(args[2]));
         }
+        if (args.size() == 3 && args[0] == "first") {
+            return bench_first(args[1], std::stoi(args[2]));
+        }
+        if (args.size() == 4 && args[0] == "hold") {
+            return bench_hold(args[1], std::stoi(args[2]), std::stod(args[3]));
+        }
         if ((args.size() == 3 || (args.size() == 4 && args[3] == "--async")) &&
             args[0] == "drain") {
             return bench_drain(args[1], std::stoi(args[2]), args.size() == 4);
@@ -344,6 +407,7 @@ int main(int argc, char** argv) {
     }
     std::cerr << "usage: raw_limits ws COUNT SIZE [TAPE] | sqlite COUNT SIZE FILE | timer "
                  "PERIOD_MS COUNT "
-                 "| drain ws://127.0.0.1:PORT CLIENTS [--async]\n";
+                 "| drain ws://127.0.0.1:PORT CLIENTS [--async] | first URL COUNT | hold URL "
+                 "CLIENTS SECS\n";
     return 2;
 }

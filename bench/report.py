@@ -148,6 +148,42 @@ w(f"| peak RSS of record (MiB) | "
 w(f"| peak RSS of replay (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['replay_rss_kib'] / 1024), '{:,.1f}')} |")
 w("")
+scale_synth = sorted((r for r in rows if r["what"] == "scale_synth"), key=lambda r: r["events"])
+if scale_synth:
+    def one(what, n):
+        return next(r for r in rows if r["what"] == what and r["events"] == n)
+    w("## Scale")
+    w("")
+    w("Measured once, after the runs above: a tape of each size made with `synth` (as above), "
+      "recorded over ws:// from `replay --max-speed` (`record --max-events N`), and replayed at "
+      "--max-speed to one bare client. Rates should not depend on the tape's size.")
+    w("")
+    w("| events | synth s | tape bytes/event | record events/s | record peak RSS MiB | "
+      "replay messages/s | replay peak RSS MiB |")
+    w("|---|---|---|---|---|---|---|")
+    for s_ in scale_synth:
+        n = s_["events"]
+        rec, rep_ = one("scale_record", n), one("scale_replay", n)
+        w(f"| {n:,} | {s_['seconds']:,.1f} | {s_['tape_bytes'] / n:,.0f} | {rec['per_s']:,.0f} | "
+          f"{rec['record_rss_kib'] / 1024:,.1f} | {rep_['per_s']:,.0f} | "
+          f"{rep_['replay_rss_kib'] / 1024:,.1f} |")
+    biggest = scale_synth[-1]["events"]
+    w("")
+    first = next((r for r in rows if r["what"] == "first_frame"), None)
+    if first:
+        w(f"* Time to first frame on the {biggest:,}-event tape (a new client, TCP connect to its "
+          f"first message, {first['count']} clients one after the other): median "
+          f"{first['p50_ms']:.2f} ms, max {first['max_ms']:.2f} ms.")
+    idle = next((r for r in rows if r["what"] == "idle_clients"), None)
+    if idle:
+        per = (idle["rss_after_kib"] - idle["rss_before_kib"]) / idle["clients"]
+        w(f"* Memory per idle client: {idle['clients']:,} clients connected to a `--virtual-clock` "
+          f"replay of that tape (nothing plays): RSS {idle['rss_before_kib'] / 1024:,.1f} MiB "
+          f"before, {idle['rss_after_kib'] / 1024:,.1f} MiB with them, {per:,.1f} KiB each.")
+    for r in rows:
+        if r["what"] == "inspect":
+            w(f"* `mastotape {r['command']}` on that tape: {r['seconds']:,.2f} s.")
+    w("")
 # The hand-written part: the targets, the profiles and what changed (bench/profile.md).
 profile = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
 if os.path.exists(profile):

@@ -44,16 +44,23 @@ note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
       -days 2 -extfile ext.cnf ) > /dev/null 2>&1
 
-# Starts `mastotape replay TAPE --max-speed --exit-when-done [EXTRA...]`, or with EXTRA
-# `--speed X` just that (it stays up to be asked for its status), peak RSS to $1; sets $port.
+# Starts `mastotape replay TAPE --max-speed --exit-when-done [EXTRA...]`, peak RSS to $1; sets
+# $port. EXTRA `--speed X`: that clock instead, and it stays up (to be asked for its status);
+# EXTRA `--no-exit`: --max-speed, and it stays up.
 start_replay() {
     local rss_file=$1 tape=$2
     shift 2
-    local clock=(--max-speed --exit-when-done)
-    [[ " $* " == *" --speed "* ]] && clock=()
+    local clock=(--max-speed --exit-when-done) extra=()
+    for a in "$@"; do
+        case $a in
+            --no-exit) clock=(--max-speed) ;;
+            --speed) clock=() && extra+=("$a") ;;
+            *) extra+=("$a") ;;
+        esac
+    done
     rm -f "$work/port"
     /usr/bin/time -f '%M' -o "$rss_file" "$bin" replay "$tape" "${clock[@]}" \
-        --idle-timeout 60 --port-file "$work/port" "$@" > /dev/null 2>&1 &
+        --idle-timeout 60 --port-file "$work/port" "${extra[@]}" > /dev/null 2>&1 &
     replay_pid=$!
     while [[ ! -s $work/port ]]; do sleep 0.05; done
     port=$(cat "$work/port")
@@ -69,6 +76,35 @@ finish_replay() {
     pkill -TERM -P "$replay_pid" 2>/dev/null || true
     wait "$replay_pid" || true
     replay_pid=
+}
+
+# Records TAPE's EVENTS events from `mastotape replay TAPE --max-speed` over SCHEME (ws or wss)
+# into $work/rec.db; prints the figures as JSON.
+record_from() {
+    local tape=$1 count=$2 scheme=$3
+    local trust=()
+    if [[ $scheme == wss ]]; then
+        start_replay "$work/replay.rss" "$tape" --tls-cert "$work/server.pem" \
+            --tls-key "$work/server.key"
+        trust=(--cacert "$work/ca.pem")
+    else
+        start_replay "$work/replay.rss" "$tape"
+    fi
+    rm -f "$work"/rec.db*
+    local t0 t1
+    t0=$(date +%s.%N)
+    ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
+        "$scheme://127.0.0.1:$port" --db "$work/rec.db" --stream public \
+        --max-events "$count" --no-backfill --no-discovery -q "${trust[@]}"
+    t1=$(date +%s.%N)
+    finish_replay
+    "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
+import json, sys
+events = json.load(sys.stdin)[0]["events"]
+t0, t1, rec, rep = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "seconds": t1 - t0,
+                  "per_s": events / (t1 - t0), "record_rss_kib": rec, "replay_rss_kib": rep}))' \
+        "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" "$scheme"
 }
 
 echo "== synthesizing the tapes: $events events, and $((events / clients)) for $clients clients"
@@ -101,29 +137,7 @@ for run in $(seq "$runs"); do
     # Recording: mastotape record against the replayer at full speed, complete tape; over ws://
     # and over wss:// (the replayer's certificate trusted with --cacert).
     for scheme in ws wss; do
-        if [[ $scheme == wss ]]; then
-            start_replay "$work/replay.rss" "$work/tape.db" --tls-cert "$work/server.pem" \
-                --tls-key "$work/server.key"
-            trust=(--cacert "$work/ca.pem")
-        else
-            start_replay "$work/replay.rss" "$work/tape.db"
-            trust=()
-        fi
-        rm -f "$work"/rec.db*
-        t0=$(date +%s.%N)
-        ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
-            "$scheme://127.0.0.1:$port" --db "$work/rec.db" --stream public \
-            --max-events "$events" --no-backfill --no-discovery -q "${trust[@]}"
-        t1=$(date +%s.%N)
-        finish_replay
-        "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
-import json, sys
-events = json.load(sys.stdin)[0]["events"]
-t0, t1, rec, rep = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "seconds": t1 - t0,
-                  "per_s": events / (t1 - t0), "record_rss_kib": rec, "replay_rss_kib": rep}))' \
-            "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" "$scheme" |
-            note "$run"
+        record_from "$work/tape.db" "$events" "$scheme" | note "$run"
     done
 
     # What a user would write instead: python3-websockets + sqlite3.
@@ -165,6 +179,64 @@ print(json.dumps(s))' "$port" "$n" | note "$run"
         finish_replay
     done
 done
+
+# Scale, once: the cost curve from 10^4 events up to SCALE_MAX (default 10^7), and on the
+# biggest tape memory, time to first frame, memory per idle client and the inspection commands.
+# A 10^7-event tape is ~22 GB, and synth writes it as one transaction (a WAL as big again).
+rm -f "$work"/tape.db* "$work"/small.db* "$work"/rec.db* "$work"/py.db* "$work"/node.db*
+scale_max=${SCALE_MAX:-10000000}
+n=10000
+while (( n <= scale_max )); do
+    echo "== scale: $n events"
+    rm -f "$work"/scale.db*
+    t0=$(date +%s.%N)
+    "$bin" synth --db "$work/scale.db" --events "$n" --rate 1000 --stream public --mix update -q
+    t1=$(date +%s.%N)
+    echo "{\"what\":\"scale_synth\",\"events\":$n,\"seconds\":$(echo "$t1 - $t0" | bc),\"tape_bytes\":$(stat -c %s "$work/scale.db")}" | note 0
+    record_from "$work/scale.db" "$n" ws | /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read()); r["what"] = "scale_record"; print(json.dumps(r))' | note 0
+    rm -f "$work"/rec.db*
+    start_replay "$work/replay.rss" "$work/scale.db"
+    "$raw" drain "ws://127.0.0.1:$port" 1 | /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read()); r["what"] = "scale_replay"; r["events"] = int(sys.argv[1])
+print(json.dumps(r))' "$n" > "$work/scale_replay.json"
+    finish_replay
+    /usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1])); r["replay_rss_kib"] = int(open(sys.argv[2]).read())
+print(json.dumps(r))' "$work/scale_replay.json" "$work/replay.rss" | note 0
+    if (( n * 10 > scale_max )); then
+        # New clients, one by one, each to its first frame (--max-speed: no wait on the tape).
+        start_replay "$work/replay.rss" "$work/scale.db" --no-exit
+        "$raw" first "ws://127.0.0.1:$port" 20 | note 0
+        finish_replay
+        # Memory per idle client: 1,000 clients connected to a paused (virtual) clock.
+        rm -f "$work/port"
+        "$bin" replay "$work/scale.db" --virtual-clock --port-file "$work/port" > /dev/null 2>&1 &
+        vpid=$!
+        while [[ ! -s $work/port ]]; do sleep 0.05; done
+        port=$(cat "$work/port")
+        rss0=$(awk '/VmRSS/ {print $2}' "/proc/$vpid/status")
+        "$raw" hold "ws://127.0.0.1:$port" 1000 4 > /dev/null &
+        hold_pid=$!
+        sleep 3
+        rss1=$(awk '/VmRSS/ {print $2}' "/proc/$vpid/status")
+        wait "$hold_pid"
+        kill -TERM "$vpid"
+        wait "$vpid" || true
+        echo "{\"what\":\"idle_clients\",\"clients\":1000,\"rss_before_kib\":$rss0,\"rss_after_kib\":$rss1}" | note 0
+        for cmd in sessions "stats 1"; do
+            t0=$(date +%s.%N)
+            "$bin" $cmd --db "$work/scale.db" > /dev/null
+            t1=$(date +%s.%N)
+            echo "{\"what\":\"inspect\",\"command\":\"$cmd\",\"events\":$n,\"seconds\":$(echo "$t1 - $t0" | bc)}" | note 0
+        done
+    fi
+    n=$((n * 10))
+done
+rm -f "$work"/scale.db*
 
 cp "$results" bench/results.jsonl
 /usr/bin/python3 bench/report.py bench/results.jsonl > bench/RESULTS.md

@@ -13,16 +13,19 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <random>
 #include <set>
 #include <unordered_set>
+#include <vector>
 
 #include "record/rest_plan.hpp"
 #include "record/tape_writer.hpp"
@@ -270,6 +273,7 @@ struct Recorder::Impl {
         WriterOptions wo;
         wo.batch_interval = std::chrono::milliseconds(options.batch_interval_ms);
         wo.batch_records = options.batch_records;
+        wo.queue_limit_bytes = options.write_buffer_bytes;
         wo.sync_full = options.sync_full;
         writer = std::make_unique<TapeWriter>(std::move(store), session_id, wo);
         status_line = !options.quiet && !options.json_log && ::isatty(STDERR_FILENO) != 0;
@@ -302,10 +306,17 @@ struct Recorder::Impl {
     std::int64_t current_connection = 0;
     std::int64_t next_backfill_seq = 1;
     std::map<std::string, std::string> newest_seen;  // backfill target key -> newest id streamed
-    std::map<std::pair<std::string, std::string>, std::optional<BackfillTarget>> event_targets;
+    // What each (stream label, event) the stream delivered means for backfill: where that
+    // target's newest id so far is kept. A session has a handful, looked up without copying.
+    struct EventTarget {
+        std::string label;
+        std::string event;
+        std::string* newest = nullptr;  // into newest_seen; null: not a backfill target
+    };
+    std::vector<EventTarget> event_targets;
     std::string sse_label;  // the one stream of an SSE session, for frames that carry no label
     std::unordered_set<std::string> streamed_ids;
-    std::deque<std::string> streamed_order;
+    std::deque<const std::string*> streamed_order;  // into streamed_ids, oldest first
     Clock::time_point last_activity;
     std::string state = "starting";
     bool status_line = false;
@@ -1132,25 +1143,30 @@ struct Recorder::Impl {
         if (!f.columns.object_id || !f.columns.event) {
             return;
         }
-        streamed_ids.insert(*f.columns.object_id);
-        streamed_order.push_back(*f.columns.object_id);
-        if (streamed_order.size() > 200'000) {
-            streamed_ids.erase(streamed_order.front());
-            streamed_order.pop_front();
+        const auto [it, added] = streamed_ids.insert(*f.columns.object_id);
+        if (added) {
+            streamed_order.push_back(&*it);  // elements of an unordered_set stay where they are
+            if (streamed_order.size() > 200'000) {
+                streamed_ids.erase(streamed_ids.find(*streamed_order.front()));
+                streamed_order.pop_front();
+            }
         }
         const std::string& label = f.columns.stream ? *f.columns.stream : sse_label;
-        // A session has a handful of (label, event) pairs: parse each label once.
-        auto cached = event_targets.find({label, *f.columns.event});
+        const std::string& event = *f.columns.event;
+        auto cached = std::find_if(
+            event_targets.begin(), event_targets.end(),
+            [&](const EventTarget& t) { return t.event == event && t.label == label; });
         if (cached == event_targets.end()) {
-            cached = event_targets
-                         .emplace(std::make_pair(label, *f.columns.event),
-                                  target_of_event(label, *f.columns.event))
-                         .first;
+            EventTarget t{label, event, nullptr};
+            if (const auto target = target_of_event(label, event)) {
+                t.newest = &newest_seen[target->key()];  // map nodes stay where they are
+            }
+            event_targets.push_back(std::move(t));
+            cached = std::prev(event_targets.end());
         }
-        if (const auto& t = cached->second) {
-            auto& newest = newest_seen[t->key()];
-            if (newest.empty() || schema::compare_ids(*f.columns.object_id, newest) > 0) {
-                newest = *f.columns.object_id;
+        if (std::string* newest = cached->newest) {
+            if (newest->empty() || schema::compare_ids(*f.columns.object_id, *newest) > 0) {
+                *newest = *f.columns.object_id;
             }
         }
     }
@@ -1299,14 +1315,14 @@ struct Recorder::Impl {
         std::cerr << line << std::flush;
     }
 
+    // The status line, rewritten in place 4 times a second; its last state is printed once the
+    // event loop is done (see Recorder::run).
     net::awaitable<void> status_loop() {
         while (state != "stopped") {
             print_status();
             status_timer.expires_after(std::chrono::milliseconds(250));
             co_await status_timer.async_wait(kUseTuple);
         }
-        print_status();
-        std::cerr << '\n';
     }
 
     void wait_signal() {
@@ -1371,6 +1387,11 @@ int Recorder::run() {
     }
     impl.ioc.run();
     const std::int64_t end = impl.offset_now();
+    if (impl.status_line) {
+        impl.state = "stopped";
+        impl.print_status();
+        std::cerr << '\n';
+    }
     if (impl.live_row) {
         // A second interrupt stopped the loop mid-connection: end the connection here.
         impl.live_row->ended_offset_ns = end;

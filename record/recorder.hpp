@@ -37,6 +37,7 @@ struct RecordOptions {
     double handshake_timeout_s = 30;
     std::int64_t batch_interval_ms = 250;
     std::size_t batch_records = 1000;
+    std::size_t write_buffer_bytes = 16 * 1024 * 1024;  // frames held for the writer, at most
     bool sync_full = false;
     bool quiet = false;
     bool json_log = false;

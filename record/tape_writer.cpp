@@ -63,8 +63,7 @@ bool TapeWriter::push(Record r) {
 }
 
 bool TapeWriter::has_room() const {
-    std::lock_guard lock(mutex_);
-    return queued_bytes_ < options_.queue_limit_bytes / 2;
+    return queued_bytes_.load(std::memory_order_relaxed) < options_.queue_limit_bytes / 2;
 }
 
 std::string TapeWriter::error() const {

@@ -4,6 +4,7 @@
 // in batches (at most every `batch_interval` or `batch_records`, whichever comes first), each batch
 // in one transaction. The network side only ever enqueues; it never waits on SQLite.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,7 +63,8 @@ class TapeWriter {
     std::condition_variable wake_;
     std::condition_variable drained_;
     std::deque<Record> queue_;
-    std::size_t queued_bytes_ = 0;
+    // Written under mutex_, read without it by has_room() (asked before every read).
+    std::atomic<std::size_t> queued_bytes_{0};
     bool stopping_ = false;
     bool flush_requested_ = false;
     std::int64_t flushes_done_ = 0;

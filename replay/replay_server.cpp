@@ -41,6 +41,8 @@ using WebSocket = websocket::stream<ServerStream&>;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr auto kRequestDeadline = std::chrono::seconds(30);
+// How long a client has to refuse an oversize-at frame before its connection's end is played.
+constexpr auto kOversizeGrace = std::chrono::seconds(5);
 
 // Reports network errors that are not the ordinary ends of a connection.
 void fail(beast::error_code ec, const char* what) {
@@ -216,8 +218,8 @@ struct ReplayServer::Impl {
     std::vector<Fault> faults;          // options.faults plus those added at run time
     std::int64_t refuse_remaining = 0;  // attempts still to refuse (refuse=K)
     bool paused = false;
-    Lateness lateness;
     Clock::time_point paused_at{};
+    Lateness lateness;
     int exit_code = 0;
     std::int64_t connections_served = 0;
     std::optional<net::ssl::context> tls;  // with --tls-cert: every connection speaks TLS
@@ -1203,6 +1205,15 @@ struct ReplayServer::Impl {
                                                   static_cast<double>(fault.bytes_per_s))));
                     co_await conn.wake.async_wait(kUseTuple);
                 }
+            }
+        }
+        if (oversized && alive && !conn.closed) {
+            // The client may still be refusing the oversize-at frame (1009, after reading all
+            // 17 MiB of it): the connection's end must not come first and count it played.
+            const auto until = Clock::now() + kOversizeGrace;
+            while (!conn.closed && Clock::now() < until) {
+                conn.wake.expires_at(until);
+                co_await conn.wake.async_wait(kUseTuple);
             }
         }
         // A client that refused an oversize-at frame leaves (1009), as the fault meant it to.

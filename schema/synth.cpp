@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <ctime>
+#include <future>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -105,6 +106,7 @@ class Synth {
 
     std::int64_t session_id_ = 0;
     Batch batch_;
+    std::future<void> storing_;  // the batch being stored
     std::vector<Account> accounts_;
     std::vector<std::string> labels_;
     std::string sse_label_;
@@ -427,12 +429,21 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
     return d;
 }
 
+// Batches are stored on a second thread while the next one is made (the store is used by one
+// thread at a time: each append waits for the one before, and `force` for its own).
 void Synth::flush(bool force) {
     if (force || batch_.size() >= kFlushEvery) {
-        store_.append(batch_);
+        if (storing_.valid()) {
+            storing_.get();  // rethrows what the append threw
+        }
         const auto id = batch_.session_id;
+        storing_ =
+            std::async(std::launch::async, [this, b = std::move(batch_)] { store_.append(b); });
         batch_ = Batch{};
         batch_.session_id = id;
+        if (force) {
+            storing_.get();
+        }
     }
 }
 
@@ -719,6 +730,15 @@ std::int64_t Synth::run() {
 
     std::int64_t end_offset = 0;
     store_.in_transaction([&] {
+        // Whatever goes wrong, no append may still run when the transaction rolls back.
+        struct WaitForStoring {
+            std::future<void>& f;
+            ~WaitForStoring() {
+                if (f.valid()) {
+                    f.wait();
+                }
+            }
+        } wait_for_storing{storing_};
         session_id_ = store_.create_session(s);
         batch_.session_id = session_id_;
         conn_.idx = 0;

@@ -21,6 +21,7 @@ struct RecordCommandOptions {
     std::string token_on_command_line;
     std::string sync = "normal";
     bool no_backfill = false;
+    std::size_t write_buffer_kib = 16 * 1024;
     bool no_discovery = false;
 };
 
@@ -78,6 +79,7 @@ int run_record(RecordCommandOptions& o) {
     }
     r.sync_full = o.sync == "full";
     r.backfill = !o.no_backfill;
+    r.write_buffer_bytes = o.write_buffer_kib * 1024;
     r.discover = !o.no_discovery;
     if (!o.token_file.empty()) {
         std::ifstream in(o.token_file);
@@ -156,6 +158,10 @@ void add_record_command(CLI::App& app, Runner& run) {
         ->capture_default_str();
     sub->add_option("--batch-frames", o->record.batch_records, "Commit at least every N records")
         ->capture_default_str();
+    sub->add_option("--write-buffer-kib", o->write_buffer_kib,
+                    "Frames held for the disk at most, KiB; reading slows down past half of it")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4 * 1024 * 1024));
     sub->add_option("--sync", o->sync, "normal (batched commits) or full (durable per frame)")
         ->capture_default_str();
     sub->add_flag("--no-backfill", o->no_backfill, "Do not fetch what gaps missed over REST");

@@ -190,3 +190,47 @@ TEST_CASE("A token on the command line is refused and not echoed") {
     CHECK(r.err.find(kToken) == std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.file("mastotape.db")));
 }
+
+TEST_CASE("On a terminal the recorder keeps one status line up to date, elsewhere it prints none") {
+    TempDir dir;
+    HeldReplay replay(dir);
+    REQUIRE_FALSE(replay.url.empty());
+    // `script` runs the recorder on a pseudo-terminal and copies what it printed there.
+    const std::string record = std::string("'") + MASTOTAPE_BINARY + "' record " + replay.url +
+                               " --db tty.db --max-events 30";
+    const std::string cmd = "cd '" + dir.path().string() + "' && ACCESS_TOKEN=" + kToken +
+                            " script -qefc \"" + record + "\" /dev/null > tty.out 2>&1 < /dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const auto tty = read_file(dir.file("tty.out"));
+    CHECK_THAT(tty, Catch::Contains("\r\033[K"));  // the line is rewritten in place
+    CHECK_THAT(tty, Catch::Contains("events 30"));
+    CHECK_THAT(tty, Catch::Contains("heartbeats"));
+    CHECK(tty.find(kToken) == std::string::npos);
+
+    Child plain({MASTOTAPE_BINARY, "record", replay.url, "--db", dir.file("plain.db"),
+                 "--max-events", "30"},
+                dir.file("plain.out"), {"ACCESS_TOKEN=tok-second-client"});
+    CHECK(plain.wait() == 0);
+    CHECK(frames_in(dir.file("plain.db")) >= 30);
+    CHECK(read_file(dir.file("plain.out")).find('\033') == std::string::npos);
+}
+
+TEST_CASE("A writer that falls behind slows reading down, says so once, and loses nothing") {
+    TempDir dir;
+    HeldReplay replay(dir);
+    REQUIRE_FALSE(replay.url.empty());
+    const auto db = dir.file("rec.db");
+    // A 1 KiB write buffer: every frame fills it, so reading waits for the writer each time.
+    Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--max-events", "30",
+               "--write-buffer-kib", "1"},
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+    CHECK(rec.wait() == 0);
+    const auto out = read_file(dir.file("rec.out"));
+    const std::string line = "the disk is not keeping up";
+    const auto first = out.find(line);
+    CHECK(first != std::string::npos);
+    CHECK(out.find(line, first + 1) == std::string::npos);
+    schema::TapeStore store(db, schema::OpenMode::read);
+    CHECK(store.counts(1).events == 30);
+    CHECK(schema::verify_tape(store, false, 0).clean());
+}

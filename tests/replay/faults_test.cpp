@@ -124,6 +124,23 @@ TEST_CASE("malformed-at sends half an event, which the client stores as unparsed
     CHECK_THAT(texts[0].bytes, Catch::StartsWith("{\"stream\":[\"user\"]"));
 }
 
+TEST_CASE("oversize-at sends a frame over --max-frame: the client ends it as 1009 and goes on") {
+    TempDir dir;
+    const auto db = record_with_fault(dir, "oversize-at=4", replay::ClockMode::realtime);
+    schema::TapeStore store(db, schema::OpenMode::read);
+    const auto conns = established(store);
+    REQUIRE_FALSE(conns.empty());
+    for (const auto& c : store.connections(1)) {
+        UNSCOPED_INFO(c.idx << ": " << c.end_cause << " " << c.http_status.value_or(0) << " "
+                            << c.end_detail);
+    }
+    REQUIRE(conns.size() >= 2);
+    CHECK(conns[0].end_cause == "frame-too-large");
+    CHECK(conns[0].close_code == 1009);
+    CHECK(store.gaps(1).at(0).cause == "frame-too-large");
+    CHECK(store.gaps(1).at(0).last_seq_before == 3);  // the 17 MiB frame is not stored
+}
+
 TEST_CASE("refuse makes the next attempts fail with 503 before the tape plays") {
     TempDir dir;
     const auto db = record_with_fault(dir, "refuse=2", replay::ClockMode::realtime);

@@ -164,7 +164,7 @@ TEST_CASE("verify exits 4 on an interrupted session until --repair closes it") {
     CHECK(run_mastotape("verify", dir).exit_code == 0);
 }
 
-TEST_CASE("export -o and import round-trip through files; a bad import names FILE:LINE") {
+TEST_CASE("export -o and import round-trip through files, and a bad import names FILE:LINE") {
     TempDir dir;
     REQUIRE(run_mastotape("synth --events 50 --stream hashtag=rust --transport sse -q", dir)
                 .exit_code == 0);
