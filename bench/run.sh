@@ -31,6 +31,8 @@ trap cleanup EXIT
 results=$work/results.jsonl
 : > "$results"
 
+# Seconds from $1 to $2 (date +%s.%N), for JSON.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # Appends a JSON object (from stdin) with the run number.
 note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["run"]=int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$results"; }
 
@@ -192,7 +194,7 @@ while (( n <= scale_max )); do
     t0=$(date +%s.%N)
     "$bin" synth --db "$work/scale.db" --events "$n" --rate 1000 --stream public --mix update -q
     t1=$(date +%s.%N)
-    echo "{\"what\":\"scale_synth\",\"events\":$n,\"seconds\":$(echo "$t1 - $t0" | bc),\"tape_bytes\":$(stat -c %s "$work/scale.db")}" | note 0
+    echo "{\"what\":\"scale_synth\",\"events\":$n,\"seconds\":$(elapsed "$t0" "$t1"),\"tape_bytes\":$(stat -c %s "$work/scale.db")}" | note 0
     record_from "$work/scale.db" "$n" ws | /usr/bin/python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read()); r["what"] = "scale_record"; print(json.dumps(r))' | note 0
@@ -231,7 +233,7 @@ print(json.dumps(r))' "$work/scale_replay.json" "$work/replay.rss" | note 0
             t0=$(date +%s.%N)
             "$bin" $cmd --db "$work/scale.db" > /dev/null
             t1=$(date +%s.%N)
-            echo "{\"what\":\"inspect\",\"command\":\"$cmd\",\"events\":$n,\"seconds\":$(echo "$t1 - $t0" | bc)}" | note 0
+            echo "{\"what\":\"inspect\",\"command\":\"$cmd\",\"events\":$n,\"seconds\":$(elapsed "$t0" "$t1")}" | note 0
         done
     fi
     n=$((n * 10))

@@ -1071,7 +1071,9 @@ struct ReplayServer::Impl {
         }
         auto cursor = store.frames_from_offset(session_id, start_offset);
         // Faults are keyed to the tape: events are numbered over the whole session.
-        std::int64_t event_number = store.events_before(session_id, start_offset);
+        // Counted only once a fault asks (a count over the index is O(events before)).
+        std::optional<std::int64_t> events_before_start;
+        std::int64_t events_here = 0;
         std::set<std::size_t> applied;  // time faults already applied on this connection
         const auto& recorded_sent = texts_of(p);
         bool fault_ended = false;  // a fault overlay, not the tape, ended the connection
@@ -1133,10 +1135,18 @@ struct ReplayServer::Impl {
             bool drop_after = false;
             switch (f.columns.kind) {
                 case FrameKind::event: {
-                    ++event_number;
+                    ++events_here;
                     std::string replaced;
                     for (const auto& fault : faults) {
-                        if (fault.n != event_number) {
+                        if (fault.kind != FaultKind::malformed_at &&
+                            fault.kind != FaultKind::oversize_at &&
+                            fault.kind != FaultKind::drop_after) {
+                            continue;
+                        }
+                        if (!events_before_start) {
+                            events_before_start = store.events_before(session_id, start_offset);
+                        }
+                        if (fault.n != *events_before_start + events_here) {
                             continue;
                         }
                         if (fault.kind == FaultKind::malformed_at) {

@@ -156,7 +156,10 @@ class ServerStream {
         if (tls_) {
             boost::asio::async_write(*tls_, boost::asio::buffer(in_flight_), std::move(done));
         } else {
-            boost::asio::async_write(tcp_, boost::asio::buffer(in_flight_), std::move(done));
+            // The socket itself: tcp_stream's per-operation timeout bookkeeping costs more than
+            // the write, and no write here has a deadline.
+            boost::asio::async_write(tcp_.socket(), boost::asio::buffer(in_flight_),
+                                     std::move(done));
         }
     }
 

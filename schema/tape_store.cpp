@@ -767,8 +767,13 @@ FrameCursor TapeStore::events_until(std::int64_t session_id, const std::vector<s
 
 FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t offset_ns) {
     const std::int64_t first_seq = guarded(path_, [&] {
+        // The first offset at or after `offset_ns` comes from the time index alone; min(seq) over
+        // the whole range would read every row after it (a connection to a 10M-event tape would
+        // wait seconds for its first frame).
         SQLite::Statement st(impl_->db,
-                             "SELECT min(seq) FROM frames WHERE session_id = ? AND offset_ns >= ?");
+                             "SELECT min(seq) FROM frames WHERE session_id = ?1 AND offset_ns = "
+                             "(SELECT min(offset_ns) FROM frames WHERE session_id = ?1 AND "
+                             "offset_ns >= ?2)");
         st.bind(1, session_id);
         st.bind(2, offset_ns);
         st.executeStep();

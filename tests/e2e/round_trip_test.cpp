@@ -131,13 +131,14 @@ std::string import_fixture(const std::string& name, TempDir& dir) {
     return path;
 }
 
-// The default 5 ms per frame; an unoptimized ASan+UBSan build is slower than that on two
-// cores, so there the frame times are held to 25 ms (everything else is compared the same).
+// Frame times within 10 ms (diff's default is 5): on this project's two shared cores a bare
+// Asio timer alone is up to 4 ms late (bench/RESULTS.md, "raw: Asio timer lateness ... max"),
+// and the replayer's send and the recorder's stamp each take that chance, so one frame in a
+// suite run came 6.8 ms late. An unoptimized ASan+UBSan build is slower still: 25 ms there.
+// Everything else is compared exactly.
 schema::DiffOptions round_trip_options() {
     schema::DiffOptions o;
-    if (MASTOTAPE_SANITIZED) {
-        o.tolerance_ns = 25'000'000;
-    }
+    o.tolerance_ns = MASTOTAPE_SANITIZED ? 25'000'000 : 10'000'000;
     return o;
 }
 
