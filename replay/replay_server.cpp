@@ -1132,6 +1132,7 @@ struct ReplayServer::Impl {
                 break;
             }
             std::size_t sent_bytes = f.bytes.size();
+            const std::uint64_t written_before = ws.next_layer().bytes_written();
             bool drop_after = false;
             switch (f.columns.kind) {
                 case FrameKind::event: {
@@ -1196,8 +1197,9 @@ struct ReplayServer::Impl {
                     break;
             }
             last_offset = f.offset_ns;
-            if (options.clock == ClockMode::realtime && alive) {
-                lateness.add(Clock::now() - due_at(conn, f.offset_ns));
+            if (options.clock == ClockMode::realtime && alive &&
+                ws.next_layer().bytes_written() != written_before) {
+                lateness.add(Clock::now() - due_at(conn, f.offset_ns));  // only what went out
             }
             if (options.clock == ClockMode::max_speed) {
                 client.clock_offset = f.offset_ns;  // REST sees as far as the stream has gone

@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,9 @@ class ServerStream {
             token, buffers);
     }
 
+    // Bytes written to the stream so far (into the buffer: on their way to the socket).
+    std::uint64_t bytes_written() const { return bytes_written_; }
+
     // Whether a write goes in without waiting: the buffer is under its bound (or the connection
     // failed, which the write reports).
     bool has_room() const { return pending_.size() <= kBufferLimit || write_error_; }
@@ -118,6 +122,7 @@ class ServerStream {
     static constexpr std::size_t kBufferLimit = 64 * 1024;
 
     void append(boost::asio::const_buffer piece) {
+        bytes_written_ += piece.size();
         if (!write_error_) {
             pending_.append(static_cast<const char*>(piece.data()), piece.size());
         }
@@ -168,6 +173,7 @@ class ServerStream {
     std::string pending_;    // written since the write under way started
     std::string in_flight_;  // the write under way
     bool writing_ = false;
+    std::uint64_t bytes_written_ = 0;
     boost::beast::error_code write_error_;
     boost::asio::steady_timer written_;  // cancelled each time a write ends
 };

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "schema/synth.hpp"
@@ -22,6 +23,54 @@ std::string make_tape(const TempDir& dir, schema::SynthOptions o) {
     schema::TapeStore store(path, schema::OpenMode::create);
     schema::synthesize(store, o);
     return path;
+}
+
+// What a bare WebSocket client that never answers the close receives on /api/v1/streaming?QUERY:
+// it reads until the 2 s receive timeout.
+std::string upgrade_and_read(std::uint16_t port, const std::string& query) {
+    return raw_http(port, "GET /api/v1/streaming?" + query +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: "
+                              "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\n\r\n");
+}
+
+struct WireFrame {
+    bool fin = false;
+    bool masked = false;
+    int opcode = 0;
+    std::string payload;
+};
+
+// The WebSocket frames after the 101 response in `wire`, exactly as they came; fails the test
+// on a truncated frame.
+std::vector<WireFrame> frames_on_wire(const std::string& wire) {
+    REQUIRE_THAT(wire, Catch::StartsWith("HTTP/1.1 101"));
+    std::vector<WireFrame> out;
+    std::size_t pos = wire.find("\r\n\r\n") + 4;
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(wire[i]); };
+    while (pos + 2 <= wire.size()) {
+        WireFrame f;
+        f.fin = (byte(pos) & 0x80) != 0;
+        f.opcode = byte(pos) & 0x0f;
+        f.masked = (byte(pos + 1) & 0x80) != 0;
+        std::uint64_t n = byte(pos + 1) & 0x7f;
+        pos += 2;
+        const std::size_t extra = n == 126 ? 2 : n == 127 ? 8 : 0;
+        REQUIRE(pos + extra <= wire.size());
+        if (extra > 0) {
+            n = 0;
+            for (std::size_t i = 0; i < extra; ++i) {
+                n = (n << 8) | byte(pos + i);
+            }
+            pos += extra;
+        }
+        REQUIRE(pos + n <= wire.size());
+        f.payload = wire.substr(pos, n);
+        pos += n;
+        out.push_back(std::move(f));
+    }
+    CHECK(pos == wire.size());
+    return out;
 }
 
 }  // namespace
@@ -138,45 +187,56 @@ TEST_CASE("Each message goes out as one unfragmented frame, whatever its size, a
     o.tape = path;
     o.clock = replay::ClockMode::max_speed;
     RunningReplay replay(o);
-    // A bare client that never answers the close: it reads until the 2 s receive timeout.
-    const std::string wire = raw_http(
-        replay.port(),
-        "GET /api/v1/streaming?stream=public HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: "
-        "websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n");
-    REQUIRE_THAT(wire, Catch::StartsWith("HTTP/1.1 101"));
-    std::size_t pos = wire.find("\r\n\r\n") + 4;
     std::vector<std::string> texts;
     bool closed = false;
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(wire[i]); };
-    while (pos + 2 <= wire.size()) {
-        const bool fin = (byte(pos) & 0x80) != 0;
-        const int opcode = byte(pos) & 0x0f;
-        const bool masked = (byte(pos + 1) & 0x80) != 0;
-        std::uint64_t n = byte(pos + 1) & 0x7f;
-        pos += 2;
-        const std::size_t extra = n == 126 ? 2 : n == 127 ? 8 : 0;
-        REQUIRE(pos + extra <= wire.size());
-        if (extra > 0) {
-            n = 0;
-            for (std::size_t i = 0; i < extra; ++i) {
-                n = (n << 8) | byte(pos + i);
-            }
-            pos += extra;
-        }
-        REQUIRE(pos + n <= wire.size());
-        CHECK(fin);
-        CHECK_FALSE(masked);
-        CHECK(opcode != 0);  // no continuation frames
-        if (opcode == 1) {
-            texts.push_back(wire.substr(pos, n));
-        } else if (opcode == 8) {
+    for (const auto& f : frames_on_wire(upgrade_and_read(replay.port(), "stream=public"))) {
+        CHECK(f.fin);
+        CHECK_FALSE(f.masked);
+        CHECK(f.opcode != 0);  // no continuation frames
+        if (f.opcode == 1) {
+            texts.push_back(f.payload);
+        } else if (f.opcode == 8) {
             closed = true;
-            CHECK(wire.substr(pos, 2) == std::string("\x03\xe8", 2));  // 1000: the tape's end
+            CHECK(f.payload.substr(0, 2) == std::string("\x03\xe8", 2));  // 1000: the tape's end
         }
-        pos += n;
     }
-    CHECK(pos == wire.size());
     CHECK(closed);
     CHECK(texts == expected);
+}
+
+TEST_CASE("At a real-time clock, status reports how late each frame that went out was") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 20;
+    so.rate = 100;
+    so.subscriptions = {{"public", ""}};
+    so.event_mix = {"update"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 10;
+    RunningReplay replay(o);
+    const auto lateness = [&] {
+        const auto response = http_get(replay.port(), "/_mastotape/status");
+        return nlohmann::json::parse(response.substr(response.find("\r\n\r\n") + 4)).at("lateness");
+    };
+    // A client of another stream gets none of the tape's events (only its pings), and the
+    // events it did not get are not counted.
+    std::int64_t pings = 0;
+    for (const auto& f :
+         frames_on_wire(upgrade_and_read(replay.port(), "stream=user&access_token=a"))) {
+        CHECK(f.opcode != 1);
+        pings += f.opcode == 9 ? 1 : 0;
+    }
+    const auto before = lateness().at("frames").get<std::int64_t>();
+    CHECK(before == pings);
+    std::int64_t sent = 0;
+    for (const auto& f :
+         frames_on_wire(upgrade_and_read(replay.port(), "stream=public&access_token=b"))) {
+        sent += f.opcode == 1 || f.opcode == 9 ? 1 : 0;  // events and pings, not the close
+    }
+    CHECK(sent >= 20);
+    const auto after = lateness();
+    CHECK(after.at("frames").get<std::int64_t>() - before == sent);
+    CHECK(after.at("p50_us").get<std::int64_t>() <= after.at("p99_us").get<std::int64_t>());
+    CHECK(after.at("max_us").get<double>() >= after.at("p99_us").get<double>());
 }
