@@ -33,8 +33,18 @@ results=$work/results.jsonl
 
 # Seconds from $1 to $2 (date +%s.%N), for JSON.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# Appends a JSON object (from stdin) with the run number.
-note() { /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["run"]=int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$results"; }
+# Appends a JSON object (from stdin) with the run number and any KEY=VALUE given (numbers stay
+# numbers).
+note() {
+    /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+r["run"] = int(sys.argv[1])
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    r[k] = int(v) if v.isdigit() else v
+print(json.dumps(r))' "$@" >> "$results"
+}
 
 # A throwaway CA and a certificate for 127.0.0.1 it signed, for the wss:// figures.
 ( cd "$work" &&
@@ -175,9 +185,8 @@ for run in $(seq "$runs"); do
         /usr/bin/python3 -c '
 import json, sys, urllib.request
 url = "http://127.0.0.1:%s/_mastotape/status" % sys.argv[1]
-s = json.load(urllib.request.urlopen(url))["lateness"]
-s.update(what="lateness", clients=int(sys.argv[2]))
-print(json.dumps(s))' "$port" "$n" | note "$run"
+print(json.dumps(json.load(urllib.request.urlopen(url))["lateness"]))' "$port" |
+            note "$run" what=lateness clients="$n"
         finish_replay
     done
 done
@@ -195,20 +204,13 @@ while (( n <= scale_max )); do
     "$bin" synth --db "$work/scale.db" --events "$n" --rate 1000 --stream public --mix update -q
     t1=$(date +%s.%N)
     echo "{\"what\":\"scale_synth\",\"events\":$n,\"seconds\":$(elapsed "$t0" "$t1"),\"tape_bytes\":$(stat -c %s "$work/scale.db")}" | note 0
-    record_from "$work/scale.db" "$n" ws | /usr/bin/python3 -c '
-import json, sys
-r = json.loads(sys.stdin.read()); r["what"] = "scale_record"; print(json.dumps(r))' | note 0
+    record_from "$work/scale.db" "$n" ws | note 0 what=scale_record
     rm -f "$work"/rec.db*
     start_replay "$work/replay.rss" "$work/scale.db"
-    "$raw" drain "ws://127.0.0.1:$port" 1 | /usr/bin/python3 -c '
-import json, sys
-r = json.loads(sys.stdin.read()); r["what"] = "scale_replay"; r["events"] = int(sys.argv[1])
-print(json.dumps(r))' "$n" > "$work/scale_replay.json"
+    "$raw" drain "ws://127.0.0.1:$port" 1 > "$work/scale_replay.json"
     finish_replay
-    /usr/bin/python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1])); r["replay_rss_kib"] = int(open(sys.argv[2]).read())
-print(json.dumps(r))' "$work/scale_replay.json" "$work/replay.rss" | note 0
+    note 0 what=scale_replay events="$n" replay_rss_kib="$(cat "$work/replay.rss")" \
+        < "$work/scale_replay.json"
     if (( n * 10 > scale_max )); then
         # New clients, one by one, each to its first frame (--max-speed: no wait on the tape).
         start_replay "$work/replay.rss" "$work/scale.db" --no-exit

@@ -29,6 +29,11 @@ struct Fault {
     std::int64_t bytes_per_s = 0;  // slow
 
     std::string describe() const;
+    // Whether `n` numbers an event: drop-after, malformed-at, oversize-at.
+    bool keyed_to_event() const {
+        return kind == FaultKind::drop_after || kind == FaultKind::malformed_at ||
+               kind == FaultKind::oversize_at;
+    }
 };
 
 // Parses one SPEC; on failure returns nullopt and sets `error` to a one-line reason.

@@ -832,10 +832,7 @@ struct ReplayServer::Impl {
         }
         head += "\r\n";
         co_await net::async_write(stream, net::buffer(head), kUseTuple);
-        co_await stream.async_drain(kUseTuple);
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        stream.socket().close(ignored);
+        co_await end_transport(stream, "eof");
     }
 
     std::optional<std::string> token_problem(const std::string& token) const {
@@ -1139,9 +1136,7 @@ struct ReplayServer::Impl {
                     ++events_here;
                     std::string replaced;
                     for (const auto& fault : faults) {
-                        if (fault.kind != FaultKind::malformed_at &&
-                            fault.kind != FaultKind::oversize_at &&
-                            fault.kind != FaultKind::drop_after) {
+                        if (!fault.keyed_to_event()) {
                             continue;
                         }
                         if (!events_before_start) {

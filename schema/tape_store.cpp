@@ -56,10 +56,13 @@ std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
     return c.getInt64();
 }
 
-std::string blob(const SQLite::Column& c) {
-    return std::string(static_cast<const char*>(c.getBlob()),
-                       static_cast<std::size_t>(c.getBytes()));
+// A text or blob column's bytes, valid until the statement steps.
+std::string_view column_bytes(const SQLite::Column& c) {
+    const auto* data = static_cast<const char*>(c.getBlob());
+    return std::string_view(data == nullptr ? "" : data, static_cast<std::size_t>(c.getBytes()));
 }
+
+std::string blob(const SQLite::Column& c) { return std::string(column_bytes(c)); }
 
 void bind_opt(SQLite::Statement& st, int i, const std::optional<std::int64_t>& v) {
     if (v) {
@@ -128,12 +131,7 @@ constexpr const char* kFrameColumns =
 
 // Fills `f` reusing its strings' storage: the replayer reads every frame through one Frame.
 void read_frame(SQLite::Statement& st, Frame& f) {
-    const auto text = [&](int i) {
-        const auto c = st.getColumn(i);
-        const auto* data = static_cast<const char*>(c.getBlob());
-        return std::string_view(data == nullptr ? "" : data,
-                                static_cast<std::size_t>(c.getBytes()));
-    };
+    const auto text = [&](int i) { return column_bytes(st.getColumn(i)); };
     const auto text_or_null = [&](int i, std::optional<std::string>& out) {
         if (st.isColumnNull(i)) {
             out.reset();

@@ -21,7 +21,7 @@ struct RecordCommandOptions {
     std::string token_on_command_line;
     std::string sync = "normal";
     bool no_backfill = false;
-    std::size_t write_buffer_kib = 16 * 1024;
+    std::size_t write_buffer_kib = record::RecordOptions{}.write_buffer_bytes / 1024;
     bool no_discovery = false;
 };
 
