@@ -43,6 +43,10 @@ constexpr std::int64_t kSec = 1'000'000'000;
 constexpr auto kRequestDeadline = std::chrono::seconds(30);
 // How long a client has to refuse an oversize-at frame before its connection's end is played.
 constexpr auto kOversizeGrace = std::chrono::seconds(5);
+// The payload of an oversize-at frame: over the recorder's default --max-frame of 16 MiB.
+constexpr std::size_t kOversize = 17 * 1024 * 1024;
+// With --kill-unresponsive, how long a ping's pong is waited for when the next ping is due sooner.
+constexpr auto kPongGrace = std::chrono::seconds(1);
 
 // Reports network errors that are not the ordinary ends of a connection.
 void fail(beast::error_code ec, const char* what) {
@@ -83,6 +87,8 @@ struct ClientState {
     // REST rate limiting: requests in the current 5-minute window.
     std::int64_t window_requests = 0;
     std::chrono::system_clock::time_point window_end{};
+    // Counts /_mastotape/reset: a connection from before a reset no longer moves the client.
+    std::uint64_t generation = 0;
 };
 
 // One live connection's place in time and its wake-up timer.
@@ -103,6 +109,10 @@ struct LiveConnection {
     std::size_t client_texts = 0;
     std::size_t needed_texts = 0;
     Clock::time_point client_deadline{};
+    bool cut_short = false;  // a fault overlay, not the tape, ended it: the client resumes it
+    // --kill-unresponsive: when the last ping went out, and whether a pong came since.
+    std::optional<Clock::time_point> pinged_at;
+    bool ponged = false;
 };
 
 // At a real-time clock: how late each frame went out against its time on the tape (handed to the
@@ -537,6 +547,7 @@ struct ReplayServer::Impl {
         out += ",\"session\":" + std::to_string(session_id);
         out += ",\"recorded_connections\":" + std::to_string(plan.connections.size());
         out += ",\"live_connections\":" + std::to_string(live.size());
+        out += std::string(",\"paused\":") + (paused ? "true" : "false");
         out += ",\"lateness\":" + lateness.json();
         out += ",\"clients\":[";
         bool first = true;
@@ -549,7 +560,7 @@ struct ReplayServer::Impl {
                    ",\"live\":" + std::to_string(c.live) +
                    ",\"finished\":" + (c.finished ? "true" : "false") + ",\"subscriptions\":[";
             for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
-                out += (i ? "," : "") + c.subscriptions[i].label();
+                out += (i ? "," : "") + c.subscriptions[i].label();  // a JSON array
             }
             out += "]}";
         }
@@ -573,41 +584,59 @@ struct ReplayServer::Impl {
                     req, http::status::conflict,
                     R"j({"error":"the clock is not virtual (start with --virtual-clock)"})j");
             }
-            if (path == "/_mastotape/clock/advance") {
-                const auto ms = query_param(query, "ms");
-                if (!ms || ms->empty()) {
-                    return json_response(req, http::status::bad_request,
-                                         R"({"error":"ms= is required"})");
+            const auto number = [&](const char* name) -> std::optional<double> {
+                const auto text = query_param(query, name);
+                if (!text) {
+                    return std::nullopt;
                 }
-                virtual_ns += static_cast<std::int64_t>(std::stod(*ms) * 1e6);
-            } else if (auto seq = query_param(query, "seq")) {
-                auto cursor = store.frames_from_seq(session_id, std::stoll(*seq));
+                char* end = nullptr;
+                const double v = std::strtod(text->c_str(), &end);
+                if (text->empty() || end != text->c_str() + text->size() || !std::isfinite(v) ||
+                    v < 0 || v > 1e12) {
+                    return std::nan("");
+                }
+                return v;
+            };
+            const auto bad = [&](const char* what) {
+                return json_response(req, http::status::bad_request,
+                                     std::string("{\"error\":\"") + what + "\"}");
+            };
+            if (path == "/_mastotape/clock/advance") {
+                const auto ms = number("ms");
+                if (!ms || std::isnan(*ms)) {
+                    return bad("ms= is required: the milliseconds to advance, e.g. ms=1500");
+                }
+                virtual_ns += static_cast<std::int64_t>(*ms * 1e6);
+            } else if (const auto seq = number("seq")) {
+                if (std::isnan(*seq)) {
+                    return bad("seq= must be a frame sequence number");
+                }
+                auto cursor = store.frames_from_seq(session_id, static_cast<std::int64_t>(*seq));
                 schema::Frame f;
                 if (cursor.next(f)) {
                     virtual_ns = std::max(virtual_ns, f.offset_ns);
                 }
-            } else if (auto next = query_param(query, "next")) {
+            } else if (const auto next = query_param(query, "next"); next == "gap") {
+                for (const auto& p : plan.connections) {
+                    if (p.end_offset_ns > virtual_ns) {
+                        virtual_ns = p.end_offset_ns;
+                        break;
+                    }
+                }
+            } else if (next == "frame" || next == "heartbeat") {
                 auto cursor = store.frames_from_offset(session_id, virtual_ns + 1);
                 schema::Frame f;
                 while (cursor.next(f)) {
                     const bool beat =
-                        f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::comment;
-                    if (*next == "frame" || (*next == "heartbeat" && beat)) {
+                        f.columns.kind == FrameKind::ping ||
+                        (f.columns.kind == FrameKind::comment && f.bytes.rfind(":thump", 0) == 0);
+                    if (next == "frame" || beat) {
                         virtual_ns = f.offset_ns;
                         break;
                     }
-                    if (*next == "gap") {
-                        break;
-                    }
                 }
-                if (*next == "gap") {
-                    for (const auto& p : plan.connections) {
-                        if (p.end_offset_ns > virtual_ns) {
-                            virtual_ns = p.end_offset_ns;
-                            break;
-                        }
-                    }
-                }
+            } else {
+                return bad("run-to needs seq=N or next=frame|heartbeat|gap");
             }
             wake_all();
             return json_response(req, http::status::ok,
@@ -647,15 +676,24 @@ struct ReplayServer::Impl {
         }
         if (path == "/_mastotape/reset") {
             const auto name = query_param(query, "client").value_or("");
+            int reset = 0;
             for (auto& [token, c] : clients) {
                 if (name.empty() || c.name == name) {
-                    c.next = 0;
-                    c.finished = false;
-                    c.gap_until = {};
-                    c.refused_in_gap = 0;
+                    // A connection still playing goes on, but no longer moves the client.
+                    ClientState fresh;
+                    fresh.name = c.name;
+                    fresh.live = c.live;
+                    fresh.generation = c.generation + 1;
+                    c = std::move(fresh);
+                    ++reset;
                 }
             }
-            return json_response(req, http::status::ok, R"({"reset":true})");
+            if (reset == 0 && !name.empty()) {
+                return json_response(req, http::status::not_found,
+                                     R"j({"error":"no such client (see /_mastotape/status)"})j");
+            }
+            return json_response(req, http::status::ok,
+                                 "{\"reset\":" + std::to_string(reset) + "}");
         }
         return json_response(req, http::status::not_found, R"({"error":"unknown control path"})");
     }
@@ -869,7 +907,6 @@ struct ReplayServer::Impl {
                                                       websocket::stream_base::none(), false});
         ws.set_option(
             websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
-                res.erase(http::field::server);
                 res.set(http::field::connection, "Upgrade");
                 // Echo the offered subprotocol exactly (masto.js sends the token this way).
                 if (!subprotocol.empty()) {
@@ -877,6 +914,7 @@ struct ReplayServer::Impl {
                 }
                 res.set("X-Request-Id", random_uuid());
             }));
+        stream.strip_from_next_write("Server: " BOOST_BEAST_VERSION_STRING "\r\n");
         auto [ec] = co_await ws.async_accept(req, kUseTuple);
         if (ec) {
             fail(ec, "websocket accept");
@@ -899,7 +937,8 @@ struct ReplayServer::Impl {
         live.insert(&conn);
         ++client.live;
         client.subscriptions = conn.subscriptions;
-        co_await play_websocket(ws, conn, client, a.connection);
+        WebSocketOutlet out(*this, ws, conn);
+        co_await play(out, conn, client, a.connection);
         co_await retire(beast::get_lowest_layer(ws).socket(), conn);
         --client.live;
         live.erase(&conn);
@@ -1036,9 +1075,274 @@ struct ReplayServer::Impl {
         return it == recorded_texts.end() ? none : it->second;
     }
 
-    net::awaitable<void> play_websocket(WebSocket& ws, LiveConnection& conn, ClientState& client,
-                                        std::size_t k) {
+    // ---- playing a recorded connection ----
+
+    bool sse_tape() const { return plan.session.transport == schema::Transport::sse; }
+
+    // One live connection as its transport carries the tape. play() holds what every transport
+    // shares (where to start, time, fault overlays, the recorded end); an outlet says how a frame,
+    // a heartbeat, a close and an end look on its wire.
+    class Outlet {
+       public:
+        Outlet(Impl& impl, ServerStream& stream, LiveConnection& conn)
+            : impl_(impl), stream_(stream), conn_(conn) {}
+        virtual ~Outlet() = default;
+        Outlet(const Outlet&) = delete;
+        Outlet& operator=(const Outlet&) = delete;
+
+        ServerStream& stream() { return stream_; }
+        // Starts reading what the client sends.
+        virtual void start_reader(ClientState& client) = 0;
+        // Whether the client subscribes with frames (the recorded client's are waited for).
+        virtual bool subscribes_with_frames() const = 0;
+        // What goes out before the tape's frames; `resumed` when the connection starts past its
+        // recorded beginning.
+        virtual net::awaitable<bool> open(bool resumed) = 0;
+        // Waits until the tape offset is due, answering the client meanwhile; false when the
+        // connection is gone.
+        virtual net::awaitable<bool> wait(std::int64_t offset) = 0;
+        // Sends one frame of the tape as this transport carries it: nothing when the client is
+        // not subscribed to it or the transport has no such frame.
+        virtual net::awaitable<bool> play(const schema::Frame& f) = 0;
+        // Sends the event `f` spoiled by a malformed-at or oversize-at fault.
+        virtual net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) = 0;
+        // The heartbeat the real server sends where the tape, made over the other transport, has
+        // none, and its period (0: the tape's own heartbeats are played).
+        virtual std::int64_t synth_period_ns() const = 0;
+        virtual net::awaitable<bool> synth_heartbeat() = 0;
+        // Ends the connection as close-at=T:CODE asks.
+        virtual net::awaitable<void> close(int code) = 0;
+        // Ends the connection as the recorded one ended (`tape_end`: as the tape ends).
+        virtual net::awaitable<void> end(const PlannedConnection& p, bool tape_end) = 0;
+
+       protected:
+        Impl& impl_;
+        ServerStream& stream_;
+        LiveConnection& conn_;
+    };
+
+    class WebSocketOutlet final : public Outlet {
+       public:
+        WebSocketOutlet(Impl& impl, WebSocket& ws, LiveConnection& conn)
+            : Outlet(impl, ws.next_layer(), conn), ws_(ws) {
+            // Only a pong counts as the client being alive, as for the real server.
+            ws_.control_callback([&conn](websocket::frame_type kind, beast::string_view) {
+                if (kind == websocket::frame_type::pong) {
+                    conn.ponged = true;
+                    conn.wake.cancel();
+                }
+            });
+        }
+
+        void start_reader(ClientState& client) override {
+            net::co_spawn(impl_.ioc, impl_.read_websocket(ws_, &conn_, &client), net::detached);
+        }
+        bool subscribes_with_frames() const override { return true; }
+        net::awaitable<bool> open(bool) override { co_return true; }
+        net::awaitable<bool> wait(std::int64_t offset) override {
+            co_return co_await impl_.wait_and_flush(ws_, conn_, offset);
+        }
+
+        net::awaitable<bool> play(const schema::Frame& f) override {
+            switch (f.columns.kind) {
+                case FrameKind::event:
+                    if (impl_.sse_tape()) {
+                        if (subscribed(conn_, impl_.sse_label)) {
+                            if (auto env = envelope_from_sse_block(f.bytes, impl_.sse_label)) {
+                                co_return co_await send(ws_, *env, true);
+                            }
+                        }
+                    } else if (f.columns.stream && subscribed(conn_, *f.columns.stream)) {
+                        co_return co_await send(ws_, f.bytes, true);
+                    }
+                    co_return true;
+                case FrameKind::text:
+                    co_return co_await send(ws_, f.bytes, true);
+                case FrameKind::binary:
+                    co_return co_await send(ws_, f.bytes, false);
+                case FrameKind::ping:
+                    co_return co_await ping(ping_payload(f.bytes));
+                case FrameKind::pong: {
+                    auto [ec] = co_await ws_.async_pong(ping_payload(f.bytes), kUseTuple);
+                    co_return !ec;
+                }
+                case FrameKind::error:    // the recorder's own subscriptions' errors
+                case FrameKind::comment:  // SSE only
+                    break;
+            }
+            co_return true;
+        }
+
+        net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override {
+            if (kind == FaultKind::oversize_at) {
+                co_return co_await send(ws_, oversized_envelope(), true);
+            }
+            co_return co_await send(ws_, std::string_view(f.bytes).substr(0, f.bytes.size() / 2),
+                                    true);
+        }
+
+        std::int64_t synth_period_ns() const override { return impl_.sse_tape() ? 30 * kSec : 0; }
+        net::awaitable<bool> synth_heartbeat() override { co_return co_await ping({}); }
+
+        net::awaitable<void> close(int code) override {
+            co_await ws_.async_close(
+                websocket::close_reason(static_cast<websocket::close_code>(code)), kUseTuple);
+        }
+        net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override {
+            co_await impl_.end_websocket(ws_, conn_, p, tape_end);
+        }
+
+       private:
+        // Pings the client. With --kill-unresponsive, a client that has not answered the
+        // previous ping is dropped instead, with no close frame, as the real server's ping tick
+        // does; at a fast replay clock the answer is waited for a moment (the real ticks are 30 s
+        // apart).
+        net::awaitable<bool> ping(const websocket::ping_data& payload) {
+            if (impl_.options.kill_unresponsive) {
+                if (conn_.pinged_at && !conn_.ponged) {
+                    const auto until = *conn_.pinged_at + kPongGrace;
+                    while (!conn_.ponged && !conn_.closed && Clock::now() < until) {
+                        conn_.wake.expires_at(until);
+                        co_await conn_.wake.async_wait(kUseTuple);
+                    }
+                    if (conn_.closed) {
+                        co_return false;
+                    }
+                    if (!conn_.ponged) {
+                        co_await end_transport(stream_, "eof");
+                        conn_.cut_short = true;
+                        co_return false;
+                    }
+                }
+                conn_.pinged_at = Clock::now();
+                conn_.ponged = false;
+            }
+            auto [ec] = co_await ws_.async_ping(payload, kUseTuple);
+            co_return !ec;
+        }
+
+        WebSocket& ws_;
+    };
+
+    class SseOutlet final : public Outlet {
+       public:
+        SseOutlet(Impl& impl, ServerStream& stream, LiveConnection& conn)
+            : Outlet(impl, stream, conn),
+              thump_(impl.options.legacy_thump ? ":thump\n" : ":thump\n\n") {}
+
+        void start_reader(ClientState&) override {
+            net::co_spawn(impl_.ioc, impl_.watch_sse_client(stream_, &conn_), net::detached);
+        }
+        bool subscribes_with_frames() const override { return false; }
+
+        // The real server writes `:)` right after the headers; an SSE tape has it recorded, and
+        // it is played from there unless the connection resumes past it.
+        net::awaitable<bool> open(bool resumed) override {
+            if (impl_.sse_tape() && !resumed) {
+                co_return true;
+            }
+            greeted_ = true;
+            co_return co_await write(":)\n");
+        }
+        net::awaitable<bool> wait(std::int64_t offset) override {
+            co_return co_await impl_.wait_sse(conn_, offset);
+        }
+
+        net::awaitable<bool> play(const schema::Frame& f) override {
+            if (!impl_.sse_tape()) {
+                if (f.columns.kind == FrameKind::event && f.columns.stream &&
+                    subscribed(conn_, *f.columns.stream)) {
+                    if (auto block = sse_block_from_envelope(f.bytes)) {
+                        co_return co_await write(*block);
+                    }
+                }
+                co_return true;
+            }
+            switch (f.columns.kind) {
+                case FrameKind::comment:
+                    if (f.bytes.rfind(":)", 0) == 0) {
+                        if (greeted_) {
+                            co_return true;
+                        }
+                        greeted_ = true;
+                        co_return co_await write(f.bytes);
+                    }
+                    co_return co_await write(f.bytes.rfind(":thump", 0) == 0 ? thump_ : f.bytes);
+                case FrameKind::event:
+                    if (subscribed(conn_, impl_.sse_label)) {
+                        co_return co_await write(f.bytes);
+                    }
+                    co_return true;
+                case FrameKind::text:
+                    co_return co_await write(f.bytes);
+                default:
+                    co_return true;
+            }
+        }
+
+        // The event's block cut in the middle of its data, or one 17 MiB data line; each still
+        // ended by a blank line, so the client's parser meets it as one event.
+        net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override {
+            if (kind == FaultKind::oversize_at) {
+                co_return co_await write("event: update\ndata: " + std::string(kOversize, 'x') +
+                                         "\n\n");
+            }
+            const std::string block =
+                impl_.sse_tape() ? f.bytes : sse_block_from_envelope(f.bytes).value_or(f.bytes);
+            co_return co_await write(block.substr(0, block.size() / 2) + "\n\n");
+        }
+
+        std::int64_t synth_period_ns() const override { return impl_.sse_tape() ? 0 : 15 * kSec; }
+        net::awaitable<bool> synth_heartbeat() override { co_return co_await write(thump_); }
+
+        // res.end(): the chunked body ends cleanly (SSE has no close code).
+        net::awaitable<void> close(int) override {
+            co_await net::async_write(stream_, http::make_chunk_last(), kUseTuple);
+            co_await stream_.async_drain(kUseTuple);
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
+
+        net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override {
+            const std::string& cause = p.recorded.end_cause;
+            if (tape_end && impl_.options.hold) {
+                while (!conn_.closed) {
+                    conn_.wake.expires_at(Clock::time_point::max());
+                    co_await conn_.wake.async_wait(kUseTuple);
+                }
+            } else if (!tape_end && cause == "heartbeat-timeout") {
+                // The server went silent: nothing more until the client gives up.
+                conn_.wake.expires_after(impl_.silence_after(p));
+                co_await conn_.wake.async_wait(kUseTuple);
+                beast::error_code ignored;
+                stream_.socket().close(ignored);
+            } else if (tape_end || cause == "close" || cause == "close-no-code") {
+                co_await close(1000);
+            } else {
+                co_await end_transport(stream_, cause);
+            }
+        }
+
+       private:
+        net::awaitable<bool> write(const std::string& data) {
+            co_return co_await impl_.write_chunk(stream_, conn_, data);
+        }
+
+        std::string thump_;
+        bool greeted_ = false;  // `:)` went out
+    };
+
+    static std::string oversized_envelope() {
+        return "{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"" +
+               std::string(kOversize, 'x') + "\"}";
+    }
+
+    // Plays the client's recorded connection `k` through `out`, from its start (or from where a
+    // fault cut it short, or from the shared clock's now) to its recorded end.
+    net::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
+                              std::size_t k) {
         const PlannedConnection& p = plan.connections[k];
+        const std::uint64_t generation = client.generation;
         // Where this connection starts on the tape: its handshake, the shared clock's now, or
         // where a fault overlay cut the client's previous connection short.
         std::int64_t start_offset = p.up_offset_ns;
@@ -1059,12 +1363,14 @@ struct ReplayServer::Impl {
         }
         conn.reader_done = false;
         set_client_clock(client, start_offset);
-        net::co_spawn(ioc, read_websocket(ws, &conn, &client), net::detached);
-        const bool sse_tape = plan.session.transport == schema::Transport::sse;
-        // An SSE tape has no pings; the real server would ping every 30 s.
-        std::int64_t next_synth_ping = p.up_offset_ns + 30 * kSec;
-        while (next_synth_ping < start_offset) {
-            next_synth_ping += 30 * kSec;
+        out.start_reader(client);
+        ServerStream& stream = out.stream();
+        bool alive = co_await out.open(start_offset > p.up_offset_ns);
+        // Heartbeats the tape's transport does not have, at the real server's period.
+        const std::int64_t period = out.synth_period_ns();
+        std::int64_t next_synth = p.up_offset_ns + period;
+        while (period > 0 && next_synth < start_offset) {
+            next_synth += period;
         }
         auto cursor = store.frames_from_offset(session_id, start_offset);
         // Faults are keyed to the tape: events are numbered over the whole session.
@@ -1073,19 +1379,13 @@ struct ReplayServer::Impl {
         std::int64_t events_here = 0;
         std::set<std::size_t> applied;  // time faults already applied on this connection
         const auto& recorded_sent = texts_of(p);
-        bool fault_ended = false;  // a fault overlay, not the tape, ended the connection
-        bool oversized = false;    // an oversize-at frame went out
+        bool oversized = false;  // an oversize-at frame went out
         std::int64_t last_offset = start_offset;
         schema::Frame f;
-        bool alive = true;
         while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
-            while (sse_tape && alive && next_synth_ping <= f.offset_ns) {
-                alive = co_await wait_and_flush(ws, conn, next_synth_ping);
-                if (alive) {
-                    auto [ec] = co_await ws.async_ping({}, kUseTuple);
-                    alive = !ec;
-                }
-                next_synth_ping += 30 * kSec;
+            while (period > 0 && alive && next_synth <= f.offset_ns) {
+                alive = co_await out.wait(next_synth) && co_await out.synth_heartbeat();
+                next_synth += period;
             }
             // Time faults due before this frame.
             for (std::size_t i = 0; alive && i < faults.size(); ++i) {
@@ -1097,16 +1397,14 @@ struct ReplayServer::Impl {
                     continue;
                 }
                 applied.insert(i);
-                alive = co_await wait_and_flush(ws, conn, fault.at_ns);
+                alive = co_await out.wait(fault.at_ns);
                 if (!alive) {
                     break;
                 }
                 if (fault.kind == FaultKind::close_at) {
-                    co_await ws.async_close(
-                        websocket::close_reason(static_cast<websocket::close_code>(fault.code)),
-                        kUseTuple);
+                    co_await out.close(static_cast<int>(fault.code));
                     alive = false;
-                    fault_ended = true;
+                    conn.cut_short = true;
                     last_offset = fault.at_ns;
                 } else {
                     // Nothing at all for the stall's length; the tape then resumes where it was.
@@ -1119,81 +1417,51 @@ struct ReplayServer::Impl {
                 // A client that subscribes with frames gets nothing before its first subscribe
                 // arrives: at a faster replay the time it takes would lose it the first events,
                 // which the recorded client had subscribed in time for.
-                const auto sent_before = static_cast<std::size_t>(
-                    std::lower_bound(recorded_sent.begin(), recorded_sent.end(), f.seq) -
-                    recorded_sent.begin());
-                conn.needed_texts = std::max<std::size_t>(sent_before, conn.subscriptions.empty());
-                alive = co_await wait_and_flush(ws, conn, f.offset_ns);
+                if (out.subscribes_with_frames()) {
+                    const auto sent_before = static_cast<std::size_t>(
+                        std::lower_bound(recorded_sent.begin(), recorded_sent.end(), f.seq) -
+                        recorded_sent.begin());
+                    conn.needed_texts =
+                        std::max<std::size_t>(sent_before, conn.subscriptions.empty());
+                }
+                alive = co_await out.wait(f.offset_ns);
             }
             if (!alive) {
                 break;
             }
             std::size_t sent_bytes = f.bytes.size();
-            const std::uint64_t written_before = ws.next_layer().bytes_written();
+            const std::uint64_t written_before = stream.bytes_written();
             bool drop_after = false;
-            switch (f.columns.kind) {
-                case FrameKind::event: {
-                    ++events_here;
-                    std::string replaced;
-                    for (const auto& fault : faults) {
-                        if (!fault.keyed_to_event()) {
-                            continue;
-                        }
-                        if (!events_before_start) {
-                            events_before_start = store.events_before(session_id, start_offset);
-                        }
-                        if (fault.n != *events_before_start + events_here) {
-                            continue;
-                        }
-                        if (fault.kind == FaultKind::malformed_at) {
-                            replaced = f.bytes.substr(0, f.bytes.size() / 2);
-                        } else if (fault.kind == FaultKind::oversize_at) {
-                            oversized = true;
-                            replaced =
-                                "{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"" +
-                                std::string(17 * 1024 * 1024, 'x') + "\"}";
-                        } else if (fault.kind == FaultKind::drop_after) {
-                            drop_after = true;
-                        }
+            std::optional<FaultKind> spoiled;
+            if (f.columns.kind == FrameKind::event) {
+                ++events_here;
+                for (const auto& fault : faults) {
+                    if (!fault.keyed_to_event()) {
+                        continue;
                     }
-                    if (!replaced.empty()) {
-                        sent_bytes = replaced.size();
-                        alive = co_await send(ws, replaced, true);
-                    } else if (sse_tape && subscribed(conn, sse_label)) {
-                        if (auto env = envelope_from_sse_block(f.bytes, sse_label)) {
-                            alive = co_await send(ws, *env, true);
-                        }
-                    } else if (!sse_tape && f.columns.stream &&
-                               subscribed(conn, *f.columns.stream)) {
-                        alive = co_await send(ws, f.bytes, true);
+                    if (!events_before_start) {
+                        events_before_start = store.events_before(session_id, start_offset);
                     }
-                    break;
+                    if (fault.n != *events_before_start + events_here) {
+                        continue;
+                    }
+                    if (fault.kind == FaultKind::drop_after) {
+                        drop_after = true;
+                    } else {
+                        spoiled = fault.kind;
+                    }
                 }
-                case FrameKind::text:
-                    alive = co_await send(ws, f.bytes, true);
-                    break;
-                case FrameKind::binary:
-                    alive = co_await send(ws, f.bytes, false);
-                    break;
-                case FrameKind::ping: {
-                    const websocket::ping_data payload = ping_payload(f.bytes);
-                    auto [ec] = co_await ws.async_ping(payload, kUseTuple);
-                    alive = !ec;
-                    break;
-                }
-                case FrameKind::pong: {
-                    const websocket::ping_data payload = ping_payload(f.bytes);
-                    auto [ec] = co_await ws.async_pong(payload, kUseTuple);
-                    alive = !ec;
-                    break;
-                }
-                case FrameKind::error:    // the recorder's own subscriptions' errors
-                case FrameKind::comment:  // SSE only
-                    break;
+            }
+            if (spoiled) {
+                oversized = oversized || *spoiled == FaultKind::oversize_at;
+                alive = co_await out.play_spoiled(f, *spoiled);
+                sent_bytes = stream.bytes_written() - written_before;
+            } else {
+                alive = co_await out.play(f);
             }
             last_offset = f.offset_ns;
             if (options.clock == ClockMode::realtime && alive &&
-                ws.next_layer().bytes_written() != written_before) {
+                stream.bytes_written() != written_before) {
                 lateness.add(Clock::now() - due_at(conn, f.offset_ns));  // only what went out
             }
             if (options.clock == ClockMode::max_speed) {
@@ -1201,9 +1469,9 @@ struct ReplayServer::Impl {
             }
             if (alive && drop_after) {
                 // An abrupt end: no close frame, as when a server dies.
-                co_await end_transport(ws.next_layer(), "eof");
+                co_await end_transport(stream, "eof");
                 alive = false;
-                fault_ended = true;
+                conn.cut_short = true;
             }
             for (const auto& fault : faults) {
                 if (alive && fault.kind == FaultKind::slow) {
@@ -1224,32 +1492,31 @@ struct ReplayServer::Impl {
             }
         }
         // A client that refused an oversize-at frame leaves (1009), as the fault meant it to.
-        if (fault_ended || (oversized && (!alive || conn.closed))) {
-            resume_later(client, last_offset);
-            co_return;
+        bool cut = conn.cut_short || (oversized && (!alive || conn.closed));
+        if (alive && !conn.closed && !cut) {
+            const bool last = k + 1 >= plan.connections.size();
+            const bool in_tape_end =
+                last && (p.recorded.end_cause == "local-stop" || p.recorded.end_cause.empty() ||
+                         p.recorded.end_cause == "interrupted");
+            if (client.generation == generation) {
+                client.ending = k;
+            }
+            const bool reached_end =
+                co_await out.wait(in_tape_end ? plan.end_offset_ns : p.end_offset_ns);
+            cut = !reached_end && (oversized || conn.cut_short);
+            if (reached_end) {
+                co_await out.end(p, in_tape_end);
+            }
         }
-        if (!alive || conn.closed) {
-            connection_played(client, k);
-            co_return;
+        if (client.generation != generation) {
+            co_return;  // reset meanwhile: the client starts over
         }
-        client.ending = k;
-        const bool last = k + 1 >= plan.connections.size();
-        const bool in_tape_end =
-            last && (p.recorded.end_cause == "local-stop" || p.recorded.end_cause.empty() ||
-                     p.recorded.end_cause == "interrupted");
-        const std::int64_t end_offset = in_tape_end ? plan.end_offset_ns : p.end_offset_ns;
-        const bool reached_end = co_await wait_and_flush(ws, conn, end_offset);
-        if (!reached_end && oversized) {
+        if (cut) {
             client.ending.reset();
             resume_later(client, last_offset);
-            co_return;
-        }
-        if (!reached_end) {
+        } else {
             connection_played(client, k);
-            co_return;
         }
-        co_await end_websocket(ws, conn, p, in_tape_end);
-        connection_played(client, k);
     }
 
     // A fault overlay cut the client's connection short after the frame at `last_offset`: its
@@ -1411,7 +1678,8 @@ struct ReplayServer::Impl {
         live.insert(&conn);
         ++client.live;
         client.subscriptions = conn.subscriptions;
-        co_await play_sse(stream, conn, client, a.connection);
+        SseOutlet out(*this, stream, conn);
+        co_await play(out, conn, client, a.connection);
         co_await retire(stream.socket(), conn);
         --client.live;
         live.erase(&conn);
@@ -1454,88 +1722,6 @@ struct ReplayServer::Impl {
             conn.closed = true;
         }
         co_return !ec;
-    }
-
-    net::awaitable<void> play_sse(ServerStream& stream, LiveConnection& conn, ClientState& client,
-                                  std::size_t k) {
-        const PlannedConnection& p = plan.connections[k];
-        conn.r0 = options.shared_clock ? started : Clock::now();
-        conn.base = options.shared_clock ? plan.connections.front().up_offset_ns : p.up_offset_ns;
-        conn.reader_done = false;
-        set_client_clock(client, p.up_offset_ns);
-        net::co_spawn(ioc, watch_sse_client(stream, &conn), net::detached);
-        const bool sse_tape = plan.session.transport == schema::Transport::sse;
-        const std::string thump = options.legacy_thump ? ":thump\n" : ":thump\n\n";
-        bool alive = true;
-        if (!sse_tape) {
-            alive = co_await write_chunk(stream, conn, ":)\n");
-        }
-        std::int64_t next_synth_thump = p.up_offset_ns + 15 * kSec;
-        auto cursor = store.frames_from_offset(session_id, p.up_offset_ns);
-        schema::Frame f;
-        while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
-            while (!sse_tape && alive && next_synth_thump <= f.offset_ns) {
-                alive = co_await wait_sse(conn, next_synth_thump);
-                if (alive) {
-                    alive = co_await write_chunk(stream, conn, thump);
-                }
-                next_synth_thump += 15 * kSec;
-            }
-            if (alive) {
-                alive = co_await wait_sse(conn, f.offset_ns);
-            }
-            if (!alive) {
-                break;
-            }
-            if (sse_tape) {
-                if (f.columns.kind == FrameKind::comment) {
-                    const bool is_thump = f.bytes.rfind(":thump", 0) == 0;
-                    alive = co_await write_chunk(stream, conn, is_thump ? thump : f.bytes);
-                } else if (f.columns.kind == FrameKind::event) {
-                    if (subscribed(conn, sse_label)) {
-                        alive = co_await write_chunk(stream, conn, f.bytes);
-                    }
-                } else if (f.columns.kind == FrameKind::text) {
-                    alive = co_await write_chunk(stream, conn, f.bytes);
-                }
-            } else if (f.columns.kind == FrameKind::event && f.columns.stream &&
-                       subscribed(conn, *f.columns.stream)) {
-                if (auto block = sse_block_from_envelope(f.bytes)) {
-                    alive = co_await write_chunk(stream, conn, *block);
-                }
-            }
-            if (options.clock == ClockMode::max_speed) {
-                client.clock_offset = f.offset_ns;  // REST sees as far as the stream has gone
-            }
-        }
-        if (alive && !conn.closed) {
-            client.ending = k;
-            const bool last = k + 1 >= plan.connections.size();
-            co_await wait_sse(conn, last ? plan.end_offset_ns : p.end_offset_ns);
-            beast::error_code ignored;
-            const std::string& cause = p.recorded.end_cause;
-            if (!conn.closed) {
-                if (last && options.hold) {
-                    while (!conn.closed) {
-                        conn.wake.expires_at(Clock::time_point::max());
-                        co_await conn.wake.async_wait(kUseTuple);
-                    }
-                } else if (cause == "heartbeat-timeout") {
-                    // The server went silent: nothing more until the client gives up.
-                    conn.wake.expires_after(silence_after(p));
-                    co_await conn.wake.async_wait(kUseTuple);
-                    stream.socket().close(ignored);
-                } else if (last || cause == "close" || cause == "close-no-code") {
-                    // res.end(): the chunked body ends cleanly.
-                    co_await net::async_write(stream, http::make_chunk_last(), kUseTuple);
-                    co_await stream.async_drain(kUseTuple);
-                    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                } else {
-                    co_await end_transport(stream, cause);
-                }
-            }
-        }
-        connection_played(client, k);
     }
 };
 

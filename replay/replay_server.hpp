@@ -27,18 +27,19 @@ struct ReplayOptions {
     std::uint16_t port = 0;  // 0: any free port
     ClockMode clock = ClockMode::realtime;
     double speed = 1.0;
-    bool loop = false;              // after the last connection, start the tape over
-    bool hold = false;              // after the last frame, keep the connection open and silent
-    bool exit_when_done = false;    // stop once every client has played the whole tape
-    double idle_timeout_s = 0;      // with exit_when_done: fail when nobody connects in time
-    std::string require_token;      // non-empty: reject other tokens as the real server does
-    bool shared_clock = false;      // one broadcast timeline for every client
-    bool legacy_thump = false;      // send the pre-4.6 SSE heartbeat `:thump\n`
-    std::string version = "4.7.0";  // reported by the instance endpoints
-    std::vector<Fault> faults;      // overlays, also settable through /_mastotape/faults
-    std::int64_t rate_limit = 0;    // > 0: REST requests per 5 minutes per token, then 429
-    std::string tls_cert;           // PEM certificate chain: serve TLS (wss://, https://)
-    std::string tls_key;            // PEM private key of tls_cert
+    bool loop = false;               // after the last connection, start the tape over
+    bool hold = false;               // after the last frame, keep the connection open and silent
+    bool exit_when_done = false;     // stop once every client has played the whole tape
+    double idle_timeout_s = 0;       // with exit_when_done: fail when nobody connects in time
+    std::string require_token;       // non-empty: reject other tokens as the real server does
+    bool shared_clock = false;       // one broadcast timeline for every client
+    bool legacy_thump = false;       // send the pre-4.6 SSE heartbeat `:thump\n`
+    bool kill_unresponsive = false;  // drop a client that missed a ping's pong, as Mastodon does
+    std::string version = "4.7.0";   // reported by the instance endpoints
+    std::vector<Fault> faults;       // overlays, also settable through /_mastotape/faults
+    std::int64_t rate_limit = 0;     // > 0: REST requests per 5 minutes per token, then 429
+    std::string tls_cert;            // PEM certificate chain: serve TLS (wss://, https://)
+    std::string tls_key;             // PEM private key of tls_cert
 };
 
 class ReplayServer {

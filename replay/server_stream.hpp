@@ -72,6 +72,13 @@ class ServerStream {
                     n += piece.size();
                     append(piece);
                 }
+                if (!strip_.empty()) {
+                    if (const auto at = pending_.find(strip_); at != std::string::npos) {
+                        pending_.erase(at, strip_.size());
+                        bytes_written_ -= strip_.size();
+                    }
+                    strip_.clear();
+                }
                 start_write();
                 when([this] { return has_room(); },
                      [this, h = std::move(handler), n]() mutable {
@@ -81,6 +88,10 @@ class ServerStream {
             },
             token, buffers);
     }
+
+    // Takes `bytes` out of the next write, once: Beast's WebSocket handshake adds a `Server`
+    // header that no decorator can remove, and Mastodon's 101 has none.
+    void strip_from_next_write(std::string bytes) { strip_ = std::move(bytes); }
 
     // Bytes written to the stream so far (into the buffer: on their way to the socket).
     std::uint64_t bytes_written() const { return bytes_written_; }
@@ -172,6 +183,7 @@ class ServerStream {
     std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;
     std::string pending_;    // written since the write under way started
     std::string in_flight_;  // the write under way
+    std::string strip_;      // see strip_from_next_write()
     bool writing_ = false;
     std::uint64_t bytes_written_ = 0;
     boost::beast::error_code write_error_;

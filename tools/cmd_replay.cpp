@@ -149,6 +149,9 @@ void add_replay_command(CLI::App& app, Runner& run) {
                     "With --exit-when-done: exit 1 if no client connects within this many seconds");
     sub->add_option("--require-token-file", o->require_token_file,
                     "Accept only the token in this file (401 with X-Error-Message otherwise)");
+    sub->add_flag("--kill-unresponsive", o->replay.kill_unresponsive,
+                  "Drop a WebSocket client that has not answered the previous ping with a pong "
+                  "(no close frame), as Mastodon does");
     sub->add_flag("--legacy-thump", o->replay.legacy_thump,
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
     sub->add_option("--fault", o->faults,
