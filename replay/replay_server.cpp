@@ -1095,9 +1095,9 @@ struct ReplayServer::Impl {
         virtual void start_reader(ClientState& client) = 0;
         // Whether the client subscribes with frames (the recorded client's are waited for).
         virtual bool subscribes_with_frames() const = 0;
-        // What goes out before the tape's frames; `resumed` when the connection starts past its
-        // recorded beginning.
-        virtual net::awaitable<bool> open(bool resumed) = 0;
+        // What goes out before the tape's frames, the connection starting at tape time `start`;
+        // `resumed` when that is past its recorded beginning.
+        virtual net::awaitable<bool> open(std::int64_t start, bool resumed) = 0;
         // Waits until the tape offset is due, answering the client meanwhile; false when the
         // connection is gone.
         virtual net::awaitable<bool> wait(std::int64_t offset) = 0;
@@ -1106,19 +1106,31 @@ struct ReplayServer::Impl {
         virtual net::awaitable<bool> play(const schema::Frame& f) = 0;
         // Sends the event `f` spoiled by a malformed-at or oversize-at fault.
         virtual net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) = 0;
-        // The heartbeat the real server sends where the tape, made over the other transport, has
-        // none, and its period (0: the tape's own heartbeats are played).
-        virtual std::int64_t synth_period_ns() const = 0;
-        virtual net::awaitable<bool> synth_heartbeat() = 0;
+        // A tape made over the other transport has the other kind of heartbeat; the outlet turns
+        // them into its own, as often as the real server sends those, and only while the tape
+        // has them (a recorded silence stays silent). When the next one not on the tape is due.
+        std::int64_t next_synth_ns() const { return next_synth_ns_; }
+        // Sends it (and says when the next is due).
+        virtual net::awaitable<bool> synth_heartbeat() {
+            next_synth_ns_ = kNever;
+            co_return true;
+        }
         // Ends the connection as close-at=T:CODE asks.
         virtual net::awaitable<void> close(int code) = 0;
         // Ends the connection as the recorded one ended (`tape_end`: as the tape ends).
         virtual net::awaitable<void> end(const PlannedConnection& p, bool tape_end) = 0;
 
        protected:
+        static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+        bool synthesizing() const {
+            return impl_.options.synth_heartbeats && impl_.sse_tape() != is_sse_;
+        }
+
         Impl& impl_;
         ServerStream& stream_;
         LiveConnection& conn_;
+        bool is_sse_ = false;
+        std::int64_t next_synth_ns_ = kNever;
     };
 
     class WebSocketOutlet final : public Outlet {
@@ -1138,7 +1150,10 @@ struct ReplayServer::Impl {
             net::co_spawn(impl_.ioc, impl_.read_websocket(ws_, &conn_, &client), net::detached);
         }
         bool subscribes_with_frames() const override { return true; }
-        net::awaitable<bool> open(bool) override { co_return true; }
+        net::awaitable<bool> open(std::int64_t start, bool) override {
+            last_ping_ns_ = start;
+            co_return true;
+        }
         net::awaitable<bool> wait(std::int64_t offset) override {
             co_return co_await impl_.wait_and_flush(ws_, conn_, offset);
         }
@@ -1156,6 +1171,15 @@ struct ReplayServer::Impl {
                         co_return co_await send(ws_, f.bytes, true);
                     }
                     co_return true;
+                case FrameKind::comment:
+                    // An SSE tape's `:thump` every 15 s: a ping every 30 s of them (the real
+                    // server's period, give or take the recorded jitter).
+                    if (synthesizing() && f.bytes.rfind(":thump", 0) == 0 &&
+                        f.offset_ns - last_ping_ns_ >= 29 * kSec) {
+                        last_ping_ns_ = f.offset_ns;
+                        co_return co_await ping({});
+                    }
+                    co_return true;
                 case FrameKind::text:
                     co_return co_await send(ws_, f.bytes, true);
                 case FrameKind::binary:
@@ -1166,8 +1190,7 @@ struct ReplayServer::Impl {
                     auto [ec] = co_await ws_.async_pong(ping_payload(f.bytes), kUseTuple);
                     co_return !ec;
                 }
-                case FrameKind::error:    // the recorder's own subscriptions' errors
-                case FrameKind::comment:  // SSE only
+                case FrameKind::error:  // the recorder's own subscriptions' errors
                     break;
             }
             co_return true;
@@ -1180,9 +1203,6 @@ struct ReplayServer::Impl {
             co_return co_await send(ws_, std::string_view(f.bytes).substr(0, f.bytes.size() / 2),
                                     true);
         }
-
-        std::int64_t synth_period_ns() const override { return impl_.sse_tape() ? 30 * kSec : 0; }
-        net::awaitable<bool> synth_heartbeat() override { co_return co_await ping({}); }
 
         net::awaitable<void> close(int code) override {
             co_await ws_.async_close(
@@ -1222,13 +1242,16 @@ struct ReplayServer::Impl {
         }
 
         WebSocket& ws_;
+        std::int64_t last_ping_ns_ = 0;  // tape time of the last ping made from `:thump`s
     };
 
     class SseOutlet final : public Outlet {
        public:
         SseOutlet(Impl& impl, ServerStream& stream, LiveConnection& conn)
             : Outlet(impl, stream, conn),
-              thump_(impl.options.legacy_thump ? ":thump\n" : ":thump\n\n") {}
+              thump_(impl.options.legacy_thump ? ":thump\n" : ":thump\n\n") {
+            is_sse_ = true;
+        }
 
         void start_reader(ClientState&) override {
             net::co_spawn(impl_.ioc, impl_.watch_sse_client(stream_, &conn_), net::detached);
@@ -1237,7 +1260,10 @@ struct ReplayServer::Impl {
 
         // The real server writes `:)` right after the headers; an SSE tape has it recorded, and
         // it is played from there unless the connection resumes past it.
-        net::awaitable<bool> open(bool resumed) override {
+        net::awaitable<bool> open(std::int64_t start, bool resumed) override {
+            if (synthesizing()) {
+                next_synth_ns_ = start + 15 * kSec;  // each response's own 15 s interval
+            }
             if (impl_.sse_tape() && !resumed) {
                 co_return true;
             }
@@ -1255,6 +1281,10 @@ struct ReplayServer::Impl {
                     if (auto block = sse_block_from_envelope(f.bytes)) {
                         co_return co_await write(*block);
                     }
+                } else if (f.columns.kind == FrameKind::ping && synthesizing()) {
+                    // A WebSocket tape's ping every 30 s: a `:thump` then, and one 15 s later.
+                    next_synth_ns_ = f.offset_ns + 15 * kSec;
+                    co_return co_await write(thump_);
                 }
                 co_return true;
             }
@@ -1292,8 +1322,10 @@ struct ReplayServer::Impl {
             co_return co_await write(block.substr(0, block.size() / 2) + "\n\n");
         }
 
-        std::int64_t synth_period_ns() const override { return impl_.sse_tape() ? 0 : 15 * kSec; }
-        net::awaitable<bool> synth_heartbeat() override { co_return co_await write(thump_); }
+        net::awaitable<bool> synth_heartbeat() override {
+            next_synth_ns_ = kNever;  // until the tape's next ping
+            co_return co_await write(thump_);
+        }
 
         // res.end(): the chunked body ends cleanly (SSE has no close code).
         net::awaitable<void> close(int) override {
@@ -1337,6 +1369,24 @@ struct ReplayServer::Impl {
                std::string(kOversize, 'x') + "\"}";
     }
 
+    // Sends the heartbeats `out` makes up that are due by tape time `until`, then waits for
+    // `until`; false when the connection is gone. (No co_await in a condition or beside && or
+    // ||: g++ 12 miscompiles some of those.)
+    static net::awaitable<bool> wait_with_heartbeats(Outlet& out, std::int64_t until) {
+        bool alive = true;
+        while (alive && out.next_synth_ns() <= until) {
+            const std::int64_t due = out.next_synth_ns();
+            alive = co_await out.wait(due);
+            if (alive) {
+                alive = co_await out.synth_heartbeat();
+            }
+        }
+        if (alive) {
+            alive = co_await out.wait(until);
+        }
+        co_return alive;
+    }
+
     // Plays the client's recorded connection `k` through `out`, from its start (or from where a
     // fault cut it short, or from the shared clock's now) to its recorded end.
     net::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
@@ -1365,13 +1415,7 @@ struct ReplayServer::Impl {
         set_client_clock(client, start_offset);
         out.start_reader(client);
         ServerStream& stream = out.stream();
-        bool alive = co_await out.open(start_offset > p.up_offset_ns);
-        // Heartbeats the tape's transport does not have, at the real server's period.
-        const std::int64_t period = out.synth_period_ns();
-        std::int64_t next_synth = p.up_offset_ns + period;
-        while (period > 0 && next_synth < start_offset) {
-            next_synth += period;
-        }
+        bool alive = co_await out.open(start_offset, start_offset > p.up_offset_ns);
         auto cursor = store.frames_from_offset(session_id, start_offset);
         // Faults are keyed to the tape: events are numbered over the whole session.
         // Counted only once a fault asks (a count over the index is O(events before)).
@@ -1383,10 +1427,6 @@ struct ReplayServer::Impl {
         std::int64_t last_offset = start_offset;
         schema::Frame f;
         while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
-            while (period > 0 && alive && next_synth <= f.offset_ns) {
-                alive = co_await out.wait(next_synth) && co_await out.synth_heartbeat();
-                next_synth += period;
-            }
             // Time faults due before this frame.
             for (std::size_t i = 0; alive && i < faults.size(); ++i) {
                 const Fault fault = faults[i];
@@ -1397,7 +1437,7 @@ struct ReplayServer::Impl {
                     continue;
                 }
                 applied.insert(i);
-                alive = co_await out.wait(fault.at_ns);
+                alive = co_await wait_with_heartbeats(out, fault.at_ns);
                 if (!alive) {
                     break;
                 }
@@ -1424,7 +1464,7 @@ struct ReplayServer::Impl {
                     conn.needed_texts =
                         std::max<std::size_t>(sent_before, conn.subscriptions.empty());
                 }
-                alive = co_await out.wait(f.offset_ns);
+                alive = co_await wait_with_heartbeats(out, f.offset_ns);
             }
             if (!alive) {
                 break;
@@ -1501,8 +1541,8 @@ struct ReplayServer::Impl {
             if (client.generation == generation) {
                 client.ending = k;
             }
-            const bool reached_end =
-                co_await out.wait(in_tape_end ? plan.end_offset_ns : p.end_offset_ns);
+            const std::int64_t end = in_tape_end ? plan.end_offset_ns : p.end_offset_ns;
+            const bool reached_end = co_await wait_with_heartbeats(out, end);
             cut = !reached_end && (oversized || conn.cut_short);
             if (reached_end) {
                 co_await out.end(p, in_tape_end);

@@ -33,6 +33,7 @@ struct ReplayOptions {
     double idle_timeout_s = 0;       // with exit_when_done: fail when nobody connects in time
     std::string require_token;       // non-empty: reject other tokens as the real server does
     bool shared_clock = false;       // one broadcast timeline for every client
+    bool synth_heartbeats = true;    // a tape of the other transport gets this one's heartbeats
     bool legacy_thump = false;       // send the pre-4.6 SSE heartbeat `:thump\n`
     bool kill_unresponsive = false;  // drop a client that missed a ping's pong, as Mastodon does
     std::string version = "4.7.0";   // reported by the instance endpoints

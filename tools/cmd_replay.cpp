@@ -21,6 +21,7 @@ struct ReplayCommandOptions {
     bool max_speed = false;
     bool virtual_clock = false;
     bool allow_remote = false;
+    bool no_synth_heartbeats = false;
     std::string port_file;
     std::string require_token_file;
     std::vector<std::string> faults;
@@ -79,6 +80,7 @@ int run_replay(ReplayCommandOptions& o) {
         std::cerr << "mastotape replay: choose one of --max-speed and --virtual-clock\n";
         return kExitUsage;
     }
+    o.replay.synth_heartbeats = !o.no_synth_heartbeats;
     o.replay.clock = o.max_speed       ? replay::ClockMode::max_speed
                      : o.virtual_clock ? replay::ClockMode::virtual_clock
                                        : replay::ClockMode::realtime;
@@ -152,6 +154,10 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_flag("--kill-unresponsive", o->replay.kill_unresponsive,
                   "Drop a WebSocket client that has not answered the previous ping with a pong "
                   "(no close frame), as Mastodon does");
+    sub->add_flag("--no-synth-heartbeats", o->no_synth_heartbeats,
+                  "Send no heartbeats the tape does not have: by default a WebSocket tape over "
+                  "SSE gets :thump every 15 s where it has pings, an SSE tape over WebSocket a "
+                  "ping every 30 s where it has :thump");
     sub->add_flag("--legacy-thump", o->replay.legacy_thump,
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
     sub->add_option("--fault", o->faults,

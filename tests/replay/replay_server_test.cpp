@@ -234,6 +234,9 @@ class RawWs : public RawConn {
         f.masked = (byte(1) & 0x80) != 0;
         f.payload = data_.substr(2 + extra, n);
         data_.erase(0, 2 + extra + n);
+        if (f.opcode == 8 && !ended_) {
+            send_frame(8, f.payload.substr(0, 2));  // the closing handshake, as clients answer
+        }
         return f;
     }
 
@@ -873,13 +876,45 @@ TEST_CASE(
     replay::ReplayOptions o;
     o.tape = make_tape(dir, so, "ws.db");
     o.clock = replay::ClockMode::virtual_clock;
-    RunningReplay replay(o);
-    RawConn sse(replay.port());
-    sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(sse.wait_for("\r\n3\r\n:)\n\r\n"));
-    CHECK(sse.data().find(":thump") == std::string::npos);
-    get_json(replay.port(), "/_mastotape/clock/advance?ms=15000");
-    CHECK(sse.wait_for("\r\n8\r\n:thump\n\n\r\n"));
+    const std::string thump = "\r\n8\r\n:thump\n\n\r\n";
+    const auto thumps = [&](RawConn& sse) {
+        std::size_t seen = 0;
+        do {  // until nothing more comes for 0.3 s
+            seen = sse.data().size();
+            sse.fill(0.3);
+        } while (sse.data().size() != seen);
+        std::size_t n = 0;
+        for (auto at = sse.data().find(thump); at != std::string::npos;
+             at = sse.data().find(thump, at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    // The tape's pings are at 0.67 s, 30.67 s, 60.67 s...: a :thump at each, and one 15 s after.
+    const auto pings = tape_frames(o.tape);
+    REQUIRE(pings[0].columns.kind == FrameKind::ping);
+    const std::int64_t first_ping_ms = pings[0].offset_ns / 1'000'000;
+    REQUIRE(first_ping_ms < 14'000);
+    for (const bool synth : {true, false}) {
+        INFO("synth_heartbeats " << synth);
+        o.synth_heartbeats = synth;
+        RunningReplay replay(o);
+        const auto to = [&](std::int64_t ms) {
+            get_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(ms));
+        };
+        RawConn sse(replay.port());
+        sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
+        REQUIRE(sse.wait_for("\r\n3\r\n:)\n\r\n"));
+        CHECK(thumps(sse) == 0);
+        to(first_ping_ms + 1);
+        CHECK(thumps(sse) == (synth ? 1 : 0));
+        to(14'000);
+        CHECK(thumps(sse) == (synth ? 1 : 0));
+        to(1'001);
+        CHECK(thumps(sse) == (synth ? 2 : 0));
+        get_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
+        CHECK(thumps(sse) == (synth ? 3 : 0));
+    }
 }
 
 TEST_CASE(
@@ -1064,4 +1099,170 @@ TEST_CASE(
     const auto limited = http_get(port, "/api/v1/timelines/home");
     CHECK_THAT(limited, Catch::StartsWith("HTTP/1.1 429"));
     CHECK_THAT(limited, Catch::Contains("{\"error\":\"Too many requests\"}"));
+}
+
+TEST_CASE("SSE answers at every path of the real server, each with its stream's events only") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 60;
+    so.subscriptions = {{"user", ""}, {"public:local", ""}, {"hashtag", "rust"}};
+    so.event_mix = {"update"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    std::map<std::string, std::vector<std::string>> payloads;  // by recorded label
+    for (const auto& f : tape_frames(o.tape)) {
+        if (f.columns.kind == FrameKind::event) {
+            const auto envelope = nlohmann::json::parse(f.bytes);
+            payloads[envelope.at("stream").dump()].push_back(
+                envelope.at("payload").get<std::string>());
+        }
+    }
+    REQUIRE(payloads.size() == 3);
+    RunningReplay replay(o);
+    const std::vector<std::pair<std::string, std::string>> paths = {
+        {"/api/v1/streaming/user", R"(["user"])"},
+        {"/api/v1/streaming/public/local", R"(["public:local"])"},
+        {"/api/v1/streaming/hashtag?tag=rust", R"(["hashtag","rust"])"},
+        {"/api/v1/streaming/user/notification", ""},
+        {"/api/v1/streaming/public", ""},
+        {"/api/v1/streaming/public/local?only_media=true", ""},
+        {"/api/v1/streaming/public/remote", ""},
+        {"/api/v1/streaming/hashtag/local?tag=rust", ""},
+        {"/api/v1/streaming/list?list=1", ""},
+        {"/api/v1/streaming/direct", ""},
+    };
+    int client = 0;  // a token each: every path plays the tape from its start
+    for (const auto& [path, label] : paths) {
+        INFO(path);
+        const auto res =
+            http_get(replay.port(), path + (path.find('?') == std::string::npos ? "?" : "&") +
+                                        "access_token=t" + std::to_string(++client));
+        CHECK_THAT(res, Catch::StartsWith("HTTP/1.1 200 OK"));
+        CHECK_THAT(res, Catch::Contains("Content-Type: text/event-stream\r\n"));
+        CHECK_THAT(res, Catch::Contains("\r\n3\r\n:)\n\r\n"));
+        std::size_t events = 0;
+        for (auto at = res.find("event: update\n"); at != std::string::npos;
+             at = res.find("event: update\n", at + 1)) {
+            ++events;
+        }
+        if (label.empty()) {
+            CHECK(events == 0);
+            continue;
+        }
+        CHECK(events == payloads[label].size());
+        for (const auto& p : payloads[label]) {
+            CHECK(res.find("event: update\ndata: " + p + "\n\n") != std::string::npos);
+        }
+    }
+    CHECK_THAT(http_get(replay.port(), "/api/v1/streaming/user/"),
+               Catch::Contains("{\"error\":\"Unknown channel requested\"}"));
+}
+
+TEST_CASE("The token comes from Authorization first, then access_token, then the subprotocol") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::virtual_clock;
+    o.require_token = "right";
+    RunningReplay replay(o);
+    const auto status_of = [&](const std::string& query, const std::string& headers) {
+        RawWs ws(replay.port(), query, headers);
+        return ws.response().substr(9, 3);
+    };
+    CHECK(status_of("stream=user&access_token=wrong", "Authorization: Bearer right\r\n") == "101");
+    CHECK(status_of("stream=user&access_token=right", "Authorization: Bearer wrong\r\n") == "401");
+    CHECK(status_of("stream=user&access_token=right", "Sec-WebSocket-Protocol: wrong\r\n") ==
+          "101");
+    CHECK(status_of("stream=user", "Authorization: right\r\n") == "101");  // no "Bearer ": all
+    CHECK(status_of("stream=user", "Sec-WebSocket-Protocol: wrong\r\n") == "401");
+}
+
+TEST_CASE("Faults can be added and cleared at run time through the control API") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 5;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    const auto expected = event_bytes(tape_frames(o.tape));
+    RunningReplay replay(o);
+    const auto port = replay.port();
+    auto j = get_json(port, "/_mastotape/faults?add=drop-after=2");
+    CHECK(j.at("faults") == nlohmann::json::array({"drop-after=2"}));
+    j = get_json(port, "/_mastotape/faults?add=refuse=1");
+    CHECK(j.at("refuse_remaining") == 1);
+    int code = 0;
+    j = get_json(port, "/_mastotape/faults?add=explode=1", &code);
+    CHECK(code == 400);
+    CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("explode"));
+
+    RawWs refused(port, "stream=user");
+    CHECK_THAT(refused.response(), Catch::StartsWith("HTTP/1.1 503"));
+    {
+        RawWs cut(port, "stream=user");
+        REQUIRE(cut.upgraded());
+        const auto frames = cut.drain();
+        CHECK(texts_of(frames) == std::vector<std::string>(expected.begin(), expected.begin() + 2));
+        CHECK(cut.ended());
+        for (const auto& f : frames) {
+            CHECK(f.opcode != 8);
+        }
+    }
+    j = get_json(port, "/_mastotape/faults?clear=1");
+    CHECK(j.at("faults").empty());
+    RawWs rest(port, "stream=user");
+    CHECK(texts_of(rest.drain()) == std::vector<std::string>(expected.begin() + 2, expected.end()));
+}
+
+TEST_CASE("With --shared-clock every client sees one broadcast timeline") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 80;
+    so.rate = 20;  // four seconds
+    so.event_mix = {"update"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.shared_clock = true;
+    const auto expected = event_bytes(tape_frames(o.tape));
+    RunningReplay replay(o);
+    RawWs early(replay.port(), "stream=user&access_token=a");
+    REQUIRE(early.next());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    RawWs late(replay.port(), "stream=user&access_token=b");
+    const auto late_texts = texts_of(late.drain(2));
+    // The late client starts where the timeline is, not at the tape's start, and ends with it.
+    REQUIRE_FALSE(late_texts.empty());
+    CHECK(late_texts.size() < expected.size() - 10);
+    CHECK(std::equal(late_texts.rbegin(), late_texts.rend(), expected.rbegin()));
+}
+
+TEST_CASE(
+    "A client that stops reading is held back by TCP on its own cursor and never delays "
+    "another") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3000;  // about 6 MB: far over the socket buffers
+    so.rate = 1000;
+    so.event_mix = {"update"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    const auto expected = event_bytes(tape_frames(o.tape));
+    RunningReplay replay(o);
+    RawWs stuck(replay.port(), "stream=user&access_token=stuck");  // reads nothing from here on
+    REQUIRE(stuck.upgraded());
+    {
+        RawWs reader(replay.port(), "stream=user&access_token=reader");
+        const auto frames = reader.drain(2);
+        CHECK(texts_of(frames) == expected);
+        CHECK(frames.back().opcode == 8);
+    }
+    CHECK(mastotape::test::eventually([&] {  // the stuck one is still playing
+        return get_json(replay.port(), "/_mastotape/status").at("live_connections") == 1;
+    }));
+    // It gets everything once it reads again.
+    CHECK(texts_of(stuck.drain(2)) == expected);
 }

@@ -39,6 +39,14 @@ TEST_CASE("A bad command line exits with 2") {
     CHECK(run_mastotape("synth --transport carrier-pigeon", dir).exit_code == 2);
 }
 
+TEST_CASE("replay refuses a non-loopback address without --allow-remote") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 3 -q", dir).exit_code == 0);
+    const auto r = run_mastotape("replay --listen 0.0.0.0:0", dir);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--allow-remote"));
+}
+
 TEST_CASE("synth then sessions works on a fresh tape in the working directory") {
     TempDir dir;
     const auto synth = run_mastotape("synth --events 100 --connection-ends eof", dir);
