@@ -294,13 +294,16 @@ struct ReplayServer::Impl {
 
     // ---- time ----
 
+    // Real time as the replay clocks see it: it stands still while paused.
+    Clock::time_point clock_now() const { return paused ? paused_at : Clock::now(); }
+
     // The tape offset "now" for the shared clock modes.
     std::int64_t shared_tape_now() const {
         if (options.clock == ClockMode::virtual_clock) {
             return virtual_ns;
         }
         const auto elapsed =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock_now() - started);
         return plan.connections.front().up_offset_ns +
                static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
     }
@@ -317,7 +320,7 @@ struct ReplayServer::Impl {
             return c.clock_offset;
         }
         const auto elapsed =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.clock_at);
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock_now() - c.clock_at);
         return c.clock_offset +
                static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
     }

@@ -732,7 +732,9 @@ TEST_CASE("pause stops every clock and resume goes on where it stopped, losing n
     for (auto& f : ws.drain(0.2)) {  // what was on its way
         got.push_back(std::move(f));
     }
+    const auto frozen = offset_of(get_json(replay.port(), "/_mastotape/status"));
     CHECK_FALSE(ws.next(0.7));  // at 20 events a second, 14 would have come
+    CHECK(offset_of(get_json(replay.port(), "/_mastotape/status")) == frozen);
     CHECK(get_json(replay.port(), "/_mastotape/resume").at("paused") == false);
     for (auto& f : ws.drain(2)) {
         got.push_back(std::move(f));
