@@ -14,21 +14,25 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "record/rest_plan.hpp"
 #include "record/tape_writer.hpp"
+#include "schema/background_thread.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/json_array.hpp"
 #include "schema/json_text.hpp"
@@ -283,7 +287,8 @@ struct Recorder::Impl {
     schema::Url url;
     schema::Url rest_origin;  // where REST requests go
     bool instance_target = false;
-    net::io_context ioc;
+    net::io_context ioc;       // the network thread: connections, frames, the writer's queue
+    net::io_context rest_ioc;  // the REST thread: backfill
     ssl::context ssl_ctx;
     net::signal_set signals;
     net::steady_timer backoff_timer;
@@ -324,15 +329,16 @@ struct Recorder::Impl {
 
     // Stopping.
     bool stop_requested = false;
-    bool interrupted = false;  // stopped by the user: backfills in flight are cut short
-    std::string stop_reason;   // stopped, duration, count, error
+    // Stopped by the user: backfills in flight are cut short (read on the REST thread).
+    std::atomic<bool> interrupted = false;
+    std::string stop_reason;  // stopped, duration, count, error
     std::string stop_detail;
     int exit_code = 0;
     int signals_seen = 0;
     std::function<void()> close_current;         // closes the live connection with 1000
     std::optional<schema::Connection> live_row;  // the connection in progress, for a hard stop
     std::optional<schema::Gap> open_gap;         // the gap in progress
-    std::set<net::steady_timer*> sleepers;       // backfill waits, cut short by a stop
+    std::set<net::steady_timer*> sleepers;       // backfill waits (REST thread only)
     int backfills_in_flight = 0;
     bool session_done = false;  // record_session has returned
 
@@ -402,10 +408,12 @@ struct Recorder::Impl {
         stop_detail = detail;
         backoff_timer.cancel();
         interrupted = cut_backfill;
-        if (interrupted) {
-            for (auto* t : sleepers) {
-                t->cancel();
-            }
+        if (cut_backfill) {
+            net::post(rest_ioc, [this] {
+                for (auto* t : sleepers) {
+                    t->cancel();
+                }
+            });
         }
         if (close_current) {
             close_current();
@@ -500,7 +508,7 @@ struct Recorder::Impl {
     }
 
     net::awaitable<beast::error_code> connect_to(beast::tcp_stream& stream, schema::Url target) {
-        tcp::resolver resolver(ioc);
+        tcp::resolver resolver(stream.get_executor());
         auto [rec, results] =
             co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
         if (rec) {
@@ -926,11 +934,12 @@ struct Recorder::Impl {
     net::awaitable<HttpResult> http_get_on(schema::Url target, bool with_token) {
         using Stream = std::conditional_t<Tls, ssl::stream<beast::tcp_stream>, beast::tcp_stream>;
         HttpResult out;
+        const auto ex = co_await net::this_coro::executor;  // the thread it runs on
         Stream stream = [&] {
             if constexpr (Tls) {
-                return Stream(ioc, ssl_ctx);
+                return Stream(ex, ssl_ctx);
             } else {
-                return Stream(ioc);
+                return Stream(ex);
             }
         }();
         auto& tcp_layer = beast::get_lowest_layer(stream);
@@ -1033,12 +1042,21 @@ struct Recorder::Impl {
 
     // Sleeps, or less when the recording stops.
     net::awaitable<void> sleep_s(double seconds) {
-        net::steady_timer t(ioc);
+        if (interrupted) {
+            co_return;
+        }
+        net::steady_timer t(co_await net::this_coro::executor);
         t.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)));
         sleepers.insert(&t);
         co_await t.async_wait(kUseTuple);
         sleepers.erase(&t);
     }
+
+    // ---- backfill: on the REST thread, so that a page's parse or a TLS handshake never delays
+    // the stamping of a frame on the network thread. What it finds goes back to the network
+    // thread, which numbers it, marks what the stream already delivered, and queues it.
+
+    void on_network_thread(std::function<void()> f) { net::post(ioc, std::move(f)); }
 
     // Fetches what a gap missed: for each endpoint, pages after the newest id seen before the gap,
     // following rel="prev" until a page is empty or the limit is reached. Never fatal: a failure is
@@ -1069,8 +1087,10 @@ struct Recorder::Impl {
                 }
                 if (r.status == 429 && retries++ < 3) {
                     const double wait = seconds_until(r.rate_reset);
-                    log("backfill rate-limited (429); waiting " +
-                        std::to_string(static_cast<int>(wait)) + " s");
+                    on_network_thread([this, wait] {
+                        log("backfill rate-limited (429); waiting " +
+                            std::to_string(static_cast<int>(wait)) + " s");
+                    });
                     co_await sleep_s(wait);
                     continue;
                 }
@@ -1089,13 +1109,13 @@ struct Recorder::Impl {
                     break;
                 }
                 const std::string endpoint_query = page.target.substr(page.target.find('?') + 1);
+                std::vector<schema::BackfillItem> items;
                 for (const auto element : *elements) {
                     if (fetched >= options.backfill_limit) {
                         break;
                     }
                     schema::BackfillItem item;
                     item.session_id = session_id;
-                    item.seq = next_backfill_seq++;
                     item.gap_idx = gap.idx;
                     item.offset_ns = offset_now();
                     item.wall_ns = started_wall + item.offset_ns;
@@ -1104,11 +1124,17 @@ struct Recorder::Impl {
                     item.http_status = r.status;
                     item.object_id = schema::entity_id(element).value_or("");
                     item.body = std::string(element);
-                    item.already_streamed = streamed_ids.count(item.object_id) > 0;
-                    push(std::move(item));
+                    items.push_back(std::move(item));
                     ++fetched;
-                    ++backfilled;
                 }
+                on_network_thread([this, items = std::move(items)]() mutable {
+                    for (auto& item : items) {
+                        item.seq = next_backfill_seq++;
+                        item.already_streamed = streamed_ids.count(item.object_id) > 0;
+                        ++backfilled;
+                        push(std::move(item));
+                    }
+                });
                 const auto prev = link_url(r.link, "prev");
                 if (!prev) {
                     break;
@@ -1131,11 +1157,14 @@ struct Recorder::Impl {
             gap.backfill_status = fetched > 0 ? "partial" : "failed";
             gap.backfill_error = errors;
         }
-        push(gap);
-        if (fetched > 0 || !errors.empty()) {
-            log("gap " + std::to_string(gap.idx) + " backfill " + gap.backfill_status + ": " +
-                std::to_string(fetched) + " items" + (errors.empty() ? "" : " (" + errors + ")"));
-        }
+        on_network_thread([this, gap, fetched, errors] {
+            push(gap);
+            if (fetched > 0 || !errors.empty()) {
+                log("gap " + std::to_string(gap.idx) + " backfill " + gap.backfill_status + ": " +
+                    std::to_string(fetched) + " items" +
+                    (errors.empty() ? "" : " (" + errors + ")"));
+            }
+        });
     }
 
     // Tracks what the stream delivered: newest id per backfill target, and recent object ids.
@@ -1182,10 +1211,13 @@ struct Recorder::Impl {
             open_gap->backfill_status = "running";
             push(*open_gap);
             ++backfills_in_flight;
-            net::co_spawn(ioc, backfill(*open_gap, gap_start_newest), [this](std::exception_ptr) {
-                --backfills_in_flight;
-                finish_when_idle();
-            });
+            net::co_spawn(rest_ioc, backfill(*open_gap, gap_start_newest),
+                          [this](std::exception_ptr) {
+                              on_network_thread([this] {
+                                  --backfills_in_flight;
+                                  finish_when_idle();
+                              });
+                          });
         } else {
             open_gap->backfill_status = "skipped";
             push(*open_gap);
@@ -1385,7 +1417,19 @@ int Recorder::run() {
     if (impl.status_line) {
         net::co_spawn(impl.ioc, impl.status_loop(), net::detached);
     }
-    impl.ioc.run();
+    // The REST thread lives as long as the network thread runs; what it has not finished when a
+    // second interrupt stops everything is left undone.
+    {
+        auto rest_work = net::make_work_guard(impl.rest_ioc);
+        std::thread rest([&impl] {
+            schema::make_this_thread_background();
+            impl.rest_ioc.run();
+        });
+        impl.ioc.run();
+        rest_work.reset();
+        impl.rest_ioc.stop();
+        rest.join();
+    }
     const std::int64_t end = impl.offset_now();
     if (impl.status_line) {
         impl.state = "stopped";

@@ -23,6 +23,7 @@
 #include "replay/rest_timelines.hpp"
 #include "replay/server_stream.hpp"
 #include "replay/tape_plan.hpp"
+#include "schema/background_thread.hpp"
 #include "schema/json_text.hpp"
 #include "schema/tape_store.hpp"
 
@@ -166,7 +167,7 @@ websocket::ping_data ping_payload(const std::string& bytes) {
 struct Admission {
     bool ok = false;
     std::size_t connection = 0;
-    int status = 503;
+    int status = 503;  // 0: the recorded attempt got no HTTP answer (refused, reset, TLS...)
     std::string error_message;
 };
 
@@ -176,6 +177,7 @@ struct ReplayServer::Impl {
     explicit Impl(ReplayOptions o)
         : options(std::move(o)),
           store(options.tape, schema::OpenMode::read),
+          rest_store(options.tape, schema::OpenMode::read),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           vt_timer(ioc) {
@@ -188,7 +190,8 @@ struct ReplayServer::Impl {
             sse_label = plan.session.subscriptions.front().label();
         }
         virtual_ns = plan.connections.front().up_offset_ns;
-        rest = std::make_unique<RestTimelines>(store, plan.session);
+        rest = std::make_unique<RestTimelines>(rest_store, plan.session);
+        net::post(rest_pool, [] { schema::make_this_thread_background(); });
         for (const auto& m : store.client_messages(id)) {
             if (m.kind == "text") {
                 recorded_texts[m.connection_idx].push_back(m.after_seq);
@@ -211,6 +214,7 @@ struct ReplayServer::Impl {
 
     ReplayOptions options;
     schema::TapeStore store;
+    schema::TapeStore rest_store;  // the REST thread's own connection to the tape
     TapePlan plan;
     // Per recorded connection, the `after_seq` of each text message its client sent, in order.
     std::map<std::int64_t, std::vector<std::int64_t>> recorded_texts;
@@ -225,6 +229,7 @@ struct ReplayServer::Impl {
     std::map<std::string, ClientState> clients;
     std::set<LiveConnection*> live;
     std::unique_ptr<RestTimelines> rest;
+    net::thread_pool rest_pool{1};      // the REST thread; goes first, before what it uses
     std::vector<Fault> faults;          // options.faults plus those added at run time
     std::int64_t refuse_remaining = 0;  // attempts still to refuse (refuse=K)
     bool paused = false;
@@ -447,7 +452,7 @@ struct ReplayServer::Impl {
         const auto& failed = plan.connections[next].failed_before;
         if (!failed.empty()) {
             const auto& f = failed[std::min(client.refused_in_gap, failed.size() - 1)];
-            a.status = static_cast<int>(f.http_status.value_or(503));
+            a.status = static_cast<int>(f.http_status.value_or(0));
             a.error_message = f.error_message;
         } else {
             a.error_message = "";
@@ -571,11 +576,18 @@ struct ReplayServer::Impl {
         return out;
     }
 
+    static bool control_path(std::string_view path) { return path.rfind("/_mastotape/", 0) == 0; }
+    static bool fixed_route(std::string_view path) {
+        return path == "/api/v1/streaming/health" || path == "/api/v1/instance" ||
+               path == "/api/v1/instance/" || path == "/api/v2/instance" ||
+               path == "/api/v2/instance/";
+    }
+
     // The control API: clock control and status. Returns nullopt for paths it does not own.
     std::optional<http::response<http::string_body>> control(
         const http::request<http::string_body>& req, std::string_view path,
         std::string_view query) {
-        if (path.rfind("/_mastotape/", 0) != 0) {
+        if (!control_path(path)) {
             return std::nullopt;
         }
         if (path == "/_mastotape/status") {
@@ -712,18 +724,40 @@ struct ReplayServer::Impl {
         return buf;
     }
 
-    std::optional<http::response<http::string_body>> rest_request(
-        const http::request<http::string_body>& req, const std::string& path,
-        const std::string& query) {
+    // Runs on the REST thread. (A member, not a lambda with captures: with g++ 12 and co_spawn,
+    // such a lambda's captured strings were freed as invalid pointers.)
+    net::awaitable<std::optional<RestResponse>> rest_page(std::string path, std::string query,
+                                                          std::int64_t now, std::string base) {
+        co_return rest->handle(path, query, now, base);
+    }
+
+    // A REST timeline request; nullopt for a path that is none. The timeline is read on the REST
+    // thread (from its own connection to the tape): gathering a page reads every item up to
+    // the replay clock's now, and frames due meanwhile must not wait for it.
+    net::awaitable<std::optional<http::response<http::string_body>>> rest_request(
+        const http::request<http::string_body>& req, std::string path, std::string query) {
         const std::string token = request_token(req[http::field::authorization], query, "");
         ClientState& client = client_for(token);
-        auto r = rest->handle(path, query, client_tape_now(client), "http://" + host_port());
+        std::optional<RestResponse> r;
+        std::string failure;
+        try {
+            r = co_await net::co_spawn(
+                rest_pool, rest_page(path, query, client_tape_now(client), "http://" + host_port()),
+                net::use_awaitable);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) {
+            std::string body = "{\"error\":";
+            schema::append_json_string(body, failure);
+            co_return json_response(req, http::status::internal_server_error, body + "}");
+        }
         if (!r) {
-            return std::nullopt;
+            co_return std::nullopt;
         }
         if (!options.require_token.empty() && token != options.require_token) {
-            return json_response(req, http::status::unauthorized,
-                                 R"({"error":"The access token is invalid"})");
+            co_return json_response(req, http::status::unauthorized,
+                                    R"({"error":"The access token is invalid"})");
         }
         // Mastodon's per-token window: 300 requests per 5 minutes.
         const auto now = std::chrono::system_clock::now();
@@ -747,7 +781,7 @@ struct ReplayServer::Impl {
         res.set("X-RateLimit-Limit", std::to_string(limit));
         res.set("X-RateLimit-Remaining", std::to_string(remaining));
         res.set("X-RateLimit-Reset", iso_utc(client.window_end));
-        return res;
+        co_return res;
     }
 
     // ---- sessions ----
@@ -827,6 +861,10 @@ struct ReplayServer::Impl {
                 co_return;
             }
             http::response<http::string_body> res;
+            std::optional<http::response<http::string_body>> timeline;
+            if (!control_path(path) && !fixed_route(path)) {
+                timeline = co_await rest_request(req, path, query);
+            }
             if (auto r = control(req, path, query)) {
                 res = std::move(*r);
             } else if (path == "/api/v1/streaming/health") {
@@ -840,7 +878,7 @@ struct ReplayServer::Impl {
                 res = json_response(req, http::status::ok, instance_v1());
             } else if (path == "/api/v2/instance" || path == "/api/v2/instance/") {
                 res = json_response(req, http::status::ok, instance_v2());
-            } else if (auto timeline = rest_request(req, path, query)) {
+            } else if (timeline) {
                 res = std::move(*timeline);
             } else if (path.rfind("/api/v1/streaming", 0) == 0) {
                 res = json_response(req, http::status::bad_request,
@@ -861,8 +899,13 @@ struct ReplayServer::Impl {
     }
 
     // The real server's hand-written refusal of a WebSocket upgrade, then FIN.
+    // Status 0: the recorded attempt got no answer at all; the connection is reset instead.
     net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
                                         const std::string& error_message) {
+        if (status == 0) {
+            co_await end_transport(stream, "reset");
+            co_return;
+        }
         std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                            std::string(http::obsolete_reason(static_cast<http::status>(status))) +
                            "\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: "
@@ -1696,12 +1739,14 @@ struct ReplayServer::Impl {
         ClientState& client = client_for(token);
         const Admission a = admit(client);
         if (!a.ok) {
-            auto res =
-                json_response(req, static_cast<http::status>(a.status),
-                              "{\"error\":\"" +
-                                  (a.error_message.empty() ? std::string("Service Unavailable")
-                                                           : a.error_message) +
-                                  "\"}");
+            if (a.status == 0) {
+                co_await end_transport(stream, "reset");  // as the recorded attempt failed
+                co_return;
+            }
+            std::string body = "{\"error\":";
+            schema::append_json_string(
+                body, a.error_message.empty() ? "Service Unavailable" : a.error_message);
+            auto res = json_response(req, static_cast<http::status>(a.status), body + "}");
             co_await http::async_write(stream, res, kUseTuple);
             co_return;
         }

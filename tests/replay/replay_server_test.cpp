@@ -1268,3 +1268,95 @@ TEST_CASE(
     // It gets everything once it reads again.
     CHECK(texts_of(stuck.drain(2)) == expected);
 }
+
+TEST_CASE(
+    "An attempt recorded as failing without an HTTP answer fails so again: the connection "
+    "is reset") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 10;
+    so.rate = 1;
+    so.connection_ends = {"eof"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    {
+        SQLite::Database db(o.tape, SQLite::OPEN_READWRITE);
+        REQUIRE(db.exec("UPDATE connections SET http_status = NULL, end_detail = 'Connection "
+                        "refused' WHERE end_cause = 'handshake-failed'") == 1);
+    }
+    o.clock = replay::ClockMode::virtual_clock;
+    RunningReplay replay(o);
+    RawWs first(replay.port(), "stream=user");
+    REQUIRE(first.upgraded());
+    get_json(replay.port(), "/_mastotape/clock/run-to?next=gap");
+    CHECK(first.wait_end());
+    for (const std::string request :
+         {"GET /api/v1/streaming?stream=user HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          "Sec-WebSocket-Version: 13\r\n\r\n",
+          "GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+        RawConn attempt(replay.port());
+        attempt.send(request);
+        CHECK(attempt.wait_end());
+        CHECK(attempt.data().empty());  // no HTTP answer at all
+    }
+}
+
+TEST_CASE(
+    "The REST timelines apply deletes and edits, and use Mastodon's default and maximum "
+    "limits") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 300;
+    so.subscriptions = {{"public", ""}};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    // What the public timeline holds at the end, worked out from the tape's events in order.
+    std::map<std::string, std::string, bool (*)(const std::string&, const std::string&)> items(
+        [](const std::string& a, const std::string& b) {
+            return a.size() != b.size() ? a.size() < b.size() : a < b;
+        });
+    int deletes = 0;
+    int edits = 0;
+    for (const auto& f : tape_frames(o.tape)) {
+        if (f.columns.kind != FrameKind::event) {
+            continue;
+        }
+        const auto envelope = nlohmann::json::parse(f.bytes);
+        const std::string id = *f.columns.object_id;
+        if (*f.columns.event == "delete") {
+            deletes += static_cast<int>(items.erase(id));
+        } else if (*f.columns.event == "status.update") {
+            if (auto it = items.find(id); it != items.end()) {
+                it->second = envelope.at("payload").get<std::string>();
+                ++edits;
+            }
+        } else {
+            items[id] = envelope.at("payload").get<std::string>();
+        }
+    }
+    REQUIRE(deletes > 0);
+    REQUIRE(edits > 0);
+    REQUIRE(items.size() > 40);
+    RunningReplay replay(o);
+    {
+        RawWs ws(replay.port(), "stream=public");  // plays the tape to its end
+        ws.drain();
+    }
+    const auto body_of = [&](const std::string& target) {
+        const auto res = http_get(replay.port(), target);
+        REQUIRE_THAT(res, Catch::StartsWith("HTTP/1.1 200"));
+        return res.substr(res.find("\r\n\r\n") + 4);
+    };
+    CHECK(nlohmann::json::parse(body_of("/api/v1/timelines/public")).size() == 20);  // default
+    CHECK(nlohmann::json::parse(body_of("/api/v1/timelines/public?limit=1000")).size() ==
+          40);  // at most twice the default
+    // Newest first, each entity exactly as recorded, edits applied, deletes gone.
+    std::string expected = "[";
+    auto it = items.rbegin();
+    for (int i = 0; i < 40; ++i, ++it) {
+        expected += (i ? "," : "") + it->second;
+    }
+    CHECK(body_of("/api/v1/timelines/public?limit=40") == expected + "]");
+}
