@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -121,6 +122,22 @@ void check_equal(const schema::DiffResult& result, const schema::DiffOptions& o)
     CHECK(result.frames > 0);
 }
 
+// A frame's time depends on two threads each getting a core when it is due. On this project's
+// two shared cores (a VM) a stall of tens of milliseconds now and then hits a frame whatever the
+// replayer and the recorder do (one suite run saw 59 ms on one frame of a tape with no
+// reconnect and no backfill, the next run 1.4 ms). A round trip that differs in frame timing
+// only is therefore made once more, and that one must be equal: a real timing fault shows
+// twice, a stall does not. Any other difference fails at once.
+void check_round_trip(const std::function<schema::DiffResult()>& run,
+                      const schema::DiffOptions& o) {
+    auto result = run();
+    if (!result.equal() && result.by_aspect.size() == 1 && result.by_aspect.count("timing") > 0) {
+        WARN("differs in timing only; made once more: " << result.summary(o));
+        result = run();
+    }
+    check_equal(result, o);
+}
+
 std::string import_fixture(const std::string& name, TempDir& dir) {
     const auto path = dir.file(name + ".db");
     schema::TapeStore store(path, schema::OpenMode::create);
@@ -154,10 +171,10 @@ void fixture_round_trip(const std::string& name) {
     const auto tape = import_fixture(name, dir);
     auto o = round_trip_options();
     SECTION("at ten times the recorded speed, timing included") {
-        check_equal(round_trip(tape, 1, 10, dir, o), o);
+        check_round_trip([&] { return round_trip(tape, 1, 10, dir, o); }, o);
     }
     SECTION("at --max-speed, timing and backfill ignored") {
-        check_equal(round_trip(tape, 1, 0, dir, o), o);
+        check_round_trip([&] { return round_trip(tape, 1, 0, dir, o); }, o);
     }
 }
 
@@ -221,7 +238,7 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
     if (tls) {
         allow_tls_handshakes(o);
     }
-    check_equal(round_trip(tape, id, 5, dir, o, tls), o);
+    check_round_trip([&] { return round_trip(tape, id, 5, dir, o, tls); }, o);
 }
 
 TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)", "[round-trip]") {
@@ -229,5 +246,5 @@ TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)
     const auto tape = import_fixture("user-gaps", dir);
     auto o = round_trip_options();
     allow_tls_handshakes(o);
-    check_equal(round_trip(tape, 1, 10, dir, o, true), o);
+    check_round_trip([&] { return round_trip(tape, 1, 10, dir, o, true); }, o);
 }
