@@ -1211,12 +1211,25 @@ struct Recorder::Impl {
             open_gap->backfill_status = "running";
             push(*open_gap);
             ++backfills_in_flight;
+            // The network thread's loop must not run out of work while the REST thread backfills.
             net::co_spawn(rest_ioc, backfill(*open_gap, gap_start_newest),
-                          [this](std::exception_ptr) {
-                              on_network_thread([this] {
+                          [this, work = net::make_work_guard(ioc)](std::exception_ptr e) mutable {
+                              std::string error;
+                              if (e) {
+                                  try {
+                                      std::rethrow_exception(e);
+                                  } catch (const std::exception& ex) {
+                                      error = ex.what();
+                                  }
+                              }
+                              on_network_thread([this, error] {
+                                  if (!error.empty()) {
+                                      log("backfill stopped by an error: " + error);
+                                  }
                                   --backfills_in_flight;
                                   finish_when_idle();
                               });
+                              work.reset();
                           });
         } else {
             open_gap->backfill_status = "skipped";

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <future>
+#include <map>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include "schema/synth.hpp"
 #include "tests/replay/running_replay.hpp"
@@ -1359,4 +1362,73 @@ TEST_CASE(
         expected += (i ? "," : "") + it->second;
     }
     CHECK(body_of("/api/v1/timelines/public?limit=40") == expected + "]");
+}
+
+TEST_CASE(
+    "Each REST timeline holds its own stream's items: home, public local, tag, list, "
+    "notifications, conversations") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 400;
+    so.subscriptions = {
+        {"user", ""}, {"public:local", ""}, {"hashtag", "rust"}, {"list", "7"}, {"direct", ""}};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    const auto frames = tape_frames(o.tape);
+    // What a timeline holds at the end, worked out from the tape's events in order.
+    const auto expected = [&](const std::set<std::string>& labels,
+                              const std::set<std::string>& events, std::size_t limit) {
+        const auto id_less = [](const std::string& a, const std::string& b) {
+            return a.size() != b.size() ? a.size() < b.size() : a < b;
+        };
+        std::map<std::string, std::string, decltype(id_less)> items(id_less);
+        for (const auto& f : frames) {
+            if (f.columns.kind != FrameKind::event || !labels.count(*f.columns.stream) ||
+                !events.count(*f.columns.event)) {
+                continue;
+            }
+            const auto payload = nlohmann::json::parse(f.bytes).at("payload").get<std::string>();
+            const std::string& id = *f.columns.object_id;
+            if (*f.columns.event == "delete") {
+                items.erase(id);
+            } else if (*f.columns.event == "status.update") {
+                if (auto it = items.find(id); it != items.end()) {
+                    it->second = payload;
+                }
+            } else {
+                items[id] = payload;
+            }
+        }
+        std::string body = "[";
+        std::size_t n = 0;
+        for (auto it = items.rbegin(); it != items.rend() && n < limit; ++it, ++n) {
+            body += (n ? "," : "") + it->second;
+        }
+        return std::make_pair(n, body + "]");
+    };
+    RunningReplay replay(o);
+    {
+        RawWs ws(replay.port(), "stream=user");  // plays the tape to its end
+        ws.drain();
+    }
+    const std::set<std::string> statuses{"update", "status.update", "delete"};
+    const std::vector<
+        std::tuple<std::string, std::set<std::string>, std::set<std::string>, std::size_t>>
+        timelines = {
+            {"/api/v1/timelines/home", {R"(["user"])"}, statuses, 20},
+            {"/api/v1/timelines/public?local=true", {R"(["public:local"])"}, statuses, 20},
+            {"/api/v1/timelines/tag/rust", {R"(["hashtag","rust"])"}, statuses, 20},
+            {"/api/v1/timelines/list/7", {R"(["list","7"])"}, statuses, 20},
+            {"/api/v1/notifications", {R"(["user"])"}, {"notification"}, 40},
+            {"/api/v1/conversations", {R"(["direct"])"}, {"conversation"}, 20},
+        };
+    for (const auto& [target, labels, events, limit] : timelines) {
+        INFO(target);
+        const auto [count, body] = expected(labels, events, limit);
+        CHECK(count > 0);
+        const auto res = http_get(replay.port(), target);
+        REQUIRE_THAT(res, Catch::StartsWith("HTTP/1.1 200"));
+        CHECK(res.substr(res.find("\r\n\r\n") + 4) == body);
+    }
 }
