@@ -1510,7 +1510,11 @@ struct ReplayServer::Impl {
                     conn.needed_texts =
                         std::max<std::size_t>(sent_before, conn.subscriptions.empty());
                 }
-                alive = co_await wait_with_heartbeats(out, f.offset_ns);
+                if (out.next_synth_ns() <= f.offset_ns) {
+                    alive = co_await wait_with_heartbeats(out, f.offset_ns);
+                } else {
+                    alive = co_await out.wait(f.offset_ns);  // per frame: one coroutine fewer
+                }
             }
             if (!alive) {
                 break;
