@@ -192,6 +192,20 @@ class RawWs : public RawConn {
         }
         return out;
     }
+    // Frames up to and including the server's close frame; fails the test when the connection
+    // ends or goes quiet for `seconds` before one came. Unlike drain(), this does not guess from
+    // a quiet moment that the tape is over (the replayer may be waiting a second for a subscribe).
+    std::vector<WireFrame> until_close(double seconds = 30) {
+        std::vector<WireFrame> out;
+        while (auto f = next(seconds)) {
+            out.push_back(std::move(*f));
+            if (out.back().opcode == 8) {
+                return out;
+            }
+        }
+        FAIL("no close frame came");
+        return out;
+    }
     // Sends one masked frame, as a client must.
     void send_frame(int opcode, std::string_view payload) {
         std::string frame(1, static_cast<char>(0x80 | opcode));
@@ -1345,7 +1359,7 @@ TEST_CASE(
     RunningReplay replay(o);
     {
         RawWs ws(replay.port(), "stream=public");  // plays the tape to its end
-        ws.drain();
+        ws.until_close();
     }
     const auto body_of = [&](const std::string& target) {
         const auto res = http_get(replay.port(), target);
@@ -1410,7 +1424,7 @@ TEST_CASE(
     RunningReplay replay(o);
     {
         RawWs ws(replay.port(), "stream=user");  // plays the tape to its end
-        ws.drain();
+        ws.until_close();
     }
     const std::set<std::string> statuses{"update", "status.update", "delete"};
     const std::vector<
