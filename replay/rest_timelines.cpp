@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "replay/client_protocol.hpp"
 #include "schema/frame_classifier.hpp"
@@ -10,18 +11,13 @@
 namespace mastotape::replay {
 namespace {
 
-struct IdLess {
-    bool operator()(const std::string& a, const std::string& b) const {
-        return schema::compare_ids(a, b) < 0;
-    }
-};
-
 // One endpoint: the stream labels and events that feed it, its page size and the query
 // parameters its Link headers keep.
 struct Endpoint {
     std::string path;
     std::vector<schema::Subscription> sources;
-    std::vector<std::string> events;
+    std::string event;      // the event that brings an item
+    bool statuses = false;  // deletes and edits apply
     std::int64_t default_limit = 20;
     std::vector<std::string> link_params;
 };
@@ -35,10 +31,10 @@ bool truthy(std::string_view query, const char* key) {
 std::optional<Endpoint> endpoint_for(std::string_view path, std::string_view query) {
     Endpoint e;
     e.path = std::string(path);
-    const std::vector<std::string> status_events{"update", "status.update", "delete"};
     if (path == "/api/v1/timelines/home") {
         e.sources = {{"user", ""}};
-        e.events = status_events;
+        e.event = "update";
+        e.statuses = true;
         e.link_params = {"local", "limit"};
     } else if (path == "/api/v1/timelines/public") {
         std::string stream = "public";
@@ -51,25 +47,28 @@ std::optional<Endpoint> endpoint_for(std::string_view path, std::string_view que
             stream += ":media";
         }
         e.sources = {{stream, ""}};
-        e.events = status_events;
+        e.event = "update";
+        e.statuses = true;
         e.link_params = {"local", "remote", "limit", "only_media"};
     } else if (path.rfind("/api/v1/timelines/tag/", 0) == 0) {
         const std::string tag(path.substr(22));
         e.sources = {{truthy(query, "local") ? "hashtag:local" : "hashtag", tag}};
-        e.events = status_events;
+        e.event = "update";
+        e.statuses = true;
         e.link_params = {"local", "limit", "only_media"};
     } else if (path.rfind("/api/v1/timelines/list/", 0) == 0) {
         e.sources = {{"list", std::string(path.substr(23))}};
-        e.events = status_events;
+        e.event = "update";
+        e.statuses = true;
         e.link_params = {"limit"};
     } else if (path == "/api/v1/notifications") {
         e.sources = {{"user", ""}, {"user:notification", ""}};
-        e.events = {"notification"};
+        e.event = "notification";
         e.default_limit = 40;
         e.link_params = {"limit"};
     } else if (path == "/api/v1/conversations") {
         e.sources = {{"direct", ""}};
-        e.events = {"conversation"};
+        e.event = "conversation";
         e.link_params = {"limit"};
     } else {
         return std::nullopt;
@@ -90,6 +89,145 @@ std::string link(const std::string& base, const Endpoint& e, std::string_view qu
     return "<" + url + cursor + "=" + id + ">";
 }
 
+using Page = std::vector<std::pair<std::string, std::string>>;  // (id, entity), in scan order
+
+// The stored labels of `event` frames that feed `e` (nullopt: an SSE session's unlabelled ones).
+std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
+                                                  const schema::Session& session,
+                                                  const Endpoint& e, const std::string& event) {
+    const std::string sse_label =
+        session.transport == schema::Transport::sse && !session.subscriptions.empty()
+            ? session.subscriptions.front().label()
+            : std::string();
+    std::vector<std::optional<std::string>> out;
+    for (auto& label : store.event_streams(session.id, event)) {
+        const std::string& text = label ? *label : sse_label;
+        if (std::any_of(e.sources.begin(), e.sources.end(),
+                        [&](const auto& s) { return label_matches(text, s); })) {
+            out.push_back(std::move(label));
+        }
+    }
+    return out;
+}
+
+// Up to `limit` items of `e` in id order from the bounds, as the timeline stood at `now`: an item
+// is there from its newest arrival at or before `now` (streamed, or backfilled: from its gap's
+// end; a tie goes to the streamed one) unless a delete came after that, and shows the latest edit
+// after that arrival. Read from the tape's indexes:
+// memory holds the page, time grows with the page (plus items not yet due that sort before it).
+Page collect(schema::TapeStore& store, const schema::Session& session, const Endpoint& e,
+             const std::optional<std::string>& after, const std::optional<std::string>& before,
+             bool newest_first, std::int64_t limit, std::int64_t now) {
+    struct Head {
+        schema::ItemCursor cursor;
+        schema::ItemRow row;
+        bool backfill = false;
+        bool live = false;
+    };
+    std::vector<Head> heads;
+    schema::ItemScan scan;
+    scan.key = e.event;
+    scan.max_offset_ns = now;
+    scan.after = after;
+    scan.before = before;
+    scan.newest_first = newest_first;
+    for (auto& label : labels_of(store, session, e, e.event)) {
+        scan.stream = std::move(label);
+        heads.push_back({store.items_by_id(session.id, scan), {}, false, false});
+    }
+    scan.source = schema::ItemScan::Source::backfill;
+    scan.key = e.path;
+    heads.push_back({store.items_by_id(session.id, scan), {}, true, false});
+    for (auto& h : heads) {
+        h.live = h.cursor.next(h.row);
+    }
+    std::map<std::int64_t, std::int64_t> gap_end;
+    for (const auto& g : store.gaps(session.id)) {
+        gap_end[g.idx] = g.end_offset_ns.value_or(g.start_offset_ns);
+    }
+    std::vector<std::optional<std::string>> delete_labels;
+    std::vector<std::optional<std::string>> edit_labels;
+    if (e.statuses) {
+        delete_labels = labels_of(store, session, e, "delete");
+        edit_labels = labels_of(store, session, e, "status.update");
+    }
+
+    Page page;
+    while (static_cast<std::int64_t>(page.size()) < limit) {
+        // The next id over all heads, and every row that carries it.
+        const Head* first = nullptr;
+        for (const auto& h : heads) {
+            if (h.live && (!first || (schema::compare_ids(h.row.object_id, first->row.object_id) >
+                                      0) == newest_first)) {
+                first = &h;
+            }
+        }
+        if (!first) {
+            break;
+        }
+        const std::string id = first->row.object_id;
+        // The item's newest arrival at or before `now`: (time, streamed?, frame row or seq).
+        std::optional<std::tuple<std::int64_t, bool, std::int64_t>> arrival;
+        for (auto& h : heads) {
+            for (; h.live && h.row.object_id == id; h.live = h.cursor.next(h.row)) {
+                std::int64_t at = h.row.offset_ns;
+                if (h.backfill) {
+                    // Public and tag pages share a path: the query says which timeline it was.
+                    const auto fetched = endpoint_for(e.path, h.row.query);
+                    if (!fetched || fetched->sources != e.sources) {
+                        continue;
+                    }
+                    // A backfilled item was published during its gap, so it exists from the
+                    // gap's end (when the recorder reconnected), though fetched a little later.
+                    const auto g = gap_end.find(h.row.gap_idx);
+                    at = g != gap_end.end() ? g->second : h.row.offset_ns;
+                    if (at > now) {
+                        continue;
+                    }
+                }
+                const auto candidate = std::make_tuple(at, !h.backfill, h.row.row);
+                if (!arrival || candidate > *arrival) {
+                    arrival = candidate;
+                }
+            }
+        }
+        if (!arrival) {
+            continue;
+        }
+        const auto [since, streamed, row] = *arrival;
+        const bool deleted =
+            std::any_of(delete_labels.begin(), delete_labels.end(), [&](const auto& l) {
+                return store.latest_event(session.id, "delete", l, id, since, now).has_value();
+            });
+        if (deleted) {
+            continue;
+        }
+        std::optional<std::pair<std::int64_t, std::int64_t>> edit;  // (frame row, offset)
+        for (const auto& l : edit_labels) {
+            const auto found = store.latest_event(session.id, "status.update", l, id, since, now);
+            if (found && (!edit || found->second > edit->second)) {
+                edit = found;
+            }
+        }
+        std::optional<std::string> entity;
+        if (edit) {
+            entity = schema::event_payload(session.transport, store.frame_bytes(edit->first));
+        }
+        if (!entity) {
+            entity = streamed
+                         ? schema::event_payload(session.transport, store.frame_bytes(row))
+                         : std::optional<std::string>(store.backfill_body(session.id, row));
+        }
+        if (entity) {
+            page.emplace_back(id, std::move(*entity));
+        }
+    }
+    if (!newest_first) {
+        std::reverse(page.begin(), page.end());  // the items right after min_id, newest first
+    }
+    return page;
+}
+
 }  // namespace
 
 RestTimelines::RestTimelines(schema::TapeStore& store, const schema::Session& session)
@@ -101,46 +239,6 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
     if (!e) {
         return std::nullopt;
     }
-    const std::string sse_label =
-        session_.transport == schema::Transport::sse && !session_.subscriptions.empty()
-            ? session_.subscriptions.front().label()
-            : std::string();
-    // Everything that has happened on the replay clock, in order, deletes and edits applied.
-    std::map<std::string, std::string, IdLess> items;
-    auto cursor = store_.events_until(session_.id, e->events, tape_now);
-    schema::Frame f;
-    while (cursor.next(f)) {
-        const std::string label = f.columns.stream.value_or(sse_label);
-        const bool wanted = std::any_of(e->sources.begin(), e->sources.end(),
-                                        [&](const auto& s) { return label_matches(label, s); });
-        if (!wanted || !f.columns.object_id) {
-            continue;
-        }
-        const std::string& id = *f.columns.object_id;
-        if (*f.columns.event == "delete") {
-            items.erase(id);
-        } else if (*f.columns.event == "status.update") {
-            if (auto it = items.find(id); it != items.end()) {
-                it->second =
-                    schema::event_payload(session_.transport, f.bytes).value_or(it->second);
-            }
-        } else if (auto payload = schema::event_payload(session_.transport, f.bytes)) {
-            items[id] = std::move(*payload);
-        }
-    }
-    // A backfilled item was published during its gap, so it exists from the gap's end (when the
-    // recorder reconnected) even though the recorder fetched it a little later.
-    std::map<std::int64_t, std::int64_t> gap_end;
-    for (const auto& g : store_.gaps(session_.id)) {
-        gap_end[g.idx] = g.end_offset_ns.value_or(g.start_offset_ns);
-    }
-    for (const auto& b : store_.backfill(session_.id)) {
-        const auto visible = gap_end.count(b.gap_idx) ? gap_end[b.gap_idx] : b.offset_ns;
-        if (b.endpoint == e->path && visible <= tape_now && b.http_status == 200) {
-            items.emplace(b.object_id, b.body);
-        }
-    }
-
     std::int64_t limit = e->default_limit;
     if (auto l = query_param(query, "limit"); l && !l->empty()) {
         try {
@@ -148,43 +246,27 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
         } catch (const std::exception&) {
         }
     }
+    // The page's id bounds: below max_id, above since_id and min_id; with min_id the page is the
+    // `limit` items right after it, otherwise the newest ones.
     const auto max_id = query_param(query, "max_id");
-    const auto since_id = query_param(query, "since_id");
+    std::optional<std::string> after = query_param(query, "since_id");
     const auto min_id = query_param(query, "min_id");
-    auto in_range = [&](const std::string& id) {
-        return (!max_id || schema::compare_ids(id, *max_id) < 0) &&
-               (!since_id || schema::compare_ids(id, *since_id) > 0) &&
-               (!min_id || schema::compare_ids(id, *min_id) > 0);
-    };
-    std::vector<const std::pair<const std::string, std::string>*> page;
-    if (min_id) {
-        // The `limit` items immediately after min_id, returned newest first.
-        for (auto it = items.upper_bound(*min_id);
-             it != items.end() && static_cast<std::int64_t>(page.size()) < limit; ++it) {
-            if (in_range(it->first)) {
-                page.push_back(&*it);
-            }
-        }
-        std::reverse(page.begin(), page.end());
-    } else {
-        for (auto it = items.rbegin();
-             it != items.rend() && static_cast<std::int64_t>(page.size()) < limit; ++it) {
-            if (in_range(it->first)) {
-                page.push_back(&*it);
-            }
-        }
+    if (min_id && (!after || schema::compare_ids(*min_id, *after) > 0)) {
+        after = min_id;
     }
+    const bool newest_first = !min_id;
+    const auto page = collect(store_, session_, *e, after, max_id, newest_first, limit, tape_now);
     RestResponse res;
     res.body = "[";
     for (std::size_t i = 0; i < page.size(); ++i) {
-        res.body += (i ? "," : "") + page[i]->second;
+        res.body += (i ? "," : "") + page[i].second;
     }
     res.body += "]";
     if (!page.empty()) {
         res.headers.emplace_back(
             "Link",
-            link(base, *e, query, limit, "max_id", page.back()->first) + "; rel=\"next\", " +
-                link(base, *e, query, limit, "min_id", page.front()->first) + "; rel=\"prev\"");
+            link(base, *e, query, limit, "max_id", page.back().first) + "; rel=\"next\", " +
+                link(base, *e, query, limit, "min_id", page.front().first) + "; rel=\"prev\"");
     }
     return res;
 }

@@ -106,10 +106,22 @@ CREATE INDEX frames_by_object ON frames (object_id) WHERE object_id IS NOT NULL;
 CREATE INDEX backfill_by_object ON backfill_items (object_id);
 )sql";
 
+// Version 3: the event index also orders each stream's items by id (Mastodon's order: shorter
+// ids first, then text order) with their offsets, so that a REST page of a replay is read from
+// the index in O(page) instead of by replaying the session's events; backfilled items get the
+// same order per endpoint.
+constexpr std::string_view kVersion3 = R"sql(
+DROP INDEX frames_by_event;
+CREATE INDEX frames_by_event ON frames (session_id, event, stream, length(object_id), object_id,
+                                        offset_ns);
+CREATE INDEX backfill_by_endpoint ON backfill_items (session_id, endpoint, length(object_id),
+                                                     object_id);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> all{kVersion1, kVersion2};
+    static const std::vector<std::string_view> all{kVersion1, kVersion2, kVersion3};
     return all;
 }
 

@@ -85,7 +85,10 @@ class Synth {
         std::string event;
         std::string payload;
         std::string endpoint;  // REST endpoint a backfill would find it at; empty if none
+        std::string filter;    // that endpoint's query flags: local=true, only_media=true, ...
         std::string id;
+
+        std::string timeline() const { return endpoint + "?" + filter; }
     };
     Drawn draw_event(const Subscription& sub, std::int64_t offset, bool entity_only);
     std::string endpoint_of(const Subscription& sub, const std::string& event) const;
@@ -123,7 +126,7 @@ class Synth {
     std::int64_t announcement_id_ = 0;
     std::uint16_t id_counter_ = 0;
     std::vector<std::string> recent_statuses_;
-    std::map<std::string, std::string> newest_seen_;  // endpoint -> newest id streamed
+    std::map<std::string, std::string> newest_seen_;  // timeline (endpoint?filter) -> newest id streamed
 };
 
 void Synth::validate() {
@@ -426,6 +429,19 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
         d.payload = std::to_string(std::max<std::int64_t>(1, announcement_id_));
     }
     d.endpoint = endpoint_of(sub, d.event);
+    if (d.event == "update") {
+        // As the recorder asks: the flags that pick this stream's timeline on a shared path.
+        const std::string& n = sub.stream;
+        const bool is_public = n.rfind("public", 0) == 0;
+        if ((is_public || n == "hashtag:local") && n.find(":local") != std::string::npos) {
+            d.filter = "local=true";
+        } else if (is_public && n.find(":remote") != std::string::npos) {
+            d.filter = "remote=true";
+        }
+        if (is_public && n.find(":media") != std::string::npos) {
+            d.filter += (d.filter.empty() ? "" : "&") + std::string("only_media=true");
+        }
+    }
     return d;
 }
 
@@ -504,7 +520,7 @@ void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d)
     }
     emit_frame(at, FrameKind::event, std::move(bytes));
     if (!d.endpoint.empty()) {
-        newest_seen_[d.endpoint] = d.id;
+        newest_seen_[d.timeline()] = d.id;
     }
     ++events_written_;
     if (progress_ && (events_written_ & 0xffff) == 0) {
@@ -687,8 +703,9 @@ std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
         b.offset_ns = fetched_at;
         b.wall_ns = wall(fetched_at);
         b.endpoint = d.endpoint;
-        const auto seen = seen_before.find(d.endpoint);
-        b.query = seen == seen_before.end() ? "limit=40" : "min_id=" + seen->second + "&limit=40";
+        const auto seen = seen_before.find(d.timeline());
+        b.query = d.filter + (d.filter.empty() ? "" : "&") +
+                  (seen == seen_before.end() ? "" : "min_id=" + seen->second + "&") + "limit=40";
         b.http_status = 200;
         b.object_id = d.id;
         b.body = d.payload;

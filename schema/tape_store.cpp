@@ -740,26 +740,207 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
     });
 }
 
-FrameCursor TapeStore::events_until(std::int64_t session_id, const std::vector<std::string>& events,
-                                    std::int64_t max_offset_ns) {
-    return guarded(path_, [&] {
-        std::string placeholders;
-        for (std::size_t i = 0; i < events.size(); ++i) {
-            placeholders += i == 0 ? "?" : ",?";
-        }
-        auto impl = std::make_unique<FrameCursor::Impl>();
-        impl->path = path_;
-        impl->st = std::make_unique<SQLite::Statement>(
-            impl_->db, std::string("SELECT ") + kFrameColumns +
-                           " FROM frames WHERE session_id = ? AND event IN (" + placeholders +
-                           ") AND offset_ns <= ? ORDER BY seq");
+// An ItemScan runs as one index range per id length: within a length, text order is id order,
+// and moving to the next length present is one index seek.
+struct ItemCursor::Impl {
+    SQLite::Database* db = nullptr;
+    std::string path;
+    std::int64_t session_id = 0;
+    ItemScan scan;
+    std::optional<std::int64_t> length;  // of the ids the statement walks
+    std::unique_ptr<SQLite::Statement> st;
+    bool done = false;
+
+    bool frames() const { return scan.source == ItemScan::Source::frames; }
+
+    // "FROM ... WHERE ..." with the scan's fixed constraints; bind() fills them in from 1.
+    std::string from_where() const {
+        return frames() ? "FROM frames INDEXED BY frames_by_event WHERE session_id = ? AND "
+                          "event = ? AND stream IS ? AND offset_ns <= ?"
+                        : "FROM backfill_items INDEXED BY backfill_by_endpoint WHERE session_id = "
+                          "? AND endpoint = ? AND http_status = 200";
+    }
+    int bind(SQLite::Statement& q) const {
         int i = 1;
-        impl->st->bind(i++, session_id);
-        for (const auto& e : events) {
-            impl->st->bind(i++, e);
+        q.bind(i++, session_id);
+        q.bind(i++, scan.key);
+        if (frames()) {
+            if (scan.stream) {
+                q.bind(i++, *scan.stream);
+            } else {
+                q.bind(i++);
+            }
+            q.bind(i++, scan.max_offset_ns);
         }
-        impl->st->bind(i, max_offset_ns);
-        return FrameCursor(std::move(impl));
+        return i;
+    }
+
+    // The next id length present in the scan's direction, within its bounds.
+    std::optional<std::int64_t> next_length() const {
+        const bool down = scan.newest_first;
+        const auto& far = down ? scan.after : scan.before;  // the bound the scan moves to
+        const auto& near = down ? scan.before : scan.after;
+        std::string cmp = down ? " < ?" : " > ?";
+        std::optional<std::int64_t> from = length;
+        if (!from && near) {
+            from = static_cast<std::int64_t>(near->size());
+            cmp = down ? " <= ?" : " >= ?";
+        }
+        SQLite::Statement q(*db, "SELECT length(object_id) " + from_where() +
+                                     (from ? " AND length(object_id)" + cmp : std::string()) +
+                                     " ORDER BY length(object_id) " + (down ? "DESC" : "ASC") +
+                                     " LIMIT 1");
+        const int i = bind(q);
+        if (from) {
+            q.bind(i, *from);
+        }
+        if (!q.executeStep() || q.getColumn(0).isNull()) {
+            return std::nullopt;
+        }
+        const std::int64_t found = q.getColumn(0).getInt64();
+        if (far && (down ? found < static_cast<std::int64_t>(far->size())
+                         : found > static_cast<std::int64_t>(far->size()))) {
+            return std::nullopt;
+        }
+        return found;
+    }
+
+    void open_length(std::int64_t n) {
+        length = n;
+        const bool below = scan.before && static_cast<std::int64_t>(scan.before->size()) == n;
+        const bool above = scan.after && static_cast<std::int64_t>(scan.after->size()) == n;
+        st = std::make_unique<SQLite::Statement>(
+            *db, std::string("SELECT object_id, ") + (frames() ? "offset_ns, id, 0, '' " : "offset_ns, seq, gap_idx, query ") +
+                     from_where() + " AND length(object_id) = ?" +
+                     (below ? " AND object_id < ?" : "") + (above ? " AND object_id > ?" : "") +
+                     " ORDER BY object_id " + (scan.newest_first ? "DESC" : "ASC"));
+        int i = bind(*st);
+        st->bind(i++, n);
+        if (below) {
+            st->bind(i++, *scan.before);
+        }
+        if (above) {
+            st->bind(i++, *scan.after);
+        }
+    }
+};
+
+ItemCursor::ItemCursor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ItemCursor::ItemCursor(ItemCursor&&) noexcept = default;
+ItemCursor& ItemCursor::operator=(ItemCursor&&) noexcept = default;
+ItemCursor::~ItemCursor() = default;
+
+bool ItemCursor::next(ItemRow& out) {
+    return guarded(impl_->path, [&] {
+        Impl& c = *impl_;
+        while (!c.done) {
+            if (!c.st) {
+                if (const auto n = c.next_length()) {
+                    c.open_length(*n);
+                } else {
+                    c.done = true;
+                    break;
+                }
+            }
+            if (c.st->executeStep()) {
+                out.object_id = c.st->getColumn(0).getString();
+                out.offset_ns = c.st->getColumn(1).getInt64();
+                out.row = c.st->getColumn(2).getInt64();
+                out.gap_idx = c.st->getColumn(3).getInt64();
+                out.query = c.st->getColumn(4).getString();
+                return true;
+            }
+            c.st.reset();
+        }
+        return false;
+    });
+}
+
+ItemCursor TapeStore::items_by_id(std::int64_t session_id, const ItemScan& scan) {
+    auto impl = std::make_unique<ItemCursor::Impl>();
+    impl->db = &impl_->db;
+    impl->path = path_;
+    impl->session_id = session_id;
+    impl->scan = scan;
+    return ItemCursor(std::move(impl));
+}
+
+std::vector<std::optional<std::string>> TapeStore::event_streams(std::int64_t session_id,
+                                                                 const std::string& event) {
+    return guarded(path_, [&] {
+        // A skip scan: one index seek per distinct label, however many frames carry it.
+        std::vector<std::optional<std::string>> out;
+        SQLite::Statement none(impl_->db,
+                               "SELECT 1 FROM frames INDEXED BY frames_by_event WHERE session_id = "
+                               "? AND event = ? AND stream IS NULL LIMIT 1");
+        none.bind(1, session_id);
+        none.bind(2, event);
+        if (none.executeStep()) {
+            out.emplace_back(std::nullopt);
+        }
+        std::string last;
+        for (;;) {
+            SQLite::Statement q(impl_->db,
+                                "SELECT stream FROM frames INDEXED BY frames_by_event WHERE "
+                                "session_id = ? AND event = ? AND stream > ? ORDER BY stream "
+                                "LIMIT 1");
+            q.bind(1, session_id);
+            q.bind(2, event);
+            q.bind(3, last);
+            if (!q.executeStep()) {
+                return out;
+            }
+            last = q.getColumn(0).getString();
+            out.emplace_back(last);
+        }
+    });
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> TapeStore::latest_event(
+    std::int64_t session_id, const std::string& event, const std::optional<std::string>& stream,
+    const std::string& object_id, std::int64_t after_ns, std::int64_t until_ns) {
+    return guarded(path_, [&]() -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+        // `object_id = ?` would let SQLite fold length(object_id) into a constant and lose the
+        // index past the label; a one-value range keeps it.
+        SQLite::Statement q(impl_->db,
+                            "SELECT id, offset_ns FROM frames INDEXED BY frames_by_event WHERE "
+                            "session_id = ? AND event = ? AND stream IS ? AND length(object_id) = "
+                            "? AND object_id >= ? AND object_id <= ? AND offset_ns > ? AND "
+                            "offset_ns <= ? ORDER BY offset_ns DESC LIMIT 1");
+        q.bind(1, session_id);
+        q.bind(2, event);
+        if (stream) {
+            q.bind(3, *stream);
+        } else {
+            q.bind(3);
+        }
+        q.bind(4, static_cast<std::int64_t>(object_id.size()));
+        q.bind(5, object_id);
+        q.bind(6, object_id);
+        q.bind(7, after_ns);
+        q.bind(8, until_ns);
+        if (!q.executeStep()) {
+            return std::nullopt;
+        }
+        return std::make_pair(q.getColumn(0).getInt64(), q.getColumn(1).getInt64());
+    });
+}
+
+std::string TapeStore::frame_bytes(std::int64_t row) {
+    return guarded(path_, [&] {
+        SQLite::Statement q(impl_->db, "SELECT bytes FROM frames WHERE id = ?");
+        q.bind(1, row);
+        return q.executeStep() ? blob(q.getColumn(0)) : std::string();
+    });
+}
+
+std::string TapeStore::backfill_body(std::int64_t session_id, std::int64_t seq) {
+    return guarded(path_, [&] {
+        SQLite::Statement q(impl_->db,
+                            "SELECT body FROM backfill_items WHERE session_id = ? AND seq = ?");
+        q.bind(1, session_id);
+        q.bind(2, seq);
+        return q.executeStep() ? blob(q.getColumn(0)) : std::string();
     });
 }
 

@@ -9,6 +9,7 @@
 // A file that fails to open is left byte-for-byte unchanged.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,46 @@ class FrameCursor {
     std::unique_ptr<Impl> impl_;
 };
 
+// Which rows an id-ordered scan walks (TapeStore::items_by_id): the event frames named `key` on
+// one stream label, or the successfully backfilled items of the endpoint `key`.
+struct ItemScan {
+    enum class Source { frames, backfill };
+    Source source = Source::frames;
+    std::string key;                    // frames: the event; backfill: the endpoint path
+    std::optional<std::string> stream;  // frames: the stored label; nullopt: none (SSE)
+    std::int64_t max_offset_ns = std::numeric_limits<std::int64_t>::max();  // frames only
+    std::optional<std::string> after;   // exclusive lower id bound
+    std::optional<std::string> before;  // exclusive upper id bound
+    bool newest_first = true;
+};
+
+// One row of an id-ordered scan.
+struct ItemRow {
+    std::string object_id;
+    std::int64_t offset_ns = 0;
+    std::int64_t row = 0;      // frames: the frame's row id; backfill: the item's seq
+    std::int64_t gap_idx = 0;  // backfill only
+    std::string query;         // backfill only: the request's query string
+};
+
+// Walks an ItemScan in Mastodon's id order (shorter ids first, then text order), straight from
+// an index: each step costs O(log n) plus the rows it skips for being later than the scan's
+// offset bound. Same lifetime rules as FrameCursor.
+class ItemCursor {
+   public:
+    ItemCursor(ItemCursor&&) noexcept;
+    ItemCursor& operator=(ItemCursor&&) noexcept;
+    ~ItemCursor();
+
+    bool next(ItemRow& out);
+
+   private:
+    friend class TapeStore;
+    struct Impl;
+    explicit ItemCursor(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
 class TapeStore {
    public:
     TapeStore(const std::string& path, OpenMode mode);
@@ -133,10 +174,20 @@ class TapeStore {
     FrameCursor frames_from_seq(std::int64_t session_id, std::int64_t from_seq);
     // Frames from the first one at or after `offset_ns`.
     FrameCursor frames_from_offset(std::int64_t session_id, std::int64_t offset_ns);
-    // Event frames named in `events` with offsets up to `max_offset_ns`, in seq order (the REST
+    // An id-ordered walk over one stream's events or one endpoint's backfilled items (the REST
     // timelines of a replay).
-    FrameCursor events_until(std::int64_t session_id, const std::vector<std::string>& events,
-                             std::int64_t max_offset_ns);
+    ItemCursor items_by_id(std::int64_t session_id, const ItemScan& scan);
+    // The distinct stream labels event frames named `event` carry (nullopt: frames without one).
+    std::vector<std::optional<std::string>> event_streams(std::int64_t session_id,
+                                                          const std::string& event);
+    // The newest frame of `event` on `stream` about `object_id` with an offset in
+    // (after_ns, until_ns], as (row id, offset).
+    std::optional<std::pair<std::int64_t, std::int64_t>> latest_event(
+        std::int64_t session_id, const std::string& event, const std::optional<std::string>& stream,
+        const std::string& object_id, std::int64_t after_ns, std::int64_t until_ns);
+    // The bytes of the frame with row id `row`, and the body of backfilled item `seq`.
+    std::string frame_bytes(std::int64_t row);
+    std::string backfill_body(std::int64_t session_id, std::int64_t seq);
     // Number of event frames before `offset_ns` (event numbering for replay faults).
     std::int64_t events_before(std::int64_t session_id, std::int64_t offset_ns);
     // Heartbeats (pings, and SSE comments other than the opening `:)`) as

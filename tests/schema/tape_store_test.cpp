@@ -211,6 +211,15 @@ TEST_CASE("A version 1 tape is migrated to the current version on open, keeping 
     CHECK(store.session(1).source == "wss://old.example");
     CHECK(store.counts(1).heartbeats == 1);
     CHECK(store.client_messages(1).empty());  // the table added by version 2 exists
+    // Version 3's id-ordered event index answers an id-ordered scan.
+    CHECK(store.event_streams(1, "update").empty());
+    ItemCursor none = store.items_by_id(1, ItemScan{});
+    ItemRow row;
+    CHECK_FALSE(none.next(row));
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT sql FROM sqlite_master WHERE name = 'frames_by_event'")
+              .getString()
+              .find("length(object_id)") != std::string::npos);
 }
 
 TEST_CASE("Opening bad files fails with one line naming the file and leaves it unchanged") {
