@@ -179,7 +179,9 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
     exec(db, "CREATE UNIQUE INDEX frames_by_seq ON frames (session_id, seq)");
     exec(db, "CREATE INDEX frames_by_time ON frames (session_id, offset_ns)");
     exec(db, "CREATE INDEX frames_by_kind ON frames (session_id, kind, offset_ns)");
-    exec(db, "CREATE INDEX frames_by_event ON frames (session_id, event)");
+    exec(db,
+         "CREATE INDEX frames_by_event ON frames (session_id, event, stream, length(object_id), "
+         "object_id, offset_ns)");
     exec(db, "CREATE INDEX frames_by_object ON frames (object_id) WHERE object_id IS NOT NULL");
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(
