@@ -15,6 +15,7 @@
 #include "schema/synth.hpp"
 #include "schema/tape_verifier.hpp"
 #include "tests/record/loopback_recorder.hpp"
+#include "tests/record/scripted_server.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
 
@@ -273,6 +274,100 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
     REQUIRE(conns.size() == 1);
     CHECK(conns[0].end_cause == "handshake-failed");
     CHECK_THAT(conns[0].end_detail, Catch::Contains("timeout"));
+}
+
+TEST_CASE(
+    "Whatever a server sends is recorded and survived: binary, non-JSON and invalid UTF-8 frames, "
+    "half a frame, a handshake that is not HTTP or not a valid upgrade") {
+    using test::ScriptedServer;
+    using test::ws_frame;
+    const auto event = [](int n) {
+        return R"({"stream":["user"],"event":"update","payload":"{\"id\":\")" + std::to_string(n) +
+               R"(\"}"})";
+    };
+    const std::string binary("\x00\x01\xff\xfe binary", 12);
+    const std::string not_json = "not json {";
+    const std::string bad_utf8 = "{\"a\":\"\xc3\x28\"}";
+    ScriptedServer server({
+        // 0: an event, a ping, a binary frame, a text that is not JSON, then invalid UTF-8.
+        [&](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            s.send(fd, ws_frame(1, event(1)) + ws_frame(9, "p1") + ws_frame(2, binary) +
+                           ws_frame(1, not_json) + ws_frame(1, bad_utf8));
+            s.read_until_closed(fd);
+        },
+        // 1: an event, then the first half of a frame, then the end of the stream.
+        [&](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            const std::string half = ws_frame(1, event(99) + std::string(200, ' '));
+            s.send(fd, ws_frame(1, event(2)) + half.substr(0, half.size() / 2));
+            ::shutdown(fd, SHUT_WR);
+            s.read_until_closed(fd);
+        },
+        // 2: not HTTP at all.
+        [](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
+        },
+        // 3: a 101 whose Sec-WebSocket-Accept is wrong.
+        [](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd,
+                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                   "Upgrade\r\nSec-WebSocket-Accept: d3Jvbmc=\r\n\r\n");
+        },
+        // 4: a well-behaved connection; the recorder stops at its event.
+        [&](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            s.send(fd, ws_frame(1, event(3)));
+            s.read_until_closed(fd);
+        },
+    });
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("recorded.db"));
+    r.backfill = false;
+    r.max_events = 3;
+    r.max_reconnects = 10;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+    CHECK(server.accepted() == 5);
+
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    CHECK(tape.session(1).end_reason == "count");
+    const auto conns = tape.connections(1);
+    REQUIRE(conns.size() == 5);
+    CHECK(conns[0].end_cause == "protocol-error");
+    CHECK_THAT(conns[0].end_detail, Catch::Contains("utf8"));
+    CHECK(conns[1].end_cause == "eof");
+    CHECK(conns[1].close_code == 1006);
+    for (const int i : {2, 3}) {
+        INFO("connection " << i);
+        CHECK_FALSE(conns[static_cast<std::size_t>(i)].handshake_offset_ns);
+        CHECK(conns[static_cast<std::size_t>(i)].end_cause == "handshake-failed");
+        CHECK_FALSE(conns[static_cast<std::size_t>(i)].end_detail.empty());
+    }
+    CHECK_THAT(conns[3].end_detail, Catch::Contains("Sec-WebSocket-Accept"));
+    CHECK(conns[4].end_cause == "local-stop");
+    CHECK(conns[4].close_code == 1000);
+    const auto gaps = tape.gaps(1);
+    REQUIRE(gaps.size() == 2);
+    CHECK(gaps[0].cause == "protocol-error");
+    CHECK(gaps[1].cause == "eof");
+
+    // Every whole frame, byte for byte and in order; half a frame and invalid UTF-8 are not frames.
+    std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> got;
+    auto cursor = tape.frames_from_seq(1, 1);
+    schema::Frame f;
+    while (cursor.next(f)) {
+        got.emplace_back(f.connection_idx, f.columns.kind, f.bytes);
+    }
+    using K = schema::FrameKind;
+    const std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> expected = {
+        {0, K::event, event(1)}, {0, K::ping, "p1"}, {0, K::binary, binary},
+        {0, K::text, not_json},  {1, K::event, event(2)}, {4, K::event, event(3)},
+    };
+    CHECK(got == expected);
+    CHECK(schema::verify_tape(tape, false, 0).clean());
 }
 
 TEST_CASE("Backoff delays grow exponentially up to the cap, with full jitter") {
