@@ -93,8 +93,8 @@ using Page = std::vector<std::pair<std::string, std::string>>;  // (id, entity),
 
 // The stored labels of `event` frames that feed `e` (nullopt: an SSE session's unlabelled ones).
 std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
-                                                  const schema::Session& session,
-                                                  const Endpoint& e, const std::string& event) {
+                                                  const schema::Session& session, const Endpoint& e,
+                                                  const std::string& event) {
     const std::string sse_label =
         session.transport == schema::Transport::sse && !session.subscriptions.empty()
             ? session.subscriptions.front().label()
@@ -214,9 +214,8 @@ Page collect(schema::TapeStore& store, const schema::Session& session, const End
             entity = schema::event_payload(session.transport, store.frame_bytes(edit->first));
         }
         if (!entity) {
-            entity = streamed
-                         ? schema::event_payload(session.transport, store.frame_bytes(row))
-                         : std::optional<std::string>(store.backfill_body(session.id, row));
+            entity = streamed ? schema::event_payload(session.transport, store.frame_bytes(row))
+                              : std::optional<std::string>(store.backfill_body(session.id, row));
         }
         if (entity) {
             page.emplace_back(id, std::move(*entity));
@@ -264,9 +263,9 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
     res.body += "]";
     if (!page.empty()) {
         res.headers.emplace_back(
-            "Link",
-            link(base, *e, query, limit, "max_id", page.back().first) + "; rel=\"next\", " +
-                link(base, *e, query, limit, "min_id", page.front().first) + "; rel=\"prev\"");
+            "Link", link(base, *e, query, limit, "max_id", page.back().first) + "; rel=\"next\", " +
+                        link(base, *e, query, limit, "min_id", page.front().first) +
+                        "; rel=\"prev\"");
     }
     return res;
 }

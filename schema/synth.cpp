@@ -126,7 +126,8 @@ class Synth {
     std::int64_t announcement_id_ = 0;
     std::uint16_t id_counter_ = 0;
     std::vector<std::string> recent_statuses_;
-    std::map<std::string, std::string> newest_seen_;  // timeline (endpoint?filter) -> newest id streamed
+    std::map<std::string, std::string>
+        newest_seen_;  // timeline (endpoint?filter) -> newest id streamed
 };
 
 void Synth::validate() {

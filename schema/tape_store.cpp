@@ -810,7 +810,8 @@ struct ItemCursor::Impl {
         const bool below = scan.before && static_cast<std::int64_t>(scan.before->size()) == n;
         const bool above = scan.after && static_cast<std::int64_t>(scan.after->size()) == n;
         st = std::make_unique<SQLite::Statement>(
-            *db, std::string("SELECT object_id, ") + (frames() ? "offset_ns, id, 0, '' " : "offset_ns, seq, gap_idx, query ") +
+            *db, std::string("SELECT object_id, ") +
+                     (frames() ? "offset_ns, id, 0, '' " : "offset_ns, seq, gap_idx, query ") +
                      from_where() + " AND length(object_id) = ?" +
                      (below ? " AND object_id < ?" : "") + (above ? " AND object_id > ?" : "") +
                      " ORDER BY object_id " + (scan.newest_first ? "DESC" : "ASC"));

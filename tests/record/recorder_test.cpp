@@ -363,8 +363,70 @@ TEST_CASE(
     }
     using K = schema::FrameKind;
     const std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> expected = {
-        {0, K::event, event(1)}, {0, K::ping, "p1"}, {0, K::binary, binary},
+        {0, K::event, event(1)}, {0, K::ping, "p1"},      {0, K::binary, binary},
         {0, K::text, not_json},  {1, K::event, event(2)}, {4, K::event, event(3)},
+    };
+    CHECK(got == expected);
+    CHECK(schema::verify_tape(tape, false, 0).clean());
+}
+
+TEST_CASE(
+    "Whatever an SSE server sends is recorded and survived: lines that are not SSE, invalid "
+    "UTF-8, an event cut off mid-chunk, a body that is not chunked") {
+    using test::ScriptedServer;
+    const auto chunk = [](const std::string& data) {
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        return size + data + "\r\n";
+    };
+    const auto event = [](int n) {
+        return "event: update\ndata: {\"id\":\"" + std::to_string(n) + "\"}\n\n";
+    };
+    const std::string head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string garbage = "this is not sse\n\n";
+    const std::string bad_utf8 = "event: update\ndata: {\"a\":\"\xc3\x28\"}\n\n";
+    ScriptedServer server({
+        [&](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            const std::string cut = chunk(event(99));
+            s.send(fd, head + chunk(":)\n") + chunk(event(1)) + chunk(garbage) + chunk(bad_utf8) +
+                           cut.substr(0, cut.size() / 2));
+            ::shutdown(fd, SHUT_WR);
+            s.read_until_closed(fd);
+        },
+        // Not chunked: a body that simply runs until the connection ends.
+        [&](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n:)\n" + event(2));
+            s.read_until_closed(fd);
+        },
+    });
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("recorded.db"));
+    r.transport = schema::Transport::sse;
+    r.backfill = false;
+    r.max_events = 3;
+    r.max_reconnects = 10;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+    CHECK(server.accepted() == 2);
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    CHECK(tape.session(1).end_reason == "count");
+    const auto conns = tape.connections(1);
+    REQUIRE(conns.size() == 2);
+    CHECK(conns[0].end_cause == "eof");  // mid-chunk: the half event is not a frame
+    CHECK(conns[1].end_cause == "local-stop");
+    std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> got;
+    auto cursor = tape.frames_from_seq(1, 1);
+    schema::Frame f;
+    while (cursor.next(f)) {
+        got.emplace_back(f.connection_idx, f.columns.kind, f.bytes);
+    }
+    using K = schema::FrameKind;
+    const std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> expected = {
+        {0, K::comment, ":)\n"}, {0, K::event, event(1)}, {0, K::text, garbage},
+        {0, K::event, bad_utf8}, {1, K::comment, ":)\n"}, {1, K::event, event(2)},
     };
     CHECK(got == expected);
     CHECK(schema::verify_tape(tape, false, 0).clean());

@@ -95,16 +95,19 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
         a.order = 1;
         a.label = pick(2) ? R"(["user"])" : R"(["public:local"])";
         const int roll = pick(10);
-        a.event = roll < 6 ? "update" : roll < 7 ? "delete" : roll < 8 ? "status.update"
-                                                                        : "notification";
+        a.event = roll < 6   ? "update"
+                  : roll < 7 ? "delete"
+                  : roll < 8 ? "status.update"
+                             : "notification";
         a.id = (a.event == "delete" || a.event == "status.update") && !created.empty() && pick(4)
                    ? created[static_cast<std::size_t>(pick(static_cast<int>(created.size())))]
                    : any_id();
         if (a.event == "update") {
             created.push_back(a.id);
         }
-        a.payload = a.event == "delete" ? a.id : R"({"id":")" + a.id + R"(","at":)" +
-                                                     std::to_string(at / kMs) + "}";
+        a.payload = a.event == "delete"
+                        ? a.id
+                        : R"({"id":")" + a.id + R"(","at":)" + std::to_string(at / kMs) + "}";
         std::string bytes = R"({"stream":)" + a.label + R"(,"event":")" + a.event +
                             R"(","payload":)" + nlohmann::json(a.payload).dump() + "}";
         schema::Frame f;
@@ -121,12 +124,11 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
         tape.arrivals.push_back(a);
     }
     std::int64_t bseq = 0;
-    for (const auto& [endpoint, query] :
-         std::vector<std::pair<std::string, std::string>>{{"/api/v1/timelines/home", "limit=40"},
-                                                          {"/api/v1/timelines/public",
-                                                           "local=true&min_id=5&limit=40"},
-                                                          {"/api/v1/timelines/public", "limit=40"},
-                                                          {"/api/v1/notifications", "limit=40"}}) {
+    for (const auto& [endpoint, query] : std::vector<std::pair<std::string, std::string>>{
+             {"/api/v1/timelines/home", "limit=40"},
+             {"/api/v1/timelines/public", "local=true&min_id=5&limit=40"},
+             {"/api/v1/timelines/public", "limit=40"},
+             {"/api/v1/notifications", "limit=40"}}) {
         for (int i = 0; i < 15; ++i) {
             schema::BackfillItem item;
             item.session_id = session_id;
@@ -135,8 +137,8 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
             item.endpoint = endpoint;
             item.query = query;
             item.object_id = any_id();
-            item.body = R"({"id":")" + item.object_id + R"(","backfilled":)" +
-                        std::to_string(bseq) + "}";
+            item.body =
+                R"({"id":")" + item.object_id + R"(","backfilled":)" + std::to_string(bseq) + "}";
             b.backfill.push_back(item);
             Arrival a;
             a.at = 400 * kMs;  // visible from the gap's end
@@ -221,7 +223,10 @@ TEST_CASE(
 
     const std::vector<ModelTimeline> timelines = {
         {"/api/v1/timelines/home", "", {R"(["user"])"}, "update", "limit=40"},
-        {"/api/v1/timelines/public", "local=true&", {R"(["public:local"])"}, "update",
+        {"/api/v1/timelines/public",
+         "local=true&",
+         {R"(["public:local"])"},
+         "update",
          "local=true&min_id=5&limit=40"},
         {"/api/v1/timelines/public", "", {}, "update", "limit=40"},
         {"/api/v1/notifications", "", {R"(["user"])"}, "notification", "limit=40"},
@@ -237,7 +242,8 @@ TEST_CASE(
     int nonempty = 0;
     int bounded = 0;
     for (int i = 0; i < 400; ++i) {
-        const auto& t = timelines[static_cast<std::size_t>(pick(static_cast<int>(timelines.size())))];
+        const auto& t =
+            timelines[static_cast<std::size_t>(pick(static_cast<int>(timelines.size())))];
         const std::int64_t now = pick(850) * kMs;
         const auto max_id = some_id();
         const auto since_id = pick(2) ? std::nullopt : some_id();
