@@ -173,6 +173,77 @@ TEST_CASE("An SSE tape records back over SSE with its comments and events") {
           frames_of_kind(original, original_id, schema::FrameKind::comment).size());
 }
 
+TEST_CASE(
+    "Every stream records back byte for byte, over WebSocket and over SSE, and backfills a gap "
+    "from the stream's own REST timeline") {
+    const std::vector<schema::Subscription> streams = {
+        {"user", ""},          {"user:notification", ""},
+        {"public", ""},        {"public:media", ""},
+        {"public:local", ""},  {"public:local:media", ""},
+        {"public:remote", ""}, {"public:remote:media", ""},
+        {"hashtag", "rust"},   {"hashtag:local", "rust"},
+        {"list", "42"},        {"direct", ""},
+    };
+    for (const auto transport : {schema::Transport::websocket, schema::Transport::sse}) {
+        for (const auto& stream : streams) {
+            INFO(stream.label() << " over " << schema::to_string(transport));
+            TempDir dir;
+            schema::SynthOptions so;
+            // Backfill depends on the stream, not the transport: one gap, over WebSocket.
+            const bool gap = transport == schema::Transport::websocket;
+            so.events = gap ? 6 : 12;
+            so.rate = gap ? 2 : 1000;  // with a gap: events far enough apart for the backfill
+            so.transport = transport;
+            so.subscriptions = {stream};
+            if (gap) {
+                so.connection_ends = {"eof"};
+                so.failed_attempts = 0;  // a short gap
+            }
+            const auto original_path = dir.file("original.db");
+            {
+                schema::TapeStore store(original_path, schema::OpenMode::create);
+                schema::synthesize(store, so);
+            }
+            replay::ReplayOptions ro;
+            ro.tape = original_path;
+            if (gap) {
+                ro.speed = 2;  // not --max-speed: the REST clock must stand where the gap ended
+            } else {
+                ro.clock = replay::ClockMode::max_speed;
+            }
+            RunningReplay replay(ro);
+            auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
+            r.transport = transport;
+            r.subscriptions = {stream};
+            r.max_events = so.events;
+            record::Recorder recorder(r);
+            REQUIRE(recorder.run() == 0);
+
+            schema::TapeStore original(original_path, schema::OpenMode::read);
+            schema::TapeStore recorded(r.db, schema::OpenMode::read);
+            const auto want = frames_of_kind(original, 1, schema::FrameKind::event);
+            const auto got = frames_of_kind(recorded, 1, schema::FrameKind::event);
+            REQUIRE(want.size() == static_cast<std::size_t>(so.events));
+            REQUIRE(got.size() == want.size());
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                CHECK(got[i].bytes == want[i].bytes);
+                CHECK(got[i].columns == want[i].columns);
+            }
+            CHECK(recorded.session(1).subscriptions == std::vector{stream});
+            const auto items = [](schema::TapeStore& tape) {
+                std::vector<std::tuple<std::string, std::string, std::string>> out;
+                for (const auto& b : tape.backfill(1)) {
+                    out.emplace_back(b.endpoint, b.object_id, b.body);
+                }
+                return out;
+            };
+            const auto want_items = items(original);
+            CHECK(want_items.size() >= (gap ? 3U : 0U));
+            CHECK(items(recorded) == want_items);
+        }
+    }
+}
+
 TEST_CASE("A refused token ends the recording with exit code 3 and the server's message") {
     TempDir dir;
     const auto original_path = dir.file("original.db");
