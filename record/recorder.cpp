@@ -1172,12 +1172,16 @@ struct Recorder::Impl {
         if (!f.columns.object_id || !f.columns.event) {
             return;
         }
-        const auto [it, added] = streamed_ids.insert(*f.columns.object_id);
-        if (added) {
-            streamed_order.push_back(&*it);  // elements of an unordered_set stay where they are
-            if (streamed_order.size() > 200'000) {
-                streamed_ids.erase(streamed_ids.find(*streamed_order.front()));
-                streamed_order.pop_front();
+        // A delete names an item without delivering it: a backfilled item deleted on the stream
+        // before its page came was not "already streamed".
+        if (*f.columns.event != "delete") {
+            const auto [it, added] = streamed_ids.insert(*f.columns.object_id);
+            if (added) {
+                streamed_order.push_back(&*it);  // elements of an unordered_set stay put
+                if (streamed_order.size() > 200'000) {
+                    streamed_ids.erase(streamed_ids.find(*streamed_order.front()));
+                    streamed_order.pop_front();
+                }
             }
         }
         const std::string& label = f.columns.stream ? *f.columns.stream : sse_label;

@@ -79,6 +79,12 @@ struct ClientState {
     std::int64_t clock_offset = 0;
     Clock::time_point clock_at{};
     bool clock_started = false;
+    // Where REST stands from a connection's start: at --max-speed until the client's next
+    // connection or the tape's closing (unset: as far as the stream has gone), since the stream
+    // outruns any client; at a real-time clock until the clock passes it. After a gap it is where
+    // the recording's backfill had fetched, so a client's backfill gets what the recorded one
+    // got however soon it asks.
+    std::optional<std::int64_t> rest_at;
     // A fault overlay cut the connection short: the next attempt resumes it at this tape time.
     std::optional<std::int64_t> resume_at;
     // The live connection that has sent all its frames and is only ending (a heartbeat
@@ -322,12 +328,14 @@ struct ReplayServer::Impl {
             return plan.connections.front().up_offset_ns;
         }
         if (options.clock == ClockMode::max_speed) {
-            return c.clock_offset;
+            return c.rest_at.value_or(c.clock_offset);
         }
         const auto elapsed =
             std::chrono::duration_cast<std::chrono::nanoseconds>(clock_now() - c.clock_at);
-        return c.clock_offset +
-               static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
+        const std::int64_t now =
+            c.clock_offset +
+            static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * options.speed);
+        return std::max(now, c.rest_at.value_or(now));
     }
 
     void set_client_clock(ClientState& c, std::int64_t offset) {
@@ -731,9 +739,9 @@ struct ReplayServer::Impl {
         co_return rest->handle(path, query, now, base);
     }
 
-    // A REST timeline request; nullopt for a path that is none. The timeline is read on the REST
-    // thread (from its own connection to the tape): gathering a page reads every item up to
-    // the replay clock's now, and frames due meanwhile must not wait for it.
+    // A REST timeline request; nullopt for a path that is none. The page is read on the REST
+    // thread (from its own connection to the tape), so that frames due meanwhile never wait for
+    // it.
     net::awaitable<std::optional<http::response<http::string_body>>> rest_request(
         const http::request<http::string_body>& req, std::string path, std::string query) {
         const std::string token = request_token(req[http::field::authorization], query, "");
@@ -1459,6 +1467,9 @@ struct ReplayServer::Impl {
         }
         conn.reader_done = false;
         set_client_clock(client, start_offset);
+        if (options.clock == ClockMode::max_speed || options.clock == ClockMode::realtime) {
+            client.rest_at = std::max(p.rest_at_ns, start_offset);
+        }
         out.start_reader(client);
         ServerStream& stream = out.stream();
         bool alive = co_await out.open(start_offset, start_offset > p.up_offset_ns);
@@ -1595,6 +1606,9 @@ struct ReplayServer::Impl {
             const bool reached_end = co_await wait_with_heartbeats(out, end);
             cut = !reached_end && (oversized || conn.cut_short);
             if (reached_end) {
+                if (last && !options.hold && client.generation == generation) {
+                    client.rest_at.reset();  // before the goodbye: REST then shows the whole tape
+                }
                 co_await out.end(p, in_tape_end);
             }
         }

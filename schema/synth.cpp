@@ -397,9 +397,13 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
     if (d.event == "update") {
         d.id = status_id(offset);
         d.payload = status_json(d.id, offset, sub, false);
-        recent_statuses_.push_back(d.id);
-        if (recent_statuses_.size() > 64) {
-            recent_statuses_.erase(recent_statuses_.begin());
+        // A status a gap's backfill recovers is not deleted or edited later: what a replayed
+        // client's backfill gets would then depend on how soon after the recorded one it asks.
+        if (!entity_only) {
+            recent_statuses_.push_back(d.id);
+            if (recent_statuses_.size() > 64) {
+                recent_statuses_.erase(recent_statuses_.begin());
+            }
         }
     } else if (d.event == "status.update") {
         d.id = recent_statuses_[static_cast<std::size_t>(
@@ -722,7 +726,8 @@ std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
     }
     g.backfill_status = "ok";
     batch_.gaps.push_back(g);
-    return up + 50 * kMs;
+    // The next event comes after the backfill's last fetch: one before it would be on the page.
+    return fetched_at;
 }
 
 std::int64_t Synth::run() {

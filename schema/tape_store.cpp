@@ -866,6 +866,20 @@ ItemCursor TapeStore::items_by_id(std::int64_t session_id, const ItemScan& scan)
     return ItemCursor(std::move(impl));
 }
 
+std::map<std::int64_t, std::int64_t> TapeStore::backfill_fetch_ends(std::int64_t session_id) {
+    return guarded(path_, [&] {
+        std::map<std::int64_t, std::int64_t> out;
+        SQLite::Statement q(impl_->db,
+                            "SELECT gap_idx, max(offset_ns) FROM backfill_items WHERE session_id "
+                            "= ? GROUP BY gap_idx");
+        q.bind(1, session_id);
+        while (q.executeStep()) {
+            out[q.getColumn(0).getInt64()] = q.getColumn(1).getInt64();
+        }
+        return out;
+    });
+}
+
 std::vector<std::optional<std::string>> TapeStore::event_streams(std::int64_t session_id,
                                                                  const std::string& event) {
     return guarded(path_, [&] {

@@ -174,6 +174,8 @@ class TapeStore {
     FrameCursor frames_from_seq(std::int64_t session_id, std::int64_t from_seq);
     // Frames from the first one at or after `offset_ns`.
     FrameCursor frames_from_offset(std::int64_t session_id, std::int64_t offset_ns);
+    // For each gap with backfilled items, the offset its last item was fetched at.
+    std::map<std::int64_t, std::int64_t> backfill_fetch_ends(std::int64_t session_id);
     // An id-ordered walk over one stream's events or one endpoint's backfilled items (the REST
     // timelines of a replay).
     ItemCursor items_by_id(std::int64_t session_id, const ItemScan& scan);

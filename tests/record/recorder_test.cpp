@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
@@ -47,6 +48,29 @@ std::vector<schema::Connection> established(schema::TapeStore& store, std::int64
         }
     }
     return out;
+}
+
+// Session 1's frames as (connection, kind, bytes), in order.
+using WireRecord = std::tuple<std::int64_t, schema::FrameKind, std::string>;
+std::vector<WireRecord> wire_records(schema::TapeStore& tape) {
+    std::vector<WireRecord> out;
+    auto cursor = tape.frames_from_seq(1, 1);
+    schema::Frame f;
+    while (cursor.next(f)) {
+        out.emplace_back(f.connection_idx, f.columns.kind, f.bytes);
+    }
+    return out;
+}
+
+// A recording of a scripted server: no backfill, stopping at the `events`-th event.
+record::RecordOptions scripted_recording(const test::ScriptedServer& server, const TempDir& dir,
+                                         schema::Transport transport, std::int64_t events) {
+    auto r = test::loopback_recorder(server.url(), dir.file("recorded.db"));
+    r.transport = transport;
+    r.backfill = false;
+    r.max_events = events;
+    r.max_reconnects = 10;
+    return r;
 }
 
 // A TCP socket listening on a free loopback port that never accepts.
@@ -349,7 +373,8 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
 
 TEST_CASE(
     "Whatever a server sends is recorded and survived: binary, non-JSON and invalid UTF-8 frames, "
-    "half a frame, a handshake that is not HTTP or not a valid upgrade") {
+    "half a frame, a frame over --max-frame, a handshake that is not HTTP or not a valid "
+    "upgrade") {
     using test::ScriptedServer;
     using test::ws_frame;
     const auto event = [](int n) {
@@ -375,75 +400,86 @@ TEST_CASE(
             ::shutdown(fd, SHUT_WR);
             s.read_until_closed(fd);
         },
-        // 2: not HTTP at all.
+        // 2: an event, then a frame over --max-frame.
+        [&](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            s.send(fd, ws_frame(1, event(3)) + ws_frame(1, std::string(5000, 'x')));
+            s.read_until_closed(fd);
+        },
+        // 3: not HTTP at all.
         [](ScriptedServer& s, int fd) {
             s.read_request(fd);
             s.send(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
         },
-        // 3: a 101 whose Sec-WebSocket-Accept is wrong.
+        // 4: a 101 whose Sec-WebSocket-Accept is wrong.
         [](ScriptedServer& s, int fd) {
             s.read_request(fd);
             s.send(fd,
                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
                    "Upgrade\r\nSec-WebSocket-Accept: d3Jvbmc=\r\n\r\n");
         },
-        // 4: a well-behaved connection; the recorder stops at its event.
+        // 5: a well-behaved connection; the recorder stops at its event.
         [&](ScriptedServer& s, int fd) {
             s.upgrade(fd);
-            s.send(fd, ws_frame(1, event(3)));
+            s.send(fd, ws_frame(1, event(4)));
             s.read_until_closed(fd);
         },
     });
     TempDir dir;
-    auto r = test::loopback_recorder(server.url(), dir.file("recorded.db"));
-    r.backfill = false;
-    r.max_events = 3;
-    r.max_reconnects = 10;
+    auto r = scripted_recording(server, dir, schema::Transport::websocket, 4);
+    r.max_frame = 4096;
     record::Recorder recorder(r);
     REQUIRE(recorder.run() == 0);
-    CHECK(server.accepted() == 5);
+    CHECK(server.accepted() == 6);
 
     schema::TapeStore tape(r.db, schema::OpenMode::read);
     CHECK(tape.session(1).end_reason == "count");
     const auto conns = tape.connections(1);
-    REQUIRE(conns.size() == 5);
+    REQUIRE(conns.size() == 6);
     CHECK(conns[0].end_cause == "protocol-error");
     CHECK_THAT(conns[0].end_detail, Catch::Contains("utf8"));
     CHECK(conns[1].end_cause == "eof");
     CHECK(conns[1].close_code == 1006);
-    for (const int i : {2, 3}) {
+    CHECK(conns[2].end_cause == "frame-too-large");
+    CHECK(conns[2].close_code == 1009);
+    for (const int i : {3, 4}) {
         INFO("connection " << i);
         CHECK_FALSE(conns[static_cast<std::size_t>(i)].handshake_offset_ns);
         CHECK(conns[static_cast<std::size_t>(i)].end_cause == "handshake-failed");
         CHECK_FALSE(conns[static_cast<std::size_t>(i)].end_detail.empty());
     }
-    CHECK_THAT(conns[3].end_detail, Catch::Contains("Sec-WebSocket-Accept"));
-    CHECK(conns[4].end_cause == "local-stop");
-    CHECK(conns[4].close_code == 1000);
+    CHECK_THAT(conns[4].end_detail, Catch::Contains("Sec-WebSocket-Accept"));
+    CHECK(conns[5].end_cause == "local-stop");
+    CHECK(conns[5].close_code == 1000);
     const auto gaps = tape.gaps(1);
-    REQUIRE(gaps.size() == 2);
+    REQUIRE(gaps.size() == 3);
     CHECK(gaps[0].cause == "protocol-error");
     CHECK(gaps[1].cause == "eof");
+    CHECK(gaps[2].cause == "frame-too-large");
 
-    // Every whole frame, byte for byte and in order; half a frame and invalid UTF-8 are not frames.
-    std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> got;
-    auto cursor = tape.frames_from_seq(1, 1);
-    schema::Frame f;
-    while (cursor.next(f)) {
-        got.emplace_back(f.connection_idx, f.columns.kind, f.bytes);
-    }
+    // Every whole frame, byte for byte and in order; half a frame, invalid UTF-8 and a frame over
+    // the limit are not frames.
     using K = schema::FrameKind;
-    const std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> expected = {
+    const std::vector<WireRecord> expected = {
         {0, K::event, event(1)}, {0, K::ping, "p1"},      {0, K::binary, binary},
-        {0, K::text, not_json},  {1, K::event, event(2)}, {4, K::event, event(3)},
+        {0, K::text, not_json},  {1, K::event, event(2)}, {2, K::event, event(3)},
+        {5, K::event, event(4)},
     };
-    CHECK(got == expected);
+    CHECK(wire_records(tape) == expected);
+    // The pong sent back for the ping, with its payload, after it.
+    const auto sent = tape.client_messages(1);
+    const auto pong =
+        std::find_if(sent.begin(), sent.end(), [](const auto& m) { return m.kind == "pong"; });
+    REQUIRE(pong != sent.end());
+    CHECK(pong->bytes == "p1");
+    CHECK(pong->connection_idx == 0);
+    CHECK(pong->after_seq == 2);
     CHECK(schema::verify_tape(tape, false, 0).clean());
 }
 
 TEST_CASE(
     "Whatever an SSE server sends is recorded and survived: lines that are not SSE, invalid "
-    "UTF-8, an event cut off mid-chunk, a body that is not chunked") {
+    "UTF-8, an event cut off mid-chunk, an event over --max-frame, a body that is not chunked") {
     using test::ScriptedServer;
     const auto chunk = [](const std::string& data) {
         char size[32];
@@ -466,40 +502,40 @@ TEST_CASE(
             ::shutdown(fd, SHUT_WR);
             s.read_until_closed(fd);
         },
+        // An event, then one that grows past --max-frame without ending.
+        [&](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, head + chunk(":)\n") + chunk(event(2)) +
+                           chunk("event: update\ndata: " + std::string(5000, 'x')));
+            s.read_until_closed(fd);
+        },
         // Not chunked: a body that simply runs until the connection ends.
         [&](ScriptedServer& s, int fd) {
             s.read_request(fd);
-            s.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n:)\n" + event(2));
+            s.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n:)\n" + event(3));
             s.read_until_closed(fd);
         },
     });
     TempDir dir;
-    auto r = test::loopback_recorder(server.url(), dir.file("recorded.db"));
-    r.transport = schema::Transport::sse;
-    r.backfill = false;
-    r.max_events = 3;
-    r.max_reconnects = 10;
+    auto r = scripted_recording(server, dir, schema::Transport::sse, 4);
+    r.max_frame = 4096;
     record::Recorder recorder(r);
     REQUIRE(recorder.run() == 0);
-    CHECK(server.accepted() == 2);
+    CHECK(server.accepted() == 3);
     schema::TapeStore tape(r.db, schema::OpenMode::read);
     CHECK(tape.session(1).end_reason == "count");
     const auto conns = tape.connections(1);
-    REQUIRE(conns.size() == 2);
+    REQUIRE(conns.size() == 3);
     CHECK(conns[0].end_cause == "eof");  // mid-chunk: the half event is not a frame
-    CHECK(conns[1].end_cause == "local-stop");
-    std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> got;
-    auto cursor = tape.frames_from_seq(1, 1);
-    schema::Frame f;
-    while (cursor.next(f)) {
-        got.emplace_back(f.connection_idx, f.columns.kind, f.bytes);
-    }
+    CHECK(conns[1].end_cause == "frame-too-large");
+    CHECK(conns[2].end_cause == "local-stop");
     using K = schema::FrameKind;
-    const std::vector<std::tuple<std::int64_t, schema::FrameKind, std::string>> expected = {
+    const std::vector<WireRecord> expected = {
         {0, K::comment, ":)\n"}, {0, K::event, event(1)}, {0, K::text, garbage},
         {0, K::event, bad_utf8}, {1, K::comment, ":)\n"}, {1, K::event, event(2)},
+        {2, K::comment, ":)\n"}, {2, K::event, event(3)},
     };
-    CHECK(got == expected);
+    CHECK(wire_records(tape) == expected);
     CHECK(schema::verify_tape(tape, false, 0).clean());
 }
 
