@@ -113,8 +113,8 @@ std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
 // Up to `limit` items of `e` in id order from the bounds, as the timeline stood at `now`: an item
 // is there from its newest arrival at or before `now` (streamed, or backfilled: from its gap's
 // end; a tie goes to the streamed one) unless a delete came after that, and shows the latest edit
-// after that arrival. Read from the tape's indexes:
-// memory holds the page, time grows with the page (plus items not yet due that sort before it).
+// after that arrival. Read from the tape's indexes: memory holds the page, and time grows with
+// the page (plus the index entries of items not yet due that sort before it).
 Page collect(schema::TapeStore& store, const schema::Session& session, const Endpoint& e,
              const std::optional<std::string>& after, const std::optional<std::string>& before,
              bool newest_first, std::int64_t limit, std::int64_t now) {
