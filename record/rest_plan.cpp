@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/timeline_flags.hpp"
+
 namespace mastotape::record {
 namespace {
 
@@ -13,20 +15,10 @@ std::optional<BackfillTarget> status_target(const schema::Subscription& s) {
         return BackfillTarget{"/api/v1/timelines/home", ""};
     }
     if (n.rfind("public", 0) == 0) {
-        std::string query;
-        if (n.find(":local") != std::string::npos) {
-            query = "local=true";
-        } else if (n.find(":remote") != std::string::npos) {
-            query = "remote=true";
-        }
-        if (n.find(":media") != std::string::npos) {
-            query += (query.empty() ? "" : "&") + std::string("only_media=true");
-        }
-        return BackfillTarget{"/api/v1/timelines/public", query};
+        return BackfillTarget{"/api/v1/timelines/public", schema::timeline_flags(s)};
     }
     if (n == "hashtag" || n == "hashtag:local") {
-        return BackfillTarget{"/api/v1/timelines/tag/" + s.param,
-                              n == "hashtag:local" ? "local=true" : ""};
+        return BackfillTarget{"/api/v1/timelines/tag/" + s.param, schema::timeline_flags(s)};
     }
     if (n == "list") {
         return BackfillTarget{"/api/v1/timelines/list/" + s.param, ""};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 namespace mastotape::replay {
 
@@ -10,8 +11,15 @@ TapePlan make_plan(schema::TapeStore& store, std::int64_t session_id) {
     plan.session = store.session(session_id);
     const auto counts = store.counts(session_id);
     std::vector<schema::Connection> failed;
-    const auto gaps = store.gaps(session_id);
+    // Per gap's end (the next connection's handshake), where its backfill had fetched.
+    std::map<std::int64_t, std::int64_t> fetched_by_end;
     const auto fetched = store.backfill_fetch_ends(session_id);
+    for (const auto& g : store.gaps(session_id)) {
+        const auto last = fetched.find(g.idx);
+        if (g.end_offset_ns && last != fetched.end()) {
+            fetched_by_end[*g.end_offset_ns] = last->second;
+        }
+    }
     for (const auto& c : store.connections(session_id)) {
         if (!c.handshake_offset_ns) {
             failed.push_back(c);
@@ -22,13 +30,9 @@ TapePlan make_plan(schema::TapeStore& store, std::int64_t session_id) {
         p.up_offset_ns = *c.handshake_offset_ns;
         p.end_offset_ns = c.ended_offset_ns.value_or(
             plan.session.ended_offset_ns.value_or(counts.last_offset_ns));
-        p.rest_at_ns = p.up_offset_ns;
-        for (const auto& g : gaps) {
-            const auto last = fetched.find(g.idx);
-            if (g.end_offset_ns == p.up_offset_ns && last != fetched.end()) {
-                p.rest_at_ns = std::max(p.rest_at_ns, last->second);
-            }
-        }
+        const auto gap = fetched_by_end.find(p.up_offset_ns);
+        p.rest_at_ns =
+            gap == fetched_by_end.end() ? p.up_offset_ns : std::max(p.up_offset_ns, gap->second);
         p.failed_before = std::move(failed);
         failed.clear();
         schema::Frame f;

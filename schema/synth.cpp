@@ -11,6 +11,7 @@
 
 #include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
+#include "schema/timeline_flags.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -435,17 +436,7 @@ Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, boo
     }
     d.endpoint = endpoint_of(sub, d.event);
     if (d.event == "update") {
-        // As the recorder asks: the flags that pick this stream's timeline on a shared path.
-        const std::string& n = sub.stream;
-        const bool is_public = n.rfind("public", 0) == 0;
-        if ((is_public || n == "hashtag:local") && n.find(":local") != std::string::npos) {
-            d.filter = "local=true";
-        } else if (is_public && n.find(":remote") != std::string::npos) {
-            d.filter = "remote=true";
-        }
-        if (is_public && n.find(":media") != std::string::npos) {
-            d.filter += (d.filter.empty() ? "" : "&") + std::string("only_media=true");
-        }
+        d.filter = timeline_flags(sub);  // as the recorder asks
     }
     return d;
 }

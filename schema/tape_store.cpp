@@ -765,11 +765,7 @@ struct ItemCursor::Impl {
         q.bind(i++, session_id);
         q.bind(i++, scan.key);
         if (frames()) {
-            if (scan.stream) {
-                q.bind(i++, *scan.stream);
-            } else {
-                q.bind(i++);
-            }
+            bind_opt_text(q, i++, scan.stream);
             q.bind(i++, scan.max_offset_ns);
         }
         return i;
@@ -924,11 +920,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> TapeStore::latest_event(
                             "offset_ns <= ? ORDER BY offset_ns DESC LIMIT 1");
         q.bind(1, session_id);
         q.bind(2, event);
-        if (stream) {
-            q.bind(3, *stream);
-        } else {
-            q.bind(3);
-        }
+        bind_opt_text(q, 3, stream);
         q.bind(4, static_cast<std::int64_t>(object_id.size()));
         q.bind(5, object_id);
         q.bind(6, object_id);
