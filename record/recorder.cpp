@@ -30,6 +30,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "record/connection_end.hpp"
 #include "record/rest_plan.hpp"
 #include "record/tape_writer.hpp"
 #include "schema/background_thread.hpp"
@@ -57,49 +58,6 @@ std::int64_t wall_now() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// How a connection ended, as stored on its row.
-struct Outcome {
-    bool established = false;
-    std::string cause;
-    std::optional<std::int64_t> close_code;
-    std::string close_reason;
-    std::string detail;
-    std::optional<std::int64_t> http_status;
-    std::string error_message;
-};
-
-bool is_ssl_error(const beast::error_code& ec) {
-    return ec.category() == net::error::get_ssl_category() || ec == ssl::error::stream_truncated;
-}
-
-// Classifies a transport error that ended an established connection.
-void classify_end(const beast::error_code& ec, Outcome& out) {
-    if (ec == net::error::eof || ec == http::error::end_of_stream ||
-        ec == ssl::error::stream_truncated || ec == http::error::partial_message) {
-        out.cause = "eof";
-        out.close_code = 1006;
-        out.detail = "end of stream without a close frame";
-    } else if (ec == net::error::connection_reset || ec == net::error::broken_pipe) {
-        out.cause = "reset";
-        out.close_code = 1006;
-        out.detail = ec.message();
-    } else if (ec == websocket::error::message_too_big || ec == http::error::body_limit) {
-        out.cause = "frame-too-large";
-        out.close_code = 1009;
-        out.detail = "a frame exceeded --max-frame";
-    } else if (is_ssl_error(ec)) {
-        out.cause = "tls-error";
-        out.detail = ec.message();
-    } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category() ||
-               ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
-        out.cause = "protocol-error";
-        out.detail = ec.message();
-    } else {
-        out.cause = "network-error";
-        out.detail = ec.message();
-    }
 }
 
 std::string redact(const std::string& value, const std::string& token) {
