@@ -251,6 +251,25 @@ TEST_CASE("diff: equal sessions exit 0, a changed byte or a missing frame exits 
     CHECK(run_mastotape("diff '" + fixture + "' a.db:2 --time-scale 2 --ignore timing", dir)
               .exit_code == 0);
 
+    // The first connection ended by a network error instead of an EOF: its end and its gap's
+    // cause differ, and `--ignore ends` leaves out both.
+    std::string ended = read_file(fixture);
+    for (const std::string& from :
+         {std::string(R"("end_cause":"eof","close_code":1006)"), std::string(R"("cause":"eof")")}) {
+        const auto pos = ended.find(from);
+        REQUIRE(pos != std::string::npos);
+        ended.replace(pos, from.size(),
+                      from.find("close_code") != std::string::npos
+                          ? R"("end_cause":"network-error","close_code":null)"
+                          : R"("cause":"network-error")");
+    }
+    write_file(dir.file("ended.jsonl"), ended);
+    const auto ends = run_mastotape("diff '" + fixture + "' ended.jsonl", dir);
+    CHECK(ends.exit_code == 1);
+    CHECK_THAT(ends.out, Catch::Contains("connection 0 ended: A eof"));
+    CHECK_THAT(ends.out, Catch::Contains("gap 0 cause: A eof, B network-error"));
+    CHECK(run_mastotape("diff '" + fixture + "' ended.jsonl --ignore ends", dir).exit_code == 0);
+
     const auto missing = run_mastotape("diff a.db:9 a.db:1", dir);
     CHECK(missing.exit_code == 2);
     CHECK(one_line(missing.err));
