@@ -414,6 +414,13 @@ void TapeStore::end_session(std::int64_t id, std::int64_t ended_wall_ns,
     });
 }
 
+void TapeStore::set_bulk_load(bool on) {
+    guarded(path_, [&] {
+        impl_->db.exec(on ? "PRAGMA journal_mode = OFF" : "PRAGMA journal_mode = WAL");
+        impl_->db.exec(on ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = NORMAL");
+    });
+}
+
 void TapeStore::set_synchronous_full() {
     guarded(path_, [&] { impl_->db.exec("PRAGMA synchronous = FULL"); });
 }

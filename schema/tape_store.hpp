@@ -209,8 +209,11 @@ class TapeStore {
     void set_session_end(const Session& s);
 
    private:
+    friend class NewTape;
     struct Impl;
     void open(bool exists, bool writable, OpenMode mode);
+    // On: no journal and no syncs (a new file nobody else has open); off: the WAL again.
+    void set_bulk_load(bool on);
     void begin();
     void commit();
     void rollback();

@@ -98,4 +98,21 @@ std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id) {
     return store.newest_session_id();
 }
 
+TapeTarget::TapeTarget(const std::string& path) : path_(path) {
+    if (schema::tape_is_new(path)) {
+        fresh_.emplace(path);
+    } else {
+        existing_.emplace(path, schema::OpenMode::create);
+    }
+}
+
+schema::TapeStore& TapeTarget::finish() {
+    if (fresh_) {
+        fresh_->finish();
+        fresh_.reset();
+        existing_.emplace(path_, schema::OpenMode::read);
+    }
+    return *existing_;
+}
+
 }  // namespace mastotape::tools

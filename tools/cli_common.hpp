@@ -42,11 +42,10 @@ bool stderr_is_tty();
 
 }  // namespace mastotape::tools
 
-#include "schema/model.hpp"
+#include <optional>
 
-namespace mastotape::schema {
-class TapeStore;
-}
+#include "schema/model.hpp"
+#include "schema/new_tape.hpp"
 
 namespace mastotape::tools {
 // A `--stream` value: NAME or NAME=PARAM; `tag`/`list` (from --tag/--list) fill in the parameter
@@ -55,4 +54,20 @@ schema::Subscription parse_stream_spec(const std::string& spec, const std::strin
                                        const std::string& list);
 // `id` if non-zero, else the tape's newest session.
 std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id);
+
+// Where `synth` and `import` write one whole session: a file that does not exist yet is made by a
+// schema::NewTape (nothing at the path until it is complete, nothing left behind on failure); an
+// existing tape takes the session in one transaction.
+class TapeTarget {
+   public:
+    explicit TapeTarget(const std::string& path);
+    schema::TapeStore& store() { return fresh_ ? fresh_->store() : *existing_; }
+    // Puts a new tape in place; returns the tape to read back what was written.
+    schema::TapeStore& finish();
+
+   private:
+    std::string path_;
+    std::optional<schema::NewTape> fresh_;
+    std::optional<schema::TapeStore> existing_;
+};
 }  // namespace mastotape::tools

@@ -67,23 +67,9 @@ int run_import(const ImportOptions& o) {
         }
         in = &file;
     }
-    const std::string db = resolve_db(o.db);
-    const bool created = !std::filesystem::exists(db);
-    auto store = std::make_unique<schema::TapeStore>(db, schema::OpenMode::create);
-    std::int64_t id = 0;
-    try {
-        id = schema::import_jsonl(*store, *in, name);
-    } catch (const schema::TapeError&) {
-        if (created) {
-            // Nothing was imported: do not leave behind a tape the user did not have.
-            store.reset();
-            for (const char* suffix : {"", "-wal", "-shm"}) {
-                std::remove((db + suffix).c_str());
-            }
-        }
-        throw;
-    }
-    auto& store_ref = *store;
+    TapeTarget target(resolve_db(o.db));
+    const std::int64_t id = schema::import_jsonl(target.store(), *in, name);
+    auto& store_ref = target.finish();
     const auto counts = store_ref.counts(id);
     std::cout << "imported " << name << " into " << store_ref.path() << " as session " << id << " ("
               << counts.frames << " frames, " << counts.events << " events)\n";

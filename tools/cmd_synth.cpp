@@ -37,12 +37,13 @@ int run_synth(SynthCommandOptions& o) {
         o.synth.events = static_cast<std::int64_t>(o.duration_s * o.synth.rate);
     }
     o.synth.backfill = !o.no_backfill;
-    schema::TapeStore store(resolve_db(o.db), schema::OpenMode::create);
+    const auto path = resolve_db(o.db);
+    TapeTarget target(path);
     const bool status = !o.quiet && stderr_is_tty();
     const auto started = std::chrono::steady_clock::now();
     std::int64_t id = 0;
     try {
-        id = schema::synthesize(store, o.synth, [&](std::int64_t n) {
+        id = schema::synthesize(target.store(), o.synth, [&](std::int64_t n) {
             if (status) {
                 std::cerr << "\rsynth: " << n << " / " << o.synth.events << " events" << std::flush;
             }
@@ -51,6 +52,7 @@ int run_synth(SynthCommandOptions& o) {
         std::cerr << "mastotape synth: " << e.what() << '\n';
         return kExitUsage;
     }
+    auto& store = target.finish();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (status) {
@@ -63,8 +65,8 @@ int run_synth(SynthCommandOptions& o) {
             "backfilled, written to %s in %.2f s\n",
             static_cast<long long>(id), static_cast<long long>(c.events),
             static_cast<long long>(c.frames), static_cast<long long>(c.connections),
-            static_cast<long long>(c.gaps), static_cast<long long>(c.backfilled),
-            store.path().c_str(), secs);
+            static_cast<long long>(c.gaps), static_cast<long long>(c.backfilled), path.c_str(),
+            secs);
     }
     return kExitOk;
 }

@@ -63,6 +63,14 @@ TEST_CASE("synth then sessions works on a fresh tape in the working directory") 
     CHECK(rows[0].at("gaps") == 1);
     CHECK(rows[0].at("connections") == 3);
     CHECK(rows[0].at("state") == "ended");
+
+    // Into an existing tape: one more session. Into a new file that fails: nothing at all.
+    REQUIRE(run_mastotape("synth --events 10 -q", dir).exit_code == 0);
+    CHECK(nlohmann::json::parse(run_mastotape("sessions --json", dir).out).size() == 2);
+    CHECK(run_mastotape("synth --db other.db --mix no-such-event", dir).exit_code == 2);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        CHECK_THAT(entry.path().filename().string(), !Catch::StartsWith("other.db"));
+    }
 }
 
 TEST_CASE("MASTOTAPE_DB names the tape when --db is not given") {
@@ -191,6 +199,9 @@ TEST_CASE("export -o and import round-trip through files, and a bad import names
     CHECK(one_line(bad.err));
     CHECK_THAT(bad.err, Catch::StartsWith("mastotape: broken.jsonl:3: "));
     CHECK_FALSE(std::filesystem::exists(dir.file("fresh.db")));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        CHECK_THAT(entry.path().filename().string(), !Catch::Contains("partial"));
+    }
 }
 
 TEST_CASE("The fixtures are exactly what tools/make_fixtures.sh writes") {
