@@ -519,7 +519,7 @@ void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d)
         newest_seen_[d.timeline()] = d.id;
     }
     ++events_written_;
-    if (progress_ && (events_written_ & 0xffff) == 0) {
+    if (progress_ && (events_written_ & 0x3fff) == 0) {
         progress_(events_written_);
     }
 }

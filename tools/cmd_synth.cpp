@@ -1,4 +1,5 @@
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <memory>
 
@@ -19,6 +20,11 @@ struct SynthCommandOptions {
     bool no_backfill = false;
     bool quiet = false;
 };
+
+// Set by Ctrl-C or SIGTERM; synth then stops at its next progress report and writes nothing.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_interrupt(int /*signal*/) { g_interrupted = 1; }
 
 int run_synth(SynthCommandOptions& o) {
     auto transport = schema::transport_from_string(o.transport);
@@ -42,8 +48,14 @@ int run_synth(SynthCommandOptions& o) {
     const bool status = !o.quiet && stderr_is_tty();
     const auto started = std::chrono::steady_clock::now();
     std::int64_t id = 0;
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
     try {
         id = schema::synthesize(target.store(), o.synth, [&](std::int64_t n) {
+            if (g_interrupted != 0) {
+                // Unwinding rolls the session back, or removes the new file.
+                throw schema::TapeError(path + ": synth interrupted; nothing was written");
+            }
             if (status) {
                 std::cerr << "\rsynth: " << n << " / " << o.synth.events << " events" << std::flush;
             }

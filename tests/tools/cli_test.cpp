@@ -1,5 +1,7 @@
 // The mastotape binary as a user meets it: help, exit codes, one-line errors, files untouched.
 
+#include <csignal>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -70,6 +72,46 @@ TEST_CASE("synth then sessions works on a fresh tape in the working directory") 
     CHECK(run_mastotape("synth --db other.db --mix no-such-event", dir).exit_code == 2);
     for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
         CHECK_THAT(entry.path().filename().string(), !Catch::StartsWith("other.db"));
+    }
+}
+
+TEST_CASE(
+    "Ctrl-C during synth writes nothing: no new file, and an existing tape keeps its sessions") {
+    TempDir dir;
+    const auto db = dir.file("synth.db");
+    // The bytes synth has written so far: its scratch file, or the existing tape's WAL.
+    const auto written = [&](bool existing) {
+        std::uintmax_t size = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+            const auto name = entry.path().filename().string();
+            if (existing ? name == "synth.db-wal" : name.rfind("synth.db.partial-", 0) == 0) {
+                size = entry.file_size();
+            }
+        }
+        return size;
+    };
+    for (const bool existing : {false, true}) {
+        INFO((existing ? "into an existing tape" : "into a new file"));
+        if (existing) {
+            REQUIRE(run_mastotape("synth --db synth.db --events 10 -q", dir).exit_code == 0);
+        }
+        mastotape::test::Child synth({MASTOTAPE_BINARY, "synth", "--db", db, "--events", "5000000"},
+                                     dir.file("synth.out"));
+        REQUIRE(synth.started());
+        REQUIRE(mastotape::test::eventually([&] { return written(existing) > (4 << 20); }, 60));
+        synth.signal(SIGINT);
+        CHECK(synth.wait() == 1);
+        const auto out = read_file(dir.file("synth.out"));
+        CHECK_THAT(out, Catch::Contains(db + ": synth interrupted; nothing was written"));
+        if (existing) {
+            const auto rows =
+                nlohmann::json::parse(run_mastotape("sessions --json --db synth.db", dir).out);
+            CHECK(rows.size() == 1);
+            CHECK(run_mastotape("verify --db synth.db", dir).exit_code == 0);
+        } else {
+            CHECK(written(false) == 0);
+            CHECK_FALSE(std::filesystem::exists(db));
+        }
     }
 }
 
