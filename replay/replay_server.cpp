@@ -20,6 +20,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
+#include "replay/lateness.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/server_stream.hpp"
 #include "replay/tape_plan.hpp"
@@ -120,48 +121,6 @@ struct LiveConnection {
     // --kill-unresponsive: when the last ping went out, and whether a pong came since.
     std::optional<Clock::time_point> pinged_at;
     bool ponged = false;
-};
-
-// At a real-time clock: how late each frame went out against its time on the tape (handed to the
-// socket, at microsecond resolution up to 10 ms), for /_mastotape/status and the benchmark.
-class Lateness {
-   public:
-    void add(Clock::duration late) {
-        const auto ns = std::max<std::int64_t>(
-            0, std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
-        ++by_us_[static_cast<std::size_t>(std::min<std::int64_t>(ns / 1000, kMaxUs))];
-        ++count_;
-        max_ns_ = std::max(max_ns_, ns);
-    }
-
-    std::string json() const {
-        char out[160];
-        std::snprintf(out, sizeof out,
-                      R"({"frames":%llu,"p50_us":%lld,"p99_us":%lld,"max_us":%.1f})",
-                      static_cast<unsigned long long>(count_), percentile(0.50), percentile(0.99),
-                      static_cast<double>(max_ns_) / 1000.0);
-        return out;
-    }
-
-   private:
-    static constexpr std::int64_t kMaxUs = 10'000;
-
-    // The smallest whole µs at or under which a fraction `p` of the frames went out.
-    long long percentile(double p) const {
-        const auto want = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_)));
-        std::uint64_t seen = 0;
-        for (std::size_t us = 0; us < by_us_.size(); ++us) {
-            seen += by_us_[us];
-            if (seen >= want && seen > 0) {
-                return static_cast<long long>(us);
-            }
-        }
-        return 0;
-    }
-
-    std::array<std::uint64_t, kMaxUs + 1> by_us_{};
-    std::uint64_t count_ = 0;
-    std::int64_t max_ns_ = 0;
 };
 
 websocket::ping_data ping_payload(const std::string& bytes) {
