@@ -18,8 +18,9 @@ struct PlannedConnection {
     std::int64_t up_offset_ns = 0;   // tape time the handshake finished
     std::int64_t end_offset_ns = 0;  // tape time it ended
     std::int64_t first_seq = 1;      // first frame at or after up_offset_ns
-    // At --max-speed, where REST stands once this connection is up: its handshake, or after a
-    // gap the time by which the recording's backfill had fetched its last item.
+    // Where REST stands once this connection is up (at --max-speed and at a real-time clock): its
+    // handshake, or after a gap the time by which the recording's backfill had fetched its last
+    // item.
     std::int64_t rest_at_ns = 0;
     // Attempts that failed in the gap before this connection, in order.
     std::vector<schema::Connection> failed_before;

@@ -27,8 +27,8 @@ constexpr std::array<char, 256> kEscape = [] {
     return t;
 }();
 
-// Bytes a quote, a backslash or a control character (the bytes to escape) found in `v`, as a bit
-// mask.
+// Which of the 16 bytes at `at` are a quote, a backslash or a control character (the bytes to
+// escape), as a bit mask.
 #ifdef __SSE2__
 int special_mask(const char* at) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
