@@ -125,6 +125,7 @@ void TapeWriter::write_batch(std::deque<Record>& items) {
 }
 
 void TapeWriter::run() {
+    store_->checkpoint_in_background();
     if (options_.sync_full) {
         try {
             store_->set_synchronous_full();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/migrations.hpp"
+#include "schema/wal_checkpointer.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -193,6 +194,28 @@ struct TapeStore::Impl {
     std::unique_ptr<SQLite::Statement> insert_backfill;
     std::unique_ptr<SQLite::Statement> touch_session;
     int transaction_depth = 0;
+    // Declared after `db`: stopped before the connection closes, so that the writer's close is
+    // the tape's last and removes the WAL.
+    std::unique_ptr<WalCheckpointer> checkpointer;
+    CheckpointPages checkpoint_pages;
+    int wal_pages = 0;
+    int force_checkpoint_at = 0;
+
+    // SQLite's WAL hook: runs after each commit, with its locks released.
+    static int on_wal_commit(void* self, sqlite3*, const char*, int pages) noexcept {
+        auto& impl = *static_cast<Impl*>(self);
+        if (pages < impl.wal_pages) {
+            impl.force_checkpoint_at = impl.checkpoint_pages.force;  // the WAL started over
+        }
+        impl.wal_pages = pages;
+        if (pages >= impl.force_checkpoint_at) {
+            impl.checkpointer->run_and_wait();
+            impl.force_checkpoint_at = pages + impl.checkpoint_pages.force;
+        } else if (pages >= impl.checkpoint_pages.ask) {
+            impl.checkpointer->request();
+        }
+        return SQLITE_OK;
+    }
 
     void prepare_writers() {
         insert_frame = std::make_unique<SQLite::Statement>(
@@ -419,6 +442,24 @@ void TapeStore::set_bulk_load(bool on) {
         impl_->db.exec(on ? "PRAGMA journal_mode = OFF" : "PRAGMA journal_mode = WAL");
         impl_->db.exec(on ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = NORMAL");
     });
+}
+
+void TapeStore::checkpoint_in_background(CheckpointPages pages) {
+    if (impl_->checkpointer || !impl_->insert_frame) {
+        return;
+    }
+    try {
+        impl_->checkpointer = std::make_unique<WalCheckpointer>(path_);
+    } catch (const SQLite::Exception&) {
+        return;  // SQLite's automatic checkpoints go on as before
+    }
+    impl_->checkpoint_pages = pages;
+    impl_->force_checkpoint_at = pages.force;
+    sqlite3_wal_hook(impl_->db.getHandle(), &Impl::on_wal_commit, impl_.get());
+}
+
+std::int64_t TapeStore::background_checkpoints() const {
+    return impl_->checkpointer ? impl_->checkpointer->rounds_done() : 0;
 }
 
 void TapeStore::set_synchronous_full() {

@@ -128,6 +128,16 @@ class ItemCursor {
     std::unique_ptr<Impl> impl_;
 };
 
+// When a commit hands the WAL to the background checkpointer (TapeStore::checkpoint_in_background).
+struct CheckpointPages {
+    // Pages in the WAL from which each commit asks for a round (SQLite's own automatic threshold).
+    int ask = 1000;
+    // 64 MB of 16 KB pages. A writer committing flat out leaves no moment in which a round has
+    // copied everything, so the WAL never starts over and grows; from here on the commit waits
+    // for one round, once per this many pages, after which the next transaction starts it over.
+    int force = 4096;
+};
+
 class TapeStore {
    public:
     TapeStore(const std::string& path, OpenMode mode);
@@ -203,6 +213,11 @@ class TapeStore {
 
     // Runs `PRAGMA integrity_check`; returns its complaints (empty when the file is sound).
     std::vector<std::string> integrity_problems();
+    // Checkpoints the WAL on a thread of its own from now on (schema/wal_checkpointer.hpp), so
+    // that commits do not wait for the disk's syncs: for a writer that commits for a long time.
+    void checkpoint_in_background(CheckpointPages pages = {});
+    // Checkpoint rounds the background thread has finished.
+    std::int64_t background_checkpoints() const;
     // Makes every commit durable before it returns (`--sync full`).
     void set_synchronous_full();
     // Overwrites a session's end (repair of an interrupted session).

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "schema/frame_classifier.hpp"
 #include "schema/migrations.hpp"
@@ -331,4 +332,51 @@ TEST_CASE("Walking a million-frame session keeps resident memory flat") {
         CHECK(baseline > 0);
         CHECK(peak - baseline < 16 * 1024);
     }
+}
+
+TEST_CASE("Background checkpoints copy the WAL into the file while writing and keep it bounded") {
+    TempDir dir;
+    const auto path = dir.file("t.db");
+    const auto wal = path + "-wal";
+    std::int64_t id = 0;
+    std::vector<std::string> written;
+    {
+        TapeStore store(path, OpenMode::create);
+        id = store.create_session(sample_session());
+        store.checkpoint_in_background({.ask = 8, .force = 32});
+        const auto file_before = std::filesystem::file_size(path);
+        std::uintmax_t largest_wal = 0;
+        std::int64_t seq = 0;
+        for (int batch = 0; batch < 100; ++batch) {  // 100 commits of 80 KB: ~500 pages in all
+            Batch b;
+            b.session_id = id;
+            for (int i = 0; i < 20; ++i) {
+                ++seq;
+                Frame f = event_frame(id, seq, seq * 1'000);
+                f.bytes += std::string(4'000 - f.bytes.size(), ' ');
+                written.push_back(f.bytes);
+                b.frames.push_back(std::move(f));
+            }
+            store.append(b);
+            largest_wal = std::max(largest_wal, std::filesystem::file_size(wal));
+        }
+        CHECK(store.background_checkpoints() > 0);
+        // Copied into the file while the writer still has it open...
+        CHECK(std::filesystem::file_size(path) > file_before + 4'000'000);
+        // ... and the WAL started over instead of holding all 8 MB: never much past the forced
+        // round's 32 pages and one commit's (at most ~20 pages: the frames and their indexes).
+        CHECK(largest_wal < 64 * 16'384);
+    }
+    CHECK_FALSE(std::filesystem::exists(wal));  // the writer's close was the last
+    TapeStore store(path, OpenMode::read);
+    CHECK(store.integrity_problems().empty());
+    auto cursor = store.frames_from_seq(id, 1);
+    Frame f;
+    std::size_t n = 0;
+    while (cursor.next(f)) {
+        REQUIRE(n < written.size());
+        CHECK(f.bytes == written[n]);
+        ++n;
+    }
+    CHECK(n == written.size());
 }
