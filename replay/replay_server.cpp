@@ -20,6 +20,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
+#include "replay/frame_window.hpp"
 #include "replay/lateness.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/server_stream.hpp"
@@ -150,6 +151,7 @@ struct ReplayServer::Impl {
             options.session_id != 0 ? options.session_id : store.newest_session_id();
         plan = make_plan(store, id);
         session_id = id;
+        frame_window.emplace(store, id);
         if (plan.session.transport == schema::Transport::sse &&
             !plan.session.subscriptions.empty()) {
             sse_label = plan.session.subscriptions.front().label();
@@ -184,6 +186,7 @@ struct ReplayServer::Impl {
     // Per recorded connection, the `after_seq` of each text message its client sent, in order.
     std::map<std::int64_t, std::vector<std::int64_t>> recorded_texts;
     std::int64_t session_id = 0;
+    std::optional<FrameWindow> frame_window;  // the frames the connections in front read
     std::string sse_label;
     net::io_context ioc;
     tcp::acceptor acceptor;
@@ -1432,7 +1435,7 @@ struct ReplayServer::Impl {
         out.start_reader(client);
         ServerStream& stream = out.stream();
         bool alive = co_await out.open(start_offset, start_offset > p.up_offset_ns);
-        auto cursor = store.frames_from_offset(session_id, start_offset);
+        FrameReader frames(*frame_window, store, session_id, start_offset);
         // Faults are keyed to the tape: events are numbered over the whole session.
         // Counted only once a fault asks (a count over the index is O(events before)).
         std::optional<std::int64_t> events_before_start;
@@ -1441,8 +1444,9 @@ struct ReplayServer::Impl {
         const auto& recorded_sent = texts_of(p);
         bool oversized = false;  // an oversize-at frame went out
         std::int64_t last_offset = start_offset;
-        schema::Frame f;
-        while (alive && cursor.next(f) && f.connection_idx == p.recorded.idx) {
+        SharedFrame next;
+        while (alive && (next = frames.next()) && next->connection_idx == p.recorded.idx) {
+            const schema::Frame& f = *next;  // kept by `next` while the frame is sent
             // Time faults due before this frame.
             for (std::size_t i = 0; alive && i < faults.size(); ++i) {
                 const Fault fault = faults[i];

@@ -1,0 +1,75 @@
+#include "replay/frame_window.hpp"
+
+namespace mastotape::replay {
+
+FrameWindow::FrameWindow(schema::TapeStore& store, std::int64_t session_id, std::size_t max_frames,
+                         std::size_t max_bytes)
+    : store_(store), session_id_(session_id), max_frames_(max_frames), max_bytes_(max_bytes) {}
+
+SharedFrame FrameWindow::after(std::int64_t seq) {
+    if (!frames_.empty()) {
+        const std::int64_t front = frames_.front()->seq;
+        const std::int64_t back = frames_.back()->seq;
+        if (seq < front - 1) {
+            return nullptr;  // behind the window
+        }
+        if (seq < back) {
+            return frames_[static_cast<std::size_t>(seq - front + 1)];
+        }
+        if (seq > back) {
+            // In front of the window: it moves there (the connections behind read on their own).
+            frames_.clear();
+            bytes_ = 0;
+            cursor_.reset();
+        }
+    }
+    if (!cursor_) {
+        cursor_ = store_.frames_from_seq(session_id_, seq + 1);
+    }
+    schema::Frame f;
+    if (!cursor_->next(f)) {
+        cursor_.reset();  // a tape still being recorded may have more later
+        return nullptr;
+    }
+    auto shared = std::make_shared<const schema::Frame>(std::move(f));
+    bytes_ += shared->bytes.size();
+    frames_.push_back(shared);
+    while (frames_.size() > 1 && (frames_.size() > max_frames_ || bytes_ > max_bytes_)) {
+        bytes_ -= frames_.front()->bytes.size();
+        frames_.pop_front();
+    }
+    return shared;
+}
+
+FrameReader::FrameReader(FrameWindow& window, schema::TapeStore& store, std::int64_t session_id,
+                         std::int64_t from_offset_ns)
+    : window_(window), store_(store), session_id_(session_id), from_offset_ns_(from_offset_ns) {}
+
+SharedFrame FrameReader::next() {
+    if (last_seq_ < 0) {
+        // The first frame at or after the offset comes from the time index.
+        own_ = store_.frames_from_offset(session_id_, from_offset_ns_);
+        return own_next();
+    }
+    if (auto f = window_.after(last_seq_)) {
+        own_.reset();
+        last_seq_ = f->seq;
+        return f;
+    }
+    if (!own_) {
+        own_ = store_.frames_from_seq(session_id_, last_seq_ + 1);
+    }
+    return own_next();
+}
+
+SharedFrame FrameReader::own_next() {
+    schema::Frame f;
+    if (!own_->next(f)) {
+        own_.reset();
+        return nullptr;
+    }
+    last_seq_ = f.seq;
+    return std::make_shared<const schema::Frame>(std::move(f));
+}
+
+}  // namespace mastotape::replay

@@ -1,0 +1,138 @@
+// Connections of a replay read the frames through a shared window of the most recent ones.
+
+#include "replay/frame_window.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "schema/synth.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using mastotape::test::TempDir;
+
+namespace {
+
+std::vector<schema::Frame> every_frame(schema::TapeStore& store, std::int64_t id) {
+    std::vector<schema::Frame> all;
+    auto cursor = store.frames_from_seq(id, 1);
+    schema::Frame f;
+    while (cursor.next(f)) {
+        all.push_back(f);
+    }
+    return all;
+}
+
+// Reads `n` frames from `r` and checks each against the tape from `at` on; returns the frames.
+std::vector<replay::SharedFrame> read_checked(replay::FrameReader& r,
+                                              const std::vector<schema::Frame>& tape,
+                                              std::size_t& at, std::size_t n) {
+    std::vector<replay::SharedFrame> got;
+    for (std::size_t i = 0; i < n; ++i, ++at) {
+        auto f = r.next();
+        REQUIRE(f);
+        REQUIRE(at < tape.size());
+        CHECK(f->seq == tape[at].seq);
+        CHECK(f->offset_ns == tape[at].offset_ns);
+        CHECK(f->connection_idx == tape[at].connection_idx);
+        CHECK(f->bytes == tape[at].bytes);
+        got.push_back(f);
+    }
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE("Readers close behind the one in front share its frames, others read on their own") {
+    TempDir dir;
+    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
+    schema::SynthOptions o;
+    o.events = 600;
+    o.connection_ends = {"eof"};  // two connections, a gap
+    const auto id = schema::synthesize(store, o);
+    const auto tape = every_frame(store, id);
+    REQUIRE(tape.size() > 600);
+
+    replay::FrameWindow window(store, id, 100);
+    replay::FrameReader front(window, store, id, 0);
+    replay::FrameReader close_behind(window, store, id, 0);
+    replay::FrameReader far_behind(window, store, id, 0);
+    std::size_t at_front = 0;
+    std::size_t at_close = 0;
+    std::size_t at_far = 0;
+
+    const auto led = read_checked(front, tape, at_front, 300);
+    CHECK(window.size() == 100);
+    // 250 frames behind: the window no longer has them; read all the same, from its own cursor.
+    const auto behind = read_checked(close_behind, tape, at_close, 250);
+    CHECK(behind[100].get() != led[100].get());
+    // Now 50 behind, in the window: the very frames the front read.
+    const auto shared = read_checked(close_behind, tape, at_close, 50);
+    for (std::size_t i = 1; i < shared.size(); ++i) {
+        CHECK(shared[i].get() == led[250 + i].get());
+    }
+    // Both to the end, in turns; the front one moves the window.
+    for (;;) {
+        if (at_front < tape.size()) {
+            read_checked(front, tape, at_front, 1);
+        }
+        if (at_close < tape.size()) {
+            read_checked(close_behind, tape, at_close, 1);
+        } else {
+            break;
+        }
+    }
+    CHECK_FALSE(front.next());
+    CHECK_FALSE(close_behind.next());
+    // The one far behind reads every frame too, and ends where the tape ends.
+    read_checked(far_behind, tape, at_far, tape.size());
+    CHECK_FALSE(far_behind.next());
+    CHECK(window.size() <= 100);
+}
+
+TEST_CASE(
+    "A reader starts at the first frame at or after its offset, and the window is bounded in "
+    "bytes") {
+    TempDir dir;
+    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
+    schema::SynthOptions o;
+    o.events = 200;
+    const auto id = schema::synthesize(store, o);
+    const auto tape = every_frame(store, id);
+    const auto& middle = tape[tape.size() / 2];
+
+    replay::FrameWindow window(store, id, 1000, 10'000);  // a few statuses' worth of bytes
+    replay::FrameReader mid(window, store, id, middle.offset_ns);
+    std::size_t at = tape.size() / 2;
+    while (at > 0 && tape[at - 1].offset_ns == middle.offset_ns) {
+        --at;
+    }
+    read_checked(mid, tape, at, tape.size() - at);
+    CHECK_FALSE(mid.next());
+    CHECK(window.size() >= 1);
+    CHECK(window.size() < 20);
+}
+
+TEST_CASE("A reader in front of the window moves it, and one behind still reads every frame") {
+    TempDir dir;
+    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
+    schema::SynthOptions o;
+    o.events = 300;
+    const auto id = schema::synthesize(store, o);
+    const auto tape = every_frame(store, id);
+
+    replay::FrameWindow window(store, id, 50);
+    replay::FrameReader early(window, store, id, 0);
+    std::size_t at_early = 0;
+    read_checked(early, tape, at_early, 20);
+    // A connection that starts further on (a shared clock's now) leads from there.
+    replay::FrameReader late(window, store, id, tape[200].offset_ns);
+    std::size_t at_late = 200;
+    while (at_late > 0 && tape[at_late - 1].offset_ns == tape[200].offset_ns) {
+        --at_late;
+    }
+    const auto ahead = read_checked(late, tape, at_late, 30);
+    read_checked(early, tape, at_early, tape.size() - at_early);
+    CHECK_FALSE(early.next());
+    read_checked(late, tape, at_late, tape.size() - at_late);
+    CHECK_FALSE(late.next());
+}
