@@ -38,6 +38,7 @@ class FrameWindow {
     std::deque<SharedFrame> frames_;  // consecutive seqs
     std::size_t bytes_ = 0;
     std::optional<schema::FrameCursor> cursor_;  // right after frames_.back()
+    std::shared_ptr<schema::Frame> spare_;       // an evicted frame nobody holds, to read into
 };
 
 // One connection's walk through a session's frames from a tape offset on.
