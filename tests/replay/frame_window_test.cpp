@@ -12,15 +12,29 @@ using mastotape::test::TempDir;
 
 namespace {
 
-std::vector<schema::Frame> every_frame(schema::TapeStore& store, std::int64_t id) {
-    std::vector<schema::Frame> all;
-    auto cursor = store.frames_from_seq(id, 1);
-    schema::Frame f;
-    while (cursor.next(f)) {
-        all.push_back(f);
+// A synthesized session and all its frames in order.
+struct Tape {
+    explicit Tape(const schema::SynthOptions& o)
+        : store(dir.file("t.db"), schema::OpenMode::create), id(schema::synthesize(store, o)) {
+        auto cursor = store.frames_from_seq(id, 1);
+        schema::Frame f;
+        while (cursor.next(f)) {
+            frames.push_back(f);
+        }
     }
-    return all;
-}
+    // Where a reader starting at the offset of frame `i` starts: the first frame at that offset.
+    std::size_t first_at_offset_of(std::size_t i) const {
+        while (i > 0 && frames[i - 1].offset_ns == frames[i].offset_ns) {
+            --i;
+        }
+        return i;
+    }
+
+    TempDir dir;
+    schema::TapeStore store;
+    std::int64_t id;
+    std::vector<schema::Frame> frames;
+};
 
 // Reads `n` frames from `r` and checks each against the tape from `at` on; returns the frames.
 std::vector<replay::SharedFrame> read_checked(replay::FrameReader& r,
@@ -43,13 +57,13 @@ std::vector<replay::SharedFrame> read_checked(replay::FrameReader& r,
 }  // namespace
 
 TEST_CASE("Readers close behind the one in front share its frames, others read on their own") {
-    TempDir dir;
-    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
     schema::SynthOptions o;
     o.events = 600;
     o.connection_ends = {"eof"};  // two connections, a gap
-    const auto id = schema::synthesize(store, o);
-    const auto tape = every_frame(store, id);
+    Tape t(o);
+    auto& store = t.store;
+    const auto id = t.id;
+    const auto& tape = t.frames;
     REQUIRE(tape.size() > 600);
 
     replay::FrameWindow window(store, id, 100);
@@ -92,20 +106,14 @@ TEST_CASE("Readers close behind the one in front share its frames, others read o
 TEST_CASE(
     "A reader starts at the first frame at or after its offset, and the window is bounded in "
     "bytes") {
-    TempDir dir;
-    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
     schema::SynthOptions o;
     o.events = 200;
-    const auto id = schema::synthesize(store, o);
-    const auto tape = every_frame(store, id);
-    const auto& middle = tape[tape.size() / 2];
+    Tape t(o);
+    const auto& tape = t.frames;
 
-    replay::FrameWindow window(store, id, 1000, 10'000);  // a few statuses' worth of bytes
-    replay::FrameReader mid(window, store, id, middle.offset_ns);
-    std::size_t at = tape.size() / 2;
-    while (at > 0 && tape[at - 1].offset_ns == middle.offset_ns) {
-        --at;
-    }
+    replay::FrameWindow window(t.store, t.id, 1000, 10'000);  // a few statuses' worth of bytes
+    replay::FrameReader mid(window, t.store, t.id, tape[tape.size() / 2].offset_ns);
+    std::size_t at = t.first_at_offset_of(tape.size() / 2);
     read_checked(mid, tape, at, tape.size() - at);
     CHECK_FALSE(mid.next());
     CHECK(window.size() >= 1);
@@ -113,24 +121,22 @@ TEST_CASE(
 }
 
 TEST_CASE("A reader in front of the window moves it, and one behind still reads every frame") {
-    TempDir dir;
-    schema::TapeStore store(dir.file("t.db"), schema::OpenMode::create);
     schema::SynthOptions o;
     o.events = 300;
-    const auto id = schema::synthesize(store, o);
-    const auto tape = every_frame(store, id);
+    Tape t(o);
+    const auto& tape = t.frames;
 
-    replay::FrameWindow window(store, id, 50);
-    replay::FrameReader early(window, store, id, 0);
+    replay::FrameWindow window(t.store, t.id, 50);
+    replay::FrameReader early(window, t.store, t.id, 0);
     std::size_t at_early = 0;
     read_checked(early, tape, at_early, 20);
     // A connection that starts further on (a shared clock's now) leads from there.
-    replay::FrameReader late(window, store, id, tape[200].offset_ns);
-    std::size_t at_late = 200;
-    while (at_late > 0 && tape[at_late - 1].offset_ns == tape[200].offset_ns) {
-        --at_late;
-    }
-    const auto ahead = read_checked(late, tape, at_late, 30);
+    replay::FrameReader late(window, t.store, t.id, tape[200].offset_ns);
+    std::size_t at_late = t.first_at_offset_of(200);
+    read_checked(late, tape, at_late, 30);
+    // The window moved to the late one: only its frames, but the first, which came from the
+    // time index.
+    CHECK(window.size() == 29);
     read_checked(early, tape, at_early, tape.size() - at_early);
     CHECK_FALSE(early.next());
     read_checked(late, tape, at_late, tape.size() - at_late);
