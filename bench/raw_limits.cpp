@@ -445,7 +445,8 @@ class LeanClients {
     }
 
     static void feed(Conn& c, const char* data, std::size_t n) {
-        while (n > 0) {
+        // Also once more with nothing left when a header has just ended an empty frame.
+        while (n > 0 || (c.in_payload && c.left == 0)) {
             if (!c.in_payload) {
                 c.head[c.head_have++] = static_cast<unsigned char>(*data++);
                 --n;
@@ -502,17 +503,20 @@ class LeanClients {
     std::vector<Conn> conns_;
 };
 
-// CLIENTS bare clients at once drain `url` until the replayer closes: a thread each, with
-// `async` all of them on two event-loop threads, with `lean` all of them on one thread of
-// LeanClients.
-int bench_drain(const std::string& url, int clients, bool async, bool lean) {
+// How `drain` runs its clients: a thread each, all of them on two event-loop threads, or all of
+// them on one thread of LeanClients.
+enum class DrainMode { threads, async, lean };
+
+// CLIENTS bare clients at once drain `url` until the replayer closes.
+int bench_drain(const std::string& url, int clients, DrainMode mode) {
     const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const bool async = mode == DrainMode::async;
     std::vector<Drained> drained(static_cast<std::size_t>(clients));
     std::vector<std::thread> threads;
-    if (lean) {
+    if (mode == DrainMode::lean) {
         drained = LeanClients(port, clients).run();
     }
-    const int thread_count = lean ? 0 : async ? std::min(clients, 2) : clients;
+    const int thread_count = mode == DrainMode::lean ? 0 : async ? std::min(clients, 2) : clients;
     for (int t = 0; t < thread_count; ++t) {
         threads.emplace_back([&, t] {
             if (!async) {
@@ -596,9 +600,10 @@ int main(int argc, char** argv) {
         if ((args.size() == 3 ||
              (args.size() == 4 && (args[3] == "--async" || args[3] == "--lean"))) &&
             args[0] == "drain") {
-            return bench_drain(args[1], std::stoi(args[2]),
-                               args.size() == 4 && args[3] == "--async",
-                               args.size() == 4 && args[3] == "--lean");
+            const DrainMode mode = args.size() == 3       ? DrainMode::threads
+                                   : args[3] == "--async" ? DrainMode::async
+                                                          : DrainMode::lean;
+            return bench_drain(args[1], std::stoi(args[2]), mode);
         }
     } catch (const std::exception& e) {
         std::cerr << "raw_limits: " << e.what() << '\n';
