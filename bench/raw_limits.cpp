@@ -4,7 +4,9 @@
 //
 //   raw_limits ws COUNT SIZE [TAPE]     bare Beast server -> bare Beast client on loopback
 //                                       (TAPE: send its event frames instead of SIZE-byte ones)
-//   raw_limits sqlite COUNT SIZE FILE   batched inserts of COUNT frames with the tape's pragmas
+//   raw_limits sqlite COUNT SIZE FILE [--table-only]
+//                                       batched inserts of COUNT frames with the tape's pragmas
+//                                       and indexes (or without the indexes)
 //   raw_limits timer PERIOD_MS COUNT    lateness of a periodic steady_timer
 //   raw_limits first URL COUNT          COUNT new clients one by one: connect to first message
 //   raw_limits hold URL CLIENTS SECS    CLIENTS clients connect and stay idle for SECS
@@ -12,6 +14,11 @@
 //                                       CLIENTS WebSocket clients drain URL until it closes (a
 //                                       thread each, on two event-loop threads, or --lean: one
 //                                       epoll thread that only walks the frames)
+//   raw_limits fanout CLIENTS PERIOD_MS SECS SENDERS TAPE
+//                                       SENDERS threads send TAPE's event frames to CLIENTS
+//                                       loopback sockets, one every PERIOD_MS to each at evenly
+//                                       spread phases, for SECS; lateness of each send against
+//                                       its due time, and CPU per send
 //
 // Each prints one JSON object on stdout.
 
@@ -21,9 +28,11 @@
 #include <netinet/tcp.h>
 #include <sqlite3.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -170,8 +179,9 @@ void exec(sqlite3* db, const char* sql) {
 }
 
 // The tape's frames table, indexes and pragmas, filled the way the recorder's writer fills it:
-// prepared inserts, 1,000 rows a transaction.
-int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
+// prepared inserts, 1,000 rows a transaction. `indexes` false: the table alone, what SQLite
+// costs for the rows without anything to find them by.
+int bench_sqlite(std::size_t count, std::size_t size, const std::string& path, bool indexes) {
     std::remove(path.c_str());
     std::remove((path + "-wal").c_str());
     sqlite3* db = nullptr;
@@ -187,13 +197,15 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
          "seq INTEGER NOT NULL, connection_idx INTEGER NOT NULL, offset_ns INTEGER NOT NULL, "
          "wall_ns INTEGER NOT NULL, kind TEXT NOT NULL, parse_ok INTEGER NOT NULL, stream TEXT, "
          "event TEXT, object_id TEXT, bytes BLOB NOT NULL)");
-    exec(db, "CREATE UNIQUE INDEX frames_by_seq ON frames (session_id, seq)");
-    exec(db, "CREATE INDEX frames_by_time ON frames (session_id, offset_ns)");
-    exec(db, "CREATE INDEX frames_by_kind ON frames (session_id, kind, offset_ns)");
-    exec(db,
-         "CREATE INDEX frames_by_event ON frames (session_id, event, stream, length(object_id), "
-         "object_id, offset_ns)");
-    exec(db, "CREATE INDEX frames_by_object ON frames (object_id) WHERE object_id IS NOT NULL");
+    if (indexes) {
+        exec(db, "CREATE UNIQUE INDEX frames_by_seq ON frames (session_id, seq)");
+        exec(db, "CREATE INDEX frames_by_time ON frames (session_id, offset_ns)");
+        exec(db, "CREATE INDEX frames_by_kind ON frames (session_id, kind, offset_ns)");
+        exec(db,
+             "CREATE INDEX frames_by_event ON frames (session_id, event, stream, "
+             "length(object_id), object_id, offset_ns)");
+        exec(db, "CREATE INDEX frames_by_object ON frames (object_id) WHERE object_id IS NOT NULL");
+    }
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(
         db,
@@ -230,8 +242,10 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path) {
     const double secs = seconds_since(t0);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    std::printf("{\"what\":\"sqlite\",\"size\":%zu,\"rows\":%zu,\"seconds\":%.4f,\"per_s\":%.0f}\n",
-                size, count, secs, static_cast<double>(count) / secs);
+    std::printf(
+        "{\"what\":\"sqlite\",\"size\":%zu,\"indexes\":%s,\"rows\":%zu,\"seconds\":%.4f,"
+        "\"per_s\":%.0f}\n",
+        size, indexes ? "true" : "false", count, secs, static_cast<double>(count) / secs);
     return 0;
 }
 
@@ -328,6 +342,21 @@ net::awaitable<void> drain_async(unsigned short port, std::string token, Drained
 // machine than the replayer they measure. Here one thread does the upgrade by hand, then reads
 // every connection with epoll and recv, walking the frame headers to count messages; it answers
 // pings and the closing handshake, and checks nothing else.
+// Writes all of `bytes` to `fd` (blocking, or spinning on a non-blocking one); stops quietly when
+// the peer is gone, which its reader sees.
+void send_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EAGAIN) {
+            continue;  // a pong or close into a full socket: tiny, rare
+        }
+        if (n <= 0) {
+            return;
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
 class LeanClients {
    public:
     LeanClients(unsigned short port, int clients) : conns_(static_cast<std::size_t>(clients)) {
@@ -420,19 +449,6 @@ class LeanClients {
         ev.events = EPOLLIN;
         ev.data.u64 = static_cast<std::uint64_t>(&c - conns_.data());
         epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
-    }
-
-    static void send_all(int fd, std::string_view bytes) {
-        while (!bytes.empty()) {
-            const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EAGAIN) {
-                continue;  // a pong or close into a full socket: tiny, rare
-            }
-            if (n <= 0) {
-                return;  // the server is gone; the read sees it
-            }
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
     }
 
     // A client's frame to the server: masked (with a zero key: the payload goes as it is).
@@ -554,6 +570,141 @@ int bench_drain(const std::string& url, int clients, DrainMode mode) {
 
 }  // namespace
 
+// The bare kernel's side of replaying a timed stream to many clients: what `mastotape replay
+// --speed 1` does per frame and client, without mastotape, Asio or WebSocket: SENDERS threads
+// (the replayer has one event loop) each own every SENDERS-th of CLIENTS loopback TCP
+// connections and send each one a frame of the tape (with a WebSocket header) every `period_ms`,
+// the connections' due times evenly spread over the period, sleeping until the next is due. One
+// more thread drains every connection with epoll, as raw_limits' lean clients do. Lateness is
+// each send's start against its due time, the same measure as the replayer's status.
+int bench_fanout(int clients, int period_ms, double seconds, int senders, const std::string& tape) {
+    std::vector<std::string> frames;
+    for (const auto& body : frames_for(0, tape)) {  // a server's text frame: header, body
+        std::string f{'\x81'};
+        const int length_bytes = body.size() < 126 ? 0 : body.size() < 65536 ? 2 : 8;
+        f += static_cast<char>(length_bytes == 0 ? body.size() : length_bytes == 2 ? 126 : 127);
+        for (int b = length_bytes - 1; b >= 0; --b) {
+            f += static_cast<char>((body.size() >> (8 * b)) & 0xff);
+        }
+        frames.push_back(f + body);
+    }
+    if (frames.empty()) {
+        throw std::runtime_error(tape + ": no event frames");
+    }
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 4096) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        throw std::runtime_error("listen: " + std::string(std::strerror(errno)));
+    }
+    const auto n = static_cast<std::size_t>(clients);
+    std::vector<int> client_fds(n);
+    std::vector<int> server_fds(n);
+    const int epoll = epoll_create1(0);
+    for (std::size_t i = 0; i < n; ++i) {
+        client_fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(client_fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            (server_fds[i] = accept(listener, nullptr, nullptr)) < 0) {
+            throw std::runtime_error("connect: " + std::string(std::strerror(errno)));
+        }
+        const int one = 1;
+        setsockopt(server_fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fcntl(client_fds[i], F_SETFL, fcntl(client_fds[i], F_GETFL) | O_NONBLOCK);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = i;
+        epoll_ctl(epoll, EPOLL_CTL_ADD, client_fds[i], &ev);
+    }
+    close(listener);
+
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        std::vector<char> buf(256 * 1024);
+        std::array<epoll_event, 256> events{};
+        while (!done) {
+            const int k = epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 100);
+            for (int j = 0; j < k; ++j) {
+                while (recv(client_fds[events[static_cast<std::size_t>(j)].data.u64], buf.data(),
+                            buf.size(), 0) > 0) {
+                }
+            }
+        }
+    });
+
+    const auto period = std::chrono::milliseconds(period_ms);
+    const auto start = Clock::now() + std::chrono::milliseconds(100);
+    const auto end =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    std::vector<std::vector<double>> late_us(static_cast<std::size_t>(senders));
+    std::vector<double> cpu_s(static_cast<std::size_t>(senders));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < senders; ++t) {
+        threads.emplace_back([&, t] {
+            auto& late = late_us[static_cast<std::size_t>(t)];
+            rusage r0{};
+            getrusage(RUSAGE_THREAD, &r0);
+            for (std::int64_t round = 0;; ++round) {
+                for (std::size_t i = static_cast<std::size_t>(t); i < n;
+                     i += static_cast<std::size_t>(senders)) {
+                    const auto due =
+                        start + round * period +
+                        period * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
+                    if (due >= end) {
+                        rusage r1{};
+                        getrusage(RUSAGE_THREAD, &r1);
+                        const auto secs = [](const timeval& a, const timeval& b) {
+                            return static_cast<double>(b.tv_sec - a.tv_sec) +
+                                   static_cast<double>(b.tv_usec - a.tv_usec) / 1e6;
+                        };
+                        cpu_s[static_cast<std::size_t>(t)] =
+                            secs(r0.ru_utime, r1.ru_utime) + secs(r0.ru_stime, r1.ru_stime);
+                        return;
+                    }
+                    if (due > Clock::now()) {
+                        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            due.time_since_epoch())
+                                            .count();
+                        const timespec at{ns / 1000000000, ns % 1000000000};
+                        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) ==
+                               EINTR) {
+                        }
+                    }
+                    late.push_back(
+                        std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+                    const std::string& f = frames[static_cast<std::size_t>(round) % frames.size()];
+                    send_all(server_fds[i], f);
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    done = true;
+    reader.join();
+    for (std::size_t i = 0; i < n; ++i) {
+        close(server_fds[i]);
+        close(client_fds[i]);
+    }
+    close(epoll);
+    std::vector<double> all;
+    double cpu = 0;
+    for (std::size_t t = 0; t < late_us.size(); ++t) {
+        all.insert(all.end(), late_us[t].begin(), late_us[t].end());
+        cpu += cpu_s[t];
+    }
+    std::printf(
+        "{\"what\":\"fanout\",\"clients\":%d,\"senders\":%d,\"period_ms\":%d,\"sends\":%zu,"
+        "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"cpu_us_per_send\":%.2f}\n",
+        clients, senders, period_ms, all.size(), percentile(all, 0.5), percentile(all, 0.99),
+        *std::max_element(all.begin(), all.end()), cpu * 1e6 / static_cast<double>(all.size()));
+    return 0;
+}
+
 // COUNT times, one after the other: a new client connects and reads its first message; the time
 // from the TCP connect to that message (the tape's size must not show here).
 int bench_first(const std::string& url, int count) {
@@ -585,8 +736,10 @@ int main(int argc, char** argv) {
             return bench_ws(std::stoul(args[1]), std::stoul(args[2]),
                             args.size() == 4 ? args[3] : "");
         }
-        if (args.size() == 4 && args[0] == "sqlite") {
-            return bench_sqlite(std::stoul(args[1]), std::stoul(args[2]), args[3]);
+        if ((args.size() == 4 || (args.size() == 5 && args[4] == "--table-only")) &&
+            args[0] == "sqlite") {
+            return bench_sqlite(std::stoul(args[1]), std::stoul(args[2]), args[3],
+                                args.size() == 4);
         }
         if (args.size() == 3 && args[0] == "timer") {
             return bench_timer(std::stoi(args[1]), std::stoul(args[2]));
@@ -605,14 +758,18 @@ int main(int argc, char** argv) {
                                                           : DrainMode::lean;
             return bench_drain(args[1], std::stoi(args[2]), mode);
         }
+        if (args.size() == 6 && args[0] == "fanout") {
+            return bench_fanout(std::stoi(args[1]), std::stoi(args[2]), std::stod(args[3]),
+                                std::stoi(args[4]), args[5]);
+        }
     } catch (const std::exception& e) {
         std::cerr << "raw_limits: " << e.what() << '\n';
         return 1;
     }
     std::cerr
-        << "usage: raw_limits ws COUNT SIZE [TAPE] | sqlite COUNT SIZE FILE | timer "
+        << "usage: raw_limits ws COUNT SIZE [TAPE] | sqlite COUNT SIZE FILE [--table-only] | timer "
            "PERIOD_MS COUNT "
            "| drain ws://127.0.0.1:PORT CLIENTS [--async|--lean] | first URL COUNT | hold URL "
-           "CLIENTS SECS\n";
+           "CLIENTS SECS | fanout CLIENTS PERIOD_MS SECS SENDERS TAPE\n";
     return 2;
 }

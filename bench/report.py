@@ -72,7 +72,8 @@ w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast Web
   "ratios use these, since the client's UTF-8 check costs more on real statuses than on padding; "
   "the client reads with blocking calls, the same client that drains the replayer below); bare SQLite inserts of the same "
   "frames into a table with the tape's columns, indexes, page size (16 KB), WAL and "
-  "synchronous=NORMAL, 1,000 rows a transaction; a periodic Asio steady_timer's lateness.")
+  "synchronous=NORMAL, 1,000 rows a transaction (and the same into the table alone, without "
+  "the indexes); a periodic Asio steady_timer's lateness.")
 w("* Recording: `mastotape replay TAPE --max-speed` served to `mastotape record --max-events N "
   "--no-backfill`, wall time from start to exit (connect, every frame classified and stored "
   "with its columns and indexes, final commit); over ws:// and over wss:// (`replay --tls-cert` "
@@ -91,7 +92,13 @@ w("* Replay timing: `mastotape replay --speed 1` of a 10 s tape of 100 events/s,
   "answering pings and the close, without Beast's per-message work, which on two cores took 1.2 "
   "cores for 1,000 clients and starved the replayer); the replayer measures how late each frame was "
   "handed to the socket against its time on the tape and reports p50/p99/max in "
-  "`/_mastotape/status`.")
+  "`/_mastotape/status`. Its raw limit (`raw_limits fanout`): the bare kernel doing the sends "
+  "alone, without mastotape, Asio or WebSocket code: one thread (the replayer has one event loop; "
+  "for 1,000 clients also two) sends a frame of the same tape to each of as many loopback TCP "
+  "connections every 10 ms, their due times evenly spread, sleeping until the next is due, while "
+  "one more thread drains them all with epoll; lateness is each send's start against its due "
+  "time, as in the replayer, and the sending threads' CPU time per send is the kernel's cost of "
+  "one loopback send.")
 w("")
 w("## Figures")
 w("")
@@ -103,7 +110,9 @@ for size in (200, 1024, mean):
 bare_ws = lambda r: pick("ws", r, from_tape=True)["per_s"]
 w(f"| raw: bare Beast WebSocket, the tape's event frames, messages/s | {spread(per_run(bare_ws))} |")
 w(f"| raw: bare batched SQLite inserts, {mean:,} B rows/s | "
-  f"{spread(per_run(lambda r: pick('sqlite', r)['per_s']))} |")
+  f"{spread(per_run(lambda r: pick('sqlite', r, indexes=True)['per_s']))} |")
+w(f"| raw: the same inserts into the table without its indexes, rows/s | "
+  f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s']))} |")
 for period in (1, 10):
     for q in ("p50_us", "p99_us", "max_us"):
         w(f"| raw: Asio timer lateness at {period} ms, {q[:-3]} (µs) | "
@@ -115,7 +124,7 @@ w(f"| **record** over wss:// (TLS): events/s | "
 
 
 def record_ratio(r, scheme="ws"):
-    limit = min(bare_ws(r), pick("sqlite", r)["per_s"])
+    limit = min(bare_ws(r), pick("sqlite", r, indexes=True)["per_s"])
     return pick("record", r, scheme=scheme)["per_s"] / limit
 
 
@@ -136,6 +145,8 @@ def best_plain(r):
 
 w(f"| record / best plain recorder | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / best_plain(r)), '{:.1f}x')} |")
+w(f"| bare SQLite inserts without indexes / best plain recorder | "
+  f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s'] / best_plain(r)), '{:.1f}x')} |")
 w(f"| **replay** --max-speed to one client: messages/s | "
   f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s']))} |")
 w(f"| replay one client / bare Beast server (the tape's frames) | "
@@ -146,6 +157,20 @@ for n in (1, 100, 1000):
     for q in ("p50_us", "p99_us", "max_us"):
         w(f"| replay --speed 1, {n:,} client{'s' if n > 1 else ''}: send lateness {q[:-3]} (µs) | "
           f"{spread(per_run(lambda r: pick('lateness', r, clients=n)[q]), '{:,.0f}')} |")
+fanout = lambda r, n, senders=1: pick("fanout", r, clients=n, senders=senders)
+for n in (1, 100, 1000):
+    for senders in ((1, 2) if n == 1000 else (1,)):
+        threads = "one thread" if senders == 1 else "two threads"
+        for q in ("p50_us", "p99_us", "max_us"):
+            w(f"| raw: bare fan-out to {n:,} socket{'s' if n > 1 else ''} from {threads}, every "
+              f"10 ms: send lateness {q[:-3]} (µs) | "
+              f"{spread(per_run(lambda r: fanout(r, n, senders)[q]), '{:,.0f}')} |")
+w(f"| raw: bare fan-out to 1,000 sockets, one thread: CPU per send (µs) | "
+  f"{spread(per_run(lambda r: fanout(r, 1000)['cpu_us_per_send']), '{:,.1f}')} |")
+for n in (1, 100, 1000):
+    w(f"| replay --speed 1, {n:,} client{'s' if n > 1 else ''}: p99 lateness / bare fan-out's "
+      f"from one thread | "
+      f"{spread(per_run(lambda r: pick('lateness', r, clients=n)['p99_us'] / fanout(r, n)['p99_us']), '{:.2f}x')} |")
 w(f"| peak RSS of record (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['record_rss_kib'] / 1024), '{:,.1f}')} |")
 w(f"| peak RSS of replay (MiB) | "

@@ -142,6 +142,7 @@ for run in $(seq "$runs"); do
     # The tape's own event frames (the client's UTF-8 check costs what it costs on the tape).
     "$raw" ws "$events" "$mean" "$work/tape.db" | note "$run"
     "$raw" sqlite "$events" "$mean" "$work/bare.db" | note "$run"
+    "$raw" sqlite "$events" "$mean" "$work/bare.db" --table-only | note "$run"
     rm -f "$work"/bare.db*
     "$raw" timer 1 2000 | note "$run"
     "$raw" timer 10 300 | note "$run"
@@ -190,6 +191,13 @@ url = "http://127.0.0.1:%s/_mastotape/status" % sys.argv[1]
 print(json.dumps(json.load(urllib.request.urlopen(url))["lateness"]))' "$port" |
             note "$run" what=lateness clients="$n"
         finish_replay
+        # The raw limit beside it: the bare kernel sending the same frames to as many loopback
+        # sockets on the same schedule, from one thread like the replayer's event loop (and for
+        # 1,000, from two).
+        "$raw" fanout "$n" 10 5 1 "$work/firehose.db" | note "$run"
+        if (( n == 1000 )); then
+            "$raw" fanout "$n" 10 5 2 "$work/firehose.db" | note "$run"
+        fi
     done
 done
 
