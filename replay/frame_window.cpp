@@ -1,6 +1,13 @@
 #include "replay/frame_window.hpp"
 
 namespace mastotape::replay {
+namespace {
+
+// An evicted frame whose buffer grew past this (a rare big status) is let go instead of read
+// into again: kept, it would hold its big buffer for good, and count as big in the window.
+constexpr std::size_t kReuseLimit = 64 * 1024;
+
+}  // namespace
 
 FrameWindow::FrameWindow(schema::TapeStore& store, std::int64_t session_id, std::size_t max_frames,
                          std::size_t max_bytes)
@@ -35,13 +42,13 @@ SharedFrame FrameWindow::after(std::int64_t seq) {
         cursor_.reset();  // a tape still being recorded may have more later
         return nullptr;
     }
-    bytes_ += f->bytes.size();
+    bytes_ += f->bytes.capacity();
     frames_.push_back(f);
     while (frames_.size() > 1 && (frames_.size() > max_frames_ || bytes_ > max_bytes_)) {
         SharedFrame old = std::move(frames_.front());
         frames_.pop_front();
-        bytes_ -= old->bytes.size();
-        if (old.use_count() == 1) {
+        bytes_ -= old->bytes.capacity();
+        if (old.use_count() == 1 && old->bytes.capacity() <= kReuseLimit) {
             spare_ = std::const_pointer_cast<schema::Frame>(std::move(old));  // made non-const
         }
     }

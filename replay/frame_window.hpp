@@ -20,7 +20,8 @@ using SharedFrame = std::shared_ptr<const schema::Frame>;
 
 class FrameWindow {
    public:
-    // Holds at most `max_frames` frames and, past the newest one, `max_bytes` of frame bytes.
+    // Holds at most `max_frames` frames and, past the newest one, `max_bytes` of frame bytes
+    // (the memory their buffers hold, which a reused buffer may hold more of than it uses).
     FrameWindow(schema::TapeStore& store, std::int64_t session_id, std::size_t max_frames = 1024,
                 std::size_t max_bytes = 8 << 20);
 
@@ -29,6 +30,8 @@ class FrameWindow {
     // behind the window, or at the end of what the tape holds.
     SharedFrame after(std::int64_t seq);
     std::size_t size() const { return frames_.size(); }
+    // The memory the frames' byte buffers hold.
+    std::size_t bytes() const { return bytes_; }
 
    private:
     schema::TapeStore& store_;

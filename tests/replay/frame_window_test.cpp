@@ -16,6 +16,10 @@ namespace {
 struct Tape {
     explicit Tape(const schema::SynthOptions& o)
         : store(dir.file("t.db"), schema::OpenMode::create), id(schema::synthesize(store, o)) {
+        load();
+    }
+    void load() {
+        frames.clear();
         auto cursor = store.frames_from_seq(id, 1);
         schema::Frame f;
         while (cursor.next(f)) {
@@ -141,4 +145,51 @@ TEST_CASE("A reader in front of the window moves it, and one behind still reads 
     CHECK_FALSE(early.next());
     read_checked(late, tape, at_late, tape.size() - at_late);
     CHECK_FALSE(late.next());
+}
+
+TEST_CASE(
+    "A big frame's buffer leaves with it: the window counts what buffers hold and fills again") {
+    schema::SynthOptions o;
+    o.events = 50;
+    Tape t(o);
+    // After the session's frames: one frame of 1.5 MB, then 300 ordinary ones.
+    schema::Batch more;
+    more.session_id = t.id;
+    schema::Frame f = t.frames.back();
+    f.bytes.assign(1'500'000, 'x');
+    for (int i = 0; i <= 300; ++i) {
+        ++f.seq;
+        f.offset_ns += 1'000'000;
+        f.wall_ns += 1'000'000;
+        more.frames.push_back(f);
+        f.bytes = t.frames[t.frames.size() - 2].bytes;
+    }
+    t.store.append(more);
+    t.load();
+    const auto& tape = t.frames;
+    const std::size_t big = tape.size() - 301;
+    REQUIRE(tape[big].bytes.size() == 1'500'000);
+
+    constexpr std::size_t kMaxBytes = 1 << 20;
+    replay::FrameWindow window(t.store, t.id, 100, kMaxBytes);
+    replay::FrameReader reader(window, t.store, t.id, 0);
+    std::size_t held_big = 0;
+    for (std::size_t at = 0; at < tape.size(); ++at) {
+        const auto got = reader.next();  // not kept: evicted frames are free to be reused
+        REQUIRE(got);
+        REQUIRE(got->seq == tape[at].seq);
+        CHECK(got->bytes == tape[at].bytes);
+        // Past the bound only while the big frame is the one frame held.
+        if (window.size() > 1) {
+            CHECK(window.bytes() <= kMaxBytes);
+        } else {
+            held_big += window.bytes() > kMaxBytes ? 1 : 0;
+        }
+    }
+    CHECK_FALSE(reader.next());
+    CHECK(held_big == 1);
+    // The big buffer was let go, not read into again: the window holds its 100 frames once more,
+    // in what their own buffers take.
+    CHECK(window.size() == 100);
+    CHECK(window.bytes() < 100 * 8 * 1024);
 }
