@@ -30,9 +30,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <time.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -337,11 +337,6 @@ net::awaitable<void> drain_async(unsigned short port, std::string token, Drained
     d.seconds = seconds_since(t0);
 }
 
-// The lightest client that still speaks WebSocket, for the timing figures with many clients: on
-// two cores, 1,000 Beast clients (a coroutine, a UTF-8 check and a buffer each) take more of the
-// machine than the replayer they measure. Here one thread does the upgrade by hand, then reads
-// every connection with epoll and recv, walking the frame headers to count messages; it answers
-// pings and the closing handshake, and checks nothing else.
 // Writes all of `bytes` to `fd` (blocking, or spinning on a non-blocking one); stops quietly when
 // the peer is gone, which its reader sees.
 void send_all(int fd, std::string_view bytes) {
@@ -357,6 +352,11 @@ void send_all(int fd, std::string_view bytes) {
     }
 }
 
+// The lightest client that still speaks WebSocket, for the timing figures with many clients: on
+// two cores, 1,000 Beast clients (a coroutine, a UTF-8 check and a buffer each) take more of the
+// machine than the replayer they measure. Here one thread does the upgrade by hand, then reads
+// every connection with epoll and recv, walking the frame headers to count messages; it answers
+// pings and the closing handshake, and checks nothing else.
 class LeanClients {
    public:
     LeanClients(unsigned short port, int clients) : conns_(static_cast<std::size_t>(clients)) {
