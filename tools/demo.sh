@@ -40,11 +40,14 @@ done
 [[ -s $tmp/port ]] || { cat "$tmp/replay.log"; exit 1; }
 port=$(cat "$tmp/port")
 
-# The fixture is 145 s long and its recorder gave up on a silent connection after 75 s: at 10x,
-# 14.5 s and 7.5 s.
+# The fixture is 145 s long, holds 40 events, and its recorder gave up on a silent connection
+# after 75 s and reconnected with the default backoff (1 s first): at 10x, 14.5 s, 7.5 s and
+# 0.1 s. The recording stops at the fixture's last event (--duration only guards against a hang):
+# a fixed duration raced the reconnects' random backoff and cut the last frames off.
 echo "== recording it into demo.db, as from a real server (disconnects, backfill and all)"
 ACCESS_TOKEN=demo-token "$bin" record "ws://127.0.0.1:$port" --db demo.db --stream user \
-    --heartbeat-timeout 7.5 --duration 16 --label demo
+    --heartbeat-timeout 7.5 --backoff-start 0.1 --backoff-cap 6 --max-events 40 --duration 60 \
+    --label demo
 echo
 "$bin" sessions --db demo.db
 echo
