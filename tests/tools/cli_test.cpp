@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
 
 using mastotape::test::read_file;
@@ -341,4 +342,36 @@ TEST_CASE("docs/cli.md is exactly what tools/make_cli_reference.sh writes from -
     const auto generated = read_file(dir.file("cli.md"));
     CHECK_THAT(generated, Catch::Contains("## mastotape diff"));
     CHECK(generated == read_file(std::string(MASTOTAPE_SOURCE_DIR) + "/docs/cli.md"));
+}
+
+TEST_CASE("A short token is redacted where it stands alone, not inside ordinary words") {
+    TempDir dir;
+    REQUIRE(
+        run_mastotape("synth --db t.db --events 10 --rate 100 --stream public --mix update -q", dir)
+            .exit_code == 0);
+    mastotape::replay::ReplayOptions ro;
+    ro.tape = dir.file("t.db");
+    ro.clock = mastotape::replay::ClockMode::max_speed;
+    mastotape::test::RunningReplay replay(ro);
+    // As the subprotocol, the server echoes the token in a response header the tape keeps.
+    const std::string record = "record " + replay.url() +
+                               " --stream public --token-file tok --token-in subprotocol "
+                               "--max-events 10 --no-backfill --no-discovery --db ";
+    for (const std::string token : {"tok-SECRET-0123456789", "t"}) {
+        INFO("token " << token);
+        write_file(dir.file("tok"), token + "\n");
+        const std::string db = token == "t" ? "short.db" : "long.db";
+        const auto r = run_mastotape(record + db, dir);
+        CHECK(r.exit_code == 0);
+        // Every "t" of the log lines stays (it once read "connec[token]ion 0 up").
+        CHECK_THAT(r.err, Catch::Contains("record: connection 0 up: ws://127.0.0.1:"));
+        CHECK_THAT(r.err, Catch::Contains("record: session 1 ended (count): 10 events"));
+        REQUIRE(run_mastotape("export 1 --db " + db + " -o " + db + ".jsonl", dir).exit_code == 0);
+        const auto exported = read_file(dir.file(db + ".jsonl"));
+        CHECK_THAT(exported, Catch::Contains(R"(\"Sec-WebSocket-Protocol\":\"[token]\")"));
+        CHECK_THAT(exported, Catch::Contains(R"("subprotocol":"[token]")"));
+        CHECK_THAT(exported, Catch::Contains(R"(\"Upgrade\":\"websocket\")"));
+        CHECK_THAT(exported, !Catch::Contains("tok-SECRET"));
+        CHECK_THAT(r.err, !Catch::Contains("tok-SECRET"));
+    }
 }
