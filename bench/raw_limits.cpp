@@ -570,6 +570,16 @@ int bench_drain(const std::string& url, int clients, DrainMode mode) {
 
 }  // namespace
 
+// CPU time (user and system) the calling thread has used.
+double thread_cpu_seconds() {
+    rusage r{};
+    getrusage(RUSAGE_THREAD, &r);
+    const auto secs = [](const timeval& v) {
+        return static_cast<double>(v.tv_sec) + static_cast<double>(v.tv_usec) / 1e6;
+    };
+    return secs(r.ru_utime) + secs(r.ru_stime);
+}
+
 // The bare kernel's side of replaying a timed stream to many clients: what `mastotape replay
 // --speed 1` does per frame and client, without mastotape, Asio or WebSocket: SENDERS threads
 // (the replayer has one event loop) each own every SENDERS-th of CLIENTS loopback TCP
@@ -645,8 +655,7 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
     for (int t = 0; t < senders; ++t) {
         threads.emplace_back([&, t] {
             auto& late = late_us[static_cast<std::size_t>(t)];
-            rusage r0{};
-            getrusage(RUSAGE_THREAD, &r0);
+            const double cpu0 = thread_cpu_seconds();
             for (std::int64_t round = 0;; ++round) {
                 for (std::size_t i = static_cast<std::size_t>(t); i < n;
                      i += static_cast<std::size_t>(senders)) {
@@ -654,14 +663,7 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
                         start + round * period +
                         period * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
                     if (due >= end) {
-                        rusage r1{};
-                        getrusage(RUSAGE_THREAD, &r1);
-                        const auto secs = [](const timeval& a, const timeval& b) {
-                            return static_cast<double>(b.tv_sec - a.tv_sec) +
-                                   static_cast<double>(b.tv_usec - a.tv_usec) / 1e6;
-                        };
-                        cpu_s[static_cast<std::size_t>(t)] =
-                            secs(r0.ru_utime, r1.ru_utime) + secs(r0.ru_stime, r1.ru_stime);
+                        cpu_s[static_cast<std::size_t>(t)] = thread_cpu_seconds() - cpu0;
                         return;
                     }
                     if (due > Clock::now()) {
