@@ -1,21 +1,21 @@
 #pragma once
 
 // Records a live Mastodon streaming connection into a tape: every frame with its exact bytes and
-// timestamps, every connection attempt and how it ended, every gap, and what it sent itself. It
-// reconnects with exponential backoff and full jitter, and a watchdog ends silent connections.
-// The network runs on one thread (coroutines), the disk on the TapeWriter's; Beast stays inside
-// recorder.cpp.
+// timestamps, every connection attempt and how it ended, every gap and what its backfill
+// recovered, and what it sent itself. It reconnects with exponential backoff and full jitter, and
+// a watchdog ends silent connections. The network runs on one thread (coroutines), backfill on a
+// second, the disk on the TapeWriter's. The pieces: session (the loop of connections and gaps),
+// ws_connection and sse_connection, watchdog, backoff, discovery, backfill, tape_writer.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "record/stream_connection.hpp"
 #include "schema/model.hpp"
 
 namespace mastotape::record {
-
-enum class TokenIn { header, query, subprotocol };
 
 struct RecordOptions {
     std::string target;  // instance (host or https URL) or streaming URL (ws://, wss://)
@@ -69,8 +69,5 @@ class Recorder {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-// The delay before reconnect attempt `attempt` (0-based): uniform in [0, min(cap, start * 2^n)).
-double backoff_delay_s(double start_s, double cap_s, int attempt, double uniform01);
 
 }  // namespace mastotape::record

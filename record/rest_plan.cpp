@@ -4,26 +4,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/timeline_flags.hpp"
+#include "schema/streams.hpp"
 
 namespace mastotape::record {
 namespace {
 
 std::optional<BackfillTarget> status_target(const schema::Subscription& s) {
-    const std::string& n = s.stream;
-    if (n == "user") {
-        return BackfillTarget{"/api/v1/timelines/home", ""};
+    const std::string path = schema::status_timeline(s);
+    if (path.empty()) {
+        return std::nullopt;
     }
-    if (n.rfind("public", 0) == 0) {
-        return BackfillTarget{"/api/v1/timelines/public", schema::timeline_flags(s)};
-    }
-    if (n == "hashtag" || n == "hashtag:local") {
-        return BackfillTarget{"/api/v1/timelines/tag/" + s.param, schema::timeline_flags(s)};
-    }
-    if (n == "list") {
-        return BackfillTarget{"/api/v1/timelines/list/" + s.param, ""};
-    }
-    return std::nullopt;
+    return BackfillTarget{path, schema::timeline_flags(s)};
 }
 
 }  // namespace
@@ -39,10 +30,11 @@ std::vector<BackfillTarget> backfill_targets(const std::vector<schema::Subscript
         if (auto t = status_target(s)) {
             add(*t);
         }
-        if (s.stream == "user" || s.stream == "user:notification") {
+        const schema::StreamInfo* info = schema::find_stream(s.stream);
+        if (info != nullptr && info->notifications) {
             add({"/api/v1/notifications", ""});
         }
-        if (s.stream == "direct") {
+        if (info != nullptr && info->conversations) {
             add({"/api/v1/conversations", ""});
         }
     }
@@ -60,7 +52,8 @@ std::optional<BackfillTarget> target_of_event(std::string_view label, std::strin
         s.param = j.at(1).is_string() ? j.at(1).get<std::string>() : j.at(1).dump();
     }
     if (event == "notification") {
-        if (s.stream == "user" || s.stream == "user:notification") {
+        const schema::StreamInfo* info = schema::find_stream(s.stream);
+        if (info != nullptr && info->notifications) {
             return BackfillTarget{"/api/v1/notifications", ""};
         }
         return std::nullopt;
@@ -93,25 +86,6 @@ std::optional<std::string> link_url(std::string_view header, std::string_view re
             return std::string(header.substr(open + 1, close - open - 1));
         }
         pos = next == std::string_view::npos ? header.size() : next;
-    }
-    return std::nullopt;
-}
-
-std::optional<std::string> streaming_url_from_instance(std::string_view body) {
-    const auto j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_object()) {
-        return std::nullopt;
-    }
-    if (j.contains("configuration") && j.at("configuration").is_object()) {
-        const auto& c = j.at("configuration");
-        if (c.contains("urls") && c.at("urls").is_object() && c.at("urls").contains("streaming") &&
-            c.at("urls").at("streaming").is_string()) {
-            return c.at("urls").at("streaming").get<std::string>();
-        }
-    }
-    if (j.contains("urls") && j.at("urls").is_object() && j.at("urls").contains("streaming_api") &&
-        j.at("urls").at("streaming_api").is_string()) {
-        return j.at("urls").at("streaming_api").get<std::string>();
     }
     return std::nullopt;
 }

@@ -1,8 +1,7 @@
 #pragma once
 
 // What the recorder asks Mastodon's REST API, without the networking: which endpoints backfill
-// which streams, which endpoint a streamed event belongs to, how to read Link headers and
-// instance documents. No Beast here.
+// which streams, which endpoint a streamed event belongs to, how to read Link headers. No Beast here.
 
 #include <optional>
 #include <string>
@@ -33,9 +32,5 @@ std::optional<BackfillTarget> target_of_event(std::string_view label, std::strin
 
 // The URL of the Link header entry with rel="`rel`", if any.
 std::optional<std::string> link_url(std::string_view link_header, std::string_view rel);
-
-// The streaming base URL in an instance document: v2 `configuration.urls.streaming` or v1
-// `urls.streaming_api`.
-std::optional<std::string> streaming_url_from_instance(std::string_view body);
 
 }  // namespace mastotape::record

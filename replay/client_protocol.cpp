@@ -5,14 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/synth.hpp"
+#include "schema/streams.hpp"
 
 namespace mastotape::replay {
 namespace {
 
-bool is_hashtag(const std::string& stream) {
-    return stream == "hashtag" || stream == "hashtag:local";
+schema::StreamParam param_of(const std::string& stream) {
+    const schema::StreamInfo* info = schema::find_stream(stream);
+    return info == nullptr ? schema::StreamParam::none : info->param;
 }
+
+bool is_hashtag(const std::string& stream) { return param_of(stream) == schema::StreamParam::tag; }
 
 std::string json_scalar_text(const nlohmann::json& v) {
     if (v.is_string()) {
@@ -53,14 +56,6 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
-bool truthy(const std::optional<std::string>& v) {
-    if (!v) {
-        return false;
-    }
-    static const std::vector<std::string> kFalse{"false", "0", "f", "F", "FALSE", "off", "OFF"};
-    return std::find(kFalse.begin(), kFalse.end(), *v) == kFalse.end();
-}
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -87,23 +82,21 @@ ClientMessage parse_client_message(std::string_view text) {
             m.subscription.stream = s.at(0).get<std::string>();
         }
     }
-    if (is_hashtag(m.subscription.stream) && j.contains("tag")) {
-        m.subscription.param = json_scalar_text(j.at("tag"));
-    } else if (m.subscription.stream == "list" && j.contains("list")) {
-        m.subscription.param = json_scalar_text(j.at("list"));
+    const std::string key(schema::param_key(param_of(m.subscription.stream)));
+    if (!key.empty() && j.contains(key)) {
+        m.subscription.param = json_scalar_text(j.at(key));
     }
     return m;
 }
 
 std::optional<std::string> subscribe_error(const schema::Subscription& s) {
-    if (schema::events_of_stream(s.stream).empty()) {
+    const schema::StreamInfo* info = schema::find_stream(s.stream);
+    if (info == nullptr) {
         return R"({"error":"Unknown stream type","status":400})";
     }
-    if (is_hashtag(s.stream) && s.param.empty()) {
-        return R"({"error":"Missing tag name parameter","status":400})";
-    }
-    if (s.stream == "list" && s.param.empty()) {
-        return R"({"error":"Missing list name parameter","status":400})";
+    if (info->param != schema::StreamParam::none && s.param.empty()) {
+        return "{\"error\":\"Missing " + std::string(schema::param_key(info->param)) +
+               " name parameter\",\"status\":400}";
     }
     return std::nullopt;
 }
@@ -128,35 +121,10 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 
 std::optional<schema::Subscription> sse_subscription(std::string_view path,
                                                      std::string_view query) {
-    const bool media = truthy(query_param(query, "only_media"));
-    schema::Subscription s;
-    if (path == "/api/v1/streaming/user") {
-        s.stream = "user";
-    } else if (path == "/api/v1/streaming/user/notification") {
-        s.stream = "user:notification";
-    } else if (path == "/api/v1/streaming/public") {
-        s.stream = media ? "public:media" : "public";
-    } else if (path == "/api/v1/streaming/public/local") {
-        s.stream = media ? "public:local:media" : "public:local";
-    } else if (path == "/api/v1/streaming/public/remote") {
-        s.stream = media ? "public:remote:media" : "public:remote";
-    } else if (path == "/api/v1/streaming/hashtag") {
-        s.stream = "hashtag";
-    } else if (path == "/api/v1/streaming/hashtag/local") {
-        s.stream = "hashtag:local";
-    } else if (path == "/api/v1/streaming/list") {
-        s.stream = "list";
-    } else if (path == "/api/v1/streaming/direct") {
-        s.stream = "direct";
-    } else {
-        return std::nullopt;
-    }
-    if (is_hashtag(s.stream)) {
-        s.param = query_param(query, "tag").value_or("");
-    } else if (s.stream == "list") {
-        s.param = query_param(query, "list").value_or("");
-    }
-    return s;
+    const auto only_media = query_param(query, "only_media");
+    const auto tag = query_param(query, "tag");
+    const auto list = query_param(query, "list");
+    return schema::subscription_of_sse_path(path, only_media, tag, list);
 }
 
 bool label_matches(std::string_view label, const schema::Subscription& s) {

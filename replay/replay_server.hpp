@@ -1,9 +1,14 @@
 #pragma once
 
 // A local server that speaks Mastodon's streaming protocol and plays one session of a tape:
-// WebSocket at /api/v1/streaming, SSE at the paths of mastodon-streaming.md section 1.2, the
-// instance and health endpoints, and a control API under /_mastotape/. Runs on one thread; every
-// client connection is a coroutine. Beast stays inside replay_server.cpp.
+// WebSocket at /api/v1/streaming, SSE at the paths of mastodon-streaming.md section 1.2, the REST
+// timelines, the instance and health endpoints, and a control API under /_mastotape/. Runs on one
+// thread (REST pages are read on a second); every client connection is a coroutine.
+//
+// The rooms: replay_server accepts and routes; replay_clock is the replay's sense of time;
+// admission says who a client is and which recorded connection it plays; player plays a recorded
+// connection through an outlet (websocket_outlet, sse_outlet); control_api and rest_timelines
+// answer their requests. Beast stays inside the .cpp files.
 
 #include <cstdint>
 #include <memory>
@@ -11,14 +16,9 @@
 #include <vector>
 
 #include "replay/faults.hpp"
+#include "replay/replay_clock.hpp"
 
 namespace mastotape::replay {
-
-enum class ClockMode {
-    realtime,       // the tape's schedule, scaled by `speed`
-    max_speed,      // as fast as each client takes it, order kept
-    virtual_clock,  // moves only through the control API
-};
 
 struct ReplayOptions {
     std::string tape;             // path of a SQLite tape

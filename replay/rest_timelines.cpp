@@ -7,6 +7,7 @@
 #include "replay/client_protocol.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/json_array.hpp"
+#include "schema/streams.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -22,56 +23,96 @@ struct Endpoint {
     std::vector<std::string> link_params;
 };
 
-bool truthy(std::string_view query, const char* key) {
-    const auto v = query_param(query, key);
-    return v && *v != "false" && *v != "0" && *v != "f" && *v != "F" && *v != "FALSE" &&
-           *v != "off" && *v != "OFF";
+// The streams whose statuses the status timeline `path` holds, as `query` selects them: of the
+// streams sharing the timeline, the one whose flags (local, remote, only_media) are exactly the
+// truthy ones among the flags those streams use (a tag timeline ignores only_media, say).
+std::vector<schema::Subscription> status_sources(std::string_view path, std::string_view query) {
+    std::vector<const schema::StreamInfo*> sharing;
+    std::string param;
+    for (const auto& s : schema::all_streams()) {
+        if (s.status_timeline.empty()) {
+            continue;
+        }
+        const bool prefix = s.param != schema::StreamParam::none;
+        if (prefix ? path.size() > s.status_timeline.size() &&
+                         path.substr(0, s.status_timeline.size()) == s.status_timeline
+                   : path == s.status_timeline) {
+            sharing.push_back(&s);
+            param = prefix ? std::string(path.substr(s.status_timeline.size())) : "";
+        }
+    }
+    const auto has_flag = [](std::string_view flags, std::string_view key) {
+        return flags.find(std::string(key) + "=true") != std::string_view::npos;
+    };
+    const bool local = schema::query_truthy(query_param(query, "local"));
+    const auto asked = [&](std::string_view key) {
+        if (key == "remote" && local) {
+            return false;  // local wins, as Mastodon's PublicFeed reads them
+        }
+        return schema::query_truthy(query_param(query, key));
+    };
+    for (const auto* s : sharing) {
+        bool match = true;
+        for (const std::string_view key : {"local", "remote", "only_media"}) {
+            const bool used = std::any_of(sharing.begin(), sharing.end(), [&](const auto* o) {
+                return has_flag(o->timeline_flags, key);
+            });
+            if (used && has_flag(s->timeline_flags, key) != asked(key)) {
+                match = false;
+            }
+        }
+        if (match) {
+            return {{std::string(s->name), param}};
+        }
+    }
+    return {};
+}
+
+// The parameters a status timeline's Link headers keep (mastodon-streaming.md section 10).
+std::vector<std::string> link_params_of(std::string_view path) {
+    if (path == "/api/v1/timelines/home") {
+        return {"local", "limit"};
+    }
+    if (path == "/api/v1/timelines/public") {
+        return {"local", "remote", "limit", "only_media"};
+    }
+    if (path.rfind("/api/v1/timelines/tag/", 0) == 0) {
+        return {"local", "limit", "only_media"};
+    }
+    return {"limit"};
+}
+
+// The streams whose `flag` items (notifications, conversations) an endpoint holds.
+std::vector<schema::Subscription> streams_with(bool schema::StreamInfo::*flag) {
+    std::vector<schema::Subscription> out;
+    for (const auto& s : schema::all_streams()) {
+        if (s.*flag) {
+            out.push_back({std::string(s.name), ""});
+        }
+    }
+    return out;
 }
 
 std::optional<Endpoint> endpoint_for(std::string_view path, std::string_view query) {
     Endpoint e;
     e.path = std::string(path);
-    if (path == "/api/v1/timelines/home") {
-        e.sources = {{"user", ""}};
-        e.event = "update";
-        e.statuses = true;
-        e.link_params = {"local", "limit"};
-    } else if (path == "/api/v1/timelines/public") {
-        std::string stream = "public";
-        if (truthy(query, "local")) {
-            stream += ":local";
-        } else if (truthy(query, "remote")) {
-            stream += ":remote";
-        }
-        if (truthy(query, "only_media")) {
-            stream += ":media";
-        }
-        e.sources = {{stream, ""}};
-        e.event = "update";
-        e.statuses = true;
-        e.link_params = {"local", "remote", "limit", "only_media"};
-    } else if (path.rfind("/api/v1/timelines/tag/", 0) == 0) {
-        const std::string tag(path.substr(22));
-        e.sources = {{truthy(query, "local") ? "hashtag:local" : "hashtag", tag}};
-        e.event = "update";
-        e.statuses = true;
-        e.link_params = {"local", "limit", "only_media"};
-    } else if (path.rfind("/api/v1/timelines/list/", 0) == 0) {
-        e.sources = {{"list", std::string(path.substr(23))}};
-        e.event = "update";
-        e.statuses = true;
-        e.link_params = {"limit"};
-    } else if (path == "/api/v1/notifications") {
-        e.sources = {{"user", ""}, {"user:notification", ""}};
+    if (path == "/api/v1/notifications") {
+        e.sources = streams_with(&schema::StreamInfo::notifications);
         e.event = "notification";
         e.default_limit = 40;
         e.link_params = {"limit"};
     } else if (path == "/api/v1/conversations") {
-        e.sources = {{"direct", ""}};
+        e.sources = streams_with(&schema::StreamInfo::conversations);
         e.event = "conversation";
         e.link_params = {"limit"};
     } else {
-        return std::nullopt;
+        e.sources = status_sources(path, query);
+        if (e.sources.empty()) {
+            return std::nullopt;
+        }
+        e.event = "update";
+        e.statuses = true;
+        e.link_params = link_params_of(path);
     }
     return e;
 }

@@ -3,7 +3,7 @@
 // One accepted connection of the replayer: plain TCP, or TLS over it when the replayer was given
 // a certificate. The HTTP, SSE and WebSocket code sees one stream type either way, so it is
 // compiled once (Beast's flex examples template every session on the stream instead). Private to
-// replay_server.cpp: Beast stays out of the replayer's public header.
+// replay/'s .cpp files: Beast stays out of the replayer's public header.
 //
 // Writes are coalesced: what is written while the socket is idle goes out at once, and what is
 // written while an earlier write is still under way waits in a buffer and goes out with the next
@@ -12,6 +12,7 @@
 // between two turns of the event loop, makes fewer, bigger writes. The buffer is bounded: past
 // `kBufferLimit` a write completes only when the one under way has.
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -189,6 +190,15 @@ class ServerStream {
     boost::beast::error_code write_error_;
     boost::asio::steady_timer written_;  // cancelled each time a write ends
 };
+
+// Reports a network error on stderr unless it is an ordinary end of a connection (the peer went,
+// a deadline passed, the operation was cancelled).
+void report_failure(const boost::system::error_code& ec, const char* what);
+
+// Ends the transport under a connection as a recorded one ended without a goodbye, after what was
+// written has gone out: a `reset` is an RST; a `tls-error`, on a TLS connection, a record the
+// client cannot decrypt; `eof`, a network error and anything else, the end of the TCP stream.
+boost::asio::awaitable<void> end_transport(ServerStream& stream, const std::string& cause);
 
 // How a WebSocket over a ServerStream ends its transport after the closing handshake (found by
 // Beast through argument-dependent lookup): TLS close_notify first when there is TLS.

@@ -11,7 +11,7 @@
 
 #include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
-#include "schema/timeline_flags.hpp"
+#include "schema/streams.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -145,12 +145,11 @@ void Synth::validate() {
         throw std::invalid_argument("--events must not be negative");
     }
     for (const auto& s : o_.subscriptions) {
-        if (events_of_stream(s.stream).empty()) {
+        const StreamInfo* info = find_stream(s.stream);
+        if (info == nullptr) {
             throw std::invalid_argument("unknown stream \"" + s.stream + "\"");
         }
-        const bool needs_param =
-            s.stream == "hashtag" || s.stream == "hashtag:local" || s.stream == "list";
-        if (needs_param && s.param.empty()) {
+        if (info->param != StreamParam::none && s.param.empty()) {
             throw std::invalid_argument("stream \"" + s.stream + "\" needs a tag or list id");
         }
     }
@@ -162,8 +161,7 @@ void Synth::validate() {
     for (const auto& e : o_.event_mix) {
         bool delivered = false;
         for (const auto& s : o_.subscriptions) {
-            const auto evs = events_of_stream(s.stream);
-            delivered = delivered || std::find(evs.begin(), evs.end(), e) != evs.end();
+            delivered = delivered || stream_carries(s.stream, e);
         }
         if (!delivered) {
             throw std::invalid_argument("event \"" + e + "\" is not delivered on these streams");
@@ -239,7 +237,8 @@ std::string Synth::status_json(const std::string& id, std::int64_t offset, const
     const Account& a = accounts_[static_cast<std::size_t>(pick(8))];
     const bool public_view =
         sub.stream.rfind("public", 0) == 0 || sub.stream.rfind("hashtag", 0) == 0;
-    const std::string tag = sub.param.empty() || sub.stream == "list" ? "fediverse" : sub.param;
+    const bool tagged = find_stream(sub.stream)->param == StreamParam::tag && !sub.param.empty();
+    const std::string tag = tagged ? sub.param : "fediverse";
     const std::string created = iso_time(wall(offset) - 200 * kMs);
     const std::string base = "https://" + a.domain;
     std::string content = "<p>";
@@ -332,29 +331,13 @@ std::string Synth::announcement_json(std::int64_t offset) {
 }
 
 std::string Synth::endpoint_of(const Subscription& sub, const std::string& event) const {
-    const std::string& s = sub.stream;
     if (event == "notification") {
         return "/api/v1/notifications";
     }
     if (event == "conversation") {
         return "/api/v1/conversations";
     }
-    if (event != "update") {
-        return "";
-    }
-    if (s == "user") {
-        return "/api/v1/timelines/home";
-    }
-    if (s.rfind("public", 0) == 0) {
-        return "/api/v1/timelines/public";
-    }
-    if (s.rfind("hashtag", 0) == 0) {
-        return "/api/v1/timelines/tag/" + sub.param;
-    }
-    if (s == "list") {
-        return "/api/v1/timelines/list/" + sub.param;
-    }
-    return "";
+    return event == "update" ? status_timeline(sub) : "";
 }
 
 Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, bool entity_only) {
@@ -537,26 +520,12 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
         conn_.url = "wss://" + o_.host + "/api/v1/streaming";
         if (o_.subscriptions.size() == 1 && !o_.error_frame) {
             const auto& s = o_.subscriptions.front();
-            conn_.url += "?stream=" + s.stream;
-            if (!s.param.empty()) {
-                conn_.url += (s.stream == "list" ? "&list=" : "&tag=") + s.param;
-            }
+            conn_.url += "?" + websocket_query(s);
         }
         conn_.http_status = 101;
         conn_.response_headers_json = "{\"X-Request-Id\":\"" + uuid() + "\"}";
     } else {
-        const auto& s = o_.subscriptions.front();
-        std::string path = s.stream;
-        std::string query;
-        if (path.size() > 6 && path.compare(path.size() - 6, 6, ":media") == 0) {
-            path.resize(path.size() - 6);
-            query = "?only_media=true";
-        }
-        std::replace(path.begin(), path.end(), ':', '/');
-        if (!s.param.empty()) {
-            query = (s.stream == "list" ? "?list=" : "?tag=") + s.param;
-        }
-        conn_.url = "https://" + o_.host + "/api/v1/streaming/" + path + query;
+        conn_.url = "https://" + o_.host + sse_target(o_.subscriptions.front());
         conn_.http_status = 200;
         conn_.response_headers_json =
             "{\"Content-Type\":\"text/event-stream\",\"Cache-Control\":\"private, no-store\","
@@ -573,14 +542,7 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
     std::int64_t t = handshake + kMs;
     if (o_.subscriptions.size() > 1 || o_.error_frame) {
         for (const auto& s : o_.subscriptions) {
-            std::string msg = "{\"type\":\"subscribe\",\"stream\":";
-            append_json_string(msg, s.stream);
-            if (!s.param.empty()) {
-                msg += s.stream == "list" ? ",\"list\":" : ",\"tag\":";
-                append_json_string(msg, s.param);
-            }
-            msg += "}";
-            emit_client(t, "text", std::move(msg));
+            emit_client(t, "text", subscribe_message(s));
             t += 100'000;
         }
         if (o_.error_frame && !resubscribe) {
@@ -797,33 +759,6 @@ std::int64_t Synth::run() {
 }
 
 }  // namespace
-
-std::vector<std::string> events_of_stream(const std::string& stream) {
-    if (stream == "user") {
-        return {"update",
-                "delete",
-                "status.update",
-                "notification",
-                "notifications_merged",
-                "announcement",
-                "announcement.reaction",
-                "announcement.delete"};
-    }
-    if (stream == "user:notification") {
-        return {"notification", "notifications_merged", "status.update"};
-    }
-    if (stream == "direct") {
-        return {"conversation"};
-    }
-    static const std::vector<std::string> kStatusStreams{
-        "public",        "public:media",        "public:local", "public:local:media",
-        "public:remote", "public:remote:media", "hashtag",      "hashtag:local",
-        "list"};
-    if (std::find(kStatusStreams.begin(), kStatusStreams.end(), stream) != kStatusStreams.end()) {
-        return {"update", "delete", "status.update"};
-    }
-    return {};
-}
 
 std::int64_t synthesize(TapeStore& store, const SynthOptions& options,
                         const std::function<void(std::int64_t)>& progress) {

@@ -41,7 +41,4 @@ struct SynthOptions {
 std::int64_t synthesize(TapeStore& store, const SynthOptions& options,
                         const std::function<void(std::int64_t)>& progress = nullptr);
 
-// The events a stream delivers (mastodon-streaming.md section 6); empty for an unknown stream.
-std::vector<std::string> events_of_stream(const std::string& stream);
-
 }  // namespace mastotape::schema

@@ -71,6 +71,7 @@ bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
 }  // namespace mastotape::tools
 
+#include "schema/streams.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::tools {
@@ -82,10 +83,10 @@ schema::Subscription parse_stream_spec(const std::string& spec, const std::strin
     s.stream = spec.substr(0, eq);
     if (eq != std::string::npos) {
         s.param = spec.substr(eq + 1);
-    } else if (s.stream.rfind("hashtag", 0) == 0) {
-        s.param = tag;
-    } else if (s.stream == "list") {
-        s.param = list;
+    } else if (const auto* info = schema::find_stream(s.stream)) {
+        s.param = info->param == schema::StreamParam::tag    ? tag
+                  : info->param == schema::StreamParam::list ? list
+                                                             : "";
     }
     return s;
 }

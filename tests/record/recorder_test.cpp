@@ -539,13 +539,6 @@ TEST_CASE(
     CHECK(schema::verify_tape(tape, false, 0).clean());
 }
 
-TEST_CASE("Backoff delays grow exponentially up to the cap, with full jitter") {
-    CHECK(record::backoff_delay_s(1, 60, 0, 0.5) == Approx(0.5));
-    CHECK(record::backoff_delay_s(1, 60, 3, 1.0) == Approx(8));
-    CHECK(record::backoff_delay_s(1, 60, 10, 1.0) == Approx(60));
-    CHECK(record::backoff_delay_s(1, 60, 10, 0.0) == Approx(0));
-}
-
 TEST_CASE("After each reconnect the recorder backfills what the gap missed over REST") {
     TempDir dir;
     const auto original_path = dir.file("original.db");

@@ -1,0 +1,172 @@
+#include "record/backfill.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+#include "record/http_client.hpp"
+#include "record/rest_plan.hpp"
+#include "schema/frame_classifier.hpp"
+#include "schema/json_array.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+}  // namespace
+
+// What one gap's backfill has gathered so far.
+struct Backfill::Fetched {
+    std::int64_t count = 0;
+    std::string errors;  // "; "-separated, one per endpoint that failed
+    bool cut_short = false;
+
+    void fail(const std::string& endpoint, const std::string& why) {
+        errors += (errors.empty() ? "" : "; ") + endpoint + ": " + why;
+    }
+};
+
+Backfill::Backfill(Transport& t, const SessionClock& clock, net::any_io_executor rest,
+                   BackfillSettings settings, ItemsHandler items, LogHandler log)
+    : transport_(t),
+      clock_(clock),
+      rest_(std::move(rest)),
+      settings_(std::move(settings)),
+      items_(std::move(items)),
+      log_(std::move(log)) {}
+
+void Backfill::interrupt() {
+    interrupted_ = true;
+    net::post(rest_, [this] {
+        for (auto* t : sleepers_) {
+            t->cancel();
+        }
+    });
+}
+
+net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
+                                          std::map<std::string, std::string> newest) {
+    Fetched f;
+    for (const auto& target : backfill_targets(settings_.subscriptions)) {
+        const auto seen = newest.find(target.key());
+        if (seen == newest.end()) {
+            continue;  // nothing seen there yet: no place to start from
+        }
+        const std::string first = target.endpoint + "?" +
+                                  (target.query.empty() ? "" : target.query + "&") +
+                                  "min_id=" + seen->second + "&limit=40";
+        co_await fetch_endpoint(target.endpoint, first, gap.idx, f);
+    }
+    gap.backfilled = f.count;
+    gap.backfill_status = "ok";
+    if (f.cut_short && f.errors.empty()) {
+        f.errors = "the recording stopped before the backfill finished";
+    }
+    if (!f.errors.empty()) {
+        gap.backfill_status = f.count > 0 ? "partial" : "failed";
+        gap.backfill_error = f.errors;
+    }
+    co_return gap;
+}
+
+// Pages through one endpoint from `first_target` (path and query) until a page is empty, the
+// limit is reached or a request fails.
+net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
+                                              const std::string& first_target, std::int64_t gap,
+                                              Fetched& f) {
+    schema::Url page = settings_.rest_origin;
+    page.target = first_target;
+    int retries = 0;
+    while (f.count < settings_.limit) {
+        if (interrupted_) {
+            f.cut_short = true;
+            co_return;
+        }
+        const HttpResult r = co_await http_get(transport_, page, settings_.token);
+        if (!r.error.empty()) {
+            f.fail(endpoint, r.error);
+            co_return;
+        }
+        if (r.status == 429 && retries++ < 3) {
+            const double wait = seconds_until(r.rate_reset);
+            log_("backfill rate-limited (429); waiting " + std::to_string(static_cast<int>(wait)) +
+                 " s");
+            co_await sleep_s(wait);
+            continue;
+        }
+        if (r.status != 200) {
+            f.fail(endpoint, "HTTP " + std::to_string(r.status));
+            co_return;
+        }
+        const auto elements = schema::split_json_array(r.body);
+        if (!elements) {
+            f.fail(endpoint, "the response is not a JSON array");
+            co_return;
+        }
+        if (elements->empty()) {
+            co_return;
+        }
+        const std::string query =
+            schema::without_access_token(page.target.substr(page.target.find('?') + 1));
+        std::vector<schema::BackfillItem> items;
+        for (const auto element : *elements) {
+            if (f.count >= settings_.limit) {
+                break;
+            }
+            schema::BackfillItem item;
+            item.gap_idx = gap;
+            item.offset_ns = clock_.offset_now();
+            item.wall_ns = clock_.wall(item.offset_ns);
+            item.endpoint = endpoint;
+            item.query = query;
+            item.http_status = r.status;
+            item.object_id = schema::entity_id(element).value_or("");
+            item.body = std::string(element);
+            items.push_back(std::move(item));
+            ++f.count;
+        }
+        items_(std::move(items));
+        const auto prev = link_url(r.link, "prev");
+        const auto next_page = prev ? schema::parse_url(*prev) : std::nullopt;
+        if (!next_page) {
+            co_return;
+        }
+        page.target = next_page->target;
+        if (r.rate_remaining == "0") {
+            co_await sleep_s(seconds_until(r.rate_reset));
+        }
+    }
+}
+
+// Seconds until an X-RateLimit-Reset time (ISO 8601 UTC), bounded by the cap.
+double Backfill::seconds_until(const std::string& iso) const {
+    std::tm tm{};
+    if (iso.size() < 19 ||
+        strptime(iso.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+        return 5;
+    }
+    const auto reset = std::chrono::system_clock::from_time_t(timegm(&tm));
+    const double s =
+        std::chrono::duration<double>(reset - std::chrono::system_clock::now()).count();
+    return std::clamp(s, 0.0, settings_.rate_limit_wait_cap_s);
+}
+
+// Sleeps, or less when the recording is interrupted.
+net::awaitable<void> Backfill::sleep_s(double seconds) {
+    if (interrupted_) {
+        co_return;
+    }
+    net::steady_timer t(co_await net::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)));
+    sleepers_.insert(&t);
+    co_await t.async_wait(kUseTuple);
+    sleepers_.erase(&t);
+}
+
+}  // namespace mastotape::record

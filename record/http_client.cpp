@@ -1,0 +1,87 @@
+#include "record/http_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <type_traits>
+
+#include "record/transport.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+template <bool Tls>
+net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string token) {
+    using Stream = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+    HttpResult out;
+    const auto ex = co_await net::this_coro::executor;  // the thread it runs on
+    Stream stream = [&] {
+        if constexpr (Tls) {
+            return Stream(ex, t.tls);
+        } else {
+            return Stream(ex);
+        }
+    }();
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    if (auto ec = co_await connect(t, tcp_layer, target)) {
+        out.error = "connect to " + target.host + ": " + ec.message();
+        co_return out;
+    }
+    if constexpr (Tls) {
+        if (auto ec = co_await tls_handshake(stream, target.host)) {
+            out.error = "TLS handshake with " + target.host + ": " + ec.message();
+            co_return out;
+        }
+    }
+    http::request<http::empty_body> req{http::verb::get, target.target, 11};
+    req.set(http::field::host, host_header(target));
+    req.set(http::field::user_agent, kUserAgent);
+    req.set(http::field::accept, "application/json");
+    if (!token.empty()) {
+        req.set(http::field::authorization, "Bearer " + token);
+    }
+    tcp_layer.expires_after(t.handshake_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
+    if (wec) {
+        out.error = wec.message();
+        co_return out;
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    if (rec) {
+        out.error = rec.message();
+        co_return out;
+    }
+    const auto& res = parser.get();
+    out.status = res.result_int();
+    out.body = res.body();
+    out.link = std::string(res["Link"]);
+    out.rate_remaining = std::string(res["X-RateLimit-Remaining"]);
+    out.rate_reset = std::string(res["X-RateLimit-Reset"]);
+    beast::error_code ignored;
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return out;
+}
+
+}  // namespace
+
+net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token) {
+    if (target.tls()) {
+        co_return co_await get_on<true>(t, std::move(target), std::move(token));
+    }
+    co_return co_await get_on<false>(t, std::move(target), std::move(token));
+}
+
+}  // namespace mastotape::record

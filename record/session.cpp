@@ -1,0 +1,452 @@
+#include "record/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "record/backfill.hpp"
+#include "record/discovery.hpp"
+#include "record/token_redaction.hpp"
+#include "record/transport.hpp"
+#include "schema/frame_classifier.hpp"
+#include "schema/json_text.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr auto kWriterPoll = std::chrono::milliseconds(20);
+
+std::string sse_label_of(const RecordOptions& o) {
+    return o.transport == schema::Transport::sse ? o.subscriptions.front().label() : "";
+}
+
+std::chrono::milliseconds ms(double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+}  // namespace
+
+RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, SessionPlan plan)
+    : ioc_(ioc),
+      rest_ioc_(rest),
+      plan_(std::move(plan)),
+      transport_(std::make_unique<Transport>(plan_.options.cacert,
+                                             ms(plan_.options.handshake_timeout_s))),
+      tracker_(sse_label_of(plan_.options)),
+      backoff_(plan_.options.backoff_start_s, plan_.options.backoff_cap_s, plan_.options.seed),
+      backoff_timer_(ioc) {
+    const RecordOptions& o = plan_.options;
+    connection_.url = plan_.url;
+    connection_.subscriptions = o.subscriptions;
+    connection_.token = o.token;
+    connection_.token_in = o.token_in;
+    connection_.heartbeat_timeout = ms(o.heartbeat_timeout_s);
+    connection_.max_frame = o.max_frame;
+
+    auto store = std::make_unique<schema::TapeStore>(o.db, schema::OpenMode::create);
+    schema::Session s;
+    s.label = o.label;
+    s.source = plan_.url.origin();
+    s.instance = schema::without_access_token(o.target);
+    s.transport = o.transport;
+    s.subscriptions = o.subscriptions;
+    s.started_wall_ns = clock_.started_wall_ns();
+    s.updated_wall_ns = s.started_wall_ns;
+    s.settings_json = "{\"heartbeat_timeout_ms\":" +
+                      std::to_string(ms(o.heartbeat_timeout_s).count()) + ",\"token_in\":\"" +
+                      std::string(record::to_string(o.token_in)) + "\"}";
+    session_id_ = store->create_session(s);
+    WriterOptions wo;
+    wo.batch_interval = std::chrono::milliseconds(o.batch_interval_ms);
+    wo.batch_records = o.batch_records;
+    wo.queue_limit_bytes = o.write_buffer_bytes;
+    wo.sync_full = o.sync_full;
+    writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, wo);
+
+    BackfillSettings b;
+    b.subscriptions = o.subscriptions;
+    b.rest_origin = plan_.rest_origin;
+    b.token = o.token;
+    b.limit = o.backfill_limit;
+    b.rate_limit_wait_cap_s = o.rate_limit_wait_cap_s;
+    // What the backfill finds goes back to the network thread, which numbers it, marks what the
+    // stream already delivered, and queues it.
+    backfill_ = std::make_unique<Backfill>(
+        *transport_, clock_, rest_ioc_.get_executor(), std::move(b),
+        [this](std::vector<schema::BackfillItem> items) {
+            net::post(ioc_, [this, items = std::move(items)]() mutable {
+                for (auto& item : items) {
+                    item.session_id = session_id_;
+                    item.seq = next_backfill_seq_++;
+                    item.already_streamed = tracker_.streamed(item.object_id);
+                    ++backfilled_;
+                    push(std::move(item));
+                }
+            });
+        },
+        [this](std::string line) { net::post(ioc_, [this, line] { log(line); }); });
+}
+
+RecordingSession::~RecordingSession() = default;
+
+const char* RecordingSession::to_string(State s) {
+    switch (s) {
+        case State::starting:
+            return "starting";
+        case State::connecting:
+            return "connecting";
+        case State::connected:
+            return "connected";
+        case State::backoff:
+            return "backoff";
+        case State::stopped:
+            return "stopped";
+    }
+    return "";
+}
+
+void RecordingSession::log(const std::string& line) {
+    const RecordOptions& o = plan_.options;
+    if (o.quiet) {
+        return;
+    }
+    if (plan_.status_line) {
+        std::cerr << "\r\033[K";
+    }
+    if (o.json_log) {
+        std::string out =
+            "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
+        schema::append_json_string(out, redact(line, o.token));
+        std::cerr << out << "}\n";
+    } else {
+        std::cerr << "record: " << redact(line, o.token) << '\n';
+    }
+}
+
+std::string RecordingSession::status(bool final) const {
+    const double secs = static_cast<double>(clock_.offset_now()) / 1e9;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%02d:%02d:%02d  %-10s  events %lld  %.1f/s  heartbeats %lld  gaps %lld  "
+                  "backfilled %lld",
+                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60) % 60,
+                  static_cast<int>(secs) % 60, to_string(final ? State::stopped : state_), static_cast<long long>(events_),
+                  secs > 0 ? static_cast<double>(events_) / secs : 0.0,
+                  static_cast<long long>(heartbeats_), static_cast<long long>(gaps_),
+                  static_cast<long long>(backfilled_));
+    return line;
+}
+
+void RecordingSession::push(TapeWriter::Record r) {
+    if (!writer_->push(std::move(r))) {
+        report_backpressure();
+    }
+}
+
+bool RecordingSession::writer_has_room() { return writer_->has_room(); }
+
+// Holds reading while the writer is behind (WriterOptions::queue_limit_bytes).
+net::awaitable<void> RecordingSession::writer_room() {
+    while (!writer_->has_room()) {
+        report_backpressure();
+        net::steady_timer pause(ioc_);
+        pause.expires_after(kWriterPoll);
+        co_await pause.async_wait(kUseTuple);
+    }
+}
+
+void RecordingSession::report_backpressure() {
+    if (!backpressure_reported_) {
+        backpressure_reported_ = true;
+        log("the disk is not keeping up: the writer queue is full, reading slows down until it "
+            "drains");
+    }
+}
+
+void RecordingSession::request_stop(const std::string& reason, const std::string& detail,
+                                    bool cut_backfill) {
+    if (stop_requested_) {
+        return;
+    }
+    stop_requested_ = true;
+    stop_reason_ = reason;
+    stop_detail_ = detail;
+    backoff_timer_.cancel();
+    if (cut_backfill) {
+        backfill_->interrupt();
+    }
+    if (live_ != nullptr) {
+        live_->stop();
+    }
+}
+
+void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
+    schema::Frame f;
+    f.session_id = session_id_;
+    f.seq = next_seq_++;
+    f.connection_idx = current_connection_;
+    f.offset_ns = clock_.offset_now();
+    f.wall_ns = clock_.wall(f.offset_ns);
+    f.columns = schema::expected_columns(plan_.options.transport, kind, bytes,
+                                         sse_label_of(plan_.options));
+    f.bytes = std::move(bytes);
+    if (f.columns.kind == FrameKind::event) {
+        ++events_;
+        tracker_.note(f);
+    } else if (f.columns.kind == FrameKind::ping ||
+               (f.columns.kind == FrameKind::comment && f.bytes.rfind(":)", 0) != 0)) {
+        ++heartbeats_;
+    }
+    push(std::move(f));
+    const std::int64_t max_events = plan_.options.max_events;
+    if (max_events > 0 && events_ >= max_events) {
+        request_stop("count", std::to_string(max_events) + " events recorded");
+    }
+}
+
+void RecordingSession::on_sent(std::string kind, std::string bytes) {
+    schema::ClientMessage m;
+    m.session_id = session_id_;
+    m.seq = next_client_seq_++;
+    m.connection_idx = current_connection_;
+    m.offset_ns = clock_.offset_now();
+    m.wall_ns = clock_.wall(m.offset_ns);
+    m.after_seq = next_seq_ - 1;
+    m.kind = std::move(kind);
+    m.bytes = std::move(bytes);
+    push(std::move(m));
+}
+
+// The handshake is done: the row is stored, and the open gap closes and starts its backfill.
+void RecordingSession::on_up(schema::Connection& row) {
+    row.handshake_offset_ns = clock_.offset_now();
+    push(row);
+    live_row_ = row;
+    state_ = State::connected;
+    log("connection " + std::to_string(row.idx) + " up: " + connection_.url.origin() +
+        connection_.target(plan_.options.transport, false));
+    if (!open_gap_) {
+        return;
+    }
+    open_gap_->end_offset_ns = *row.handshake_offset_ns;
+    open_gap_->end_wall_ns = clock_.wall(*row.handshake_offset_ns);
+    if (plan_.options.backfill) {
+        start_backfill();
+    } else {
+        open_gap_->backfill_status = "skipped";
+        push(*open_gap_);
+    }
+    open_gap_.reset();
+}
+
+void RecordingSession::start_backfill() {
+    open_gap_->backfill_status = "running";
+    push(*open_gap_);
+    ++backfills_in_flight_;
+    // The network thread's loop must not run out of work while the REST thread backfills.
+    net::co_spawn(rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
+                  [this, work = net::make_work_guard(ioc_)](std::exception_ptr e,
+                                                            schema::Gap gap) mutable {
+                      std::string error;
+                      if (e) {
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (const std::exception& ex) {
+                              error = ex.what();
+                          }
+                      }
+                      net::post(ioc_, [this, gap, error] {
+                          if (error.empty()) {
+                              push(gap);
+                              if (gap.backfilled > 0 || !gap.backfill_error.empty()) {
+                                  log("gap " + std::to_string(gap.idx) + " backfill " +
+                                      gap.backfill_status + ": " + std::to_string(gap.backfilled) +
+                                      " items" +
+                                      (gap.backfill_error.empty()
+                                           ? std::string()
+                                           : " (" + gap.backfill_error + ")"));
+                              }
+                          } else {
+                              log("backfill stopped by an error: " + error);
+                          }
+                          --backfills_in_flight_;
+                          if (idle()) {
+                              ioc_.stop();
+                          }
+                      });
+                      work.reset();
+                  });
+}
+
+void RecordingSession::mark_run_done(const std::string& error) {
+    run_done_ = true;
+    if (!error.empty()) {
+        log("stopped by an error: " + error);
+        stop_reason_ = "error";
+        stop_detail_ = error;
+        exit_code_ = 1;
+    }
+    // Waiting for the io_context to run out of work is not enough: what a finished connection
+    // left behind (a close's timeout) would hold it for seconds.
+    if (idle()) {
+        ioc_.stop();
+    }
+}
+
+// One attempt, through the transport the session records.
+net::awaitable<Outcome> RecordingSession::attempt(schema::Connection& row) {
+    const auto ex = ioc_.get_executor();
+    auto connection = plan_.options.transport == schema::Transport::websocket
+                          ? make_ws_connection(ex, *transport_, connection_, *this)
+                          : make_sse_connection(ex, *transport_, connection_, *this);
+    live_ = connection.get();
+    Outcome out;
+    try {
+        out = co_await connection->run(row);
+    } catch (...) {
+        live_ = nullptr;
+        throw;
+    }
+    live_ = nullptr;
+    co_return out;
+}
+
+net::awaitable<void> RecordingSession::run() {
+    std::int64_t reconnects = 0;
+    if (plan_.discover) {
+        const Discovery d = co_await discover(*transport_, plan_.rest_origin,
+                                              plan_.options.transport);
+        if (d.streaming) {
+            const std::string target = connection_.url.target;
+            connection_.url = *d.streaming;
+            connection_.url.target = target;
+            log(d.note);
+        } else {
+            log("no streaming URL in the instance documents; streaming from " +
+                connection_.url.origin());
+        }
+    }
+    while (!stop_requested_) {
+        schema::Connection row;
+        row.session_id = session_id_;
+        row.idx = next_connection_++;
+        current_connection_ = row.idx;
+        row.url = connection_.url.origin() + connection_.target(plan_.options.transport, false);
+        row.started_offset_ns = clock_.offset_now();
+        row.started_wall_ns = clock_.wall(row.started_offset_ns);
+        push(row);
+        state_ = State::connecting;
+        const Outcome out = co_await attempt(row);
+        ended(row, out);
+        if (out.http_status && *out.http_status == 401) {
+            exit_code_ = 3;
+            request_stop("error", "the server refused the token: " + (out.error_message.empty()
+                                                                          ? std::string("401")
+                                                                          : out.error_message));
+            break;
+        }
+        if (stop_requested_) {
+            break;
+        }
+        if (out.established) {
+            backoff_.reset();
+            open_gap(row, out);
+        }
+        if (plan_.options.max_reconnects >= 0 && reconnects >= plan_.options.max_reconnects) {
+            exit_code_ = 1;
+            request_stop("error", "gave up after " + std::to_string(reconnects) + " reconnects");
+            break;
+        }
+        ++reconnects;
+        state_ = State::backoff;
+        backoff_timer_.expires_after(std::chrono::microseconds(
+            static_cast<std::int64_t>(backoff_.next_delay_s() * 1e6)));
+        co_await backoff_timer_.async_wait(kUseTuple);
+    }
+    if (open_gap_) {
+        // The session ended while disconnected: the gap runs to the end.
+        open_gap_->end_offset_ns = clock_.offset_now();
+        open_gap_->end_wall_ns = clock_.wall(*open_gap_->end_offset_ns);
+        push(*open_gap_);
+    }
+    state_ = State::stopped;
+}
+
+// Stores how attempt `row` ended and says so.
+void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
+    row.ended_offset_ns = clock_.offset_now();
+    row.ended_wall_ns = clock_.wall(*row.ended_offset_ns);
+    row.end_cause = out.cause;
+    row.close_code = out.close_code;
+    row.close_reason = out.close_reason;
+    row.end_detail = out.detail;
+    if (out.http_status && !out.established) {
+        row.http_status = out.http_status;
+    }
+    row.error_message = out.error_message;
+    push(row);
+    live_row_.reset();
+    if (out.established) {
+        log("connection " + std::to_string(row.idx) + " ended: " + out.cause +
+            (out.close_code ? " " + std::to_string(*out.close_code) : std::string()) +
+            (out.detail.empty() ? std::string() : " (" + out.detail + ")"));
+    } else {
+        log("connection " + std::to_string(row.idx) + " failed: " + out.detail +
+            (out.error_message.empty() ? std::string()
+                                       : " X-Error-Message: " + out.error_message));
+    }
+}
+
+// An established connection ended: a gap starts, remembering where the stream had got to.
+void RecordingSession::open_gap(const schema::Connection& row, const Outcome& out) {
+    schema::Gap g;
+    g.session_id = session_id_;
+    g.idx = next_gap_++;
+    g.from_connection_idx = row.idx;
+    g.start_offset_ns = *row.ended_offset_ns;
+    g.start_wall_ns = clock_.wall(g.start_offset_ns);
+    g.cause = out.cause;
+    g.last_seq_before = next_seq_ - 1;
+    push(g);
+    open_gap_ = g;
+    gap_start_newest_ = tracker_.newest();
+    ++gaps_;
+}
+
+int RecordingSession::finish(const std::string& hard_stop_detail) {
+    const std::int64_t end = clock_.offset_now();
+    state_ = State::stopped;
+    if (live_row_) {
+        // A second interrupt stopped the loop mid-connection: end the connection here.
+        live_row_->ended_offset_ns = end;
+        live_row_->ended_wall_ns = clock_.wall(end);
+        live_row_->end_cause = "local-stop";
+        live_row_->end_detail = hard_stop_detail;
+        push(*live_row_);
+    }
+    if (stop_reason_.empty()) {
+        stop_reason_ = "stopped";
+    }
+    if (!hard_stop_detail.empty()) {
+        stop_detail_ = hard_stop_detail;
+    }
+    writer_->finish(clock_.wall(end), end, stop_reason_, stop_detail_);
+    if (const auto error = writer_->error(); !error.empty()) {
+        std::cerr << "mastotape record: " << error << '\n';
+        return 1;
+    }
+    log("session " + std::to_string(session_id_) + " ended (" + stop_reason_ +
+        "): " + std::to_string(events_) + " events, " + std::to_string(gaps_) + " gaps");
+    return exit_code_;
+}
+
+}  // namespace mastotape::record

@@ -1,0 +1,127 @@
+#pragma once
+
+// A recording session: the loop of connection attempts and the gaps between them. It owns the
+// session's row and its writer, numbers what each connection reports (frames, client messages,
+// the connection rows) and queues it for the disk, closes a gap at the next handshake and starts
+// its backfill on the REST thread, and backs off between attempts. Everything but the backfill
+// runs on the network thread.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "record/backoff.hpp"
+#include "record/recorder.hpp"
+#include "record/session_clock.hpp"
+#include "record/stream_connection.hpp"
+#include "record/stream_tracker.hpp"
+#include "record/tape_writer.hpp"
+
+namespace mastotape::record {
+
+class Backfill;
+struct Transport;
+
+// Where a session records from, as Recorder has worked it out from the options.
+struct SessionPlan {
+    RecordOptions options;    // heartbeat_timeout_s resolved
+    schema::Url url;          // the streaming endpoint
+    schema::Url rest_origin;  // where REST requests go
+    bool discover = false;    // read the instance's streaming URL first
+    bool status_line = false;  // a status line is on the terminal: log lines clear it first
+};
+
+class RecordingSession final : public ConnectionEvents {
+   public:
+    // Opens (or creates) the tape and starts the session's row; throws TapeError or
+    // std::invalid_argument. `ioc` is the network thread's, `rest` the REST thread's.
+    RecordingSession(boost::asio::io_context& ioc, boost::asio::io_context& rest,
+                     SessionPlan plan);
+    ~RecordingSession() override;
+
+    std::int64_t id() const { return session_id_; }
+    // Records until stopped; then closes an open gap. Network thread.
+    boost::asio::awaitable<void> run();
+    // Ends the recording (network thread): the live connection closes, no reconnect follows.
+    // `cut_backfill`: an interrupt cuts a backfill in flight short; any other stop lets it finish
+    // (it is bounded by --backfill-limit and the rate-limit wait cap).
+    void request_stop(const std::string& reason, const std::string& detail,
+                      bool cut_backfill = false);
+    // Called once run() has returned (with its exception's message, if any): the network
+    // thread's loop stops as soon as no backfill is left.
+    void mark_run_done(const std::string& error);
+    // After the threads have stopped: ends a connection still open (a second interrupt), commits
+    // everything, marks the session ended. Returns the exit code.
+    int finish(const std::string& hard_stop_detail);
+
+    void log(const std::string& line);
+    // The status line: elapsed, state ("stopped" when `final`), events, events/s, heartbeats,
+    // gaps, backfilled.
+    std::string status(bool final) const;
+    bool stopped() const { return state_ == State::stopped; }
+
+    // ConnectionEvents
+    void on_frame(schema::FrameKind kind, std::string bytes) override;
+    void on_sent(std::string kind, std::string bytes) override;
+    void on_up(schema::Connection& row) override;
+    bool writer_has_room() override;
+    boost::asio::awaitable<void> writer_room() override;
+
+   private:
+    enum class State { starting, connecting, connected, backoff, stopped };
+    static const char* to_string(State s);
+
+    boost::asio::awaitable<Outcome> attempt(schema::Connection& row);
+    void ended(schema::Connection& row, const Outcome& out);
+    void open_gap(const schema::Connection& row, const Outcome& out);
+    void start_backfill();
+    bool idle() const { return run_done_ && backfills_in_flight_ == 0; }
+    void push(TapeWriter::Record r);
+    void report_backpressure();
+
+    boost::asio::io_context& ioc_;
+    boost::asio::io_context& rest_ioc_;
+    SessionPlan plan_;
+    ConnectionSettings connection_;
+    std::unique_ptr<Transport> transport_;
+    std::unique_ptr<TapeWriter> writer_;
+    std::unique_ptr<Backfill> backfill_;
+    SessionClock clock_;
+    std::int64_t session_id_ = 0;
+    StreamTracker tracker_;
+    Backoff backoff_;
+    boost::asio::steady_timer backoff_timer_;
+    StreamConnection* live_ = nullptr;  // the attempt under way, while run() awaits it
+
+    // Counters (network thread only).
+    std::int64_t next_seq_ = 1;
+    std::int64_t next_client_seq_ = 1;
+    std::int64_t next_connection_ = 0;
+    std::int64_t next_gap_ = 0;
+    std::int64_t next_backfill_seq_ = 1;
+    std::int64_t current_connection_ = 0;
+    std::int64_t events_ = 0;
+    std::int64_t heartbeats_ = 0;
+    std::int64_t gaps_ = 0;
+    std::int64_t backfilled_ = 0;
+
+    State state_ = State::starting;
+    bool backpressure_reported_ = false;
+    bool stop_requested_ = false;
+    std::string stop_reason_;  // stopped, duration, count, error
+    std::string stop_detail_;
+    int exit_code_ = 0;
+    bool run_done_ = false;
+    int backfills_in_flight_ = 0;
+    std::optional<schema::Connection> live_row_;  // the connection in progress, for a hard stop
+    std::optional<schema::Gap> open_gap_;         // the gap in progress
+    std::map<std::string, std::string> gap_start_newest_;  // newest ids when the gap began
+};
+
+}  // namespace mastotape::record

@@ -1,0 +1,229 @@
+// The recorder's SSE connection (mastodon-streaming.md sections 1.2 and 5.2): one stream per
+// request, the response body split into comment and event frames as it arrives, an error
+// response's JSON message kept, and the socket closed on stop (SSE has no goodbye).
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "record/sse_splitter.hpp"
+#include "record/stream_connection.hpp"
+#include "record/transport.hpp"
+#include "record/watchdog.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+
+template <bool Tls>
+class SseConnection final : public StreamConnection {
+    using Stream = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+
+   public:
+    SseConnection(net::any_io_executor ex, Transport& t, const ConnectionSettings& settings,
+                  ConnectionEvents& events)
+        : transport_(t), settings_(settings), events_(events), stream_(make_stream(ex, t)) {}
+
+    net::awaitable<Outcome> run(schema::Connection& row) override;
+
+    void stop() override {
+        if (!ended_ && !closing_) {
+            closing_ = true;
+            beast::error_code ignored;
+            beast::get_lowest_layer(stream_).socket().close(ignored);
+        }
+    }
+
+   private:
+    static Stream make_stream(net::any_io_executor ex, Transport& t) {
+        if constexpr (Tls) {
+            return Stream(ex, t.tls);
+        } else {
+            return Stream(ex);
+        }
+    }
+
+    net::awaitable<bool> request(schema::Connection& row, Outcome& out);
+    net::awaitable<void> read_error_body(Outcome& out);
+    net::awaitable<Outcome> read_body();
+
+    Transport& transport_;
+    const ConnectionSettings& settings_;
+    ConnectionEvents& events_;
+    Stream stream_;
+    beast::flat_buffer buffer_;
+    http::response_parser<http::buffer_body> parser_;
+    std::optional<Watchdog> watchdog_;
+    bool ended_ = false;
+    bool closing_ = false;
+};
+
+template <bool Tls>
+net::awaitable<Outcome> SseConnection<Tls>::run(schema::Connection& row) {
+    Outcome out;
+    const bool ok = co_await request(row, out);
+    if (!ok) {
+        ended_ = true;
+        if (closing_) {
+            out = Outcome{};
+            out.cause = "local-stop";
+            out.detail = "stopped before the response came";
+        }
+        co_return out;
+    }
+    out = co_await read_body();
+    ended_ = true;
+    co_return out;
+}
+
+// Connects, sends the GET and reads the response head; false with `out` saying why when the
+// stream does not start.
+template <bool Tls>
+net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcome& out) {
+    const schema::Url& url = settings_.url;
+    auto& tcp_layer = beast::get_lowest_layer(stream_);
+    if (auto ec = co_await connect(transport_, tcp_layer, url)) {
+        out.cause = "network-error";
+        out.detail = "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+        co_return false;
+    }
+    if constexpr (Tls) {
+        if (auto ec = co_await tls_handshake(stream_, url.host)) {
+            out.cause = "tls-error";
+            out.detail = "TLS handshake with " + url.host + ": " + ec.message();
+            co_return false;
+        }
+    }
+    http::request<http::empty_body> req{http::verb::get,
+                                        settings_.target(schema::Transport::sse, true), 11};
+    req.set(http::field::host, host_header(url));
+    req.set(http::field::user_agent, kUserAgent);
+    req.set(http::field::accept, "text/event-stream");
+    if (!settings_.token.empty() && settings_.token_in == TokenIn::header) {
+        req.set(http::field::authorization, "Bearer " + settings_.token);
+    }
+    tcp_layer.expires_after(transport_.handshake_timeout);
+    auto [wec, wn] = co_await http::async_write(stream_, req, kUseTuple);
+    if (wec) {
+        out.cause = is_ssl_error(wec) ? "tls-error" : "network-error";
+        out.detail = wec.message();
+        co_return false;
+    }
+    parser_.body_limit(boost::none);
+    auto [rec, rn] = co_await http::async_read_header(stream_, buffer_, parser_, kUseTuple);
+    if (rec) {
+        out.cause = rec == beast::error::timeout ? "handshake-failed" : "network-error";
+        out.detail = "reading the response: " + rec.message();
+        co_return false;
+    }
+    const auto& head = parser_.get();
+    out.http_status = head.result_int();
+    row.response_headers_json = headers_json(head.base(), settings_.token);
+    if (head.result() != http::status::ok) {
+        co_await read_error_body(out);
+        out.cause = "handshake-failed";
+        out.detail = "HTTP " + std::to_string(head.result_int()) + " " + std::string(head.reason());
+        co_return false;
+    }
+    tcp_layer.expires_never();
+    out.established = true;
+    row.http_status = 200;
+    watchdog_.emplace(stream_.get_executor(), settings_.heartbeat_timeout, [&tcp_layer] {
+        beast::error_code ignored;
+        tcp_layer.socket().close(ignored);
+    });
+    events_.on_up(row);
+    co_return true;
+}
+
+// Reads the small JSON error body of a refusal for its message.
+template <bool Tls>
+net::awaitable<void> SseConnection<Tls>::read_error_body(Outcome& out) {
+    std::string body;
+    char chunk[4096];
+    while (!parser_.is_done() && body.size() < kErrorBodyLimit) {
+        parser_.get().body().data = chunk;
+        parser_.get().body().size = sizeof chunk;
+        auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, kUseTuple);
+        body.append(chunk, sizeof chunk - parser_.get().body().size);
+        if (ec && ec != http::error::need_buffer) {
+            break;
+        }
+    }
+    const auto pos = body.find("\"error\":\"");
+    if (pos != std::string::npos) {
+        const auto end = body.find('"', pos + 9);
+        out.error_message =
+            body.substr(pos + 9, end == std::string::npos ? std::string::npos : end - pos - 9);
+    }
+}
+
+// Stores the body's frames as they arrive until the response or the connection ends.
+template <bool Tls>
+net::awaitable<Outcome> SseConnection<Tls>::read_body() {
+    Outcome out;
+    out.established = true;
+    SseSplitter splitter;
+    std::vector<char> chunk(64 * 1024);
+    for (;;) {
+        if (parser_.is_done()) {
+            out.cause = "close-no-code";
+            out.detail = "the server ended the response";
+            co_return out;
+        }
+        co_await events_.writer_room();
+        parser_.get().body().data = chunk.data();
+        parser_.get().body().size = chunk.size();
+        // read_some, not read: an event is recorded when it arrives, not when 64 KB have.
+        auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kUseTuple);
+        const std::size_t got = chunk.size() - parser_.get().body().size;
+        splitter.feed(std::string_view(chunk.data(), got));
+        while (auto frame = splitter.next()) {
+            watchdog_->feed();  // a whole frame, not any byte, is a sign of life
+            events_.on_frame(FrameKind::text, std::move(*frame));
+        }
+        if (splitter.buffered() > settings_.max_frame) {
+            ec = http::error::body_limit;
+        }
+        if (ec && ec != http::error::need_buffer) {
+            if (watchdog_->fired()) {
+                out.cause = "heartbeat-timeout";
+                out.detail = "no event or heartbeat for " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                settings_.heartbeat_timeout)
+                                                .count()) +
+                             " s";
+            } else if (closing_) {
+                out.cause = "local-stop";
+            } else {
+                classify_end(ec, out);
+            }
+            co_return out;
+        }
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<StreamConnection> make_sse_connection(net::any_io_executor ex, Transport& t,
+                                                      const ConnectionSettings& settings,
+                                                      ConnectionEvents& events) {
+    if (settings.url.tls()) {
+        return std::make_unique<SseConnection<true>>(std::move(ex), t, settings, events);
+    }
+    return std::make_unique<SseConnection<false>>(std::move(ex), t, settings, events);
+}
+
+}  // namespace mastotape::record

@@ -1,0 +1,325 @@
+// The recorder's WebSocket connection (mastodon-streaming.md sections 1.1, 4, 7.1): the
+// handshake with the token where the user put it, subscribe frames for several streams, every
+// frame and ping stored as it arrives, Beast's pongs noted as sent, and a close with 1000 on stop.
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <optional>
+#include <type_traits>
+
+#include "record/stream_connection.hpp"
+#include "record/token_redaction.hpp"
+#include "record/transport.hpp"
+#include "record/watchdog.hpp"
+#include "schema/streams.hpp"
+
+namespace mastotape::record {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+// A server that never answers our close must not hold the recorder: Beast's own close timeout,
+// and a last resort after it.
+constexpr auto kCloseTimeout = std::chrono::seconds(5);
+constexpr auto kCloseLastResort = std::chrono::seconds(6);
+
+template <bool Tls>
+class WsConnection final : public StreamConnection {
+    using Next = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+
+   public:
+    WsConnection(net::any_io_executor ex, Transport& t, const ConnectionSettings& settings,
+                 ConnectionEvents& events)
+        : transport_(t),
+          settings_(settings),
+          events_(events),
+          ws_(make_stream(ex, t)),
+          close_wait_(ex) {}
+
+    ~WsConnection() override { *alive_ = false; }
+
+    net::awaitable<Outcome> run(schema::Connection& row) override;
+
+    void stop() override {
+        if (ended_ || closing_) {
+            return;
+        }
+        closing_ = true;
+        if (!up_) {
+            // Nothing to say goodbye to yet: the handshake ends here.
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_).socket().close(ignored);
+            return;
+        }
+        events_.on_sent("close", std::string("\x03\xe8", 2));
+        if (reading_) {
+            start_close();
+        }
+    }
+
+   private:
+    static websocket::stream<Next> make_stream(net::any_io_executor ex, Transport& t) {
+        if constexpr (Tls) {
+            return websocket::stream<Next>(ex, t.tls);
+        } else {
+            return websocket::stream<Next>(ex);
+        }
+    }
+
+    net::awaitable<bool> handshake(schema::Connection& row, Outcome& out);
+    net::awaitable<bool> subscribe(Outcome& out);
+    net::awaitable<Outcome> close_locally();
+    void ended_by(const beast::error_code& ec, Outcome& out);
+
+    // Beast 1.81 deadlocks when its close operation waits for the read lock while a read holds
+    // it and finds the server's close frame already buffered (each waits for the other's lock,
+    // with no I/O left to wake either). So a close starts beside a read only while that read
+    // waits on the socket; otherwise the loop closes before reading again, and once a close is
+    // under way the loop waits for it instead of reading.
+    void start_close() {
+        close_started_ = true;
+        ws_.set_option(
+            websocket::stream_base::timeout{kCloseTimeout, websocket::stream_base::none(), false});
+        ws_.async_close(websocket::close_code::normal, [this, alive = alive_](beast::error_code) {
+            if (*alive) {
+                close_done_ = true;
+                close_wait_.cancel();
+            }
+        });
+    }
+
+    Transport& transport_;
+    const ConnectionSettings& settings_;
+    ConnectionEvents& events_;
+    websocket::stream<Next> ws_;
+    net::steady_timer close_wait_;
+    std::optional<Watchdog> watchdog_;
+    // The close's completion may come after the object has gone: it looks here first.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    bool up_ = false;             // the handshake is done
+    bool ended_ = false;          // run() has returned
+    bool closing_ = false;        // a stop asked for the close
+    bool reading_ = false;        // the loop waits in ws_.async_read
+    bool close_started_ = false;  // ws_.async_close is under way
+    bool close_done_ = false;
+};
+
+template <bool Tls>
+net::awaitable<Outcome> WsConnection<Tls>::run(schema::Connection& row) {
+    Outcome out;
+    const bool ok = co_await handshake(row, out);
+    if (!ok) {
+        ended_ = true;
+        if (closing_) {
+            out = Outcome{};
+            out.cause = "local-stop";
+            out.detail = "stopped before the handshake finished";
+        }
+        co_return out;
+    }
+    const bool subscribed = co_await subscribe(out);
+    if (!subscribed) {
+        ended_ = true;
+        co_return out;
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+        if (closing_) {
+            co_return co_await close_locally();
+        }
+        if (!events_.writer_has_room()) {
+            co_await events_.writer_room();
+            continue;  // a stop may have come meanwhile
+        }
+        reading_ = true;
+        auto [ec, n] = co_await ws_.async_read(buffer, kUseTuple);
+        reading_ = false;
+        if (ec) {
+            ended_by(ec, out);
+            ended_ = true;
+            co_return out;
+        }
+        watchdog_->feed();
+        const bool text = ws_.got_text();
+        std::string bytes = beast::buffers_to_string(buffer.data());
+        buffer.consume(buffer.size());
+        events_.on_frame(text ? FrameKind::text : FrameKind::binary, std::move(bytes));
+    }
+}
+
+// Connects, speaks TLS when asked, and upgrades; false with `out` saying why when it fails.
+template <bool Tls>
+net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outcome& out) {
+    const schema::Url& url = settings_.url;
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    if (auto ec = co_await connect(transport_, tcp_layer, url)) {
+        out.cause = "network-error";
+        out.detail = "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+        co_return false;
+    }
+    if constexpr (Tls) {
+        if (auto ec = co_await tls_handshake(ws_.next_layer(), url.host)) {
+            out.cause = "tls-error";
+            out.detail = "TLS handshake with " + url.host + ": " + ec.message();
+            co_return false;
+        }
+    }
+    tcp_layer.expires_never();
+    ws_.set_option(websocket::stream_base::timeout{transport_.handshake_timeout,
+                                                   websocket::stream_base::none(), false});
+    const std::string token = settings_.token;
+    const TokenIn token_in = settings_.token_in;
+    ws_.set_option(
+        websocket::stream_base::decorator([token, token_in](websocket::request_type& req) {
+            req.set(http::field::user_agent, kUserAgent);
+            if (!token.empty() && token_in == TokenIn::header) {
+                req.set(http::field::authorization, "Bearer " + token);
+            } else if (!token.empty() && token_in == TokenIn::subprotocol) {
+                req.set(http::field::sec_websocket_protocol, token);
+            }
+        }));
+    ws_.read_message_max(settings_.max_frame);
+    ws_.auto_fragment(false);
+    websocket::response_type res;
+    auto [ec] = co_await ws_.async_handshake(res, host_header(url),
+                                             settings_.target(schema::Transport::websocket, true),
+                                             kUseTuple);
+    if (res.result_int() != 0) {
+        out.http_status = res.result_int();
+        row.response_headers_json = headers_json(res, settings_.token);
+        out.error_message = std::string(res["X-Error-Message"]);
+    }
+    if (ec) {
+        out.cause = is_ssl_error(ec) ? "tls-error" : "handshake-failed";
+        out.detail = ec == websocket::error::upgrade_declined && out.http_status
+                         ? "HTTP " + std::to_string(*out.http_status) + " " +
+                               std::string(res.reason())
+                         : ec.message();
+        co_return false;
+    }
+    // The handshake is done: from here on the stream has no deadline but the watchdog.
+    ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                   websocket::stream_base::none(), false});
+    out.established = true;
+    up_ = true;
+    row.http_status = 101;
+    row.subprotocol = redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
+    watchdog_.emplace(ws_.get_executor(), settings_.heartbeat_timeout, [&tcp_layer] {
+        beast::error_code ignored;
+        tcp_layer.socket().close(ignored);
+    });
+    events_.on_up(row);
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+        if (kind == websocket::frame_type::ping) {
+            watchdog_->feed();
+            events_.on_frame(FrameKind::ping, std::string(payload));
+            // Beast answers every ping with a pong carrying the same payload.
+            events_.on_sent("pong", std::string(payload));
+        } else if (kind == websocket::frame_type::pong) {
+            watchdog_->feed();
+            events_.on_frame(FrameKind::pong, std::string(payload));
+        }
+    });
+    co_return true;
+}
+
+// Several streams ride one connection as subscribe frames (one goes in the query).
+template <bool Tls>
+net::awaitable<bool> WsConnection<Tls>::subscribe(Outcome& out) {
+    if (settings_.subscriptions.size() < 2) {
+        co_return true;
+    }
+    for (const auto& s : settings_.subscriptions) {
+        const std::string msg = schema::subscribe_message(s);
+        events_.on_sent("text", msg);
+        ws_.text(true);
+        auto [ec, n] = co_await ws_.async_write(net::buffer(msg), kUseTuple);
+        if (ec) {
+            classify_end(ec, out);
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+// Closes with 1000 and waits for the server's answer (or gives up on it).
+template <bool Tls>
+net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
+    if (!close_started_) {
+        start_close();
+    }
+    while (!close_done_) {
+        close_wait_.expires_after(kCloseLastResort);
+        auto [ec] = co_await close_wait_.async_wait(kUseTuple);
+        if (!ec) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_).socket().close(ignored);  // the close's timeout did not
+            break;
+        }
+    }
+    ended_ = true;
+    Outcome out;
+    out.established = true;
+    out.cause = "local-stop";
+    out.close_code = 1000;
+    co_return out;
+}
+
+// How a read error ended the connection: the watchdog, our own stop, the server's close frame
+// (answered by Beast), or the transport.
+template <bool Tls>
+void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
+    if (watchdog_->fired()) {
+        out.cause = "heartbeat-timeout";
+        out.detail = "no frame or ping for " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                        settings_.heartbeat_timeout)
+                                        .count()) +
+                     " s";
+    } else if (closing_) {
+        out.cause = "local-stop";
+        out.close_code = 1000;
+    } else if (ec == websocket::error::closed) {
+        const auto reason = ws_.reason();
+        // Beast has answered with a close frame echoing the code (1000 for none), without the
+        // reason: that is what went on the wire.
+        const auto echoed = reason.code == websocket::close_code::none
+                                ? std::uint16_t{1000}
+                                : static_cast<std::uint16_t>(reason.code);
+        events_.on_sent("close", std::string{static_cast<char>(echoed >> 8),
+                                             static_cast<char>(echoed & 0xff)});
+        if (reason.code == websocket::close_code::none) {
+            out.cause = "close-no-code";
+            out.close_code = 1005;
+        } else {
+            out.cause = "close";
+            out.close_code = static_cast<std::int64_t>(reason.code);
+            out.close_reason = std::string(reason.reason.data(), reason.reason.size());
+        }
+    } else {
+        classify_end(ec, out);
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<StreamConnection> make_ws_connection(net::any_io_executor ex, Transport& t,
+                                                     const ConnectionSettings& settings,
+                                                     ConnectionEvents& events) {
+    if (settings.url.tls()) {
+        return std::make_unique<WsConnection<true>>(std::move(ex), t, settings, events);
+    }
+    return std::make_unique<WsConnection<false>>(std::move(ex), t, settings, events);
+}
+
+}  // namespace mastotape::record

@@ -1,0 +1,103 @@
+#pragma once
+
+// Who the replayer's clients are and where each one is on the tape (DESIGN section 4):
+// a client is known by its token (without one, by none: the anonymous client; with a shared clock,
+// everybody is one client), and its connections follow the recorded ones: its first attempt plays
+// the first recorded connection; when a recorded connection ended the client's connection as the
+// tape did, the client moves to the next one, and until the recorded gap is over its attempts fail
+// as the recorded attempts failed. A connection that a fault overlay cut short is resumed by the
+// next attempt. Beast-free; network thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replay/replay_clock.hpp"
+#include "replay/tape_plan.hpp"
+
+namespace mastotape::replay {
+
+// What one client (one token) has played of the tape.
+struct ClientState {
+    std::string name;                // "client N", never the token
+    std::size_t next = 0;            // the recorded connection its next attempt plays
+    TimePoint gap_until{};           // realtime: attempts before this fail as recorded
+    std::size_t refused_in_gap = 0;  // attempts refused in the current gap
+    bool finished = false;           // played the last connection
+    int live = 0;                    // open connections
+    std::vector<schema::Subscription> subscriptions;  // of the newest live connection
+    // The client's replay clock. Where REST stands from a connection's start: at --max-speed until
+    // the client's next connection or the tape's closing (unset: as far as the stream has gone),
+    // since the stream outruns any client; at a real-time clock until the clock passes it. After a
+    // gap it is where the recording's backfill had fetched, so a client's backfill gets what the
+    // recorded one got however soon it asks.
+    ClientClock clock;
+    // A fault overlay cut the connection short: the next attempt resumes it at this tape time.
+    std::optional<std::int64_t> resume_at;
+    // The live connection that has sent all its frames and is only ending (a heartbeat
+    // timeout's silence, say), and one that a new attempt found so and counted as played.
+    std::optional<std::size_t> ending;
+    std::optional<std::size_t> superseded;
+    // REST rate limiting: requests in the current 5-minute window.
+    std::int64_t window_requests = 0;
+    std::chrono::system_clock::time_point window_end{};
+    // Counts /_mastotape/reset: a connection from before a reset no longer moves the client.
+    std::uint64_t generation = 0;
+};
+
+// The answer to a connection attempt.
+struct Admitted {
+    bool ok = false;
+    std::size_t connection = 0;  // the recorded connection to play
+    int status = 503;  // refused: 0 when the recorded attempt got no HTTP answer (reset, TLS...)
+    std::string error_message;
+};
+
+class Admission {
+   public:
+    // `plan` and `clock` must outlive the object.
+    Admission(const TapePlan& plan, const ReplayClock& clock, bool loop);
+
+    // The client a token names (created on first sight).
+    ClientState& client(const std::string& token);
+    const std::map<std::string, ClientState>& clients() const { return clients_; }
+
+    // Admits or refuses an attempt of `c`.
+    Admitted admit(ClientState& c);
+    // Refuses the next `n` attempts of anybody (the refuse=K fault).
+    void refuse_next(std::int64_t n) { refuse_remaining_ += n; }
+    std::int64_t refusing() const { return refuse_remaining_; }
+    void stop_refusing() { refuse_remaining_ = 0; }
+
+    // Where a connection of `c` playing recorded connection `k` starts on the tape: its handshake,
+    // the one timeline's now, or where a fault overlay cut the previous connection short.
+    std::int64_t start_of(ClientState& c, std::size_t k);
+    // The connection of `c` playing `k` started at tape time `start`: the client's clock and its
+    // REST view follow it.
+    void started(ClientState& c, std::size_t k, std::int64_t start);
+    // Recorded connection `k` of `c` ended as recorded.
+    void played(ClientState& c, std::size_t k);
+    // A fault overlay cut `c`'s connection short after the frame at `last_offset`: its next
+    // attempt goes on with the same recorded connection. The clock keeps running meanwhile, so
+    // what it misses is what a real disconnect would make it miss.
+    void cut_short(ClientState& c, std::int64_t last_offset);
+
+    // Starts the named client over ("" : every client); returns how many were reset.
+    int reset(const std::string& name);
+    // Every client has played the whole tape (and there is at least one).
+    bool all_finished() const;
+
+   private:
+    Admitted refuse_in_gap(ClientState& c, std::size_t next);
+
+    const TapePlan& plan_;
+    const ReplayClock& clock_;
+    bool loop_;
+    std::map<std::string, ClientState> clients_;
+    std::int64_t refuse_remaining_ = 0;
+};
+
+}  // namespace mastotape::replay

@@ -1,0 +1,56 @@
+#pragma once
+
+// The control API under /_mastotape/ (DESIGN section 4): status (clock, position, clients), clock
+// control (pause, resume, advance and run-to on a virtual clock), fault overlays at run time, and
+// resetting clients. Answers are JSON; Beast-free (the server writes them). Network thread only.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replay/admission.hpp"
+#include "replay/faults.hpp"
+#include "replay/player.hpp"
+#include "replay/replay_clock.hpp"
+#include "replay/tape_plan.hpp"
+
+namespace mastotape::replay {
+
+struct ControlAnswer {
+    int status = 200;
+    std::string body;  // JSON
+};
+
+class ControlApi {
+   public:
+    // Everything given must outlive the object.
+    ControlApi(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
+               ReplayClock& clock, Admission& admission, Player& player,
+               std::vector<Fault>& faults);
+
+    // Whether `path` is the control API's (the reserved prefix).
+    static bool owns(std::string_view path);
+    // Answers a request for `path` (one it owns) with query `query`.
+    ControlAnswer handle(std::string_view path, std::string_view query);
+    // Adds a fault overlay (from --fault or the API).
+    void add_fault(const Fault& f);
+
+   private:
+    ControlAnswer status() const;
+    ControlAnswer clock_control(std::string_view path, std::string_view query);
+    ControlAnswer run_to(std::string_view query);
+    ControlAnswer faults(std::string_view query);
+    ControlAnswer reset(std::string_view query);
+
+    schema::TapeStore& store_;
+    std::int64_t session_id_;
+    const TapePlan& plan_;
+    ReplayClock& clock_;
+    Admission& admission_;
+    Player& player_;
+    std::vector<Fault>& faults_;
+};
+
+}  // namespace mastotape::replay

@@ -1,0 +1,64 @@
+#include "replay/live_connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "replay/client_protocol.hpp"
+
+namespace mastotape::replay {
+namespace {
+
+namespace net = boost::asio;
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+}  // namespace
+
+bool LiveConnection::subscribed(const std::string& label) {
+    auto it = matched_labels_.find(label);
+    if (it == matched_labels_.end()) {
+        const bool match = std::any_of(subscriptions.begin(), subscriptions.end(),
+                                       [&](const auto& s) { return label_matches(label, s); });
+        it = matched_labels_.emplace(label, match).first;
+    }
+    return it->second;
+}
+
+void LiveConnection::subscriptions_changed() {
+    matched_labels_.clear();
+    wake.cancel();
+}
+
+void LiveConnection::reader_finished() {
+    reader_done_ = true;
+    reader_joined.cancel();
+}
+
+net::awaitable<void> LiveConnection::join_reader() {
+    while (!reader_done_) {
+        reader_joined.expires_at(TimePoint::max());
+        co_await reader_joined.async_wait(kUseTuple);
+    }
+}
+
+net::awaitable<bool> wait_due(const ReplayClock& clock, LiveConnection& c, std::int64_t offset) {
+    for (;;) {
+        if (c.closed || !c.pending.empty() || c.close_1003) {
+            co_return false;
+        }
+        if (c.client_texts < c.needed_texts && SteadyClock::now() < c.client_deadline) {
+            c.wake.expires_at(c.client_deadline);
+            co_await c.wake.async_wait(kUseTuple);
+            continue;
+        }
+        const ReplayClock::Due due = clock.due(c.clock, offset);
+        if (due.now) {
+            co_return true;
+        }
+        c.wake.expires_at(due.wake);
+        co_await c.wake.async_wait(kUseTuple);
+    }
+}
+
+}  // namespace mastotape::replay

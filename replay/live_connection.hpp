@@ -1,0 +1,69 @@
+#pragma once
+
+// One client connection while it plays: its place in time, what its client asked for, what is
+// waiting to be sent back, and the wake-up timer its player waits on. Whoever changes any of it
+// (the connection's reader, the control API, a pause) cancels `wake`, and the player looks again.
+// Network thread only; Beast-free.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replay/replay_clock.hpp"
+#include "schema/model.hpp"
+
+namespace mastotape::replay {
+
+struct LiveConnection {
+    explicit LiveConnection(boost::asio::any_io_executor ex) : wake(ex), reader_joined(ex) {}
+
+    boost::asio::steady_timer wake;
+    ConnectionClock clock;
+    bool closed = false;              // the client went, or the connection failed
+    std::deque<std::string> pending;  // error frames to send, in order
+    bool close_1003 = false;          // a binary message came: close as the real server does
+    std::vector<schema::Subscription> subscriptions;
+    // Causality: the next frame waits until the client has sent as many text messages as the
+    // recorded client had before it (its subscribes; at least one while it has no subscription),
+    // or until `client_deadline` (real time).
+    std::size_t client_texts = 0;
+    std::size_t needed_texts = 0;
+    TimePoint client_deadline{};
+    bool cut_short = false;  // a fault overlay, not the tape, ended it: the client resumes it
+    // --kill-unresponsive: when the last ping went out (real time), and whether a pong came since.
+    std::optional<TimePoint> pinged_at;
+    bool ponged = false;
+
+    // Whether this connection receives events labelled `label`. Every frame asks, and a tape has
+    // a handful of labels: each is matched once per subscription change.
+    bool subscribed(const std::string& label);
+    // The subscriptions changed (the label cache goes) and the player looks again.
+    void subscriptions_changed();
+
+    // The reader, a coroutine of its own, refers to this connection until it ends: it calls
+    // reader_finished() last, and the connection's owner awaits join_reader() before letting the
+    // connection go.
+    void reader_started() { reader_done_ = false; }
+    void reader_finished();
+    boost::asio::awaitable<void> join_reader();
+    bool reader_done() const { return reader_done_; }
+
+   private:
+    std::map<std::string, bool> matched_labels_;  // stream label -> subscribed
+    boost::asio::steady_timer reader_joined;
+    bool reader_done_ = true;
+};
+
+// Waits until tape offset `offset` is due on `c` by `clock`, or `c` has something to send or has
+// closed; true when the offset is due. This is where the replayer decides when a frame goes.
+boost::asio::awaitable<bool> wait_due(const ReplayClock& clock, LiveConnection& c,
+                                      std::int64_t offset);
+
+}  // namespace mastotape::replay

@@ -1,0 +1,48 @@
+#include "replay/server_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <iostream>
+
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+namespace mastotape::replay {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+void report_failure(const boost::system::error_code& ec, const char* what) {
+    namespace beast = boost::beast;
+    if (ec == net::error::operation_aborted || ec == beast::websocket::error::closed ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == beast::error::timeout || ec == beast::http::error::end_of_stream ||
+        ec == net::ssl::error::stream_truncated) {
+        return;
+    }
+    std::cerr << "replay: " << what << ": " << ec.message() << '\n';
+}
+
+net::awaitable<void> end_transport(ServerStream& stream, const std::string& cause) {
+    constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+    co_await stream.async_drain(kUseTuple);  // what came before the end goes out first
+    auto& socket = stream.socket();
+    boost::system::error_code ignored;
+    if (cause == "reset") {
+        socket.set_option(net::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+        co_return;
+    }
+    if (cause == "tls-error" && stream.tls() != nullptr) {
+        // An application-data record (TLS 1.2/1.3 framing) of 32 bytes of nonsense, written under
+        // the TLS layer.
+        std::array<unsigned char, 37> record{0x17, 0x03, 0x03, 0x00, 0x20};
+        co_await net::async_write(socket, net::buffer(record), kUseTuple);
+    }
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+}  // namespace mastotape::replay

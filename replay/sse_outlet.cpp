@@ -1,0 +1,264 @@
+#include "replay/sse_outlet.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "replay/client_protocol.hpp"
+#include "replay/frame_convert.hpp"
+#include "replay/outlet.hpp"
+#include "schema/streams.hpp"
+
+namespace mastotape::replay {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using schema::FrameKind;
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr std::int64_t kSec = 1'000'000'000;
+// The data of an oversize-at event: over the recorder's default --max-frame of 16 MiB.
+constexpr std::size_t kOversize = 17 * 1024 * 1024;
+
+class SseOutlet final : public Outlet {
+   public:
+    SseOutlet(Streaming& s, ServerStream& stream, LiveConnection& conn)
+        : s_(s),
+          stream_(stream),
+          conn_(conn),
+          thump_(s.options.legacy_thump ? ":thump\n" : ":thump\n\n") {}
+
+    // Notices the client going away (an SSE client sends nothing after its request). Runs beside
+    // the player as a coroutine of its own; see LiveConnection.
+    net::awaitable<void> watch_client();
+
+    bool subscribes_with_frames() const override { return false; }
+    net::awaitable<bool> open(std::int64_t start, bool resumed) override;
+    net::awaitable<bool> wait(std::int64_t offset) override;
+    net::awaitable<bool> play(const schema::Frame& f) override;
+    net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override;
+    net::awaitable<bool> synth_heartbeat() override {
+        next_synth_ns_ = kNever;  // until the tape's next ping
+        co_return co_await write(thump_);
+    }
+    // res.end(): the chunked body ends cleanly (SSE has no close code).
+    net::awaitable<void> close(int) override {
+        co_await net::async_write(stream_, http::make_chunk_last(), kUseTuple);
+        co_await stream_.async_drain(kUseTuple);
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    net::awaitable<void> drop() override { co_await end_transport(stream_, "eof"); }
+    net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override;
+    std::uint64_t bytes_written() const override { return stream_.bytes_written(); }
+
+   private:
+    bool synthesizing() const { return s_.options.synth_heartbeats && !s_.sse_tape; }
+    net::awaitable<bool> play_websocket_tape(const schema::Frame& f);
+    net::awaitable<bool> write(const std::string& data) {
+        auto [ec, n] =
+            co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kUseTuple);
+        if (ec) {
+            conn_.closed = true;
+        }
+        co_return !ec;
+    }
+
+    Streaming& s_;
+    ServerStream& stream_;
+    LiveConnection& conn_;
+    std::string thump_;
+    bool greeted_ = false;  // `:)` went out
+};
+
+net::awaitable<void> SseOutlet::watch_client() {
+    char byte = 0;
+    for (;;) {
+        auto [ec, n] = co_await stream_.async_read_some(net::buffer(&byte, 1), kUseTuple);
+        if (ec) {
+            break;
+        }
+    }
+    conn_.closed = true;
+    conn_.wake.cancel();
+    conn_.reader_finished();
+}
+
+// The real server writes `:)` right after the headers; an SSE tape has it recorded, and it is
+// played from there unless the connection resumes past it.
+net::awaitable<bool> SseOutlet::open(std::int64_t start, bool resumed) {
+    if (synthesizing()) {
+        next_synth_ns_ = start + 15 * kSec;  // each response's own 15 s interval
+    }
+    if (s_.sse_tape && !resumed) {
+        co_return true;
+    }
+    greeted_ = true;
+    co_return co_await write(":)\n");
+}
+
+// Waits for `offset`; false when the client went away.
+net::awaitable<bool> SseOutlet::wait(std::int64_t offset) {
+    for (;;) {
+        const bool due = co_await wait_due(s_.clock, conn_, offset);
+        if (conn_.closed) {
+            co_return false;
+        }
+        if (due) {
+            co_return true;
+        }
+        conn_.pending.clear();  // nothing to send back on SSE
+    }
+}
+
+// A WebSocket tape over SSE: its events as SSE blocks, its pings as `:thump`s.
+net::awaitable<bool> SseOutlet::play_websocket_tape(const schema::Frame& f) {
+    if (f.columns.kind == FrameKind::event && f.columns.stream &&
+        conn_.subscribed(*f.columns.stream)) {
+        if (auto block = sse_block_from_envelope(f.bytes)) {
+            co_return co_await write(*block);
+        }
+    } else if (f.columns.kind == FrameKind::ping && synthesizing()) {
+        // A WebSocket tape's ping every 30 s: a `:thump` then, and one 15 s later.
+        next_synth_ns_ = f.offset_ns + 15 * kSec;
+        co_return co_await write(thump_);
+    }
+    co_return true;
+}
+
+net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
+    if (!s_.sse_tape) {
+        co_return co_await play_websocket_tape(f);
+    }
+    switch (f.columns.kind) {
+        case FrameKind::comment:
+            if (f.bytes.rfind(":)", 0) == 0) {
+                if (greeted_) {
+                    co_return true;
+                }
+                greeted_ = true;
+                co_return co_await write(f.bytes);
+            }
+            co_return co_await write(f.bytes.rfind(":thump", 0) == 0 ? thump_ : f.bytes);
+        case FrameKind::event:
+            if (conn_.subscribed(s_.sse_label)) {
+                co_return co_await write(f.bytes);
+            }
+            co_return true;
+        case FrameKind::text:
+            co_return co_await write(f.bytes);
+        default:
+            co_return true;
+    }
+}
+
+// The event's block cut in the middle of its data, or one 17 MiB data line; each still ended by
+// a blank line, so the client's parser meets it as one event.
+net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind kind) {
+    if (kind == FaultKind::oversize_at) {
+        const std::string oversized = "event: update\ndata: " + std::string(kOversize, 'x') + "\n\n";
+        co_return co_await write(oversized);
+    }
+    const std::string block =
+        s_.sse_tape ? f.bytes : sse_block_from_envelope(f.bytes).value_or(f.bytes);
+    const std::string cut = block.substr(0, block.size() / 2) + "\n\n";
+    co_return co_await write(cut);
+}
+
+net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
+    const std::string& cause = p.recorded.end_cause;
+    if (tape_end && s_.options.hold) {
+        while (!conn_.closed) {
+            conn_.wake.expires_at(TimePoint::max());
+            co_await conn_.wake.async_wait(kUseTuple);
+        }
+    } else if (!tape_end && cause == "heartbeat-timeout") {
+        // The server went silent: nothing more until the client gives up.
+        conn_.wake.expires_after(s_.silence_after(p));
+        co_await conn_.wake.async_wait(kUseTuple);
+        beast::error_code ignored;
+        stream_.socket().close(ignored);
+    } else if (tape_end || cause == "close" || cause == "close-no-code") {
+        co_await close(1000);
+    } else {
+        co_await end_transport(stream_, cause);
+    }
+}
+
+// Answers `req` with an error before the stream starts. (The response is made outside the
+// co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
+net::awaitable<void> answer(ServerStream& stream, Response res) {
+    co_await http::async_write(stream, res, kUseTuple);
+}
+
+}  // namespace
+
+net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
+                               schema::Subscription sub) {
+    const std::string target(req.target());
+    const auto qpos = target.find('?');
+    const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+    const std::string token = request_token(req[http::field::authorization], query, "");
+    if (auto problem = s.token_problem(token)) {
+        Response res = json_response(req, http::status::unauthorized, error_body(*problem));
+        co_await answer(stream, std::move(res));
+        co_return;
+    }
+    const auto param = schema::find_stream(sub.stream)->param;
+    if (param != schema::StreamParam::none && sub.param.empty()) {
+        const std::string key(schema::param_key(param));
+        Response res = json_response(req, http::status::bad_request,
+                                     error_body("Missing " + key + " name parameter"));
+        co_await answer(stream, std::move(res));
+        co_return;
+    }
+    ClientState& client = s.admission.client(token);
+    const Admitted a = s.admission.admit(client);
+    if (!a.ok) {
+        if (a.status == 0) {
+            co_await end_transport(stream, "reset");  // as the recorded attempt failed
+            co_return;
+        }
+        const std::string message =
+            a.error_message.empty() ? "Service Unavailable" : a.error_message;
+        Response res =
+            json_response(req, static_cast<http::status>(a.status), error_body(message));
+        co_await answer(stream, std::move(res));
+        co_return;
+    }
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "private, no-store");
+    res.set(http::field::access_control_allow_origin, "*");
+    res.set("X-Request-Id", random_uuid());
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    auto [hec, hn] = co_await http::async_write_header(stream, sr, kUseTuple);
+    if (hec) {
+        co_return;
+    }
+    LiveConnection conn(stream.get_executor());
+    conn.subscriptions.push_back(sub);
+    s.player.add(conn);
+    ++client.live;
+    client.subscriptions = conn.subscriptions;
+    SseOutlet out(s, stream, conn);
+    conn.reader_started();
+    net::co_spawn(stream.get_executor(), out.watch_client(), net::detached);
+    co_await s.player.play(out, conn, client, a.connection);
+    // The watcher refers to `out` and `conn`: it ends before they go.
+    if (!conn.reader_done()) {
+        beast::error_code ignored;
+        stream.socket().close(ignored);
+    }
+    co_await conn.join_reader();
+    --client.live;
+    s.player.remove(conn);
+    s.connection_ended();
+}
+
+}  // namespace mastotape::replay
