@@ -64,12 +64,13 @@ net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
         co_await fetch_endpoint(target.endpoint, first, gap.idx, f);
     }
     gap.backfilled = f.count;
-    gap.backfill_status = "ok";
+    gap.backfill_status = schema::BackfillStatus::ok;
     if (f.cut_short && f.errors.empty()) {
         f.errors = "the recording stopped before the backfill finished";
     }
     if (!f.errors.empty()) {
-        gap.backfill_status = f.count > 0 ? "partial" : "failed";
+        gap.backfill_status =
+            f.count > 0 ? schema::BackfillStatus::partial : schema::BackfillStatus::failed;
         gap.backfill_error = f.errors;
     }
     co_return gap;

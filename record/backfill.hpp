@@ -27,8 +27,8 @@ struct Transport;
 
 struct BackfillSettings {
     std::vector<schema::Subscription> subscriptions;
-    schema::Url rest_origin;  // where the REST requests go
-    std::string token;        // sent as Authorization: Bearer
+    schema::Url rest_origin;             // where the REST requests go
+    std::string token;                   // sent as Authorization: Bearer
     std::int64_t limit = 400;            // items per gap
     double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
 };

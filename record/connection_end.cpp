@@ -19,26 +19,26 @@ bool is_ssl_error(const boost::system::error_code& ec) {
 void classify_end(const boost::system::error_code& ec, Outcome& out) {
     if (ec == net::error::eof || ec == http::error::end_of_stream ||
         ec == ssl::error::stream_truncated || ec == http::error::partial_message) {
-        out.cause = "eof";
+        out.cause = schema::EndCause::eof;
         out.close_code = 1006;
         out.detail = "end of stream without a close frame";
     } else if (ec == net::error::connection_reset || ec == net::error::broken_pipe) {
-        out.cause = "reset";
+        out.cause = schema::EndCause::reset;
         out.close_code = 1006;
         out.detail = ec.message();
     } else if (ec == websocket::error::message_too_big || ec == http::error::body_limit) {
-        out.cause = "frame-too-large";
+        out.cause = schema::EndCause::frame_too_large;
         out.close_code = 1009;
         out.detail = "a frame exceeded --max-frame";
     } else if (is_ssl_error(ec)) {
-        out.cause = "tls-error";
+        out.cause = schema::EndCause::tls_error;
         out.detail = ec.message();
     } else if (ec.category() == websocket::make_error_code(websocket::error::closed).category() ||
                ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
-        out.cause = "protocol-error";
+        out.cause = schema::EndCause::protocol_error;
         out.detail = ec.message();
     } else {
-        out.cause = "network-error";
+        out.cause = schema::EndCause::network_error;
         out.detail = ec.message();
     }
 }

@@ -6,12 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "schema/model.hpp"
+
 namespace mastotape::record {
 
 // How a connection ended, as stored on its row.
 struct Outcome {
     bool established = false;
-    std::string cause;
+    schema::EndCause cause = schema::EndCause::none;
     std::optional<std::int64_t> close_code;
     std::string close_reason;
     std::string detail;
@@ -22,10 +24,10 @@ struct Outcome {
 // True for an error of the TLS layer, including a peer that dropped TCP without close_notify.
 bool is_ssl_error(const boost::system::error_code& ec);
 
-// Classifies a transport error that ended an established connection: `eof` and `reset` (1006),
-// `frame-too-large` (1009), `tls-error`, `protocol-error` (a WebSocket or HTTP framing error), and
-// anything else the socket reports (a timeout, an unreachable host or network) as
-// `network-error` with the system's message.
+// Classifies a transport error that ended an established connection: eof and reset (1006),
+// frame-too-large (1009), tls-error, protocol-error (a WebSocket or HTTP framing error), and
+// anything else the socket reports (a timeout, an unreachable host or network) as network-error
+// with the system's message.
 void classify_end(const boost::system::error_code& ec, Outcome& out);
 
 }  // namespace mastotape::record

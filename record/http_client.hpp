@@ -24,7 +24,6 @@ struct HttpResult {
 
 // GETs `target`, with `Authorization: Bearer token` unless `token` is empty. `t` must outlive the
 // call. Network errors come back in `error`, never as exceptions.
-boost::asio::awaitable<HttpResult> http_get(Transport& t, schema::Url target,
-                                            std::string token);
+boost::asio::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token);
 
 }  // namespace mastotape::record

@@ -43,8 +43,7 @@ SessionPlan plan_of(RecordOptions o) {
     if (!o.rest_base.empty()) {
         auto rb = schema::parse_url(o.rest_base);
         if (!rb) {
-            throw std::invalid_argument("cannot read --rest-base \"" + o.rest_base +
-                                        "\" as a URL");
+            throw std::invalid_argument("cannot read --rest-base \"" + o.rest_base + "\" as a URL");
         }
         p.rest_origin = *rb;
     }

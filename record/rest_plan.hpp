@@ -1,7 +1,8 @@
 #pragma once
 
 // What the recorder asks Mastodon's REST API, without the networking: which endpoints backfill
-// which streams, which endpoint a streamed event belongs to, how to read Link headers. No Beast here.
+// which streams, which endpoint a streamed event belongs to, how to read Link headers. No Beast
+// here.
 
 #include <optional>
 #include <string>

@@ -39,8 +39,8 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     : ioc_(ioc),
       rest_ioc_(rest),
       plan_(std::move(plan)),
-      transport_(std::make_unique<Transport>(plan_.options.cacert,
-                                             ms(plan_.options.handshake_timeout_s))),
+      transport_(
+          std::make_unique<Transport>(plan_.options.cacert, ms(plan_.options.handshake_timeout_s))),
       tracker_(sse_label_of(plan_.options)),
       backoff_(plan_.options.backoff_start_s, plan_.options.backoff_cap_s, plan_.options.seed),
       backoff_timer_(ioc) {
@@ -61,9 +61,9 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     s.subscriptions = o.subscriptions;
     s.started_wall_ns = clock_.started_wall_ns();
     s.updated_wall_ns = s.started_wall_ns;
-    s.settings_json = "{\"heartbeat_timeout_ms\":" +
-                      std::to_string(ms(o.heartbeat_timeout_s).count()) + ",\"token_in\":\"" +
-                      std::string(record::to_string(o.token_in)) + "\"}";
+    s.settings_json =
+        "{\"heartbeat_timeout_ms\":" + std::to_string(ms(o.heartbeat_timeout_s).count()) +
+        ",\"token_in\":\"" + std::string(record::to_string(o.token_in)) + "\"}";
     session_id_ = store->create_session(s);
     WriterOptions wo;
     wo.batch_interval = std::chrono::milliseconds(o.batch_interval_ms);
@@ -123,8 +123,7 @@ void RecordingSession::log(const std::string& line) {
         std::cerr << "\r\033[K";
     }
     if (o.json_log) {
-        std::string out =
-            "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
+        std::string out = "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
         schema::append_json_string(out, redact(line, o.token));
         std::cerr << out << "}\n";
     } else {
@@ -139,7 +138,8 @@ std::string RecordingSession::status(bool final) const {
                   "%02d:%02d:%02d  %-10s  events %lld  %.1f/s  heartbeats %lld  gaps %lld  "
                   "backfilled %lld",
                   static_cast<int>(secs / 3600), static_cast<int>(secs / 60) % 60,
-                  static_cast<int>(secs) % 60, to_string(final ? State::stopped : state_), static_cast<long long>(events_),
+                  static_cast<int>(secs) % 60, to_string(final ? State::stopped : state_),
+                  static_cast<long long>(events_),
                   secs > 0 ? static_cast<double>(events_) / secs : 0.0,
                   static_cast<long long>(heartbeats_), static_cast<long long>(gaps_),
                   static_cast<long long>(backfilled_));
@@ -196,8 +196,8 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     f.connection_idx = current_connection_;
     f.offset_ns = clock_.offset_now();
     f.wall_ns = clock_.wall(f.offset_ns);
-    f.columns = schema::expected_columns(plan_.options.transport, kind, bytes,
-                                         sse_label_of(plan_.options));
+    f.columns =
+        schema::expected_columns(plan_.options.transport, kind, bytes, sse_label_of(plan_.options));
     f.bytes = std::move(bytes);
     if (f.columns.kind == FrameKind::event) {
         ++events_;
@@ -242,49 +242,48 @@ void RecordingSession::on_up(schema::Connection& row) {
     if (plan_.options.backfill) {
         start_backfill();
     } else {
-        open_gap_->backfill_status = "skipped";
+        open_gap_->backfill_status = schema::BackfillStatus::skipped;
         push(*open_gap_);
     }
     open_gap_.reset();
 }
 
 void RecordingSession::start_backfill() {
-    open_gap_->backfill_status = "running";
+    open_gap_->backfill_status = schema::BackfillStatus::running;
     push(*open_gap_);
     ++backfills_in_flight_;
     // The network thread's loop must not run out of work while the REST thread backfills.
-    net::co_spawn(rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
-                  [this, work = net::make_work_guard(ioc_)](std::exception_ptr e,
-                                                            schema::Gap gap) mutable {
-                      std::string error;
-                      if (e) {
-                          try {
-                              std::rethrow_exception(e);
-                          } catch (const std::exception& ex) {
-                              error = ex.what();
-                          }
-                      }
-                      net::post(ioc_, [this, gap, error] {
-                          if (error.empty()) {
-                              push(gap);
-                              if (gap.backfilled > 0 || !gap.backfill_error.empty()) {
-                                  log("gap " + std::to_string(gap.idx) + " backfill " +
-                                      gap.backfill_status + ": " + std::to_string(gap.backfilled) +
-                                      " items" +
-                                      (gap.backfill_error.empty()
-                                           ? std::string()
-                                           : " (" + gap.backfill_error + ")"));
-                              }
-                          } else {
-                              log("backfill stopped by an error: " + error);
-                          }
-                          --backfills_in_flight_;
-                          if (idle()) {
-                              ioc_.stop();
-                          }
-                      });
-                      work.reset();
-                  });
+    net::co_spawn(
+        rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
+        [this, work = net::make_work_guard(ioc_)](std::exception_ptr e, schema::Gap gap) mutable {
+            std::string error;
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    error = ex.what();
+                }
+            }
+            net::post(ioc_, [this, gap, error] {
+                if (error.empty()) {
+                    push(gap);
+                    if (gap.backfilled > 0 || !gap.backfill_error.empty()) {
+                        log("gap " + std::to_string(gap.idx) + " backfill " +
+                            std::string(schema::to_string(gap.backfill_status)) + ": " +
+                            std::to_string(gap.backfilled) + " items" +
+                            (gap.backfill_error.empty() ? std::string()
+                                                        : " (" + gap.backfill_error + ")"));
+                    }
+                } else {
+                    log("backfill stopped by an error: " + error);
+                }
+                --backfills_in_flight_;
+                if (idle()) {
+                    ioc_.stop();
+                }
+            });
+            work.reset();
+        });
 }
 
 void RecordingSession::mark_run_done(const std::string& error) {
@@ -323,8 +322,8 @@ net::awaitable<Outcome> RecordingSession::attempt(schema::Connection& row) {
 net::awaitable<void> RecordingSession::run() {
     std::int64_t reconnects = 0;
     if (plan_.discover) {
-        const Discovery d = co_await discover(*transport_, plan_.rest_origin,
-                                              plan_.options.transport);
+        const Discovery d =
+            co_await discover(*transport_, plan_.rest_origin, plan_.options.transport);
         if (d.streaming) {
             const std::string target = connection_.url.target;
             connection_.url = *d.streaming;
@@ -349,9 +348,9 @@ net::awaitable<void> RecordingSession::run() {
         ended(row, out);
         if (out.http_status && *out.http_status == 401) {
             exit_code_ = 3;
-            request_stop("error", "the server refused the token: " + (out.error_message.empty()
-                                                                          ? std::string("401")
-                                                                          : out.error_message));
+            request_stop("error",
+                         "the server refused the token: " +
+                             (out.error_message.empty() ? std::string("401") : out.error_message));
             break;
         }
         if (stop_requested_) {
@@ -368,8 +367,8 @@ net::awaitable<void> RecordingSession::run() {
         }
         ++reconnects;
         state_ = State::backoff;
-        backoff_timer_.expires_after(std::chrono::microseconds(
-            static_cast<std::int64_t>(backoff_.next_delay_s() * 1e6)));
+        backoff_timer_.expires_after(
+            std::chrono::microseconds(static_cast<std::int64_t>(backoff_.next_delay_s() * 1e6)));
         co_await backoff_timer_.async_wait(kUseTuple);
     }
     if (open_gap_) {
@@ -396,13 +395,13 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
     push(row);
     live_row_.reset();
     if (out.established) {
-        log("connection " + std::to_string(row.idx) + " ended: " + out.cause +
+        log("connection " + std::to_string(row.idx) +
+            " ended: " + std::string(schema::to_string(out.cause)) +
             (out.close_code ? " " + std::to_string(*out.close_code) : std::string()) +
             (out.detail.empty() ? std::string() : " (" + out.detail + ")"));
     } else {
         log("connection " + std::to_string(row.idx) + " failed: " + out.detail +
-            (out.error_message.empty() ? std::string()
-                                       : " X-Error-Message: " + out.error_message));
+            (out.error_message.empty() ? std::string() : " X-Error-Message: " + out.error_message));
     }
 }
 
@@ -429,7 +428,7 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
         // A second interrupt stopped the loop mid-connection: end the connection here.
         live_row_->ended_offset_ns = end;
         live_row_->ended_wall_ns = clock_.wall(end);
-        live_row_->end_cause = "local-stop";
+        live_row_->end_cause = schema::EndCause::local_stop;
         live_row_->end_detail = hard_stop_detail;
         push(*live_row_);
     }

@@ -30,10 +30,10 @@ struct Transport;
 
 // Where a session records from, as Recorder has worked it out from the options.
 struct SessionPlan {
-    RecordOptions options;    // heartbeat_timeout_s resolved
-    schema::Url url;          // the streaming endpoint
-    schema::Url rest_origin;  // where REST requests go
-    bool discover = false;    // read the instance's streaming URL first
+    RecordOptions options;     // heartbeat_timeout_s resolved
+    schema::Url url;           // the streaming endpoint
+    schema::Url rest_origin;   // where REST requests go
+    bool discover = false;     // read the instance's streaming URL first
     bool status_line = false;  // a status line is on the terminal: log lines clear it first
 };
 
@@ -41,8 +41,7 @@ class RecordingSession final : public ConnectionEvents {
    public:
     // Opens (or creates) the tape and starts the session's row; throws TapeError or
     // std::invalid_argument. `ioc` is the network thread's, `rest` the REST thread's.
-    RecordingSession(boost::asio::io_context& ioc, boost::asio::io_context& rest,
-                     SessionPlan plan);
+    RecordingSession(boost::asio::io_context& ioc, boost::asio::io_context& rest, SessionPlan plan);
     ~RecordingSession() override;
 
     std::int64_t id() const { return session_id_; }

@@ -78,7 +78,7 @@ net::awaitable<Outcome> SseConnection<Tls>::run(schema::Connection& row) {
         ended_ = true;
         if (closing_) {
             out = Outcome{};
-            out.cause = "local-stop";
+            out.cause = schema::EndCause::local_stop;
             out.detail = "stopped before the response came";
         }
         co_return out;
@@ -95,13 +95,14 @@ net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcom
     const schema::Url& url = settings_.url;
     auto& tcp_layer = beast::get_lowest_layer(stream_);
     if (auto ec = co_await connect(transport_, tcp_layer, url)) {
-        out.cause = "network-error";
-        out.detail = "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+        out.cause = schema::EndCause::network_error;
+        out.detail =
+            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
         co_return false;
     }
     if constexpr (Tls) {
         if (auto ec = co_await tls_handshake(stream_, url.host)) {
-            out.cause = "tls-error";
+            out.cause = schema::EndCause::tls_error;
             out.detail = "TLS handshake with " + url.host + ": " + ec.message();
             co_return false;
         }
@@ -117,14 +118,16 @@ net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcom
     tcp_layer.expires_after(transport_.handshake_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, req, kUseTuple);
     if (wec) {
-        out.cause = is_ssl_error(wec) ? "tls-error" : "network-error";
+        out.cause =
+            is_ssl_error(wec) ? schema::EndCause::tls_error : schema::EndCause::network_error;
         out.detail = wec.message();
         co_return false;
     }
     parser_.body_limit(boost::none);
     auto [rec, rn] = co_await http::async_read_header(stream_, buffer_, parser_, kUseTuple);
     if (rec) {
-        out.cause = rec == beast::error::timeout ? "handshake-failed" : "network-error";
+        out.cause = rec == beast::error::timeout ? schema::EndCause::handshake_failed
+                                                 : schema::EndCause::network_error;
         out.detail = "reading the response: " + rec.message();
         co_return false;
     }
@@ -133,7 +136,7 @@ net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcom
     row.response_headers_json = headers_json(head.base(), settings_.token);
     if (head.result() != http::status::ok) {
         co_await read_error_body(out);
-        out.cause = "handshake-failed";
+        out.cause = schema::EndCause::handshake_failed;
         out.detail = "HTTP " + std::to_string(head.result_int()) + " " + std::string(head.reason());
         co_return false;
     }
@@ -179,7 +182,7 @@ net::awaitable<Outcome> SseConnection<Tls>::read_body() {
     std::vector<char> chunk(64 * 1024);
     for (;;) {
         if (parser_.is_done()) {
-            out.cause = "close-no-code";
+            out.cause = schema::EndCause::close_no_code;
             out.detail = "the server ended the response";
             co_return out;
         }
@@ -199,14 +202,14 @@ net::awaitable<Outcome> SseConnection<Tls>::read_body() {
         }
         if (ec && ec != http::error::need_buffer) {
             if (watchdog_->fired()) {
-                out.cause = "heartbeat-timeout";
+                out.cause = schema::EndCause::heartbeat_timeout;
                 out.detail = "no event or heartbeat for " +
                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                 settings_.heartbeat_timeout)
                                                 .count()) +
                              " s";
             } else if (closing_) {
-                out.cause = "local-stop";
+                out.cause = schema::EndCause::local_stop;
             } else {
                 classify_end(ec, out);
             }

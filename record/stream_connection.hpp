@@ -70,8 +70,7 @@ class StreamConnection {
 std::unique_ptr<StreamConnection> make_ws_connection(boost::asio::any_io_executor ex, Transport& t,
                                                      const ConnectionSettings& settings,
                                                      ConnectionEvents& events);
-std::unique_ptr<StreamConnection> make_sse_connection(boost::asio::any_io_executor ex,
-                                                      Transport& t,
+std::unique_ptr<StreamConnection> make_sse_connection(boost::asio::any_io_executor ex, Transport& t,
                                                       const ConnectionSettings& settings,
                                                       ConnectionEvents& events);
 

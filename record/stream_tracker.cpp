@@ -30,9 +30,8 @@ void StreamTracker::note(const schema::Frame& f) {
     const std::string& label = f.columns.stream ? *f.columns.stream : sse_label_;
     const std::string& event = *f.columns.event;
     auto cached =
-        std::find_if(event_targets_.begin(), event_targets_.end(), [&](const EventTarget& t) {
-            return t.event == event && t.label == label;
-        });
+        std::find_if(event_targets_.begin(), event_targets_.end(),
+                     [&](const EventTarget& t) { return t.event == event && t.label == label; });
     if (cached == event_targets_.end()) {
         EventTarget t{label, event, nullptr};
         if (const auto target = target_of_event(label, event)) {

@@ -122,7 +122,7 @@ net::awaitable<Outcome> WsConnection<Tls>::run(schema::Connection& row) {
         ended_ = true;
         if (closing_) {
             out = Outcome{};
-            out.cause = "local-stop";
+            out.cause = schema::EndCause::local_stop;
             out.detail = "stopped before the handshake finished";
         }
         co_return out;
@@ -163,13 +163,14 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
     const schema::Url& url = settings_.url;
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     if (auto ec = co_await connect(transport_, tcp_layer, url)) {
-        out.cause = "network-error";
-        out.detail = "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+        out.cause = schema::EndCause::network_error;
+        out.detail =
+            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
         co_return false;
     }
     if constexpr (Tls) {
         if (auto ec = co_await tls_handshake(ws_.next_layer(), url.host)) {
-            out.cause = "tls-error";
+            out.cause = schema::EndCause::tls_error;
             out.detail = "TLS handshake with " + url.host + ": " + ec.message();
             co_return false;
         }
@@ -191,20 +192,20 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
     ws_.read_message_max(settings_.max_frame);
     ws_.auto_fragment(false);
     websocket::response_type res;
-    auto [ec] = co_await ws_.async_handshake(res, host_header(url),
-                                             settings_.target(schema::Transport::websocket, true),
-                                             kUseTuple);
+    auto [ec] = co_await ws_.async_handshake(
+        res, host_header(url), settings_.target(schema::Transport::websocket, true), kUseTuple);
     if (res.result_int() != 0) {
         out.http_status = res.result_int();
         row.response_headers_json = headers_json(res, settings_.token);
         out.error_message = std::string(res["X-Error-Message"]);
     }
     if (ec) {
-        out.cause = is_ssl_error(ec) ? "tls-error" : "handshake-failed";
-        out.detail = ec == websocket::error::upgrade_declined && out.http_status
-                         ? "HTTP " + std::to_string(*out.http_status) + " " +
-                               std::string(res.reason())
-                         : ec.message();
+        out.cause =
+            is_ssl_error(ec) ? schema::EndCause::tls_error : schema::EndCause::handshake_failed;
+        out.detail =
+            ec == websocket::error::upgrade_declined && out.http_status
+                ? "HTTP " + std::to_string(*out.http_status) + " " + std::string(res.reason())
+                : ec.message();
         co_return false;
     }
     // The handshake is done: from here on the stream has no deadline but the watchdog.
@@ -213,7 +214,8 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
     out.established = true;
     up_ = true;
     row.http_status = 101;
-    row.subprotocol = redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
+    row.subprotocol =
+        redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
     watchdog_.emplace(ws_.get_executor(), settings_.heartbeat_timeout, [&tcp_layer] {
         beast::error_code ignored;
         tcp_layer.socket().close(ignored);
@@ -270,7 +272,7 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
     ended_ = true;
     Outcome out;
     out.established = true;
-    out.cause = "local-stop";
+    out.cause = schema::EndCause::local_stop;
     out.close_code = 1000;
     co_return out;
 }
@@ -280,14 +282,14 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
 template <bool Tls>
 void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
     if (watchdog_->fired()) {
-        out.cause = "heartbeat-timeout";
+        out.cause = schema::EndCause::heartbeat_timeout;
         out.detail = "no frame or ping for " +
                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                         settings_.heartbeat_timeout)
                                         .count()) +
                      " s";
     } else if (closing_) {
-        out.cause = "local-stop";
+        out.cause = schema::EndCause::local_stop;
         out.close_code = 1000;
     } else if (ec == websocket::error::closed) {
         const auto reason = ws_.reason();
@@ -296,13 +298,13 @@ void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
         const auto echoed = reason.code == websocket::close_code::none
                                 ? std::uint16_t{1000}
                                 : static_cast<std::uint16_t>(reason.code);
-        events_.on_sent("close", std::string{static_cast<char>(echoed >> 8),
-                                             static_cast<char>(echoed & 0xff)});
+        events_.on_sent(
+            "close", std::string{static_cast<char>(echoed >> 8), static_cast<char>(echoed & 0xff)});
         if (reason.code == websocket::close_code::none) {
-            out.cause = "close-no-code";
+            out.cause = schema::EndCause::close_no_code;
             out.close_code = 1005;
         } else {
-            out.cause = "close";
+            out.cause = schema::EndCause::close;
             out.close_code = static_cast<std::int64_t>(reason.code);
             out.close_reason = std::string(reason.reason.data(), reason.reason.size());
         }

@@ -155,8 +155,7 @@ net::awaitable<bool> Player::wait_for(Run& run, const schema::Frame& f) {
         const auto& sent = texts_of(run.p);
         const auto sent_before = static_cast<std::size_t>(
             std::lower_bound(sent.begin(), sent.end(), f.seq) - sent.begin());
-        run.conn.needed_texts =
-            std::max<std::size_t>(sent_before, run.conn.subscriptions.empty());
+        run.conn.needed_texts = std::max<std::size_t>(sent_before, run.conn.subscriptions.empty());
     }
     if (run.out.next_synth_ns() <= f.offset_ns) {
         co_return co_await wait_with_heartbeats(run.out, f.offset_ns);
@@ -221,9 +220,8 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     for (const auto& fault : faults_) {
         if (alive && fault.kind == FaultKind::slow) {
-            run.conn.wake.expires_after(std::chrono::nanoseconds(
-                static_cast<std::int64_t>(static_cast<double>(sent_bytes) * 1e9 /
-                                          static_cast<double>(fault.bytes_per_s))));
+            run.conn.wake.expires_after(std::chrono::nanoseconds(static_cast<std::int64_t>(
+                static_cast<double>(sent_bytes) * 1e9 / static_cast<double>(fault.bytes_per_s))));
             co_await run.conn.wake.async_wait(kUseTuple);
         }
     }
@@ -246,9 +244,10 @@ net::awaitable<bool> Player::finish(Run& run) {
         co_return cut;
     }
     const bool last = run.k + 1 >= plan_.connections.size();
-    const std::string& cause = run.p.recorded.end_cause;
+    const schema::EndCause cause = run.p.recorded.end_cause;
     const bool in_tape_end =
-        last && (cause == "local-stop" || cause.empty() || cause == "interrupted");
+        last && (cause == schema::EndCause::local_stop || cause == schema::EndCause::none ||
+                 cause == schema::EndCause::interrupted);
     const bool current = run.client.generation == run.generation;
     if (current) {
         run.client.ending = run.k;

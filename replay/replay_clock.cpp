@@ -19,9 +19,7 @@ ReplayClock::ReplayClock(ClockMode mode, double speed, bool shared, std::int64_t
       started_(source_()),
       virtual_ns_(tape_start_ns) {}
 
-TimePoint ReplayClock::now() const {
-    return (paused_ ? paused_at_ : source_()) - paused_total_;
-}
+TimePoint ReplayClock::now() const { return (paused_ ? paused_at_ : source_()) - paused_total_; }
 
 TimePoint ReplayClock::real(TimePoint t) const {
     return paused_ ? TimePoint::max() : t + paused_total_;
@@ -82,8 +80,8 @@ ConnectionClock ReplayClock::connection_at(std::int64_t start) const {
 }
 
 TimePoint ReplayClock::due_at(const ConnectionClock& c, std::int64_t offset) const {
-    return c.r0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
-                      static_cast<double>(offset - c.base) / speed_));
+    return c.r0 + std::chrono::nanoseconds(
+                      static_cast<std::int64_t>(static_cast<double>(offset - c.base) / speed_));
 }
 
 ReplayClock::Due ReplayClock::due(const ConnectionClock& c, std::int64_t offset) const {

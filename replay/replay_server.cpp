@@ -45,8 +45,7 @@ std::string iso_utc(std::chrono::system_clock::time_point t) {
 
 bool fixed_route(std::string_view path) {
     return path == "/api/v1/streaming/health" || path == "/api/v1/instance" ||
-           path == "/api/v1/instance/" || path == "/api/v2/instance" ||
-           path == "/api/v2/instance/";
+           path == "/api/v1/instance/" || path == "/api/v2/instance" || path == "/api/v2/instance/";
 }
 
 std::int64_t session_of(schema::TapeStore& store, std::int64_t id) {
@@ -139,8 +138,8 @@ void ReplayServer::Impl::load_tls() {
     beast::error_code ec;
     tls->use_certificate_chain_file(options.tls_cert, ec);
     if (ec) {
-        throw std::runtime_error(options.tls_cert + ": cannot load a PEM certificate chain: " +
-                                 ec.message());
+        throw std::runtime_error(options.tls_cert +
+                                 ": cannot load a PEM certificate chain: " + ec.message());
     }
     tls->use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
     if (ec) {
@@ -235,8 +234,8 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
     const std::int64_t remaining = std::max<std::int64_t>(0, limit - client.window_requests);
     Response res;
     if (options.rate_limit > 0 && client.window_requests > options.rate_limit) {
-        res = json_response(req, http::status::too_many_requests,
-                            R"({"error":"Too many requests"})");
+        res =
+            json_response(req, http::status::too_many_requests, R"({"error":"Too many requests"})");
     } else {
         res = json_response(req, http::status::ok, std::move(r->body));
         for (const auto& [name, value] : r->headers) {

@@ -25,17 +25,17 @@ void report_failure(const boost::system::error_code& ec, const char* what) {
     std::cerr << "replay: " << what << ": " << ec.message() << '\n';
 }
 
-net::awaitable<void> end_transport(ServerStream& stream, const std::string& cause) {
+net::awaitable<void> end_transport(ServerStream& stream, schema::EndCause cause) {
     constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
     co_await stream.async_drain(kUseTuple);  // what came before the end goes out first
     auto& socket = stream.socket();
     boost::system::error_code ignored;
-    if (cause == "reset") {
+    if (cause == schema::EndCause::reset) {
         socket.set_option(net::socket_base::linger(true, 0), ignored);
         socket.close(ignored);
         co_return;
     }
-    if (cause == "tls-error" && stream.tls() != nullptr) {
+    if (cause == schema::EndCause::tls_error && stream.tls() != nullptr) {
         // An application-data record (TLS 1.2/1.3 framing) of 32 bytes of nonsense, written under
         // the TLS layer.
         std::array<unsigned char, 37> record{0x17, 0x03, 0x03, 0x00, 0x20};

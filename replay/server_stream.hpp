@@ -24,6 +24,8 @@
 #include <string>
 #include <string_view>
 
+#include "schema/model.hpp"
+
 namespace mastotape::replay {
 
 class ServerStream {
@@ -198,7 +200,7 @@ void report_failure(const boost::system::error_code& ec, const char* what);
 // Ends the transport under a connection as a recorded one ended without a goodbye, after what was
 // written has gone out: a `reset` is an RST; a `tls-error`, on a TLS connection, a record the
 // client cannot decrypt; `eof`, a network error and anything else, the end of the TCP stream.
-boost::asio::awaitable<void> end_transport(ServerStream& stream, const std::string& cause);
+boost::asio::awaitable<void> end_transport(ServerStream& stream, schema::EndCause cause);
 
 // How a WebSocket over a ServerStream ends its transport after the closing handshake (found by
 // Beast through argument-dependent lookup): TLS close_notify first when there is TLS.

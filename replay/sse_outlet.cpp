@@ -52,7 +52,7 @@ class SseOutlet final : public Outlet {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
-    net::awaitable<void> drop() override { co_await end_transport(stream_, "eof"); }
+    net::awaitable<void> drop() override { co_await end_transport(stream_, schema::EndCause::eof); }
     net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override;
     std::uint64_t bytes_written() const override { return stream_.bytes_written(); }
 
@@ -160,7 +160,8 @@ net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
 // a blank line, so the client's parser meets it as one event.
 net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind kind) {
     if (kind == FaultKind::oversize_at) {
-        const std::string oversized = "event: update\ndata: " + std::string(kOversize, 'x') + "\n\n";
+        const std::string oversized =
+            "event: update\ndata: " + std::string(kOversize, 'x') + "\n\n";
         co_return co_await write(oversized);
     }
     const std::string block =
@@ -170,19 +171,20 @@ net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind k
 }
 
 net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
-    const std::string& cause = p.recorded.end_cause;
+    using schema::EndCause;
+    const EndCause cause = p.recorded.end_cause;
     if (tape_end && s_.options.hold) {
         while (!conn_.closed) {
             conn_.wake.expires_at(TimePoint::max());
             co_await conn_.wake.async_wait(kUseTuple);
         }
-    } else if (!tape_end && cause == "heartbeat-timeout") {
+    } else if (!tape_end && cause == EndCause::heartbeat_timeout) {
         // The server went silent: nothing more until the client gives up.
         conn_.wake.expires_after(s_.silence_after(p));
         co_await conn_.wake.async_wait(kUseTuple);
         beast::error_code ignored;
         stream_.socket().close(ignored);
-    } else if (tape_end || cause == "close" || cause == "close-no-code") {
+    } else if (tape_end || cause == EndCause::close || cause == EndCause::close_no_code) {
         co_await close(1000);
     } else {
         co_await end_transport(stream_, cause);
@@ -220,13 +222,13 @@ net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
     const Admitted a = s.admission.admit(client);
     if (!a.ok) {
         if (a.status == 0) {
-            co_await end_transport(stream, "reset");  // as the recorded attempt failed
+            co_await end_transport(stream,
+                                   schema::EndCause::reset);  // as the recorded attempt failed
             co_return;
         }
         const std::string message =
             a.error_message.empty() ? "Service Unavailable" : a.error_message;
-        Response res =
-            json_response(req, static_cast<http::status>(a.status), error_body(message));
+        Response res = json_response(req, static_cast<http::status>(a.status), error_body(message));
         co_await answer(stream, std::move(res));
         co_return;
     }

@@ -126,7 +126,9 @@ class WebSocketOutlet final : public Outlet {
     net::awaitable<void> close(int code) override {
         co_await writer_.close(websocket::close_reason(static_cast<websocket::close_code>(code)));
     }
-    net::awaitable<void> drop() override { co_await end_transport(ws_.next_layer(), "eof"); }
+    net::awaitable<void> drop() override {
+        co_await end_transport(ws_.next_layer(), schema::EndCause::eof);
+    }
     net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override;
     std::uint64_t bytes_written() const override { return ws_.next_layer().bytes_written(); }
 
@@ -285,7 +287,7 @@ net::awaitable<bool> WebSocketOutlet::ping(std::string_view payload) {
                 co_return false;
             }
             if (!conn_.ponged) {
-                co_await end_transport(ws_.next_layer(), "eof");
+                co_await end_transport(ws_.next_layer(), schema::EndCause::eof);
                 conn_.cut_short = true;
                 co_return false;
             }
@@ -317,7 +319,8 @@ net::awaitable<void> WebSocketOutlet::go_silent(const PlannedConnection& p) {
 
 // Ends a connection the way the recorded one ended.
 net::awaitable<void> WebSocketOutlet::end(const PlannedConnection& p, bool tape_end) {
-    const std::string& cause = p.recorded.end_cause;
+    using schema::EndCause;
+    const EndCause cause = p.recorded.end_cause;
     if (tape_end && s_.options.hold) {
         while (!conn_.closed) {
             conn_.wake.expires_at(TimePoint::max());
@@ -328,13 +331,13 @@ net::awaitable<void> WebSocketOutlet::end(const PlannedConnection& p, bool tape_
     }
     if (tape_end) {
         co_await writer_.close(websocket::close_code::normal);
-    } else if (cause == "close") {
+    } else if (cause == EndCause::close) {
         co_await writer_.close(websocket::close_reason(
             static_cast<websocket::close_code>(p.recorded.close_code.value_or(1000)),
             p.recorded.close_reason));
-    } else if (cause == "close-no-code") {
+    } else if (cause == EndCause::close_no_code) {
         co_await writer_.close(websocket::close_reason{});
-    } else if (cause == "heartbeat-timeout") {
+    } else if (cause == EndCause::heartbeat_timeout) {
         co_await go_silent(p);
     } else {
         co_await end_transport(ws_.next_layer(), cause);
@@ -386,7 +389,7 @@ void subscribe_from_query(LiveConnection& conn, const std::string& query) {
 net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
                                     const std::string& error_message) {
     if (status == 0) {
-        co_await end_transport(stream, "reset");
+        co_await end_transport(stream, schema::EndCause::reset);
         co_return;
     }
     std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
@@ -399,7 +402,7 @@ net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
     }
     head += "\r\n";
     co_await net::async_write(stream, net::buffer(head), kUseTuple);
-    co_await end_transport(stream, "eof");
+    co_await end_transport(stream, schema::EndCause::eof);
 }
 
 net::awaitable<void> serve_websocket(Streaming& s, ServerStream& stream, Request req,

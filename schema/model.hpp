@@ -5,7 +5,9 @@
 // `*_wall_ns` are Unix wall-clock nanoseconds.
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,43 @@ struct Session {
     std::string settings_json = "{}";  // recorder settings worth keeping (heartbeat timeout, ...)
 };
 
+// How a connection ended, and so why the gap after it began. Stored as its name.
+enum class EndCause {
+    none,               // "": still open
+    close,              // a close frame with a code
+    close_no_code,      // "close-no-code": a close frame without one (1005)
+    eof,                // the stream ended without a close frame (1006)
+    reset,              // the connection was reset (1006)
+    heartbeat_timeout,  // "heartbeat-timeout": silent past the heartbeat timeout
+    local_stop,         // "local-stop": the recorder stopped it
+    tls_error,          // "tls-error"
+    network_error,      // "network-error": a timeout, an unreachable host or network
+    handshake_failed,   // "handshake-failed": refused or never answered
+    frame_too_large,    // "frame-too-large": past --max-frame (1009)
+    protocol_error,     // "protocol-error": a WebSocket or HTTP framing error
+    interrupted,        // the recorder died with it open (set by `verify --repair`)
+};
+
+// Every cause, in the order above.
+std::span<const EndCause> all_end_causes();
+std::string_view to_string(EndCause c);
+std::optional<EndCause> end_cause_from_string(std::string_view s);
+std::ostream& operator<<(std::ostream& out, EndCause c);
+
+// What became of a gap's backfill. Stored as its name.
+enum class BackfillStatus {
+    none,     // not attempted (the gap is still open, or the session ended in it)
+    running,  // under way (a recorder that died left it so)
+    ok,       // every endpoint paged to its end
+    partial,  // some items came, then a limit or an error
+    failed,   // nothing came: an error
+    skipped,  // --no-backfill
+};
+
+std::string_view to_string(BackfillStatus s);
+std::optional<BackfillStatus> backfill_status_from_string(std::string_view s);
+std::ostream& operator<<(std::ostream& out, BackfillStatus s);
+
 enum class SessionState { recording, ended, interrupted };
 std::string_view to_string(SessionState s);
 
@@ -59,9 +98,7 @@ std::string_view to_string(SessionState s);
 SessionState session_state(const Session& s, std::int64_t now_wall_ns,
                            std::int64_t stale_after_ns = 15'000'000'000);
 
-// One connection attempt and how it went. `end_cause` values: close, close-no-code, eof, reset,
-// heartbeat-timeout, local-stop, tls-error, network-error, handshake-failed, frame-too-large,
-// protocol-error; empty while the connection is open.
+// One connection attempt and how it went.
 struct Connection {
     std::int64_t session_id = 0;
     std::int64_t idx = 0;  // 0-based attempt number within the session
@@ -75,7 +112,7 @@ struct Connection {
     std::string response_headers_json = "{}";         // handshake response headers, redacted
     std::optional<std::int64_t> ended_offset_ns;
     std::optional<std::int64_t> ended_wall_ns;
-    std::string end_cause;
+    EndCause end_cause = EndCause::none;  // none while the connection is open
     std::optional<std::int64_t> close_code;
     std::string close_reason;
     std::string end_detail;
@@ -115,7 +152,6 @@ struct ClientMessage {
 };
 
 // A time the stream was not connected. `cause` is the end cause of the connection before it.
-// `backfill_status`: none, ok, partial, failed, skipped.
 struct Gap {
     std::int64_t session_id = 0;
     std::int64_t idx = 0;
@@ -124,9 +160,9 @@ struct Gap {
     std::int64_t start_wall_ns = 0;
     std::optional<std::int64_t> end_offset_ns;
     std::optional<std::int64_t> end_wall_ns;
-    std::string cause;
+    EndCause cause = EndCause::none;
     std::int64_t last_seq_before = 0;
-    std::string backfill_status = "none";
+    BackfillStatus backfill_status = BackfillStatus::none;
     std::string backfill_error;
     std::int64_t backfilled = 0;
 };

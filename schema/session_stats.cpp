@@ -51,7 +51,7 @@ SessionStats compute_stats(TapeStore& store, std::int64_t session_id, std::int64
         const std::int64_t len = std::max<std::int64_t>(0, end - g.start_offset_ns);
         st.gap_total_ns += len;
         st.gap_longest_ns = std::max(st.gap_longest_ns, len);
-        ++st.gaps_by_cause[g.cause];
+        ++st.gaps_by_cause[std::string(to_string(g.cause))];
     }
     for (const auto& b : store.backfill(session_id)) {
         st.backfill_already_streamed += b.already_streamed ? 1 : 0;

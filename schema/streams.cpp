@@ -8,12 +8,16 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::array<std::string_view, 8> kUserEvents{
-    "update",       "delete",       "status.update",         "notification",
-    "notifications_merged", "announcement", "announcement.reaction", "announcement.delete"};
-constexpr std::array<std::string_view, 3> kNotificationEvents{"notification",
-                                                              "notifications_merged",
-                                                              "status.update"};
+constexpr std::array<std::string_view, 8> kUserEvents{"update",
+                                                      "delete",
+                                                      "status.update",
+                                                      "notification",
+                                                      "notifications_merged",
+                                                      "announcement",
+                                                      "announcement.reaction",
+                                                      "announcement.delete"};
+constexpr std::array<std::string_view, 3> kNotificationEvents{
+    "notification", "notifications_merged", "status.update"};
 constexpr std::array<std::string_view, 3> kStatusEvents{"update", "delete", "status.update"};
 constexpr std::array<std::string_view, 1> kDirectEvents{"conversation"};
 
@@ -21,10 +25,10 @@ constexpr std::string_view kPublic = "/api/v1/timelines/public";
 constexpr std::string_view kTag = "/api/v1/timelines/tag/";
 
 const std::array<StreamInfo, 12> kStreams{{
-    {"user", StreamParam::none, "/api/v1/streaming/user", false, "/api/v1/timelines/home", "",
-     true, false, kUserEvents},
-    {"user:notification", StreamParam::none, "/api/v1/streaming/user/notification", false, "",
-     "", true, false, kNotificationEvents},
+    {"user", StreamParam::none, "/api/v1/streaming/user", false, "/api/v1/timelines/home", "", true,
+     false, kUserEvents},
+    {"user:notification", StreamParam::none, "/api/v1/streaming/user/notification", false, "", "",
+     true, false, kNotificationEvents},
     {"public", StreamParam::none, "/api/v1/streaming/public", false, kPublic, "", false, false,
      kStatusEvents},
     {"public:media", StreamParam::none, "/api/v1/streaming/public", true, kPublic,

@@ -27,9 +27,9 @@ struct StreamInfo {
     // The REST timeline with this stream's statuses: a full path, or a prefix the parameter
     // completes ("/api/v1/timelines/tag/"); empty when its statuses have none.
     std::string_view status_timeline;
-    std::string_view timeline_flags;  // e.g. "local=true&only_media=true"
-    bool notifications = false;       // its notifications are on /api/v1/notifications
-    bool conversations = false;       // its conversations are on /api/v1/conversations
+    std::string_view timeline_flags;           // e.g. "local=true&only_media=true"
+    bool notifications = false;                // its notifications are on /api/v1/notifications
+    bool conversations = false;                // its conversations are on /api/v1/conversations
     std::span<const std::string_view> events;  // what it carries (section 6)
 };
 
@@ -61,9 +61,10 @@ std::string sse_target(const Subscription& s);
 std::string subscribe_message(const Subscription& s);
 // The subscription an SSE path serves, from the path and its query; nullopt for an unknown path.
 // `only_media` is truthy by Mastodon's rule (see query_truthy).
-std::optional<Subscription> subscription_of_sse_path(
-    std::string_view path, std::optional<std::string_view> only_media,
-    std::optional<std::string_view> tag, std::optional<std::string_view> list);
+std::optional<Subscription> subscription_of_sse_path(std::string_view path,
+                                                     std::optional<std::string_view> only_media,
+                                                     std::optional<std::string_view> tag,
+                                                     std::optional<std::string_view> list);
 
 // Mastodon's truthiness of a query flag: present and none of false, 0, f, F, FALSE, off, OFF.
 bool query_truthy(std::optional<std::string_view> value);

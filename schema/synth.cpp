@@ -20,8 +20,14 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::size_t kFlushEvery = 8192;
 
-const std::vector<std::string> kCauses{
-    "eof", "reset", "close", "close-no-code", "heartbeat-timeout", "tls-error", "network-error"};
+// The connection ends synth can make.
+constexpr std::array<EndCause, 7> kCauses{EndCause::eof,
+                                          EndCause::reset,
+                                          EndCause::close,
+                                          EndCause::close_no_code,
+                                          EndCause::heartbeat_timeout,
+                                          EndCause::tls_error,
+                                          EndCause::network_error};
 
 // JSON text is built by hand: synth must write a million events in seconds.
 
@@ -95,12 +101,12 @@ class Synth {
     std::string endpoint_of(const Subscription& sub, const std::string& event) const;
 
     void open_connection(std::int64_t at, bool resubscribe);
-    void end_connection(std::int64_t at, const std::string& cause);
+    void end_connection(std::int64_t at, EndCause cause);
     void emit_frame(std::int64_t at, FrameKind kind, std::string bytes);
     void emit_client(std::int64_t at, const std::string& kind, std::string bytes);
     void emit_heartbeats_until(std::int64_t until);
     void emit_event(std::int64_t at, const Subscription& sub, const Drawn& d);
-    std::int64_t run_gap(std::int64_t end_at, const std::string& cause);
+    std::int64_t run_gap(std::int64_t end_at, EndCause cause);
     void flush(bool force);
 
     TapeStore& store_;
@@ -154,7 +160,8 @@ void Synth::validate() {
         }
     }
     for (const auto& c : o_.connection_ends) {
-        if (std::find(kCauses.begin(), kCauses.end(), c) == kCauses.end()) {
+        const auto cause = end_cause_from_string(c);
+        if (!cause || std::find(kCauses.begin(), kCauses.end(), *cause) == kCauses.end()) {
             throw std::invalid_argument("unknown connection end \"" + c + "\"");
         }
     }
@@ -554,29 +561,29 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
     last_activity_ = handshake;
 }
 
-void Synth::end_connection(std::int64_t at, const std::string& cause) {
+void Synth::end_connection(std::int64_t at, EndCause cause) {
     conn_.ended_offset_ns = at;
     conn_.ended_wall_ns = wall(at);
     conn_.end_cause = cause;
-    if (cause == "eof") {
+    if (cause == EndCause::eof) {
         conn_.close_code = 1006;
         conn_.end_detail = "end of stream without a close frame";
-    } else if (cause == "reset") {
+    } else if (cause == EndCause::reset) {
         conn_.close_code = 1006;
         conn_.end_detail = "Connection reset by peer";
-    } else if (cause == "close") {
+    } else if (cause == EndCause::close) {
         conn_.close_code = 1001;
         conn_.close_reason = "going away";
-    } else if (cause == "close-no-code") {
+    } else if (cause == EndCause::close_no_code) {
         conn_.close_code = 1005;
-    } else if (cause == "heartbeat-timeout") {
+    } else if (cause == EndCause::heartbeat_timeout) {
         conn_.end_detail =
             "no frame or ping for " + std::to_string(o_.heartbeat_timeout_ns / kSec) + " s";
-    } else if (cause == "tls-error") {
+    } else if (cause == EndCause::tls_error) {
         conn_.end_detail = "decryption failed or bad record mac (SSL routines)";
-    } else if (cause == "network-error") {
+    } else if (cause == EndCause::network_error) {
         conn_.end_detail = "Network is unreachable";
-    } else if (cause == "local-stop" && o_.transport == Transport::websocket) {
+    } else if (cause == EndCause::local_stop && o_.transport == Transport::websocket) {
         conn_.close_code = 1000;  // the recorder's close frame; SSE has none
     }
     batch_.connections.push_back(conn_);
@@ -584,14 +591,14 @@ void Synth::end_connection(std::int64_t at, const std::string& cause) {
 
 // Ends the current connection with `cause` at `end_at`, fails some attempts, reconnects, and
 // backfills what was published in between. Returns the time the new connection is up.
-std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
+std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     const std::int64_t gap_idx = next_gap_idx_++;
     end_connection(end_at, cause);
     // The recorder answers a close frame with one of its own echoing the code, without the
     // reason (1000 when the server's had no code), as Beast does.
-    if (o_.transport == Transport::websocket && cause == "close") {
+    if (o_.transport == Transport::websocket && cause == EndCause::close) {
         emit_client(end_at + 100'000, "close", std::string("\x03\xe9", 2));
-    } else if (o_.transport == Transport::websocket && cause == "close-no-code") {
+    } else if (o_.transport == Transport::websocket && cause == EndCause::close_no_code) {
         emit_client(end_at + 100'000, "close", std::string("\x03\xe8", 2));
     }
     Gap g;
@@ -619,7 +626,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
         failed.http_status = 502;
         failed.ended_offset_ns = t + 20 * kMs;
         failed.ended_wall_ns = wall(t + 20 * kMs);
-        failed.end_cause = "handshake-failed";
+        failed.end_cause = EndCause::handshake_failed;
         failed.end_detail = "HTTP 502 Bad Gateway";
         batch_.connections.push_back(failed);
         conn_ = failed;
@@ -645,7 +652,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
     emit_event(up + 50 * kMs, first_sub, first);
 
     if (!o_.backfill) {
-        g.backfill_status = "skipped";
+        g.backfill_status = BackfillStatus::skipped;
         batch_.gaps.push_back(g);
         return up + 50 * kMs;
     }
@@ -677,7 +684,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, const std::string& cause) {
     for (auto it = missed.rbegin(); it != missed.rend(); ++it) {
         add_item(it->second, false);
     }
-    g.backfill_status = "ok";
+    g.backfill_status = BackfillStatus::ok;
     batch_.gaps.push_back(g);
     // The next event comes after the backfill's last fetch: one before it would be on the page.
     return fetched_at;
@@ -726,12 +733,13 @@ std::int64_t Synth::run() {
         while (i < o_.events) {
             if (next_gap < gaps && i >= o_.events * static_cast<std::int64_t>(next_gap + 1) /
                                             static_cast<std::int64_t>(gaps + 1)) {
-                const std::string& cause = o_.connection_ends[next_gap++];
+                const EndCause cause = *end_cause_from_string(o_.connection_ends[next_gap++]);
                 std::int64_t end_at = t + 500 * kMs;
-                if (cause == "heartbeat-timeout") {
+                if (cause == EndCause::heartbeat_timeout) {
                     end_at = last_activity_ + o_.heartbeat_timeout_ns;
                 }
-                emit_heartbeats_until(cause == "heartbeat-timeout" ? last_activity_ + 1 : end_at);
+                emit_heartbeats_until(cause == EndCause::heartbeat_timeout ? last_activity_ + 1
+                                                                           : end_at);
                 t = run_gap(end_at, cause);
                 ++i;  // the first event after reconnecting
                 continue;
@@ -750,7 +758,7 @@ std::int64_t Synth::run() {
         if (o_.transport == Transport::websocket) {
             emit_client(end_offset, "close", std::string("\x03\xe8", 2));
         }
-        end_connection(end_offset + 2 * kMs, "local-stop");
+        end_connection(end_offset + 2 * kMs, EndCause::local_stop);
         end_offset += 2 * kMs;
         flush(true);
         store_.end_session(session_id_, wall(end_offset), end_offset, "stopped", "");

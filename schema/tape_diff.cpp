@@ -53,9 +53,9 @@ struct Side {
             if (c.handshake_offset_ns) {
                 out.emplace_back();
             } else {
-                out.back().push_back(c.end_cause + (c.http_status
-                                                        ? " HTTP " + std::to_string(*c.http_status)
-                                                        : std::string()));
+                out.back().push_back(
+                    std::string(to_string(c.end_cause)) +
+                    (c.http_status ? " HTTP " + std::to_string(*c.http_status) : std::string()));
             }
         }
         return out;
@@ -63,7 +63,7 @@ struct Side {
 };
 
 std::string describe_end(const Connection& c) {
-    std::string s = c.end_cause.empty() ? "(open)" : c.end_cause;
+    std::string s = c.end_cause == EndCause::none ? "(open)" : std::string(to_string(c.end_cause));
     if (c.close_code) {
         s += " " + std::to_string(*c.close_code);
     }
@@ -288,8 +288,9 @@ class Differ {
         for (std::size_t i = 0; i < std::min(ga.size(), gb.size()); ++i) {
             // A gap's cause is how its connection ended: `ends` leaves it out with the end.
             if (!ignored("ends") && ga[i].cause != gb[i].cause) {
-                differ("gaps", "gap " + std::to_string(i) + " cause: A " + ga[i].cause + ", B " +
-                                   gb[i].cause);
+                differ("gaps", "gap " + std::to_string(i) + " cause: A " +
+                                   std::string(to_string(ga[i].cause)) + ", B " +
+                                   std::string(to_string(gb[i].cause)));
             }
             if (a_.position_of(ga[i].from_connection_idx) !=
                 b_.position_of(gb[i].from_connection_idx)) {
@@ -317,7 +318,8 @@ class Differ {
         for (std::size_t i = 0; i < std::min(ga.size(), gb.size()); ++i) {
             if (ga[i].backfill_status != gb[i].backfill_status) {
                 differ("backfill", "gap " + std::to_string(i) + " backfill: A " +
-                                       ga[i].backfill_status + ", B " + gb[i].backfill_status +
+                                       std::string(to_string(ga[i].backfill_status)) + ", B " +
+                                       std::string(to_string(gb[i].backfill_status)) +
                                        (gb[i].backfill_error.empty()
                                             ? std::string()
                                             : " (" + preview(gb[i].backfill_error, 80) + ")"));

@@ -20,8 +20,8 @@ namespace mastotape::schema {
 
 // What `ignore` may name.
 inline const std::set<std::string>& diff_aspects() {
-    static const std::set<std::string> aspects{"timing",  "backfill", "heartbeats",
-                                               "client",  "ends",     "gaps"};
+    static const std::set<std::string> aspects{"timing", "backfill", "heartbeats",
+                                               "client", "ends",     "gaps"};
     return aspects;
 }
 

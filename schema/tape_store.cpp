@@ -8,160 +8,15 @@
 #include <fstream>
 #include <limits>
 
-#include <nlohmann/json.hpp>
-
 #include "schema/migrations.hpp"
+#include "schema/row_sql.hpp"
+#include "schema/sqlite_util.hpp"
 #include "schema/wal_checkpointer.hpp"
 
 namespace mastotape::schema {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A one-line reason for a SQLite failure, phrased for the user.
-std::string describe(const SQLite::Exception& e) {
-    const int code = e.getErrorCode() & 0xff;
-    switch (code) {
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-            return std::string("corrupt tape (") + e.what() + "); try `mastotape verify`";
-        case SQLITE_FULL:
-            return "disk full; nothing of the last batch was written";
-        case SQLITE_READONLY:
-            return "read-only location; copy the tape somewhere writable";
-        case SQLITE_CANTOPEN:
-            return "cannot open (missing directory or no permission)";
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-            return "tape is locked by another writer";
-        case SQLITE_IOERR:
-            return std::string("I/O error (") + e.what() + ")";
-        default:
-            return e.what();
-    }
-}
-
-template <typename F>
-auto guarded(const std::string& path, F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const SQLite::Exception& e) {
-        throw TapeError(path + ": " + describe(e));
-    }
-}
-
-std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
-    if (c.isNull()) {
-        return std::nullopt;
-    }
-    return c.getInt64();
-}
-
-// A text or blob column's bytes, valid until the statement steps.
-std::string_view column_bytes(const SQLite::Column& c) {
-    const auto* data = static_cast<const char*>(c.getBlob());
-    return std::string_view(data == nullptr ? "" : data, static_cast<std::size_t>(c.getBytes()));
-}
-
-std::string blob(const SQLite::Column& c) { return std::string(column_bytes(c)); }
-
-void bind_opt(SQLite::Statement& st, int i, const std::optional<std::int64_t>& v) {
-    if (v) {
-        st.bind(i, *v);
-    } else {
-        st.bind(i);
-    }
-}
-
-void bind_blob(SQLite::Statement& st, int i, const std::string& bytes) {
-    st.bind(i, bytes.data(), static_cast<int>(bytes.size()));
-}
-
-std::string subscriptions_to_json(const std::vector<Subscription>& subs) {
-    nlohmann::ordered_json array = nlohmann::ordered_json::array();
-    for (const auto& s : subs) {
-        nlohmann::ordered_json o;
-        o["stream"] = s.stream;
-        if (!s.param.empty()) {
-            o["param"] = s.param;
-        }
-        array.push_back(o);
-    }
-    return array.dump();
-}
-
-std::vector<Subscription> subscriptions_from_json(const std::string& text) {
-    std::vector<Subscription> out;
-    auto array = nlohmann::json::parse(text, nullptr, false);
-    if (!array.is_array()) {
-        return out;
-    }
-    for (const auto& o : array) {
-        if (o.is_object() && o.contains("stream") && o.at("stream").is_string()) {
-            out.push_back({o.at("stream").get<std::string>(), o.value("param", std::string())});
-        }
-    }
-    return out;
-}
-
-constexpr const char* kSessionColumns =
-    "id, label, source, instance, transport, subscriptions, started_wall_ns, ended_wall_ns, "
-    "ended_offset_ns, end_reason, end_detail, updated_wall_ns, settings";
-
-Session read_session(SQLite::Statement& st) {
-    Session s;
-    s.id = st.getColumn(0).getInt64();
-    s.label = st.getColumn(1).getString();
-    s.source = st.getColumn(2).getString();
-    s.instance = st.getColumn(3).getString();
-    s.transport = transport_from_string(st.getColumn(4).getString()).value_or(Transport::websocket);
-    s.subscriptions = subscriptions_from_json(st.getColumn(5).getString());
-    s.started_wall_ns = st.getColumn(6).getInt64();
-    s.ended_wall_ns = opt_int(st.getColumn(7));
-    s.ended_offset_ns = opt_int(st.getColumn(8));
-    s.end_reason = st.getColumn(9).getString();
-    s.end_detail = st.getColumn(10).getString();
-    s.updated_wall_ns = st.getColumn(11).getInt64();
-    s.settings_json = st.getColumn(12).getString();
-    return s;
-}
-
-constexpr const char* kFrameColumns =
-    "session_id, seq, connection_idx, offset_ns, wall_ns, kind, parse_ok, stream, event, "
-    "object_id, bytes";
-
-// Fills `f` reusing its strings' storage: the replayer reads every frame through one Frame.
-void read_frame(SQLite::Statement& st, Frame& f) {
-    const auto text = [&](int i) { return column_bytes(st.getColumn(i)); };
-    const auto text_or_null = [&](int i, std::optional<std::string>& out) {
-        if (st.isColumnNull(i)) {
-            out.reset();
-        } else if (out) {
-            out->assign(text(i));
-        } else {
-            out.emplace(text(i));
-        }
-    };
-    f.session_id = st.getColumn(0).getInt64();
-    f.seq = st.getColumn(1).getInt64();
-    f.connection_idx = st.getColumn(2).getInt64();
-    f.offset_ns = st.getColumn(3).getInt64();
-    f.wall_ns = st.getColumn(4).getInt64();
-    f.columns.kind = frame_kind_from_string(text(5)).value_or(FrameKind::text);
-    f.columns.parse_ok = st.getColumn(6).getInt() != 0;
-    text_or_null(7, f.columns.stream);
-    text_or_null(8, f.columns.event);
-    text_or_null(9, f.columns.object_id);
-    f.bytes.assign(text(10));
-}
-
-void bind_opt_text(SQLite::Statement& st, int i, const std::optional<std::string>& v) {
-    if (v) {
-        st.bind(i, *v);
-    } else {
-        st.bind(i);
-    }
-}
 
 // Checks the first bytes before SQLite sees the file, so that a non-SQLite file is reported as
 // such and never touched.
@@ -218,32 +73,15 @@ struct TapeStore::Impl {
     }
 
     void prepare_writers() {
-        insert_frame = std::make_unique<SQLite::Statement>(
-            db,
-            "INSERT INTO frames (session_id, seq, connection_idx, offset_ns, wall_ns, kind, "
-            "parse_ok, stream, event, object_id, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-        insert_client_message = std::make_unique<SQLite::Statement>(
-            db,
-            "INSERT INTO client_messages (session_id, seq, connection_idx, offset_ns, wall_ns, "
-            "after_seq, kind, bytes) VALUES (?,?,?,?,?,?,?,?)");
-        upsert_connection = std::make_unique<SQLite::Statement>(
-            db,
-            "INSERT OR REPLACE INTO connections (session_id, idx, url, started_offset_ns, "
-            "started_wall_ns, handshake_offset_ns, http_status, error_message, subprotocol, "
-            "response_headers, ended_offset_ns, ended_wall_ns, end_cause, close_code, "
-            "close_reason, end_detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        upsert_gap = std::make_unique<SQLite::Statement>(
-            db,
-            "INSERT OR REPLACE INTO gaps (session_id, idx, from_connection_idx, start_offset_ns, "
-            "start_wall_ns, end_offset_ns, end_wall_ns, cause, last_seq_before, "
-            "backfill_status, backfill_error, backfilled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-        insert_backfill = std::make_unique<SQLite::Statement>(
-            db,
-            "INSERT INTO backfill_items (session_id, seq, gap_idx, offset_ns, wall_ns, endpoint, "
-            "query, http_status, object_id, already_streamed, body) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-        touch_session = std::make_unique<SQLite::Statement>(
-            db, "UPDATE sessions SET updated_wall_ns = ? WHERE id = ?");
+        const auto prepare = [&](const std::string& sql) {
+            return std::make_unique<SQLite::Statement>(db, sql);
+        };
+        insert_frame = prepare(insert_sql<Frame>(false));
+        insert_client_message = prepare(insert_sql<ClientMessage>(false));
+        upsert_connection = prepare(insert_sql<Connection>(true));
+        upsert_gap = prepare(insert_sql<Gap>(true));
+        insert_backfill = prepare(insert_sql<BackfillItem>(false));
+        touch_session = prepare("UPDATE sessions SET updated_wall_ns = ? WHERE id = ?");
     }
 };
 
@@ -262,7 +100,7 @@ bool FrameCursor::next(Frame& out) {
         if (!impl_->st->executeStep()) {
             return false;
         }
-        read_frame(*impl_->st, out);
+        read_row(*impl_->st, out, impl_->path);
         return true;
     } catch (const SQLite::Exception& e) {
         throw TapeError(impl_->path + ": " + describe(e));
@@ -398,23 +236,12 @@ std::int64_t TapeStore::create_session(const Session& s) {
         throw TapeError(path_ + ": opened read-only");
     }
     return guarded(path_, [&] {
-        SQLite::Statement st(impl_->db,
-                             "INSERT INTO sessions (label, source, instance, transport, "
-                             "subscriptions, started_wall_ns, ended_wall_ns, ended_offset_ns, "
-                             "end_reason, end_detail, updated_wall_ns, settings) "
-                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-        st.bind(1, s.label);
-        st.bind(2, s.source);
-        st.bind(3, s.instance);
-        st.bind(4, std::string(to_string(s.transport)));
-        st.bind(5, subscriptions_to_json(s.subscriptions));
-        st.bind(6, s.started_wall_ns);
-        bind_opt(st, 7, s.ended_wall_ns);
-        bind_opt(st, 8, s.ended_offset_ns);
-        st.bind(9, s.end_reason);
-        st.bind(10, s.end_detail);
-        st.bind(11, s.updated_wall_ns != 0 ? s.updated_wall_ns : s.started_wall_ns);
-        st.bind(12, s.settings_json);
+        Session row = s;
+        if (row.updated_wall_ns == 0) {
+            row.updated_wall_ns = row.started_wall_ns;
+        }
+        SQLite::Statement st(impl_->db, insert_sql<Session>(false));
+        bind_row(st, row);
         st.exec();
         return impl_->db.getLastInsertRowid();
     });
@@ -480,98 +307,32 @@ void TapeStore::set_session_end(const Session& s) {
     });
 }
 
+namespace {
+
+// Runs one prepared INSERT for each record. tryReset(): a statement that failed in an earlier
+// batch still holds its error, which reset() would throw again.
+template <typename Record>
+void insert_all(SQLite::Statement& st, const std::vector<Record>& records) {
+    for (const auto& r : records) {
+        st.tryReset();
+        bind_row(st, r);
+        st.exec();
+    }
+}
+
+}  // namespace
+
 void TapeStore::append(const Batch& b) {
     if (!impl_->insert_frame) {
         throw TapeError(path_ + ": opened read-only");
     }
     in_transaction([&] {
         guarded(path_, [&] {
-            // tryReset(): a statement that failed in an earlier batch still holds its error, which
-            // reset() would throw again.
-            for (const auto& c : b.connections) {
-                auto& st = *impl_->upsert_connection;
-                st.tryReset();
-                st.bind(1, c.session_id);
-                st.bind(2, c.idx);
-                st.bind(3, c.url);
-                st.bind(4, c.started_offset_ns);
-                st.bind(5, c.started_wall_ns);
-                bind_opt(st, 6, c.handshake_offset_ns);
-                bind_opt(st, 7, c.http_status);
-                st.bind(8, c.error_message);
-                st.bind(9, c.subprotocol);
-                st.bind(10, c.response_headers_json);
-                bind_opt(st, 11, c.ended_offset_ns);
-                bind_opt(st, 12, c.ended_wall_ns);
-                st.bind(13, c.end_cause);
-                bind_opt(st, 14, c.close_code);
-                st.bind(15, c.close_reason);
-                st.bind(16, c.end_detail);
-                st.exec();
-            }
-            for (const auto& f : b.frames) {
-                auto& st = *impl_->insert_frame;
-                st.tryReset();
-                st.bind(1, f.session_id);
-                st.bind(2, f.seq);
-                st.bind(3, f.connection_idx);
-                st.bind(4, f.offset_ns);
-                st.bind(5, f.wall_ns);
-                st.bind(6, std::string(to_string(f.columns.kind)));
-                st.bind(7, static_cast<std::int64_t>(f.columns.parse_ok ? 1 : 0));
-                bind_opt_text(st, 8, f.columns.stream);
-                bind_opt_text(st, 9, f.columns.event);
-                bind_opt_text(st, 10, f.columns.object_id);
-                st.bindNoCopy(11, static_cast<const void*>(f.bytes.data()),
-                              static_cast<int>(f.bytes.size()));
-                st.exec();
-            }
-            for (const auto& m : b.client_messages) {
-                auto& st = *impl_->insert_client_message;
-                st.tryReset();
-                st.bind(1, m.session_id);
-                st.bind(2, m.seq);
-                st.bind(3, m.connection_idx);
-                st.bind(4, m.offset_ns);
-                st.bind(5, m.wall_ns);
-                st.bind(6, m.after_seq);
-                st.bind(7, m.kind);
-                bind_blob(st, 8, m.bytes);
-                st.exec();
-            }
-            for (const auto& g : b.gaps) {
-                auto& st = *impl_->upsert_gap;
-                st.tryReset();
-                st.bind(1, g.session_id);
-                st.bind(2, g.idx);
-                st.bind(3, g.from_connection_idx);
-                st.bind(4, g.start_offset_ns);
-                st.bind(5, g.start_wall_ns);
-                bind_opt(st, 6, g.end_offset_ns);
-                bind_opt(st, 7, g.end_wall_ns);
-                st.bind(8, g.cause);
-                st.bind(9, g.last_seq_before);
-                st.bind(10, g.backfill_status);
-                st.bind(11, g.backfill_error);
-                st.bind(12, g.backfilled);
-                st.exec();
-            }
-            for (const auto& item : b.backfill) {
-                auto& st = *impl_->insert_backfill;
-                st.tryReset();
-                st.bind(1, item.session_id);
-                st.bind(2, item.seq);
-                st.bind(3, item.gap_idx);
-                st.bind(4, item.offset_ns);
-                st.bind(5, item.wall_ns);
-                st.bind(6, item.endpoint);
-                st.bind(7, item.query);
-                st.bind(8, item.http_status);
-                st.bind(9, item.object_id);
-                st.bind(10, static_cast<std::int64_t>(item.already_streamed ? 1 : 0));
-                bind_blob(st, 11, item.body);
-                st.exec();
-            }
+            insert_all(*impl_->upsert_connection, b.connections);
+            insert_all(*impl_->insert_frame, b.frames);
+            insert_all(*impl_->insert_client_message, b.client_messages);
+            insert_all(*impl_->upsert_gap, b.gaps);
+            insert_all(*impl_->insert_backfill, b.backfill);
             if (b.now_wall_ns != 0) {
                 auto& st = *impl_->touch_session;
                 st.tryReset();
@@ -586,10 +347,10 @@ void TapeStore::append(const Batch& b) {
 std::vector<Session> TapeStore::sessions() {
     return guarded(path_, [&] {
         std::vector<Session> out;
-        SQLite::Statement st(
-            impl_->db, std::string("SELECT ") + kSessionColumns + " FROM sessions ORDER BY id");
+        SQLite::Statement st(impl_->db,
+                             "SELECT " + columns_of<Session>() + " FROM sessions ORDER BY id");
         while (st.executeStep()) {
-            out.push_back(read_session(st));
+            read_row(st, out.emplace_back(), path_);
         }
         return out;
     });
@@ -597,14 +358,16 @@ std::vector<Session> TapeStore::sessions() {
 
 Session TapeStore::session(std::int64_t id) {
     return guarded(path_, [&] {
-        SQLite::Statement st(
-            impl_->db, std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id = ?");
+        SQLite::Statement st(impl_->db,
+                             "SELECT " + columns_of<Session>() + " FROM sessions WHERE id = ?");
         st.bind(1, id);
         if (!st.executeStep()) {
             throw TapeError(path_ + ": no session " + std::to_string(id) +
                             " (list them with `mastotape sessions`)");
         }
-        return read_session(st);
+        Session s;
+        read_row(st, s, path_);
+        return s;
     });
 }
 
@@ -661,118 +424,34 @@ SessionCounts TapeStore::counts(std::int64_t session_id) {
     });
 }
 
-std::vector<Connection> TapeStore::connections(std::int64_t session_id) {
+// Every record of one kind in a session, in the order of `order_by`.
+template <typename Record>
+std::vector<Record> TapeStore::all_of(std::int64_t session_id, const char* order_by) {
     return guarded(path_, [&] {
-        std::vector<Connection> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT session_id, idx, url, started_offset_ns, started_wall_ns, "
-                             "handshake_offset_ns, http_status, error_message, subprotocol, "
-                             "response_headers, ended_offset_ns, ended_wall_ns, end_cause, "
-                             "close_code, close_reason, end_detail FROM connections "
-                             "WHERE session_id = ? ORDER BY idx");
+        std::vector<Record> out;
+        SQLite::Statement st(impl_->db, "SELECT " + columns_of<Record>() + " FROM " +
+                                            std::string(table_of(static_cast<Record*>(nullptr))) +
+                                            " WHERE session_id = ? ORDER BY " + order_by);
         st.bind(1, session_id);
         while (st.executeStep()) {
-            Connection c;
-            c.session_id = st.getColumn(0).getInt64();
-            c.idx = st.getColumn(1).getInt64();
-            c.url = st.getColumn(2).getString();
-            c.started_offset_ns = st.getColumn(3).getInt64();
-            c.started_wall_ns = st.getColumn(4).getInt64();
-            c.handshake_offset_ns = opt_int(st.getColumn(5));
-            c.http_status = opt_int(st.getColumn(6));
-            c.error_message = st.getColumn(7).getString();
-            c.subprotocol = st.getColumn(8).getString();
-            c.response_headers_json = st.getColumn(9).getString();
-            c.ended_offset_ns = opt_int(st.getColumn(10));
-            c.ended_wall_ns = opt_int(st.getColumn(11));
-            c.end_cause = st.getColumn(12).getString();
-            c.close_code = opt_int(st.getColumn(13));
-            c.close_reason = st.getColumn(14).getString();
-            c.end_detail = st.getColumn(15).getString();
-            out.push_back(std::move(c));
+            read_row(st, out.emplace_back(), path_);
         }
         return out;
     });
 }
 
-std::vector<Gap> TapeStore::gaps(std::int64_t session_id) {
-    return guarded(path_, [&] {
-        std::vector<Gap> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT session_id, idx, from_connection_idx, start_offset_ns, "
-                             "start_wall_ns, end_offset_ns, end_wall_ns, cause, last_seq_before, "
-                             "backfill_status, backfill_error, backfilled FROM gaps "
-                             "WHERE session_id = ? ORDER BY idx");
-        st.bind(1, session_id);
-        while (st.executeStep()) {
-            Gap g;
-            g.session_id = st.getColumn(0).getInt64();
-            g.idx = st.getColumn(1).getInt64();
-            g.from_connection_idx = st.getColumn(2).getInt64();
-            g.start_offset_ns = st.getColumn(3).getInt64();
-            g.start_wall_ns = st.getColumn(4).getInt64();
-            g.end_offset_ns = opt_int(st.getColumn(5));
-            g.end_wall_ns = opt_int(st.getColumn(6));
-            g.cause = st.getColumn(7).getString();
-            g.last_seq_before = st.getColumn(8).getInt64();
-            g.backfill_status = st.getColumn(9).getString();
-            g.backfill_error = st.getColumn(10).getString();
-            g.backfilled = st.getColumn(11).getInt64();
-            out.push_back(std::move(g));
-        }
-        return out;
-    });
+std::vector<Connection> TapeStore::connections(std::int64_t session_id) {
+    return all_of<Connection>(session_id, "idx");
 }
+
+std::vector<Gap> TapeStore::gaps(std::int64_t session_id) { return all_of<Gap>(session_id, "idx"); }
 
 std::vector<ClientMessage> TapeStore::client_messages(std::int64_t session_id) {
-    return guarded(path_, [&] {
-        std::vector<ClientMessage> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT session_id, seq, connection_idx, offset_ns, wall_ns, "
-                             "after_seq, kind, bytes FROM client_messages WHERE session_id = ? "
-                             "ORDER BY seq");
-        st.bind(1, session_id);
-        while (st.executeStep()) {
-            ClientMessage m;
-            m.session_id = st.getColumn(0).getInt64();
-            m.seq = st.getColumn(1).getInt64();
-            m.connection_idx = st.getColumn(2).getInt64();
-            m.offset_ns = st.getColumn(3).getInt64();
-            m.wall_ns = st.getColumn(4).getInt64();
-            m.after_seq = st.getColumn(5).getInt64();
-            m.kind = st.getColumn(6).getString();
-            m.bytes = blob(st.getColumn(7));
-            out.push_back(std::move(m));
-        }
-        return out;
-    });
+    return all_of<ClientMessage>(session_id, "seq");
 }
 
 std::vector<BackfillItem> TapeStore::backfill(std::int64_t session_id) {
-    return guarded(path_, [&] {
-        std::vector<BackfillItem> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT session_id, seq, gap_idx, offset_ns, wall_ns, endpoint, "
-                             "query, http_status, object_id, already_streamed, body "
-                             "FROM backfill_items WHERE session_id = ? ORDER BY seq");
-        st.bind(1, session_id);
-        while (st.executeStep()) {
-            BackfillItem b;
-            b.session_id = st.getColumn(0).getInt64();
-            b.seq = st.getColumn(1).getInt64();
-            b.gap_idx = st.getColumn(2).getInt64();
-            b.offset_ns = st.getColumn(3).getInt64();
-            b.wall_ns = st.getColumn(4).getInt64();
-            b.endpoint = st.getColumn(5).getString();
-            b.query = st.getColumn(6).getString();
-            b.http_status = st.getColumn(7).getInt64();
-            b.object_id = st.getColumn(8).getString();
-            b.already_streamed = st.getColumn(9).getInt() != 0;
-            b.body = blob(st.getColumn(10));
-            out.push_back(std::move(b));
-        }
-        return out;
-    });
+    return all_of<BackfillItem>(session_id, "seq");
 }
 
 FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t from_seq) {
@@ -780,7 +459,7 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
         auto impl = std::make_unique<FrameCursor::Impl>();
         impl->path = path_;
         impl->st = std::make_unique<SQLite::Statement>(
-            impl_->db, std::string("SELECT ") + kFrameColumns +
+            impl_->db, "SELECT " + columns_of<Frame>() +
                            " FROM frames WHERE session_id = ? AND seq >= ? ORDER BY seq");
         impl->st->bind(1, session_id);
         impl->st->bind(2, from_seq);
@@ -788,126 +467,8 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
     });
 }
 
-// An ItemScan runs as one index range per id length: within a length, text order is id order,
-// and moving to the next length present is one index seek.
-struct ItemCursor::Impl {
-    SQLite::Database* db = nullptr;
-    std::string path;
-    std::int64_t session_id = 0;
-    ItemScan scan;
-    std::optional<std::int64_t> length;  // of the ids the statement walks
-    std::unique_ptr<SQLite::Statement> st;
-    bool done = false;
-
-    bool frames() const { return scan.source == ItemScan::Source::frames; }
-
-    // "FROM ... WHERE ..." with the scan's fixed constraints; bind() fills them in from 1.
-    std::string from_where() const {
-        return frames() ? "FROM frames INDEXED BY frames_by_event WHERE session_id = ? AND "
-                          "event = ? AND stream IS ? AND offset_ns <= ?"
-                        : "FROM backfill_items INDEXED BY backfill_by_endpoint WHERE session_id = "
-                          "? AND endpoint = ? AND http_status = 200";
-    }
-    int bind(SQLite::Statement& q) const {
-        int i = 1;
-        q.bind(i++, session_id);
-        q.bind(i++, scan.key);
-        if (frames()) {
-            bind_opt_text(q, i++, scan.stream);
-            q.bind(i++, scan.max_offset_ns);
-        }
-        return i;
-    }
-
-    // The next id length present in the scan's direction, within its bounds.
-    std::optional<std::int64_t> next_length() const {
-        const bool down = scan.newest_first;
-        const auto& far = down ? scan.after : scan.before;  // the bound the scan moves to
-        const auto& near = down ? scan.before : scan.after;
-        std::string cmp = down ? " < ?" : " > ?";
-        std::optional<std::int64_t> from = length;
-        if (!from && near) {
-            from = static_cast<std::int64_t>(near->size());
-            cmp = down ? " <= ?" : " >= ?";
-        }
-        SQLite::Statement q(*db, "SELECT length(object_id) " + from_where() +
-                                     (from ? " AND length(object_id)" + cmp : std::string()) +
-                                     " ORDER BY length(object_id) " + (down ? "DESC" : "ASC") +
-                                     " LIMIT 1");
-        const int i = bind(q);
-        if (from) {
-            q.bind(i, *from);
-        }
-        if (!q.executeStep() || q.getColumn(0).isNull()) {
-            return std::nullopt;
-        }
-        const std::int64_t found = q.getColumn(0).getInt64();
-        if (far && (down ? found < static_cast<std::int64_t>(far->size())
-                         : found > static_cast<std::int64_t>(far->size()))) {
-            return std::nullopt;
-        }
-        return found;
-    }
-
-    void open_length(std::int64_t n) {
-        length = n;
-        const bool below = scan.before && static_cast<std::int64_t>(scan.before->size()) == n;
-        const bool above = scan.after && static_cast<std::int64_t>(scan.after->size()) == n;
-        st = std::make_unique<SQLite::Statement>(
-            *db, std::string("SELECT object_id, ") +
-                     (frames() ? "offset_ns, id, 0, '' " : "offset_ns, seq, gap_idx, query ") +
-                     from_where() + " AND length(object_id) = ?" +
-                     (below ? " AND object_id < ?" : "") + (above ? " AND object_id > ?" : "") +
-                     " ORDER BY object_id " + (scan.newest_first ? "DESC" : "ASC"));
-        int i = bind(*st);
-        st->bind(i++, n);
-        if (below) {
-            st->bind(i++, *scan.before);
-        }
-        if (above) {
-            st->bind(i++, *scan.after);
-        }
-    }
-};
-
-ItemCursor::ItemCursor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ItemCursor::ItemCursor(ItemCursor&&) noexcept = default;
-ItemCursor& ItemCursor::operator=(ItemCursor&&) noexcept = default;
-ItemCursor::~ItemCursor() = default;
-
-bool ItemCursor::next(ItemRow& out) {
-    return guarded(impl_->path, [&] {
-        Impl& c = *impl_;
-        while (!c.done) {
-            if (!c.st) {
-                if (const auto n = c.next_length()) {
-                    c.open_length(*n);
-                } else {
-                    c.done = true;
-                    break;
-                }
-            }
-            if (c.st->executeStep()) {
-                out.object_id = c.st->getColumn(0).getString();
-                out.offset_ns = c.st->getColumn(1).getInt64();
-                out.row = c.st->getColumn(2).getInt64();
-                out.gap_idx = c.st->getColumn(3).getInt64();
-                out.query = c.st->getColumn(4).getString();
-                return true;
-            }
-            c.st.reset();
-        }
-        return false;
-    });
-}
-
 ItemCursor TapeStore::items_by_id(std::int64_t session_id, const ItemScan& scan) {
-    auto impl = std::make_unique<ItemCursor::Impl>();
-    impl->db = &impl_->db;
-    impl->path = path_;
-    impl->session_id = session_id;
-    impl->scan = scan;
-    return ItemCursor(std::move(impl));
+    return ItemCursor(impl_->db, path_, session_id, scan);
 }
 
 std::map<std::int64_t, std::int64_t> TapeStore::backfill_fetch_ends(std::int64_t session_id) {
@@ -985,7 +546,7 @@ std::string TapeStore::frame_bytes(std::int64_t row) {
     return guarded(path_, [&] {
         SQLite::Statement q(impl_->db, "SELECT bytes FROM frames WHERE id = ?");
         q.bind(1, row);
-        return q.executeStep() ? blob(q.getColumn(0)) : std::string();
+        return q.executeStep() ? std::string(column_bytes(q.getColumn(0))) : std::string();
     });
 }
 
@@ -995,7 +556,7 @@ std::string TapeStore::backfill_body(std::int64_t session_id, std::int64_t seq) 
                             "SELECT body FROM backfill_items WHERE session_id = ? AND seq = ?");
         q.bind(1, session_id);
         q.bind(2, seq);
-        return q.executeStep() ? blob(q.getColumn(0)) : std::string();
+        return q.executeStep() ? std::string(column_bytes(q.getColumn(0))) : std::string();
     });
 }
 

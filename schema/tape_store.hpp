@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "schema/item_cursor.hpp"
 #include "schema/model.hpp"
 
 namespace mastotape::schema {
@@ -85,46 +86,6 @@ class FrameCursor {
     friend class TapeStore;
     struct Impl;
     explicit FrameCursor(std::unique_ptr<Impl> impl);
-    std::unique_ptr<Impl> impl_;
-};
-
-// Which rows an id-ordered scan walks (TapeStore::items_by_id): the event frames named `key` on
-// one stream label, or the successfully backfilled items of the endpoint `key`.
-struct ItemScan {
-    enum class Source { frames, backfill };
-    Source source = Source::frames;
-    std::string key;                    // frames: the event; backfill: the endpoint path
-    std::optional<std::string> stream;  // frames: the stored label; nullopt: none (SSE)
-    std::int64_t max_offset_ns = std::numeric_limits<std::int64_t>::max();  // frames only
-    std::optional<std::string> after;   // exclusive lower id bound
-    std::optional<std::string> before;  // exclusive upper id bound
-    bool newest_first = true;
-};
-
-// One row of an id-ordered scan.
-struct ItemRow {
-    std::string object_id;
-    std::int64_t offset_ns = 0;
-    std::int64_t row = 0;      // frames: the frame's row id; backfill: the item's seq
-    std::int64_t gap_idx = 0;  // backfill only
-    std::string query;         // backfill only: the request's query string
-};
-
-// Walks an ItemScan in Mastodon's id order (shorter ids first, then text order), straight from
-// an index: each step costs O(log n) plus the rows it skips for being later than the scan's
-// offset bound. Same lifetime rules as FrameCursor.
-class ItemCursor {
-   public:
-    ItemCursor(ItemCursor&&) noexcept;
-    ItemCursor& operator=(ItemCursor&&) noexcept;
-    ~ItemCursor();
-
-    bool next(ItemRow& out);
-
-   private:
-    friend class TapeStore;
-    struct Impl;
-    explicit ItemCursor(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
 
@@ -226,6 +187,8 @@ class TapeStore {
    private:
     friend class NewTape;
     struct Impl;
+    template <typename Record>
+    std::vector<Record> all_of(std::int64_t session_id, const char* order_by);
     void open(bool exists, bool writable, OpenMode mode);
     // On: no journal and no syncs (a new file nobody else has open); off: the WAL again.
     void set_bulk_load(bool on);

@@ -59,7 +59,7 @@ std::int64_t SessionCheck::run() {
             if (*c.ended_offset_ns < c.started_offset_ns) {
                 problem(name + " ends before it starts");
             }
-            if (c.end_cause.empty()) {
+            if (c.end_cause == EndCause::none) {
                 problem(name + " has an end time but no end cause");
             }
             last_offset = std::max(last_offset, *c.ended_offset_ns);
@@ -205,7 +205,7 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
                     c.ended_offset_ns = std::max(last_offset, c.started_offset_ns);
                     c.ended_wall_ns =
                         c.started_wall_ns + (*c.ended_offset_ns - c.started_offset_ns);
-                    c.end_cause = "interrupted";
+                    c.end_cause = EndCause::interrupted;
                     c.end_detail = "the recorder stopped without closing this connection";
                     b.connections.push_back(c);
                 }

@@ -64,7 +64,8 @@ std::string describe(const schema::TimelineEntry& e) {
         }
         case TimelineKind::connection_ended: {
             const auto& c = *e.connection;
-            std::string s = "connection " + std::to_string(c.idx) + " end " + c.end_cause;
+            std::string s = "connection " + std::to_string(c.idx) + " end " +
+                            std::string(schema::to_string(c.end_cause));
             if (c.close_code) {
                 s += " " + std::to_string(*c.close_code);
             }
@@ -77,13 +78,15 @@ std::string describe(const schema::TimelineEntry& e) {
             return s;
         }
         case TimelineKind::gap_started:
-            return "gap " + std::to_string(e.gap->idx) + " start (" + e.gap->cause +
-                   ", last frame #" + std::to_string(e.gap->last_seq_before) + ")";
+            return "gap " + std::to_string(e.gap->idx) + " start (" +
+                   std::string(schema::to_string(e.gap->cause)) + ", last frame #" +
+                   std::to_string(e.gap->last_seq_before) + ")";
         case TimelineKind::gap_ended: {
             const auto& g = *e.gap;
             return "gap " + std::to_string(g.idx) + " end after " +
                    format_duration(*g.end_offset_ns - g.start_offset_ns) + ", backfill " +
-                   g.backfill_status + " (" + std::to_string(g.backfilled) + " items)" +
+                   std::string(schema::to_string(g.backfill_status)) + " (" +
+                   std::to_string(g.backfilled) + " items)" +
                    (g.backfill_error.empty() ? "" : ": " + g.backfill_error);
         }
         case TimelineKind::client_message:

@@ -251,13 +251,13 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
         std::vector<std::string> ends;
         for (const auto& c : recorded.connections(last)) {
             if (c.handshake_offset_ns) {
-                ends.push_back(c.end_cause);
+                ends.emplace_back(schema::to_string(c.end_cause));
             }
         }
         CHECK(ends == recorded_ends);
         std::vector<std::string> gap_causes;
         for (const auto& g : recorded.gaps(last)) {
-            gap_causes.push_back(g.cause);
+            gap_causes.emplace_back(schema::to_string(g.cause));
         }
         CHECK(gap_causes == std::vector<std::string>(ends.begin(), ends.end() - 1));
     }

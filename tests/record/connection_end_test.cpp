@@ -40,7 +40,7 @@ TEST_CASE(
           make_error_code(net::error::no_buffer_space)}) {
         INFO(ec.message());
         const auto out = classify(ec);
-        CHECK(out.cause == "network-error");
+        CHECK(out.cause == schema::EndCause::network_error);
         CHECK_FALSE(out.close_code.has_value());  // no WebSocket code: the transport failed
         CHECK(out.detail == ec.message());
         CHECK_FALSE(out.detail.empty());
@@ -56,27 +56,27 @@ TEST_CASE("End of stream, resets, oversized frames, TLS and framing errors keep 
           make_error_code(net::ssl::error::stream_truncated)}) {
         INFO(ec.message());
         const auto out = classify(ec);
-        CHECK(out.cause == "eof");
+        CHECK(out.cause == schema::EndCause::eof);
         CHECK(out.close_code == 1006);
     }
     for (const boost::system::error_code ec : {make_error_code(net::error::connection_reset),
                                                make_error_code(net::error::broken_pipe)}) {
         const auto out = classify(ec);
-        CHECK(out.cause == "reset");
+        CHECK(out.cause == schema::EndCause::reset);
         CHECK(out.close_code == 1006);
         CHECK(out.detail == ec.message());
     }
     for (const boost::system::error_code ec : {make_error_code(websocket::error::message_too_big),
                                                make_error_code(http::error::body_limit)}) {
         const auto out = classify(ec);
-        CHECK(out.cause == "frame-too-large");
+        CHECK(out.cause == schema::EndCause::frame_too_large);
         CHECK(out.close_code == 1009);
     }
     const boost::system::error_code tls(
         static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_SSLV3_ALERT_BAD_RECORD_MAC)),
         net::error::get_ssl_category());
     const auto tls_end = classify(tls);
-    CHECK(tls_end.cause == "tls-error");
+    CHECK(tls_end.cause == schema::EndCause::tls_error);
     CHECK_FALSE(tls_end.close_code.has_value());
     CHECK(tls_end.detail == tls.message());
     CHECK_FALSE(tls_end.detail.empty());
@@ -85,7 +85,7 @@ TEST_CASE("End of stream, resets, oversized frames, TLS and framing errors keep 
                                                make_error_code(http::error::bad_chunk)}) {
         INFO(ec.message());
         const auto out = classify(ec);
-        CHECK(out.cause == "protocol-error");
+        CHECK(out.cause == schema::EndCause::protocol_error);
         CHECK(out.detail == ec.message());
     }
 }

@@ -77,7 +77,7 @@ TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits
     CHECK(s.end_reason == "stopped");
     const auto conns = store.connections(1);
     REQUIRE(conns.size() == 1);
-    CHECK(conns[0].end_cause == "local-stop");
+    CHECK(conns[0].end_cause == schema::EndCause::local_stop);
     CHECK(conns[0].close_code == 1000);
     CHECK(store.client_messages(1).back().kind == "close");
     CHECK(store.counts(1).events == 30);
@@ -165,17 +165,17 @@ TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host 
     SECTION("the CA given with --cacert is trusted") {
         const auto c = record("localhost", true);
         // TLS succeeded; the test server is not a WebSocket server, so the upgrade is declined.
-        CHECK(c.end_cause == "handshake-failed");
+        CHECK(c.end_cause == schema::EndCause::handshake_failed);
         CHECK(c.http_status == 200);
     }
     SECTION("an unknown CA is refused") {
         const auto c = record("localhost", false);
-        CHECK(c.end_cause == "tls-error");
+        CHECK(c.end_cause == schema::EndCause::tls_error);
         CHECK_THAT(c.end_detail, Catch::Contains("certificate verify failed"));
     }
     SECTION("a certificate for another host name is refused") {
         const auto c = record("127.0.0.1", true);
-        CHECK(c.end_cause == "tls-error");
+        CHECK(c.end_cause == schema::EndCause::tls_error);
     }
     server.signal(SIGTERM);
     server.wait();

@@ -148,7 +148,7 @@ TEST_CASE("Recording a replayed tape gives the same events and the same connecti
         CHECK(got_conns[i].close_code == want_conns[i].close_code);
         CHECK(got_conns[i].close_reason == want_conns[i].close_reason);
     }
-    CHECK(got_conns.back().end_cause == "local-stop");
+    CHECK(got_conns.back().end_cause == schema::EndCause::local_stop);
     CHECK(recorded.gaps(id).size() == so.connection_ends.size());
     CHECK(recorded.session(id).end_reason == "count");
     CHECK(schema::verify_tape(recorded, false, 0).clean());
@@ -290,7 +290,7 @@ TEST_CASE("A refused token ends the recording with exit code 3 and the server's 
     REQUIRE(conns.size() == 1);
     CHECK(conns[0].http_status == 401);
     CHECK(conns[0].error_message == "Invalid access token");
-    CHECK(conns[0].end_cause == "handshake-failed");
+    CHECK(conns[0].end_cause == schema::EndCause::handshake_failed);
     CHECK(recorded.session(1).end_reason == "error");
 }
 
@@ -318,8 +318,8 @@ TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout")
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
     const auto conns = established(recorded, 1);
     REQUIRE(conns.size() >= 2);
-    CHECK(conns[0].end_cause == "heartbeat-timeout");
-    CHECK(recorded.gaps(1).at(0).cause == "heartbeat-timeout");
+    CHECK(conns[0].end_cause == schema::EndCause::heartbeat_timeout);
+    CHECK(recorded.gaps(1).at(0).cause == schema::EndCause::heartbeat_timeout);
 }
 
 TEST_CASE("A count stop that meets the server's own close at --max-speed ends the recording") {
@@ -367,7 +367,7 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
     const auto conns = recorded.connections(1);
     REQUIRE(conns.size() == 1);
-    CHECK(conns[0].end_cause == "handshake-failed");
+    CHECK(conns[0].end_cause == schema::EndCause::handshake_failed);
     CHECK_THAT(conns[0].end_detail, Catch::Contains("timeout"));
 }
 
@@ -436,26 +436,26 @@ TEST_CASE(
     CHECK(tape.session(1).end_reason == "count");
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 6);
-    CHECK(conns[0].end_cause == "protocol-error");
+    CHECK(conns[0].end_cause == schema::EndCause::protocol_error);
     CHECK_THAT(conns[0].end_detail, Catch::Contains("utf8"));
-    CHECK(conns[1].end_cause == "eof");
+    CHECK(conns[1].end_cause == schema::EndCause::eof);
     CHECK(conns[1].close_code == 1006);
-    CHECK(conns[2].end_cause == "frame-too-large");
+    CHECK(conns[2].end_cause == schema::EndCause::frame_too_large);
     CHECK(conns[2].close_code == 1009);
     for (const int i : {3, 4}) {
         INFO("connection " << i);
         CHECK_FALSE(conns[static_cast<std::size_t>(i)].handshake_offset_ns);
-        CHECK(conns[static_cast<std::size_t>(i)].end_cause == "handshake-failed");
+        CHECK(conns[static_cast<std::size_t>(i)].end_cause == schema::EndCause::handshake_failed);
         CHECK_FALSE(conns[static_cast<std::size_t>(i)].end_detail.empty());
     }
     CHECK_THAT(conns[4].end_detail, Catch::Contains("Sec-WebSocket-Accept"));
-    CHECK(conns[5].end_cause == "local-stop");
+    CHECK(conns[5].end_cause == schema::EndCause::local_stop);
     CHECK(conns[5].close_code == 1000);
     const auto gaps = tape.gaps(1);
     REQUIRE(gaps.size() == 3);
-    CHECK(gaps[0].cause == "protocol-error");
-    CHECK(gaps[1].cause == "eof");
-    CHECK(gaps[2].cause == "frame-too-large");
+    CHECK(gaps[0].cause == schema::EndCause::protocol_error);
+    CHECK(gaps[1].cause == schema::EndCause::eof);
+    CHECK(gaps[2].cause == schema::EndCause::frame_too_large);
 
     // Every whole frame, byte for byte and in order; half a frame, invalid UTF-8 and a frame over
     // the limit are not frames.
@@ -526,9 +526,9 @@ TEST_CASE(
     CHECK(tape.session(1).end_reason == "count");
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 3);
-    CHECK(conns[0].end_cause == "eof");  // mid-chunk: the half event is not a frame
-    CHECK(conns[1].end_cause == "frame-too-large");
-    CHECK(conns[2].end_cause == "local-stop");
+    CHECK(conns[0].end_cause == schema::EndCause::eof);  // mid-chunk: the half event is not a frame
+    CHECK(conns[1].end_cause == schema::EndCause::frame_too_large);
+    CHECK(conns[2].end_cause == schema::EndCause::local_stop);
     using K = schema::FrameKind;
     const std::vector<WireRecord> expected = {
         {0, K::comment, ":)\n"}, {0, K::event, event(1)}, {0, K::text, garbage},
@@ -602,13 +602,13 @@ TEST_CASE("After each reconnect the recorder backfills what the gap missed over 
         }
         for (const auto& g : gaps) {
             INFO("gap " << g.idx << ": " << g.backfill_error);
-            CHECK(g.backfill_status == "ok");
+            CHECK(g.backfill_status == schema::BackfillStatus::ok);
             CHECK(g.backfilled >= so.missed_per_gap);
         }
     } else {
         // The first gap's first page gets through; after that every request meets a 429, which
         // is recorded on the gap and never ends the recording.
-        CHECK(gaps[1].backfill_status == "failed");
+        CHECK(gaps[1].backfill_status == schema::BackfillStatus::failed);
         CHECK_THAT(gaps[1].backfill_error, Catch::Contains("HTTP 429"));
     }
     CHECK(schema::verify_tape(recorded, false, 0).clean());

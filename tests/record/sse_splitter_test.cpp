@@ -54,8 +54,12 @@ TEST_CASE("SSE frames come out the same however the body is cut, byte by byte in
     // when it comes in a later read.
     const auto by_byte = split(kBody, 1);
     const std::vector<std::string> expected_by_byte{
-        ":)\n",     "event: update\ndata: {\"id\":\"1\"}\n\n", ":thump\n", "\n",
-        "event: delete\ndata: 1\n\n", "event: notification\ndata: {\"a\":\n\n",
+        ":)\n",
+        "event: update\ndata: {\"id\":\"1\"}\n\n",
+        ":thump\n",
+        "\n",
+        "event: delete\ndata: 1\n\n",
+        "event: notification\ndata: {\"a\":\n\n",
     };
     CHECK(by_byte == expected_by_byte);
 }

@@ -88,7 +88,7 @@ TEST_CASE("drop-after cuts the connection without a close frame and the client r
     schema::TapeStore store(db, schema::OpenMode::read);
     const auto conns = established(store);
     REQUIRE(conns.size() >= 2);
-    CHECK(conns[0].end_cause == "eof");
+    CHECK(conns[0].end_cause == schema::EndCause::eof);
     CHECK(store.gaps(1).at(0).last_seq_before == 5);
     // The replay clock runs on while the client reconnects, so the events of that moment are
     // missed, as after a real disconnect (REST backfill recovers them); the rest follows.
@@ -103,7 +103,7 @@ TEST_CASE("close-at closes with the given code at the given tape time") {
     schema::TapeStore store(db, schema::OpenMode::read);
     const auto conns = established(store);
     REQUIRE(conns.size() >= 2);
-    CHECK(conns[0].end_cause == "close");
+    CHECK(conns[0].end_cause == schema::EndCause::close);
     CHECK(conns[0].close_code == 4001);
 }
 
@@ -135,9 +135,9 @@ TEST_CASE("oversize-at sends a frame over --max-frame: the client ends it as 100
                             << c.end_detail);
     }
     REQUIRE(conns.size() >= 2);
-    CHECK(conns[0].end_cause == "frame-too-large");
+    CHECK(conns[0].end_cause == schema::EndCause::frame_too_large);
     CHECK(conns[0].close_code == 1009);
-    CHECK(store.gaps(1).at(0).cause == "frame-too-large");
+    CHECK(store.gaps(1).at(0).cause == schema::EndCause::frame_too_large);
     CHECK(store.gaps(1).at(0).last_seq_before == 3);  // the 17 MiB frame is not stored
 }
 

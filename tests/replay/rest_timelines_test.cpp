@@ -69,19 +69,19 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
     c.handshake_offset_ns = 0;
     c.http_status = 101;
     c.ended_offset_ns = 300 * kMs;
-    c.end_cause = "eof";
+    c.end_cause = schema::EndCause::eof;
     b.connections.push_back(c);
     c.idx = 1;
     c.started_offset_ns = 400 * kMs;
     c.handshake_offset_ns = 400 * kMs;
     c.ended_offset_ns.reset();
-    c.end_cause.clear();
+    c.end_cause = schema::EndCause::none;
     b.connections.push_back(c);
     schema::Gap g;
     g.session_id = session_id;
     g.start_offset_ns = 300 * kMs;
     g.end_offset_ns = 400 * kMs;
-    g.cause = "eof";
+    g.cause = schema::EndCause::eof;
     b.gaps.push_back(g);
 
     std::vector<std::string> created;

@@ -29,7 +29,7 @@ TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
         c.idx = i;
         c.started_offset_ns = i * 6 * kSec;
         c.ended_offset_ns = i == 0 ? 4 * kSec : 10 * kSec;
-        c.end_cause = i == 0 ? "eof" : "local-stop";
+        c.end_cause = i == 0 ? EndCause::eof : EndCause::local_stop;
         b.connections.push_back(c);
     }
     std::int64_t seq = 0;
@@ -56,7 +56,7 @@ TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
     add(1, 9 * kSec + kSec / 2, FrameKind::ping, "");  // 2.5 s
     Gap g;
     g.session_id = id;
-    g.cause = "eof";
+    g.cause = EndCause::eof;
     g.start_offset_ns = 4 * kSec;
     g.end_offset_ns = 6 * kSec;
     b.gaps.push_back(g);

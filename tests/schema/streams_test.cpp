@@ -73,7 +73,8 @@ TEST_CASE("A subscription's WebSocket query and subscribe message carry its para
     CHECK(websocket_query({"user", ""}) == "stream=user");
     CHECK(websocket_query({"hashtag", "rust"}) == "stream=hashtag&tag=rust");
     CHECK(websocket_query({"list", "12"}) == "stream=list&list=12");
-    CHECK(subscribe_message({"list", "12"}) == R"({"type":"subscribe","stream":"list","list":"12"})");
+    CHECK(subscribe_message({"list", "12"}) ==
+          R"({"type":"subscribe","stream":"list","list":"12"})");
     CHECK(subscribe_message({"hashtag:local", "caf\xc3\xa9"}) ==
           "{\"type\":\"subscribe\",\"stream\":\"hashtag:local\",\"tag\":\"caf\xc3\xa9\"}");
     CHECK(subscribe_message({"direct", ""}) == R"({"type":"subscribe","stream":"direct"})");

@@ -143,17 +143,17 @@ TEST_CASE("Each connection end cause makes a gap with failed attempts and backfi
     REQUIRE(gaps.size() == o.connection_ends.size());
     const auto connections = store.connections(id);
     for (std::size_t i = 0; i < gaps.size(); ++i) {
-        CHECK(gaps[i].cause == o.connection_ends[i]);
-        CHECK(gaps[i].backfill_status == "ok");
+        CHECK(to_string(gaps[i].cause) == o.connection_ends[i]);
+        CHECK(gaps[i].backfill_status == BackfillStatus::ok);
         CHECK(gaps[i].backfilled == 4);
         const auto& ended = connections.at(static_cast<std::size_t>(gaps[i].from_connection_idx));
-        CHECK(ended.end_cause == o.connection_ends[i]);
+        CHECK(to_string(ended.end_cause) == o.connection_ends[i]);
         CHECK(*ended.ended_offset_ns == gaps[i].start_offset_ns);
-        CHECK(connections.at(ended.idx + 1).end_cause == "handshake-failed");
+        CHECK(connections.at(ended.idx + 1).end_cause == EndCause::handshake_failed);
     }
     const auto& hb = connections.at(static_cast<std::size_t>(gaps[4].from_connection_idx));
     CHECK(hb.end_detail == "no frame or ping for 75 s");
-    CHECK(connections.back().end_cause == "local-stop");
+    CHECK(connections.back().end_cause == EndCause::local_stop);
     CHECK(connections.back().close_code == 1000);
     CHECK(store.session(id).end_reason == "stopped");
     CHECK(verify_tape(store, false, 0).clean());

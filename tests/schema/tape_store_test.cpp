@@ -97,7 +97,7 @@ TEST_CASE(
     b.client_messages.push_back(m);
     Gap g;
     g.session_id = id;
-    g.cause = "eof";
+    g.cause = EndCause::eof;
     g.start_offset_ns = 50;
     b.gaps.push_back(g);
     BackfillItem item;
@@ -113,7 +113,7 @@ TEST_CASE(
     const auto s = store.session(id);
     CHECK(s.subscriptions == sample_session().subscriptions);
     CHECK(store.connections(id).size() == 1);
-    CHECK(store.gaps(id).at(0).cause == "eof");
+    CHECK(store.gaps(id).at(0).cause == EndCause::eof);
     CHECK(store.client_messages(id).at(0).bytes == m.bytes);
     CHECK(store.backfill(id).at(0).already_streamed);
     auto cursor = store.frames_from_seq(id, 1);

@@ -103,6 +103,6 @@ TEST_CASE("An interrupted session is reported, and --repair closes it at its las
     CHECK(s.end_reason == "interrupted");
     CHECK(*s.ended_offset_ns <= last_offset);
     CHECK(*s.ended_offset_ns > 0);
-    CHECK(store.connections(1).back().end_cause == "interrupted");
+    CHECK(store.connections(1).back().end_cause == EndCause::interrupted);
     CHECK(verify_tape(store, false, later).clean());
 }
