@@ -151,122 +151,158 @@ std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
     return out;
 }
 
-// Up to `limit` items of `e` in id order from the bounds, as the timeline stood at `now`: an item
-// is there from its newest arrival at or before `now` (streamed, or backfilled: from its gap's
-// end; a tie goes to the streamed one) unless a delete came after that, and shows the latest edit
-// after that arrival. Read from the tape's indexes: memory holds the page, and time grows with
-// the page (plus the index entries of items not yet due that sort before it).
-Page collect(schema::TapeStore& store, const schema::Session& session, const Endpoint& e,
-             const std::optional<std::string>& after, const std::optional<std::string>& before,
-             bool newest_first, std::int64_t limit, std::int64_t now) {
+// Which items of `e` a page shows, as the timeline stood at `now`: an item is there from its
+// newest arrival at or before `now` (streamed, or backfilled: from its gap's end; a tie goes to
+// the streamed one) unless a delete came after that, and shows the latest edit after that
+// arrival. Read from the tape's indexes: memory holds the page, and time grows with the page
+// (plus the index entries of items not yet due that sort before it).
+class PageCollector {
+   public:
+    PageCollector(schema::TapeStore& store, const schema::Session& session, const Endpoint& e,
+                  std::int64_t now)
+        : store_(store), session_(session), e_(e), now_(now) {
+        for (const auto& g : store.gaps(session.id)) {
+            gap_end_[g.idx] = g.end_offset_ns.value_or(g.start_offset_ns);
+        }
+        if (e.statuses) {
+            delete_labels_ = labels_of(store, session, e, "delete");
+            edit_labels_ = labels_of(store, session, e, "status.update");
+        }
+    }
+
+    // Up to `limit` items in id order from the bounds.
+    Page collect(const std::optional<std::string>& after, const std::optional<std::string>& before,
+                 bool newest_first, std::int64_t limit) {
+        open_heads(after, before, newest_first);
+        Page page;
+        while (static_cast<std::int64_t>(page.size()) < limit) {
+            const auto id = next_id(newest_first);
+            if (!id) {
+                break;
+            }
+            const auto since = arrival(*id);
+            if (!since || deleted(*id, std::get<0>(*since))) {
+                continue;
+            }
+            if (auto entity = entity_of(*id, *since)) {
+                page.emplace_back(*id, std::move(*entity));
+            }
+        }
+        if (!newest_first) {
+            std::reverse(page.begin(), page.end());  // the items right after min_id, newest first
+        }
+        return page;
+    }
+
+   private:
+    // One id-ordered walk: a stream label's events, or the endpoint's backfilled items.
     struct Head {
         schema::ItemCursor cursor;
         schema::ItemRow row;
         bool backfill = false;
         bool live = false;
     };
-    std::vector<Head> heads;
-    schema::ItemScan scan;
-    scan.key = e.event;
-    scan.max_offset_ns = now;
-    scan.after = after;
-    scan.before = before;
-    scan.newest_first = newest_first;
-    for (auto& label : labels_of(store, session, e, e.event)) {
-        scan.stream = std::move(label);
-        heads.push_back({store.items_by_id(session.id, scan), {}, false, false});
-    }
-    scan.source = schema::ItemScan::Source::backfill;
-    scan.key = e.path;
-    heads.push_back({store.items_by_id(session.id, scan), {}, true, false});
-    for (auto& h : heads) {
-        h.live = h.cursor.next(h.row);
-    }
-    std::map<std::int64_t, std::int64_t> gap_end;
-    for (const auto& g : store.gaps(session.id)) {
-        gap_end[g.idx] = g.end_offset_ns.value_or(g.start_offset_ns);
-    }
-    std::vector<std::optional<std::string>> delete_labels;
-    std::vector<std::optional<std::string>> edit_labels;
-    if (e.statuses) {
-        delete_labels = labels_of(store, session, e, "delete");
-        edit_labels = labels_of(store, session, e, "status.update");
+    // An item's newest arrival at or before `now`: (time, streamed?, frame row or seq).
+    using Arrival = std::tuple<std::int64_t, bool, std::int64_t>;
+
+    void open_heads(const std::optional<std::string>& after,
+                    const std::optional<std::string>& before, bool newest_first) {
+        schema::ItemScan scan;
+        scan.key = e_.event;
+        scan.max_offset_ns = now_;
+        scan.after = after;
+        scan.before = before;
+        scan.newest_first = newest_first;
+        for (auto& label : labels_of(store_, session_, e_, e_.event)) {
+            scan.stream = std::move(label);
+            heads_.push_back({store_.items_by_id(session_.id, scan), {}, false, false});
+        }
+        scan.source = schema::ItemScan::Source::backfill;
+        scan.key = e_.path;
+        heads_.push_back({store_.items_by_id(session_.id, scan), {}, true, false});
+        for (auto& h : heads_) {
+            h.live = h.cursor.next(h.row);
+        }
     }
 
-    Page page;
-    while (static_cast<std::int64_t>(page.size()) < limit) {
-        // The next id over all heads, and every row that carries it.
+    // The next id over all heads.
+    std::optional<std::string> next_id(bool newest_first) const {
         const Head* first = nullptr;
-        for (const auto& h : heads) {
+        for (const auto& h : heads_) {
             if (h.live && (!first || (schema::compare_ids(h.row.object_id, first->row.object_id) >
                                       0) == newest_first)) {
                 first = &h;
             }
         }
-        if (!first) {
-            break;
-        }
-        const std::string id = first->row.object_id;
-        // The item's newest arrival at or before `now`: (time, streamed?, frame row or seq).
-        std::optional<std::tuple<std::int64_t, bool, std::int64_t>> arrival;
-        for (auto& h : heads) {
+        return first ? std::optional<std::string>(first->row.object_id) : std::nullopt;
+    }
+
+    // Takes every row that carries `id` from the heads; its newest arrival, if it has one by now.
+    std::optional<Arrival> arrival(const std::string& id) {
+        std::optional<Arrival> newest;
+        for (auto& h : heads_) {
             for (; h.live && h.row.object_id == id; h.live = h.cursor.next(h.row)) {
                 std::int64_t at = h.row.offset_ns;
                 if (h.backfill) {
                     // Public and tag pages share a path: the query says which timeline it was.
-                    const auto fetched = endpoint_for(e.path, h.row.query);
-                    if (!fetched || fetched->sources != e.sources) {
+                    const auto fetched = endpoint_for(e_.path, h.row.query);
+                    if (!fetched || fetched->sources != e_.sources) {
                         continue;
                     }
                     // A backfilled item was published during its gap, so it exists from the
                     // gap's end (when the recorder reconnected), though fetched a little later.
-                    const auto g = gap_end.find(h.row.gap_idx);
-                    at = g != gap_end.end() ? g->second : h.row.offset_ns;
-                    if (at > now) {
+                    const auto g = gap_end_.find(h.row.gap_idx);
+                    at = g != gap_end_.end() ? g->second : h.row.offset_ns;
+                    if (at > now_) {
                         continue;
                     }
                 }
-                const auto candidate = std::make_tuple(at, !h.backfill, h.row.row);
-                if (!arrival || candidate > *arrival) {
-                    arrival = candidate;
+                const Arrival candidate{at, !h.backfill, h.row.row};
+                if (!newest || candidate > *newest) {
+                    newest = candidate;
                 }
             }
         }
-        if (!arrival) {
-            continue;
-        }
-        const auto [since, streamed, row] = *arrival;
-        const bool deleted =
-            std::any_of(delete_labels.begin(), delete_labels.end(), [&](const auto& l) {
-                return store.latest_event(session.id, "delete", l, id, since, now).has_value();
-            });
-        if (deleted) {
-            continue;
-        }
+        return newest;
+    }
+
+    bool deleted(const std::string& id, std::int64_t since) const {
+        return std::any_of(delete_labels_.begin(), delete_labels_.end(), [&](const auto& l) {
+            return store_.latest_event(session_.id, "delete", l, id, since, now_).has_value();
+        });
+    }
+
+    // The item's entity as it stood at `now`: its latest edit since it arrived, else as it came.
+    std::optional<std::string> entity_of(const std::string& id, const Arrival& a) const {
+        const auto [since, streamed, row] = a;
         std::optional<std::pair<std::int64_t, std::int64_t>> edit;  // (frame row, offset)
-        for (const auto& l : edit_labels) {
-            const auto found = store.latest_event(session.id, "status.update", l, id, since, now);
+        for (const auto& l : edit_labels_) {
+            const auto found =
+                store_.latest_event(session_.id, "status.update", l, id, since, now_);
             if (found && (!edit || found->second > edit->second)) {
                 edit = found;
             }
         }
         std::optional<std::string> entity;
         if (edit) {
-            entity = schema::event_payload(session.transport, store.frame_bytes(edit->first));
+            entity = schema::event_payload(session_.transport, store_.frame_bytes(edit->first));
         }
         if (!entity) {
-            entity = streamed ? schema::event_payload(session.transport, store.frame_bytes(row))
-                              : std::optional<std::string>(store.backfill_body(session.id, row));
+            entity = streamed ? schema::event_payload(session_.transport, store_.frame_bytes(row))
+                              : std::optional<std::string>(store_.backfill_body(session_.id, row));
         }
-        if (entity) {
-            page.emplace_back(id, std::move(*entity));
-        }
+        return entity;
     }
-    if (!newest_first) {
-        std::reverse(page.begin(), page.end());  // the items right after min_id, newest first
-    }
-    return page;
-}
+
+    schema::TapeStore& store_;
+    const schema::Session& session_;
+    const Endpoint& e_;
+    std::int64_t now_;
+    std::vector<Head> heads_;
+    std::map<std::int64_t, std::int64_t> gap_end_;
+    std::vector<std::optional<std::string>> delete_labels_;
+    std::vector<std::optional<std::string>> edit_labels_;
+};
 
 }  // namespace
 
@@ -295,7 +331,8 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
         after = min_id;
     }
     const bool newest_first = !min_id;
-    const auto page = collect(store_, session_, *e, after, max_id, newest_first, limit, tape_now);
+    const auto page =
+        PageCollector(store_, session_, *e, tape_now).collect(after, max_id, newest_first, limit);
     RestResponse res;
     res.body = "[";
     for (std::size_t i = 0; i < page.size(); ++i) {

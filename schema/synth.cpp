@@ -12,6 +12,7 @@
 #include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
 #include "schema/streams.hpp"
+#include "schema/synth_content.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -29,77 +30,23 @@ constexpr std::array<EndCause, 7> kCauses{EndCause::eof,
                                           EndCause::tls_error,
                                           EndCause::network_error};
 
-// JSON text is built by hand: synth must write a million events in seconds.
-
-std::string iso_time(std::int64_t wall_ns, bool date_only = false) {
-    const std::time_t secs = static_cast<std::time_t>(wall_ns / kSec);
-    const int millis = static_cast<int>((wall_ns / kMs) % 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    if (date_only) {
-        std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-        return buf;
-    }
-    char base[32];
-    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf, sizeof buf, "%s.%03dZ", base, millis);
-    return buf;
-}
-
-struct Account {
-    std::string id;
-    std::string username;
-    std::string acct;
-    std::string display_name;
-    std::string domain;
-    std::string json;  // rendered once
-};
-
-const std::array<std::string_view, 24> kWords{
-    "hello",   "fediverse", "mastodon", "streaming", "today",       "café",
-    "naïve",   "日本語",    "🦣",     "🎉",         "coffee",      "rust",
-    "c++",     "tests",     "replay",   "tape",      "über",        "👩‍💻",
-    "ünïcödé", "weekend",   "release",  "\u2028ok",  "back\\slash", "tab\there"};
-
+// Writes one session: connections, heartbeats, events drawn from SynthContent, gaps with their
+// failed attempts and backfill, in batches stored on a second thread.
 class Synth {
    public:
     Synth(TapeStore& store, const SynthOptions& o,
           const std::function<void(std::int64_t)>& progress)
-        : store_(store), o_(o), rng_(o.seed), progress_(progress) {}
+        : store_(store), o_(o), rng_(o.seed), content_(o, rng_), progress_(progress) {}
 
     std::int64_t run();
 
    private:
-    double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-    std::int64_t pick(std::int64_t n) {
-        return static_cast<std::int64_t>(uniform() * static_cast<double>(n));
-    }
-    std::int64_t wall(std::int64_t offset) const { return o_.start_wall_ns + offset; }
+    using Drawn = SynthContent::Drawn;
+    double uniform() { return schema::uniform(rng_); }
+    std::int64_t pick(std::int64_t n) { return schema::pick(rng_, n); }
+    std::int64_t wall(std::int64_t offset) const { return schema::wall(o_, offset); }
 
     void validate();
-    void make_accounts();
-    std::string uuid();
-    std::string status_id(std::int64_t offset);
-    std::string status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
-                            bool edited);
-    std::string notification_json(std::int64_t offset);
-    std::string conversation_json(std::int64_t offset);
-    std::string announcement_json(std::int64_t offset);
-
-    // Draws an event for a stream and returns (event, payload, object id, entity endpoint).
-    struct Drawn {
-        std::string event;
-        std::string payload;
-        std::string endpoint;  // REST endpoint a backfill would find it at; empty if none
-        std::string filter;    // that endpoint's query flags: local=true, only_media=true, ...
-        std::string id;
-
-        std::string timeline() const { return endpoint + "?" + filter; }
-    };
-    Drawn draw_event(const Subscription& sub, std::int64_t offset, bool entity_only);
-    std::string endpoint_of(const Subscription& sub, const std::string& event) const;
-
     void open_connection(std::int64_t at, bool resubscribe);
     void end_connection(std::int64_t at, EndCause cause);
     void emit_frame(std::int64_t at, FrameKind kind, std::string bytes);
@@ -107,17 +54,23 @@ class Synth {
     void emit_heartbeats_until(std::int64_t until);
     void emit_event(std::int64_t at, const Subscription& sub, const Drawn& d);
     std::int64_t run_gap(std::int64_t end_at, EndCause cause);
+    std::int64_t fail_attempts(std::int64_t t, std::int64_t& backoff);
+    std::vector<std::pair<const Subscription*, Drawn>> draw_missed(std::int64_t from,
+                                                                   std::int64_t to);
+    void add_backfill(Gap& g, const Drawn& d, bool streamed,
+                      const std::map<std::string, std::string>& seen_before,
+                      std::int64_t& fetched_at);
     void flush(bool force);
 
     TapeStore& store_;
     const SynthOptions& o_;
     std::mt19937_64 rng_;
+    SynthContent content_;
     const std::function<void(std::int64_t)>& progress_;
 
     std::int64_t session_id_ = 0;
     Batch batch_;
     std::future<void> storing_;  // the batch being stored
-    std::vector<Account> accounts_;
     std::vector<std::string> labels_;
     std::string sse_label_;
     Connection conn_;
@@ -128,11 +81,6 @@ class Synth {
     std::int64_t last_activity_ = 0;
     std::int64_t events_written_ = 0;
     std::int64_t next_gap_idx_ = 0;
-    std::int64_t notification_id_ = 34'975'861;
-    std::int64_t conversation_id_ = 418'450;
-    std::int64_t announcement_id_ = 0;
-    std::uint16_t id_counter_ = 0;
-    std::vector<std::string> recent_statuses_;
     std::map<std::string, std::string>
         newest_seen_;  // timeline (endpoint?filter) -> newest id streamed
 };
@@ -176,260 +124,6 @@ void Synth::validate() {
     }
 }
 
-void Synth::make_accounts() {
-    const std::array<std::pair<std::string_view, std::string_view>, 8> people{{
-        {"alice", ""},
-        {"bob", "other.example"},
-        {"carol", ""},
-        {"dmitri", "mastodon.social"},
-        {"émilie", "tooting.example"},
-        {"fediadmin", ""},
-        {"grace", "hachyderm.example"},
-        {"hiroshi", "mstdn.example"},
-    }};
-    std::int64_t n = 0;
-    for (const auto& [user, domain] : people) {
-        Account a;
-        a.id = std::to_string(109'000'000'000'000'001 + n++);
-        a.username = std::string(user);
-        a.domain = domain.empty() ? o_.host : std::string(domain);
-        a.acct = domain.empty() ? a.username : a.username + "@" + a.domain;
-        a.display_name = a.username;
-        a.display_name[0] = static_cast<char>(std::toupper(a.display_name[0]));
-        const std::string base = "https://" + a.domain;
-        std::string& j = a.json;
-        j += "{\"id\":";
-        append_json_string(j, a.id);
-        j += ",\"username\":";
-        append_json_string(j, a.username);
-        j += ",\"acct\":";
-        append_json_string(j, a.acct);
-        j += ",\"display_name\":";
-        append_json_string(j, a.display_name);
-        j += ",\"locked\":false,\"bot\":" + std::string(n == 6 ? "true" : "false");
-        j += ",\"discoverable\":true,\"indexable\":true,\"group\":false,\"created_at\":\"2022-11-0";
-        j += std::to_string(n);
-        j += "T00:00:00.000Z\",\"note\":\"<p>hi, I am ";
-        append_json_escaped(j, a.username);
-        j += "</p>\",\"url\":";
-        append_json_string(j, base + "/@" + a.username);
-        j += ",\"uri\":";
-        append_json_string(j, base + "/users/" + a.username);
-        j += ",\"avatar\":\"" + base + "/avatars/original/missing.png\"";
-        j += ",\"avatar_static\":\"" + base + "/avatars/original/missing.png\"";
-        j += ",\"header\":\"" + base + "/headers/original/missing.png\"";
-        j += ",\"header_static\":\"" + base + "/headers/original/missing.png\"";
-        j += ",\"followers_count\":" + std::to_string(10 * n + 3);
-        j += ",\"following_count\":" + std::to_string(5 * n + 1);
-        j += ",\"statuses_count\":" + std::to_string(42 * n);
-        j += ",\"last_status_at\":\"" + iso_time(o_.start_wall_ns, true) + "\"";
-        j += ",\"hide_collections\":false,\"emojis\":[],\"fields\":[]}";
-        accounts_.push_back(std::move(a));
-    }
-}
-
-std::string Synth::uuid() {
-    const std::uint64_t a = rng_();
-    return format_uuid_v4(a, rng_());
-}
-
-// Mastodon's snowflake ids: milliseconds since the epoch, shifted left 16 bits, plus a sequence.
-std::string Synth::status_id(std::int64_t offset) {
-    const std::int64_t ms = wall(offset) / kMs;
-    return std::to_string((ms << 16) | id_counter_++);
-}
-
-std::string Synth::status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
-                               bool edited) {
-    const Account& a = accounts_[static_cast<std::size_t>(pick(8))];
-    const bool public_view =
-        sub.stream.rfind("public", 0) == 0 || sub.stream.rfind("hashtag", 0) == 0;
-    const bool tagged = find_stream(sub.stream)->param == StreamParam::tag && !sub.param.empty();
-    const std::string tag = tagged ? sub.param : "fediverse";
-    const std::string created = iso_time(wall(offset) - 200 * kMs);
-    const std::string base = "https://" + a.domain;
-    std::string content = "<p>";
-    const std::int64_t words = 6 + pick(14);
-    for (std::int64_t w = 0; w < words; ++w) {
-        append_json_escaped(content, kWords[static_cast<std::size_t>(pick(kWords.size()))]);
-        content += ' ';
-    }
-    content += "<a href=\\\"https://" + o_.host + "/tags/";
-    append_json_escaped(content, tag);
-    content += "\\\" class=\\\"mention hashtag\\\" rel=\\\"tag\\\">#<span>";
-    append_json_escaped(content, tag);
-    content += "</span></a></p>";
-
-    std::string j;
-    j.reserve(1800);
-    j += "{\"id\":";
-    append_json_string(j, id);
-    j += ",\"created_at\":\"" + created + "\"";
-    j += ",\"in_reply_to_id\":null,\"in_reply_to_account_id\":null,\"sensitive\":false";
-    j += ",\"spoiler_text\":\"\",\"visibility\":\"public\",\"language\":\"en\"";
-    j += ",\"uri\":";
-    append_json_string(j, base + "/users/" + a.username + "/statuses/" + id);
-    j += ",\"url\":";
-    append_json_string(j, base + "/@" + a.username + "/" + id);
-    j += ",\"replies_count\":" + std::to_string(pick(4));
-    j += ",\"reblogs_count\":" + std::to_string(pick(9));
-    j += ",\"favourites_count\":" + std::to_string(pick(30));
-    j += ",\"quotes_count\":0,\"edited_at\":";
-    j += edited ? "\"" + iso_time(wall(offset)) + "\"" : std::string("null");
-    if (!public_view) {
-        j += ",\"favourited\":false,\"reblogged\":false,\"muted\":false,\"bookmarked\":false";
-    }
-    j += ",\"content\":\"" + content + "\"";
-    if (!public_view) {
-        j += ",\"filtered\":[]";
-    }
-    j += ",\"reblog\":null,\"application\":{\"name\":\"Web\",\"website\":null},\"account\":";
-    j += a.json;
-    j += ",\"media_attachments\":[],\"mentions\":[],\"tags\":[{\"name\":";
-    append_json_string(j, tag);
-    j += ",\"url\":";
-    append_json_string(j, "https://" + o_.host + "/tags/" + tag);
-    j += "}],\"emojis\":[],\"card\":null,\"poll\":null,\"quote\":null";
-    j += ",\"quote_approval\":{\"automatic\":[\"public\"],\"manual\":[],\"current_user\":"
-         "\"automatic\"}";
-    if (public_view) {
-        // The streaming server appends `filtered` to updates on public and hashtag streams.
-        j += ",\"filtered\":[]";
-    }
-    j += "}";
-    return j;
-}
-
-std::string Synth::notification_json(std::int64_t offset) {
-    static constexpr std::array<std::string_view, 5> kTypes{"mention", "favourite", "reblog",
-                                                            "follow", "status"};
-    const auto type = kTypes[static_cast<std::size_t>(pick(kTypes.size()))];
-    const std::string id = std::to_string(notification_id_++);
-    const Account& from = accounts_[static_cast<std::size_t>(pick(8))];
-    std::string j = "{\"id\":\"" + id + "\",\"type\":\"" + std::string(type) +
-                    "\",\"created_at\":\"" + iso_time(wall(offset)) +
-                    "\",\"group_key\":\"ungrouped-" + id + "\",\"account\":" + from.json;
-    if (type != "follow") {
-        j += ",\"status\":" + status_json(status_id(offset), offset, {"user", ""}, false);
-    }
-    j += "}";
-    return j;
-}
-
-std::string Synth::conversation_json(std::int64_t offset) {
-    const std::string id = std::to_string(conversation_id_++);
-    const Account& with = accounts_[static_cast<std::size_t>(1 + pick(7))];
-    std::string status = status_json(status_id(offset), offset, {"direct", ""}, false);
-    // Direct messages are `direct`.
-    const auto pos = status.find("\"visibility\":\"public\"");
-    status.replace(pos, 21, "\"visibility\":\"direct\"");
-    return "{\"id\":\"" + id + "\",\"unread\":true,\"accounts\":[" + with.json +
-           "],\"last_status\":" + status + "}";
-}
-
-std::string Synth::announcement_json(std::int64_t offset) {
-    const std::string id = std::to_string(++announcement_id_);
-    const std::string at = iso_time(wall(offset));
-    return "{\"id\":\"" + id +
-           "\",\"content\":\"<p>Maintenance tonight 🛠️</p>\",\"starts_at\":null,"
-           "\"ends_at\":null,\"all_day\":true,\"published_at\":\"" +
-           at + "\",\"updated_at\":\"" + at +
-           "\",\"mentions\":[],\"statuses\":[],\"tags\":[],\"emojis\":[],\"reactions\":[]}";
-}
-
-std::string Synth::endpoint_of(const Subscription& sub, const std::string& event) const {
-    if (event == "notification") {
-        return "/api/v1/notifications";
-    }
-    if (event == "conversation") {
-        return "/api/v1/conversations";
-    }
-    return event == "update" ? status_timeline(sub) : "";
-}
-
-Synth::Drawn Synth::draw_event(const Subscription& sub, std::int64_t offset, bool entity_only) {
-    std::vector<std::string> candidates;
-    const auto evs = events_of_stream(sub.stream);
-    if (!o_.event_mix.empty()) {
-        for (const auto& e : o_.event_mix) {
-            if (std::find(evs.begin(), evs.end(), e) != evs.end()) {
-                candidates.push_back(e);
-            }
-        }
-    }
-    if (candidates.empty()) {
-        // The usual mix: mostly new posts, some deletes and edits, a few of the rest.
-        const double u = uniform();
-        if (sub.stream == "direct") {
-            candidates = {"conversation"};
-        } else if (sub.stream == "user:notification") {
-            candidates = {u < 0.97 ? "notification" : "notifications_merged"};
-        } else if (sub.stream == "user") {
-            candidates = {u < 0.6    ? "update"
-                          : u < 0.8  ? "notification"
-                          : u < 0.9  ? "delete"
-                          : u < 0.96 ? "status.update"
-                          : u < 0.98 ? "announcement"
-                          : u < 0.99 ? "announcement.reaction"
-                                     : "announcement.delete"};
-        } else {
-            candidates = {u < 0.8 ? "update" : u < 0.92 ? "delete" : "status.update"};
-        }
-    }
-    Drawn d;
-    d.event =
-        candidates[static_cast<std::size_t>(pick(static_cast<std::int64_t>(candidates.size())))];
-    const bool needs_earlier = d.event == "delete" || d.event == "status.update";
-    if (entity_only || (needs_earlier && recent_statuses_.empty())) {
-        d.event = sub.stream == "direct"              ? "conversation"
-                  : sub.stream == "user:notification" ? "notification"
-                                                      : "update";
-    }
-    if (d.event == "update") {
-        d.id = status_id(offset);
-        d.payload = status_json(d.id, offset, sub, false);
-        // A status a gap's backfill recovers is not deleted or edited later: what a replayed
-        // client's backfill gets would then depend on how soon after the recorded one it asks.
-        if (!entity_only) {
-            recent_statuses_.push_back(d.id);
-            if (recent_statuses_.size() > 64) {
-                recent_statuses_.erase(recent_statuses_.begin());
-            }
-        }
-    } else if (d.event == "status.update") {
-        d.id = recent_statuses_[static_cast<std::size_t>(
-            pick(static_cast<std::int64_t>(recent_statuses_.size())))];
-        d.payload = status_json(d.id, offset, sub, true);
-    } else if (d.event == "delete") {
-        const auto i =
-            static_cast<std::size_t>(pick(static_cast<std::int64_t>(recent_statuses_.size())));
-        d.id = recent_statuses_[i];
-        d.payload = d.id;
-        recent_statuses_.erase(recent_statuses_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else if (d.event == "notification") {
-        d.payload = notification_json(offset);
-        d.id = std::to_string(notification_id_ - 1);
-    } else if (d.event == "notifications_merged") {
-        d.payload = "1";
-    } else if (d.event == "conversation") {
-        d.payload = conversation_json(offset);
-        d.id = std::to_string(conversation_id_ - 1);
-    } else if (d.event == "announcement") {
-        d.payload = announcement_json(offset);
-        d.id = std::to_string(announcement_id_);
-    } else if (d.event == "announcement.reaction") {
-        d.payload = "{\"name\":\"🤔\",\"count\":" + std::to_string(1 + pick(5)) +
-                    ",\"announcement_id\":\"" +
-                    std::to_string(std::max<std::int64_t>(1, announcement_id_)) + "\"}";
-    } else if (d.event == "announcement.delete") {
-        d.payload = std::to_string(std::max<std::int64_t>(1, announcement_id_));
-    }
-    d.endpoint = endpoint_of(sub, d.event);
-    if (d.event == "update") {
-        d.filter = timeline_flags(sub);  // as the recorder asks
-    }
-    return d;
-}
 
 // Batches are stored on a second thread while the next one is made (the store is used by one
 // thread at a time: each append waits for the one before, and `force` for its own).
@@ -530,14 +224,14 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
             conn_.url += "?" + websocket_query(s);
         }
         conn_.http_status = 101;
-        conn_.response_headers_json = "{\"X-Request-Id\":\"" + uuid() + "\"}";
+        conn_.response_headers_json = "{\"X-Request-Id\":\"" + content_.uuid() + "\"}";
     } else {
         conn_.url = "https://" + o_.host + sse_target(o_.subscriptions.front());
         conn_.http_status = 200;
         conn_.response_headers_json =
             "{\"Content-Type\":\"text/event-stream\",\"Cache-Control\":\"private, no-store\","
             "\"X-Request-Id\":\"" +
-            uuid() + "\"}";
+            content_.uuid() + "\"}";
     }
     batch_.connections.push_back(conn_);
     if (o_.transport == Transport::sse) {
@@ -589,6 +283,69 @@ void Synth::end_connection(std::int64_t at, EndCause cause) {
     batch_.connections.push_back(conn_);
 }
 
+// The attempts that fail in a gap from `t` on, with the backoff doubling from `backoff`; returns
+// the time of the last one.
+std::int64_t Synth::fail_attempts(std::int64_t t, std::int64_t& backoff) {
+    for (std::int64_t i = 0; i < o_.failed_attempts; ++i) {
+        t += backoff / 2 + pick(backoff / 2);
+        backoff *= 2;
+        Connection failed;
+        failed.session_id = session_id_;
+        failed.idx = conn_.idx + 1;
+        failed.url = conn_.url;
+        failed.started_offset_ns = t;
+        failed.started_wall_ns = wall(t);
+        failed.http_status = 502;
+        failed.ended_offset_ns = t + 20 * kMs;
+        failed.ended_wall_ns = wall(t + 20 * kMs);
+        failed.end_cause = EndCause::handshake_failed;
+        failed.end_detail = "HTTP 502 Bad Gateway";
+        batch_.connections.push_back(failed);
+        conn_ = failed;
+    }
+    return t;
+}
+
+// Events published while nobody listened, spread over the gap from `from` to a second past `to`.
+std::vector<std::pair<const Subscription*, Synth::Drawn>> Synth::draw_missed(std::int64_t from,
+                                                                              std::int64_t to) {
+    std::vector<std::pair<const Subscription*, Drawn>> missed;
+    for (std::int64_t i = 0; i < o_.missed_per_gap; ++i) {
+        const auto& sub = o_.subscriptions[static_cast<std::size_t>(
+            pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
+        const std::int64_t at = from + (to + kSec - from) * (i + 1) / (o_.missed_per_gap + 1);
+        missed.emplace_back(&sub, content_.draw_event(sub, at, true));
+    }
+    return missed;
+}
+
+// Stores `d` as fetched by gap `g`'s backfill at `fetched_at` (then a little later for the
+// next), from where the stream had got to before the gap (`seen_before`).
+void Synth::add_backfill(Gap& g, const Drawn& d, bool streamed,
+                         const std::map<std::string, std::string>& seen_before,
+                         std::int64_t& fetched_at) {
+    if (d.endpoint.empty()) {
+        return;
+    }
+    BackfillItem b;
+    b.session_id = session_id_;
+    b.seq = next_backfill_seq_++;
+    b.gap_idx = g.idx;
+    b.offset_ns = fetched_at;
+    b.wall_ns = wall(fetched_at);
+    b.endpoint = d.endpoint;
+    const auto seen = seen_before.find(d.timeline());
+    b.query = d.filter + (d.filter.empty() ? "" : "&") +
+              (seen == seen_before.end() ? "" : "min_id=" + seen->second + "&") + "limit=40";
+    b.http_status = 200;
+    b.object_id = d.id;
+    b.body = d.payload;
+    b.already_streamed = streamed;
+    batch_.backfill.push_back(std::move(b));
+    fetched_at += 100'000;
+    ++g.backfilled;
+}
+
 // Ends the current connection with `cause` at `end_at`, fails some attempts, reconnects, and
 // backfills what was published in between. Returns the time the new connection is up.
 std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
@@ -610,33 +367,9 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     g.cause = cause;
     g.last_seq_before = next_frame_seq_ - 1;
 
-    // Events published while nobody listened.
-    std::vector<std::pair<const Subscription*, Drawn>> missed;
-    std::int64_t t = end_at;
     std::int64_t backoff = kSec;
-    for (std::int64_t i = 0; i < o_.failed_attempts; ++i) {
-        t += backoff / 2 + pick(backoff / 2);
-        backoff *= 2;
-        Connection failed;
-        failed.session_id = session_id_;
-        failed.idx = conn_.idx + 1;
-        failed.url = conn_.url;
-        failed.started_offset_ns = t;
-        failed.started_wall_ns = wall(t);
-        failed.http_status = 502;
-        failed.ended_offset_ns = t + 20 * kMs;
-        failed.ended_wall_ns = wall(t + 20 * kMs);
-        failed.end_cause = EndCause::handshake_failed;
-        failed.end_detail = "HTTP 502 Bad Gateway";
-        batch_.connections.push_back(failed);
-        conn_ = failed;
-    }
-    for (std::int64_t i = 0; i < o_.missed_per_gap; ++i) {
-        const auto& sub = o_.subscriptions[static_cast<std::size_t>(
-            pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
-        const std::int64_t at = end_at + (t + kSec - end_at) * (i + 1) / (o_.missed_per_gap + 1);
-        missed.emplace_back(&sub, draw_event(sub, at, true));
-    }
+    std::int64_t t = fail_attempts(end_at, backoff);
+    const auto missed = draw_missed(end_at, t);
     t += backoff / 2 + pick(backoff / 2);
     const auto seen_before = newest_seen_;
     conn_.idx += 1;
@@ -648,7 +381,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     // The first event after reconnecting arrives before the backfill completes, so the backfill
     // finds it again: it is marked as already streamed.
     const auto& first_sub = o_.subscriptions.front();
-    const Drawn first = draw_event(first_sub, up + 50 * kMs, true);
+    const Drawn first = content_.draw_event(first_sub, up + 50 * kMs, true);
     emit_event(up + 50 * kMs, first_sub, first);
 
     if (!o_.backfill) {
@@ -656,33 +389,11 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
         batch_.gaps.push_back(g);
         return up + 50 * kMs;
     }
-    std::int64_t fetched_at = up + 120 * kMs;
-    auto add_item = [&](const Drawn& d, bool streamed) {
-        if (d.endpoint.empty()) {
-            return;
-        }
-        BackfillItem b;
-        b.session_id = session_id_;
-        b.seq = next_backfill_seq_++;
-        b.gap_idx = gap_idx;
-        b.offset_ns = fetched_at;
-        b.wall_ns = wall(fetched_at);
-        b.endpoint = d.endpoint;
-        const auto seen = seen_before.find(d.timeline());
-        b.query = d.filter + (d.filter.empty() ? "" : "&") +
-                  (seen == seen_before.end() ? "" : "min_id=" + seen->second + "&") + "limit=40";
-        b.http_status = 200;
-        b.object_id = d.id;
-        b.body = d.payload;
-        b.already_streamed = streamed;
-        batch_.backfill.push_back(std::move(b));
-        fetched_at += 100'000;
-        ++g.backfilled;
-    };
     // Each page is newest first, as Mastodon returns it.
-    add_item(first, true);
+    std::int64_t fetched_at = up + 120 * kMs;
+    add_backfill(g, first, true, seen_before, fetched_at);
     for (auto it = missed.rbegin(); it != missed.rend(); ++it) {
-        add_item(it->second, false);
+        add_backfill(g, it->second, false, seen_before, fetched_at);
     }
     g.backfill_status = BackfillStatus::ok;
     batch_.gaps.push_back(g);
@@ -692,7 +403,6 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
 
 std::int64_t Synth::run() {
     validate();
-    make_accounts();
     for (const auto& s : o_.subscriptions) {
         labels_.push_back(s.label());
     }
@@ -750,7 +460,7 @@ std::int64_t Synth::run() {
             emit_heartbeats_until(t);
             const auto& sub = o_.subscriptions[static_cast<std::size_t>(
                 pick(static_cast<std::int64_t>(o_.subscriptions.size())))];
-            emit_event(t, sub, draw_event(sub, t, false));
+            emit_event(t, sub, content_.draw_event(sub, t, false));
             ++i;
         }
         end_offset = t + kSec;

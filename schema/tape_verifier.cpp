@@ -1,6 +1,7 @@
 #include "schema/tape_verifier.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "schema/frame_classifier.hpp"
 
@@ -18,6 +19,14 @@ class SessionCheck {
     std::int64_t run();
 
    private:
+    void check_connections();
+    void check_frames();
+    void check_frame(const Frame& f);
+    void check_gaps();
+    void check_client_messages();
+    void check_backfill();
+    void saw(std::int64_t offset) { last_offset_ = std::max(last_offset_, offset); }
+
     void problem(const std::string& what) {
         if (found_++ < kMaxProblemsPerSession) {
             report_.problems.push_back("session " + std::to_string(s_.id) + ": " + what);
@@ -31,6 +40,13 @@ class SessionCheck {
     const Session& s_;
     VerifyReport& report_;
     std::size_t found_ = 0;
+    std::vector<Connection> connections_;
+    std::vector<Gap> gaps_;
+    std::string sse_label_;
+    std::int64_t last_offset_ = 0;  // of the last record seen
+    std::int64_t last_seq_ = 0;     // of the last frame
+    std::int64_t prev_offset_ = 0;  // of the last frame
+    std::int64_t prev_conn_ = 0;    // of the last frame
 };
 
 std::string describe_columns(const FrameColumns& c) {
@@ -40,11 +56,23 @@ std::string describe_columns(const FrameColumns& c) {
 }
 
 std::int64_t SessionCheck::run() {
-    const std::string sse_label = s_.transport == Transport::sse && !s_.subscriptions.empty()
-                                      ? s_.subscriptions.front().label()
-                                      : std::string();
-    const auto connections = store_.connections(s_.id);
-    std::int64_t last_offset = 0;
+    if (s_.transport == Transport::sse && !s_.subscriptions.empty()) {
+        sse_label_ = s_.subscriptions.front().label();
+    }
+    check_connections();
+    check_frames();
+    check_gaps();
+    check_client_messages();
+    check_backfill();
+    if (s_.ended_offset_ns && *s_.ended_offset_ns < prev_offset_) {
+        problem("ends at " + std::to_string(*s_.ended_offset_ns) + " ns, before its last frame");
+    }
+    return last_offset_;
+}
+
+void SessionCheck::check_connections() {
+    connections_ = store_.connections(s_.id);
+    const auto& connections = connections_;
     for (std::size_t i = 0; i < connections.size(); ++i) {
         const auto& c = connections[i];
         const std::string name = "connection " + std::to_string(c.idx);
@@ -62,75 +90,77 @@ std::int64_t SessionCheck::run() {
             if (c.end_cause == EndCause::none) {
                 problem(name + " has an end time but no end cause");
             }
-            last_offset = std::max(last_offset, *c.ended_offset_ns);
+            saw(*c.ended_offset_ns);
         } else if (s_.ended_wall_ns) {
             problem(name + " never ended, but the session did");
         } else if (i + 1 < connections.size()) {
             problem(name + " never ended, but a later connection started");
         }
     }
-    if (connections.empty() && s_.ended_wall_ns) {
-        const auto counts = store_.counts(s_.id);
-        if (counts.frames > 0) {
-            problem("has frames but no connections");
-        }
+    if (connections.empty() && s_.ended_wall_ns && store_.counts(s_.id).frames > 0) {
+        problem("has frames but no connections");
     }
+}
 
+void SessionCheck::check_frames() {
     Frame f;
     auto cursor = store_.frames_from_seq(s_.id, 1);
     std::int64_t expected_seq = 1;
-    std::int64_t prev_offset = 0;
-    std::int64_t prev_conn = 0;
     while (cursor.next(f)) {
         ++report_.frames;
-        const std::string name = "frame " + std::to_string(f.seq);
         if (f.seq != expected_seq) {
             problem("frame seq jumps from " + std::to_string(expected_seq - 1) + " to " +
                     std::to_string(f.seq));
         }
         expected_seq = f.seq + 1;
-        if (f.offset_ns < prev_offset) {
-            problem(name + " offset goes backwards (" + std::to_string(f.offset_ns) + " < " +
-                    std::to_string(prev_offset) + ")");
-        }
-        prev_offset = f.offset_ns;
-        if (f.connection_idx < prev_conn) {
-            problem(name + " belongs to an earlier connection than the frame before it");
-        }
-        prev_conn = f.connection_idx;
-        if (f.connection_idx < 0 ||
-            f.connection_idx >= static_cast<std::int64_t>(connections.size())) {
-            problem(name + " names connection " + std::to_string(f.connection_idx) +
-                    ", which is not recorded");
-        } else {
-            const auto& c = connections[static_cast<std::size_t>(f.connection_idx)];
-            if (f.offset_ns < c.started_offset_ns ||
-                (c.ended_offset_ns && f.offset_ns > *c.ended_offset_ns)) {
-                problem(name + " lies outside its connection's time");
-            }
-        }
-        const FrameColumns want =
-            expected_columns(s_.transport, f.columns.kind, f.bytes, sse_label);
-        if (!(want == f.columns)) {
-            problem(name + " columns " + describe_columns(f.columns) + " do not match its bytes (" +
-                    describe_columns(want) + ")");
-        }
-        last_offset = std::max(last_offset, f.offset_ns);
+        check_frame(f);
     }
-    const std::int64_t last_seq = expected_seq - 1;
+    last_seq_ = expected_seq - 1;
+}
 
-    const auto gaps = store_.gaps(s_.id);
-    for (std::size_t i = 0; i < gaps.size(); ++i) {
-        const auto& g = gaps[i];
+void SessionCheck::check_frame(const Frame& f) {
+    const std::string name = "frame " + std::to_string(f.seq);
+    if (f.offset_ns < prev_offset_) {
+        problem(name + " offset goes backwards (" + std::to_string(f.offset_ns) + " < " +
+                std::to_string(prev_offset_) + ")");
+    }
+    prev_offset_ = f.offset_ns;
+    if (f.connection_idx < prev_conn_) {
+        problem(name + " belongs to an earlier connection than the frame before it");
+    }
+    prev_conn_ = f.connection_idx;
+    if (f.connection_idx < 0 ||
+        f.connection_idx >= static_cast<std::int64_t>(connections_.size())) {
+        problem(name + " names connection " + std::to_string(f.connection_idx) +
+                ", which is not recorded");
+    } else {
+        const auto& c = connections_[static_cast<std::size_t>(f.connection_idx)];
+        if (f.offset_ns < c.started_offset_ns ||
+            (c.ended_offset_ns && f.offset_ns > *c.ended_offset_ns)) {
+            problem(name + " lies outside its connection's time");
+        }
+    }
+    const FrameColumns want = expected_columns(s_.transport, f.columns.kind, f.bytes, sse_label_);
+    if (!(want == f.columns)) {
+        problem(name + " columns " + describe_columns(f.columns) + " do not match its bytes (" +
+                describe_columns(want) + ")");
+    }
+    saw(f.offset_ns);
+}
+
+void SessionCheck::check_gaps() {
+    gaps_ = store_.gaps(s_.id);
+    for (std::size_t i = 0; i < gaps_.size(); ++i) {
+        const auto& g = gaps_[i];
         const std::string name = "gap " + std::to_string(g.idx);
         if (g.idx != static_cast<std::int64_t>(i)) {
             problem("gap numbers skip from " + std::to_string(i) + " to " + std::to_string(g.idx));
         }
-        if (g.from_connection_idx >= static_cast<std::int64_t>(connections.size())) {
+        if (g.from_connection_idx >= static_cast<std::int64_t>(connections_.size())) {
             problem(name + " follows connection " + std::to_string(g.from_connection_idx) +
                     ", which is not recorded");
         } else {
-            const auto& c = connections[static_cast<std::size_t>(g.from_connection_idx)];
+            const auto& c = connections_[static_cast<std::size_t>(g.from_connection_idx)];
             if (c.ended_offset_ns && *c.ended_offset_ns != g.start_offset_ns) {
                 problem(name + " does not start when connection " + std::to_string(c.idx) +
                         " ended");
@@ -139,36 +169,37 @@ std::int64_t SessionCheck::run() {
         if (g.end_offset_ns && *g.end_offset_ns < g.start_offset_ns) {
             problem(name + " ends before it starts");
         }
-        if (g.last_seq_before > last_seq) {
+        if (g.last_seq_before > last_seq_) {
             problem(name + " names frame " + std::to_string(g.last_seq_before) +
                     " as the last before it, past the last frame");
         }
-        last_offset = std::max(last_offset, g.end_offset_ns.value_or(g.start_offset_ns));
+        saw(g.end_offset_ns.value_or(g.start_offset_ns));
     }
+}
 
+void SessionCheck::check_client_messages() {
     const auto messages = store_.client_messages(s_.id);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         if (messages[i].seq != static_cast<std::int64_t>(i + 1)) {
             problem("client message seq jumps to " + std::to_string(messages[i].seq));
             break;
         }
-        last_offset = std::max(last_offset, messages[i].offset_ns);
+        saw(messages[i].offset_ns);
     }
-    std::int64_t expected_backfill = 1;
+}
+
+void SessionCheck::check_backfill() {
+    std::int64_t expected = 1;
     for (const auto& b : store_.backfill(s_.id)) {
-        if (b.seq != expected_backfill++) {
+        if (b.seq != expected++) {
             problem("backfill seq jumps to " + std::to_string(b.seq));
         }
-        if (b.gap_idx < 0 || b.gap_idx >= static_cast<std::int64_t>(gaps.size())) {
+        if (b.gap_idx < 0 || b.gap_idx >= static_cast<std::int64_t>(gaps_.size())) {
             problem("backfill item " + std::to_string(b.seq) + " names gap " +
                     std::to_string(b.gap_idx) + ", which is not recorded");
         }
-        last_offset = std::max(last_offset, b.offset_ns);
+        saw(b.offset_ns);
     }
-    if (s_.ended_offset_ns && *s_.ended_offset_ns < prev_offset) {
-        problem("ends at " + std::to_string(*s_.ended_offset_ns) + " ns, before its last frame");
-    }
-    return last_offset;
 }
 
 }  // namespace

@@ -1,0 +1,70 @@
+#pragma once
+
+// The inside of TapeStore and FrameCursor, shared by tape_store.cpp (opening, migrating, writing)
+// and tape_reads.cpp (reading). Private to schema/.
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "schema/tape_store.hpp"
+#include "schema/wal_checkpointer.hpp"
+
+namespace mastotape::schema {
+
+struct TapeStore::Impl {
+    explicit Impl(const std::string& path, int flags) : db(path, flags) {}
+
+    SQLite::Database db;
+    std::unique_ptr<SQLite::Statement> insert_frame;
+    std::unique_ptr<SQLite::Statement> insert_client_message;
+    std::unique_ptr<SQLite::Statement> upsert_connection;
+    std::unique_ptr<SQLite::Statement> upsert_gap;
+    std::unique_ptr<SQLite::Statement> insert_backfill;
+    std::unique_ptr<SQLite::Statement> touch_session;
+    int transaction_depth = 0;
+    // Declared after `db`: stopped before the connection closes, so that the writer's close is
+    // the tape's last and removes the WAL.
+    std::unique_ptr<WalCheckpointer> checkpointer;
+    CheckpointPages checkpoint_pages;
+    int wal_pages = 0;
+    int force_checkpoint_at = 0;
+
+    // SQLite's WAL hook: runs after each commit, with its locks released.
+    static int on_wal_commit(void* self, sqlite3*, const char*, int pages) noexcept {
+        auto& impl = *static_cast<Impl*>(self);
+        if (pages < impl.wal_pages) {
+            impl.force_checkpoint_at = impl.checkpoint_pages.force;  // the WAL started over
+        }
+        impl.wal_pages = pages;
+        if (pages >= impl.force_checkpoint_at) {
+            impl.checkpointer->run_and_wait();
+            impl.force_checkpoint_at = pages + impl.checkpoint_pages.force;
+        } else if (pages >= impl.checkpoint_pages.ask) {
+            impl.checkpointer->request();
+        }
+        return SQLITE_OK;
+    }
+
+    void prepare_writers() {
+        const auto prepare = [&](const std::string& sql) {
+            return std::make_unique<SQLite::Statement>(db, sql);
+        };
+        insert_frame = prepare(insert_sql<Frame>(false));
+        insert_client_message = prepare(insert_sql<ClientMessage>(false));
+        upsert_connection = prepare(insert_sql<Connection>(true));
+        upsert_gap = prepare(insert_sql<Gap>(true));
+        insert_backfill = prepare(insert_sql<BackfillItem>(false));
+        touch_session = prepare("UPDATE sessions SET updated_wall_ns = ? WHERE id = ?");
+    }
+};
+
+struct FrameCursor::Impl {
+    std::string path;
+    std::unique_ptr<SQLite::Statement> st;
+};
+
+
+}  // namespace mastotape::schema
