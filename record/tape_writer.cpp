@@ -71,11 +71,6 @@ std::string TapeWriter::error() const {
     return error_;
 }
 
-std::int64_t TapeWriter::committed_batches() const {
-    std::lock_guard lock(mutex_);
-    return batches_;
-}
-
 void TapeWriter::flush_now() {
     std::unique_lock lock(mutex_);
     const std::int64_t target = flushes_done_ + 1;
@@ -173,7 +168,6 @@ void TapeWriter::run() {
         last_commit = std::chrono::steady_clock::now();
         {
             std::lock_guard lock(mutex_);
-            ++batches_;
             if (flushing) {
                 flush_requested_ = false;
                 ++flushes_done_;

@@ -50,7 +50,6 @@ class TapeWriter {
     void flush_now();
     // The first storage error, empty when none; once set, nothing more is written.
     std::string error() const;
-    std::int64_t committed_batches() const;
 
    private:
     void run();
@@ -68,7 +67,6 @@ class TapeWriter {
     bool stopping_ = false;
     bool flush_requested_ = false;
     std::int64_t flushes_done_ = 0;
-    std::int64_t batches_ = 0;
     std::string error_;
     std::thread thread_;
 };

@@ -124,7 +124,6 @@ void Synth::validate() {
     }
 }
 
-
 // Batches are stored on a second thread while the next one is made (the store is used by one
 // thread at a time: each append waits for the one before, and `force` for its own).
 void Synth::flush(bool force) {
@@ -308,7 +307,7 @@ std::int64_t Synth::fail_attempts(std::int64_t t, std::int64_t& backoff) {
 
 // Events published while nobody listened, spread over the gap from `from` to a second past `to`.
 std::vector<std::pair<const Subscription*, Synth::Drawn>> Synth::draw_missed(std::int64_t from,
-                                                                              std::int64_t to) {
+                                                                             std::int64_t to) {
     std::vector<std::pair<const Subscription*, Drawn>> missed;
     for (std::int64_t i = 0; i < o_.missed_per_gap; ++i) {
         const auto& sub = o_.subscriptions[static_cast<std::size_t>(

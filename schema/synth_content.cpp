@@ -104,8 +104,8 @@ std::string SynthContent::status_id(std::int64_t offset) {
     return std::to_string((ms << 16) | id_counter_++);
 }
 
-std::string SynthContent::status_json(const std::string& id, std::int64_t offset, const Subscription& sub,
-                               bool edited) {
+std::string SynthContent::status_json(const std::string& id, std::int64_t offset,
+                                      const Subscription& sub, bool edited) {
     const Account& a = accounts_[static_cast<std::size_t>(pick(rng_, 8))];
     const bool public_view =
         sub.stream.rfind("public", 0) == 0 || sub.stream.rfind("hashtag", 0) == 0;
@@ -270,8 +270,8 @@ SynthContent::Drawn SynthContent::draw_event(const Subscription& sub, std::int64
             pick(rng_, static_cast<std::int64_t>(recent_statuses_.size())))];
         d.payload = status_json(d.id, offset, sub, true);
     } else if (d.event == "delete") {
-        const auto i =
-            static_cast<std::size_t>(pick(rng_, static_cast<std::int64_t>(recent_statuses_.size())));
+        const auto i = static_cast<std::size_t>(
+            pick(rng_, static_cast<std::int64_t>(recent_statuses_.size())));
         d.id = recent_statuses_[i];
         d.payload = d.id;
         recent_statuses_.erase(recent_statuses_.begin() + static_cast<std::ptrdiff_t>(i));

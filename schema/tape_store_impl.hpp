@@ -66,5 +66,4 @@ struct FrameCursor::Impl {
     std::unique_ptr<SQLite::Statement> st;
 };
 
-
 }  // namespace mastotape::schema

@@ -1,0 +1,169 @@
+#include "replay/admission.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mastotape;
+using namespace mastotape::replay;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kSec = 1'000'000'000;
+
+struct FakeTime {
+    TimePoint now = TimePoint{} + 1000s;
+    ReplayClock::TimeSource source() {
+        return [this] { return now; };
+    }
+};
+
+// Three recorded connections: 1-10 s, 15-20 s (after two failed attempts: a 502 and a reset),
+// 30-40 s.
+TapePlan three_connections() {
+    TapePlan plan;
+    const std::int64_t spans[3][2] = {{1, 10}, {15, 20}, {30, 40}};
+    for (int k = 0; k < 3; ++k) {
+        PlannedConnection p;
+        p.recorded.idx = k;
+        p.up_offset_ns = spans[k][0] * kSec;
+        p.end_offset_ns = spans[k][1] * kSec;
+        p.rest_at_ns = p.up_offset_ns;
+        plan.connections.push_back(p);
+    }
+    schema::Connection refused;
+    refused.http_status = 502;
+    refused.error_message = "Bad Gateway";
+    schema::Connection reset;  // no HTTP answer at all
+    plan.connections[1].failed_before = {refused, reset};
+    plan.end_offset_ns = 41 * kSec;
+    return plan;
+}
+
+}  // namespace
+
+TEST_CASE("A client's attempts follow the recorded connections and fail as the gap's did") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::realtime, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("token-a");
+    CHECK(c.name == "client 1");
+    CHECK(&admission.client("token-a") == &c);  // known by its token
+    CHECK(admission.client("token-b").name == "client 2");
+
+    Admitted a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 0);
+    CHECK(admission.start_of(c, 0) == kSec);
+    admission.started(c, 0, kSec);
+    admission.played(c, 0);  // ended as recorded at 10 s: a 5 s gap follows
+
+    a = admission.admit(c);
+    CHECK_FALSE(a.ok);
+    CHECK(a.status == 502);
+    CHECK(a.error_message == "Bad Gateway");
+    a = admission.admit(c);
+    CHECK_FALSE(a.ok);
+    CHECK(a.status == 0);  // reset, as recorded
+    a = admission.admit(c);
+    CHECK(a.status == 0);  // past the recorded attempts, the last one again
+    t.now += 5s;
+    a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 1);
+    admission.played(c, 1);
+    t.now += 10s;
+    admission.played(c, 2);
+    CHECK(c.finished);
+    a = admission.admit(c);
+    CHECK_FALSE(a.ok);
+    CHECK(a.error_message == "the tape has ended");
+    CHECK_FALSE(admission.all_finished());  // client 2 has not played
+}
+
+TEST_CASE("With --loop a finished client starts the tape over") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, true);
+    ClientState& c = admission.client("");
+    for (std::size_t k = 0; k < 3; ++k) {
+        const Admitted a = admission.admit(c);  // no gaps at --max-speed
+        REQUIRE(a.ok);
+        CHECK(a.connection == k);
+        admission.played(c, k);
+    }
+    CHECK(admission.all_finished());
+    const Admitted again = admission.admit(c);
+    REQUIRE(again.ok);
+    CHECK(again.connection == 0);
+}
+
+TEST_CASE("A connection a fault cut short is resumed by the next attempt, not played") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    REQUIRE(admission.admit(c).ok);
+    admission.started(c, 0, kSec);
+    admission.cut_short(c, 4 * kSec);
+    const Admitted a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 0);  // the same recorded connection
+    CHECK(admission.start_of(c, 0) == 4 * kSec + 1);
+    CHECK(admission.start_of(c, 0) == kSec);  // once
+}
+
+TEST_CASE("refuse=K refuses the next K attempts of anybody, then admits again") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::realtime, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    admission.refuse_next(2);
+    CHECK(admission.refusing() == 2);
+    for (const char* token : {"a", "b"}) {
+        const Admitted a = admission.admit(admission.client(token));
+        CHECK_FALSE(a.ok);
+        CHECK(a.status == 503);
+        CHECK(a.error_message == "refused by a fault overlay");
+    }
+    CHECK(admission.admit(admission.client("a")).ok);
+}
+
+TEST_CASE("On a virtual clock an attempt plays the connection live at the clock's time") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    ReplayClock clock(ClockMode::virtual_clock, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    CHECK(admission.admit(c).connection == 0);
+    clock.move_to(12 * kSec);  // in the gap before connection 1
+    const Admitted refused = admission.admit(c);
+    CHECK_FALSE(refused.ok);
+    CHECK(refused.status == 502);
+    clock.move_to(16 * kSec);
+    const Admitted a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 1);
+    CHECK(admission.start_of(c, 1) == 16 * kSec);  // from the clock's now
+    clock.move_to(45 * kSec);
+    CHECK(admission.admit(c).error_message == "the tape has ended");
+}
+
+TEST_CASE("A reset starts a client over, and a live connection goes on without moving it") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    REQUIRE(admission.admit(c).ok);
+    admission.played(c, 0);
+    c.live = 1;
+    CHECK(admission.reset("client 9") == 0);
+    CHECK(admission.reset("client 1") == 1);
+    CHECK(c.next == 0);
+    CHECK(c.live == 1);
+    CHECK(c.generation == 1);
+    CHECK(admission.admit(c).connection == 0);
+}
