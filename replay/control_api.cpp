@@ -111,7 +111,10 @@ ControlAnswer ControlApi::status() const {
         first = false;
         out += "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
                ",\"live\":" + std::to_string(c.live) +
-               ",\"finished\":" + (c.finished ? "true" : "false") + ",\"subscriptions\":[";
+               ",\"finished\":" + (c.finished ? "true" : "false") +
+               ",\"frames_sent\":" + std::to_string(c.frames_sent) + ",\"position_ns\":" +
+               (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +
+               ",\"subscriptions\":[";
         for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
             out += (i ? "," : "") + c.subscriptions[i].label();  // a JSON array
         }

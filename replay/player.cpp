@@ -206,6 +206,7 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
         alive = co_await run.out.play(f);
     }
     run.last_offset = f.offset_ns;
+    run.client.position_ns = f.offset_ns;
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {
         lateness_.add(clock_.now() - clock_.due_at(run.conn.clock, f.offset_ns));  // what went out

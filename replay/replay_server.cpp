@@ -7,6 +7,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <ctime>
+#include <future>
 #include <iostream>
 
 #include "replay/client_protocol.hpp"
@@ -380,6 +381,18 @@ int ReplayServer::run() {
 
 void ReplayServer::stop() {
     net::post(impl_->ioc, [this] { impl_->ioc.stop(); });
+}
+
+std::string ReplayServer::status() {
+    auto answer = std::make_shared<std::promise<std::string>>();
+    auto body = answer->get_future();
+    net::post(impl_->ioc, [this, answer] {
+        answer->set_value(impl_->control.handle("/_mastotape/status", "").body);
+    });
+    if (body.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        throw std::runtime_error("the replayer did not answer (is it running?)");
+    }
+    return body.get();
 }
 
 }  // namespace mastotape::replay

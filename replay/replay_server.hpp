@@ -59,6 +59,9 @@ class ReplayServer {
     int run();
     // Thread-safe; makes run() return.
     void stop();
+    // Thread-safe, while run() runs: the control API's status document (/_mastotape/status), as
+    // JSON text. Throws std::runtime_error when the server does not answer within 10 s.
+    std::string status();
 
    private:
     struct Impl;

@@ -26,10 +26,11 @@ constexpr std::size_t kOversize = 17 * 1024 * 1024;
 
 class SseOutlet final : public Outlet {
    public:
-    SseOutlet(Streaming& s, ServerStream& stream, LiveConnection& conn)
+    SseOutlet(Streaming& s, ServerStream& stream, LiveConnection& conn, ClientState& client)
         : s_(s),
           stream_(stream),
           conn_(conn),
+          client_(client),
           thump_(s.options.legacy_thump ? ":thump\n" : ":thump\n\n") {}
 
     // Notices the client going away (an SSE client sends nothing after its request). Runs beside
@@ -64,6 +65,8 @@ class SseOutlet final : public Outlet {
             co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kUseTuple);
         if (ec) {
             conn_.closed = true;
+        } else {
+            ++client_.frames_sent;
         }
         co_return !ec;
     }
@@ -71,6 +74,7 @@ class SseOutlet final : public Outlet {
     Streaming& s_;
     ServerStream& stream_;
     LiveConnection& conn_;
+    ClientState& client_;
     std::string thump_;
     bool greeted_ = false;  // `:)` went out
 };
@@ -248,7 +252,7 @@ net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
     s.player.add(conn);
     ++client.live;
     client.subscriptions = conn.subscriptions;
-    SseOutlet out(s, stream, conn);
+    SseOutlet out(s, stream, conn, client);
     conn.reader_started();
     net::co_spawn(stream.get_executor(), out.watch_client(), net::detached);
     co_await s.player.play(out, conn, client, a.connection);

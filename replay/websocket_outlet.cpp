@@ -42,7 +42,8 @@ enum Opcode : unsigned char { kText = 0x1, kBinary = 0x2, kPing = 0x9, kPong = 0
 // takes in one piece). So frames never interleave mid-frame. After a close nothing more is sent.
 class WebSocketWriter {
    public:
-    explicit WebSocketWriter(WebSocket& ws) : ws_(ws) {}
+    // `sent` counts the frames that went out; it must outlive the writer.
+    WebSocketWriter(WebSocket& ws, std::uint64_t& sent) : ws_(ws), sent_(sent) {}
 
     // One unfragmented frame, as the real server sends; false when the connection is gone. The
     // replayer's hot path: Beast's write operation costs more than the rest of it.
@@ -72,8 +73,10 @@ class WebSocketWriter {
             }
             head_size = 10;
         }
-        co_return stream.write_now(
+        const bool written = stream.write_now(
             std::string_view(reinterpret_cast<const char*>(head.data()), head_size), payload);
+        sent_ += written ? 1 : 0;
+        co_return written;
     }
 
     // A control frame's payload is at most 125 bytes.
@@ -88,12 +91,13 @@ class WebSocketWriter {
 
    private:
     WebSocket& ws_;
+    std::uint64_t& sent_;
 };
 
 class WebSocketOutlet final : public Outlet {
    public:
     WebSocketOutlet(Streaming& s, WebSocket& ws, LiveConnection& conn, ClientState& client)
-        : s_(s), ws_(ws), writer_(ws), conn_(conn), client_(client) {
+        : s_(s), ws_(ws), writer_(ws, client.frames_sent), conn_(conn), client_(client) {
         // Only a pong counts as the client being alive, as for the real server.
         ws_.control_callback([&conn](websocket::frame_type kind, beast::string_view) {
             if (kind == websocket::frame_type::pong) {

@@ -25,19 +25,19 @@ namespace {
 
 // Replays session `id` of `tape` (speed 0: --max-speed) with the last connection held open,
 // records it with the session's own streams, transport and (scaled) heartbeat timeout, stops once
-// the recording holds as many frames as the original and half a second more has passed (so a
-// frame too many would show), and diffs the recording against the original.
+// the recording holds every frame the replayer sent and the replayer has played the last one (so
+// a frame too many would show), and diffs the recording against the original.
 schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double speed, TempDir& dir,
                               schema::DiffOptions& diff, bool tls = false) {
     schema::Session s;
     std::int64_t want_frames = 0;
-    std::int64_t tail_ns = 0;  // from the last frame to the session's end
+    std::int64_t last_frame_ns = 0;
     {
         schema::TapeStore original(tape, schema::OpenMode::read);
         s = original.session(id);
         const auto counts = original.counts(id);
         want_frames = counts.frames;
-        tail_ns = s.ended_offset_ns.value_or(counts.last_offset_ns) - counts.last_offset_ns;
+        last_frame_ns = counts.last_offset_ns;
         // What the original client subscribed to, unknown streams included (their errors are
         // frames of the tape).
         for (const auto& m : original.client_messages(id)) {
@@ -87,18 +87,19 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
     std::thread running([&] { exit_code = recorder.run(); });
     {
         schema::TapeStore live(db, schema::OpenMode::read);
-        // Polled slowly: this thread shares two cores with the replayer and the recorder.
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(100);
-        while (live.counts(recorder.session_id()).frames < want_frames &&
-               std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
+        const auto recorded = [&] { return live.counts(recorder.session_id()).frames; };
+        test::eventually([&] { return recorded() >= want_frames; }, 100);
+        // Then until the replayer has played the tape's last frame and the tape holds every frame
+        // it sent, so that a frame too many would show. (A frame lost on the way keeps the counts
+        // apart: the wait runs out and the diff names the frame.)
+        test::eventually(
+            [&] {
+                const auto client = nlohmann::json::parse(replay.status()).at("clients").at(0);
+                return client.at("position_ns") == last_frame_ns &&
+                       client.at("frames_sent").get<std::int64_t>() == recorded();
+            },
+            30);
     }
-    // A little longer, so that a frame too many would show; shorter than the original's tail
-    // after its last frame, so that the held connection's silence trips no watchdog.
-    const double wait_ms =
-        speed > 0 ? std::min(500.0, static_cast<double>(tail_ns) / 1e6 * 0.8 / speed) : 300;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<std::int64_t>(wait_ms)));
     const auto stopped_at = std::chrono::steady_clock::now();
     recorder.stop();
     running.join();

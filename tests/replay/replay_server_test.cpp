@@ -676,6 +676,9 @@ TEST_CASE(
     const auto status = get_json(replay.port(), "/_mastotape/status");
     CHECK(status.at("clients")[0].at("subscriptions") ==
           nlohmann::json::parse(R"([["user"],["hashtag","rust"]])"));
+    // The error frames went out; no tape frame has been played on the standing virtual clock.
+    CHECK(status.at("clients")[0].at("frames_sent") == errors.size());
+    CHECK(status.at("clients")[0].at("position_ns").is_null());
 
     ws.send_frame(2, "\x01\x02");
     f = ws.next();
@@ -1248,8 +1251,9 @@ TEST_CASE("With --shared-clock every client sees one broadcast timeline") {
     const auto expected = event_bytes(tape_frames(o.tape));
     RunningReplay replay(o);
     RawWs early(replay.port(), "stream=user&access_token=a");
-    REQUIRE(early.next());
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (int i = 0; i < 20; ++i) {  // a second of the timeline goes by
+        REQUIRE(early.next());
+    }
     RawWs late(replay.port(), "stream=user&access_token=b");
     const auto late_texts = texts_of(late.drain(2));
     // The late client starts where the timeline is, not at the tape's start, and ends with it.

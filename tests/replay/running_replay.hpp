@@ -23,6 +23,7 @@ class RunningReplay {
 
     std::uint16_t port() const { return server_.port(); }
     std::string url() const { return server_.base_url(); }
+    std::string status() { return server_.status(); }
 
    private:
     replay::ReplayServer server_;
