@@ -43,4 +43,17 @@ void classify_end(const boost::system::error_code& ec, Outcome& out) {
     }
 }
 
+void end_by_silence(std::chrono::steady_clock::duration timeout, const char* what, Outcome& out) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+    out.cause = schema::EndCause::heartbeat_timeout;
+    out.detail = std::string("no ") + what + " for " + std::to_string(seconds) + " s";
+}
+
+Outcome stopped_before(const char* what) {
+    Outcome out;
+    out.cause = schema::EndCause::local_stop;
+    out.detail = std::string("stopped before ") + what;
+    return out;
+}
+
 }  // namespace mastotape::record

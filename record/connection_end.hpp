@@ -2,6 +2,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,5 +30,11 @@ bool is_ssl_error(const boost::system::error_code& ec);
 // anything else the socket reports (a timeout, an unreachable host or network) as network-error
 // with the system's message.
 void classify_end(const boost::system::error_code& ec, Outcome& out);
+
+// A connection its watchdog closed after `timeout` with no `what` ("frame or ping").
+void end_by_silence(std::chrono::steady_clock::duration timeout, const char* what, Outcome& out);
+
+// An attempt that a stop (Ctrl-C, --duration) ended before `what` ("the handshake finished").
+Outcome stopped_before(const char* what);
 
 }  // namespace mastotape::record

@@ -33,15 +33,9 @@ net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string 
         }
     }();
     auto& tcp_layer = beast::get_lowest_layer(stream);
-    if (auto ec = co_await connect(t, tcp_layer, target)) {
-        out.error = "connect to " + target.host + ": " + ec.message();
+    if (const auto failed = co_await open_stream(t, stream, target)) {
+        out.error = failed->detail;
         co_return out;
-    }
-    if constexpr (Tls) {
-        if (auto ec = co_await tls_handshake(stream, target.host)) {
-            out.error = "TLS handshake with " + target.host + ": " + ec.message();
-            co_return out;
-        }
     }
     http::request<http::empty_body> req{http::verb::get, target.target, 11};
     req.set(http::field::host, host_header(target));

@@ -146,15 +146,7 @@ int Recorder::run() {
         duration.cancel();
         impl.signals.cancel();
         impl.status_timer.cancel();
-        std::string error;
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                error = ex.what();
-            }
-        }
-        impl.session.mark_run_done(error);
+        impl.session.mark_run_done(e);
     });
     if (impl.status_line) {
         net::co_spawn(impl.ioc, impl.status_loop(), net::detached);

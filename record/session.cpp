@@ -29,6 +29,20 @@ std::string sse_label_of(const RecordOptions& o) {
     return o.transport == schema::Transport::sse ? o.subscriptions.front().label() : "";
 }
 
+// The message of what a coroutine threw; empty when it threw nothing.
+std::string message_of(std::exception_ptr e) {
+    if (!e) {
+        return "";
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "an unknown error";
+    }
+}
+
 std::chrono::milliseconds ms(double seconds) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
@@ -256,14 +270,7 @@ void RecordingSession::start_backfill() {
     net::co_spawn(
         rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
         [this, work = net::make_work_guard(ioc_)](std::exception_ptr e, schema::Gap gap) mutable {
-            std::string error;
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    error = ex.what();
-                }
-            }
+            const std::string error = message_of(e);
             net::post(ioc_, [this, gap, error] {
                 if (error.empty()) {
                     push(gap);
@@ -286,7 +293,8 @@ void RecordingSession::start_backfill() {
         });
 }
 
-void RecordingSession::mark_run_done(const std::string& error) {
+void RecordingSession::mark_run_done(std::exception_ptr e) {
+    const std::string error = message_of(e);
     run_done_ = true;
     if (!error.empty()) {
         log("stopped by an error: " + error);

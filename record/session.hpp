@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,9 +53,9 @@ class RecordingSession final : public ConnectionEvents {
     // (it is bounded by --backfill-limit and the rate-limit wait cap).
     void request_stop(const std::string& reason, const std::string& detail,
                       bool cut_backfill = false);
-    // Called once run() has returned (with its exception's message, if any): the network
-    // thread's loop stops as soon as no backfill is left.
-    void mark_run_done(const std::string& error);
+    // Called once run() has returned (with what it threw, if anything): the network thread's
+    // loop stops as soon as no backfill is left.
+    void mark_run_done(std::exception_ptr e);
     // After the threads have stopped: ends a connection still open (a second interrupt), commits
     // everything, marks the session ended. Returns the exit code.
     int finish(const std::string& hard_stop_detail);

@@ -77,9 +77,7 @@ net::awaitable<Outcome> SseConnection<Tls>::run(schema::Connection& row) {
     if (!ok) {
         ended_ = true;
         if (closing_) {
-            out = Outcome{};
-            out.cause = schema::EndCause::local_stop;
-            out.detail = "stopped before the response came";
+            out = stopped_before("the response came");
         }
         co_return out;
     }
@@ -94,18 +92,10 @@ template <bool Tls>
 net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcome& out) {
     const schema::Url& url = settings_.url;
     auto& tcp_layer = beast::get_lowest_layer(stream_);
-    if (auto ec = co_await connect(transport_, tcp_layer, url)) {
-        out.cause = schema::EndCause::network_error;
-        out.detail =
-            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+    if (const auto failed = co_await open_stream(transport_, stream_, url)) {
+        out.cause = failed->cause;
+        out.detail = failed->detail;
         co_return false;
-    }
-    if constexpr (Tls) {
-        if (auto ec = co_await tls_handshake(stream_, url.host)) {
-            out.cause = schema::EndCause::tls_error;
-            out.detail = "TLS handshake with " + url.host + ": " + ec.message();
-            co_return false;
-        }
     }
     http::request<http::empty_body> req{http::verb::get,
                                         settings_.target(schema::Transport::sse, true), 11};
@@ -202,12 +192,7 @@ net::awaitable<Outcome> SseConnection<Tls>::read_body() {
         }
         if (ec && ec != http::error::need_buffer) {
             if (watchdog_->fired()) {
-                out.cause = schema::EndCause::heartbeat_timeout;
-                out.detail = "no event or heartbeat for " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                settings_.heartbeat_timeout)
-                                                .count()) +
-                             " s";
+                end_by_silence(settings_.heartbeat_timeout, "event or heartbeat", out);
             } else if (closing_) {
                 out.cause = schema::EndCause::local_stop;
             } else {

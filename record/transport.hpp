@@ -9,9 +9,14 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/fields.hpp>
 
-#include <chrono>
-#include <string>
+#include <boost/beast/core/stream_traits.hpp>
 
+#include <chrono>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "schema/model.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {
@@ -38,6 +43,32 @@ boost::asio::awaitable<boost::system::error_code> connect(const Transport& t,
 // The TLS handshake with SNI and host name verification against the trusted CAs.
 boost::asio::awaitable<boost::system::error_code> tls_handshake(TlsStream& stream,
                                                                 std::string host);
+
+// Why a stream could not be opened: network-error (resolve, connect) or tls-error, and one line.
+struct OpenFailure {
+    schema::EndCause cause = schema::EndCause::network_error;
+    std::string detail;
+};
+
+// Connects `stream` (a tcp_stream, or a TlsStream over one) to `url` and speaks TLS when it is a
+// TlsStream; nullopt when it is open. The handshake deadline stays set on the TCP layer.
+template <typename Stream>
+boost::asio::awaitable<std::optional<OpenFailure>> open_stream(const Transport& t, Stream& stream,
+                                                               const schema::Url& url) {
+    auto& tcp_layer = boost::beast::get_lowest_layer(stream);
+    if (auto ec = co_await connect(t, tcp_layer, url)) {
+        co_return OpenFailure{
+            schema::EndCause::network_error,
+            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message()};
+    }
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+        if (auto ec = co_await tls_handshake(stream, url.host)) {
+            co_return OpenFailure{schema::EndCause::tls_error,
+                                  "TLS handshake with " + url.host + ": " + ec.message()};
+        }
+    }
+    co_return std::nullopt;
+}
 
 // host[:port], the port only when not 80 or 443.
 std::string host_header(const schema::Url& u);

@@ -121,9 +121,7 @@ net::awaitable<Outcome> WsConnection<Tls>::run(schema::Connection& row) {
     if (!ok) {
         ended_ = true;
         if (closing_) {
-            out = Outcome{};
-            out.cause = schema::EndCause::local_stop;
-            out.detail = "stopped before the handshake finished";
+            out = stopped_before("the handshake finished");
         }
         co_return out;
     }
@@ -162,18 +160,10 @@ template <bool Tls>
 net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outcome& out) {
     const schema::Url& url = settings_.url;
     auto& tcp_layer = beast::get_lowest_layer(ws_);
-    if (auto ec = co_await connect(transport_, tcp_layer, url)) {
-        out.cause = schema::EndCause::network_error;
-        out.detail =
-            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message();
+    if (const auto failed = co_await open_stream(transport_, ws_.next_layer(), url)) {
+        out.cause = failed->cause;
+        out.detail = failed->detail;
         co_return false;
-    }
-    if constexpr (Tls) {
-        if (auto ec = co_await tls_handshake(ws_.next_layer(), url.host)) {
-            out.cause = schema::EndCause::tls_error;
-            out.detail = "TLS handshake with " + url.host + ": " + ec.message();
-            co_return false;
-        }
     }
     tcp_layer.expires_never();
     ws_.set_option(websocket::stream_base::timeout{transport_.handshake_timeout,
@@ -282,12 +272,7 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
 template <bool Tls>
 void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
     if (watchdog_->fired()) {
-        out.cause = schema::EndCause::heartbeat_timeout;
-        out.detail = "no frame or ping for " +
-                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                        settings_.heartbeat_timeout)
-                                        .count()) +
-                     " s";
+        end_by_silence(settings_.heartbeat_timeout, "frame or ping", out);
     } else if (closing_) {
         out.cause = schema::EndCause::local_stop;
         out.close_code = 1000;

@@ -29,7 +29,7 @@ struct ClientState {
     bool finished = false;           // played the last connection
     int live = 0;                    // open connections
     std::vector<schema::Subscription> subscriptions;  // of the newest live connection
-    std::uint64_t frames_sent = 0;           // WebSocket frames or SSE blocks, all connections
+    std::uint64_t frames_sent = 0;            // WebSocket frames or SSE blocks, all connections
     std::optional<std::int64_t> position_ns;  // tape time of the last tape frame played to it
     // The client's replay clock. Where REST stands from a connection's start: at --max-speed until
     // the client's next connection or the tape's closing (unset: as far as the stream has gone),

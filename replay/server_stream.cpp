@@ -14,6 +14,13 @@ namespace mastotape::replay {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+std::function<void()> socket_closer(ServerStream& stream) {
+    return [&stream] {
+        boost::system::error_code ignored;
+        stream.socket().close(ignored);
+    };
+}
+
 void report_failure(const boost::system::error_code& ec, const char* what) {
     namespace beast = boost::beast;
     if (ec == net::error::operation_aborted || ec == beast::websocket::error::closed ||

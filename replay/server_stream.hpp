@@ -20,6 +20,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -196,6 +197,9 @@ class ServerStream {
 // Reports a network error on stderr unless it is an ordinary end of a connection (the peer went,
 // a deadline passed, the operation was cancelled).
 void report_failure(const boost::system::error_code& ec, const char* what);
+
+// Closes `stream`'s socket when called (which ends what is reading it); `stream` must outlive it.
+std::function<void()> socket_closer(ServerStream& stream);
 
 // Ends the transport under a connection as a recorded one ended without a goodbye, after what was
 // written has gone out: a `reset` is an RST; a `tls-error`, on a TLS connection, a record the

@@ -1,8 +1,6 @@
 #include "replay/sse_outlet.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "replay/client_protocol.hpp"
@@ -249,22 +247,11 @@ net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
     }
     LiveConnection conn(stream.get_executor());
     conn.subscriptions.push_back(sub);
-    s.player.add(conn);
-    ++client.live;
-    client.subscriptions = conn.subscriptions;
     SseOutlet out(s, stream, conn, client);
-    conn.reader_started();
-    net::co_spawn(stream.get_executor(), out.watch_client(), net::detached);
-    co_await s.player.play(out, conn, client, a.connection);
-    // The watcher refers to `out` and `conn`: it ends before they go.
-    if (!conn.reader_done()) {
-        beast::error_code ignored;
-        stream.socket().close(ignored);
-    }
-    co_await conn.join_reader();
-    --client.live;
-    s.player.remove(conn);
-    s.connection_ended();
+    // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
+    auto reader = out.watch_client();
+    const std::function<void()> stop_reader = socket_closer(stream);
+    co_await s.play(out, conn, client, a.connection, std::move(reader), stop_reader);
 }
 
 }  // namespace mastotape::replay

@@ -1,5 +1,8 @@
 #include "replay/streaming.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 namespace mastotape::replay {
 
 std::optional<std::string> Streaming::token_problem(const std::string& token) const {
@@ -23,6 +26,26 @@ SteadyClock::duration Streaming::silence_after(const PlannedConnection& p) const
         }
     }
     return clock.silence_for(gap);
+}
+
+boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, ClientState& client,
+                                             std::size_t k, boost::asio::awaitable<void> reader,
+                                             const std::function<void()>& stop_reader) {
+    player.add(conn);
+    ++client.live;
+    client.subscriptions = conn.subscriptions;
+    conn.reader_started();
+    boost::asio::co_spawn(conn.wake.get_executor(), std::move(reader), boost::asio::detached);
+    co_await player.play(out, conn, client, k);
+    if (!conn.reader_done()) {
+        stop_reader();
+    }
+    co_await conn.join_reader();
+    --client.live;
+    player.remove(conn);
+    if (connection_ended) {
+        connection_ended();
+    }
 }
 
 }  // namespace mastotape::replay

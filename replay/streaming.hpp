@@ -4,6 +4,8 @@
 // accepted their connection: the options, who the clients are, the player, and what the tape is.
 // Beast-free.
 
+#include <boost/asio/awaitable.hpp>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +30,14 @@ struct Streaming {
     std::optional<std::string> token_problem(const std::string& token) const;
     // How long a connection whose recorded end was a heartbeat timeout stays silent.
     SteadyClock::duration silence_after(const PlannedConnection& p) const;
+
+    // Plays recorded connection `k` to `client` on `conn` through `out`, with `reader` (the
+    // coroutine that reads the client's side and ends with conn.reader_finished()) running beside
+    // it. When the playing ends first, `stop_reader` ends the reader; either way this returns
+    // once the reader has, so nothing refers to `out` or `conn` after it.
+    boost::asio::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
+                                      std::size_t k, boost::asio::awaitable<void> reader,
+                                      const std::function<void()>& stop_reader);
 };
 
 }  // namespace mastotape::replay

@@ -1,8 +1,6 @@
 #include "replay/websocket_outlet.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 
@@ -430,22 +428,11 @@ net::awaitable<void> serve_websocket(Streaming& s, ServerStream& stream, Request
     }
     LiveConnection conn(stream.get_executor());
     subscribe_from_query(conn, query);
-    s.player.add(conn);
-    ++client.live;
-    client.subscriptions = conn.subscriptions;
     WebSocketOutlet out(s, ws, conn, client);
-    conn.reader_started();
-    net::co_spawn(stream.get_executor(), out.read_client(), net::detached);
-    co_await s.player.play(out, conn, client, a.connection);
-    // The reader refers to `out`, `ws` and `conn`: it ends before they go.
-    if (!conn.reader_done()) {
-        beast::error_code ignored;
-        stream.socket().close(ignored);
-    }
-    co_await conn.join_reader();
-    --client.live;
-    s.player.remove(conn);
-    s.connection_ended();
+    // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
+    auto reader = out.read_client();
+    const std::function<void()> stop_reader = socket_closer(stream);
+    co_await s.play(out, conn, client, a.connection, std::move(reader), stop_reader);
 }
 
 }  // namespace mastotape::replay

@@ -17,13 +17,6 @@ using json = nlohmann::json;
 
 constexpr std::size_t kImportBatch = 5000;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::strict); }
 
 // ---- export ----

@@ -7,13 +7,6 @@
 namespace mastotape::schema {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 void assign(std::optional<std::string>& out, const SQLite::Column& c) {
     if (c.isNull()) {
         out.reset();

@@ -42,6 +42,14 @@ enum class InJsonl {
     no,       // implied by where the record is (its session), or given by SQLite (an id)
 };
 
+// One visitor made of several lambdas, for std::visit over a FieldRef.
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
 template <typename Record>
 struct Field {
     std::string_view column;  // SQL column

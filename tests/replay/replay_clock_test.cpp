@@ -2,20 +2,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/replay/fake_time.hpp"
+
 using namespace mastotape::replay;
 using namespace std::chrono_literals;
+using mastotape::test::FakeTime;
 
 namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
-
-// A steady clock that moves only when the test says so.
-struct FakeTime {
-    TimePoint now = TimePoint{} + 1000s;
-    ReplayClock::TimeSource source() {
-        return [this] { return now; };
-    }
-};
 
 }  // namespace
 
