@@ -55,7 +55,8 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
       plan_(std::move(plan)),
       transport_(
           std::make_unique<Transport>(plan_.options.cacert, ms(plan_.options.handshake_timeout_s))),
-      tracker_(sse_label_of(plan_.options)),
+      sse_label_(sse_label_of(plan_.options)),
+      tracker_(sse_label_),
       backoff_(plan_.options.backoff_start_s, plan_.options.backoff_cap_s, plan_.options.seed),
       backoff_timer_(ioc) {
     const RecordOptions& o = plan_.options;
@@ -210,8 +211,7 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     f.connection_idx = current_connection_;
     f.offset_ns = clock_.offset_now();
     f.wall_ns = clock_.wall(f.offset_ns);
-    f.columns =
-        schema::expected_columns(plan_.options.transport, kind, bytes, sse_label_of(plan_.options));
+    f.columns = schema::expected_columns(plan_.options.transport, kind, bytes, sse_label_);
     f.bytes = std::move(bytes);
     if (f.columns.kind == FrameKind::event) {
         ++events_;

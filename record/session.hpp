@@ -94,6 +94,7 @@ class RecordingSession final : public ConnectionEvents {
     std::unique_ptr<Backfill> backfill_;
     SessionClock clock_;
     std::int64_t session_id_ = 0;
+    std::string sse_label_;  // an SSE session's one stream label, for its frames (which have none)
     StreamTracker tracker_;
     Backoff backoff_;
     boost::asio::steady_timer backoff_timer_;

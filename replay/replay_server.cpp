@@ -108,12 +108,14 @@ struct ReplayServer::Impl {
     ControlApi control;
     Streaming streaming;
     RestTimelines rest;
-    net::thread_pool rest_pool{1};  // the REST thread; goes first, before what it uses
     net::io_context ioc;
     tcp::acceptor acceptor;
     net::signal_set signals;
     std::optional<net::ssl::context> tls;  // with --tls-cert: every connection speaks TLS
     int exit_code = 0;
+    // The REST thread. Declared last, so it goes first: a page under way when the server stops
+    // still uses the tape, the timelines and the network thread's executor.
+    net::thread_pool rest_pool{1};
 
     void load_tls();
     std::string host_port() const;
