@@ -371,6 +371,31 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
     CHECK_THAT(conns[0].end_detail, Catch::Contains("timeout"));
 }
 
+TEST_CASE("A --duration stop ends a handshake still waiting, at once, as a local stop") {
+    SilentListener silent;
+    TempDir dir;
+    for (const auto transport : {schema::Transport::websocket, schema::Transport::sse}) {
+        INFO(schema::to_string(transport));
+        const auto db = dir.file(std::string(schema::to_string(transport)) + ".db");
+        auto r = test::loopback_recorder("ws://127.0.0.1:" + std::to_string(silent.port()), db);
+        r.transport = transport;
+        r.handshake_timeout_s = 60;  // the handshake would wait this long
+        r.duration_s = 0.3;
+        record::Recorder recorder(r);
+        CHECK(recorder.run() == 0);
+        schema::TapeStore recorded(db, schema::OpenMode::read);
+        CHECK(recorded.session(1).end_reason == "duration");
+        const auto conns = recorded.connections(1);
+        REQUIRE(conns.size() == 1);  // and no reconnect after the stop
+        CHECK(conns[0].end_cause == schema::EndCause::local_stop);
+        CHECK_THAT(conns[0].end_detail, Catch::StartsWith("stopped before the"));
+        CHECK_FALSE(conns[0].handshake_offset_ns.has_value());
+        // It ended when the stop came (0.3 s in), not when the handshake's deadline ran out.
+        REQUIRE(conns[0].ended_offset_ns.has_value());
+        CHECK(*conns[0].ended_offset_ns - conns[0].started_offset_ns < 30'000'000'000);
+    }
+}
+
 TEST_CASE(
     "Whatever a server sends is recorded and survived: binary, non-JSON and invalid UTF-8 frames, "
     "half a frame, a frame over --max-frame, a handshake that is not HTTP or not a valid "
