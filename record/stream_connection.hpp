@@ -61,8 +61,9 @@ class StreamConnection {
     // Runs the attempt whose row is `row` (the handshake's time, status, headers and subprotocol
     // are filled in) to its end. The object and `row` must outlive the call.
     virtual boost::asio::awaitable<Outcome> run(schema::Connection& row) = 0;
-    // Ends the connection as a local stop (a WebSocket closes with 1000), at once or as soon as
-    // the handshake is done; a no-op once it has ended.
+    // Ends the connection as a local stop: an established WebSocket closes with 1000, an SSE
+    // response or a handshake still under way has its socket closed at once. A no-op once it
+    // has ended.
     virtual void stop() = 0;
 };
 
