@@ -14,7 +14,7 @@ struct Watchdog::State {
         self->timer.expires_at(self->last + self->timeout);
         self->timer.async_wait([weak = std::weak_ptr<State>(self)](boost::system::error_code ec) {
             const auto s = weak.lock();
-            if (ec || !s || s->stopped) {
+            if (ec || !s) {  // cancelled, or the watchdog has gone
                 return;
             }
             if (Clock::now() - s->last >= s->timeout) {
@@ -31,7 +31,6 @@ struct Watchdog::State {
     std::function<void()> on_silence;
     Clock::time_point last;
     bool fired = false;
-    bool stopped = false;
 };
 
 Watchdog::Watchdog(boost::asio::any_io_executor ex, Clock::duration timeout,
@@ -40,10 +39,9 @@ Watchdog::Watchdog(boost::asio::any_io_executor ex, Clock::duration timeout,
     State::arm(state_);
 }
 
-Watchdog::~Watchdog() {
-    state_->stopped = true;
-    state_->timer.cancel();
-}
+// The state goes with the watchdog (the timer's handler holds it weakly): a handler already queued
+// finds nothing and does nothing.
+Watchdog::~Watchdog() = default;
 
 void Watchdog::feed() { state_->last = Clock::now(); }
 

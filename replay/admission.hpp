@@ -75,7 +75,8 @@ class Admission {
     void stop_refusing() { refuse_remaining_ = 0; }
 
     // Where a connection of `c` playing recorded connection `k` starts on the tape: its handshake,
-    // the one timeline's now, or where a fault overlay cut the previous connection short.
+    // the one timeline's now, or where a fault overlay cut the previous connection short (that
+    // resume point is used up: the next call gives the handshake again).
     std::int64_t start_of(ClientState& c, std::size_t k);
     // The connection of `c` playing `k` started at tape time `start`: the client's clock and its
     // REST view follow it.

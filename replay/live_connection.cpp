@@ -30,6 +30,13 @@ void LiveConnection::subscriptions_changed() {
     wake.cancel();
 }
 
+net::awaitable<void> LiveConnection::wait_closed() {
+    while (!closed) {
+        wake.expires_at(TimePoint::max());
+        co_await wake.async_wait(kUseTuple);
+    }
+}
+
 void LiveConnection::reader_finished() {
     reader_done_ = true;
     reader_joined.cancel();

@@ -47,6 +47,9 @@ struct LiveConnection {
     // The subscriptions changed (the label cache goes) and the player looks again.
     void subscriptions_changed();
 
+    // Waits until the connection has closed (the client went, or its reader saw the end).
+    boost::asio::awaitable<void> wait_closed();
+
     // The reader, a coroutine of its own, refers to this connection until it ends: it calls
     // reader_finished() last, and the connection's owner awaits join_reader() before letting the
     // connection go.

@@ -176,10 +176,7 @@ net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
     using schema::EndCause;
     const EndCause cause = p.recorded.end_cause;
     if (tape_end && s_.options.hold) {
-        while (!conn_.closed) {
-            conn_.wake.expires_at(TimePoint::max());
-            co_await conn_.wake.async_wait(kUseTuple);
-        }
+        co_await conn_.wait_closed();
     } else if (!tape_end && cause == EndCause::heartbeat_timeout) {
         // The server went silent: nothing more until the client gives up.
         conn_.wake.expires_after(s_.silence_after(p));

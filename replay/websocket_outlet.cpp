@@ -138,7 +138,6 @@ class WebSocketOutlet final : public Outlet {
     net::awaitable<bool> flush_pending();
     net::awaitable<bool> ping(std::string_view payload);
     net::awaitable<void> go_silent(const PlannedConnection& p);
-    net::awaitable<void> wait_closed();
     bool synthesizing() const { return s_.options.synth_heartbeats && s_.sse_tape; }
 
     Streaming& s_;
@@ -300,14 +299,6 @@ net::awaitable<bool> WebSocketOutlet::ping(std::string_view payload) {
     co_return co_await writer_.control(payload, kPing);
 }
 
-// Waits until the reader has seen the connection end.
-net::awaitable<void> WebSocketOutlet::wait_closed() {
-    while (!conn_.closed) {
-        conn_.wake.expires_at(TimePoint::max());
-        co_await conn_.wake.async_wait(kUseTuple);
-    }
-}
-
 // The recorded end was a heartbeat timeout: the server goes silent (no frames, no pongs, no close
 // reply) until the client's watchdog gives up or the recorded silence is over.
 net::awaitable<void> WebSocketOutlet::go_silent(const PlannedConnection& p) {
@@ -315,7 +306,7 @@ net::awaitable<void> WebSocketOutlet::go_silent(const PlannedConnection& p) {
     silent_until_ = SteadyClock::now() + s_.silence_after(p);
     beast::error_code ignored;
     ws_.next_layer().socket().cancel(ignored);  // the reader's WebSocket read ends
-    co_await wait_closed();
+    co_await conn_.wait_closed();
     ws_.next_layer().socket().close(ignored);
 }
 
