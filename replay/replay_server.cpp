@@ -270,21 +270,27 @@ net::awaitable<void> ReplayServer::Impl::accept_loop() {
 }
 
 net::awaitable<void> ReplayServer::Impl::serve_connection(tcp::socket socket) {
-    ServerStream stream(std::move(socket), tls ? &*tls : nullptr);
-    if (stream.tls() != nullptr) {
-        stream.next_layer().expires_after(kRequestDeadline);
+    const auto stream = std::make_shared<ServerStream>(std::move(socket), tls ? &*tls : nullptr);
+    if (stream->tls() != nullptr) {
+        stream->next_layer().expires_after(kRequestDeadline);
         auto [ec] =
-            co_await stream.tls()->async_handshake(net::ssl::stream_base::server, kUseTuple);
+            co_await stream->tls()->async_handshake(net::ssl::stream_base::server, kUseTuple);
         if (ec) {
             report_failure(ec, "TLS handshake");
             co_return;
         }
     }
-    co_await serve_http(stream);
+    try {
+        co_await serve_http(*stream);
+    } catch (const std::exception& e) {
+        // A tape that fails to read in the middle of an answer (a corrupt page): the client's
+        // connection ends, and the log says why.
+        std::cerr << "replay: " << e.what() << "; closed the client's connection\n";
+    }
     // No write may still refer to the stream when it goes.
     beast::error_code ignored;
-    stream.socket().close(ignored);
-    co_await stream.async_drain(kUseTuple);
+    stream->socket().close(ignored);
+    co_await stream->async_drain(kUseTuple);
 }
 
 // Reads requests and routes them: an upgrade to the WebSocket endpoint (on any path, as the real

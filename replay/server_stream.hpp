@@ -11,6 +11,10 @@
 // idle, so timing is unchanged; a client that reads slowly, or a sender that writes many messages
 // between two turns of the event loop, makes fewer, bigger writes. The buffer is bounded: past
 // `kBufferLimit` a write completes only when the one under way has.
+//
+// Lifetime: a ServerStream is made by std::make_shared, and every operation it starts on its own
+// (the buffered write, the wait for one to end) holds it: a connection that ends by an exception
+// with a write in flight frees its stream when that write completes, not under it.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl.hpp>
@@ -21,6 +25,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,7 +34,7 @@
 
 namespace mastotape::replay {
 
-class ServerStream {
+class ServerStream : public std::enable_shared_from_this<ServerStream> {
    public:
     using executor_type = boost::beast::tcp_stream::executor_type;
 
@@ -152,9 +157,10 @@ class ServerStream {
             boost::asio::post(ex, std::forward<Handler>(handler));
             return;
         }
-        written_.async_wait([this, ready, h = std::forward<Handler>(handler)](auto) mutable {
-            when(ready, std::move(h));
-        });
+        written_.async_wait(
+            [self = shared_from_this(), ready, h = std::forward<Handler>(handler)](auto) mutable {
+                self->when(ready, std::move(h));
+            });
     }
 
     // Starts writing what is buffered unless a write is under way; its end starts the next.
@@ -164,14 +170,14 @@ class ServerStream {
         }
         writing_ = true;
         std::swap(pending_, in_flight_);
-        auto done = [this](boost::beast::error_code ec, std::size_t) {
-            writing_ = false;
-            in_flight_.clear();
+        auto done = [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            self->in_flight_.clear();
             if (ec) {
-                write_error_ = ec;
+                self->write_error_ = ec;
             }
-            start_write();
-            written_.cancel();
+            self->start_write();
+            self->written_.cancel();
         };
         if (tls_) {
             boost::asio::async_write(*tls_, boost::asio::buffer(in_flight_), std::move(done));

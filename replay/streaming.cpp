@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <exception>
+
 namespace mastotape::replay {
 
 std::optional<std::string> Streaming::token_problem(const std::string& token) const {
@@ -36,7 +38,15 @@ boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, 
     client.subscriptions = conn.subscriptions;
     conn.reader_started();
     boost::asio::co_spawn(conn.wake.get_executor(), std::move(reader), boost::asio::detached);
-    co_await player.play(out, conn, client, k);
+    // A tape that fails to read (a corrupt page) ends this connection: its reader is joined and
+    // its state let go as after any end, then the error goes on to the log.
+    std::exception_ptr failure;
+    try {
+        co_await player.play(out, conn, client, k);
+    } catch (...) {
+        failure = std::current_exception();
+        conn.closed = true;
+    }
     if (!conn.reader_done()) {
         stop_reader();
     }
@@ -45,6 +55,9 @@ boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, 
     player.remove(conn);
     if (connection_ended) {
         connection_ended();
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
     }
 }
 
