@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "schema/tape_verifier.hpp"
+
 namespace mastotape::replay {
 namespace {
 
@@ -107,6 +109,12 @@ net::awaitable<void> Player::play_frames(Run& run) {
     SharedFrame next;
     while (run.alive && (next = frames.next()) && next->connection_idx == run.p.recorded.idx) {
         const schema::Frame& f = *next;  // kept by `next` while the frame is sent
+        if (f.offset_ns < 0 || f.offset_ns > schema::kMaxOffsetNs) {
+            throw schema::TapeError(store_.path() + ": frame " + std::to_string(f.seq) +
+                                    " is at offset " + std::to_string(f.offset_ns) +
+                                    " ns, outside what a tape can hold; "
+                                    "`mastotape verify` lists the damage");
+        }
         run.alive = co_await apply_time_faults(run, f.offset_ns);
         if (run.alive) {
             run.alive = co_await wait_for(run, f);

@@ -7,6 +7,16 @@ namespace {
 
 constexpr auto kLongestSilence = std::chrono::seconds(120);
 
+// Nanoseconds from a scaled double, saturated: past every offset a tape may hold, far from where
+// int64 and steady_clock arithmetic overflow, whatever the speed (a NaN counts as far).
+std::int64_t saturate_ns(double ns) {
+    constexpr double kLimit = 4e18;
+    if (!(ns < kLimit)) {
+        return static_cast<std::int64_t>(kLimit);
+    }
+    return static_cast<std::int64_t>(std::max(ns, -kLimit));
+}
+
 }  // namespace
 
 ReplayClock::ReplayClock(ClockMode mode, double speed, bool shared, std::int64_t tape_start_ns,
@@ -46,8 +56,7 @@ std::int64_t ReplayClock::shared_tape_now() const {
         return virtual_ns_;
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now() - started_);
-    return tape_start_ns_ +
-           static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * speed_);
+    return tape_start_ns_ + saturate_ns(static_cast<double>(elapsed.count()) * speed_);
 }
 
 std::int64_t ReplayClock::tape_now(const ClientClock& c) const {
@@ -61,8 +70,7 @@ std::int64_t ReplayClock::tape_now(const ClientClock& c) const {
         return c.rest_at.value_or(c.offset);
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now() - c.at);
-    const std::int64_t t =
-        c.offset + static_cast<std::int64_t>(static_cast<double>(elapsed.count()) * speed_);
+    const std::int64_t t = c.offset + saturate_ns(static_cast<double>(elapsed.count()) * speed_);
     return std::max(t, c.rest_at.value_or(t));
 }
 
@@ -80,8 +88,8 @@ ConnectionClock ReplayClock::connection_at(std::int64_t start) const {
 }
 
 TimePoint ReplayClock::due_at(const ConnectionClock& c, std::int64_t offset) const {
-    return c.r0 + std::chrono::nanoseconds(
-                      static_cast<std::int64_t>(static_cast<double>(offset - c.base) / speed_));
+    return c.r0 + std::chrono::nanoseconds(saturate_ns(
+                      (static_cast<double>(offset) - static_cast<double>(c.base)) / speed_));
 }
 
 ReplayClock::Due ReplayClock::due(const ConnectionClock& c, std::int64_t offset) const {
@@ -106,7 +114,7 @@ SteadyClock::duration ReplayClock::scaled(std::int64_t ns) const {
         return SteadyClock::duration::zero();
     }
     return std::chrono::nanoseconds(
-        static_cast<std::int64_t>(static_cast<double>(std::max<std::int64_t>(0, ns)) / speed_));
+        saturate_ns(static_cast<double>(std::max<std::int64_t>(0, ns)) / speed_));
 }
 
 SteadyClock::duration ReplayClock::silence_for(std::int64_t gap_ns) const {

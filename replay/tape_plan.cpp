@@ -3,8 +3,39 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schema/tape_verifier.hpp"
 
 namespace mastotape::replay {
+namespace {
+
+// Refuses a tape whose times are out of a tape's range (a damaged or forged tape): the replayer's
+// schedule is computed from them.
+void check_offsets(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
+                   std::int64_t last_frame_offset) {
+    std::vector<std::pair<std::string, std::int64_t>> times{{"its last frame", last_frame_offset}};
+    if (plan.session.ended_offset_ns) {
+        times.emplace_back("its end", *plan.session.ended_offset_ns);
+    }
+    for (const auto& p : plan.connections) {
+        const std::string name = "connection " + std::to_string(p.recorded.idx);
+        times.emplace_back(name + "'s handshake", p.up_offset_ns);
+        times.emplace_back(name + "'s end", p.end_offset_ns);
+    }
+    for (const auto& [what, offset] : times) {
+        if (offset < 0 || offset > schema::kMaxOffsetNs) {
+            throw schema::TapeError(store.path() + ": session " + std::to_string(session_id) +
+                                    ": " + what + " is at offset " + std::to_string(offset) +
+                                    " ns, outside what a tape can hold; `mastotape verify` "
+                                    "lists the damage");
+        }
+    }
+}
+
+}  // namespace
 
 TapePlan make_plan(schema::TapeStore& store, std::int64_t session_id) {
     TapePlan plan;
@@ -40,6 +71,7 @@ TapePlan make_plan(schema::TapeStore& store, std::int64_t session_id) {
         p.first_seq = cursor.next(f) ? f.seq : std::numeric_limits<std::int64_t>::max();
         plan.connections.push_back(std::move(p));
     }
+    check_offsets(store, session_id, plan, counts.last_offset_ns);
     if (plan.connections.empty()) {
         throw schema::TapeError(store.path() + ": session " + std::to_string(session_id) +
                                 " has no established connection to replay");

@@ -1,12 +1,14 @@
 #include "schema/jsonl_tape.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include <nlohmann/json.hpp>
 
 #include "schema/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/rows.hpp"
+#include "schema/tape_verifier.hpp"
 #include "schema/timeline.hpp"
 
 namespace mastotape::schema {
@@ -102,6 +104,7 @@ std::string header_line(const Session& s) {
 
 struct LineError {
     std::string reason;
+    std::int64_t line = 0;  // 0: the line being read
 };
 
 [[noreturn]] void bad(const std::string& reason) { throw LineError{reason}; }
@@ -304,24 +307,46 @@ class Importer {
         batch_.session_id = session_id;
     }
 
-    void line(const json& o) {
+    void line(const json& o, std::int64_t line_no) {
         const std::string type = get_str(o, "type");
         if (type == "frame") {
             frame(o);
+            lines_of(Kind::frame).push_back(line_no);
         } else if (type == "connection") {
             check_next("connection idx", read(o, batch_.connections).idx, next_connection_);
+            lines_of(Kind::connection).push_back(line_no);
         } else if (type == "gap") {
             check_next("gap idx", read(o, batch_.gaps).idx, next_gap_);
+            lines_of(Kind::gap).push_back(line_no);
         } else if (type == "client") {
             check_next("client seq", read(o, batch_.client_messages).seq, next_client_);
+            lines_of(Kind::client_message).push_back(line_no);
         } else if (type == "backfill") {
             check_next("backfill seq", read(o, batch_.backfill).seq, next_backfill_);
+            lines_of(Kind::backfill).push_back(line_no);
         } else {
             bad("unknown record type \"" + type + "\"");
         }
         if (batch_.size() >= kImportBatch) {
             flush();
         }
+    }
+
+    // Once every line is in: the checks `verify` makes, the first problem refused at the line of
+    // the record it is about.
+    void check_whole() {
+        flush();
+        const auto problems = check_session(store_, store_.session(batch_.session_id));
+        if (problems.empty()) {
+            return;
+        }
+        const SessionProblem& first = problems.front();
+        std::string reason = first.text;
+        if (problems.size() > 1) {
+            const auto more = problems.size() - 1;
+            reason += " (and " + std::to_string(more) + (more == 1 ? " more problem)" : " more problems)");
+        }
+        throw LineError{reason, line_of(first.about)};
     }
 
     void flush() {
@@ -357,10 +382,26 @@ class Importer {
         check_derived(o, f.columns);
     }
 
+    using Kind = RecordRef::Kind;
+    // The lines records came from, by kind, in record order (numbers are checked to be gapless:
+    // connections and gaps from 0, the others from 1).
+    std::vector<std::int64_t>& lines_of(Kind k) { return lines_[static_cast<std::size_t>(k)]; }
+    std::int64_t line_of(const RecordRef& r) {
+        const bool from_one = r.kind == Kind::frame || r.kind == Kind::client_message ||
+                              r.kind == Kind::backfill;
+        const auto& lines = lines_of(r.kind);
+        const std::int64_t at = r.number - (from_one ? 1 : 0);
+        if (r.kind == Kind::session || at < 0 || at >= static_cast<std::int64_t>(lines.size())) {
+            return 1;  // the header
+        }
+        return lines[static_cast<std::size_t>(at)];
+    }
+
     TapeStore& store_;
     const Session& session_;
     std::string sse_label_;
     Batch batch_;
+    std::array<std::vector<std::int64_t>, 6> lines_;
     std::int64_t next_frame_ = 1;
     std::int64_t next_client_ = 1;
     std::int64_t next_backfill_ = 1;
@@ -432,15 +473,16 @@ std::int64_t import_jsonl(TapeStore& store, std::istream& in, const std::string&
                 if (o.is_discarded() || !o.is_object()) {
                     bad("not a JSON object");
                 }
-                importer.line(o);
+                importer.line(o, line_no);
             }
             if (in.bad()) {
                 bad("read error");
             }
-            importer.flush();
+            importer.check_whole();
         });
     } catch (const LineError& e) {
-        throw TapeError(name + ":" + std::to_string(line_no) + ": " + e.reason);
+        throw TapeError(name + ":" + std::to_string(e.line != 0 ? e.line : line_no) + ": " +
+                        e.reason);
     } catch (const TapeError& e) {
         // A constraint failure (duplicate connection idx, ...) is still this line's fault.
         throw TapeError(name + ":" + std::to_string(line_no) + ": " + e.what());

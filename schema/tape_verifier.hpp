@@ -12,6 +12,27 @@
 
 namespace mastotape::schema {
 
+// The latest offset a tape may hold: a hundred years of recording. Anything later is a damaged or
+// forged record (an offset at INT64_MAX once made the replayer spin); twice this still fits an
+// int64, so sums of two offsets cannot overflow.
+constexpr std::int64_t kMaxOffsetNs = 100LL * 366 * 24 * 3600 * 1'000'000'000;
+
+// The record a problem is about, so that `import` can name the line it came from.
+struct RecordRef {
+    enum class Kind { session, connection, frame, gap, client_message, backfill };
+    Kind kind = Kind::session;
+    std::int64_t number = 0;  // idx (connection, gap) or seq (the others)
+};
+
+struct SessionProblem {
+    RecordRef about;
+    std::string text;
+};
+
+// Checks one session's records against each other and against the bounds of a tape; at most 50
+// problems, then one that says more were not shown.
+std::vector<SessionProblem> check_session(TapeStore& store, const Session& s);
+
 struct VerifyReport {
     std::vector<std::string> problems;  // one line each, naming the session and record
     std::vector<std::string> repairs;   // what --repair changed

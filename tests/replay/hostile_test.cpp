@@ -58,3 +58,20 @@ TEST_CASE("A tape that turns out corrupt while it streams ends the connection wi
     CHECK_THAT(said, Catch::Contains("closed the client's connection"));
     CHECK(std::count(said.begin(), said.end(), '\n') == 1);
 }
+
+TEST_CASE("A tape with a frame at an absurd offset is refused with one line, not played forever") {
+    // Such a tape came through `import` once; now only a hand-edited tape has one. Replayed at
+    // --max-speed it spun at 100% CPU and ignored SIGTERM.
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 20;
+    const std::string path = make_tape(dir, so);
+    SQLite::Database(path, SQLite::OPEN_READWRITE)
+        .exec("UPDATE frames SET offset_ns = 9223372036854775807 WHERE seq = "
+              "(SELECT max(seq) FROM frames)");
+    const auto run = run_mastotape("replay --max-speed --db '" + path + "'", dir);
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains("at offset 9223372036854775807 ns, outside what a tape "
+                                        "can hold; `mastotape verify` lists the damage"));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+}

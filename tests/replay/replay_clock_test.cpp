@@ -108,3 +108,23 @@ TEST_CASE("On a shared clock every connection runs on one timeline from the star
     CHECK(clock.silence_for(600 * kSec) == 120s);
     CHECK(clock.silence_for(30 * kSec) == 30s);
 }
+
+TEST_CASE("Scaled tape times saturate: no speed or offset puts a frame in the past") {
+    FakeTime t;
+    const std::int64_t far = 3'000'000'000 * kSec;  // ~95 years, near the latest offset a tape holds
+    SECTION("a crawling speed") {
+        const ReplayClock clock(ClockMode::realtime, 1e-300, false, 0, t.source());
+        const ConnectionClock c = clock.connection_at(0);
+        CHECK_FALSE(clock.due(c, kSec).now);
+        CHECK(clock.due(c, kSec).wake > t.now + std::chrono::hours(24 * 365 * 100));
+        CHECK(clock.scaled(far) > std::chrono::hours(24 * 365 * 100));
+    }
+    SECTION("a racing speed") {
+        ReplayClock clock(ClockMode::realtime, 1e300, false, 0, t.source());
+        ClientClock cc;
+        clock.set(cc, 0);
+        t.now += 1s;
+        CHECK(clock.tape_now(cc) > far);
+        CHECK(clock.shared_tape_now() > far);
+    }
+}

@@ -1,5 +1,6 @@
 #include "schema/jsonl_tape.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <sstream>
 
@@ -42,6 +43,13 @@ std::string replace_once(std::string text, const std::string& from, const std::s
     return text.replace(pos, from.size(), to);
 }
 
+// The 1-based number of the first line of `text` that holds `needle`.
+std::string line_with(const std::string& text, const std::string& needle) {
+    const auto pos = text.find(needle);
+    REQUIRE(pos != std::string::npos);
+    return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+}
+
 }  // namespace
 
 TEST_CASE("Export of an import reproduces the JSONL byte for byte") {
@@ -78,6 +86,8 @@ TEST_CASE("Binary frames and invalid UTF-8 survive the JSONL round trip as base6
     Connection c;
     c.session_id = id;
     c.url = "wss://example.social/api/v1/streaming";
+    c.handshake_offset_ns = 0;
+    c.http_status = 101;
     b.connections.push_back(c);
     const std::vector<std::pair<FrameKind, std::string>> frames{
         {FrameKind::binary, std::string("\x00\x01\xfe\xff", 4)},
@@ -150,6 +160,65 @@ TEST_CASE("A bad line is reported as FILE:LINE and nothing of the file is import
     SECTION("not a tape at all") {
         CHECK_THAT(import_error(store, "{\"hello\":1}\n"),
                    Catch::Contains("x.jsonl:1: not a mastotape"));
+    }
+    CHECK(store.sessions().size() == sessions_before);
+}
+
+TEST_CASE("Import refuses what verify would, at the line of the record it is about") {
+    TempDir dir;
+    TapeStore store(dir.file("t.db"), OpenMode::create);
+    SynthOptions o;
+    o.events = 20;
+    o.connection_ends = {"eof"};  // connections 0 (ends in gap 0), 1 (failed) and 2
+    const auto good = export_text(store, synthesize(store, o));
+    const auto sessions_before = store.sessions().size();
+    // Each of these was imported, then refused by verify (issue 16, item 12).
+    SECTION("a frame on a connection that is not recorded") {
+        const auto bad = replace_once(good, "\"seq\":3,\"conn\":0", "\"seq\":3,\"conn\":7");
+        CHECK_THAT(import_error(store, bad),
+                   Catch::StartsWith("x.jsonl:" + line_with(bad, "\"seq\":3,\"conn\":7") +
+                                     ": frame 3 names connection 7, which is not recorded"));
+    }
+    SECTION("frames on a connection without a handshake") {
+        const auto at = good.find("\"handshake_offset_ns\":");
+        const auto end = good.find(',', at);
+        const auto bad = good.substr(0, at) + "\"handshake_offset_ns\":null" + good.substr(end);
+        CHECK_THAT(import_error(store, bad),
+                   Catch::StartsWith("x.jsonl:" + line_with(bad, "{\"type\":\"frame\",\"seq\":1,") +
+                                     ": frame 1 came on connection 0, whose handshake never finished"));
+    }
+    SECTION("a gap after a connection that is not recorded") {
+        const auto bad = replace_once(good, "\"idx\":0,\"from_conn\":0", "\"idx\":0,\"from_conn\":4");
+        CHECK_THAT(import_error(store, bad),
+                   Catch::StartsWith("x.jsonl:" + line_with(bad, "\"from_conn\":4") +
+                                     ": gap 0 follows connection 4, which is not recorded"));
+    }
+    SECTION("a gap whose last frame before it is negative") {
+        const auto at = good.find("\"last_seq_before\":");
+        const auto end = good.find(',', at);
+        const auto bad = good.substr(0, at) + "\"last_seq_before\":-4" + good.substr(end);
+        CHECK_THAT(import_error(store, bad), Catch::Contains("names frame -4"));
+    }
+    SECTION("backfill naming a gap that is not recorded") {
+        const auto bad = replace_once(good, "\"seq\":2,\"gap\":0", "\"seq\":2,\"gap\":3");
+        CHECK_THAT(import_error(store, bad),
+                   Catch::StartsWith("x.jsonl:" + line_with(bad, "\"seq\":2,\"gap\":3") +
+                                     ": backfill item 2 names gap 3, which is not recorded"));
+    }
+    SECTION("a connection that ends before its frames") {
+        const auto at = good.find("\"ended_offset_ns\":", good.find("{\"type\":\"connection\""));
+        const auto end = good.find(',', at);
+        const auto bad = good.substr(0, at) + "\"ended_offset_ns\":39338767" + good.substr(end);
+        CHECK_THAT(import_error(store, bad), Catch::Contains("lies outside its connection's time"));
+    }
+    SECTION("a frame at an absurd offset (INT64_MAX made the replayer spin)") {
+        const auto last = good.rfind("{\"type\":\"frame\"");
+        const auto at = good.find("\"offset_ns\":", last);
+        const auto end = good.find(',', at);
+        const auto bad = good.substr(0, at) + "\"offset_ns\":9223372036854775807" + good.substr(end);
+        CHECK_THAT(import_error(store, bad),
+                   Catch::StartsWith("x.jsonl:" + line_with(bad, "9223372036854775807")));
+        CHECK_THAT(import_error(store, bad), Catch::Contains("outside what a tape can hold"));
     }
     CHECK(store.sessions().size() == sessions_before);
 }

@@ -68,6 +68,37 @@ TEST_CASE("Verify finds tampered frames") {
         TapeStore store(path, OpenMode::read);
         CHECK(mentions(verify_tape(store, false, 0), "names connection 9"));
     }
+    SECTION("an offset past what a tape can hold") {
+        db.exec("UPDATE frames SET offset_ns = 9223372036854775807 WHERE seq = 30");
+        TapeStore store(path, OpenMode::read);
+        CHECK(mentions(verify_tape(store, false, 0),
+                       "frame 30 is at offset 9223372036854775807 ns, outside what a tape can hold"));
+    }
+    SECTION("a negative offset") {
+        db.exec("UPDATE connections SET started_offset_ns = -5 WHERE idx = 0");
+        TapeStore store(path, OpenMode::read);
+        CHECK(mentions(verify_tape(store, false, 0), "connection 0's start is at offset -5 ns"));
+    }
+    SECTION("frames on a connection whose handshake never finished") {
+        db.exec("UPDATE connections SET handshake_offset_ns = NULL WHERE idx = 0");
+        TapeStore store(path, OpenMode::read);
+        CHECK(mentions(verify_tape(store, false, 0), "whose handshake never finished"));
+    }
+}
+
+TEST_CASE("Verify catches a gap that names a negative last frame") {
+    TempDir dir;
+    const auto path = dir.file("t.db");
+    {
+        TapeStore store(path, OpenMode::create);
+        SynthOptions o;
+        o.events = 50;
+        o.connection_ends = {"reset"};
+        synthesize(store, o);
+    }
+    SQLite::Database(path, SQLite::OPEN_READWRITE).exec("UPDATE gaps SET last_seq_before = -1");
+    TapeStore store(path, OpenMode::read);
+    CHECK(mentions(verify_tape(store, false, 0), "gap 0 names frame -1"));
 }
 
 TEST_CASE("An interrupted session is reported, and --repair closes it at its last record") {
