@@ -6,6 +6,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <ctime>
 #include <future>
 #include <iostream>
@@ -34,6 +37,17 @@ constexpr auto kRequestDeadline = std::chrono::seconds(30);
 // Mastodon's per-token REST window: 300 requests per 5 minutes.
 constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
+// How long the accept loop waits after a failed accept (out of descriptors, most often).
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+
+// The process's descriptor limit, as `ulimit -n` would say it.
+std::string descriptor_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) {
+        return "limit unknown";
+    }
+    return "limit " + std::to_string(r.rlim_cur) + ", `ulimit -n` raises it";
+}
 
 std::string iso_utc(std::chrono::system_clock::time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -252,14 +266,33 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
 }
 
 net::awaitable<void> ReplayServer::Impl::accept_loop() {
+    // Out of descriptors, a pending connection stays pending and accept fails at once, again and
+    // again: the loop waits before it tries again (the clients wait in the listen queue), and says
+    // so once until an accept succeeds.
+    bool at_limit = false;
+    net::steady_timer retry(ioc);
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
-        if (ec) {
-            if (ec == net::error::operation_aborted) {
-                co_return;
+        if (ec == net::error::operation_aborted) {
+            co_return;
+        }
+        if (ec == net::error::no_descriptors || ec.value() == ENFILE) {
+            if (!at_limit) {
+                std::cerr << "replay: out of file descriptors (" << descriptor_limit()
+                          << "); new clients wait until some connections close\n";
+                at_limit = true;
             }
+        } else if (ec) {
             report_failure(ec, "accept");
+        }
+        if (ec) {
+            retry.expires_after(kAcceptRetry);
+            co_await retry.async_wait(kUseTuple);
             continue;
+        }
+        if (at_limit) {
+            std::cerr << "replay: accepting clients again\n";
+            at_limit = false;
         }
         // Each frame leaves when it is due, not when Nagle's algorithm lets it (40 ms late behind
         // a delayed ACK otherwise).

@@ -75,3 +75,39 @@ TEST_CASE("A tape with a frame at an absurd offset is refused with one line, not
                                         "can hold; `mastotape verify` lists the damage"));
     CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
 }
+
+TEST_CASE("Out of descriptors the replayer waits, says so once, and serves again when they free") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 5;
+    const std::string path = make_tape(dir, so);
+    const std::string log = dir.file("replay.log");
+    const std::string port_file = dir.file("port");
+    Child replay({"/bin/sh", "-c",
+                  "ulimit -n 40 && exec '" + std::string(MASTOTAPE_BINARY) + "' replay --db '" +
+                      path + "' --port-file '" + port_file + "'"},
+                 log);
+    REQUIRE(eventually([&] { return !read_file(port_file).empty(); }));
+    const auto port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+    {
+        // Idle connections until well past the limit: each accepted one holds a descriptor.
+        std::vector<std::unique_ptr<RawConn>> idle;
+        for (int i = 0; i < 80; ++i) {
+            idle.push_back(std::make_unique<RawConn>(port));
+        }
+        REQUIRE(eventually([&] { return read_file(log).find("out of file descriptors") !=
+                                        std::string::npos; }));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        // Before: a busy loop that wrote "accept: Too many open files" ~500,000 times a second.
+        const std::string said = read_file(log);
+        CHECK(std::count(said.begin(), said.end(), '\n') <= 2);
+        CHECK_THAT(said, Catch::Contains("(limit 40, `ulimit -n` raises it)"));
+    }
+    // The idle clients went: a new one is served, and the log says the replayer recovered.
+    CHECK(eventually([&] {
+        return http_get(port, "/api/v1/streaming/health").find("200 OK") != std::string::npos;
+    }));
+    CHECK_THAT(read_file(log), Catch::Contains("accepting clients again"));
+    replay.signal(SIGTERM);
+    CHECK(replay.wait() == 0);
+}
