@@ -1,9 +1,14 @@
 #include "replay/server_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <array>
+#include <chrono>
 #include <iostream>
 
 #include <boost/beast/http/error.hpp>
@@ -32,12 +37,44 @@ void report_failure(const boost::system::error_code& ec, const char* what) {
     std::cerr << "replay: " << what << ": " << ec.message() << '\n';
 }
 
+namespace {
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+// A peer that acknowledges nothing more for this long is reset with what it has not taken.
+constexpr auto kAckPatience = std::chrono::seconds(10);
+
+// Waits until the peer has acknowledged every byte handed to the kernel (SIOCOUTQ: unsent plus
+// unacknowledged), or has stopped taking any. An RST discards the kernel's unsent data: without
+// this, at --max-speed most frames before a recorded reset never left the machine.
+net::awaitable<void> wait_acknowledged(tcp::socket& socket) {
+    net::steady_timer tick(socket.get_executor());
+    int last = -1;
+    auto progress_at = std::chrono::steady_clock::now();
+    for (;;) {
+        int queued = 0;
+        if (::ioctl(socket.native_handle(), SIOCOUTQ, &queued) != 0 || queued == 0) {
+            co_return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (queued != last) {
+            last = queued;
+            progress_at = now;
+        } else if (now - progress_at > kAckPatience) {
+            co_return;
+        }
+        tick.expires_after(std::chrono::milliseconds(1));
+        co_await tick.async_wait(kUseTuple);
+    }
+}
+
+}  // namespace
+
 net::awaitable<void> end_transport(ServerStream& stream, schema::EndCause cause) {
-    constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
     co_await stream.async_drain(kUseTuple);  // what came before the end goes out first
     auto& socket = stream.socket();
     boost::system::error_code ignored;
     if (cause == schema::EndCause::reset) {
+        co_await wait_acknowledged(socket);
         socket.set_option(net::socket_base::linger(true, 0), ignored);
         socket.close(ignored);
         co_return;

@@ -111,3 +111,33 @@ TEST_CASE("Out of descriptors the replayer waits, says so once, and serves again
     replay.signal(SIGTERM);
     CHECK(replay.wait() == 0);
 }
+
+TEST_CASE("At --max-speed every frame before a recorded reset reaches the client before the RST") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 6000;  // ~5 MB before the reset: more than the client's socket buffer holds
+    so.connection_ends = {"reset"};
+    so.backfill = false;
+    const std::string path = make_tape(dir, so);
+    std::size_t recorded = 0;  // text frames of connection 0
+    for (const auto& f : tape_frames(path)) {
+        recorded += f.connection_idx == 0 && f.columns.kind == schema::FrameKind::event;
+    }
+    REQUIRE(recorded > 1000);
+    replay::ReplayOptions o;
+    o.tape = path;
+    o.clock = replay::ClockMode::max_speed;
+    o.hold = true;
+    RunningReplay replay(o);
+    RawWs ws(replay.port(), "stream=user", "", 64 * 1024);
+    REQUIRE(ws.upgraded());
+    // A client busy elsewhere for a moment: the replayer has written everything up to the reset
+    // by the time it reads. Before the fix the RST threw away what the kernel had not yet sent.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::size_t received = 0;
+    while (auto f = ws.next(10)) {
+        received += f->opcode == 1;
+    }
+    CHECK(ws.ended());
+    CHECK(received == recorded);
+}

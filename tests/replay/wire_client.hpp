@@ -86,8 +86,13 @@ inline std::vector<WireFrame> frames_on_wire(const std::string& wire) {
 // with a deadline that leaves the connection usable (a test can look, move the clock, look again).
 class RawConn {
    public:
-    explicit RawConn(std::uint16_t port) {
+    // `receive_buffer`: the socket's receive buffer in bytes, set before it connects (a small one
+    // makes the server's kernel hold what the client has not read); 0 leaves the default.
+    explicit RawConn(std::uint16_t port, int receive_buffer = 0) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (receive_buffer > 0) {
+            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
@@ -159,8 +164,9 @@ class RawConn {
 // sees every frame and decides every answer.
 class RawWs : public RawConn {
    public:
-    RawWs(std::uint16_t port, const std::string& query, const std::string& headers = "")
-        : RawConn(port) {
+    RawWs(std::uint16_t port, const std::string& query, const std::string& headers = "",
+          int receive_buffer = 0)
+        : RawConn(port, receive_buffer) {
         send("GET /api/v1/streaming?" + query +
              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
