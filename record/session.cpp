@@ -23,7 +23,9 @@ namespace net = boost::asio;
 using schema::FrameKind;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-constexpr auto kWriterPoll = std::chrono::milliseconds(20);
+constexpr auto kWriterPoll = std::chrono::milliseconds(2);
+// Reading held back this long by the writer is reported as a disk that is not keeping up.
+constexpr auto kSlowDisk = std::chrono::milliseconds(500);
 
 std::string sse_label_of(const RecordOptions& o) {
     return o.transport == schema::Transport::sse ? o.subscriptions.front().label() : "";
@@ -85,6 +87,11 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     wo.batch_records = o.batch_records;
     wo.queue_limit_bytes = o.write_buffer_bytes;
     wo.sync_full = o.sync_full;
+    // The disk failed (full, most often): nothing more can be kept, so the network side stops at
+    // once instead of reading on for nothing. finish() says why.
+    wo.on_error = [this](const std::string& error) {
+        net::post(ioc_, [this, error] { request_stop("error", error, true); });
+    };
     writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, wo);
 
     BackfillSettings b;
@@ -171,8 +178,12 @@ bool RecordingSession::writer_has_room() { return writer_->has_room(); }
 
 // Holds reading while the writer is behind (WriterOptions::queue_limit_bytes).
 net::awaitable<void> RecordingSession::writer_room() {
+    // A pause shorter than a batch interval is the writer taking its next batch, not a slow disk.
+    const auto since = std::chrono::steady_clock::now();
     while (!writer_->has_room()) {
-        report_backpressure();
+        if (std::chrono::steady_clock::now() - since > kSlowDisk) {
+            report_backpressure();
+        }
         net::steady_timer pause(ioc_);
         pause.expires_after(kWriterPoll);
         co_await pause.async_wait(kUseTuple);
@@ -448,7 +459,8 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
     }
     writer_->finish(clock_.wall(end), end, stop_reason_, stop_detail_);
     if (const auto error = writer_->error(); !error.empty()) {
-        std::cerr << "mastotape record: " << error << '\n';
+        std::cerr << "mastotape record: " << error
+                  << "; recording stopped (what was committed before is intact)\n";
         return 1;
     }
     log("session " + std::to_string(session_id_) + " ended (" + stop_reason_ +

@@ -54,6 +54,7 @@ bool TapeWriter::push(Record r) {
         queued_bytes_ += footprint(r);
         queue_.push_back(std::move(r));
         size = queue_.size();
+        queued_records_ = size;
         bytes = queued_bytes_;
     }
     if (size >= options_.batch_records || options_.sync_full) {
@@ -63,7 +64,21 @@ bool TapeWriter::push(Record r) {
 }
 
 bool TapeWriter::has_room() const {
-    return queued_bytes_.load(std::memory_order_relaxed) < options_.queue_limit_bytes / 2;
+    return queued_bytes_.load(std::memory_order_relaxed) < options_.queue_limit_bytes / 2 &&
+           queued_records_.load(std::memory_order_relaxed) < options_.batch_records;
+}
+
+void TapeWriter::fail(const std::string& error) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!error_.empty()) {
+            return;
+        }
+        error_ = error;
+    }
+    if (options_.on_error) {
+        options_.on_error(error);
+    }
 }
 
 std::string TapeWriter::error() const {
@@ -125,8 +140,7 @@ void TapeWriter::run() {
         try {
             store_->set_synchronous_full();
         } catch (const schema::TapeError& e) {
-            std::lock_guard lock(mutex_);
-            error_ = e.what();
+            fail(e.what());
         }
     }
     auto last_commit = std::chrono::steady_clock::now();
@@ -149,6 +163,7 @@ void TapeWriter::run() {
                 items.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            queued_records_ = queue_.size();
             flushing = flush_requested_ && queue_.empty();
             stop = stopping_ && queue_.empty();
             if (!error_.empty()) {
@@ -160,10 +175,7 @@ void TapeWriter::run() {
             // an interrupted one.
             write_batch(items);
         } catch (const schema::TapeError& e) {
-            std::lock_guard lock(mutex_);
-            if (error_.empty()) {
-                error_ = e.what();
-            }
+            fail(e.what());
         }
         last_commit = std::chrono::steady_clock::now();
         {

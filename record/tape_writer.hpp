@@ -3,12 +3,16 @@
 // The recorder's disk side: a bounded queue of records and a thread that commits them to the tape
 // in batches (at most every `batch_interval` or `batch_records`, whichever comes first), each batch
 // in one transaction. The network side only ever enqueues; it never waits on SQLite.
+//
+// What a crash can lose is bounded: the batch being committed, and what is queued behind it,
+// which has_room() keeps under one batch (or half the byte limit) by holding reading back.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,6 +29,9 @@ struct WriterOptions {
     // Bytes of queued records (their frame bytes and a fixed share each). Reading pauses at half
     // of it, so the recorder's memory stays flat when the disk is slower than the network.
     std::size_t queue_limit_bytes = 16 * 1024 * 1024;
+    // Called once, on the writer thread, with the first storage error (a full disk): nothing more
+    // is written after it, so the recorder should stop.
+    std::function<void(const std::string&)> on_error;
 };
 
 class TapeWriter {
@@ -39,9 +46,11 @@ class TapeWriter {
     TapeWriter(const TapeWriter&) = delete;
     TapeWriter& operator=(const TapeWriter&) = delete;
 
-    // Thread-safe. Returns false when the queue is over its limit: the caller should stop reading
-    // until has_room() (the record is queued all the same).
+    // Thread-safe. Returns false when the queue is over its byte limit: the caller should stop
+    // reading until has_room() (the record is queued all the same).
     bool push(Record r);
+    // Whether reading may go on: less than a batch of records, and under half the byte limit, is
+    // queued behind the batch being committed.
     bool has_room() const;
     // Commits everything queued so far, then marks the session ended. Blocks until written.
     void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, const std::string& reason,
@@ -54,6 +63,7 @@ class TapeWriter {
    private:
     void run();
     void write_batch(std::deque<Record>& items);
+    void fail(const std::string& error);
 
     std::unique_ptr<schema::TapeStore> store_;
     std::int64_t session_id_;
@@ -64,6 +74,7 @@ class TapeWriter {
     std::deque<Record> queue_;
     // Written under mutex_, read without it by has_room() (asked before every read).
     std::atomic<std::size_t> queued_bytes_{0};
+    std::atomic<std::size_t> queued_records_{0};
     bool stopping_ = false;
     bool flush_requested_ = false;
     std::int64_t flushes_done_ = 0;

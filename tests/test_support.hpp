@@ -157,6 +157,7 @@ inline std::string http_get(std::uint16_t port, const std::string& target,
 #include <spawn.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -208,6 +209,20 @@ class Child {
 
     bool started() const { return pid_ > 0; }
     void signal(int sig) const { ::kill(pid_, sig); }
+    // The exit code (or 128 + signal number) if the child ends within `seconds`; nullopt if not.
+    std::optional<int> wait_for(double seconds) {
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+        int status = 0;
+        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() >= until) {
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        waited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
     // The exit code, or 128 + signal number when killed.
     int wait() {
         int status = 0;

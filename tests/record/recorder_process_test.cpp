@@ -234,3 +234,38 @@ TEST_CASE("A writer that falls behind slows reading down, says so once, and lose
     CHECK(store.counts(1).events == 30);
     CHECK(schema::verify_tape(store, false, 0).clean());
 }
+
+TEST_CASE("A full disk stops the recorder at the first failed commit, with one line and exit 1") {
+    TempDir dir;
+    REQUIRE(mastotape::test::run_mastotape("synth --db source.db --events 6000 -q", dir)
+                .exit_code == 0);
+    Child replay({MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--max-speed", "--hold"},
+                 dir.file("replay.out"));
+    const auto url = listening_url(dir.file("replay.out"));
+    REQUIRE_FALSE(url.empty());
+    const auto db = dir.file("rec.db");
+    // An 8 MB file size limit stands in for a full disk (writes past it fail with EFBIG; the
+    // signal it also raises is ignored, as a full disk raises none).
+    Child rec({"/bin/sh", "-c",
+               "trap '' XFSZ && ulimit -f 16384 && exec '" + std::string(MASTOTAPE_BINARY) +
+                   "' record '" + url + "' --db '" + db + "'"},
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+    // Before: it read on (and reconnected) for as long as the server sent, saying nothing.
+    const auto code = rec.wait_for(30);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    const auto out = read_file(dir.file("rec.out"));
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains("; recording stopped (what was committed before is intact)"));
+    std::size_t error_lines = 0;
+    for (std::size_t at = 0; (at = out.find("mastotape record:", at)) != std::string::npos; ++at) {
+        ++error_lines;
+    }
+    CHECK(error_lines == 1);
+    // What was committed reads back whole.
+    schema::TapeStore store(db, schema::OpenMode::read);
+    CHECK(store.counts(1).frames > 0);
+    CHECK(store.integrity_problems().empty());
+    replay.signal(SIGTERM);
+    replay.wait();
+}
