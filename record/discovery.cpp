@@ -7,12 +7,12 @@
 namespace mastotape::record {
 
 boost::asio::awaitable<Discovery> discover(Transport& t, schema::Url instance,
-                                           schema::Transport transport) {
+                                           schema::Transport transport, RequestCanceller& cancel) {
     Discovery out;
     for (const char* path : {"/api/v2/instance", "/api/v1/instance"}) {
         schema::Url u = instance;
         u.target = path;
-        const HttpResult r = co_await http_get(t, u, "");
+        const HttpResult r = co_await http_get(t, u, "", &cancel);
         if (!r.error.empty() || r.status != 200) {
             continue;
         }
@@ -29,6 +29,7 @@ boost::asio::awaitable<Discovery> discover(Transport& t, schema::Url instance,
         } else if (parsed->scheme == "https" || parsed->scheme == "http") {
             parsed->scheme = parsed->tls() ? "wss" : "ws";
         }
+        out.downgrade = instance.tls() && !parsed->tls();
         out.note = "streaming server from " + std::string(path) + ": " + parsed->origin();
         out.streaming = std::move(parsed);
         co_return out;

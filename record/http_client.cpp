@@ -20,8 +20,32 @@ using tcp = net::ip::tcp;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
+// Points a canceller at one request's connection while the request runs.
+class CancelScope {
+   public:
+    CancelScope(RequestCanceller* c, beast::tcp_stream& s) : c_(c) {
+        if (c_ != nullptr) {
+            c_->set_close([&s] {
+                beast::error_code ignored;
+                s.socket().close(ignored);
+            });
+        }
+    }
+    ~CancelScope() {
+        if (c_ != nullptr) {
+            c_->set_close(nullptr);
+        }
+    }
+    CancelScope(const CancelScope&) = delete;
+    CancelScope& operator=(const CancelScope&) = delete;
+
+   private:
+    RequestCanceller* c_;
+};
+
 template <bool Tls>
-net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string token) {
+net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string token,
+                                  RequestCanceller* cancel) {
     using Stream = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
     HttpResult out;
     const auto ex = co_await net::this_coro::executor;  // the thread it runs on
@@ -33,6 +57,7 @@ net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string 
         }
     }();
     auto& tcp_layer = beast::get_lowest_layer(stream);
+    const CancelScope scope(cancel, tcp_layer);
     if (const auto failed = co_await open_stream(t, stream, target)) {
         out.error = failed->detail;
         co_return out;
@@ -71,11 +96,17 @@ net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string 
 
 }  // namespace
 
-net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token) {
-    if (target.tls()) {
-        co_return co_await get_on<true>(t, std::move(target), std::move(token));
+net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token,
+                                    RequestCanceller* cancel) {
+    if (cancel != nullptr && cancel->cancelled()) {
+        HttpResult stopped;
+        stopped.error = "stopped";
+        co_return stopped;
     }
-    co_return co_await get_on<false>(t, std::move(target), std::move(token));
+    if (target.tls()) {
+        co_return co_await get_on<true>(t, std::move(target), std::move(token), cancel);
+    }
+    co_return co_await get_on<false>(t, std::move(target), std::move(token), cancel);
 }
 
 }  // namespace mastotape::record

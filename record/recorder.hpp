@@ -46,6 +46,8 @@ struct RecordOptions {
     double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
     std::string rest_base;  // REST origin; default: the instance, else the streaming host
     bool discover = true;   // for an instance target, read its streaming URL
+    // Stream from a cleartext URL that an instance reached over TLS names (refused otherwise).
+    bool allow_insecure_streaming = false;
 };
 
 class Recorder {

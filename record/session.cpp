@@ -26,6 +26,8 @@ constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr auto kWriterPoll = std::chrono::milliseconds(2);
 // Reading held back this long by the writer is reported as a disk that is not keeping up.
 constexpr auto kSlowDisk = std::chrono::milliseconds(500);
+// A connection up this long has proved the server works, even with nothing received.
+constexpr std::chrono::nanoseconds kHealthyAfter = std::chrono::seconds(5);
 
 std::string sse_label_of(const RecordOptions& o) {
     return o.transport == schema::Transport::sse ? o.subscriptions.front().label() : "";
@@ -207,6 +209,7 @@ void RecordingSession::request_stop(const std::string& reason, const std::string
     stop_reason_ = reason;
     stop_detail_ = detail;
     backoff_timer_.cancel();
+    discovery_.cancel();
     if (cut_backfill) {
         backfill_->interrupt();
     }
@@ -308,7 +311,6 @@ void RecordingSession::mark_run_done(std::exception_ptr e) {
     const std::string error = message_of(e);
     run_done_ = true;
     if (!error.empty()) {
-        log("stopped by an error: " + error);
         stop_reason_ = "error";
         stop_detail_ = error;
         exit_code_ = 1;
@@ -338,20 +340,53 @@ net::awaitable<Outcome> RecordingSession::attempt(schema::Connection& row) {
     co_return out;
 }
 
+// Where the instance streams from; refuses (stops the session) a streaming URL that would carry
+// the token in cleartext for an instance reached over TLS, unless the user allowed it.
+net::awaitable<void> RecordingSession::discover_streaming_url() {
+    const Discovery d =
+        co_await discover(*transport_, plan_.rest_origin, plan_.options.transport, discovery_);
+    if (stop_requested_) {
+        co_return;
+    }
+    if (!d.streaming) {
+        log("no streaming URL in the instance documents; streaming from " +
+            connection_.url.origin());
+        co_return;
+    }
+    if (d.downgrade && !plan_.options.allow_insecure_streaming) {
+        exit_code_ = 1;
+        request_stop("error", "the instance " + plan_.rest_origin.origin() +
+                                  " names a cleartext streaming server, " + d.streaming->origin() +
+                                  "; the token is not sent in the clear (pass "
+                                  "--allow-insecure-streaming to allow it)");
+        co_return;
+    }
+    if (d.downgrade) {
+        log("warning: streaming in cleartext from " + d.streaming->origin() +
+            " (--allow-insecure-streaming): the token can be read on the way");
+    }
+    const std::string target = connection_.url.target;
+    connection_.url = *d.streaming;
+    connection_.url.target = target;
+    log(d.note);
+}
+
+// Whether connection `row` showed the server works: something came on it (an event, a heartbeat)
+// or it stayed up a while. Only then does the backoff start over: a server that breaks each
+// connection right after its handshake is not hammered.
+bool RecordingSession::proved_healthy(const schema::Connection& row,
+                                      std::int64_t received_before) const {
+    if (events_ + heartbeats_ > received_before) {
+        return true;
+    }
+    return row.handshake_offset_ns && row.ended_offset_ns &&
+           *row.ended_offset_ns - *row.handshake_offset_ns >= kHealthyAfter.count();
+}
+
 net::awaitable<void> RecordingSession::run() {
     std::int64_t reconnects = 0;
     if (plan_.discover) {
-        const Discovery d =
-            co_await discover(*transport_, plan_.rest_origin, plan_.options.transport);
-        if (d.streaming) {
-            const std::string target = connection_.url.target;
-            connection_.url = *d.streaming;
-            connection_.url.target = target;
-            log(d.note);
-        } else {
-            log("no streaming URL in the instance documents; streaming from " +
-                connection_.url.origin());
-        }
+        co_await discover_streaming_url();
     }
     while (!stop_requested_) {
         schema::Connection row;
@@ -363,6 +398,7 @@ net::awaitable<void> RecordingSession::run() {
         row.started_wall_ns = clock_.wall(row.started_offset_ns);
         push(row);
         state_ = State::connecting;
+        const std::int64_t received_before = events_ + heartbeats_;
         const Outcome out = co_await attempt(row);
         ended(row, out);
         if (out.http_status && *out.http_status == 401) {
@@ -376,7 +412,9 @@ net::awaitable<void> RecordingSession::run() {
             break;
         }
         if (out.established) {
-            backoff_.reset();
+            if (proved_healthy(row, received_before)) {
+                backoff_.reset();
+            }
             open_gap(row, out);
         }
         if (plan_.options.max_reconnects >= 0 && reconnects >= plan_.options.max_reconnects) {
@@ -465,6 +503,10 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
     }
     log("session " + std::to_string(session_id_) + " ended (" + stop_reason_ +
         "): " + std::to_string(events_) + " events, " + std::to_string(gaps_) + " gaps");
+    if (exit_code_ != 0 && !stop_detail_.empty()) {
+        // Said even with --quiet: why the recording failed.
+        std::cerr << "mastotape record: " << redact(stop_detail_, plan_.options.token) << '\n';
+    }
     return exit_code_;
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "record/backoff.hpp"
+#include "record/http_client.hpp"
 #include "record/recorder.hpp"
 #include "record/session_clock.hpp"
 #include "record/stream_connection.hpp"
@@ -77,7 +78,9 @@ class RecordingSession final : public ConnectionEvents {
     enum class State { starting, connecting, connected, backoff, stopped };
     static const char* to_string(State s);
 
+    boost::asio::awaitable<void> discover_streaming_url();
     boost::asio::awaitable<Outcome> attempt(schema::Connection& row);
+    bool proved_healthy(const schema::Connection& row, std::int64_t received_before) const;
     void ended(schema::Connection& row, const Outcome& out);
     void open_gap(const schema::Connection& row, const Outcome& out);
     void start_backfill();
@@ -99,6 +102,7 @@ class RecordingSession final : public ConnectionEvents {
     Backoff backoff_;
     boost::asio::steady_timer backoff_timer_;
     StreamConnection* live_ = nullptr;  // the attempt under way, while run() awaits it
+    RequestCanceller discovery_;        // a stop ends the discovery in flight
 
     // Counters (network thread only).
     std::int64_t next_seq_ = 1;

@@ -171,6 +171,9 @@ void add_record_command(CLI::App& app, Runner& run) {
                     "Where REST requests go (default: the instance, else the streaming host)");
     sub->add_flag("--no-discovery", o->no_discovery,
                   "Stream from the instance host without reading its streaming URL");
+    sub->add_flag("--allow-insecure-streaming", o->record.allow_insecure_streaming,
+                  "Accept a cleartext (ws://, http://) streaming URL named by an https:// "
+                  "instance; the token then travels unencrypted");
     sub->add_flag("-q,--quiet", o->record.quiet, "Print nothing but errors");
     sub->add_flag("--json-log", o->record.json_log,
                   "Log connection changes as JSON lines on stderr");

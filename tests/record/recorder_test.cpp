@@ -73,30 +73,6 @@ record::RecordOptions scripted_recording(const test::ScriptedServer& server, con
     return r;
 }
 
-// A TCP socket listening on a free loopback port that never accepts.
-class SilentListener {
-   public:
-    SilentListener() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(fd_, 8) == 0);
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~SilentListener() { ::close(fd_); }
-    SilentListener(const SilentListener&) = delete;
-    SilentListener& operator=(const SilentListener&) = delete;
-    int port() const { return port_; }
-
-   private:
-    int fd_ = -1;
-    int port_ = 0;
-};
-
 }  // namespace
 
 TEST_CASE("Recording a replayed tape gives the same events and the same connection ends") {
@@ -354,7 +330,7 @@ TEST_CASE("A count stop that meets the server's own close at --max-speed ends th
 TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
     // A listening socket nobody accepts on: the kernel completes the TCP handshake, and the
     // upgrade request goes unanswered.
-    SilentListener silent;
+    test::SilentListener silent;
     TempDir dir;
     auto r = test::loopback_recorder("ws://127.0.0.1:" + std::to_string(silent.port()),
                                      dir.file("recorded.db"));
@@ -372,7 +348,7 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
 }
 
 TEST_CASE("A --duration stop ends a handshake still waiting, at once, as a local stop") {
-    SilentListener silent;
+    test::SilentListener silent;
     TempDir dir;
     for (const auto transport : {schema::Transport::websocket, schema::Transport::sse}) {
         INFO(schema::to_string(transport));

@@ -154,4 +154,30 @@ class ScriptedServer {
     std::thread thread_;
 };
 
+// A TCP socket listening on a free loopback port that never accepts.
+class SilentListener {
+   public:
+    SilentListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(fd_, 8) != 0) {
+            throw std::runtime_error("silent listener: cannot listen on loopback");
+        }
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~SilentListener() { ::close(fd_); }
+    SilentListener(const SilentListener&) = delete;
+    SilentListener& operator=(const SilentListener&) = delete;
+    int port() const { return port_; }
+
+   private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
 }  // namespace mastotape::test

@@ -1,0 +1,152 @@
+// The recorder against what a hostile campaign threw at it (issue 16): a server that breaks
+// every connection after its handshake, an instance that names a cleartext streaming server, a
+// stop while discovery waits. Each case failed before its fix.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "record/recorder.hpp"
+#include "schema/tape_store.hpp"
+#include "tests/record/loopback_recorder.hpp"
+#include "tests/record/scripted_server.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using mastotape::test::Child;
+using mastotape::test::eventually;
+using mastotape::test::read_file;
+using mastotape::test::ScriptedServer;
+using mastotape::test::TempDir;
+
+namespace {
+
+// Scripts that answer the upgrade, then hold the connection until the client goes.
+std::vector<ScriptedServer::Script> upgrade_and_hold(int n) {
+    return std::vector<ScriptedServer::Script>(static_cast<std::size_t>(n),
+                                               [](ScriptedServer& s, int fd) {
+                                                   s.upgrade(fd);
+                                                   s.read_until_closed(fd);
+                                               });
+}
+
+// An https:// instance whose /api/v2/instance names `streaming` as its streaming server:
+// `openssl s_server -WWW` serving a file, with a certificate of a throwaway CA (DIR/ca.pem).
+class TlsInstance {
+   public:
+    TlsInstance(const TempDir& dir, const std::string& streaming) {
+        REQUIRE(mastotape::test::make_test_certificates(dir, "IP:127.0.0.1"));
+        std::filesystem::create_directories(dir.path() / "www/api/v2");
+        mastotape::test::write_file(
+            dir.file("www/api/v2/instance"),
+            R"({"configuration":{"urls":{"streaming":")" + streaming + R"("}}})");
+        server_ = std::make_unique<Child>(
+            std::vector<std::string>{"/bin/sh", "-c",
+                                     "cd '" + dir.file("www") +
+                                         "' && exec openssl s_server -accept 127.0.0.1:0 -cert "
+                                         "../server.pem -key ../server.key -WWW"},
+            dir.file("s_server.out"));
+        REQUIRE(eventually([&] {
+            const auto out = read_file(dir.file("s_server.out"));
+            const auto at = out.find("ACCEPT 127.0.0.1:");
+            if (at == std::string::npos || out.find('\n', at) == std::string::npos) {
+                return false;
+            }
+            url_ = "https://127.0.0.1:" + std::to_string(std::stoi(out.substr(at + 17)));
+            return true;
+        }));
+    }
+    const std::string& url() const { return url_; }
+
+   private:
+    std::unique_ptr<Child> server_;
+    std::string url_;
+};
+
+}  // namespace
+
+TEST_CASE("A server that breaks every connection after its handshake gets a growing backoff") {
+    // Each connection is up for a moment with nothing on it: not proof the server works. Before,
+    // every handshake reset the backoff: ~4.5 reconnects a second at the default start of 1 s.
+    ScriptedServer server(std::vector<ScriptedServer::Script>(
+        200, [](ScriptedServer& s, int fd) { s.upgrade(fd); }));
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
+    r.backoff_start_s = 0.05;
+    r.backoff_cap_s = 10;
+    r.duration_s = 2;
+    record::Recorder recorder(r);
+    CHECK(recorder.run() == 0);
+    // Delays drawn from [0, 0.05 s x 2^n): about seven attempts fit in two seconds; with the
+    // backoff reset each time, ~80 did.
+    CHECK(server.accepted() >= 3);
+    CHECK(server.accepted() <= 12);
+}
+
+TEST_CASE("A connection that received something resets the backoff") {
+    // The opposite case: each connection delivers a frame, then breaks. The backoff stays at its
+    // start, so reconnects keep coming quickly.
+    ScriptedServer server(std::vector<ScriptedServer::Script>(200, [](ScriptedServer& s, int fd) {
+        s.upgrade(fd);
+        s.send(fd, test::ws_frame(9, "ping"));
+        s.read_until_closed(fd, 50);
+    }));
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
+    r.backoff_start_s = 0.05;
+    r.backoff_cap_s = 10;
+    r.duration_s = 2;
+    record::Recorder recorder(r);
+    CHECK(recorder.run() == 0);
+    CHECK(server.accepted() > 12);
+}
+
+TEST_CASE("An https instance that names a cleartext streaming server is refused, unless allowed") {
+    ScriptedServer streaming(upgrade_and_hold(10));
+    TempDir dir;
+    TlsInstance instance(dir, streaming.url());
+    auto r = test::loopback_recorder(instance.url(), dir.file("rec.db"));
+    r.cacert = dir.file("ca.pem");
+    r.token = "tok-CLEARTEXT-SECRET";
+    r.duration_s = 1;
+    SECTION("refused: the token never goes out") {
+        record::Recorder recorder(r);
+        CHECK(recorder.run() == 1);
+        CHECK(streaming.accepted() == 0);
+        schema::TapeStore tape(r.db, schema::OpenMode::read);
+        CHECK(tape.session(1).end_reason == "error");
+        CHECK_THAT(tape.session(1).end_detail,
+                   Catch::Contains("names a cleartext streaming server, " + streaming.url()));
+        CHECK_THAT(tape.session(1).end_detail, Catch::Contains("--allow-insecure-streaming"));
+        CHECK(tape.connections(1).empty());
+    }
+    SECTION("allowed") {
+        r.allow_insecure_streaming = true;
+        record::Recorder recorder(r);
+        CHECK(recorder.run() == 0);
+        CHECK(streaming.accepted() >= 1);
+        schema::TapeStore tape(r.db, schema::OpenMode::read);
+        REQUIRE_FALSE(tape.connections(1).empty());
+        CHECK_THAT(tape.connections(1).front().url, Catch::StartsWith(streaming.url()));
+    }
+}
+
+TEST_CASE("A --duration stop ends a discovery still waiting, at once") {
+    // An instance that accepts and never answers: discovery would wait out its deadline (60 s),
+    // and before the fix the stop waited with it.
+    test::SilentListener silent;
+    TempDir dir;
+    auto r = test::loopback_recorder("http://127.0.0.1:" + std::to_string(silent.port()),
+                                     dir.file("rec.db"));
+    r.handshake_timeout_s = 60;
+    r.duration_s = 0.3;
+    record::Recorder recorder(r);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(recorder.run() == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));  // not the deadline
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    CHECK(tape.session(1).end_reason == "duration");
+    CHECK(tape.connections(1).empty());  // no attempt after the stop
+}
