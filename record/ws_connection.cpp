@@ -184,7 +184,11 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
     websocket::response_type res;
     auto [ec] = co_await ws_.async_handshake(
         res, host_header(url), settings_.target(schema::Transport::websocket, true), kUseTuple);
-    if (res.result_int() != 0) {
+    // A status only when a response head came: an error of the HTTP parser (garbage, a header
+    // over the limit, silence) leaves `res` as Beast made it, not as a server sent it.
+    const bool answered =
+        !ec || ec.category() == make_error_code(websocket::error::upgrade_declined).category();
+    if (answered && res.result_int() != 0) {
         out.http_status = res.result_int();
         row.response_headers_json = headers_json(res, settings_.token);
         out.error_message = std::string(res["X-Error-Message"]);

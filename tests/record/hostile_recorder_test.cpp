@@ -150,3 +150,42 @@ TEST_CASE("A --duration stop ends a discovery still waiting, at once") {
     CHECK(tape.session(1).end_reason == "duration");
     CHECK(tape.connections(1).empty());  // no attempt after the stop
 }
+
+TEST_CASE("An attempt that never got an HTTP response stores no status, and why it failed") {
+    using Script = ScriptedServer::Script;
+    auto answer = [](std::string bytes) -> Script {
+        return [bytes](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, bytes);
+        };
+    };
+    ScriptedServer server({
+        answer("garbage that is not HTTP\r\n\r\n"),
+        answer("HTTP/1.1 101 Switching Protocols\r\nX-Huge: " + std::string(200'000, 'a') +
+               "\r\n\r\n"),
+        answer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nBad\x01Name: x\r\n\r\n"),
+        [](ScriptedServer& s, int fd) {  // silence past the handshake deadline
+            s.read_request(fd);
+            s.read_until_closed(fd, 3000);
+        },
+        answer("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"),
+    });
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
+    r.handshake_timeout_s = 0.5;
+    r.max_reconnects = 4;
+    record::Recorder recorder(r);
+    CHECK(recorder.run() == 1);  // gave up after 4 reconnects
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    const auto conns = tape.connections(1);
+    REQUIRE(conns.size() == 5);
+    for (std::size_t i = 0; i < 4; ++i) {
+        INFO("attempt " << i << ": " << conns[i].end_detail);
+        // Before: 500, a status no server sent.
+        CHECK_FALSE(conns[i].http_status.has_value());
+        CHECK(conns[i].end_cause == schema::EndCause::handshake_failed);
+        CHECK_FALSE(conns[i].end_detail.empty());
+    }
+    CHECK(conns[4].http_status == 503);  // a real answer keeps its status
+    CHECK(conns[4].end_detail == "HTTP 503 Service Unavailable");
+}
