@@ -77,14 +77,17 @@ net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
 }
 
 // Pages through one endpoint from `first_target` (path and query) until a page is empty, the
-// limit is reached or a request fails.
+// endpoint's limit is reached or a request fails. Each endpoint has the whole limit: a busy home
+// timeline does not leave the notifications unfetched. A limit that left items behind is said.
 net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
                                               const std::string& first_target, std::int64_t gap,
                                               Fetched& f) {
     schema::Url page = settings_.rest_origin;
     page.target = first_target;
     int retries = 0;
-    while (f.count < settings_.limit) {
+    std::int64_t here = 0;
+    bool more = false;  // the limit stopped paging with items left
+    while (here < settings_.limit) {
         if (interrupted_) {
             f.cut_short = true;
             co_return;
@@ -117,7 +120,8 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
             schema::without_access_token(page.target.substr(page.target.find('?') + 1));
         std::vector<schema::BackfillItem> items;
         for (const auto element : *elements) {
-            if (f.count >= settings_.limit) {
+            if (here >= settings_.limit) {
+                more = true;
                 break;
             }
             schema::BackfillItem item;
@@ -130,18 +134,24 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
             item.object_id = schema::entity_id(element).value_or("");
             item.body = std::string(element);
             items.push_back(std::move(item));
+            ++here;
             ++f.count;
         }
         items_(std::move(items));
         const auto prev = link_url(r.link, "prev");
         const auto next_page = prev ? schema::parse_url(*prev) : std::nullopt;
         if (!next_page) {
-            co_return;
+            break;
         }
+        more = more || here >= settings_.limit;
         page.target = next_page->target;
         if (r.rate_remaining == "0") {
             co_await sleep_s(seconds_until(r.rate_reset));
         }
+    }
+    if (more) {
+        f.fail(endpoint, "stopped at --backfill-limit (" + std::to_string(settings_.limit) +
+                             " items) with pages left");
     }
 }
 

@@ -4,7 +4,8 @@
 // that a page's parse or a TLS handshake never delays the stamping of a frame on the network
 // thread. For each endpoint of the subscriptions it pages from the newest id the stream had
 // delivered before the gap (min_id), following rel="prev" until a page is empty or the limit is
-// reached, honouring 429 and X-RateLimit-Remaining. Never fatal: a failure is recorded on the gap.
+// reached, honouring 429 and X-RateLimit-Remaining. Never fatal: a failure, or a limit that left
+// items behind, is recorded on the gap (`partial`, naming the endpoint).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -29,7 +30,7 @@ struct BackfillSettings {
     std::vector<schema::Subscription> subscriptions;
     schema::Url rest_origin;             // where the REST requests go
     std::string token;                   // sent as Authorization: Bearer
-    std::int64_t limit = 400;            // items per gap
+    std::int64_t limit = 400;            // items per endpoint, each gap
     double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
 };
 

@@ -1,0 +1,83 @@
+// Backfill on its own against a scripted REST server: each endpoint of a stream gets fetched,
+// and a limit that leaves items behind is said.
+
+#include "record/backfill.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "record/transport.hpp"
+#include "tests/record/scripted_server.hpp"
+
+using namespace mastotape;
+using mastotape::test::ScriptedServer;
+
+namespace {
+
+// A JSON array of `n` statuses with ids from `first` down.
+std::string statuses(int first, int n) {
+    std::string body = "[";
+    for (int i = 0; i < n; ++i) {
+        body += (i ? "," : "") + std::string("{\"id\":\"") + std::to_string(first - i) + "\"}";
+    }
+    return body + "]";
+}
+
+std::string ok(const std::string& body, const std::string& prev) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n" +
+           (prev.empty() ? "" : "Link: <" + prev + ">; rel=\"prev\"\r\n") +
+           "Connection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one short is said") {
+    // Issue 16, item 8: in a storm of gaps the home timeline used the whole limit, the
+    // notifications were never fetched, and each gap still said `ok`.
+    ScriptedServer rest(std::vector<ScriptedServer::Script>(
+        40, [](ScriptedServer& s, int fd) {
+            const std::string head = s.read_request(fd);
+            const std::string origin = "http://127.0.0.1:" + std::to_string(s.port());
+            if (head.find("GET /api/v1/timelines/home") == 0) {
+                // A timeline with no end: a full page and a link to more, every time.
+                s.send(fd, ok(statuses(900000, 40), origin + "/api/v1/timelines/home?min_id=1"));
+            } else if (head.find("min_id=500") != std::string::npos) {
+                s.send(fd, ok(statuses(503, 3), origin + "/api/v1/notifications?min_id=503"));
+            } else {
+                s.send(fd, ok("[]", ""));
+            }
+        }));
+    boost::asio::io_context ioc;
+    record::Transport transport("", std::chrono::seconds(5));
+    record::SessionClock clock;
+    record::BackfillSettings settings;
+    settings.subscriptions = {{"user", ""}};
+    settings.rest_origin = *schema::parse_url("http://127.0.0.1:" + std::to_string(rest.port()));
+    settings.token = "tok";
+    settings.limit = 50;
+    std::map<std::string, int> fetched;  // endpoint -> items
+    record::Backfill backfill(
+        transport, clock, ioc.get_executor(), settings,
+        [&](std::vector<schema::BackfillItem> items) {
+            for (const auto& item : items) {
+                ++fetched[item.endpoint];
+            }
+        },
+        [](const std::string&) {});
+    schema::Gap gap;
+    const std::map<std::string, std::string> newest{{"/api/v1/timelines/home", "100"},
+                                                    {"/api/v1/notifications", "500"}};
+    auto done = boost::asio::co_spawn(ioc, backfill.run(gap, newest), boost::asio::use_future);
+    ioc.run();
+    const schema::Gap result = done.get();
+    CHECK(fetched["/api/v1/timelines/home"] == 50);
+    CHECK(fetched["/api/v1/notifications"] == 3);
+    CHECK(result.backfilled == 53);
+    CHECK(result.backfill_status == schema::BackfillStatus::partial);
+    CHECK(result.backfill_error ==
+          "/api/v1/timelines/home: stopped at --backfill-limit (50 items) with pages left");
+}
