@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -80,13 +82,36 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
     }
 }
 
+std::string TapeStore::sqlite_name(bool exists, bool writable) {
+    std::error_code ec;
+    const fs::path dir = fs::absolute(path_, ec).parent_path();
+    const bool dir_writable = ::access(dir.c_str(), W_OK) == 0;  // false on a read-only mount
+    if (!exists || writable || dir_writable || fs::exists(path_ + "-wal", ec)) {
+        return path_;
+    }
+    immutable_ = true;
+    std::string uri = "file:";
+    for (const char c : fs::absolute(path_, ec).string()) {
+        const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' ||
+                           c == '.' || c == '_' || c == '~';
+        if (plain) {
+            uri += c;
+        } else {
+            char hex[4];
+            std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+            uri += hex;
+        }
+    }
+    return uri + "?immutable=1";
+}
+
 void TapeStore::open(bool exists, bool writable, OpenMode mode) {
     {
         int flags = writable ? SQLite::OPEN_READWRITE : SQLite::OPEN_READONLY;
         if (!exists) {
             flags |= SQLite::OPEN_CREATE;
         }
-        impl_ = std::make_unique<Impl>(path_, flags);
+        impl_ = std::make_unique<Impl>(sqlite_name(exists, writable), flags | SQLITE_OPEN_URI);
         impl_->db.setBusyTimeout(5000);
         const int app_id = impl_->db.execAndGet("PRAGMA application_id").getInt();
         const int version = impl_->db.execAndGet("PRAGMA user_version").getInt();

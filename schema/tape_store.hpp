@@ -107,6 +107,10 @@ class TapeStore {
     TapeStore& operator=(const TapeStore&) = delete;
 
     const std::string& path() const { return path_; }
+    // Opened as an immutable file: the tape is on a read-only location (a read-only mount, a
+    // directory nobody may write) with no WAL beside it, so no writer can exist and SQLite need
+    // not make its shared-memory file. Readers say so.
+    bool immutable() const { return immutable_; }
     std::int32_t schema_version() const;
 
     // Creates a session and returns its id. `s.id` is ignored.
@@ -190,6 +194,8 @@ class TapeStore {
     template <typename Record>
     std::vector<Record> all_of(std::int64_t session_id, const char* order_by);
     void open(bool exists, bool writable, OpenMode mode);
+    // The name SQLite opens: the path, or a file: URI with immutable=1 (sets immutable_).
+    std::string sqlite_name(bool exists, bool writable);
     // On: no journal and no syncs (a new file nobody else has open); off: the WAL again.
     void set_bulk_load(bool on);
     void begin();
@@ -197,6 +203,7 @@ class TapeStore {
     void rollback();
 
     std::string path_;
+    bool immutable_ = false;
     std::unique_ptr<Impl> impl_;
 };
 

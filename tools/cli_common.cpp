@@ -1,5 +1,7 @@
 #include "tools/cli_common.hpp"
 
+#include <iostream>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -97,6 +99,17 @@ std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id) {
         return id;
     }
     return store.newest_session_id();
+}
+
+void say_if_immutable(const schema::TapeStore& store) {
+    if (store.immutable()) {
+        std::cerr << "mastotape: " << store.path()
+                  << ": on a read-only location: read as an immutable file\n";
+    }
+}
+
+ReadTape::ReadTape(const std::string& path) : store_(path, schema::OpenMode::read) {
+    say_if_immutable(store_);
 }
 
 TapeTarget::TapeTarget(const std::string& path) : path_(path) {

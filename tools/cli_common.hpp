@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "schema/byte_codec.hpp"
+#include "schema/tape_store.hpp"
 
 namespace mastotape::tools {
 
@@ -28,6 +29,20 @@ using Runner = std::function<int()>;
 void add_db_option(CLI::App& sub, std::string& db);
 // `--db` if given, else $MASTOTAPE_DB, else ./mastotape.db.
 std::string resolve_db(const std::string& flag);
+
+// Says on stderr when `store` was opened as an immutable file (it is on a read-only location).
+void say_if_immutable(const schema::TapeStore& store);
+
+// A tape opened for reading, saying so when it was opened as an immutable file.
+class ReadTape {
+   public:
+    explicit ReadTape(const std::string& path);
+    schema::TapeStore& operator*() { return store_; }
+    schema::TapeStore* operator->() { return &store_; }
+
+   private:
+    schema::TapeStore store_;
+};
 
 std::int64_t now_wall_ns();
 // 2026-08-21T12:00:00.123Z

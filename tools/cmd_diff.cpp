@@ -81,6 +81,7 @@ void open_side(const std::string& spec, const std::string& db, Opened& out) {
     const std::string kind = sniff(file);
     if (kind == "sqlite") {
         out.store = std::make_unique<schema::TapeStore>(file, schema::OpenMode::read);
+        say_if_immutable(*out.store);
         out.id = session_or_newest(*out.store, id);
         return;
     }

@@ -24,7 +24,8 @@ struct ImportOptions {
 };
 
 int run_export(const ExportOptions& o) {
-    schema::TapeStore store(resolve_db(o.db), schema::OpenMode::read);
+    ReadTape tape(resolve_db(o.db));
+    schema::TapeStore& store = *tape;
     const std::int64_t id = session_or_newest(store, o.session);
     if (o.output.empty() || o.output == "-") {
         schema::export_session(store, id, std::cout);

@@ -30,7 +30,8 @@ std::string streams_text(const schema::Session& s) {
 }
 
 int run_sessions(const SessionsOptions& o) {
-    schema::TapeStore store(resolve_db(o.db), schema::OpenMode::read);
+    ReadTape tape(resolve_db(o.db));
+    schema::TapeStore& store = *tape;
     const std::int64_t now = now_wall_ns();
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     if (!o.json) {

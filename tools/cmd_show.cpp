@@ -125,7 +125,8 @@ std::string describe(const schema::TimelineEntry& e) {
 }
 
 int run_show(const ShowOptions& o) {
-    schema::TapeStore store(resolve_db(o.db), schema::OpenMode::read);
+    ReadTape tape(resolve_db(o.db));
+    schema::TapeStore& store = *tape;
     const std::int64_t id = session_or_newest(store, o.session);
     const std::set<std::string> kinds(o.kinds.begin(), o.kinds.end());
     const std::set<std::string> events(o.events.begin(), o.events.end());

@@ -16,7 +16,8 @@ struct StatsOptions {
 };
 
 int run_stats(const StatsOptions& o) {
-    schema::TapeStore store(resolve_db(o.db), schema::OpenMode::read);
+    ReadTape tape(resolve_db(o.db));
+    schema::TapeStore& store = *tape;
     const std::int64_t id = session_or_newest(store, o.session);
     const auto st = schema::compute_stats(store, id, now_wall_ns());
     const auto& hb = st.heartbeat_intervals;

@@ -15,6 +15,7 @@ struct VerifyOptions {
 int run_verify(const VerifyOptions& o) {
     schema::TapeStore store(resolve_db(o.db),
                             o.repair ? schema::OpenMode::write : schema::OpenMode::read);
+    say_if_immutable(store);
     const auto report = schema::verify_tape(store, o.repair, now_wall_ns());
     for (const auto& r : report.repairs) {
         std::cout << "repaired: " << r << '\n';
