@@ -130,8 +130,11 @@ ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view 
     }
     if (path == "/_mastotape/clock/advance") {
         const auto ms = number(query, "ms");
-        if (!ms || std::isnan(*ms)) {
+        if (!ms) {
             return error(400, "ms= is required: the milliseconds to advance, e.g. ms=1500");
+        }
+        if (std::isnan(*ms)) {
+            return error(400, "ms= must be a number of milliseconds from 0 to 1e12");
         }
         clock_.advance(static_cast<std::int64_t>(*ms * 1e6));
     } else {

@@ -2,22 +2,31 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
+
+#include "schema/tape_verifier.hpp"
 
 namespace mastotape::replay {
 namespace {
 
-double number(std::string_view text, const char* what) {
+// Counts and rates past this are not meant (and would overflow once scaled).
+constexpr double kMaxCount = 1e15;
+
+double number(std::string_view text, const char* what, double max = kMaxCount) {
     std::size_t used = 0;
     const std::string s(text);
     const double v = std::stod(s, &used);
-    if (used != s.size() || !std::isfinite(v) || v < 0) {
-        throw std::invalid_argument(std::string(what) + " must be a non-negative number");
+    if (used != s.size() || !std::isfinite(v) || v < 0 || v > max) {
+        throw std::invalid_argument(std::string(what) + " must be a number from 0 to " +
+                                    std::to_string(static_cast<long long>(max)));
     }
     return v;
 }
 
+// Seconds of tape time, no later than a tape can hold.
 std::int64_t seconds_ns(std::string_view text, const char* what) {
-    return static_cast<std::int64_t>(number(text, what) * 1e9);
+    constexpr double kMaxSeconds = static_cast<double>(schema::kMaxOffsetNs / 1'000'000'000);
+    return static_cast<std::int64_t>(number(text, what, kMaxSeconds) * 1e9);
 }
 
 }  // namespace

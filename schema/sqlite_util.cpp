@@ -4,12 +4,38 @@
 
 namespace mastotape::schema {
 
+namespace {
+
+// SQLite's message on one line (a schema error can quote SQL over many), and not too long.
+std::string one_line(std::string_view text) {
+    constexpr std::size_t kMax = 300;
+    std::string out;
+    bool space = false;
+    for (const char c : text) {
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) {
+            out += ' ';
+            space = false;
+        }
+        out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+        if (out.size() >= kMax) {
+            return out + "...";
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string describe(const SQLite::Exception& e) {
     const int code = e.getErrorCode() & 0xff;
     switch (code) {
         case SQLITE_CORRUPT:
         case SQLITE_NOTADB:
-            return std::string("corrupt tape (") + e.what() + "); try `mastotape verify`";
+            return "corrupt tape (" + one_line(e.what()) + ")" + std::string(kCorruptAdvice);
         case SQLITE_FULL:
             return "disk full; nothing of the last batch was written";
         case SQLITE_READONLY:
@@ -20,9 +46,9 @@ std::string describe(const SQLite::Exception& e) {
         case SQLITE_LOCKED:
             return "tape is locked by another writer";
         case SQLITE_IOERR:
-            return std::string("I/O error (") + e.what() + ")";
+            return "I/O error (" + one_line(e.what()) + ")";
         default:
-            return e.what();
+            return one_line(e.what());
     }
 }
 

@@ -122,6 +122,10 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
         if (version == 0 && mode == OpenMode::read) {
             throw TapeError(path_ + ": an empty database, not a mastotape tape");
         }
+        if (version < 0) {
+            throw TapeError(path_ + ": not a mastotape tape (its format version is " +
+                            std::to_string(version) + ")");
+        }
         if (version > current_schema_version()) {
             throw TapeError(path_ + ": tape format version " + std::to_string(version) +
                             " is newer than this mastotape understands (" +

@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schema/item_cursor.hpp"
@@ -26,6 +27,9 @@ class TapeError : public std::runtime_error {
    public:
     using std::runtime_error::runtime_error;
 };
+
+// What a corrupt tape's error ends with (`verify` itself says something else).
+inline constexpr std::string_view kCorruptAdvice = "; try `mastotape verify`";
 
 enum class OpenMode {
     read,    // the tape must exist; opened read-only unless it needs a migration

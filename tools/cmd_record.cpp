@@ -74,6 +74,10 @@ int run_record(RecordCommandOptions& o) {
     } else {
         return usage_error("--token-in must be header, query or subprotocol");
     }
+    if (r.transport == schema::Transport::sse && r.token_in == record::TokenIn::subprotocol) {
+        return usage_error(
+            "--token-in subprotocol is for WebSocket; over SSE use header (the default) or query");
+    }
     if (o.sync != "normal" && o.sync != "full") {
         return usage_error("--sync must be normal or full");
     }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <memory>
 
@@ -114,12 +115,26 @@ int run_replay(ReplayCommandOptions& o) {
     } else {
         o.replay.tape = o.tape.empty() ? resolve_db(o.db) : o.tape;
     }
-    replay::ReplayServer server(o.replay);
-    if (!o.port_file.empty()) {
-        std::ofstream(o.port_file) << server.port() << '\n';
+    std::optional<replay::ReplayServer> server;
+    try {
+        server.emplace(o.replay);
+    } catch (const schema::TapeError& e) {
+        if (!temporary) {
+            throw;
+        }
+        // The temporary tape is ours, not the user's: name the file they gave.
+        std::string message = e.what();
+        for (auto at = message.find(temporary->path()); at != std::string::npos;
+             at = message.find(temporary->path(), at + o.tape.size())) {
+            message.replace(at, temporary->path().size(), o.tape);
+        }
+        throw schema::TapeError(message);
     }
-    std::cout << "listening " << server.base_url() << std::endl;
-    return server.run();
+    if (!o.port_file.empty()) {
+        std::ofstream(o.port_file) << server->port() << '\n';
+    }
+    std::cout << "listening " << server->base_url() << std::endl;
+    return server->run();
 }
 
 }  // namespace

@@ -12,9 +12,18 @@ struct VerifyOptions {
     bool repair = false;
 };
 
-int run_verify(const VerifyOptions& o) {
-    schema::TapeStore store(resolve_db(o.db),
-                            o.repair ? schema::OpenMode::write : schema::OpenMode::read);
+// A corrupt tape's error without the advice to run verify, which is running.
+[[noreturn]] void rethrow_for_verify(const schema::TapeError& e, const std::string& path) {
+    std::string message = e.what();
+    const auto at = message.rfind(schema::kCorruptAdvice);
+    if (at != std::string::npos && at + schema::kCorruptAdvice.size() == message.size()) {
+        message.replace(at, std::string::npos,
+                        "; `sqlite3 " + path + " .recover` may save what is still readable");
+    }
+    throw schema::TapeError(message);
+}
+
+int verify_store(const VerifyOptions& o, schema::TapeStore& store) {
     say_if_immutable(store);
     const auto report = schema::verify_tape(store, o.repair, now_wall_ns());
     for (const auto& r : report.repairs) {
@@ -29,6 +38,16 @@ int run_verify(const VerifyOptions& o) {
                                  : std::to_string(report.problems.size()) + " problems")
               << '\n';
     return report.clean() ? kExitOk : kExitProblems;
+}
+
+int run_verify(const VerifyOptions& o) {
+    const std::string path = resolve_db(o.db);
+    try {
+        schema::TapeStore store(path, o.repair ? schema::OpenMode::write : schema::OpenMode::read);
+        return verify_store(o, store);
+    } catch (const schema::TapeError& e) {
+        rethrow_for_verify(e, path);
+    }
 }
 
 }  // namespace

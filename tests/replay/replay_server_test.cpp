@@ -296,6 +296,9 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
         CHECK(code == 400);
         CHECK(body.contains("error"));
     }
+    // A value that is there but wrong is not reported as missing.
+    CHECK(get_json(port, "/_mastotape/clock/advance?ms=-1").at("error") ==
+          "ms= must be a number of milliseconds from 0 to 1e12");
     CHECK(offset_of(get_json(port, "/_mastotape/status")) == now);
     CHECK_FALSE(ws.next(0.3));
 }
