@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "schema/byte_codec.hpp"
 #include "record/backfill.hpp"
 #include "record/discovery.hpp"
 #include "record/token_redaction.hpp"
@@ -148,10 +149,12 @@ void RecordingSession::log(const std::string& line) {
     }
     if (o.json_log) {
         std::string out = "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
-        schema::append_json_string(out, redact(line, o.token));
+        schema::append_json_string(out, redact(line, o.token));  // escaped by JSON
         std::cerr << out << "}\n";
     } else {
-        std::cerr << "record: " << redact(line, o.token) << '\n';
+        // Server-sent text (an error message, a close reason) is printed escaped: a terminal
+        // never sees its control characters.
+        std::cerr << "record: " << schema::printable(redact(line, o.token)) << '\n';
     }
 }
 
@@ -497,7 +500,7 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
     }
     writer_->finish(clock_.wall(end), end, stop_reason_, stop_detail_);
     if (const auto error = writer_->error(); !error.empty()) {
-        std::cerr << "mastotape record: " << error
+        std::cerr << "mastotape record: " << schema::printable(error)
                   << "; recording stopped (what was committed before is intact)\n";
         return 1;
     }
@@ -505,7 +508,8 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
         "): " + std::to_string(events_) + " events, " + std::to_string(gaps_) + " gaps");
     if (exit_code_ != 0 && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
-        std::cerr << "mastotape record: " << redact(stop_detail_, plan_.options.token) << '\n';
+        std::cerr << "mastotape record: "
+                  << schema::printable(redact(stop_detail_, plan_.options.token)) << '\n';
     }
     return exit_code_;
 }

@@ -13,6 +13,7 @@
 #include <future>
 #include <iostream>
 
+#include "schema/byte_codec.hpp"
 #include "replay/client_protocol.hpp"
 #include "replay/control_api.hpp"
 #include "replay/http_response.hpp"
@@ -318,7 +319,8 @@ net::awaitable<void> ReplayServer::Impl::serve_connection(tcp::socket socket) {
     } catch (const std::exception& e) {
         // A tape that fails to read in the middle of an answer (a corrupt page): the client's
         // connection ends, and the log says why.
-        std::cerr << "replay: " << e.what() << "; closed the client's connection\n";
+        std::cerr << "replay: " << schema::printable(e.what())
+                  << "; closed the client's connection\n";
     }
     // No write may still refer to the stream when it goes.
     beast::error_code ignored;

@@ -98,25 +98,78 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
-std::string preview(std::string_view bytes, std::size_t max_chars) {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the front of `s` (no overlong forms, no
+// surrogates, nothing past U+10FFFF), or 0 when there is none.
+std::size_t utf8_sequence(std::string_view s) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char c = b(0);
+    if (c < 0x80) {
+        return 1;
+    }
+    std::size_t n = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (s.size() < n || b(1) < lo || b(1) > hi) {
+        return 0;
+    }
+    for (std::size_t i = 2; i < n; ++i) {
+        if (b(i) < 0x80 || b(i) > 0xbf) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+void append_hex(std::string& out, unsigned char c) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+    out += hex;
+}
+
+}  // namespace
+
+std::string printable(std::string_view bytes, std::size_t max_chars) {
     std::string out;
-    for (const char ch : bytes) {
+    while (!bytes.empty()) {
         if (out.size() >= max_chars) {
             out += "…";
             break;
         }
-        const auto c = static_cast<unsigned char>(ch);
+        const auto c = static_cast<unsigned char>(bytes[0]);
+        const std::size_t n = utf8_sequence(bytes);
+        const bool c1_control = n == 2 && c == 0xc2 && static_cast<unsigned char>(bytes[1]) < 0xa0;
         if (c == '\n') {
             out += "\\n";
-        } else if (c < 0x20 || c == 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
+        } else if (n == 0 || c < 0x20 || c == 0x7f) {
+            append_hex(out, c);  // a control byte, or a byte that is not UTF-8
+        } else if (c1_control) {
+            append_hex(out, c);
+            append_hex(out, static_cast<unsigned char>(bytes[1]));
         } else {
-            out += ch;
+            out.append(bytes.data(), n);
         }
+        bytes.remove_prefix(n == 0 ? 1 : n);
     }
     return out;
+}
+
+std::string preview(std::string_view bytes, std::size_t max_chars) {
+    return printable(bytes, max_chars);
 }
 
 }  // namespace mastotape::schema

@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "schema/byte_codec.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"
@@ -122,7 +123,7 @@ int run_diff(const DiffCommand& c) {
         open_side(c.a, c.db, a);
         open_side(c.b, c.db, b);
     } catch (const schema::TapeError& e) {
-        std::cerr << "mastotape diff: " << e.what() << '\n';
+        std::cerr << "mastotape diff: " << schema::printable(e.what()) << '\n';
         return kExitUsage;
     }
     const auto result = schema::diff_sessions(*a.store, a.id, *b.store, b.id, o);

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "schema/byte_codec.hpp"
 #include "schema/synth.hpp"
 #include "tools/commands.hpp"
 
@@ -61,7 +62,7 @@ int run_synth(SynthCommandOptions& o) {
             }
         });
     } catch (const std::invalid_argument& e) {
-        std::cerr << "mastotape synth: " << e.what() << '\n';
+        std::cerr << "mastotape synth: " << schema::printable(e.what()) << '\n';
         return kExitUsage;
     }
     auto& store = target.finish();

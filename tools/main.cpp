@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "schema/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
 
@@ -46,13 +47,13 @@ int main(int argc, char** argv) {
     try {
         return run ? run() : kExitUsage;
     } catch (const mastotape::schema::TapeError& e) {
-        std::cerr << "mastotape: " << e.what() << '\n';
+        std::cerr << "mastotape: " << mastotape::schema::printable(e.what()) << '\n';
         return kExitFailure;
     } catch (const std::system_error& e) {
         std::cerr << "mastotape: " << e.code().message() << '\n';
         return kExitFailure;
     } catch (const std::exception& e) {
-        std::cerr << "mastotape: " << e.what() << '\n';
+        std::cerr << "mastotape: " << mastotape::schema::printable(e.what()) << '\n';
         return kExitFailure;
     }
 }

@@ -74,3 +74,18 @@ TEST_CASE("record refuses a token place its transport cannot carry") {
     CHECK_THAT(r.err, Catch::Contains("--token-in subprotocol is for WebSocket"));
     CHECK_FALSE(std::filesystem::exists(dir.file("r.db")));
 }
+
+TEST_CASE("Control characters from a JSONL file reach the terminal escaped") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --db t.db --events 5 -q", dir).exit_code == 0);
+    REQUIRE(run_mastotape("export --db t.db -o t.jsonl", dir).exit_code == 0);
+    std::string text = read_file(dir.file("t.jsonl"));
+    const auto at = text.find("\"type\":\"connection\"");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 19, "\"type\":\"\\u001b[2Jx\"");
+    write_file(dir.file("evil.jsonl"), text);
+    const auto r = run_mastotape("import --db u.db evil.jsonl", dir);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find('\x1b') == std::string::npos);
+    CHECK_THAT(r.err, Catch::Contains("unknown record type \"\\x1b[2Jx\""));
+}
