@@ -84,7 +84,8 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     s.settings_json =
         "{\"heartbeat_timeout_ms\":" + std::to_string(ms(o.heartbeat_timeout_s).count()) +
         ",\"token_in\":\"" + std::string(record::to_string(o.token_in)) + "\"}";
-    session_id_ = store->create_session(s);
+    // Held until the session object goes: readers tell this live recorder from a dead one by it.
+    session_id_ = store->create_session(s, &lock_);
     WriterOptions wo;
     wo.batch_interval = std::chrono::milliseconds(o.batch_interval_ms);
     wo.batch_records = o.batch_records;

@@ -24,6 +24,7 @@
 #include "record/stream_connection.hpp"
 #include "record/stream_tracker.hpp"
 #include "record/tape_writer.hpp"
+#include "schema/recorder_lock.hpp"
 
 namespace mastotape::record {
 
@@ -93,6 +94,7 @@ class RecordingSession final : public ConnectionEvents {
     SessionPlan plan_;
     ConnectionSettings connection_;
     std::unique_ptr<Transport> transport_;
+    std::unique_ptr<schema::RecorderLock> lock_;  // taken with the session row, held to the end
     std::unique_ptr<TapeWriter> writer_;
     std::unique_ptr<Backfill> backfill_;
     SessionClock clock_;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "schema/recorder_lock.hpp"
+
 namespace mastotape::schema {
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -18,7 +20,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 SessionStats compute_stats(TapeStore& store, std::int64_t session_id, std::int64_t now_wall_ns) {
     SessionStats st;
     st.session = store.session(session_id);
-    st.state = session_state(st.session, now_wall_ns);
+    st.state = live_state(store.path(), st.session, now_wall_ns);
     st.counts = store.counts(session_id);
     st.duration_ns = st.session.ended_offset_ns.value_or(st.counts.last_offset_ns);
     if (st.duration_ns > 0) {

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "schema/migrations.hpp"
+#include "schema/recorder_lock.hpp"
 #include "schema/row_sql.hpp"
 #include "schema/sqlite_util.hpp"
 #include "schema/tape_store_impl.hpp"
@@ -192,7 +193,7 @@ void TapeStore::rollback() {
     }
 }
 
-std::int64_t TapeStore::create_session(const Session& s) {
+std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<RecorderLock>* lock) {
     if (!impl_->insert_frame) {
         throw TapeError(path_ + ": opened read-only");
     }
@@ -203,8 +204,16 @@ std::int64_t TapeStore::create_session(const Session& s) {
         }
         SQLite::Statement st(impl_->db, insert_sql<Session>(false));
         bind_row(st, row);
+        if (lock == nullptr) {
+            st.exec();
+            return impl_->db.getLastInsertRowid();
+        }
+        SQLite::Transaction tx(impl_->db);
         st.exec();
-        return impl_->db.getLastInsertRowid();
+        const std::int64_t id = impl_->db.getLastInsertRowid();
+        *lock = std::make_unique<RecorderLock>(path_, id);
+        tx.commit();
+        return id;
     });
 }
 

@@ -23,6 +23,8 @@
 
 namespace mastotape::schema {
 
+class RecorderLock;
+
 class TapeError : public std::runtime_error {
    public:
     using std::runtime_error::runtime_error;
@@ -117,8 +119,9 @@ class TapeStore {
     bool immutable() const { return immutable_; }
     std::int32_t schema_version() const;
 
-    // Creates a session and returns its id. `s.id` is ignored.
-    std::int64_t create_session(const Session& s);
+    // Creates a session and returns its id. `s.id` is ignored. With `lock`, the session's
+    // RecorderLock is taken into it before the row is visible to any reader (a recorder's).
+    std::int64_t create_session(const Session& s, std::unique_ptr<RecorderLock>* lock = nullptr);
     // Marks a session ended. `ended_offset_ns` is the session's length.
     void end_session(std::int64_t id, std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
                      const std::string& reason, const std::string& detail);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "schema/recorder_lock.hpp"
 #include "schema/frame_classifier.hpp"
 
 namespace mastotape::schema {
@@ -268,7 +269,7 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
         for (const auto& p : check.problems()) {
             report.problems.push_back("session " + std::to_string(s.id) + ": " + p.text);
         }
-        if (session_state(s, now_wall_ns) != SessionState::interrupted) {
+        if (live_state(store.path(), s, now_wall_ns) != SessionState::interrupted) {
             continue;
         }
         if (!repair) {

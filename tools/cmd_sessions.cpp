@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/recorder_lock.hpp"
 #include "schema/session_stats.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
@@ -41,7 +42,7 @@ int run_sessions(const SessionsOptions& o) {
     }
     for (const auto& s : store.sessions()) {
         const auto c = store.counts(s.id);
-        const auto state = schema::session_state(s, now);
+        const auto state = schema::live_state(store.path(), s, now);
         const std::int64_t duration = s.ended_offset_ns.value_or(c.last_offset_ns);
         if (o.json) {
             nlohmann::ordered_json r;

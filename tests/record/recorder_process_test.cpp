@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "schema/recorder_lock.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/tape_verifier.hpp"
 #include "tests/test_support.hpp"
@@ -96,8 +97,19 @@ TEST_CASE("kill -9 mid-stream loses at most the last batch and --repair closes t
     Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--batch-interval", "50"},
               dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
     REQUIRE(eventually([&] { return frames_in(db) >= 30; }));
+    // Alive, its lock says so; dead, the lock is gone at once: no 15 s of `recording` and a
+    // clean verify after a kill -9 (issue 16, item 18).
+    {
+        schema::TapeStore live(db, schema::OpenMode::read);
+        CHECK(schema::recorder_alive(db, 1) == true);
+        CHECK(schema::live_state(db, live.session(1), 0) == schema::SessionState::recording);
+    }
     rec.signal(SIGKILL);
     CHECK(rec.wait() == 128 + SIGKILL);
+    CHECK(schema::recorder_alive(db, 1) == false);
+    const auto listed = mastotape::test::run_mastotape("sessions --db '" + db + "'", dir);
+    CHECK_THAT(listed.out, Catch::EndsWith("interrupted\n"));
+    CHECK(mastotape::test::run_mastotape("verify --db '" + db + "'", dir).exit_code == 4);
 
     schema::TapeStore store(db, schema::OpenMode::write);
     CHECK(store.counts(1).events == 30);
