@@ -65,13 +65,8 @@ class TlsInstance {
     std::string url_;
 };
 
-}  // namespace
-
-TEST_CASE("A server that breaks every connection after its handshake gets a growing backoff") {
-    // Each connection is up for a moment with nothing on it: not proof the server works. Before,
-    // every handshake reset the backoff: ~4.5 reconnects a second at the default start of 1 s.
-    ScriptedServer server(std::vector<ScriptedServer::Script>(
-        200, [](ScriptedServer& s, int fd) { s.upgrade(fd); }));
+// Records two seconds from `server` with a quick backoff (0.05 s, doubling up to 10 s).
+void record_two_seconds(const ScriptedServer& server) {
     TempDir dir;
     auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
     r.backoff_start_s = 0.05;
@@ -79,6 +74,16 @@ TEST_CASE("A server that breaks every connection after its handshake gets a grow
     r.duration_s = 2;
     record::Recorder recorder(r);
     CHECK(recorder.run() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("A server that breaks every connection after its handshake gets a growing backoff") {
+    // Each connection is up for a moment with nothing on it: not proof the server works. Before,
+    // every handshake reset the backoff: ~4.5 reconnects a second at the default start of 1 s.
+    ScriptedServer server(std::vector<ScriptedServer::Script>(
+        200, [](ScriptedServer& s, int fd) { s.upgrade(fd); }));
+    record_two_seconds(server);
     // Delays drawn from [0, 0.05 s x 2^n): about seven attempts fit in two seconds; with the
     // backoff reset each time, ~80 did.
     CHECK(server.accepted() >= 3);
@@ -93,13 +98,7 @@ TEST_CASE("A connection that received something resets the backoff") {
         s.send(fd, test::ws_frame(9, "ping"));
         s.read_until_closed(fd, 50);
     }));
-    TempDir dir;
-    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
-    r.backoff_start_s = 0.05;
-    r.backoff_cap_s = 10;
-    r.duration_s = 2;
-    record::Recorder recorder(r);
-    CHECK(recorder.run() == 0);
+    record_two_seconds(server);
     CHECK(server.accepted() > 12);
 }
 

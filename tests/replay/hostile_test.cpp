@@ -77,6 +77,12 @@ TEST_CASE("A tape with a frame at an absurd offset is refused with one line, not
 }
 
 TEST_CASE("Out of descriptors the replayer waits, says so once, and serves again when they free") {
+    if (MASTOTAPE_SANITIZED) {
+        // The sanitizers' runtime needs descriptors of its own (it probes memory through a pipe):
+        // out of them, it reports its own checks as failures and stops the process.
+        WARN("not run in the sanitized build: its runtime cannot work without descriptors");
+        return;
+    }
     TempDir dir;
     schema::SynthOptions so;
     so.events = 5;

@@ -43,6 +43,15 @@ std::string replace_once(std::string text, const std::string& from, const std::s
     return text.replace(pos, from.size(), to);
 }
 
+// `text` with the value of the first `"key":` at or after `from` set to `value`.
+std::string set_value(const std::string& text, const std::string& key, const std::string& value,
+                      std::size_t from = 0) {
+    const auto at = text.find("\"" + key + "\":", from);
+    REQUIRE(at != std::string::npos);
+    const auto end = text.find(',', at);
+    return text.substr(0, at) + "\"" + key + "\":" + value + text.substr(end);
+}
+
 // The 1-based number of the first line of `text` that holds `needle`.
 std::string line_with(const std::string& text, const std::string& needle) {
     const auto pos = text.find(needle);
@@ -180,9 +189,7 @@ TEST_CASE("Import refuses what verify would, at the line of the record it is abo
                                      ": frame 3 names connection 7, which is not recorded"));
     }
     SECTION("frames on a connection without a handshake") {
-        const auto at = good.find("\"handshake_offset_ns\":");
-        const auto end = good.find(',', at);
-        const auto bad = good.substr(0, at) + "\"handshake_offset_ns\":null" + good.substr(end);
+        const auto bad = set_value(good, "handshake_offset_ns", "null");
         CHECK_THAT(import_error(store, bad),
                    Catch::StartsWith("x.jsonl:" + line_with(bad, "{\"type\":\"frame\",\"seq\":1,") +
                                      ": frame 1 came on connection 0, whose handshake never finished"));
@@ -194,9 +201,7 @@ TEST_CASE("Import refuses what verify would, at the line of the record it is abo
                                      ": gap 0 follows connection 4, which is not recorded"));
     }
     SECTION("a gap whose last frame before it is negative") {
-        const auto at = good.find("\"last_seq_before\":");
-        const auto end = good.find(',', at);
-        const auto bad = good.substr(0, at) + "\"last_seq_before\":-4" + good.substr(end);
+        const auto bad = set_value(good, "last_seq_before", "-4");
         CHECK_THAT(import_error(store, bad), Catch::Contains("names frame -4"));
     }
     SECTION("backfill naming a gap that is not recorded") {
@@ -206,16 +211,13 @@ TEST_CASE("Import refuses what verify would, at the line of the record it is abo
                                      ": backfill item 2 names gap 3, which is not recorded"));
     }
     SECTION("a connection that ends before its frames") {
-        const auto at = good.find("\"ended_offset_ns\":", good.find("{\"type\":\"connection\""));
-        const auto end = good.find(',', at);
-        const auto bad = good.substr(0, at) + "\"ended_offset_ns\":39338767" + good.substr(end);
+        const auto bad = set_value(good, "ended_offset_ns", "39338767",
+                                   good.find("{\"type\":\"connection\""));
         CHECK_THAT(import_error(store, bad), Catch::Contains("lies outside its connection's time"));
     }
     SECTION("a frame at an absurd offset (INT64_MAX made the replayer spin)") {
-        const auto last = good.rfind("{\"type\":\"frame\"");
-        const auto at = good.find("\"offset_ns\":", last);
-        const auto end = good.find(',', at);
-        const auto bad = good.substr(0, at) + "\"offset_ns\":9223372036854775807" + good.substr(end);
+        const auto bad = set_value(good, "offset_ns", "9223372036854775807",
+                                   good.rfind("{\"type\":\"frame\""));
         CHECK_THAT(import_error(store, bad),
                    Catch::StartsWith("x.jsonl:" + line_with(bad, "9223372036854775807")));
         CHECK_THAT(import_error(store, bad), Catch::Contains("outside what a tape can hold"));
