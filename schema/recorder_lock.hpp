@@ -8,10 +8,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "schema/model.hpp"
 
 namespace mastotape::schema {
+
+// The key in a session's settings that says its recorder held the lock and the lock could be
+// seen (a filesystem where /proc/locks names it): only then do readers go by the lock.
+inline constexpr std::string_view kRecorderLockSetting = "recorder_lock";
 
 class RecorderLock {
    public:
@@ -26,12 +31,13 @@ class RecorderLock {
     int fd_ = -1;
 };
 
-// Whether a live process holds session `session_id`'s lock on the tape at `path`; nullopt when
-// that cannot be told (the file cannot be opened, the filesystem has no such locks).
+// Whether a live process holds session `session_id`'s lock on the tape at `path` (as the
+// kernel's /proc/locks lists it); nullopt when that cannot be told.
 std::optional<bool> recorder_alive(const std::string& path, std::int64_t session_id);
 
 // The state of session `s` of the tape at `path`: ended; recording while its recorder's lock is
-// held; interrupted when it is not. Where the lock cannot be probed, by the freshness of
+// held; interrupted when it is not. For a session whose recorder took no lock it could see (an
+// older recorder, another filesystem), or where the lock cannot be probed, by the freshness of
 // `updated_wall_ns` (session_state()).
 SessionState live_state(const std::string& path, const Session& s, std::int64_t now_wall_ns);
 

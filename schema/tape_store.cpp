@@ -212,6 +212,15 @@ std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<Recorde
         st.exec();
         const std::int64_t id = impl_->db.getLastInsertRowid();
         *lock = std::make_unique<RecorderLock>(path_, id);
+        if (recorder_alive(path_, id) == true) {
+            // Readers may trust the lock for this session: it is seen where it is held.
+            SQLite::Statement mark(impl_->db, std::string("UPDATE sessions SET settings = json_set("
+                                                          "settings, '$.") +
+                                                  std::string(kRecorderLockSetting) +
+                                                  "', 'ofd') WHERE id = ? AND json_valid(settings)");
+            mark.bind(1, id);
+            mark.exec();
+        }
         tx.commit();
         return id;
     });
