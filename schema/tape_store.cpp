@@ -112,7 +112,9 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
         if (!exists) {
             flags |= SQLite::OPEN_CREATE;
         }
-        impl_ = std::make_unique<Impl>(sqlite_name(exists, writable), flags | SQLITE_OPEN_URI);
+        const std::string name = sqlite_name(exists, writable);
+        // Only our own URI is read as one: a tape may be called "file:x.db".
+        impl_ = std::make_unique<Impl>(name, immutable_ ? flags | SQLITE_OPEN_URI : flags);
         impl_->db.setBusyTimeout(5000);
         const int app_id = impl_->db.execAndGet("PRAGMA application_id").getInt();
         const int version = impl_->db.execAndGet("PRAGMA user_version").getInt();
