@@ -109,7 +109,7 @@ net::awaitable<void> Player::play_frames(Run& run) {
     SharedFrame next;
     while (run.alive && (next = frames.next()) && next->connection_idx == run.p.recorded.idx) {
         const schema::Frame& f = *next;  // kept by `next` while the frame is sent
-        if (f.offset_ns < 0 || f.offset_ns > schema::kMaxOffsetNs) {
+        if (!schema::offset_in_range(f.offset_ns)) {
             throw schema::TapeError(store_.path() + ": frame " + std::to_string(f.seq) +
                                     " is at offset " + std::to_string(f.offset_ns) +
                                     " ns, outside what a tape can hold; "

@@ -26,7 +26,7 @@ void check_offsets(schema::TapeStore& store, std::int64_t session_id, const Tape
         times.emplace_back(name + "'s end", p.end_offset_ns);
     }
     for (const auto& [what, offset] : times) {
-        if (offset < 0 || offset > schema::kMaxOffsetNs) {
+        if (!schema::offset_in_range(offset)) {
             throw schema::TapeError(store.path() + ": session " + std::to_string(session_id) +
                                     ": " + what + " is at offset " + std::to_string(offset) +
                                     " ns, outside what a tape can hold; `mastotape verify` "

@@ -19,9 +19,9 @@ namespace {
 // Far past SQLite's lock bytes (1 GiB in) and any real file size: one byte per session.
 constexpr off_t kLockBase = off_t{1} << 62;
 
-struct flock lock_of(std::int64_t session_id, short type) {
+struct flock write_lock_of(std::int64_t session_id) {
     struct flock l {};
-    l.l_type = type;
+    l.l_type = F_WRLCK;
     l.l_whence = SEEK_SET;
     l.l_start = kLockBase + static_cast<off_t>(session_id);
     l.l_len = 1;
@@ -36,7 +36,7 @@ RecorderLock::RecorderLock(const std::string& path, std::int64_t session_id) {
         throw TapeError(path + ": cannot open to lock session " + std::to_string(session_id) +
                         ": " + std::strerror(errno));
     }
-    struct flock l = lock_of(session_id, F_WRLCK);
+    struct flock l = write_lock_of(session_id);
     if (::fcntl(fd_, F_OFD_SETLK, &l) != 0) {
         const int err = errno;
         ::close(fd_);

@@ -32,7 +32,7 @@ class SessionCheck {
     void saw(std::int64_t offset) { last_offset_ = std::max(last_offset_, offset); }
     // Whether `offset` is a time a tape can hold; a problem about `about` when not.
     bool in_range(RecordRef about, const std::string& name, std::int64_t offset) {
-        if (offset >= 0 && offset <= kMaxOffsetNs) {
+        if (offset_in_range(offset)) {
             return true;
         }
         problem(about, name + " is at offset " + std::to_string(offset) +
