@@ -1,6 +1,8 @@
 // The recorder's WebSocket connection (mastodon-streaming.md sections 1.1, 4, 7.1): the
 // handshake with the token where the user put it, subscribe frames for several streams, every
-// frame and ping stored as it arrives, Beast's pongs noted as sent, and a close with 1000 on stop.
+// frame and ping stored as it arrives, Beast's pongs and close frames noted as sent, a close with
+// 1000 on stop, and a server's protocol violation recorded as the end, at once, with the code
+// Beast answered it with.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "record/client_layer.hpp"
 #include "record/stream_connection.hpp"
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
@@ -28,14 +31,37 @@ namespace websocket = beast::websocket;
 using schema::FrameKind;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-// A server that never answers our close must not hold the recorder: Beast's own close timeout,
-// and a last resort after it.
+// A server that never answers our close, or never closes TCP after a closing handshake, must not
+// hold the recorder: Beast's own close timeout and the teardown's deadline, and a last resort.
 constexpr auto kCloseTimeout = std::chrono::seconds(5);
 constexpr auto kCloseLastResort = std::chrono::seconds(6);
 
+// A close frame's payload with a code and no reason, as Beast sends its own.
+std::string close_payload(std::uint16_t code) {
+    return {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+}
+
+// The code Beast closed with when a read failed on `ec`, having found the server in violation of
+// the protocol (websocket/impl/read.hpp: 1009 for a message over the limit, 1007 for a text
+// message that is not UTF-8, 1002 for the rest); 0 when `ec` is no violation.
+std::uint16_t violation_close_code(const beast::error_code& ec) {
+    if (ec.category() != websocket::make_error_code(websocket::error::closed).category() ||
+        ec == websocket::error::closed) {
+        return 0;
+    }
+    if (ec == websocket::error::message_too_big) {
+        return 1009;
+    }
+    if (ec == websocket::error::bad_frame_payload) {
+        return 1007;
+    }
+    return 1002;
+}
+
 template <bool Tls>
 class WsConnection final : public StreamConnection {
-    using Next = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+    using Transported = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+    using Next = ClientLayer<Transported>;
 
    public:
     WsConnection(net::any_io_executor ex, Transport& t, const ConnectionSettings& settings,
@@ -44,24 +70,31 @@ class WsConnection final : public StreamConnection {
           settings_(settings),
           events_(events),
           ws_(make_stream(ex, t)),
-          close_wait_(ex) {}
+          close_wait_(ex),
+          teardown_deadline_(ex) {
+        ws_.next_layer().on_teardown = [this] { teardown_started(); };
+    }
 
     ~WsConnection() override { *alive_ = false; }
 
     net::awaitable<Outcome> run(schema::Connection& row) override;
 
     void stop() override {
-        if (ended_ || closing_) {
+        if (tearing_down_ && !ended_) {
+            // How the connection ended is settled (a closing handshake, or a violation): the
+            // wait for the server to close TCP ends here.
+            close_socket();
+            return;
+        }
+        if (ended_ || closing_ || close_received_) {
             return;
         }
         closing_ = true;
         if (!up_) {
-            // Nothing to say goodbye to yet: the handshake ends here.
-            beast::error_code ignored;
-            beast::get_lowest_layer(ws_).socket().close(ignored);
+            close_socket();  // nothing to say goodbye to yet: the handshake ends here
             return;
         }
-        events_.on_sent("close", std::string("\x03\xe8", 2));
+        events_.on_sent("close", close_payload(1000));
         if (reading_) {
             start_close();
         }
@@ -98,19 +131,44 @@ class WsConnection final : public StreamConnection {
         });
     }
 
+    // Beast has begun ending the transport. After a violation it has sent its close, and nothing
+    // the server does can change how the connection ended: the socket closes now. After a
+    // closing handshake the server should close TCP (RFC 6455 section 7.1.1), and has a while to.
+    void teardown_started() {
+        tearing_down_ = true;
+        if (!closing_ && !close_received_) {
+            close_socket();
+            return;
+        }
+        teardown_deadline_.expires_after(kCloseTimeout);
+        teardown_deadline_.async_wait([this, alive = alive_](beast::error_code ec) {
+            if (!ec && *alive) {
+                close_socket();
+            }
+        });
+    }
+
+    void close_socket() {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
     Transport& transport_;
     const ConnectionSettings& settings_;
     ConnectionEvents& events_;
     websocket::stream<Next> ws_;
     net::steady_timer close_wait_;
+    net::steady_timer teardown_deadline_;
     std::optional<Watchdog> watchdog_;
     // The close's completion may come after the object has gone: it looks here first.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    bool up_ = false;             // the handshake is done
-    bool ended_ = false;          // run() has returned
-    bool closing_ = false;        // a stop asked for the close
-    bool reading_ = false;        // the loop waits in ws_.async_read
-    bool close_started_ = false;  // ws_.async_close is under way
+    bool up_ = false;              // the handshake is done
+    bool ended_ = false;           // run() has returned
+    bool closing_ = false;         // a stop asked for the close
+    bool reading_ = false;         // the loop waits in ws_.async_read
+    bool close_started_ = false;   // ws_.async_close is under way
+    bool close_received_ = false;  // the server's close frame arrived
+    bool tearing_down_ = false;    // Beast is ending the transport
     bool close_done_ = false;
 };
 
@@ -160,7 +218,7 @@ template <bool Tls>
 net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outcome& out) {
     const schema::Url& url = settings_.url;
     auto& tcp_layer = beast::get_lowest_layer(ws_);
-    if (const auto failed = co_await open_stream(transport_, ws_.next_layer(), url)) {
+    if (const auto failed = co_await open_stream(transport_, ws_.next_layer().next_layer(), url)) {
         out.cause = failed->cause;
         out.detail = failed->detail;
         co_return false;
@@ -224,6 +282,16 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
         } else if (kind == websocket::frame_type::pong) {
             watchdog_->feed();
             events_.on_frame(FrameKind::pong, std::string(payload));
+        } else {
+            close_received_ = true;
+            if (!closing_) {
+                // Beast answers with a close frame echoing the code (1000 for none), without the
+                // reason.
+                const auto code = ws_.reason().code;
+                events_.on_sent("close", close_payload(code == websocket::close_code::none
+                                                           ? std::uint16_t{1000}
+                                                           : static_cast<std::uint16_t>(code)));
+            }
         }
     });
     co_return true;
@@ -258,8 +326,7 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
         close_wait_.expires_after(kCloseLastResort);
         auto [ec] = co_await close_wait_.async_wait(kUseTuple);
         if (!ec) {
-            beast::error_code ignored;
-            beast::get_lowest_layer(ws_).socket().close(ignored);  // the close's timeout did not
+            close_socket();  // the close's timeout did not
             break;
         }
     }
@@ -271,24 +338,15 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
     co_return out;
 }
 
-// How a read error ended the connection: the watchdog, our own stop, the server's close frame
-// (answered by Beast), or the transport.
+// How a read error ended the connection: our own stop, the server's close frame (answered by
+// Beast), a violation Beast failed the connection on, the watchdog, or the transport.
 template <bool Tls>
 void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
-    if (watchdog_->fired()) {
-        end_by_silence(settings_.heartbeat_timeout, "frame or ping", out);
-    } else if (closing_) {
+    if (closing_) {
         out.cause = schema::EndCause::local_stop;
         out.close_code = 1000;
     } else if (ec == websocket::error::closed) {
         const auto reason = ws_.reason();
-        // Beast has answered with a close frame echoing the code (1000 for none), without the
-        // reason: that is what went on the wire.
-        const auto echoed = reason.code == websocket::close_code::none
-                                ? std::uint16_t{1000}
-                                : static_cast<std::uint16_t>(reason.code);
-        events_.on_sent(
-            "close", std::string{static_cast<char>(echoed >> 8), static_cast<char>(echoed & 0xff)});
         if (reason.code == websocket::close_code::none) {
             out.cause = schema::EndCause::close_no_code;
             out.close_code = 1005;
@@ -297,6 +355,12 @@ void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
             out.close_code = static_cast<std::int64_t>(reason.code);
             out.close_reason = std::string(reason.reason.data(), reason.reason.size());
         }
+    } else if (const auto sent = violation_close_code(ec)) {
+        events_.on_sent("close", close_payload(sent));
+        classify_end(ec, out);
+        out.close_code = sent;
+    } else if (watchdog_->fired()) {
+        end_by_silence(settings_.heartbeat_timeout, "frame or ping", out);
     } else {
         classify_end(ec, out);
     }

@@ -66,7 +66,7 @@ enum class EndCause {
     network_error,      // "network-error": a timeout, an unreachable host or network
     handshake_failed,   // "handshake-failed": refused or never answered
     frame_too_large,    // "frame-too-large": past --max-frame (1009)
-    protocol_error,     // "protocol-error": a WebSocket or HTTP framing error
+    protocol_error,     // "protocol-error": a WebSocket or HTTP framing error (1002, 1007)
     interrupted,        // the recorder died with it open (set by `verify --repair`)
 };
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "record/recorder.hpp"
 #include "schema/tape_store.hpp"
@@ -81,8 +82,8 @@ void record_two_seconds(const ScriptedServer& server) {
 TEST_CASE("A server that breaks every connection after its handshake gets a growing backoff") {
     // Each connection is up for a moment with nothing on it: not proof the server works. Before,
     // every handshake reset the backoff: ~4.5 reconnects a second at the default start of 1 s.
-    ScriptedServer server(std::vector<ScriptedServer::Script>(
-        200, [](ScriptedServer& s, int fd) { s.upgrade(fd); }));
+    ScriptedServer server(
+        std::vector<ScriptedServer::Script>(200, [](ScriptedServer& s, int fd) { s.upgrade(fd); }));
     record_two_seconds(server);
     // Delays drawn from [0, 0.05 s x 2^n): about seven attempts fit in two seconds; with the
     // backoff reset each time, ~80 did.
@@ -187,4 +188,95 @@ TEST_CASE("An attempt that never got an HTTP response stores no status, and why 
     }
     CHECK(conns[4].http_status == 503);  // a real answer keeps its status
     CHECK(conns[4].end_detail == "HTTP 503 Service Unavailable");
+}
+
+TEST_CASE("A server's protocol violation is the end, at once, with the code sent for it") {
+    // Each server holds its connection after what it did, as a broken server would, for longer
+    // than the heartbeat timeout. Before, Beast's teardown waited for it to close TCP: the
+    // violations were recorded as heartbeat-timeout with no code, and a close frame followed by
+    // a reset as a reset.
+    using test::ws_frame;
+    const auto event = [](int n) {
+        return ws_frame(1, R"({"stream":["user"],"event":"update","payload":"{\"id\":\")" +
+                               std::to_string(n) + R"(\"}"})");
+    };
+    std::mutex mutex;
+    std::vector<std::string> closes_received;  // what each connection's client closed with
+    auto then_hold = [&](std::string bytes) -> ScriptedServer::Script {
+        return [&, bytes](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            s.send(fd, bytes);
+            const auto close = s.read_close(fd);
+            {
+                std::lock_guard lock(mutex);
+                closes_received.push_back(close.value_or("(none)"));
+            }
+            s.read_until_closed(fd, 30'000);
+        };
+    };
+    ScriptedServer server({
+        then_hold(event(1) + ws_frame(1, "{\"a\":\"\xc3\x28\"}")),   // 0: not UTF-8
+        then_hold(ws_frame(3, "reserved opcode")),                   // 1
+        then_hold(ws_frame(1, std::string(5000, 'x'))),              // 2: over --max-frame
+        then_hold(ws_frame(8, std::string("\x0f\xa0", 2) + "bye")),  // 3: a close, TCP held
+        [&](ScriptedServer& s, int fd) {  // 4: a close, then a reset once it is answered
+            s.upgrade(fd);
+            s.send(fd, ws_frame(8, "\x03\xe9"));
+            const auto close = s.read_close(fd);
+            {
+                std::lock_guard lock(mutex);
+                closes_received.push_back(close.value_or("(none)"));
+            }
+            const linger reset{1, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        },
+        [&](ScriptedServer& s, int fd) {  // 5: the recorder stops at its event, and it answers
+            s.upgrade(fd);
+            s.send(fd, event(2));
+            const auto close = s.read_close(fd);
+            s.send(fd, ws_frame(8, close.value_or("")));
+            std::lock_guard lock(mutex);
+            closes_received.push_back(close.value_or("(none)"));
+        },
+    });
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
+    r.backfill = false;
+    r.max_events = 2;
+    r.max_frame = 4096;
+    r.heartbeat_timeout_s = 15;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    CHECK(tape.session(1).end_reason == "count");
+    const auto conns = tape.connections(1);
+    REQUIRE(conns.size() == 6);
+    using C = schema::EndCause;
+    const std::vector<std::pair<C, std::int64_t>> ends = {
+        {C::protocol_error, 1007}, {C::protocol_error, 1002}, {C::frame_too_large, 1009},
+        {C::close, 4000},          {C::close, 1001},          {C::local_stop, 1000},
+    };
+    const std::vector<std::string> codes = {"\x03\xef", "\x03\xea", "\x03\xf1",
+                                            "\x0f\xa0", "\x03\xe9", "\x03\xe8"};
+    const auto sent = tape.client_messages(1);
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        INFO("connection " << i << ": " << schema::to_string(conns[i].end_cause) << " "
+                           << conns[i].end_detail);
+        CHECK(conns[i].end_cause == ends[i].first);
+        CHECK(conns[i].close_code == ends[i].second);
+        // The close that went out, on the tape as sent and as the server read it.
+        std::vector<std::string> closes;
+        for (const auto& m : sent) {
+            if (m.connection_idx == conns[i].idx && m.kind == "close") {
+                closes.push_back(m.bytes);
+            }
+        }
+        CHECK(closes == std::vector<std::string>{codes[i]});
+        std::lock_guard lock(mutex);
+        REQUIRE(closes_received.size() > i);
+        CHECK(closes_received[i] == codes[i]);
+    }
+    CHECK_THAT(conns[0].end_detail, Catch::Contains("utf8"));
+    CHECK(conns[3].close_reason == "bye");
 }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -111,6 +112,45 @@ class ScriptedServer {
     void read_until_closed(int fd, int ms = 5000) {
         char buf[4096];
         while (wait_readable(fd, ms) && ::recv(fd, buf, sizeof buf, 0) > 0) {
+        }
+    }
+    // The payload of the next close frame the client sends (its frames are masked), skipping
+    // other frames; nullopt when the client stops or nothing comes for `ms`.
+    std::optional<std::string> read_close(int fd, int ms = 5000) {
+        std::string in;
+        for (;;) {
+            while (in.size() >= 2) {
+                std::size_t len = static_cast<unsigned char>(in[1]) & 0x7f;
+                std::size_t at = 2;
+                if (len >= 126) {
+                    const std::size_t bytes = len == 126 ? 2 : 8;
+                    if (in.size() < 2 + bytes) {
+                        break;
+                    }
+                    len = 0;
+                    for (std::size_t i = 0; i < bytes; ++i) {
+                        len = len << 8 | static_cast<unsigned char>(in[2 + i]);
+                    }
+                    at += bytes;
+                }
+                if (in.size() < at + 4 + len) {
+                    break;
+                }
+                std::string payload = in.substr(at + 4, len);
+                for (std::size_t i = 0; i < len; ++i) {
+                    payload[i] = static_cast<char>(payload[i] ^ in[at + i % 4]);
+                }
+                if ((in[0] & 0x0f) == 8) {
+                    return payload;
+                }
+                in.erase(0, at + 4 + len);
+            }
+            char buf[4096];
+            const auto n = wait_readable(fd, ms) ? ::recv(fd, buf, sizeof buf, 0) : 0;
+            if (n <= 0) {
+                return std::nullopt;
+            }
+            in.append(buf, static_cast<std::size_t>(n));
         }
     }
     static std::string accept_key(const std::string& key) {
