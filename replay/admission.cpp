@@ -56,6 +56,13 @@ Admitted Admission::admit(ClientState& c) {
         c.finished = false;
         c.next = 0;
     }
+    if (c.resume_at && clock_.mode() == ClockMode::realtime) {
+        catch_up(c);
+        if (c.finished) {
+            a.error_message = "the tape has ended";
+            return a;
+        }
+    }
     if (clock_.mode() == ClockMode::realtime && clock_.now() < c.gap_until) {
         return refuse_in_gap(c, c.next);
     }
@@ -76,6 +83,28 @@ Admitted Admission::refuse_in_gap(ClientState& c, std::size_t next) {
     }
     ++c.refused_in_gap;
     return a;
+}
+
+// A client away from a connection it had not finished, at a real-time clock: the recorded ends
+// its clock passed meanwhile happened without it, and so did the gaps after them.
+void Admission::catch_up(ClientState& c) {
+    const std::int64_t now = clock_.tape_now(c.clock);
+    while (c.resume_at && now >= plan_.end_of(c.next)) {
+        c.resume_at.reset();
+        c.ending.reset();
+        c.refused_in_gap = 0;
+        if (c.next + 1 >= plan_.connections.size()) {
+            c.finished = true;
+            return;
+        }
+        ++c.next;
+        const std::int64_t up = plan_.connections[c.next].up_offset_ns;
+        if (now < up) {
+            c.gap_until = clock_.now() + clock_.scaled(up - now);
+        } else {
+            c.resume_at = now;  // the next connection is under way: the client joins it now
+        }
+    }
 }
 
 std::int64_t Admission::start_of(ClientState& c, std::size_t k) {
@@ -128,6 +157,14 @@ void Admission::cut_short(ClientState& c, std::int64_t last_offset) {
     c.ending.reset();
     c.resume_at = last_offset + 1;
     clock_.set(c.clock, last_offset + 1);
+}
+
+void Admission::left(ClientState& c, std::int64_t last_offset) {
+    c.ending.reset();
+    c.resume_at = last_offset + 1;
+    if (clock_.mode() != ClockMode::realtime) {
+        clock_.set(c.clock, last_offset + 1);
+    }
 }
 
 int Admission::reset(const std::string& name) {

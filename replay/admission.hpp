@@ -5,8 +5,10 @@
 // everybody is one client), and its connections follow the recorded ones: its first attempt plays
 // the first recorded connection; when a recorded connection ended the client's connection as the
 // tape did, the client moves to the next one, and until the recorded gap is over its attempts fail
-// as the recorded attempts failed. A connection that a fault overlay cut short is resumed by the
-// next attempt. Beast-free; network thread only.
+// as the recorded attempts failed. A connection that the client ended, or a fault overlay cut
+// short, is not the recorded end: the next attempt resumes it where the client's clock stands
+// (what came meanwhile is lost from the stream, as on a real server), unless the clock passed the
+// recorded end meanwhile. Beast-free; network thread only.
 
 #include <chrono>
 #include <cstdint>
@@ -37,7 +39,8 @@ struct ClientState {
     // gap it is where the recording's backfill had fetched, so a client's backfill gets what the
     // recorded one got however soon it asks.
     ClientClock clock;
-    // A fault overlay cut the connection short: the next attempt resumes it at this tape time.
+    // The connection ended before the tape ended it: the next attempt resumes it at this tape
+    // time (at a real-time clock, where the client's clock stands then).
     std::optional<std::int64_t> resume_at;
     // The live connection that has sent all its frames and is only ending (a heartbeat
     // timeout's silence, say), and one that a new attempt found so and counted as played.
@@ -87,6 +90,11 @@ class Admission {
     // attempt goes on with the same recorded connection. The clock keeps running meanwhile, so
     // what it misses is what a real disconnect would make it miss.
     void cut_short(ClientState& c, std::int64_t last_offset);
+    // The client ended its connection (or it failed under it) after the frame at `last_offset`,
+    // before the tape ended it: its next attempt goes on with the same recorded connection where
+    // its clock then stands. The clock runs on meanwhile at a real-time clock (a recorded end it
+    // passes happened while the client was away); at --max-speed it waits.
+    void left(ClientState& c, std::int64_t last_offset);
 
     // Starts the named client over ("" : every client); returns how many were reset.
     int reset(const std::string& name);
@@ -95,6 +103,7 @@ class Admission {
 
    private:
     Admitted refuse_in_gap(ClientState& c, std::size_t next);
+    void catch_up(ClientState& c);
 
     const TapePlan& plan_;
     const ReplayClock& clock_;

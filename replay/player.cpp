@@ -93,14 +93,20 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
     admission_.started(client, k, run.start);
     run.alive = co_await out.open(run.start, run.start > p.up_offset_ns);
     co_await play_frames(run);
-    const bool cut = co_await finish(run);
+    const Ending ending = co_await finish(run);
     if (client.generation != run.generation) {
         co_return;  // reset meanwhile: the client starts over
     }
-    if (cut) {
-        admission_.cut_short(client, run.last_offset);
-    } else {
-        admission_.played(client, k);
+    switch (ending) {
+        case Ending::tape:
+            admission_.played(client, k);
+            break;
+        case Ending::fault:
+            admission_.cut_short(client, run.last_offset);
+            break;
+        case Ending::client:
+            admission_.left(client, run.last_offset);
+            break;
     }
 }
 
@@ -237,9 +243,9 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     co_return alive;
 }
 
-// After the last frame: waits for the recorded end and plays it. True when the connection was
-// cut short (by a fault, not the tape), so the client resumes it.
-net::awaitable<bool> Player::finish(Run& run) {
+// After the last frame: waits for the recorded end and plays it, unless a fault or the client
+// ended the connection first.
+net::awaitable<Player::Ending> Player::finish(Run& run) {
     LiveConnection& conn = run.conn;
     if (run.oversized && run.alive && !conn.closed) {
         // The client may still be refusing the oversize-at frame (1009, after reading all 17 MiB
@@ -248,29 +254,27 @@ net::awaitable<bool> Player::finish(Run& run) {
                              [&] { return conn.closed; });
     }
     // A client that refused an oversize-at frame leaves (1009), as the fault meant it to.
-    bool cut = conn.cut_short || (run.oversized && (!run.alive || conn.closed));
-    if (!run.alive || conn.closed || cut) {
-        co_return cut;
+    const auto early = [&] {
+        return conn.cut_short || (run.oversized && (!run.alive || conn.closed)) ? Ending::fault
+                                                                                : Ending::client;
+    };
+    if (!run.alive || conn.closed || conn.cut_short) {
+        co_return early();
     }
-    const bool last = run.k + 1 >= plan_.connections.size();
-    const schema::EndCause cause = run.p.recorded.end_cause;
-    const bool in_tape_end =
-        last && (cause == schema::EndCause::local_stop || cause == schema::EndCause::none ||
-                 cause == schema::EndCause::interrupted);
     const bool current = run.client.generation == run.generation;
     if (current) {
         run.client.ending = run.k;
     }
-    const std::int64_t end = in_tape_end ? plan_.end_offset_ns : run.p.end_offset_ns;
-    const bool reached_end = co_await wait_with_heartbeats(run.out, end);
+    const bool reached_end = co_await wait_with_heartbeats(run.out, plan_.end_of(run.k));
     if (!reached_end) {
-        co_return run.oversized || conn.cut_short;
+        co_return early();
     }
+    const bool last = run.k + 1 >= plan_.connections.size();
     if (last && !hold_ && current) {
         run.client.clock.rest_at.reset();  // before the goodbye: REST then shows the whole tape
     }
-    co_await run.out.end(run.p, in_tape_end);
-    co_return false;
+    co_await run.out.end(run.p, plan_.ends_with_tape(run.k));
+    co_return Ending::tape;
 }
 
 net::awaitable<bool> wait_with_heartbeats(Outlet& out, std::int64_t until) {

@@ -34,8 +34,8 @@ class Player {
            ReplayClock& clock, Admission& admission, std::vector<Fault>& faults, bool hold);
 
     // Plays client `client`'s recorded connection `k` through `out` on `conn`, from its start (or
-    // from where a fault cut it short, or from the one timeline's now) to its recorded end, and
-    // moves the client on (or, cut short, leaves it to resume).
+    // from where it was left or cut short, or from the one timeline's now) to its recorded end, and
+    // moves the client on (or, ended early by a fault or the client, leaves it to resume).
     boost::asio::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
                                       std::size_t k);
 
@@ -49,11 +49,14 @@ class Player {
 
    private:
     struct Run;
+    // What ended a connection: the tape (its recorded end was played), a fault overlay, or the
+    // client (it left, or its socket failed).
+    enum class Ending { tape, fault, client };
     boost::asio::awaitable<void> play_frames(Run& run);
     boost::asio::awaitable<bool> apply_time_faults(Run& run, std::int64_t until);
     boost::asio::awaitable<bool> wait_for(Run& run, const schema::Frame& f);
     boost::asio::awaitable<bool> send(Run& run, const schema::Frame& f);
-    boost::asio::awaitable<bool> finish(Run& run);
+    boost::asio::awaitable<Ending> finish(Run& run);
     std::optional<FaultKind> event_fault(Run& run, bool& drop_after);
     const std::vector<std::int64_t>& texts_of(const PlannedConnection& p) const;
 

@@ -81,4 +81,15 @@ TapePlan make_plan(schema::TapeStore& store, std::int64_t session_id) {
     return plan;
 }
 
+bool TapePlan::ends_with_tape(std::size_t k) const {
+    const schema::EndCause cause = connections[k].recorded.end_cause;
+    return k + 1 == connections.size() &&
+           (cause == schema::EndCause::local_stop || cause == schema::EndCause::none ||
+            cause == schema::EndCause::interrupted);
+}
+
+std::int64_t TapePlan::end_of(std::size_t k) const {
+    return ends_with_tape(k) ? end_offset_ns : connections[k].end_offset_ns;
+}
+
 }  // namespace mastotape::replay

@@ -30,6 +30,12 @@ struct TapePlan {
     schema::Session session;
     std::vector<PlannedConnection> connections;
     std::int64_t end_offset_ns = 0;
+
+    // Whether connection `k` ends with the tape (the last one, which the recording's stop, or its
+    // crash, ended) rather than as it was recorded to end.
+    bool ends_with_tape(std::size_t k) const;
+    // The tape time the replay ends connection `k`: its recorded end, or the tape's.
+    std::int64_t end_of(std::size_t k) const;
 };
 
 // Throws TapeError when the session has no established connection to play.

@@ -163,3 +163,65 @@ TEST_CASE("A reset starts a client over, and a live connection goes on without m
     CHECK(c.generation == 1);
     CHECK(admission.admit(c).connection == 0);
 }
+
+TEST_CASE("A connection the client ended resumes where its clock stands, not at the next one") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::realtime, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    REQUIRE(admission.admit(c).ok);
+    admission.started(c, 0, kSec);
+    t.now += 3s;
+    admission.left(c, 2 * kSec);  // its last frame was at 2 s; it left at 4 s
+    Admitted a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 0);  // before, the gap's 502: the connection counted as played
+    CHECK(admission.start_of(c, 0) == 4 * kSec);  // what came while it was away is lost
+    admission.started(c, 0, 4 * kSec);
+
+    SECTION("the recorded end passes while it is away: the gap, then the next connection") {
+        t.now += 1s;
+        admission.left(c, 4 * kSec);
+        t.now += 8s;  // 13 s: in the recorded gap (10-15 s)
+        a = admission.admit(c);
+        CHECK_FALSE(a.ok);
+        CHECK(a.status == 502);
+        t.now += 2s;
+        a = admission.admit(c);
+        REQUIRE(a.ok);
+        CHECK(a.connection == 1);
+        CHECK(admission.start_of(c, 1) == 15 * kSec);
+    }
+    SECTION("away past a whole gap: it joins the next connection where the clock stands") {
+        admission.left(c, 4 * kSec);
+        t.now += 13s;  // 17 s: connection 1 (15-20 s) is under way
+        a = admission.admit(c);
+        REQUIRE(a.ok);
+        CHECK(a.connection == 1);
+        CHECK(admission.start_of(c, 1) == 17 * kSec);
+    }
+    SECTION("away past the tape's end: the tape has ended") {
+        admission.left(c, 4 * kSec);
+        t.now += 40s;
+        a = admission.admit(c);
+        CHECK_FALSE(a.ok);
+        CHECK(a.error_message == "the tape has ended");
+    }
+}
+
+TEST_CASE("At --max-speed a connection the client ended resumes after its last frame") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    REQUIRE(admission.admit(c).ok);
+    admission.started(c, 0, kSec);
+    admission.left(c, 4 * kSec);
+    t.now += 60s;  // no time passes on the tape meanwhile
+    const Admitted a = admission.admit(c);
+    REQUIRE(a.ok);
+    CHECK(a.connection == 0);
+    CHECK(admission.start_of(c, 0) == 4 * kSec + 1);
+}
