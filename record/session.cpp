@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "schema/byte_codec.hpp"
 #include "record/backfill.hpp"
 #include "record/discovery.hpp"
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
+#include "schema/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
 
@@ -62,6 +62,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
           std::make_unique<Transport>(plan_.options.cacert, ms(plan_.options.handshake_timeout_s))),
       sse_label_(sse_label_of(plan_.options)),
       tracker_(sse_label_),
+      rejections_(plan_.options.subscriptions),
       backoff_(plan_.options.backoff_start_s, plan_.options.backoff_cap_s, plan_.options.seed),
       backoff_timer_(ioc) {
     const RecordOptions& o = plan_.options;
@@ -140,9 +141,9 @@ const char* RecordingSession::to_string(State s) {
     return "";
 }
 
-void RecordingSession::log(const std::string& line) {
+void RecordingSession::log(const std::string& line, bool always) {
     const RecordOptions& o = plan_.options;
-    if (o.quiet) {
+    if (o.quiet && !always) {
         return;
     }
     if (plan_.status_line) {
@@ -234,14 +235,30 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     if (f.columns.kind == FrameKind::event) {
         ++events_;
         tracker_.note(f);
-    } else if (f.columns.kind == FrameKind::ping ||
-               (f.columns.kind == FrameKind::comment && f.bytes.rfind(":)", 0) != 0)) {
+    } else if (schema::is_heartbeat(f.columns.kind, f.bytes)) {
         ++heartbeats_;
+    } else if (f.columns.kind == FrameKind::error) {
+        rejected(f.bytes);
     }
     push(std::move(f));
     const std::int64_t max_events = plan_.options.max_events;
     if (max_events > 0 && events_ >= max_events) {
         request_stop("count", std::to_string(max_events) + " events recorded");
+    }
+}
+
+// An error frame: a subscription the server will not serve. Said at once; when it was the last
+// one left, the recording has nothing to record.
+void RecordingSession::rejected(const std::string& error_frame) {
+    const auto r = rejections_.on_error_frame(error_frame);
+    if (!r) {
+        return;
+    }
+    log("the server rejected stream " + r->subscription.spec() + ": " + r->message, true);
+    if (rejections_.all_rejected()) {
+        exit_code_ = 1;
+        request_stop("error", "the server rejected every stream of this recording (the last, " +
+                                  r->subscription.spec() + ": " + r->message + "); check --stream");
     }
 }
 
@@ -263,6 +280,7 @@ void RecordingSession::on_up(schema::Connection& row) {
     row.handshake_offset_ns = clock_.offset_now();
     push(row);
     live_row_ = row;
+    rejections_.connection_up();
     state_ = State::connected;
     log("connection " + std::to_string(row.idx) + " up: " + connection_.url.origin() +
         connection_.target(plan_.options.transport, false));
@@ -412,6 +430,17 @@ net::awaitable<void> RecordingSession::run() {
                              (out.error_message.empty() ? std::string("401") : out.error_message));
             break;
         }
+        if (!out.established && out.http_status &&
+            (*out.http_status == 400 || *out.http_status == 404)) {
+            // Not a passing trouble (that is 5xx, 429 or the network): asking again gets the same.
+            exit_code_ = 1;
+            request_stop("error", "the server refused the stream: " + out.detail +
+                                      (row.error_message.empty()
+                                           ? std::string()
+                                           : " (" + schema::error_message_note(row) + ")") +
+                                      "; check --stream and the URL");
+            break;
+        }
         if (stop_requested_) {
             break;
         }
@@ -462,7 +491,7 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
             (out.detail.empty() ? std::string() : " (" + out.detail + ")"));
     } else {
         log("connection " + std::to_string(row.idx) + " failed: " + out.detail +
-            (out.error_message.empty() ? std::string() : " X-Error-Message: " + out.error_message));
+            (row.error_message.empty() ? std::string() : " " + schema::error_message_note(row)));
     }
 }
 

@@ -20,6 +20,7 @@
 #include "record/backoff.hpp"
 #include "record/http_client.hpp"
 #include "record/recorder.hpp"
+#include "record/rejections.hpp"
 #include "record/session_clock.hpp"
 #include "record/stream_connection.hpp"
 #include "record/stream_tracker.hpp"
@@ -62,7 +63,8 @@ class RecordingSession final : public ConnectionEvents {
     // everything, marks the session ended. Returns the exit code.
     int finish(const std::string& hard_stop_detail);
 
-    void log(const std::string& line);
+    // A line on stderr, unless --quiet; `always`: even then (what the user must act on).
+    void log(const std::string& line, bool always = false);
     // The status line: elapsed, state ("stopped" when `final`), events, events/s, heartbeats,
     // gaps, backfilled.
     std::string status(bool final) const;
@@ -88,6 +90,7 @@ class RecordingSession final : public ConnectionEvents {
     bool idle() const { return run_done_ && backfills_in_flight_ == 0; }
     void push(TapeWriter::Record r);
     void report_backpressure();
+    void rejected(const std::string& error_frame);
 
     boost::asio::io_context& ioc_;
     boost::asio::io_context& rest_ioc_;
@@ -101,6 +104,7 @@ class RecordingSession final : public ConnectionEvents {
     std::int64_t session_id_ = 0;
     std::string sse_label_;  // an SSE session's one stream label, for its frames (which have none)
     StreamTracker tracker_;
+    Rejections rejections_;
     Backoff backoff_;
     boost::asio::steady_timer backoff_timer_;
     StreamConnection* live_ = nullptr;  // the attempt under way, while run() awaits it

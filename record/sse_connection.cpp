@@ -7,12 +7,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <type_traits>
 #include <vector>
 
 #include "record/sse_splitter.hpp"
 #include "record/stream_connection.hpp"
+#include "record/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
 
@@ -155,11 +158,9 @@ net::awaitable<void> SseConnection<Tls>::read_error_body(Outcome& out) {
             break;
         }
     }
-    const auto pos = body.find("\"error\":\"");
-    if (pos != std::string::npos) {
-        const auto end = body.find('"', pos + 9);
-        out.error_message =
-            body.substr(pos + 9, end == std::string::npos ? std::string::npos : end - pos - 9);
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_object() && json.contains("error") && json["error"].is_string()) {
+        out.error_message = redact(json["error"].get<std::string>(), settings_.token);
     }
 }
 

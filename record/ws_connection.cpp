@@ -249,7 +249,7 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
     if (answered && res.result_int() != 0) {
         out.http_status = res.result_int();
         row.response_headers_json = headers_json(res, settings_.token);
-        out.error_message = std::string(res["X-Error-Message"]);
+        out.error_message = redact(std::string(res["X-Error-Message"]), settings_.token);
     }
     if (ec) {
         out.cause =

@@ -1,5 +1,9 @@
 #include "replay/http_response.hpp"
 
+#include <boost/beast/core/string.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ctime>
 #include <random>
 
 #include "schema/json_text.hpp"
@@ -29,6 +33,120 @@ std::string error_body(const std::string& message) {
     std::string body = "{\"error\":";
     schema::append_json_string(body, message);
     return body + "}";
+}
+
+namespace {
+
+// An HTTP date (RFC 9110 IMF-fixdate) of now, as Node writes `Date`.
+std::string http_date() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+// Collects an object's string members in order, repeated keys included; anything else in the
+// document makes it no header list.
+struct HeaderSax : nlohmann::json_sax<nlohmann::json> {
+    HeaderList out;
+    std::string name;
+    int depth = 0;
+    bool ok = true;
+
+    bool fail() { return ok = false; }
+    bool null() override { return fail(); }
+    bool boolean(bool) override { return fail(); }
+    bool number_integer(number_integer_t) override { return fail(); }
+    bool number_unsigned(number_unsigned_t) override { return fail(); }
+    bool number_float(number_float_t, const string_t&) override { return fail(); }
+    bool binary(binary_t&) override { return fail(); }
+    bool start_array(std::size_t) override { return fail(); }
+    bool end_array() override { return fail(); }
+    bool start_object(std::size_t) override { return ++depth == 1 || fail(); }
+    bool end_object() override { return true; }
+    bool key(string_t& k) override {
+        name = k;
+        return true;
+    }
+    bool string(string_t& v) override {
+        if (depth != 1) {
+            return fail();
+        }
+        out.emplace_back(name, v);
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        return fail();
+    }
+};
+
+bool named(const std::string& name, const char* wanted) {
+    return boost::beast::iequals(name, wanted);
+}
+
+}  // namespace
+
+Response streaming_error(const Request& req, http::status status, const std::string& message) {
+    Response res{status, req.version()};
+    res.set("X-Powered-By", "Express");
+    res.set("X-Request-Id", random_uuid());
+    res.set(http::field::access_control_allow_origin, "*");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::date, http_date());
+    if (req.keep_alive()) {
+        res.set(http::field::connection, "keep-alive");
+        res.set(http::field::keep_alive, "timeout=5");
+    } else {
+        res.set(http::field::connection, "close");
+    }
+    res.body() = error_body(message);
+    res.chunked(true);
+    return res;
+}
+
+HeaderList header_list(const std::string& json) {
+    HeaderSax sax;
+    if (!nlohmann::json::sax_parse(json, &sax) || !sax.ok) {
+        return {};
+    }
+    return std::move(sax.out);
+}
+
+std::string sse_head(const HeaderList& recorded) {
+    static const HeaderList mastodon = {
+        {"X-Powered-By", "Express"},
+        {"X-Request-Id", ""},
+        {"Access-Control-Allow-Origin", "*"},
+        {"Content-Type", "text/event-stream"},
+        {"Cache-Control", "private, no-store"},
+        {"Transfer-Encoding", "chunked"},
+        {"Date", ""},
+        {"Connection", "keep-alive"},
+        {"Keep-Alive", "timeout=5"},
+    };
+    std::string head = "HTTP/1.1 200 OK\r\n";
+    bool chunked = false;
+    for (const auto& [name, recorded_value] : recorded.empty() ? mastodon : recorded) {
+        std::string value = recorded_value;
+        if (named(name, "Content-Length") || named(name, "Content-Encoding")) {
+            continue;
+        }
+        if (named(name, "X-Request-Id")) {
+            value = random_uuid();
+        } else if (named(name, "Date")) {
+            value = http_date();
+        } else if (named(name, "Transfer-Encoding")) {
+            chunked = true;
+            value = "chunked";
+        }
+        head += name + ": " + value + "\r\n";
+    }
+    if (!chunked) {
+        head += "Transfer-Encoding: chunked\r\n";
+    }
+    return head + "\r\n";
 }
 
 }  // namespace mastotape::replay

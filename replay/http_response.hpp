@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mastotape::replay {
 
@@ -20,5 +22,20 @@ Response json_response(const Request& req, boost::beast::http::status status, st
 
 // {"error":"<message>"} with the message escaped.
 std::string error_body(const std::string& message);
+
+// The streaming server's own error answer (its Express error handler): {"error":"<message>"} as
+// a chunked application/json body, the connection kept alive as the request asks.
+Response streaming_error(const Request& req, boost::beast::http::status status,
+                         const std::string& message);
+
+// A response head's fields, in order, as a tape stores them (a JSON object whose keys may repeat).
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// Empty when `json` is not such an object.
+HeaderList header_list(const std::string& json);
+
+// The head of an SSE 200 as the real server writes it: `recorded` (an SSE tape's recorded head) in
+// its order with a fresh X-Request-Id and Date, or Mastodon's when nothing was recorded; always
+// chunked, without a length or an encoding this body does not have.
+std::string sse_head(const HeaderList& recorded);
 
 }  // namespace mastotape::replay

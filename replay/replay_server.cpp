@@ -13,7 +13,6 @@
 #include <future>
 #include <iostream>
 
-#include "schema/byte_codec.hpp"
 #include "replay/client_protocol.hpp"
 #include "replay/control_api.hpp"
 #include "replay/http_response.hpp"
@@ -23,6 +22,7 @@
 #include "replay/streaming.hpp"
 #include "replay/websocket_outlet.hpp"
 #include "schema/background_thread.hpp"
+#include "schema/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::replay {
@@ -350,7 +350,10 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             co_return;
         }
         if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
-            co_await serve_sse(streaming, stream, std::move(req), *sub);
+            const bool more = co_await serve_sse(streaming, stream, std::move(req), *sub);
+            if (more) {
+                continue;
+            }
             co_return;
         }
         Response res = co_await answer(req, path, query);
@@ -381,8 +384,7 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         co_return std::move(*timeline);
     }
     if (path.rfind("/api/v1/streaming", 0) == 0) {
-        co_return json_response(req, http::status::bad_request,
-                                R"({"error":"Unknown channel requested"})");
+        co_return streaming_error(req, http::status::bad_request, "Unknown channel requested");
     }
     co_return json_response(req, http::status::not_found, R"({"error":"Record not found"})");
 }

@@ -6,6 +6,7 @@
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
+#include "schema/frame_classifier.hpp"
 #include "schema/streams.hpp"
 
 namespace mastotape::replay {
@@ -19,6 +20,8 @@ using schema::FrameKind;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::int64_t kSec = 1'000'000'000;
+constexpr std::int64_t kThumpInterval = 15 * kSec;  // Mastodon's SSE heartbeat
+constexpr std::int64_t kPingInterval = 30 * kSec;   // and its WebSocket one
 // The data of an oversize-at event: over the recorder's default --max-frame of 16 MiB.
 constexpr std::size_t kOversize = 17 * 1024 * 1024;
 
@@ -40,10 +43,7 @@ class SseOutlet final : public Outlet {
     net::awaitable<bool> wait(std::int64_t offset) override;
     net::awaitable<bool> play(const schema::Frame& f) override;
     net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override;
-    net::awaitable<bool> synth_heartbeat() override {
-        next_synth_ns_ = kNever;  // until the tape's next ping
-        co_return co_await write(thump_);
-    }
+    net::awaitable<bool> synth_heartbeat() override;
     // res.end(): the chunked body ends cleanly (SSE has no close code).
     net::awaitable<void> close(int) override {
         co_await net::async_write(stream_, http::make_chunk_last(), kUseTuple);
@@ -58,15 +58,35 @@ class SseOutlet final : public Outlet {
    private:
     bool synthesizing() const { return s_.options.synth_heartbeats && !s_.sse_tape; }
     net::awaitable<bool> play_websocket_tape(const schema::Frame& f);
-    net::awaitable<bool> write(const std::string& data) {
-        auto [ec, n] =
-            co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kUseTuple);
-        if (ec) {
-            conn_.closed = true;
-        } else {
-            ++client_.frames_sent;
+    // Writes one comment (or anything else) as one chunk.
+    net::awaitable<bool> write(std::string_view data) {
+        const auto chunk = http::make_chunk(net::buffer(data.data(), data.size()));
+        const auto result = co_await net::async_write(stream_, chunk, kUseTuple);
+        co_return sent(result);
+    }
+    // Writes an event as the real server does: `event: X\n`, then `data: Y\n\n`, two chunks.
+    net::awaitable<bool> write_event(std::string_view block) {
+        const auto line = block.find('\n');
+        if (block.rfind("event:", 0) != 0 || line == std::string_view::npos ||
+            line + 1 == block.size()) {
+            co_return co_await write(block);
         }
-        co_return !ec;
+        // (The chunks are made outside the co_await: g++ 12 destroys temporaries of a nested call
+        // inside one twice.)
+        const auto chunks = beast::buffers_cat(
+            http::make_chunk(net::buffer(block.data(), line + 1)),
+            http::make_chunk(net::buffer(block.data() + line + 1, block.size() - line - 1)));
+        const auto result = co_await net::async_write(stream_, chunks, kUseTuple);
+        co_return sent(result);
+    }
+    // A block went out (counted once, however many chunks), or the client is gone.
+    bool sent(const std::tuple<beast::error_code, std::size_t>& result) {
+        if (std::get<0>(result)) {
+            conn_.closed = true;
+            return false;
+        }
+        ++client_.frames_sent;
+        return true;
     }
 
     Streaming& s_;
@@ -75,6 +95,10 @@ class SseOutlet final : public Outlet {
     ClientState& client_;
     std::string thump_;
     bool greeted_ = false;  // `:)` went out
+    std::int64_t start_ = 0;
+    // A WebSocket tape's server is alive until 30 s after its last ping (it pings every 30 s):
+    // made-up :thumps stop there, so a recorded silence stays silent.
+    std::int64_t alive_until_ = 0;
 };
 
 net::awaitable<void> SseOutlet::watch_client() {
@@ -93,8 +117,10 @@ net::awaitable<void> SseOutlet::watch_client() {
 // The real server writes `:)` right after the headers; an SSE tape has it recorded, and it is
 // played from there unless the connection resumes past it.
 net::awaitable<bool> SseOutlet::open(std::int64_t start, bool resumed) {
+    start_ = start;
+    alive_until_ = start + kPingInterval;
     if (synthesizing()) {
-        next_synth_ns_ = start + 15 * kSec;  // each response's own 15 s interval
+        next_synth_ns_ = start + kThumpInterval;  // each response's own 15 s interval
     }
     if (s_.sse_tape && !resumed) {
         co_return true;
@@ -117,17 +143,30 @@ net::awaitable<bool> SseOutlet::wait(std::int64_t offset) {
     }
 }
 
-// A WebSocket tape over SSE: its events as SSE blocks, its pings as `:thump`s.
+// Mastodon's :thump every 15 s from the response's start, while the recorded server was alive.
+net::awaitable<bool> SseOutlet::synth_heartbeat() {
+    const std::int64_t due = next_synth_ns_;
+    if (due > alive_until_) {
+        next_synth_ns_ = kNever;  // silent until the tape's next ping
+        co_return true;
+    }
+    next_synth_ns_ = due + kThumpInterval;
+    co_return co_await write(thump_);
+}
+
+// A WebSocket tape over SSE: its events as SSE blocks; its pings only say the server is alive.
 net::awaitable<bool> SseOutlet::play_websocket_tape(const schema::Frame& f) {
     if (f.columns.kind == FrameKind::event && f.columns.stream &&
         conn_.subscribed(*f.columns.stream)) {
         if (auto block = sse_block_from_envelope(f.bytes)) {
-            co_return co_await write(*block);
+            co_return co_await write_event(*block);
         }
     } else if (f.columns.kind == FrameKind::ping && synthesizing()) {
-        // A WebSocket tape's ping every 30 s: a `:thump` then, and one 15 s later.
-        next_synth_ns_ = f.offset_ns + 15 * kSec;
-        co_return co_await write(thump_);
+        alive_until_ = f.offset_ns + kPingInterval;
+        if (next_synth_ns_ == kNever) {  // after a silence: the cadence goes on from the start
+            next_synth_ns_ =
+                start_ + ((f.offset_ns - start_) / kThumpInterval + 1) * kThumpInterval;
+        }
     }
     co_return true;
 }
@@ -138,7 +177,7 @@ net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
     }
     switch (f.columns.kind) {
         case FrameKind::comment:
-            if (f.bytes.rfind(":)", 0) == 0) {
+            if (schema::is_sse_greeting(f.bytes)) {
                 if (greeted_) {
                     co_return true;
                 }
@@ -148,7 +187,7 @@ net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
             co_return co_await write(f.bytes.rfind(":thump", 0) == 0 ? thump_ : f.bytes);
         case FrameKind::event:
             if (conn_.subscribed(s_.sse_label)) {
-                co_return co_await write(f.bytes);
+                co_return co_await write_event(f.bytes);
             }
             co_return true;
         case FrameKind::text:
@@ -169,7 +208,7 @@ net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind k
     const std::string block =
         s_.sse_tape ? f.bytes : sse_block_from_envelope(f.bytes).value_or(f.bytes);
     const std::string cut = block.substr(0, block.size() / 2) + "\n\n";
-    co_return co_await write(cut);
+    co_return co_await write_event(cut);
 }
 
 net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
@@ -191,31 +230,32 @@ net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
 }
 
 // Answers `req` with an error before the stream starts. (The response is made outside the
-// co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
-net::awaitable<void> answer(ServerStream& stream, Response res) {
-    co_await http::async_write(stream, res, kUseTuple);
+// co_await: g++ 12 destroys temporaries of a nested call inside one twice.) True when the
+// connection stays open for the next request.
+net::awaitable<bool> answer(ServerStream& stream, Response res) {
+    const bool keep_alive = res.keep_alive();
+    auto [ec, n] = co_await http::async_write(stream, res, kUseTuple);
+    co_return !ec && keep_alive;
 }
 
 }  // namespace
 
-net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
+net::awaitable<bool> serve_sse(Streaming& s, ServerStream& stream, Request req,
                                schema::Subscription sub) {
     const std::string target(req.target());
     const auto qpos = target.find('?');
     const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
     const std::string token = request_token(req[http::field::authorization], query, "");
     if (auto problem = s.token_problem(token)) {
-        Response res = json_response(req, http::status::unauthorized, error_body(*problem));
-        co_await answer(stream, std::move(res));
-        co_return;
+        Response res = streaming_error(req, http::status::unauthorized, *problem);
+        co_return co_await answer(stream, std::move(res));
     }
     const auto param = schema::find_stream(sub.stream)->param;
     if (param != schema::StreamParam::none && sub.param.empty()) {
         const std::string key(schema::param_key(param));
-        Response res = json_response(req, http::status::bad_request,
-                                     error_body("Missing " + key + " name parameter"));
-        co_await answer(stream, std::move(res));
-        co_return;
+        Response res =
+            streaming_error(req, http::status::bad_request, "Missing " + key + " name parameter");
+        co_return co_await answer(stream, std::move(res));
     }
     ClientState& client = s.admission.client(token);
     const Admitted a = s.admission.admit(client);
@@ -223,24 +263,19 @@ net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
         if (a.status == 0) {
             co_await end_transport(stream,
                                    schema::EndCause::reset);  // as the recorded attempt failed
-            co_return;
+            co_return false;
         }
         const std::string message =
             a.error_message.empty() ? "Service Unavailable" : a.error_message;
-        Response res = json_response(req, static_cast<http::status>(a.status), error_body(message));
-        co_await answer(stream, std::move(res));
-        co_return;
+        Response res = streaming_error(req, static_cast<http::status>(a.status), message);
+        co_return co_await answer(stream, std::move(res));
     }
-    http::response<http::empty_body> res{http::status::ok, req.version()};
-    res.set(http::field::content_type, "text/event-stream");
-    res.set(http::field::cache_control, "private, no-store");
-    res.set(http::field::access_control_allow_origin, "*");
-    res.set("X-Request-Id", random_uuid());
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
-    auto [hec, hn] = co_await http::async_write_header(stream, sr, kUseTuple);
+    const std::string head = sse_head(
+        s.sse_tape ? header_list(s.plan.connections[a.connection].recorded.response_headers_json)
+                   : HeaderList{});
+    auto [hec, hn] = co_await net::async_write(stream, net::buffer(head), kUseTuple);
     if (hec) {
-        co_return;
+        co_return false;
     }
     LiveConnection conn(stream.get_executor());
     conn.subscriptions.push_back(sub);
@@ -249,6 +284,7 @@ net::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
     auto reader = out.watch_client();
     const std::function<void()> stop_reader = socket_closer(stream);
     co_await s.play(out, conn, client, a.connection, std::move(reader), stop_reader);
+    co_return false;
 }
 
 }  // namespace mastotape::replay

@@ -12,9 +12,10 @@
 
 namespace mastotape::replay {
 
-// Serves the SSE request `req` for subscription `sub` until the connection ends. `s` and
+// Serves the SSE request `req` for subscription `sub` until the connection ends, or answers it
+// with the real server's error; true when the connection stays open for another request. `s` and
 // `stream` must outlive the call.
-boost::asio::awaitable<void> serve_sse(Streaming& s, ServerStream& stream, Request req,
+boost::asio::awaitable<bool> serve_sse(Streaming& s, ServerStream& stream, Request req,
                                        schema::Subscription sub);
 
 }  // namespace mastotape::replay

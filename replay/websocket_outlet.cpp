@@ -344,7 +344,10 @@ net::awaitable<bool> accept(WebSocket& ws, const Request& req, const std::string
     ws.set_option(
         websocket::stream_base::timeout{kHandshakeTimeout, websocket::stream_base::none(), false});
     ws.set_option(websocket::stream_base::decorator([subprotocol](websocket::response_type& res) {
+        // Upgrade, Connection, Sec-WebSocket-Accept, in that order (a field set again goes last).
+        const std::string accept_key(res[http::field::sec_websocket_accept]);
         res.set(http::field::connection, "Upgrade");
+        res.set(http::field::sec_websocket_accept, accept_key);
         // Echo the offered subprotocol exactly (masto.js sends the token this way).
         if (!subprotocol.empty()) {
             res.set(http::field::sec_websocket_protocol, subprotocol);

@@ -175,6 +175,12 @@ bool is_text_kind(FrameKind kind) {
            kind == FrameKind::comment;
 }
 
+bool is_sse_greeting(std::string_view bytes) { return bytes.substr(0, 2) == ":)"; }
+
+bool is_heartbeat(FrameKind kind, std::string_view bytes) {
+    return kind == FrameKind::ping || (kind == FrameKind::comment && !is_sse_greeting(bytes));
+}
+
 FrameColumns expected_columns(Transport transport, FrameKind kind, std::string_view bytes,
                               std::string_view sse_label) {
     if (is_text_kind(kind)) {

@@ -23,6 +23,16 @@ FrameColumns control_columns(FrameKind kind);
 // True for kinds whose bytes are text frames or SSE blocks, i.e. those classify_text produces.
 bool is_text_kind(FrameKind kind);
 
+// The `:)` an SSE response opens with: a comment, not a heartbeat.
+bool is_sse_greeting(std::string_view bytes);
+// Whether a frame is a server heartbeat: a WebSocket ping, or an SSE comment (`:thump`) other
+// than the greeting.
+bool is_heartbeat(FrameKind kind, std::string_view bytes);
+// is_sse_greeting in SQL, over the frames table's `kind` and `bytes`: a heartbeat is a frame of
+// kind ping or comment that is not one.
+inline constexpr const char* kIsSseGreetingSql =
+    "(kind = 'comment' AND substr(CAST(bytes AS TEXT), 1, 2) = ':)')";
+
 // The columns a frame of `kind` with `bytes` must have: classify_text for text kinds,
 // control_columns otherwise.
 FrameColumns expected_columns(Transport transport, FrameKind kind, std::string_view bytes,

@@ -136,4 +136,12 @@ SessionState session_state(const Session& s, std::int64_t now_wall_ns,
                                                             : SessionState::recording;
 }
 
+std::string error_message_note(const Connection& c) {
+    if (c.error_message.empty()) {
+        return "";
+    }
+    const bool websocket = c.url.rfind("ws", 0) == 0;
+    return (websocket ? "X-Error-Message: " : "error in JSON body: ") + c.error_message;
+}
+
 }  // namespace mastotape::schema

@@ -34,6 +34,8 @@ struct Subscription {
 
     // The `stream` array the server labels events with, as compact JSON: ["hashtag","foo"].
     std::string label() const;
+    // As --stream takes it: "hashtag=rust", "user".
+    std::string spec() const { return param.empty() ? stream : stream + "=" + param; }
     bool operator==(const Subscription&) const = default;
 };
 
@@ -107,9 +109,9 @@ struct Connection {
     std::int64_t started_wall_ns = 0;
     std::optional<std::int64_t> handshake_offset_ns;  // set when the handshake finished
     std::optional<std::int64_t> http_status;          // 101/200 or the failing status
-    std::string error_message;                        // X-Error-Message or the local error
-    std::string subprotocol;                          // selected subprotocol (token redacted)
-    std::string response_headers_json = "{}";         // handshake response headers, redacted
+    std::string error_message;  // X-Error-Message (WebSocket), the JSON body's error (SSE)
+    std::string subprotocol;    // selected subprotocol (token redacted)
+    std::string response_headers_json = "{}";  // handshake response headers, redacted
     std::optional<std::int64_t> ended_offset_ns;
     std::optional<std::int64_t> ended_wall_ns;
     EndCause end_cause = EndCause::none;  // none while the connection is open
@@ -117,6 +119,10 @@ struct Connection {
     std::string close_reason;
     std::string end_detail;
 };
+
+// A refused attempt's error message and where it came from: `X-Error-Message: ...` (the header of
+// a WebSocket upgrade's refusal) or `error in JSON body: ...` (an SSE response's); empty without.
+std::string error_message_note(const Connection& c);
 
 // The columns parsed from a frame's bytes for querying; see frame_classifier.hpp.
 struct FrameColumns {

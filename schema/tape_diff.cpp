@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "schema/byte_codec.hpp"
+#include "schema/frame_classifier.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -17,9 +18,8 @@ std::string ms(std::int64_t ns) {
     return out;
 }
 
-bool is_heartbeat(const Frame& f) {
-    return f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::pong ||
-           (f.columns.kind == FrameKind::comment && f.bytes.rfind(":)", 0) != 0);
+bool heartbeat_or_pong(const Frame& f) {
+    return is_heartbeat(f.columns.kind, f.bytes) || f.columns.kind == FrameKind::pong;
 }
 
 // A session's established connections (those whose handshake finished), in order.
@@ -168,7 +168,7 @@ class Differ {
     // Next frame to compare, skipping heartbeats when they are ignored.
     bool next(FrameCursor& c, Frame& f) const {
         while (c.next(f)) {
-            if (!ignored("heartbeats") || !is_heartbeat(f)) {
+            if (!ignored("heartbeats") || !heartbeat_or_pong(f)) {
                 return true;
             }
         }

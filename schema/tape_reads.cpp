@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "schema/frame_classifier.hpp"
 #include "schema/row_sql.hpp"
 #include "schema/sqlite_util.hpp"
 #include "schema/tape_store_impl.hpp"
@@ -79,8 +80,6 @@ SessionCounts TapeStore::counts(std::int64_t session_id) {
             }
         }
         c.events = c.by_kind.count("event") ? c.by_kind["event"] : 0;
-        c.heartbeats = (c.by_kind.count("ping") ? c.by_kind["ping"] : 0) +
-                       (c.by_kind.count("comment") ? c.by_kind["comment"] : 0);
         {
             SQLite::Statement st(impl_->db,
                                  "SELECT event, count(*) FROM frames WHERE session_id = ? AND "
@@ -101,6 +100,13 @@ SessionCounts TapeStore::counts(std::int64_t session_id) {
         c.backfilled = scalar("SELECT count(*) FROM backfill_items WHERE session_id = ?");
         c.client_messages = scalar("SELECT count(*) FROM client_messages WHERE session_id = ?");
         c.last_seq = scalar("SELECT max(seq) FROM frames WHERE session_id = ?");
+        // From the kinds' counts (the index), less the greetings (a few comment rows read).
+        c.heartbeats =
+            (c.by_kind.count("ping") ? c.by_kind["ping"] : 0) +
+            (c.by_kind.count("comment") ? c.by_kind["comment"] : 0) -
+            scalar((std::string("SELECT count(*) FROM frames WHERE session_id = ? AND ") +
+                    kIsSseGreetingSql)
+                       .c_str());
         c.last_offset_ns = scalar("SELECT max(offset_ns) FROM frames WHERE session_id = ?");
         return c;
     });
@@ -263,10 +269,10 @@ FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t 
 std::vector<std::pair<std::int64_t, std::int64_t>> TapeStore::heartbeats(std::int64_t session_id) {
     return guarded(path_, [&] {
         std::vector<std::pair<std::int64_t, std::int64_t>> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT connection_idx, offset_ns FROM frames WHERE session_id = ? "
-                             "AND (kind = 'ping' OR (kind = 'comment' AND "
-                             "substr(CAST(bytes AS TEXT), 1, 2) != ':)')) ORDER BY seq");
+        SQLite::Statement st(
+            impl_->db, std::string("SELECT connection_idx, offset_ns FROM frames WHERE "
+                                   "session_id = ? AND kind IN ('ping', 'comment') AND NOT ") +
+                           kIsSseGreetingSql + " ORDER BY seq");
         st.bind(1, session_id);
         while (st.executeStep()) {
             out.emplace_back(st.getColumn(0).getInt64(), st.getColumn(1).getInt64());

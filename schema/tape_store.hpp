@@ -64,7 +64,7 @@ struct Batch {
 struct SessionCounts {
     std::int64_t frames = 0;
     std::int64_t events = 0;
-    std::int64_t heartbeats = 0;  // pings and SSE comments
+    std::int64_t heartbeats = 0;  // pings and SSE comments but the opening `:)` (is_heartbeat)
     std::int64_t connections = 0;
     std::int64_t gaps = 0;
     std::int64_t backfilled = 0;

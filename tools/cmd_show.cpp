@@ -58,7 +58,7 @@ std::string describe(const schema::TimelineEntry& e) {
                      format_duration(*c.handshake_offset_ns - c.started_offset_ns) + ")";
             }
             if (!c.error_message.empty()) {
-                s += " X-Error-Message: " + c.error_message;
+                s += " " + schema::error_message_note(c);
             }
             return s;
         }

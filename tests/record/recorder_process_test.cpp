@@ -41,15 +41,16 @@ std::int64_t frames_in(const std::string& db) {
     }
 }
 
-// A replay of a short synthesized tape that then holds the connection open.
+// A replay of a short synthesized tape that then holds the connection open, with `options`.
 struct HeldReplay {
-    explicit HeldReplay(const TempDir& dir) {
+    explicit HeldReplay(const TempDir& dir, const std::vector<std::string>& options = {}) {
         REQUIRE(
             mastotape::test::run_mastotape("synth --db source.db --events 30 --rate 100 -q", dir)
                 .exit_code == 0);
-        child = std::make_unique<Child>(
-            std::vector<std::string>{MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--hold"},
-            dir.file("replay.out"));
+        std::vector<std::string> argv = {MASTOTAPE_BINARY, "replay", dir.file("source.db"),
+                                         "--hold"};
+        argv.insert(argv.end(), options.begin(), options.end());
+        child = std::make_unique<Child>(argv, dir.file("replay.out"));
         url = listening_url(dir.file("replay.out"));
     }
     ~HeldReplay() {
@@ -249,8 +250,9 @@ TEST_CASE("A writer that falls behind slows reading down, says so once, and lose
 
 TEST_CASE("A full disk stops the recorder at the first failed commit, with one line and exit 1") {
     TempDir dir;
-    REQUIRE(mastotape::test::run_mastotape("synth --db source.db --events 6000 -q", dir)
-                .exit_code == 0);
+    REQUIRE(
+        mastotape::test::run_mastotape("synth --db source.db --events 6000 -q", dir).exit_code ==
+        0);
     Child replay({MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--max-speed", "--hold"},
                  dir.file("replay.out"));
     const auto url = listening_url(dir.file("replay.out"));
@@ -280,4 +282,68 @@ TEST_CASE("A full disk stops the recorder at the first failed commit, with one l
     CHECK(store.integrity_problems().empty());
     replay.signal(SIGTERM);
     replay.wait();
+}
+
+TEST_CASE("A refused token says where the server's message came from") {
+    // Over SSE the message is the JSON body's `error`: there is no X-Error-Message header there.
+    TempDir dir;
+    mastotape::test::write_file(dir.file("token"), "tok-right\n");
+    HeldReplay replay(dir, {"--require-token-file", dir.file("token")});
+    for (const char* transport : {"websocket", "sse"}) {
+        INFO(transport);
+        Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", dir.file("rec.db"),
+                   "--transport", transport},
+                  dir.file("rec.out"), {"ACCESS_TOKEN=tok-wrong"});
+        CHECK(rec.wait() == 3);
+        const auto err = read_file(dir.file("rec.out"));
+        const bool sse = std::string(transport) == "sse";
+        CHECK_THAT(err, Catch::Contains(sse ? "error in JSON body: Invalid access token"
+                                            : "X-Error-Message: Invalid access token"));
+        if (sse) {
+            CHECK(err.find("X-Error-Message") == std::string::npos);  // before: said so
+        }
+    }
+    schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
+    CHECK(tape.connections(2).at(0).error_message == "Invalid access token");
+}
+
+TEST_CASE("A stream the server rejects is named at once, and with none left the recording stops") {
+    TempDir dir;
+    HeldReplay replay(dir);
+    const auto record = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = {MASTOTAPE_BINARY,   "record", replay.url,   "--db",
+                                         dir.file("rec.db"), "-q",     "--duration", "60"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        Child rec(argv, dir.file("rec.out"));
+        const int code = rec.wait();
+        return std::make_pair(code, read_file(dir.file("rec.out")));
+    };
+    SECTION("one of two rejected over WebSocket: said, and the other one records") {
+        const auto [code, err] =
+            record({"--stream", "user", "--stream", "bogus", "--max-events", "30"});
+        CHECK(code == 0);
+        CHECK_THAT(err, Catch::Contains("the server rejected stream bogus: Unknown stream type"));
+        schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
+        CHECK(tape.session(1).end_reason == "count");
+    }
+    SECTION("every stream rejected over WebSocket: the recording stops with exit 1") {
+        // Before: it recorded nothing until --duration, and exited 0.
+        const auto [code, err] = record({"--stream", "hashtag"});
+        CHECK(code == 1);
+        CHECK_THAT(err, Catch::Contains("the server rejected stream hashtag: Missing tag name "
+                                        "parameter"));
+        CHECK_THAT(err, Catch::Contains("rejected every stream"));
+        schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
+        CHECK(tape.session(1).end_reason == "error");
+    }
+    SECTION("a 400 over SSE is not retried: exit 1 with the server's message") {
+        // Before: retried with backoff until --duration.
+        const auto [code, err] = record({"--transport", "sse", "--stream", "bogus"});
+        CHECK(code == 1);
+        CHECK_THAT(err, Catch::Contains("HTTP 400"));
+        CHECK_THAT(err, Catch::Contains("Unknown channel requested"));
+        schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
+        CHECK(tape.session(1).end_reason == "error");
+        CHECK(tape.connections(1).size() == 1);
+    }
 }

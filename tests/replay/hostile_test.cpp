@@ -67,8 +67,9 @@ TEST_CASE("A tape with a frame at an absurd offset is refused with one line, not
     so.events = 20;
     const std::string path = make_tape(dir, so);
     SQLite::Database(path, SQLite::OPEN_READWRITE)
-        .exec("UPDATE frames SET offset_ns = 9223372036854775807 WHERE seq = "
-              "(SELECT max(seq) FROM frames)");
+        .exec(
+            "UPDATE frames SET offset_ns = 9223372036854775807 WHERE seq = "
+            "(SELECT max(seq) FROM frames)");
     const auto run = run_mastotape("replay --max-speed --db '" + path + "'", dir);
     CHECK(run.exit_code == 1);
     CHECK_THAT(run.err, Catch::Contains("at offset 9223372036854775807 ns, outside what a tape "
@@ -101,8 +102,8 @@ TEST_CASE("Out of descriptors the replayer waits, says so once, and serves again
         for (int i = 0; i < 80; ++i) {
             idle.push_back(std::make_unique<RawConn>(port));
         }
-        REQUIRE(eventually([&] { return read_file(log).find("out of file descriptors") !=
-                                        std::string::npos; }));
+        REQUIRE(eventually(
+            [&] { return read_file(log).find("out of file descriptors") != std::string::npos; }));
         std::this_thread::sleep_for(std::chrono::seconds(1));
         // Before: a busy loop that wrote "accept: Too many open files" ~500,000 times a second.
         const std::string said = read_file(log);

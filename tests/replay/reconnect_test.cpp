@@ -72,9 +72,9 @@ class Connection {
     std::vector<std::size_t> received(const std::vector<TapeEvent>& events) const {
         std::vector<std::size_t> out;
         for (std::size_t i = 0; i < events.size(); ++i) {
-            const bool got = sse_ ? sse_->data().find(events[i].data_line) != std::string::npos
-                                  : std::find(frames_.begin(), frames_.end(), events[i].frame) !=
-                                        frames_.end();
+            const bool got =
+                sse_ ? sse_->data().find(events[i].data_line) != std::string::npos
+                     : std::find(frames_.begin(), frames_.end(), events[i].frame) != frames_.end();
             if (got) {
                 out.push_back(i);
             }

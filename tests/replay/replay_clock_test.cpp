@@ -111,7 +111,8 @@ TEST_CASE("On a shared clock every connection runs on one timeline from the star
 
 TEST_CASE("Scaled tape times saturate: no speed or offset puts a frame in the past") {
     FakeTime t;
-    const std::int64_t far = 3'000'000'000 * kSec;  // ~95 years, near the latest offset a tape holds
+    const std::int64_t far =
+        3'000'000'000 * kSec;  // ~95 years, near the latest offset a tape holds
     SECTION("a crawling speed") {
         const ReplayClock clock(ClockMode::realtime, 1e-300, false, 0, t.source());
         const ConnectionClock c = clock.connection_at(0);

@@ -97,7 +97,7 @@ TEST_CASE("SSE starts with :) and sends events as event/data blocks") {
     CHECK_THAT(res, Catch::Contains("Content-Type: text/event-stream\r\n"));
     CHECK_THAT(res, Catch::Contains("Transfer-Encoding: chunked\r\n"));
     CHECK_THAT(res, Catch::Contains("\r\n3\r\n:)\n\r\n"));
-    CHECK_THAT(res, Catch::Contains("event: update\ndata: {\"id\":"));
+    CHECK_THAT(sse_body(res), Catch::Contains("event: update\ndata: {\"id\":"));
     const auto missing = http_get(replay.port(), "/api/v1/streaming/hashtag");
     CHECK_THAT(missing, Catch::Contains("{\"error\":\"Missing tag name parameter\"}"));
 }
@@ -640,11 +640,7 @@ TEST_CASE(
     o.clock = replay::ClockMode::virtual_clock;
     const std::string thump = "\r\n8\r\n:thump\n\n\r\n";
     const auto thumps = [&](RawConn& sse) {
-        std::size_t seen = 0;
-        do {  // until nothing more comes for 0.3 s
-            seen = sse.data().size();
-            sse.fill(0.3);
-        } while (sse.data().size() != seen);
+        sse.settle();
         std::size_t n = 0;
         for (auto at = sse.data().find(thump); at != std::string::npos;
              at = sse.data().find(thump, at + 1)) {
@@ -652,11 +648,13 @@ TEST_CASE(
         }
         return n;
     };
-    // The tape's pings are at 0.67 s, 30.67 s, 60.67 s...: a :thump at each, and one 15 s after.
-    const auto pings = tape_frames(o.tape);
-    REQUIRE(pings[0].columns.kind == FrameKind::ping);
-    const std::int64_t first_ping_ms = pings[0].offset_ns / 1'000'000;
-    REQUIRE(first_ping_ms < 14'000);
+    // Mastodon's cadence: a :thump every 15 s from the response's start, wherever the tape's
+    // pings fall (before: one at each recorded ping and one 15 s after it).
+    std::int64_t start_ms = 0;
+    {
+        schema::TapeStore tape(o.tape, schema::OpenMode::read);
+        start_ms = *tape.connections(1).front().handshake_offset_ns / 1'000'000;
+    }
     for (const bool synth : {true, false}) {
         INFO("synth_heartbeats " << synth);
         o.synth_heartbeats = synth;
@@ -668,15 +666,58 @@ TEST_CASE(
         sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
         REQUIRE(sse.wait_for("\r\n3\r\n:)\n\r\n"));
         CHECK(thumps(sse) == 0);
-        to(first_ping_ms + 1);
+        to(start_ms + 14'900);
+        CHECK(thumps(sse) == 0);
+        to(200);  // 15.1 s from the start
         CHECK(thumps(sse) == (synth ? 1 : 0));
-        to(14'000);
+        to(14'800);  // 29.9 s
         CHECK(thumps(sse) == (synth ? 1 : 0));
-        to(1'001);
+        to(200);  // 30.1 s
         CHECK(thumps(sse) == (synth ? 2 : 0));
-        get_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
+        to(15'000);  // 45.1 s
         CHECK(thumps(sse) == (synth ? 3 : 0));
     }
+}
+
+TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past its last ping") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3;
+    so.rate = 0.05;
+    so.connection_ends = {"heartbeat-timeout"};  // the server goes silent, 75 s before the end
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::virtual_clock;
+    std::int64_t last_ping = 0;
+    std::int64_t start = -1;
+    std::int64_t end = 0;
+    {
+        schema::TapeStore tape(o.tape, schema::OpenMode::read);
+        const auto first = tape.connections(1).front();
+        start = *first.handshake_offset_ns;
+        end = *first.ended_offset_ns;
+    }
+    for (const auto& f : tape_frames(o.tape)) {
+        if (f.connection_idx == 0 && f.columns.kind == FrameKind::ping) {
+            last_ping = f.offset_ns;
+        }
+    }
+    REQUIRE(end - last_ping > 60'000'000'000);
+    RunningReplay replay(o);
+    RawConn sse(replay.port());
+    sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(sse.wait_for(":)"));
+    get_json(replay.port(),
+             "/_mastotape/clock/advance?ms=" + std::to_string((end - 1'000'000'000) / 1'000'000));
+    sse.settle();
+    std::size_t thumps = 0;
+    for (const auto& c : body_chunks(sse.data())) {
+        thumps += c == ":thump\n\n" ? 1 : 0;
+    }
+    // One every 15 s from the start while the server was alive: up to 30 s after its last ping.
+    const auto expected =
+        static_cast<std::size_t>((last_ping + 30'000'000'000 - start) / 15'000'000'000);
+    CHECK(thumps == expected);
 }
 
 TEST_CASE(
@@ -712,15 +753,15 @@ TEST_CASE(
         first.send(request);
         REQUIRE(first.wait_end());
         CHECK(count(first.data(), "event: update\n") == 2);
-        CHECK(first.data().find(events[1]) != std::string::npos);
+        CHECK(sse_body(first.data()).find(events[1]) != std::string::npos);
         CHECK(first.data().find(body_end) == std::string::npos);  // no clean end
         RawConn again(replay.port());
         again.send(request);
         REQUIRE(again.wait_end());
         CHECK(again.data().find(":)\n") != std::string::npos);  // a new response starts so
         CHECK(count(again.data(), "event: update\n") == 4);
-        CHECK(again.data().find(events[2]) != std::string::npos);
-        CHECK(again.data().find(events[1]) == std::string::npos);
+        CHECK(sse_body(again.data()).find(events[2]) != std::string::npos);
+        CHECK(sse_body(again.data()).find(events[1]) == std::string::npos);
         CHECK(again.data().find(body_end) != std::string::npos);
     }
     SECTION("malformed-at") {
@@ -730,10 +771,10 @@ TEST_CASE(
         RawConn sse(replay.port());
         sse.send(request);
         REQUIRE(sse.wait_end());
-        CHECK(sse.data().find(events[0].substr(0, events[0].size() / 2) + "\n\n") !=
-              std::string::npos);
-        CHECK(sse.data().find(events[0]) == std::string::npos);
-        CHECK(sse.data().find(events[1]) != std::string::npos);
+        const std::string body = sse_body(sse.data());
+        CHECK(body.find(events[0].substr(0, events[0].size() / 2) + "\n\n") != std::string::npos);
+        CHECK(body.find(events[0]) == std::string::npos);
+        CHECK(body.find(events[1]) != std::string::npos);
     }
     SECTION("close-at") {
         std::vector<std::int64_t> at;
@@ -913,8 +954,9 @@ TEST_CASE("SSE answers at every path of the real server, each with its stream's 
             continue;
         }
         CHECK(events == payloads[label].size());
+        const std::string body = sse_body(res);
         for (const auto& p : payloads[label]) {
-            CHECK(res.find("event: update\ndata: " + p + "\n\n") != std::string::npos);
+            CHECK(body.find("event: update\ndata: " + p + "\n\n") != std::string::npos);
         }
     }
     CHECK_THAT(http_get(replay.port(), "/api/v1/streaming/user/"),

@@ -27,7 +27,7 @@
 namespace mastotape::test {
 
 inline std::string make_tape(const TempDir& dir, schema::SynthOptions o,
-                      const std::string& name = "tape.db") {
+                             const std::string& name = "tape.db") {
     const auto path = dir.file(name);
     schema::TapeStore store(path, schema::OpenMode::create);
     schema::synthesize(store, o);
@@ -143,6 +143,14 @@ class RawConn {
             fill(remaining(until));
         }
         return ended_;
+    }
+    // Reads until nothing more comes for `quiet` seconds (or the end).
+    void settle(double quiet = 0.3) {
+        std::size_t seen = 0;
+        do {
+            seen = data_.size();
+            fill(quiet);
+        } while (data_.size() != seen && !ended_);
     }
     std::string& data() { return data_; }
     bool ended() const { return ended_; }
@@ -269,12 +277,52 @@ class RawWs : public RawConn {
 };
 
 // A GET of the replayer's HTTP API; returns the body, and the status line through `status`.
-inline nlohmann::json get_json(std::uint16_t port, const std::string& target, int* status = nullptr) {
+inline nlohmann::json get_json(std::uint16_t port, const std::string& target,
+                               int* status = nullptr) {
     const auto res = http_get(port, target);
     if (status != nullptr) {
         *status = std::stoi(res.substr(9, 3));
     }
     return nlohmann::json::parse(res.substr(res.find("\r\n\r\n") + 4));
+}
+
+// The chunks of the chunked body after the head at the start of `wire`, as they came (a chunk
+// still arriving is left out); `ended` says whether the last chunk came. Fails the test on a
+// malformed chunk.
+inline std::vector<std::string> body_chunks(const std::string& wire, bool* ended = nullptr) {
+    const auto head_end = wire.find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    std::string_view body = std::string_view(wire).substr(head_end + 4);
+    std::vector<std::string> out;
+    for (;;) {
+        const auto line = body.find("\r\n");
+        if (line == std::string_view::npos) {
+            break;
+        }
+        const std::size_t size = std::stoul(std::string(body.substr(0, line)), nullptr, 16);
+        if (size == 0) {
+            if (ended != nullptr) {
+                *ended = true;
+            }
+            break;
+        }
+        if (body.size() < line + 2 + size + 2) {
+            break;
+        }
+        out.emplace_back(body.substr(line + 2, size));
+        REQUIRE(body.substr(line + 2 + size, 2) == "\r\n");
+        body.remove_prefix(line + 2 + size + 2);
+    }
+    return out;
+}
+
+// The chunked body after the head at the start of `wire`, its chunks joined.
+inline std::string sse_body(const std::string& wire) {
+    std::string out;
+    for (const auto& c : body_chunks(wire)) {
+        out += c;
+    }
+    return out;
 }
 
 // Every frame of session 1 of the tape at `path`, in order.

@@ -124,9 +124,17 @@ TEST_CASE("WebSocket sessions ping every 30 s and SSE sessions thump every 15 s"
         const double ms = static_cast<double>(beats[i].second - beats[i - 1].second) / 1e6;
         CHECK(ms == Approx(static_cast<double>(expected_ms)).margin(5));
     }
+    // The counts agree: the opening `:)` is a comment, not a heartbeat (before: one too many).
+    CHECK(store.counts(id).heartbeats == static_cast<std::int64_t>(beats.size()));
+    std::int64_t thumps_or_pings = 0;
+    for (const auto& f : all_frames(store, id)) {
+        thumps_or_pings += f.columns.kind == FrameKind::ping || f.bytes.rfind(":thump", 0) == 0;
+    }
+    CHECK(static_cast<std::int64_t>(beats.size()) == thumps_or_pings);
     if (o.transport == Transport::sse) {
         const auto frames = all_frames(store, id);
         CHECK(frames.front().bytes == ":)\n");
+        CHECK(frames.front().columns.kind == FrameKind::comment);
         CHECK(frames.at(1).columns.kind != FrameKind::comment);
     }
 }
