@@ -4,8 +4,8 @@
 
 namespace mastotape::replay {
 
-Admission::Admission(const TapePlan& plan, const ReplayClock& clock, bool loop)
-    : plan_(plan), clock_(clock), loop_(loop) {}
+Admission::Admission(const TapePlan& plan, const ReplayClock& clock, bool loop, bool report)
+    : plan_(plan), clock_(clock), loop_(loop), report_(report) {}
 
 ClientState& Admission::client(const std::string& token) {
     const std::string key = clock_.shared() ? std::string() : token;
@@ -13,12 +13,21 @@ ClientState& Admission::client(const std::string& token) {
     if (it == clients_.end()) {
         ClientState s;
         s.name = "client " + std::to_string(clients_.size() + 1);
+        s.log.keep_items(report_);
         it = clients_.emplace(key, std::move(s)).first;
     }
     return it->second;
 }
 
 Admitted Admission::admit(ClientState& c) {
+    Admitted a = decide(c);
+    if (!a.ok) {
+        c.log.attempt_refused();
+    }
+    return a;
+}
+
+Admitted Admission::decide(ClientState& c) {
     Admitted a;
     if (refuse_remaining_ > 0) {
         --refuse_remaining_;
@@ -174,6 +183,7 @@ int Admission::reset(const std::string& name) {
             // A connection still playing goes on, but no longer moves the client.
             ClientState fresh;
             fresh.name = c.name;
+            fresh.log.keep_items(report_);
             fresh.live = c.live;
             fresh.generation = c.generation + 1;
             c = std::move(fresh);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "replay/client_report.hpp"
 #include "replay/replay_clock.hpp"
 #include "replay/tape_plan.hpp"
 
@@ -51,6 +52,8 @@ struct ClientState {
     std::chrono::system_clock::time_point window_end{};
     // Counts /_mastotape/reset: a connection from before a reset no longer moves the client.
     std::uint64_t generation = 0;
+    // What it was given and did, for the report (started over by a reset).
+    ClientLog log;
 };
 
 // The answer to a connection attempt.
@@ -64,11 +67,13 @@ struct Admitted {
 class Admission {
    public:
     // `plan` and `clock` must outlive the object.
-    Admission(const TapePlan& plan, const ReplayClock& clock, bool loop);
+    // `report`: the clients' logs keep the items each was given (for --report).
+    Admission(const TapePlan& plan, const ReplayClock& clock, bool loop, bool report = false);
 
     // The client a token names (created on first sight).
     ClientState& client(const std::string& token);
     const std::map<std::string, ClientState>& clients() const { return clients_; }
+    bool keeps_items() const { return report_; }
 
     // Admits or refuses an attempt of `c`.
     Admitted admit(ClientState& c);
@@ -102,12 +107,14 @@ class Admission {
     bool all_finished() const;
 
    private:
+    Admitted decide(ClientState& c);
     Admitted refuse_in_gap(ClientState& c, std::size_t next);
     void catch_up(ClientState& c);
 
     const TapePlan& plan_;
     const ReplayClock& clock_;
     bool loop_;
+    bool report_;
     std::map<std::string, ClientState> clients_;
     std::int64_t refuse_remaining_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "replay/control_api.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -67,9 +68,39 @@ void ControlApi::add_fault(const Fault& f) {
     }
 }
 
+std::vector<ClientView> ControlApi::clients() const {
+    std::vector<ClientView> out;
+    for (const auto& [token, c] : admission_.clients()) {
+        std::int64_t now = c.position_ns.value_or(0);
+        if (clock_.one_timeline()) {
+            now = clock_.shared_tape_now();
+        } else if (clock_.mode() == ClockMode::realtime && c.clock.started) {
+            now = clock_.tape_now(c.clock);
+        }
+        out.push_back({c.name, &c.log, now});
+    }
+    // "client 2" before "client 10": in the order they came.
+    std::sort(out.begin(), out.end(), [](const ClientView& a, const ClientView& b) {
+        return std::make_pair(a.name.size(), a.name) < std::make_pair(b.name.size(), b.name);
+    });
+    return out;
+}
+
+std::vector<ClientReport> ControlApi::reports() const {
+    return make_reports(store_, plan_, clients());
+}
+
 ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) {
     if (path == "/_mastotape/status") {
         return status();
+    }
+    if (path == "/_mastotape/report") {
+        if (!admission_.keeps_items()) {
+            return error(409,
+                         "the replayer keeps no report: start it with --report FILE (or --junit "
+                         "FILE, --fail-on-missed)");
+        }
+        return {200, reports_json(reports(), clients())};
     }
     if (path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to") {
         return clock_control(path, query);

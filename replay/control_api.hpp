@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replay/admission.hpp"
+#include "replay/client_report.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
 #include "replay/replay_clock.hpp"
@@ -36,6 +37,9 @@ class ControlApi {
     ControlAnswer handle(std::string_view path, std::string_view query);
     // Adds a fault overlay (from --fault or the API).
     void add_fault(const Fault& f);
+    // The clients as the report sees them, in the order they came, and their reports.
+    std::vector<ClientView> clients() const;
+    std::vector<ClientReport> reports() const;
 
    private:
     ControlAnswer status() const;

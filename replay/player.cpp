@@ -91,12 +91,14 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
     conn.clock = clock_.connection_at(run.start);
     conn.client_deadline = SteadyClock::now() + kSubscribeGrace;
     admission_.started(client, k, run.start);
+    client.log.connection_started(SteadyClock::now(), run.start);
     run.alive = co_await out.open(run.start, run.start > p.up_offset_ns);
     co_await play_frames(run);
     const Ending ending = co_await finish(run);
     if (client.generation != run.generation) {
         co_return;  // reset meanwhile: the client starts over
     }
+    logged_end(run, ending);
     switch (ending) {
         case Ending::tape:
             admission_.played(client, k);
@@ -108,6 +110,29 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
             admission_.left(client, run.last_offset);
             break;
     }
+}
+
+// The client's log: where the connection had got on the tape and what ended it.
+void Player::logged_end(Run& run, Ending ending) {
+    std::int64_t reached = run.last_offset;
+    ConnectionEnd how = ConnectionEnd::client;
+    std::string recorded;
+    if (ending == Ending::tape) {
+        reached = plan_.end_of(run.k);
+        how = ConnectionEnd::tape;
+        recorded = plan_.ends_with_tape(run.k)
+                       ? "tape-end"
+                       : std::string(schema::to_string(run.p.recorded.end_cause));
+    } else {
+        how = ending == Ending::fault ? ConnectionEnd::fault : ConnectionEnd::client;
+        if (clock_.one_timeline()) {
+            reached = clock_.shared_tape_now();
+        } else if (clock_.mode() == ClockMode::realtime) {
+            reached = clock_.tape_now(run.client.clock);  // it was there until it went
+        }
+    }
+    run.client.log.connection_ended(SteadyClock::now(), reached, how, std::move(recorded),
+                                    run.conn.subscriptions);
 }
 
 net::awaitable<void> Player::play_frames(Run& run) {
@@ -221,6 +246,10 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     run.last_offset = f.offset_ns;
     run.client.position_ns = f.offset_ns;
+    if (alive && !spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
+        f.columns.object_id && run.out.bytes_written() != written_before) {
+        run.client.log.streamed(*f.columns.event, *f.columns.object_id);
+    }
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {
         lateness_.add(clock_.now() - clock_.due_at(run.conn.clock, f.offset_ns));  // what went out

@@ -57,6 +57,7 @@ class Player {
     boost::asio::awaitable<bool> wait_for(Run& run, const schema::Frame& f);
     boost::asio::awaitable<bool> send(Run& run, const schema::Frame& f);
     boost::asio::awaitable<Ending> finish(Run& run);
+    void logged_end(Run& run, Ending ending);
     std::optional<FaultKind> event_fault(Run& run, bool& drop_after);
     const std::vector<std::int64_t>& texts_of(const PlannedConnection& p) const;
 

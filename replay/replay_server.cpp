@@ -79,7 +79,7 @@ struct ReplayServer::Impl {
           plan(make_plan(store, session_id)),
           clock(options.clock, options.speed, options.shared_clock,
                 plan.connections.front().up_offset_ns),
-          admission(plan, clock, options.loop),
+          admission(plan, clock, options.loop, options.client_report),
           player(store, session_id, plan, clock, admission, faults, options.hold),
           control(store, session_id, plan, clock, admission, player, faults),
           streaming{options, clock, plan, admission, player, false, "", nullptr},
@@ -224,11 +224,11 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
     ClientState& client = admission.client(token);
     std::optional<RestResponse> r;
     std::string failure;
+    const std::int64_t tape_now = clock.tape_now(client.clock);
     try {
-        r = co_await net::co_spawn(
-            rest_pool,
-            rest_page(path, query, clock.tape_now(client.clock), "http://" + host_port()),
-            net::use_awaitable);
+        r = co_await net::co_spawn(rest_pool,
+                                   rest_page(path, query, tape_now, "http://" + host_port()),
+                                   net::use_awaitable);
     } catch (const std::exception& e) {
         failure = e.what();
     }
@@ -259,6 +259,7 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         for (const auto& [name, value] : r->headers) {
             res.set(name, value);
         }
+        client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->ids, tape_now);
     }
     res.set("X-RateLimit-Limit", std::to_string(limit));
     res.set("X-RateLimit-Remaining", std::to_string(remaining));
@@ -426,6 +427,19 @@ int ReplayServer::run() {
 
 void ReplayServer::stop() {
     net::post(impl_->ioc, [this] { impl_->ioc.stop(); });
+}
+
+ReplayReport ReplayServer::report() {
+    ReplayReport out;
+    const auto clients = impl_->control.clients();
+    const auto reports = impl_->control.reports();
+    out.json = reports_json(reports, clients);
+    out.junit = reports_junit(reports, clients);
+    for (const auto& r : reports) {
+        out.verdicts.push_back(r.verdict);
+        out.missed = out.missed || !r.missed.empty();
+    }
+    return out;
 }
 
 std::string ReplayServer::status() {

@@ -30,6 +30,7 @@ struct ReplayOptions {
     bool loop = false;               // after the last connection, start the tape over
     bool hold = false;               // after the last frame, keep the connection open and silent
     bool exit_when_done = false;     // stop once every client has played the whole tape
+    bool client_report = false;      // keep what each client was given, for report()
     double idle_timeout_s = 0;       // with exit_when_done: fail when nobody connects in time
     std::string require_token;       // non-empty: reject other tokens as the real server does
     bool shared_clock = false;       // one broadcast timeline for every client
@@ -41,6 +42,15 @@ struct ReplayOptions {
     std::int64_t rate_limit = 0;     // > 0: REST requests per 5 minutes per token, then 429
     std::string tls_cert;            // PEM certificate chain: serve TLS (wss://, https://)
     std::string tls_key;             // PEM private key of tls_cert
+};
+
+// The verdict on the clients (`replay --report`): the JSON report, the JUnit XML one, each
+// client's one line, and whether any client missed an item.
+struct ReplayReport {
+    std::string json;
+    std::string junit;
+    std::vector<std::string> verdicts;
+    bool missed = false;
 };
 
 class ReplayServer {
@@ -62,6 +72,8 @@ class ReplayServer {
     // Thread-safe, while run() runs: the control API's status document (/_mastotape/status), as
     // JSON text. Throws std::runtime_error when the server does not answer within 10 s.
     std::string status();
+    // After run() has returned: the report on every client (with client_report).
+    ReplayReport report();
 
    private:
     struct Impl;

@@ -334,9 +334,11 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
     const auto page =
         PageCollector(store_, session_, *e, tape_now).collect(after, max_id, newest_first, limit);
     RestResponse res;
+    res.event = e->event;
     res.body = "[";
     for (std::size_t i = 0; i < page.size(); ++i) {
         res.body += (i ? "," : "") + page[i].second;
+        res.ids.push_back(page[i].first);
     }
     res.body += "]";
     if (!page.empty()) {

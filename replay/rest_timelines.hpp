@@ -20,6 +20,8 @@ struct RestResponse {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    std::string event;             // what brings the page's items: update, notification...
+    std::vector<std::string> ids;  // the page's items, in order
 };
 
 // `store` must outlive this object; it is used from the caller's thread only.

@@ -157,10 +157,8 @@ class ServerStream : public std::enable_shared_from_this<ServerStream> {
             boost::asio::post(ex, std::forward<Handler>(handler));
             return;
         }
-        written_.async_wait(
-            [self = shared_from_this(), ready, h = std::forward<Handler>(handler)](auto) mutable {
-                self->when(ready, std::move(h));
-            });
+        written_.async_wait([self = shared_from_this(), ready, h = std::forward<Handler>(handler)](
+                                auto) mutable { self->when(ready, std::move(h)); });
     }
 
     // Starts writing what is buffered unless a write is under way; its end starts the next.

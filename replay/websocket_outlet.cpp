@@ -97,8 +97,9 @@ class WebSocketOutlet final : public Outlet {
     WebSocketOutlet(Streaming& s, WebSocket& ws, LiveConnection& conn, ClientState& client)
         : s_(s), ws_(ws), writer_(ws, client.frames_sent), conn_(conn), client_(client) {
         // Only a pong counts as the client being alive, as for the real server.
-        ws_.control_callback([&conn](websocket::frame_type kind, beast::string_view) {
+        ws_.control_callback([&conn, &client](websocket::frame_type kind, beast::string_view) {
             if (kind == websocket::frame_type::pong) {
+                client.log.pong_received();
                 conn.ponged = true;
                 conn.wake.cancel();
             }
@@ -296,6 +297,7 @@ net::awaitable<bool> WebSocketOutlet::ping(std::string_view payload) {
         conn_.pinged_at = SteadyClock::now();
         conn_.ponged = false;
     }
+    client_.log.ping_sent();
     co_return co_await writer_.control(payload, kPing);
 }
 

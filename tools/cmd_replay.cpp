@@ -3,11 +3,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "replay/replay_server.hpp"
+#include "schema/byte_codec.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "tools/commands.hpp"
 
@@ -26,7 +27,47 @@ struct ReplayCommandOptions {
     std::string port_file;
     std::string require_token_file;
     std::vector<std::string> faults;
+    std::string report;  // the client report's JSON file
+    std::string junit;   // and its JUnit XML
+    bool fail_on_missed = false;
 };
+
+// Writes `text` to `path` whole: a temporary beside it, renamed over it.
+void write_whole(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) {
+            throw std::runtime_error("cannot write " + path + "; check the directory and the disk");
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw std::runtime_error("cannot write " + path + "; check the directory and the disk");
+    }
+}
+
+// After the replay: the verdict on its clients, as the options ask; the exit code it makes.
+int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& o, int code) {
+    if (!o.replay.client_report) {
+        return code;
+    }
+    const replay::ReplayReport r = server.report();
+    if (!o.report.empty()) {
+        write_whole(o.report, r.json);
+    }
+    if (!o.junit.empty()) {
+        write_whole(o.junit, r.junit);
+    }
+    if (o.replay.exit_when_done) {
+        for (const auto& v : r.verdicts) {
+            std::cerr << "replay: " << schema::printable(v) << '\n';
+        }
+    }
+    return code == 0 && o.fail_on_missed && r.missed ? 1 : code;
+}
 
 // A JSONL tape is imported into a private temporary tape that goes when the replay ends.
 class TemporaryTape {
@@ -115,6 +156,7 @@ int run_replay(ReplayCommandOptions& o) {
     } else {
         o.replay.tape = o.tape.empty() ? resolve_db(o.db) : o.tape;
     }
+    o.replay.client_report = !o.report.empty() || !o.junit.empty() || o.fail_on_missed;
     std::optional<replay::ReplayServer> server;
     try {
         server.emplace(o.replay);
@@ -134,7 +176,8 @@ int run_replay(ReplayCommandOptions& o) {
         std::ofstream(o.port_file) << server->port() << '\n';
     }
     std::cout << "listening " << server->base_url() << std::endl;
-    return server->run();
+    const int code = server->run();
+    return report_on_clients(*server, o, code);
 }
 
 }  // namespace
@@ -178,6 +221,13 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_option("--fault", o->faults,
                     "Fault overlay keyed to the tape (repeatable): drop-after=N, close-at=T:CODE, "
                     "stall=T:SECONDS, refuse=K, malformed-at=N, oversize-at=N, slow=BYTES_PER_S");
+    sub->add_option("--report", o->report,
+                    "Write the verdict on each client (items missed, reconnects, pings) to this "
+                    "JSON file when the replay ends; live at /_mastotape/report");
+    sub->add_option("--junit", o->junit,
+                    "Write the verdict as JUnit XML (a test case per client and per gap)");
+    sub->add_flag("--fail-on-missed", o->fail_on_missed,
+                  "Exit 1 when a client missed an item the tape made available");
     sub->add_option("--rate-limit", o->replay.rate_limit,
                     "Answer REST requests beyond this many per 5 minutes per token with 429");
     sub->add_option("--tls-cert", o->replay.tls_cert,

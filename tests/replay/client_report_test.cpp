@@ -1,0 +1,166 @@
+// The verdict on the client under test (`replay --report`, issue 18): the exact items a client
+// missed, and none for a client that backfills as it should (mastotape record itself).
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "record/recorder.hpp"
+#include "schema/synth.hpp"
+#include "tests/record/loopback_recorder.hpp"
+#include "tests/replay/running_replay.hpp"
+#include "tests/replay/wire_client.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using namespace mastotape::test;
+
+namespace {
+
+using Items = std::set<std::pair<std::string, std::string>>;
+
+// A tape with one gap (an abrupt end), whose 3 items published meanwhile only the recording's
+// backfill has.
+schema::SynthOptions one_gap() {
+    schema::SynthOptions so;
+    so.events = 30;
+    so.rate = 20;
+    so.connection_ends = {"eof"};
+    so.missed_per_gap = 3;
+    so.event_mix = {"update", "notification"};
+    return so;
+}
+
+// The items of the gap: backfilled, never streamed.
+Items gap_items(const std::string& tape) {
+    schema::TapeStore store(tape, schema::OpenMode::read);
+    Items out;
+    for (const auto& b : store.backfill(1)) {
+        if (!b.already_streamed) {
+            out.insert(
+                {b.endpoint == "/api/v1/notifications" ? "notification" : "update", b.object_id});
+        }
+    }
+    return out;
+}
+
+Items missed_of(const nlohmann::json& client) {
+    Items out;
+    for (const auto& m : client["missed"]) {
+        out.insert({m["event"].get<std::string>(), m["id"].get<std::string>()});
+    }
+    return out;
+}
+
+// A client that streams both recorded connections and never asks REST for anything.
+void stream_without_backfill(std::uint16_t port, const std::string& token) {
+    for (int connection = 0; connection < 2; ++connection) {
+        RawWs ws(port, "stream=user", "Authorization: Bearer " + token + "\r\n");
+        REQUIRE(ws.upgraded());
+        while (ws.next(10)) {  // every frame, the close answered
+        }
+        REQUIRE(ws.ended());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("A client that never backfills is told each item it missed, and where") {
+    TempDir dir;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, one_gap());
+    o.clock = replay::ClockMode::max_speed;
+    o.client_report = true;
+    const Items expected = gap_items(o.tape);
+    REQUIRE(expected.size() == 3);
+    RunningReplay replay(o);
+    stream_without_backfill(replay.port(), "tok-lazy");
+
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    REQUIRE(report["clients"].size() == 1);
+    const auto& c = report["clients"][0];
+    CHECK(c["name"] == "client 1");
+    CHECK(missed_of(c) == expected);
+    for (const auto& m : c["missed"]) {
+        CHECK_THAT(m["where"].get<std::string>(),
+                   Catch::Contains("published in the recorded gap 1"));
+    }
+    CHECK(c["items"]["missed"] == 3);
+    CHECK(c["items"]["over_rest"] == 0);
+    CHECK(c["items"]["available"] == c["items"]["on_stream"].get<int>() + 3);
+    REQUIRE(c["connections"].size() == 2);
+    CHECK(c["connections"][0]["ended_by"] == "tape");
+    CHECK(c["connections"][0]["recorded_end"] == "eof");
+    CHECK_THAT(c["verdict"].get<std::string>(), Catch::StartsWith("client 1: saw ") &&
+                                                    Catch::Contains("; missed 3") &&
+                                                    Catch::Contains("1 reconnect"));
+}
+
+TEST_CASE("mastotape record replayed a tape with gaps misses nothing (the self-check)") {
+    TempDir dir;
+    schema::SynthOptions so = one_gap();
+    so.connection_ends = {"eof", "close"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 10;
+    o.client_report = true;
+    RunningReplay replay(o);
+    auto r = loopback_recorder(replay.url(), dir.file("recorded.db"));
+    r.max_events = so.events;
+    record::Recorder recorder(r);
+    REQUIRE(recorder.run() == 0);
+
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    REQUIRE(report["clients"].size() == 1);
+    const auto& c = report["clients"][0];
+    INFO(c.dump(2));
+    CHECK(c["missed"].empty());
+    CHECK(c["items"]["over_rest"].get<int>() >= 6);  // the two gaps' items, backfilled
+    CHECK(c["items"]["available"].get<int>() >= so.events);
+    CHECK_FALSE(c["rest_requests"].empty());
+}
+
+TEST_CASE(
+    "replay --report and --junit and --fail-on-missed judge the clients when the replay ends") {
+    TempDir dir;
+    const std::string tape = make_tape(dir, one_gap());
+    const Items expected = gap_items(tape);
+    Child replay({MASTOTAPE_BINARY, "replay", tape, "--max-speed", "--exit-when-done", "--report",
+                  dir.file("report.json"), "--junit", dir.file("junit.xml"), "--fail-on-missed"},
+                 dir.file("replay.out"));
+    std::string url;
+    REQUIRE(eventually([&] {
+        const auto out = read_file(dir.file("replay.out"));
+        const auto at = out.find("listening ws://127.0.0.1:");
+        if (at == std::string::npos || out.find('\n', at) == std::string::npos) {
+            return false;
+        }
+        url = out.substr(at + 25, out.find('\n', at) - at - 25);
+        return true;
+    }));
+    stream_without_backfill(static_cast<std::uint16_t>(std::stoi(url)), "tok-lazy");
+    CHECK(replay.wait() == 1);  // a client missed items
+
+    const auto report = nlohmann::json::parse(read_file(dir.file("report.json")));
+    CHECK(missed_of(report["clients"][0]) == expected);
+    const std::string junit = read_file(dir.file("junit.xml"));
+    CHECK_THAT(junit, Catch::Contains("<testsuite name=\"mastotape replay\" tests=\"2\" "
+                                      "failures=\"2\">"));
+    for (const auto& [event, id] : expected) {
+        CHECK_THAT(junit, Catch::Contains(event + " " + id));
+    }
+    CHECK_THAT(read_file(dir.file("replay.out")), Catch::Contains("replay: client 1: saw "));
+}
+
+TEST_CASE("Without --report the replayer keeps no items and says how to get a report") {
+    TempDir dir;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, one_gap());
+    o.clock = replay::ClockMode::max_speed;
+    RunningReplay replay(o);
+    int status = 0;
+    const auto answer = get_json(replay.port(), "/_mastotape/report", &status);
+    CHECK(status == 409);
+    CHECK_THAT(answer["error"].get<std::string>(), Catch::Contains("--report FILE"));
+}
