@@ -53,41 +53,28 @@ std::string where(const ClientLog& log, std::int64_t t) {
     return "after its last connection";
 }
 
-// What the tape made available to `log`'s client, up to where it got, as (item, time), and
-// whether each came.
-ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientView& view) {
-    const std::string& name = view.name;
-    const ClientLog& log = *view.log;
-    ClientReport r;
-    r.name = name;
-    const auto& conns = log.connections();
-    std::int64_t reached = -1;
-    for (const auto& c : conns) {
-        reached = std::max(reached, c.how == ConnectionEnd::open ? view.position_ns : c.tape_end);
-    }
-    const auto& subs = log.subscriptions();
-    const std::string sse_label =
-        plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()
-            ? plan.session.subscriptions.front().label()
-            : std::string();
-    // The first time each item was available (on the stream, or once the recording's backfill
-    // had it), and when it happened: for a gap's item, in the middle of the gap.
-    struct Offer {
-        std::int64_t at = 0;
-        std::int64_t happened = 0;
-        std::string note;
-    };
+// An item the tape made available: from when (on the stream, or once the recording's backfill
+// had it), and when it happened (for a gap's item: the middle of the gap), with a note.
+struct Offer {
+    std::int64_t at = 0;
+    std::int64_t happened = 0;
+    std::string note;
+};
+
+// What the tape made available on `subs` up to tape time `reached`.
+std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& plan,
+                                      const std::vector<schema::Subscription>& subs,
+                                      std::int64_t reached) {
     std::map<Item, Offer> available;
     const auto offer = [&](Item item, std::int64_t t, std::int64_t happened, std::string note) {
         if (t <= reached && !available.count(item)) {
             available.emplace(std::move(item), Offer{t, happened, std::move(note)});
         }
     };
-    std::map<std::int64_t, std::int64_t> gap_middle;
-    for (const auto& g : store.gaps(plan.session.id)) {
-        gap_middle[g.idx] =
-            g.end_offset_ns ? (g.start_offset_ns + *g.end_offset_ns) / 2 : g.start_offset_ns;
-    }
+    const std::string sse_label =
+        plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()
+            ? plan.session.subscriptions.front().label()
+            : std::string();
     auto frames = store.frames_from_seq(plan.session.id, 1);
     schema::Frame f;
     while (frames.next(f) && f.offset_ns <= reached) {
@@ -101,6 +88,11 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             offer({*f.columns.event, *f.columns.object_id}, f.offset_ns, f.offset_ns, "");
         }
     }
+    std::map<std::int64_t, std::int64_t> gap_middle;
+    for (const auto& g : store.gaps(plan.session.id)) {
+        gap_middle[g.idx] =
+            g.end_offset_ns ? (g.start_offset_ns + *g.end_offset_ns) / 2 : g.start_offset_ns;
+    }
     for (const auto& b : store.backfill(plan.session.id)) {
         for (const auto& s : subs) {
             for (const auto& [endpoint, event] : endpoints_of(s)) {
@@ -111,14 +103,73 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             }
         }
     }
+    return available;
+}
+
+// The one line: items seen of those available, what was missed, reconnects, silences, pings.
+std::string verdict_line(const ClientReport& r, const ClientLog& log) {
+    const auto& conns = log.connections();
+    std::string v = r.name + ": saw " +
+                    std::to_string(r.available - static_cast<std::int64_t>(r.missed.size())) +
+                    " of " + std::to_string(r.available) + " items";
+    if (!r.missed.empty()) {
+        v += "; missed " + std::to_string(r.missed.size());
+    }
+    if (r.both > 0) {
+        v += "; " + std::to_string(r.both) + " both on the stream and over REST";
+    }
+    if (conns.size() > 1) {
+        v += "; " + std::to_string(conns.size() - 1) + " reconnect" + (conns.size() > 2 ? "s" : "");
+        std::string delays;
+        for (std::size_t i = 1; i < conns.size(); ++i) {
+            if (conns[i - 1].ended) {
+                delays +=
+                    (delays.empty() ? "" : ", ") + seconds(conns[i].started - *conns[i - 1].ended);
+            }
+        }
+        if (!delays.empty()) {
+            v += ", " + delays + " after the drop";
+        }
+    }
+    for (const auto& c : conns) {
+        if (c.silent) {
+            v += c.noticed_after
+                     ? "; noticed the silent connection after " + seconds(*c.noticed_after)
+                     : std::string("; never noticed the silent connection");
+        }
+    }
+    if (log.pings() > 0) {
+        v += "; answered " + std::to_string(std::min(log.pongs(), log.pings())) + "/" +
+             std::to_string(log.pings()) + " pings";
+    }
+    return v;
+}
+
+// Judges one client on the tape up to where it got.
+ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientView& view) {
+    const ClientLog& log = *view.log;
+    ClientReport r;
+    r.name = view.name;
+    // Where its clock stands (it runs on while a client is away: a client that never comes back
+    // is judged on what came meanwhile too), or where its connections got.
+    std::int64_t reached = log.connections().empty() ? -1 : view.position_ns;
+    for (const auto& c : log.connections()) {
+        reached = std::max(reached, c.tape_end);
+    }
+    std::vector<schema::Subscription> subs = log.subscriptions();
+    for (const auto& s : view.live_subscriptions) {
+        if (std::find(subs.begin(), subs.end(), s) == subs.end()) {
+            subs.push_back(s);
+        }
+    }
     const auto& streamed = log.streamed_items();
     const auto& rest = log.rest_items();
     const auto got_status = [&](const std::string& id) {
         return streamed.count({"update", id}) || rest.count({"update", id});
     };
-    for (const auto& [item, at] : available) {
+    for (const auto& [item, at] : available_items(store, plan, subs, reached)) {
         const auto& [event, id] = item;
-        bool on_stream = streamed.count(item) > 0;
+        const bool on_stream = streamed.count(item) > 0;
         bool over_rest = false;
         if (event == "delete" || event == "status.update") {
             if (!got_status(id)) {
@@ -143,34 +194,7 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
                 {item, at.happened, at.note.empty() ? place : at.note + ", " + place});
         }
     }
-    // The verdict.
-    std::string v = name + ": saw " +
-                    std::to_string(r.available - static_cast<std::int64_t>(r.missed.size())) +
-                    " of " + std::to_string(r.available) + " items";
-    if (!r.missed.empty()) {
-        v += "; missed " + std::to_string(r.missed.size());
-    }
-    if (r.both > 0) {
-        v += "; " + std::to_string(r.both) + " both on the stream and over REST";
-    }
-    if (conns.size() > 1) {
-        v += "; " + std::to_string(conns.size() - 1) + " reconnect" + (conns.size() > 2 ? "s" : "");
-        std::string delays;
-        for (std::size_t i = 1; i < conns.size(); ++i) {
-            if (conns[i - 1].ended) {
-                delays +=
-                    (delays.empty() ? "" : ", ") + seconds(conns[i].started - *conns[i - 1].ended);
-            }
-        }
-        if (!delays.empty()) {
-            v += ", " + delays + " after the drop";
-        }
-    }
-    if (log.pings() > 0) {
-        v += "; answered " + std::to_string(std::min(log.pongs(), log.pings())) + "/" +
-             std::to_string(log.pings()) + " pings";
-    }
-    r.verdict = v;
+    r.verdict = verdict_line(r, log);
     return r;
 }
 
@@ -241,6 +265,13 @@ void ClientLog::connection_ended(TimePoint at, std::int64_t tape_end, Connection
     }
 }
 
+void ClientLog::silence(std::optional<SteadyClock::duration> noticed) {
+    if (!connections_.empty()) {
+        connections_.back().silent = true;
+        connections_.back().noticed_after = noticed;
+    }
+}
+
 void ClientLog::rest_page(const std::string& target, const std::string& event,
                           const std::vector<std::string>& ids, std::int64_t tape_now) {
     if (!keep_items_) {
@@ -294,6 +325,13 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
                 j["recorded_end"] = cs[k].recorded_end;
             }
             j["refused_before"] = cs[k].refused_before;
+            if (cs[k].silent) {
+                j["silence_noticed_after_s"] =
+                    cs[k].noticed_after
+                        ? nlohmann::ordered_json(
+                              std::chrono::duration<double>(*cs[k].noticed_after).count())
+                        : nlohmann::ordered_json(nullptr);
+            }
             if (k > 0 && cs[k - 1].ended) {
                 j["reconnect_delay_s"] =
                     std::chrono::duration<double>(cs[k].started - *cs[k - 1].ended).count();

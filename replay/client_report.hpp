@@ -40,6 +40,10 @@ class ClientLog {
         ConnectionEnd how = ConnectionEnd::open;
         std::string recorded_end;         // the tape's end cause, when the tape ended it
         std::int64_t refused_before = 0;  // attempts refused since the previous connection
+        // The tape went silent (a recorded heartbeat timeout): whether the client noticed (left
+        // on its own), after how long from the last frame.
+        bool silent = false;
+        std::optional<SteadyClock::duration> noticed_after;
     };
     struct RestRequest {
         std::string target;  // path?query
@@ -62,6 +66,9 @@ class ClientLog {
     // A REST page of `event` items with `ids` was served at tape time `tape_now`.
     void rest_page(const std::string& target, const std::string& event,
                    const std::vector<std::string>& ids, std::int64_t tape_now);
+    // The connection that just ended went silent as recorded; `noticed`: after how long the
+    // client left on its own (nullopt: it never did).
+    void silence(std::optional<SteadyClock::duration> noticed);
     void ping_sent() { ++pings_; }
     void pong_received() { ++pongs_; }
 
@@ -103,12 +110,12 @@ struct ClientReport {
     std::string verdict;  // one line
 };
 
-// A client as the report sees it: its name, its log, and where its clock stands now (for a
-// connection still open).
+// A client as the report sees it: its name, its log, and where its clock stands now.
 struct ClientView {
     std::string name;
     const ClientLog* log = nullptr;
     std::int64_t position_ns = 0;
+    std::vector<schema::Subscription> live_subscriptions;  // of a connection still open
 };
 
 // Every client's report, from the logs and the tape: judged on the tape up to where each got.

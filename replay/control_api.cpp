@@ -77,7 +77,8 @@ std::vector<ClientView> ControlApi::clients() const {
         } else if (clock_.mode() == ClockMode::realtime && c.clock.started) {
             now = clock_.tape_now(c.clock);
         }
-        out.push_back({c.name, &c.log, now});
+        out.push_back(
+            {c.name, &c.log, now, c.live > 0 ? c.subscriptions : decltype(c.subscriptions){}});
     }
     // "client 2" before "client 10": in the order they came.
     std::sort(out.begin(), out.end(), [](const ClientView& a, const ClientView& b) {

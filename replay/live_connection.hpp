@@ -27,6 +27,7 @@ struct LiveConnection {
     boost::asio::steady_timer wake;
     ConnectionClock clock;
     bool closed = false;              // the client went, or the connection failed
+    bool silence_outlasted = false;   // a recorded silence ended it before the client went
     std::deque<std::string> pending;  // error frames to send, in order
     bool close_1003 = false;          // a binary message came: close as the real server does
     std::vector<schema::Subscription> subscriptions;

@@ -50,7 +50,9 @@ struct Player::Run {
     // a fault asks (a count over the index is O(events before)).
     std::optional<std::int64_t> events_before_start;
     std::int64_t events_here = 0;
-    std::set<std::size_t> applied;  // time faults already applied on this connection
+    std::set<std::size_t> applied;                // time faults already applied on this connection
+    bool all_sent = false;                        // only the recorded end is left
+    TimePoint last_sent_at = SteadyClock::now();  // when the last frame went out
 };
 
 Player::Player(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
@@ -131,8 +133,18 @@ void Player::logged_end(Run& run, Ending ending) {
             reached = clock_.tape_now(run.client.clock);  // it was there until it went
         }
     }
+    // A recorded silence (the server died): whether the client noticed, and how long it took.
+    std::optional<SteadyClock::duration> noticed;
+    const bool silent = run.p.recorded.end_cause == schema::EndCause::heartbeat_timeout &&
+                        !plan_.ends_with_tape(run.k) && run.all_sent;
+    if (silent && (ending == Ending::client || (run.conn.closed && !run.conn.silence_outlasted))) {
+        noticed = SteadyClock::now() - run.last_sent_at;
+    }
     run.client.log.connection_ended(SteadyClock::now(), reached, how, std::move(recorded),
                                     run.conn.subscriptions);
+    if (silent) {
+        run.client.log.silence(noticed);
+    }
 }
 
 net::awaitable<void> Player::play_frames(Run& run) {
@@ -246,9 +258,12 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     run.last_offset = f.offset_ns;
     run.client.position_ns = f.offset_ns;
-    if (alive && !spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
-        f.columns.object_id && run.out.bytes_written() != written_before) {
-        run.client.log.streamed(*f.columns.event, *f.columns.object_id);
+    if (alive && run.out.bytes_written() != written_before) {
+        run.last_sent_at = SteadyClock::now();
+        if (!spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
+            f.columns.object_id) {
+            run.client.log.streamed(*f.columns.event, *f.columns.object_id);
+        }
     }
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {
@@ -294,6 +309,7 @@ net::awaitable<Player::Ending> Player::finish(Run& run) {
     if (current) {
         run.client.ending = run.k;
     }
+    run.all_sent = true;
     const bool reached_end = co_await wait_with_heartbeats(run.out, plan_.end_of(run.k));
     if (!reached_end) {
         co_return early();

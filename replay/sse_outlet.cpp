@@ -220,6 +220,7 @@ net::awaitable<void> SseOutlet::end(const PlannedConnection& p, bool tape_end) {
         // The server went silent: nothing more until the client gives up.
         conn_.wake.expires_after(s_.silence_after(p));
         co_await conn_.wake.async_wait(kUseTuple);
+        conn_.silence_outlasted = !conn_.closed;
         beast::error_code ignored;
         stream_.socket().close(ignored);
     } else if (tape_end || cause == EndCause::close || cause == EndCause::close_no_code) {

@@ -195,6 +195,7 @@ net::awaitable<void> WebSocketOutlet::read_client() {
             tcp.expires_at(*silent_until_);
             auto [ec, n] = co_await tcp.async_read_some(net::buffer(sink), kUseTuple);
             if (ec) {
+                conn_.silence_outlasted = ec == beast::error::timeout;
                 break;  // the client went, or the silence is over
             }
         }

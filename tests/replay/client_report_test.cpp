@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <thread>
 
 #include "record/recorder.hpp"
 #include "schema/synth.hpp"
@@ -163,4 +164,81 @@ TEST_CASE("Without --report the replayer keeps no items and says how to get a re
     const auto answer = get_json(replay.port(), "/_mastotape/report", &status);
     CHECK(status == 409);
     CHECK_THAT(answer["error"].get<std::string>(), Catch::Contains("--report FILE"));
+}
+
+TEST_CASE("A client that never comes back misses what came after, and unanswered pings show") {
+    TempDir dir;
+    schema::SynthOptions so = one_gap();
+    so.rate = 0.5;  // about 60 s of tape, 6 s at --speed 10, with pings every 30 s
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 10;
+    o.client_report = true;
+    RunningReplay replay(o);
+    {
+        RawWs ws(replay.port(), "stream=user");  // answers no ping
+        while (ws.next(10)) {                    // to the recorded abrupt end
+        }
+        REQUIRE(ws.ended());
+    }
+    std::int64_t tape_end_ns = 0;
+    {
+        schema::TapeStore store(o.tape, schema::OpenMode::read);
+        tape_end_ns = *store.session(1).ended_offset_ns;
+    }
+    // Until the client's clock has passed the tape's end.
+    std::this_thread::sleep_for(std::chrono::nanoseconds(tape_end_ns / 10) +
+                                std::chrono::seconds(1));
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    const auto& c = report["clients"][0];
+    INFO(c.dump(2));
+    REQUIRE(c["connections"].size() == 1);
+    CHECK(c["items"]["missed"].get<int>() > 3);  // the gap's, and the next connection's
+    std::size_t after = 0;
+    for (const auto& m : c["missed"]) {
+        after +=
+            m["where"].get<std::string>().find("after its last connection") != std::string::npos;
+    }
+    CHECK(after == c["missed"].size());
+    CHECK(c["pings"]["sent"].get<int>() >= 1);
+    CHECK(c["pings"]["pongs"] == 0);
+    CHECK_THAT(c["verdict"].get<std::string>(), Catch::Contains("; answered 0/"));
+}
+
+TEST_CASE("The report says whether a client noticed a recorded silence, and after how long") {
+    TempDir dir;
+    schema::SynthOptions so = one_gap();
+    so.connection_ends = {"heartbeat-timeout"};
+    so.heartbeat_timeout_ns = 20'000'000'000;  // 2 s of silence at --speed 10
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 10;
+    o.client_report = true;
+    RunningReplay replay(o);
+    // Client 1 has a watchdog of 0.5 s: it leaves once nothing has come for that long.
+    {
+        RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-watchful\r\n");
+        while (ws.next(0.5)) {
+        }
+    }
+    // Client 2 has none: the server ends its connection after the silence.
+    {
+        RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-trusting\r\n");
+        while (ws.next(60)) {
+        }
+        REQUIRE(ws.ended());
+    }
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    REQUIRE(report["clients"].size() == 2);
+    const auto& watchful = report["clients"][0];
+    const auto& trusting = report["clients"][1];
+    INFO(report.dump(2));
+    REQUIRE_FALSE(watchful["connections"].empty());
+    CHECK(watchful["connections"][0]["silence_noticed_after_s"].get<double>() >= 0.4);
+    CHECK_THAT(watchful["verdict"].get<std::string>(),
+               Catch::Contains("noticed the silent connection after"));
+    REQUIRE_FALSE(trusting["connections"].empty());
+    CHECK(trusting["connections"][0]["silence_noticed_after_s"].is_null());
+    CHECK_THAT(trusting["verdict"].get<std::string>(),
+               Catch::Contains("never noticed the silent connection"));
 }
