@@ -168,7 +168,11 @@ void Admission::cut_short(ClientState& c, std::int64_t last_offset) {
     clock_.set(c.clock, last_offset + 1);
 }
 
-void Admission::left(ClientState& c, std::int64_t last_offset) {
+void Admission::left(ClientState& c, std::size_t k, std::int64_t last_offset) {
+    if (c.superseded == k) {
+        c.superseded.reset();
+        return;
+    }
     c.ending.reset();
     c.resume_at = last_offset + 1;
     if (clock_.mode() != ClockMode::realtime) {

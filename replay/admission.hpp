@@ -95,11 +95,12 @@ class Admission {
     // attempt goes on with the same recorded connection. The clock keeps running meanwhile, so
     // what it misses is what a real disconnect would make it miss.
     void cut_short(ClientState& c, std::int64_t last_offset);
-    // The client ended its connection (or it failed under it) after the frame at `last_offset`,
-    // before the tape ended it: its next attempt goes on with the same recorded connection where
-    // its clock then stands. The clock runs on meanwhile at a real-time clock (a recorded end it
-    // passes happened while the client was away); at --max-speed it waits.
-    void left(ClientState& c, std::int64_t last_offset);
+    // The client ended its connection playing `k` (or it failed under it) after the frame at
+    // `last_offset`, before the tape ended it: its next attempt goes on with the same recorded
+    // connection where its clock then stands. The clock runs on meanwhile at a real-time clock
+    // (a recorded end it passes happened while the client was away); at --max-speed it waits. A
+    // connection a newer attempt already counted as played (superseded) moves nothing.
+    void left(ClientState& c, std::size_t k, std::int64_t last_offset);
 
     // Starts the named client over ("" : every client); returns how many were reset.
     int reset(const std::string& name);

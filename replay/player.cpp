@@ -109,7 +109,7 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
             admission_.cut_short(client, run.last_offset);
             break;
         case Ending::client:
-            admission_.left(client, run.last_offset);
+            admission_.left(client, k, run.last_offset);
             break;
     }
 }

@@ -173,7 +173,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
     REQUIRE(admission.admit(c).ok);
     admission.started(c, 0, kSec);
     t.now += 3s;
-    admission.left(c, 2 * kSec);  // its last frame was at 2 s; it left at 4 s
+    admission.left(c, 0, 2 * kSec);  // its last frame was at 2 s; it left at 4 s
     Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);  // before, the gap's 502: the connection counted as played
@@ -182,7 +182,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
 
     SECTION("the recorded end passes while it is away: the gap, then the next connection") {
         t.now += 1s;
-        admission.left(c, 4 * kSec);
+        admission.left(c, 0, 4 * kSec);
         t.now += 8s;  // 13 s: in the recorded gap (10-15 s)
         a = admission.admit(c);
         CHECK_FALSE(a.ok);
@@ -194,7 +194,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
         CHECK(admission.start_of(c, 1) == 15 * kSec);
     }
     SECTION("away past a whole gap: it joins the next connection where the clock stands") {
-        admission.left(c, 4 * kSec);
+        admission.left(c, 0, 4 * kSec);
         t.now += 13s;  // 17 s: connection 1 (15-20 s) is under way
         a = admission.admit(c);
         REQUIRE(a.ok);
@@ -202,7 +202,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
         CHECK(admission.start_of(c, 1) == 17 * kSec);
     }
     SECTION("away past the tape's end: the tape has ended") {
-        admission.left(c, 4 * kSec);
+        admission.left(c, 0, 4 * kSec);
         t.now += 40s;
         a = admission.admit(c);
         CHECK_FALSE(a.ok);
@@ -218,10 +218,29 @@ TEST_CASE("At --max-speed a connection the client ended resumes after its last f
     ClientState& c = admission.client("t");
     REQUIRE(admission.admit(c).ok);
     admission.started(c, 0, kSec);
-    admission.left(c, 4 * kSec);
+    admission.left(c, 0, 4 * kSec);
     t.now += 60s;  // no time passes on the tape meanwhile
     const Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);
     CHECK(admission.start_of(c, 0) == 4 * kSec + 1);
+}
+
+TEST_CASE("A connection that a newer attempt counted as played moves nothing when it goes") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    REQUIRE(admission.admit(c).ok);
+    admission.started(c, 0, kSec);
+    c.ending = 0;  // connection 0 has sent everything and waits for its recorded end
+    const Admitted a = admission.admit(c);  // the client came back before it saw 0 go
+    REQUIRE(a.ok);
+    CHECK(a.connection == 1);
+    admission.started(c, 1, 15 * kSec);
+    admission.left(c, 0, 9 * kSec);  // now the old connection goes
+    CHECK(c.next == 1);
+    CHECK_FALSE(c.resume_at);  // before: the next attempt would resume at 9 s
+    CHECK(admission.start_of(c, 1) == 15 * kSec);
 }
