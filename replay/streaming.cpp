@@ -4,6 +4,9 @@
 #include <boost/asio/detached.hpp>
 
 #include <exception>
+#include <iostream>
+
+#include "schema/byte_codec.hpp"
 
 namespace mastotape::replay {
 
@@ -38,11 +41,16 @@ boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, 
     client.subscriptions = conn.subscriptions;
     conn.reader_started();
     boost::asio::co_spawn(conn.wake.get_executor(), std::move(reader), boost::asio::detached);
-    // A tape that fails to read (a corrupt page) ends this connection: its reader is joined and
-    // its state let go as after any end, then the error goes on to the log.
+    // A tape that fails to read (a corrupt page) ends this connection: the log says why before
+    // the socket closes (a client that sees it close may be gone, with the server, before a
+    // line written later), then its reader is joined and its state let go as after any end.
     std::exception_ptr failure;
     try {
         co_await player.play(out, conn, client, k);
+    } catch (const std::exception& e) {
+        std::cerr << "replay: " << schema::printable(e.what())
+                  << "; closed the client's connection\n";
+        conn.closed = true;
     } catch (...) {
         failure = std::current_exception();
         conn.closed = true;
