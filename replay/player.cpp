@@ -50,9 +50,8 @@ struct Player::Run {
     // a fault asks (a count over the index is O(events before)).
     std::optional<std::int64_t> events_before_start;
     std::int64_t events_here = 0;
-    std::set<std::size_t> applied;                // time faults already applied on this connection
-    bool all_sent = false;                        // only the recorded end is left
-    TimePoint last_sent_at = SteadyClock::now();  // when the last frame went out
+    std::set<std::size_t> applied;         // time faults already applied on this connection
+    std::optional<TimePoint> all_sent_at;  // when only the recorded end was left
 };
 
 Player::Player(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
@@ -96,37 +95,35 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
     client.log.connection_started(SteadyClock::now(), run.start);
     run.alive = co_await out.open(run.start, run.start > p.up_offset_ns);
     co_await play_frames(run);
-    const Ending ending = co_await finish(run);
+    const ConnectionEnd ending = co_await finish(run);
     if (client.generation != run.generation) {
         co_return;  // reset meanwhile: the client starts over
     }
     logged_end(run, ending);
     switch (ending) {
-        case Ending::tape:
+        case ConnectionEnd::tape:
             admission_.played(client, k);
             break;
-        case Ending::fault:
+        case ConnectionEnd::fault:
             admission_.cut_short(client, run.last_offset);
             break;
-        case Ending::client:
+        case ConnectionEnd::client:
+        case ConnectionEnd::open:
             admission_.left(client, k, run.last_offset);
             break;
     }
 }
 
 // The client's log: where the connection had got on the tape and what ended it.
-void Player::logged_end(Run& run, Ending ending) {
+void Player::logged_end(Run& run, ConnectionEnd how) {
     std::int64_t reached = run.last_offset;
-    ConnectionEnd how = ConnectionEnd::client;
     std::string recorded;
-    if (ending == Ending::tape) {
+    if (how == ConnectionEnd::tape) {
         reached = plan_.end_of(run.k);
-        how = ConnectionEnd::tape;
         recorded = plan_.ends_with_tape(run.k)
                        ? "tape-end"
                        : std::string(schema::to_string(run.p.recorded.end_cause));
     } else {
-        how = ending == Ending::fault ? ConnectionEnd::fault : ConnectionEnd::client;
         if (clock_.one_timeline()) {
             reached = clock_.shared_tape_now();
         } else if (clock_.mode() == ClockMode::realtime) {
@@ -136,9 +133,10 @@ void Player::logged_end(Run& run, Ending ending) {
     // A recorded silence (the server died): whether the client noticed, and how long it took.
     std::optional<SteadyClock::duration> noticed;
     const bool silent = run.p.recorded.end_cause == schema::EndCause::heartbeat_timeout &&
-                        !plan_.ends_with_tape(run.k) && run.all_sent;
-    if (silent && (ending == Ending::client || (run.conn.closed && !run.conn.silence_outlasted))) {
-        noticed = SteadyClock::now() - run.last_sent_at;
+                        !plan_.ends_with_tape(run.k) && run.all_sent_at;
+    if (silent &&
+        (how == ConnectionEnd::client || (run.conn.closed && !run.conn.silence_outlasted))) {
+        noticed = SteadyClock::now() - *run.all_sent_at;
     }
     run.client.log.connection_ended(SteadyClock::now(), reached, how, std::move(recorded),
                                     run.conn.subscriptions);
@@ -258,12 +256,9 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     run.last_offset = f.offset_ns;
     run.client.position_ns = f.offset_ns;
-    if (alive && run.out.bytes_written() != written_before) {
-        run.last_sent_at = SteadyClock::now();
-        if (!spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
-            f.columns.object_id) {
-            run.client.log.streamed(*f.columns.event, *f.columns.object_id);
-        }
+    if (alive && !spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
+        f.columns.object_id && run.out.bytes_written() != written_before) {
+        run.client.log.streamed(*f.columns.event, *f.columns.object_id);
     }
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {
@@ -289,7 +284,7 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
 
 // After the last frame: waits for the recorded end and plays it, unless a fault or the client
 // ended the connection first.
-net::awaitable<Player::Ending> Player::finish(Run& run) {
+net::awaitable<ConnectionEnd> Player::finish(Run& run) {
     LiveConnection& conn = run.conn;
     if (run.oversized && run.alive && !conn.closed) {
         // The client may still be refusing the oversize-at frame (1009, after reading all 17 MiB
@@ -299,8 +294,9 @@ net::awaitable<Player::Ending> Player::finish(Run& run) {
     }
     // A client that refused an oversize-at frame leaves (1009), as the fault meant it to.
     const auto early = [&] {
-        return conn.cut_short || (run.oversized && (!run.alive || conn.closed)) ? Ending::fault
-                                                                                : Ending::client;
+        return conn.cut_short || (run.oversized && (!run.alive || conn.closed))
+                   ? ConnectionEnd::fault
+                   : ConnectionEnd::client;
     };
     if (!run.alive || conn.closed || conn.cut_short) {
         co_return early();
@@ -309,7 +305,7 @@ net::awaitable<Player::Ending> Player::finish(Run& run) {
     if (current) {
         run.client.ending = run.k;
     }
-    run.all_sent = true;
+    run.all_sent_at = SteadyClock::now();
     const bool reached_end = co_await wait_with_heartbeats(run.out, plan_.end_of(run.k));
     if (!reached_end) {
         co_return early();
@@ -319,7 +315,7 @@ net::awaitable<Player::Ending> Player::finish(Run& run) {
         run.client.clock.rest_at.reset();  // before the goodbye: REST then shows the whole tape
     }
     co_await run.out.end(run.p, plan_.ends_with_tape(run.k));
-    co_return Ending::tape;
+    co_return ConnectionEnd::tape;
 }
 
 net::awaitable<bool> wait_with_heartbeats(Outlet& out, std::int64_t until) {

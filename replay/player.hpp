@@ -49,15 +49,14 @@ class Player {
 
    private:
     struct Run;
-    // What ended a connection: the tape (its recorded end was played), a fault overlay, or the
-    // client (it left, or its socket failed).
-    enum class Ending { tape, fault, client };
     boost::asio::awaitable<void> play_frames(Run& run);
     boost::asio::awaitable<bool> apply_time_faults(Run& run, std::int64_t until);
     boost::asio::awaitable<bool> wait_for(Run& run, const schema::Frame& f);
     boost::asio::awaitable<bool> send(Run& run, const schema::Frame& f);
-    boost::asio::awaitable<Ending> finish(Run& run);
-    void logged_end(Run& run, Ending ending);
+    // What ended the connection: the tape (its recorded end was played), a fault overlay, or the
+    // client (it left, or its socket failed).
+    boost::asio::awaitable<ConnectionEnd> finish(Run& run);
+    void logged_end(Run& run, ConnectionEnd how);
     std::optional<FaultKind> event_fault(Run& run, bool& drop_after);
     const std::vector<std::int64_t>& texts_of(const PlannedConnection& p) const;
 
