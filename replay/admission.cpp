@@ -22,7 +22,7 @@ ClientState& Admission::client(const std::string& token) {
 Admitted Admission::admit(ClientState& c) {
     Admitted a = decide(c);
     if (!a.ok) {
-        c.log.attempt_refused();
+        c.log.attempt_refused(SteadyClock::now());
     }
     return a;
 }

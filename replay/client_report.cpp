@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "replay/client_protocol.hpp"
 #include "schema/streams.hpp"
@@ -12,6 +13,7 @@ namespace mastotape::replay {
 namespace {
 
 using Views = std::vector<ClientView>;
+using Json = nlohmann::ordered_json;
 
 // The endpoints that hold a subscription's items, with the event that brings each.
 std::vector<std::pair<std::string, std::string>> endpoints_of(const schema::Subscription& s) {
@@ -30,35 +32,55 @@ std::vector<std::pair<std::string, std::string>> endpoints_of(const schema::Subs
     return out;
 }
 
+// The endpoint of `s` that holds `event` items (a delete or an edit: the status timeline).
+std::string endpoint_of(const schema::Subscription& s, const std::string& event) {
+    const std::string holds =
+        event == "notification" || event == "conversation" ? event : std::string("update");
+    for (const auto& [endpoint, e] : endpoints_of(s)) {
+        if (e == holds) {
+            return endpoint;
+        }
+    }
+    return "";
+}
+
+double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
 // "2.3 s"
 std::string seconds(SteadyClock::duration d) {
     char out[32];
-    std::snprintf(out, sizeof out, "%.1f s", std::chrono::duration<double>(d).count());
+    std::snprintf(out, sizeof out, "%.1f s", in_seconds(d));
     return out;
 }
 
-// Where a client was when the tape made an item available at `t`.
-std::string where(const ClientLog& log, std::int64_t t) {
+// Where a client was when the tape made an item available at `t`, and k when it was away between
+// connections k and k+1.
+std::pair<std::string, std::optional<std::size_t>> where(const ClientLog& log, std::int64_t t) {
     const auto& conns = log.connections();
     for (std::size_t i = 0; i < conns.size(); ++i) {
         if (t >= conns[i].tape_start && t <= conns[i].tape_end) {
-            return "while connection " + std::to_string(i + 1) + " was up";
+            return {"while connection " + std::to_string(i + 1) + " was up", std::nullopt};
         }
         if (t < conns[i].tape_start) {
-            return i == 0 ? std::string("before its first connection")
-                          : "while away between connections " + std::to_string(i) + " and " +
-                                std::to_string(i + 1);
+            if (i == 0) {
+                return {"before its first connection", std::nullopt};
+            }
+            return {"while away between connections " + std::to_string(i) + " and " +
+                        std::to_string(i + 1),
+                    i};
         }
     }
-    return "after its last connection";
+    return {"after its last connection", std::nullopt};
 }
 
 // An item the tape made available: from when (on the stream, or once the recording's backfill
-// had it), and when it happened (for a gap's item: the middle of the gap), with a note.
+// had it), when it happened (for a gap's item: the middle of the gap), a note, and the endpoint
+// that holds it.
 struct Offer {
     std::int64_t at = 0;
     std::int64_t happened = 0;
     std::string note;
+    std::string endpoint;
 };
 
 // What the tape made available on `subs` up to tape time `reached`.
@@ -66,9 +88,9 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
                                       const std::vector<schema::Subscription>& subs,
                                       std::int64_t reached) {
     std::map<Item, Offer> available;
-    const auto offer = [&](Item item, std::int64_t t, std::int64_t happened, std::string note) {
-        if (t <= reached && !available.count(item)) {
-            available.emplace(std::move(item), Offer{t, happened, std::move(note)});
+    const auto offer = [&](Item item, Offer o) {
+        if (o.at <= reached && !available.count(item)) {
+            available.emplace(std::move(item), std::move(o));
         }
     };
     const std::string sse_label =
@@ -83,9 +105,11 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
             continue;
         }
         const std::string label = f.columns.stream ? *f.columns.stream : sse_label;
-        if (std::any_of(subs.begin(), subs.end(),
-                        [&](const auto& s) { return label_matches(label, s); })) {
-            offer({*f.columns.event, *f.columns.object_id}, f.offset_ns, f.offset_ns, "");
+        const auto sub = std::find_if(subs.begin(), subs.end(),
+                                      [&](const auto& s) { return label_matches(label, s); });
+        if (sub != subs.end()) {
+            offer({*f.columns.event, *f.columns.object_id},
+                  {f.offset_ns, f.offset_ns, "", endpoint_of(*sub, *f.columns.event)});
         }
     }
     std::map<std::int64_t, std::int64_t> gap_middle;
@@ -97,8 +121,10 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
         for (const auto& s : subs) {
             for (const auto& [endpoint, event] : endpoints_of(s)) {
                 if (b.endpoint == endpoint && !b.object_id.empty()) {
-                    offer({event, b.object_id}, b.offset_ns, gap_middle[b.gap_idx],
-                          "published in the recorded gap " + std::to_string(b.gap_idx + 1));
+                    offer({event, b.object_id},
+                          {b.offset_ns, gap_middle[b.gap_idx],
+                           "published in the recorded gap " + std::to_string(b.gap_idx + 1),
+                           endpoint});
                 }
             }
         }
@@ -106,14 +132,36 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
     return available;
 }
 
-// The one line: items seen of those available, what was missed, reconnects, silences, pings.
+// "3 (gap 2: since_id page full)": the missed items by where and why.
+std::string missed_summary(const ClientReport& r) {
+    std::map<std::pair<std::string, std::string>, std::size_t> groups;
+    for (const auto& m : r.missed) {
+        const std::string place =
+            m.away ? "gap " + std::to_string(*m.away) : m.where.substr(m.where.find(' ') + 1);
+        ++groups[{place, r.findings[m.finding].reason}];
+    }
+    std::string out = std::to_string(r.missed.size()) + " (";
+    std::size_t shown = 0;
+    for (const auto& [key, n] : groups) {
+        if (shown++ == 3) {
+            out += "; ...";
+            break;
+        }
+        out += (shown > 1 ? "; " : "") + key.first + ": " +
+               (groups.size() > 1 ? std::to_string(n) + " " : "") + key.second;
+    }
+    return out + ")";
+}
+
+// The one line: items seen of those available, what was missed and why, reconnects, silences,
+// pings.
 std::string verdict_line(const ClientReport& r, const ClientLog& log) {
     const auto& conns = log.connections();
     std::string v = r.name + ": saw " +
                     std::to_string(r.available - static_cast<std::int64_t>(r.missed.size())) +
                     " of " + std::to_string(r.available) + " items";
     if (!r.missed.empty()) {
-        v += "; missed " + std::to_string(r.missed.size());
+        v += "; missed " + missed_summary(r);
     }
     if (r.both > 0) {
         v += "; " + std::to_string(r.both) + " both on the stream and over REST";
@@ -131,6 +179,14 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
             v += ", " + delays + " after the drop";
         }
     }
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        if (const std::string p = conns[i].attempts.pattern(); !p.empty()) {
+            v += "; before connection " + std::to_string(i + 1) + " it " + p;
+        }
+    }
+    if (const auto& left = log.pending_attempts(); left.count() > 0) {
+        v += "; " + std::to_string(left.count()) + " attempts refused after its last connection";
+    }
     for (const auto& c : conns) {
         if (c.silent) {
             v += c.noticed_after
@@ -147,7 +203,7 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
 
 // Judges one client on the tape up to where it got.
 ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientView& view) {
-    const ClientLog& log = *view.log;
+    const ClientLog& log = view.log;
     ClientReport r;
     r.name = view.name;
     // Where its clock stands (it runs on while a client is away: a client that never comes back
@@ -162,24 +218,23 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             subs.push_back(s);
         }
     }
-    const auto& streamed = log.streamed_items();
-    const auto& rest = log.rest_items();
     const auto got_status = [&](const std::string& id) {
-        return streamed.count({"update", id}) || rest.count({"update", id});
+        return log.got_on_stream({"update", id}) || log.served_over_rest({"update", id});
     };
+    std::vector<MissedItem> missed;
     for (const auto& [item, at] : available_items(store, plan, subs, reached)) {
         const auto& [event, id] = item;
-        const bool on_stream = streamed.count(item) > 0;
+        const bool on_stream = log.got_on_stream(item);
         bool over_rest = false;
         if (event == "delete" || event == "status.update") {
             if (!got_status(id)) {
                 continue;  // a delete or an edit of a status the client never had is no news
             }
             // REST shows a status as edited once the edit has happened, and never a deleted one.
-            const auto served = rest.find({"update", id});
-            over_rest = event == "status.update" && served != rest.end() && served->second >= at.at;
+            const auto served = log.served_over_rest({"update", id});
+            over_rest = event == "status.update" && served && *served >= at.at;
         } else {
-            over_rest = rest.count(item) > 0;
+            over_rest = log.served_over_rest(item).has_value();
         }
         ++r.available;
         if (on_stream && over_rest) {
@@ -189,27 +244,21 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
         } else if (over_rest) {
             ++r.over_rest;
         } else {
-            const std::string place = where(log, at.happened);
+            auto [place, away] = where(log, at.happened);
             r.missed.push_back(
-                {item, at.happened, at.note.empty() ? place : at.note + ", " + place});
+                {item, at.happened, at.note.empty() ? place : at.note + ", " + place, away, 0});
+            missed.push_back({item, at.at, at.happened, at.endpoint});
+        }
+    }
+    r.requests = review_requests(log.rest_requests());
+    r.findings = explain(log, r.requests, missed);
+    for (std::size_t f = 0; f < r.findings.size(); ++f) {
+        for (const std::size_t i : r.findings[f].items) {
+            r.missed[i].finding = f;
         }
     }
     r.verdict = verdict_line(r, log);
     return r;
-}
-
-const char* to_string(ConnectionEnd how) {
-    switch (how) {
-        case ConnectionEnd::open:
-            return "open";
-        case ConnectionEnd::tape:
-            return "tape";
-        case ConnectionEnd::fault:
-            return "fault";
-        case ConnectionEnd::client:
-            return "client";
-    }
-    return "open";
 }
 
 std::string xml_escaped(const std::string& s) {
@@ -235,54 +284,74 @@ std::string xml_escaped(const std::string& s) {
     return out;
 }
 
-}  // namespace
-
-void ClientLog::connection_started(TimePoint at, std::int64_t tape_start) {
-    Connection c;
-    c.started = at;
-    c.tape_start = tape_start;
-    c.tape_end = tape_start;
-    c.refused_before = refused_since_last_;
-    refused_since_last_ = 0;
-    connections_.push_back(c);
+Json attempts_json(const Attempts& a) {
+    Json j;
+    j["count"] = a.count();
+    if (a.first_delay()) {
+        j["first_delay_s"] = in_seconds(*a.first_delay());
+    }
+    if (a.delays() > 0) {
+        j["min_delay_s"] = in_seconds(a.min_delay());
+        j["max_delay_s"] = in_seconds(a.max_delay());
+        j["delays_grew"] = a.grew();
+        j["spread"] = a.spread();
+    }
+    if (const std::string p = a.pattern(); !p.empty()) {
+        j["pattern"] = p;
+    }
+    return j;
 }
 
-void ClientLog::connection_ended(TimePoint at, std::int64_t tape_end, ConnectionEnd how,
-                                 std::string recorded_end,
-                                 const std::vector<schema::Subscription>& subscriptions) {
-    if (connections_.empty()) {
-        return;
-    }
-    Connection& c = connections_.back();
-    c.ended = at;
-    c.tape_end = std::max(c.tape_start, tape_end);
-    c.how = how;
-    c.recorded_end = std::move(recorded_end);
-    for (const auto& s : subscriptions) {
-        if (std::find(subscriptions_.begin(), subscriptions_.end(), s) == subscriptions_.end()) {
-            subscriptions_.push_back(s);
+Json connections_json(const ClientLog& log) {
+    Json conns = Json::array();
+    const auto& cs = log.connections();
+    for (std::size_t k = 0; k < cs.size(); ++k) {
+        Json j;
+        j["tape_start_ns"] = cs[k].tape_start;
+        j["tape_end_ns"] = cs[k].tape_end;
+        j["ended_by"] = to_string(cs[k].how);
+        if (!cs[k].recorded_end.empty()) {
+            j["recorded_end"] = cs[k].recorded_end;
         }
+        j["refused_before"] = cs[k].attempts.count() - 1;
+        j["attempts"] = attempts_json(cs[k].attempts);
+        if (cs[k].silent) {
+            j["silence_noticed_after_s"] =
+                cs[k].noticed_after ? Json(in_seconds(*cs[k].noticed_after)) : Json(nullptr);
+        }
+        if (k > 0 && cs[k - 1].ended) {
+            j["reconnect_delay_s"] = in_seconds(cs[k].started - *cs[k - 1].ended);
+        }
+        conns.push_back(std::move(j));
     }
+    return conns;
 }
 
-void ClientLog::silence(std::optional<SteadyClock::duration> noticed) {
-    if (!connections_.empty()) {
-        connections_.back().silent = true;
-        connections_.back().noticed_after = noticed;
+Json requests_json(const ClientReport& r, const ClientLog& log) {
+    Json out = Json::array();
+    const auto& qs = log.rest_requests();
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+        const auto& q = qs[i];
+        const auto& v = r.requests[i];
+        Json j;
+        j["request"] = q.target;
+        j["items"] = q.items;
+        j["limit"] = q.limit;
+        j["full"] = v.full;
+        j["stream"] = q.stream_up ? "up" : "away";
+        j["connections_before"] = q.connections_before;
+        j["follows"] = v.follows ? Json{{"request", *v.follows + 1}, {"rel", v.rel}} : Json();
+        j["link_followed"] = v.followed_prev   ? Json("prev")
+                             : v.followed_next ? Json("next")
+                                               : Json();
+        j["to_the_end"] = v.to_the_end;
+        j["tape_now_ns"] = q.tape_now;
+        out.push_back(std::move(j));
     }
+    return out;
 }
 
-void ClientLog::rest_page(const std::string& target, const std::string& event,
-                          const std::vector<std::string>& ids, std::int64_t tape_now) {
-    if (!keep_items_) {
-        return;
-    }
-    for (const auto& id : ids) {
-        auto& latest = rest_[{event, id}];
-        latest = std::max(latest, tape_now);
-    }
-    requests_.push_back({target, static_cast<std::int64_t>(ids.size()), tape_now});
-}
+}  // namespace
 
 std::vector<ClientReport> make_reports(schema::TapeStore& store, const TapePlan& plan,
                                        const Views& clients) {
@@ -294,11 +363,11 @@ std::vector<ClientReport> make_reports(schema::TapeStore& store, const TapePlan&
 }
 
 std::string reports_json(const std::vector<ClientReport>& reports, const Views& clients) {
-    nlohmann::ordered_json out_clients = nlohmann::ordered_json::array();
+    Json out_clients = Json::array();
     for (std::size_t i = 0; i < reports.size(); ++i) {
         const ClientReport& r = reports[i];
-        const ClientLog& log = *clients[i].log;
-        nlohmann::ordered_json c;
+        const ClientLog& log = clients[i].log;
+        Json c;
         c["name"] = r.name;
         c["verdict"] = r.verdict;
         c["items"] = {{"available", r.available},
@@ -306,50 +375,30 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
                       {"over_rest", r.over_rest},
                       {"both", r.both},
                       {"missed", r.missed.size()}};
-        nlohmann::ordered_json missed = nlohmann::ordered_json::array();
+        Json missed = Json::array();
         for (const auto& m : r.missed) {
             missed.push_back({{"event", m.item.first},
                               {"id", m.item.second},
                               {"offset_ns", m.offset_ns},
-                              {"where", m.where}});
+                              {"where", m.where},
+                              {"why", r.findings[m.finding].reason}});
         }
         c["missed"] = std::move(missed);
-        nlohmann::ordered_json conns = nlohmann::ordered_json::array();
-        const auto& cs = log.connections();
-        for (std::size_t k = 0; k < cs.size(); ++k) {
-            nlohmann::ordered_json j;
-            j["tape_start_ns"] = cs[k].tape_start;
-            j["tape_end_ns"] = cs[k].tape_end;
-            j["ended_by"] = to_string(cs[k].how);
-            if (!cs[k].recorded_end.empty()) {
-                j["recorded_end"] = cs[k].recorded_end;
-            }
-            j["refused_before"] = cs[k].refused_before;
-            if (cs[k].silent) {
-                j["silence_noticed_after_s"] =
-                    cs[k].noticed_after
-                        ? nlohmann::ordered_json(
-                              std::chrono::duration<double>(*cs[k].noticed_after).count())
-                        : nlohmann::ordered_json(nullptr);
-            }
-            if (k > 0 && cs[k - 1].ended) {
-                j["reconnect_delay_s"] =
-                    std::chrono::duration<double>(cs[k].started - *cs[k - 1].ended).count();
-            }
-            conns.push_back(std::move(j));
+        Json findings = Json::array();
+        for (const auto& f : r.findings) {
+            findings.push_back({{"reason", f.reason},
+                                {"items", f.items.size()},
+                                {"request", f.request ? Json(*f.request + 1) : Json()},
+                                {"advice", f.advice}});
         }
-        c["connections"] = std::move(conns);
-        c["refused_after_last"] = log.refused_since_last();
-        nlohmann::ordered_json requests = nlohmann::ordered_json::array();
-        for (const auto& q : log.rest_requests()) {
-            requests.push_back(
-                {{"request", q.target}, {"items", q.items}, {"tape_now_ns", q.tape_now}});
-        }
-        c["rest_requests"] = std::move(requests);
+        c["findings"] = std::move(findings);
+        c["connections"] = connections_json(log);
+        c["attempts_after_last"] = attempts_json(log.pending_attempts());
+        c["rest_requests"] = requests_json(r, log);
         c["pings"] = {{"sent", log.pings()}, {"pongs", log.pongs()}};
         out_clients.push_back(std::move(c));
     }
-    nlohmann::ordered_json out;
+    Json out;
     out["clients"] = std::move(out_clients);
     return out.dump(2) + "\n";
 }
@@ -358,7 +407,7 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
     std::string cases;
     std::size_t tests = 0;
     std::size_t failures = 0;
-    const auto test_case = [&](const std::string& name,
+    const auto test_case = [&](const std::string& name, const ClientReport& r,
                                const std::vector<const ClientReport::Missed*>& missed) {
         ++tests;
         cases += "  <testcase classname=\"mastotape.replay\" name=\"" + xml_escaped(name) + "\"";
@@ -368,8 +417,14 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
         }
         ++failures;
         std::string text;
+        std::vector<bool> explained(r.findings.size());
         for (const auto* m : missed) {
-            text += m->item.first + " " + m->item.second + " (" + m->where + ")\n";
+            text += m->item.first + " " + m->item.second + " (" + m->where + "; " +
+                    r.findings[m->finding].reason + ")\n";
+            explained[m->finding] = true;
+        }
+        for (std::size_t f = 0; f < r.findings.size(); ++f) {
+            text += explained[f] ? r.findings[f].advice + "\n" : "";
         }
         cases += ">\n    <failure message=\"missed " + std::to_string(missed.size()) + " items\">" +
                  xml_escaped(text) + "</failure>\n  </testcase>\n";
@@ -380,18 +435,18 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
         for (const auto& m : r.missed) {
             all.push_back(&m);
         }
-        test_case(r.verdict, all);
-        const auto& conns = clients[i].log->connections();
+        test_case(r.verdict, r, all);
+        const auto& conns = clients[i].log.connections();
         for (std::size_t k = 1; k < conns.size(); ++k) {
-            const std::string gap =
-                "between connections " + std::to_string(k) + " and " + std::to_string(k + 1);
             std::vector<const ClientReport::Missed*> in_gap;
             for (const auto& m : r.missed) {
-                if (m.where.find(gap) != std::string::npos) {
+                if (m.away == k) {
                     in_gap.push_back(&m);
                 }
             }
-            test_case(r.name + ": away " + gap, in_gap);
+            test_case(r.name + ": away between connections " + std::to_string(k) + " and " +
+                          std::to_string(k + 1),
+                      r, in_gap);
         }
     }
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"mastotape replay\" "

@@ -37,9 +37,11 @@ class ControlApi {
     ControlAnswer handle(std::string_view path, std::string_view query);
     // Adds a fault overlay (from --fault or the API).
     void add_fault(const Fault& f);
-    // The clients as the report sees them, in the order they came, and their reports.
+    // Whether `path` asks for the report and one is kept: the caller makes it from clients()
+    // with make_reports, where reading the tape holds up no frame.
+    bool keeps_report(std::string_view path) const;
+    // The clients as the report sees them (copies of their logs), in the order they came.
     std::vector<ClientView> clients() const;
-    std::vector<ClientReport> reports() const;
 
    private:
     ControlAnswer status() const;

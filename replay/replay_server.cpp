@@ -137,6 +137,7 @@ struct ReplayServer::Impl {
     std::string instance_v1() const;
     std::string instance_v2() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
+    net::awaitable<std::string> report_json(std::vector<ClientView> clients);
     net::awaitable<std::optional<RestResponse>> rest_page(std::string path, std::string query,
                                                           std::int64_t now, std::string base);
     net::awaitable<std::optional<Response>> rest_request(const Request& req, std::string path,
@@ -215,6 +216,11 @@ net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(std::s
     co_return rest.handle(path, query, now, base);
 }
 
+// Runs on the REST thread, which has a connection to the tape of its own.
+net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientView> clients) {
+    co_return reports_json(make_reports(rest_store, plan, clients), clients);
+}
+
 // A REST timeline request; nullopt for a path that is none. The page is read on the REST thread
 // (from its own connection to the tape), so that frames due meanwhile never wait for it.
 net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const Request& req,
@@ -259,7 +265,8 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         for (const auto& [name, value] : r->headers) {
             res.set(name, value);
         }
-        client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->ids, tape_now);
+        client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->limit, r->ids,
+                             tape_now);
     }
     res.set("X-RateLimit-Limit", std::to_string(limit));
     res.set("X-RateLimit-Remaining", std::to_string(remaining));
@@ -373,6 +380,18 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
 // the real server's refusals.
 net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const std::string& path,
                                                     const std::string& query) {
+    if (control.keeps_report(path)) {
+        std::string body;
+        auto status = http::status::ok;
+        try {
+            body = co_await net::co_spawn(rest_pool, report_json(control.clients()),
+                                          net::use_awaitable);
+        } catch (const std::exception& e) {
+            body = error_body(e.what());
+            status = http::status::internal_server_error;
+        }
+        co_return json_response(req, status, std::move(body));
+    }
     if (ControlApi::owns(path)) {
         const ControlAnswer a = control.handle(path, query);
         co_return json_response(req, static_cast<http::status>(a.status), a.body);
@@ -432,7 +451,7 @@ void ReplayServer::stop() {
 ReplayReport ReplayServer::report() {
     ReplayReport out;
     const auto clients = impl_->control.clients();
-    const auto reports = impl_->control.reports();
+    const auto reports = make_reports(impl_->store, impl_->plan, clients);
     out.json = reports_json(reports, clients);
     out.junit = reports_junit(reports, clients);
     for (const auto& r : reports) {

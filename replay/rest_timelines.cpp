@@ -335,6 +335,7 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
         PageCollector(store_, session_, *e, tape_now).collect(after, max_id, newest_first, limit);
     RestResponse res;
     res.event = e->event;
+    res.limit = limit;
     res.body = "[";
     for (std::size_t i = 0; i < page.size(); ++i) {
         res.body += (i ? "," : "") + page[i].second;

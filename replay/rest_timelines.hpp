@@ -22,6 +22,7 @@ struct RestResponse {
     std::string body;
     std::string event;             // what brings the page's items: update, notification...
     std::vector<std::string> ids;  // the page's items, in order
+    std::int64_t limit = 0;        // the most a page holds, as asked
 };
 
 // `store` must outlive this object; it is used from the caller's thread only.

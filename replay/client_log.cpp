@@ -1,0 +1,273 @@
+#include "replay/client_log.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+
+namespace mastotape::replay {
+namespace {
+
+double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Standard deviation over mean, of `n` values summing to `sum` (squares: `sum_sq`).
+double variation(double sum, double sum_sq, std::int64_t n) {
+    if (n < 2 || sum <= 0) {
+        return 0;
+    }
+    const double mean = sum / static_cast<double>(n);
+    return std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean)) / mean;
+}
+
+std::string seconds_text(double s) {
+    char out[32];
+    std::snprintf(out, sizeof out, s < 10 ? "%.2f s" : "%.1f s", s);
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> numeric_id(std::string_view id) {
+    if (id.empty() || (id.size() > 1 && id.front() == '0')) {
+        return std::nullopt;
+    }
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc() || end != id.data() + id.size()) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+void IdSet::insert(std::string_view id) {
+    const auto n = numeric_id(id);
+    if (!n) {
+        size_ += text_.emplace(id).second ? 1 : 0;
+        return;
+    }
+    auto next = ranges_.upper_bound(*n);  // the first range that starts after it
+    const bool joins_next = next != ranges_.end() && next->first == *n + 1;
+    if (next != ranges_.begin()) {
+        const auto before = std::prev(next);
+        if (before->second >= *n) {
+            return;  // held already
+        }
+        if (before->second + 1 == *n) {
+            before->second = joins_next ? next->second : *n;
+            if (joins_next) {
+                ranges_.erase(next);
+            }
+            ++size_;
+            return;
+        }
+    }
+    std::uint64_t last = *n;
+    if (joins_next) {
+        last = next->second;
+        ranges_.erase(next);
+    }
+    ranges_.emplace(*n, last);
+    ++size_;
+}
+
+bool IdSet::contains(std::string_view id) const {
+    const auto n = numeric_id(id);
+    if (!n) {
+        return text_.find(id) != text_.end();
+    }
+    const auto next = ranges_.upper_bound(*n);
+    return next != ranges_.begin() && std::prev(next)->second >= *n;
+}
+
+void IdTimes::served(std::string_view id, std::int64_t at) {
+    std::int64_t* latest = nullptr;
+    if (const auto n = numeric_id(id)) {
+        latest = &numeric_.try_emplace(*n, at).first->second;
+    } else {
+        auto it = text_.find(id);
+        latest = &(it != text_.end() ? it : text_.emplace(std::string(id), at).first)->second;
+    }
+    *latest = std::max(*latest, at);
+}
+
+std::optional<std::int64_t> IdTimes::latest(std::string_view id) const {
+    if (const auto n = numeric_id(id)) {
+        const auto it = numeric_.find(*n);
+        return it == numeric_.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
+    }
+    const auto it = text_.find(id);
+    return it == text_.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
+}
+
+const char* to_string(ConnectionEnd how) {
+    switch (how) {
+        case ConnectionEnd::open:
+            return "open";
+        case ConnectionEnd::tape:
+            return "tape";
+        case ConnectionEnd::fault:
+            return "fault";
+        case ConnectionEnd::client:
+            return "client";
+    }
+    return "open";
+}
+
+void Attempts::start(std::optional<TimePoint> from) {
+    *this = Attempts{};
+    previous_ = from;
+}
+
+void Attempts::add(TimePoint at) {
+    if (count_++ == 0) {
+        first_ = at;
+        if (previous_) {
+            first_delay_ = at - *previous_;  // from the drop: often at once, so kept apart
+        }
+    } else {
+        const auto d = at - *previous_;
+        const double s = in_seconds(d);
+        min_ = delays_ ? std::min(min_, d) : d;
+        max_ = delays_ ? std::max(max_, d) : d;
+        ++delays_;
+        sum_ += s;
+        sum_sq_ += s * s;
+        if (previous_delay_) {
+            const double p = in_seconds(*previous_delay_);
+            grew_ += s > 1.2 * p ? 1 : 0;
+            if (p > 0) {
+                ratio_sum_ += s / p;
+                ratio_sum_sq_ += (s / p) * (s / p);
+                ++ratios_;
+            }
+        }
+        previous_delay_ = d;
+    }
+    previous_ = at;
+    last_ = at;
+}
+
+double Attempts::spread() const {
+    const bool growing = ratios_ >= 2 && 3 * grew_ >= 2 * ratios_;
+    return growing ? variation(ratio_sum_, ratio_sum_sq_, ratios_)
+                   : variation(sum_, sum_sq_, delays_);
+}
+
+std::string Attempts::pattern() const {
+    if (count_ < 3 || delays_ < 2) {
+        return "";
+    }
+    const double mean = sum_ / static_cast<double>(delays_);
+    const std::string jitter = spread() > 0.05 ? ", with jitter" : ", no jitter";
+    if (mean < 0.25) {
+        return "hammered: " + std::to_string(count_) + " attempts in " +
+               seconds_text(in_seconds(span()));
+    }
+    if (ratios_ >= 2 && 3 * grew_ >= 2 * ratios_) {
+        return "backed off: delays grew from " + seconds_text(in_seconds(min_)) + " to " +
+               seconds_text(in_seconds(*previous_delay_)) + jitter;
+    }
+    return "kept a delay of about " + seconds_text(mean) + jitter;
+}
+
+void ClientLog::attempt_refused(TimePoint at) { pending_.add(at); }
+
+void ClientLog::connection_started(TimePoint at, std::int64_t tape_start) {
+    Connection c;
+    c.started = at;
+    c.tape_start = tape_start;
+    c.tape_end = tape_start;
+    pending_.add(at);
+    c.attempts = pending_;
+    pending_.start(at);
+    connections_.push_back(c);
+}
+
+void ClientLog::connection_ended(TimePoint at, std::int64_t tape_end, ConnectionEnd how,
+                                 std::string recorded_end,
+                                 const std::vector<schema::Subscription>& subscriptions) {
+    if (connections_.empty()) {
+        return;
+    }
+    Connection& c = connections_.back();
+    c.ended = at;
+    c.tape_end = std::max(c.tape_start, tape_end);
+    c.how = how;
+    c.recorded_end = std::move(recorded_end);
+    pending_.start(at);
+    for (const auto& s : subscriptions) {
+        if (std::find(subscriptions_.begin(), subscriptions_.end(), s) == subscriptions_.end()) {
+            subscriptions_.push_back(s);
+        }
+    }
+}
+
+void ClientLog::silence(std::optional<SteadyClock::duration> noticed) {
+    if (!connections_.empty()) {
+        connections_.back().silent = true;
+        connections_.back().noticed_after = noticed;
+    }
+}
+
+ClientLog::Given& ClientLog::given(std::string_view event) {
+    for (auto& g : given_) {
+        if (g.event == event) {
+            return g;
+        }
+    }
+    return given_.emplace_back(Given{std::string(event), {}, {}});
+}
+
+const ClientLog::Given* ClientLog::find_given(std::string_view event) const {
+    for (const auto& g : given_) {
+        if (g.event == event) {
+            return &g;
+        }
+    }
+    return nullptr;
+}
+
+void ClientLog::rest_page(std::string target, std::string_view event, std::int64_t limit,
+                          const std::vector<std::string>& ids, std::int64_t tape_now) {
+    if (!keep_items_) {
+        return;
+    }
+    auto& rest = given(event).rest;
+    for (const auto& id : ids) {
+        rest.served(id, tape_now);
+    }
+    RestRequest q;
+    q.target = std::move(target);
+    q.event = std::string(event);
+    q.limit = limit;
+    q.items = static_cast<std::int64_t>(ids.size());
+    if (!ids.empty()) {
+        q.newest = ids.front();
+        q.oldest = ids.back();
+    }
+    q.tape_now = tape_now;
+    q.connections_before = connections_.size();
+    q.stream_up = !connections_.empty() && !connections_.back().ended;
+    requests_.push_back(std::move(q));
+}
+
+bool ClientLog::got_on_stream(const Item& item) const {
+    const Given* g = find_given(item.first);
+    return g && g->streamed.contains(item.second);
+}
+
+std::optional<std::int64_t> ClientLog::served_over_rest(const Item& item) const {
+    const Given* g = find_given(item.first);
+    return g ? g->rest.latest(item.second) : std::nullopt;
+}
+
+std::size_t ClientLog::id_pieces() const {
+    std::size_t n = 0;
+    for (const auto& g : given_) {
+        n += g.streamed.pieces();
+    }
+    return n;
+}
+
+}  // namespace mastotape::replay
