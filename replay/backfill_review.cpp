@@ -16,14 +16,20 @@ std::string quoted(const ClientLog::RestRequest& q) { return "`" + q.target + "`
 
 std::string items_text(std::size_t n) { return std::to_string(n) + (n == 1 ? " item" : " items"); }
 
+const char* were(std::size_t n) { return n == 1 ? " was" : " were"; }
+
 // One reason an item was missed, before the items are counted: what the finding says and which
 // request it is about. Items with the same key share a finding.
 struct Cause {
+    Cause(std::string r, std::optional<std::size_t> q, int k, std::string e = "")
+        : reason(std::move(r)), request(q), kind(k), endpoint(std::move(e)) {}
     std::string reason;
     std::optional<std::size_t> request;
-    int kind = 0;
+    int kind;
+    std::string endpoint;  // never asked: which endpoint to ask
     bool operator<(const Cause& o) const {
-        return std::tie(kind, request, reason) < std::tie(o.kind, o.request, o.reason);
+        return std::tie(kind, request, endpoint, reason) <
+               std::tie(o.kind, o.request, o.endpoint, o.reason);
     }
 };
 
@@ -81,7 +87,7 @@ Cause cause_of(const ClientLog& log, const std::vector<RequestReview>& reviews,
         return {"in no page asked for", std::nullopt, outside_bounds};
     }
     if (!last_before) {
-        return {"never asked over REST", std::nullopt, never_asked};
+        return {"never asked over REST", std::nullopt, never_asked, m.endpoint};
     }
     // Asked while away, and the item happened before the stream was back: in neither.
     const auto& q = reqs[*last_before];
@@ -94,41 +100,44 @@ Cause cause_of(const ClientLog& log, const std::vector<RequestReview>& reviews,
 }
 
 std::string advice(const Cause& c, const ClientLog& log, const std::vector<RequestReview>& reviews,
-                   const std::vector<MissedItem>& missed, const std::vector<std::size_t>& items) {
+                   const std::vector<std::size_t>& items) {
     const std::string n = items_text(items.size());
     const Requests& reqs = log.rest_requests();
     const ClientLog::RestRequest* q = c.request ? &reqs[*c.request] : nullptr;
     const RequestReview* r = c.request ? &reviews[*c.request] : nullptr;
-    const std::string endpoint = missed[items.front()].endpoint;
     switch (c.kind) {
         case since_page_full:
             return "the client asked " + quoted(*q) + " and got a full page of " +
                    std::to_string(q->items) + "; " + n + " newer than " + *r->since_id +
-                   " but older than the page were never asked for: use min_id and follow "
+                   " but older than the page" + were(items.size()) +
+                   " never asked for: use min_id and follow "
                    "Link rel=\"prev\" until a page comes back short";
         case min_page_full:
             return "the client asked " + quoted(*q) + " and got a full page of " +
                    std::to_string(q->items) + " but did not follow its Link rel=\"prev\" to " +
-                   "the end; " + n + " newer than the page were never asked for";
+                   "the end; " + n + " newer than the page" + were(items.size()) +
+                   " never asked for";
         case next_not_followed:
             return "the client asked " + quoted(*q) + " and got a full page of " +
                    std::to_string(q->items) + " but did not follow its Link rel=\"next\"; " + n +
-                   " older than the page were never asked for";
+                   " older than the page" + were(items.size()) + " never asked for";
         case before_stream_back:
             return "the client asked " + quoted(*q) + " while away, before connection " +
                    std::to_string(q->connections_before + 1) + " began; " + n +
-                   " came between that request and the stream's return and were in neither: " +
+                   " came between that request and the stream's return, in neither: " +
                    "catch up once the stream is back (or ask again then)";
         case after_last_request:
             return n + " came after the client's last request for them (" + quoted(*q) +
                    ") while it was not streaming";
         case never_asked:
-            return n + " the stream did not bring were never asked for over REST: after " +
-                   "reconnecting, ask " + (endpoint.empty() ? "the timeline" : endpoint) +
+            return n + " the stream did not bring" + were(items.size()) +
+                   " never asked for over REST: after " + "reconnecting, ask " +
+                   (c.endpoint.empty() ? "the timeline" : c.endpoint) +
                    " with min_id set to the newest id the client had, and follow Link " +
                    "rel=\"prev\" until a page comes back short";
         case outside_bounds:
-            return n + " were in no page the client asked for: the bounds of its requests " +
+            return n + were(items.size()) +
+                   " in no page the client asked for: the bounds of its requests " +
                    "passed them by";
         case delete_missed:
             return n + " (deletes) came while the client was away: REST never shows a deleted " +
@@ -189,8 +198,8 @@ std::vector<Finding> explain(const ClientLog& log, const std::vector<RequestRevi
     }
     std::vector<Finding> out;
     for (auto& [cause, items] : by_cause) {
-        out.push_back({cause.reason, advice(cause, log, reviews, missed, items), cause.request,
-                       std::move(items)});
+        out.push_back(
+            {cause.reason, advice(cause, log, reviews, items), cause.request, std::move(items)});
     }
     return out;
 }

@@ -168,16 +168,16 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
     }
     if (conns.size() > 1) {
         v += "; " + std::to_string(conns.size() - 1) + " reconnect" + (conns.size() > 2 ? "s" : "");
-        std::string delays;
+        std::vector<std::string> delays;
         for (std::size_t i = 1; i < conns.size(); ++i) {
             if (conns[i - 1].ended) {
-                delays +=
-                    (delays.empty() ? "" : ", ") + seconds(conns[i].started - *conns[i - 1].ended);
+                delays.push_back(seconds(conns[i].started - *conns[i - 1].ended));
             }
         }
-        if (!delays.empty()) {
-            v += ", " + delays + " after the drop";
+        for (std::size_t i = 0; i < delays.size(); ++i) {
+            v += (i == 0 ? ", " : i + 1 == delays.size() ? " and " : ", ") + delays[i];
         }
+        v += delays.empty() ? "" : " after the drop";
     }
     for (std::size_t i = 0; i < conns.size(); ++i) {
         if (const std::string p = conns[i].attempts.pattern(); !p.empty()) {
