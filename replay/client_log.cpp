@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <iterator>
 
 namespace mastotape::replay {
 namespace {
@@ -38,46 +37,6 @@ std::optional<std::uint64_t> numeric_id(std::string_view id) {
         return std::nullopt;
     }
     return n;
-}
-
-void IdSet::insert(std::string_view id) {
-    const auto n = numeric_id(id);
-    if (!n) {
-        size_ += text_.emplace(id).second ? 1 : 0;
-        return;
-    }
-    auto next = ranges_.upper_bound(*n);  // the first range that starts after it
-    const bool joins_next = next != ranges_.end() && next->first == *n + 1;
-    if (next != ranges_.begin()) {
-        const auto before = std::prev(next);
-        if (before->second >= *n) {
-            return;  // held already
-        }
-        if (before->second + 1 == *n) {
-            before->second = joins_next ? next->second : *n;
-            if (joins_next) {
-                ranges_.erase(next);
-            }
-            ++size_;
-            return;
-        }
-    }
-    std::uint64_t last = *n;
-    if (joins_next) {
-        last = next->second;
-        ranges_.erase(next);
-    }
-    ranges_.emplace(*n, last);
-    ++size_;
-}
-
-bool IdSet::contains(std::string_view id) const {
-    const auto n = numeric_id(id);
-    if (!n) {
-        return text_.find(id) != text_.end();
-    }
-    const auto next = ranges_.upper_bound(*n);
-    return next != ranges_.begin() && std::prev(next)->second >= *n;
 }
 
 void IdTimes::served(std::string_view id, std::int64_t at) {
@@ -182,6 +141,7 @@ void ClientLog::connection_started(TimePoint at, std::int64_t tape_start) {
     c.attempts = pending_;
     pending_.start(at);
     connections_.push_back(c);
+    run_open_ = false;
 }
 
 void ClientLog::connection_ended(TimePoint at, std::int64_t tape_end, ConnectionEnd how,
@@ -210,22 +170,16 @@ void ClientLog::silence(std::optional<SteadyClock::duration> noticed) {
     }
 }
 
-ClientLog::Given& ClientLog::given(std::string_view event) {
-    for (auto& g : given_) {
-        if (g.event == event) {
-            return g;
-        }
+void ClientLog::streamed(std::int64_t seq) {
+    if (!keep_items_) {
+        return;
     }
-    return given_.emplace_back(Given{std::string(event), {}, {}});
-}
-
-const ClientLog::Given* ClientLog::find_given(std::string_view event) const {
-    for (const auto& g : given_) {
-        if (g.event == event) {
-            return &g;
-        }
+    if (run_open_ && !runs_.empty() && runs_.back().second < seq) {
+        runs_.back().second = seq;
+    } else {
+        runs_.emplace_back(seq, seq);
     }
-    return nullptr;
+    run_open_ = true;
 }
 
 void ClientLog::rest_page(std::string target, std::string_view event, std::int64_t limit,
@@ -233,9 +187,13 @@ void ClientLog::rest_page(std::string target, std::string_view event, std::int64
     if (!keep_items_) {
         return;
     }
-    auto& rest = given(event).rest;
+    auto kind = std::find_if(served_.begin(), served_.end(),
+                             [&](const Served& k) { return k.event == event; });
+    if (kind == served_.end()) {
+        kind = served_.insert(served_.end(), {std::string(event), {}});
+    }
     for (const auto& id : ids) {
-        rest.served(id, tape_now);
+        kind->ids.served(id, tape_now);
     }
     RestRequest q;
     q.target = std::move(target);
@@ -252,22 +210,13 @@ void ClientLog::rest_page(std::string target, std::string_view event, std::int64
     requests_.push_back(std::move(q));
 }
 
-bool ClientLog::got_on_stream(const Item& item) const {
-    const Given* g = find_given(item.first);
-    return g && g->streamed.contains(item.second);
-}
-
 std::optional<std::int64_t> ClientLog::served_over_rest(const Item& item) const {
-    const Given* g = find_given(item.first);
-    return g ? g->rest.latest(item.second) : std::nullopt;
-}
-
-std::size_t ClientLog::id_pieces() const {
-    std::size_t n = 0;
-    for (const auto& g : given_) {
-        n += g.streamed.pieces();
+    for (const auto& k : served_) {
+        if (k.event == item.first) {
+            return k.ids.latest(item.second);
+        }
     }
-    return n;
+    return std::nullopt;
 }
 
 }  // namespace mastotape::replay

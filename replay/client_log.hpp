@@ -2,14 +2,15 @@
 
 // What the replayer gave one client under test and what the client did, kept as it happens for
 // `replay --report` (on the network thread): its connections and how each ended, the attempts
-// refused before each, the items it was given on the stream and over REST, its REST requests,
-// pings and pongs. Memory grows with what the client was sent, never with the tape: ids are kept
-// as integers, in ranges where they run on. Beast-free.
+// refused before each, the events it was given on the stream (as runs of the tape's frame
+// numbers: the report reads their items off the tape), the items served over REST (ids as
+// integers), its REST requests, pings and pongs. Memory grows with what the client was sent and
+// did, never with the tape: a connection that gets every event of its stream is one run.
+// Beast-free.
 
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,21 +28,6 @@ using Item = std::pair<std::string, std::string>;
 // Mastodon's ids are decimal integers: kept as one, when `id` is written as one (no sign, no
 // leading zero) and fits; other ids (another server's) stay text.
 std::optional<std::uint64_t> numeric_id(std::string_view id);
-
-// A set of ids: integers in ranges of consecutive ones, others as text.
-class IdSet {
-   public:
-    void insert(std::string_view id);
-    bool contains(std::string_view id) const;
-    std::size_t size() const { return size_; }
-    // The stored ranges (first, last) and text ids: what memory holds.
-    std::size_t pieces() const { return ranges_.size() + text_.size(); }
-
-   private:
-    std::map<std::uint64_t, std::uint64_t> ranges_;  // first -> last; apart, never adjacent
-    std::set<std::string, std::less<>> text_;
-    std::size_t size_ = 0;
-};
 
 // The latest tape time each id was served at, over REST.
 class IdTimes {
@@ -126,11 +112,10 @@ class ClientLog {
     void connection_ended(TimePoint at, std::int64_t tape_end, ConnectionEnd how,
                           std::string recorded_end,
                           const std::vector<schema::Subscription>& subscriptions);
-    void streamed(std::string_view event, std::string_view id) {
-        if (keep_items_) {
-            given(event).streamed.insert(id);
-        }
-    }
+    // Event frame `seq` of the tape went out whole to the client; or one did not (another
+    // stream's, or spoiled by a fault).
+    void streamed(std::int64_t seq);
+    void not_streamed() { run_open_ = false; }
     // A REST page of `event` items with `ids`, at most `limit`, was served at tape time
     // `tape_now`.
     void rest_page(std::string target, std::string_view event, std::int64_t limit,
@@ -142,7 +127,11 @@ class ClientLog {
     void pong_received() { ++pongs_; }
 
     const std::vector<Connection>& connections() const { return connections_; }
-    bool got_on_stream(const Item& item) const;
+    // The event frames it was given: runs (first, last) of the tape's frame numbers with every
+    // event frame between them given, in the order they went out.
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& streamed_runs() const {
+        return runs_;
+    }
     // The latest tape time `item` was served at over REST, if it was.
     std::optional<std::int64_t> served_over_rest(const Item& item) const;
     const std::vector<RestRequest>& rest_requests() const { return requests_; }
@@ -151,21 +140,18 @@ class ClientLog {
     const Attempts& pending_attempts() const { return pending_; }
     std::int64_t pings() const { return pings_; }
     std::int64_t pongs() const { return pongs_; }
-    // Ranges and text ids held for the items streamed: what the log's memory grows with.
-    std::size_t id_pieces() const;
 
    private:
-    // What it was given of one kind of item (a handful of kinds: a short list beats a map).
-    struct Given {
+    // The ids served of one kind of item (a handful of kinds: a short list beats a map).
+    struct Served {
         std::string event;
-        IdSet streamed;
-        IdTimes rest;
+        IdTimes ids;
     };
-    Given& given(std::string_view event);
-    const Given* find_given(std::string_view event) const;
 
     std::vector<Connection> connections_;
-    std::vector<Given> given_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> runs_;
+    bool run_open_ = false;  // the last event frame went out, and runs_.back() ends with it
+    std::vector<Served> served_;
     std::vector<RestRequest> requests_;
     std::vector<schema::Subscription> subscriptions_;  // every one the client used
     Attempts pending_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "replay/client_protocol.hpp"
 #include "schema/streams.hpp"
@@ -83,15 +84,30 @@ struct Offer {
     std::string endpoint;
 };
 
-// What the tape made available on `subs` up to tape time `reached`.
-std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& plan,
-                                      const std::vector<schema::Subscription>& subs,
-                                      std::int64_t reached) {
+// What the tape made available on `subs` up to tape time `reached`, and which of its items went
+// out to the client on the stream (the event frames in `runs`).
+struct OnTape {
     std::map<Item, Offer> available;
+    std::set<Item> streamed;
+};
+
+OnTape read_tape(schema::TapeStore& store, const TapePlan& plan,
+                 const std::vector<schema::Subscription>& subs, std::int64_t reached,
+                 std::vector<std::pair<std::int64_t, std::int64_t>> runs) {
+    OnTape out;
+    auto& available = out.available;
     const auto offer = [&](Item item, Offer o) {
         if (o.at <= reached && !available.count(item)) {
             available.emplace(std::move(item), std::move(o));
         }
+    };
+    std::sort(runs.begin(), runs.end());
+    std::size_t run = 0;
+    const auto given = [&](std::int64_t seq) {
+        while (run < runs.size() && runs[run].second < seq) {
+            ++run;
+        }
+        return run < runs.size() && runs[run].first <= seq;
     };
     const std::string sse_label =
         plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()
@@ -104,11 +120,15 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
             !f.columns.event) {
             continue;
         }
+        Item item{*f.columns.event, *f.columns.object_id};
+        if (given(f.seq)) {
+            out.streamed.insert(item);
+        }
         const std::string label = f.columns.stream ? *f.columns.stream : sse_label;
         const auto sub = std::find_if(subs.begin(), subs.end(),
                                       [&](const auto& s) { return label_matches(label, s); });
         if (sub != subs.end()) {
-            offer({*f.columns.event, *f.columns.object_id},
+            offer(std::move(item),
                   {f.offset_ns, f.offset_ns, "", endpoint_of(*sub, *f.columns.event)});
         }
     }
@@ -129,7 +149,7 @@ std::map<Item, Offer> available_items(schema::TapeStore& store, const TapePlan& 
             }
         }
     }
-    return available;
+    return out;
 }
 
 // "3 (gap 2: since_id page full)": the missed items by where and why.
@@ -218,13 +238,14 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             subs.push_back(s);
         }
     }
+    const OnTape tape = read_tape(store, plan, subs, reached, log.streamed_runs());
     const auto got_status = [&](const std::string& id) {
-        return log.got_on_stream({"update", id}) || log.served_over_rest({"update", id});
+        return tape.streamed.count({"update", id}) || log.served_over_rest({"update", id});
     };
     std::vector<MissedItem> missed;
-    for (const auto& [item, at] : available_items(store, plan, subs, reached)) {
+    for (const auto& [item, at] : tape.available) {
         const auto& [event, id] = item;
-        const bool on_stream = log.got_on_stream(item);
+        const bool on_stream = tape.streamed.count(item) > 0;
         bool over_rest = false;
         if (event == "delete" || event == "status.update") {
             if (!got_status(id)) {

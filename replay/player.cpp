@@ -256,9 +256,12 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     run.last_offset = f.offset_ns;
     run.client.position_ns = f.offset_ns;
-    if (alive && !spoiled && f.columns.kind == FrameKind::event && f.columns.event &&
-        f.columns.object_id && run.out.bytes_written() != written_before) {
-        run.client.log.streamed(*f.columns.event, *f.columns.object_id);
+    if (f.columns.kind == FrameKind::event) {
+        if (alive && !spoiled && run.out.bytes_written() != written_before) {
+            run.client.log.streamed(f.seq);
+        } else {
+            run.client.log.not_streamed();
+        }
     }
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {

@@ -11,7 +11,7 @@ using namespace mastotape;
 using namespace mastotape::replay;
 using std::chrono::milliseconds;
 
-TEST_CASE("Ids are kept as integer ranges where they run on, others as text") {
+TEST_CASE("Ids served over REST are kept as integers where they read back the same") {
     CHECK(numeric_id("109000000000000001") == 109000000000000001ULL);
     CHECK(numeric_id("18446744073709551615") == 18446744073709551615ULL);
     CHECK_FALSE(numeric_id("18446744073709551616"));  // too big: text
@@ -21,43 +21,15 @@ TEST_CASE("Ids are kept as integer ranges where they run on, others as text") {
     CHECK_FALSE(numeric_id(""));
     CHECK(numeric_id("0") == 0ULL);
 
-    IdSet ids;
-    for (int i = 100; i < 200; ++i) {
-        ids.insert(std::to_string(i));
-    }
-    CHECK(ids.size() == 100);
-    CHECK(ids.pieces() == 1);
-    ids.insert("150");  // held already
-    CHECK(ids.size() == 100);
-    ids.insert("300");
-    ids.insert("302");
-    CHECK(ids.pieces() == 3);
-    ids.insert("301");  // joins 300 and 302
-    CHECK(ids.pieces() == 2);
-    ids.insert("99");   // runs on before 100
-    ids.insert("200");  // and after 199
-    CHECK(ids.pieces() == 2);
-    CHECK(ids.size() == 105);
-    for (const char* in : {"99", "100", "150", "199", "200", "300", "301", "302"}) {
-        CHECK(ids.contains(in));
-    }
-    for (const char* out : {"98", "201", "299", "303", "0100", "AbC"}) {
-        CHECK_FALSE(ids.contains(out));
-    }
-    ids.insert("AbC");  // another server's flake id
-    ids.insert("0100");
-    CHECK(ids.contains("AbC"));
-    CHECK(ids.contains("0100"));
-    CHECK_FALSE(ids.contains("abc"));
-    CHECK(ids.size() == 107);
-    CHECK(ids.pieces() == 4);
-
     IdTimes times;
     times.served("5", 10);
-    times.served("5", 7);
-    times.served("x", 3);
+    times.served("5", 7);    // the latest time stays
+    times.served("AbC", 3);  // another server's flake id
+    times.served("05", 4);
     CHECK(times.latest("5") == 10);
-    CHECK(times.latest("x") == 3);
+    CHECK(times.latest("AbC") == 3);
+    CHECK(times.latest("05") == 4);
+    CHECK_FALSE(times.latest("abc"));
     CHECK_FALSE(times.latest("6"));
 }
 
@@ -220,29 +192,36 @@ TEST_CASE("The review follows the Links a client took and tells why each item wa
     }
 }
 
-TEST_CASE("A log keeps nothing of the items unless asked, and its attempts per connection") {
+TEST_CASE("A log keeps nothing of the items unless asked, runs of frames, attempts") {
     ClientLog log;
-    log.streamed("update", "5");
+    log.streamed(5);
     log.rest_page("/api/v1/timelines/home", "update", 20, {"5"}, 10);
-    CHECK_FALSE(log.got_on_stream({"update", "5"}));
+    CHECK(log.streamed_runs().empty());
     CHECK(log.rest_requests().empty());
-    CHECK(log.id_pieces() == 0);
+    CHECK_FALSE(log.served_over_rest({"update", "5"}));
 
     log.keep_items(true);
     const TimePoint t0{};
     log.attempt_refused(t0);
     log.connection_started(t0 + milliseconds(10), 0);
-    log.streamed("update", "5");
-    log.streamed("update", "6");
-    log.streamed("notification", "6");
-    CHECK(log.got_on_stream({"update", "6"}));
-    CHECK_FALSE(log.got_on_stream({"update", "7"}));
-    CHECK(log.id_pieces() == 2);
+    for (std::int64_t seq = 1; seq <= 1000; ++seq) {
+        log.streamed(seq);  // with heartbeats between: only event frames count
+    }
+    log.not_streamed();  // another stream's event
+    log.streamed(1002);
+    log.streamed(1003);
+    log.rest_page("/api/v1/notifications", "notification", 40, {"6"}, 10);
+    CHECK(log.served_over_rest({"notification", "6"}) == 10);
+    CHECK_FALSE(log.served_over_rest({"update", "6"}));
     log.connection_ended(t0 + milliseconds(1000), 900, ConnectionEnd::fault, "", {});
     log.attempt_refused(t0 + milliseconds(1100));
     log.attempt_refused(t0 + milliseconds(1300));
     CHECK(log.pending_attempts().count() == 2);
     log.connection_started(t0 + milliseconds(1700), 900);
+    log.streamed(1004);  // a new connection starts a new run, even right after the last
+    using Runs = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    CHECK(log.streamed_runs() == Runs{{1, 1000}, {1002, 1003}, {1004, 1004}});
+
     REQUIRE(log.connections().size() == 2);
     CHECK(log.connections()[0].attempts.count() == 2);  // one refused, then the one that went in
     const Attempts& second = log.connections()[1].attempts;
