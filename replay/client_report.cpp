@@ -5,45 +5,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <set>
 
-#include "replay/client_protocol.hpp"
-#include "schema/streams.hpp"
+#include "replay/offered_items.hpp"
 
 namespace mastotape::replay {
 namespace {
 
 using Views = std::vector<ClientView>;
 using Json = nlohmann::ordered_json;
-
-// The endpoints that hold a subscription's items, with the event that brings each.
-std::vector<std::pair<std::string, std::string>> endpoints_of(const schema::Subscription& s) {
-    std::vector<std::pair<std::string, std::string>> out;
-    if (const std::string timeline = schema::status_timeline(s); !timeline.empty()) {
-        out.emplace_back(timeline, "update");
-    }
-    if (const auto* info = schema::find_stream(s.stream)) {
-        if (info->notifications) {
-            out.emplace_back("/api/v1/notifications", "notification");
-        }
-        if (info->conversations) {
-            out.emplace_back("/api/v1/conversations", "conversation");
-        }
-    }
-    return out;
-}
-
-// The endpoint of `s` that holds `event` items (a delete or an edit: the status timeline).
-std::string endpoint_of(const schema::Subscription& s, const std::string& event) {
-    const std::string holds =
-        event == "notification" || event == "conversation" ? event : std::string("update");
-    for (const auto& [endpoint, e] : endpoints_of(s)) {
-        if (e == holds) {
-            return endpoint;
-        }
-    }
-    return "";
-}
 
 double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -72,84 +41,6 @@ std::pair<std::string, std::optional<std::size_t>> where(const ClientLog& log, s
         }
     }
     return {"after its last connection", std::nullopt};
-}
-
-// An item the tape made available: from when (on the stream, or once the recording's backfill
-// had it), when it happened (for a gap's item: the middle of the gap), a note, and the endpoint
-// that holds it.
-struct Offer {
-    std::int64_t at = 0;
-    std::int64_t happened = 0;
-    std::string note;
-    std::string endpoint;
-};
-
-// What the tape made available on `subs` up to tape time `reached`, and which of its items went
-// out to the client on the stream (the event frames in `runs`).
-struct OnTape {
-    std::map<Item, Offer> available;
-    std::set<Item> streamed;
-};
-
-OnTape read_tape(schema::TapeStore& store, const TapePlan& plan,
-                 const std::vector<schema::Subscription>& subs, std::int64_t reached,
-                 std::vector<std::pair<std::int64_t, std::int64_t>> runs) {
-    OnTape out;
-    auto& available = out.available;
-    const auto offer = [&](Item item, Offer o) {
-        if (o.at <= reached && !available.count(item)) {
-            available.emplace(std::move(item), std::move(o));
-        }
-    };
-    std::sort(runs.begin(), runs.end());
-    std::size_t run = 0;
-    const auto given = [&](std::int64_t seq) {
-        while (run < runs.size() && runs[run].second < seq) {
-            ++run;
-        }
-        return run < runs.size() && runs[run].first <= seq;
-    };
-    const std::string sse_label =
-        plan.session.transport == schema::Transport::sse && !plan.session.subscriptions.empty()
-            ? plan.session.subscriptions.front().label()
-            : std::string();
-    auto frames = store.frames_from_seq(plan.session.id, 1);
-    schema::Frame f;
-    while (frames.next(f) && f.offset_ns <= reached) {
-        if (f.columns.kind != schema::FrameKind::event || !f.columns.object_id ||
-            !f.columns.event) {
-            continue;
-        }
-        Item item{*f.columns.event, *f.columns.object_id};
-        if (given(f.seq)) {
-            out.streamed.insert(item);
-        }
-        const std::string label = f.columns.stream ? *f.columns.stream : sse_label;
-        const auto sub = std::find_if(subs.begin(), subs.end(),
-                                      [&](const auto& s) { return label_matches(label, s); });
-        if (sub != subs.end()) {
-            offer(std::move(item),
-                  {f.offset_ns, f.offset_ns, "", endpoint_of(*sub, *f.columns.event)});
-        }
-    }
-    std::map<std::int64_t, std::int64_t> gap_middle;
-    for (const auto& g : store.gaps(plan.session.id)) {
-        gap_middle[g.idx] =
-            g.end_offset_ns ? (g.start_offset_ns + *g.end_offset_ns) / 2 : g.start_offset_ns;
-    }
-    for (const auto& b : store.backfill(plan.session.id)) {
-        for (const auto& s : subs) {
-            for (const auto& [endpoint, event] : endpoints_of(s)) {
-                if (b.endpoint == endpoint && !b.object_id.empty()) {
-                    offer({event, b.object_id},
-                          {b.offset_ns, gap_middle[b.gap_idx],
-                           "published in the recorded gap " + std::to_string(b.gap_idx + 1),
-                           endpoint});
-                }
-            }
-        }
-    }
-    return out;
 }
 
 // "3 (gap 2: since_id page full)": the missed items by where and why.
@@ -238,39 +129,44 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             subs.push_back(s);
         }
     }
-    const OnTape tape = read_tape(store, plan, subs, reached, log.streamed_runs());
-    const auto got_status = [&](const std::string& id) {
-        return tape.streamed.count({"update", id}) || log.served_over_rest({"update", id});
+    const Delivered delivered(store, plan.session.id, log.streamed_runs());
+    // A delete or an edit is news only about a status the client had.
+    const auto had_status = [&](const std::string& id) {
+        if (log.served_over_rest({"update", id})) {
+            return true;
+        }
+        const auto rows = store.event_rows(plan.session.id, "update", id);
+        return std::any_of(rows.begin(), rows.end(),
+                           [&](std::int64_t row) { return delivered.contains(row); });
     };
     std::vector<MissedItem> missed;
-    for (const auto& [item, at] : tape.available) {
-        const auto& [event, id] = item;
-        const bool on_stream = tape.streamed.count(item) > 0;
+    for_each_offered(store, plan, subs, reached, delivered, [&](const OfferedItem& o) {
+        const auto& [event, id] = o.item;
         bool over_rest = false;
         if (event == "delete" || event == "status.update") {
-            if (!got_status(id)) {
-                continue;  // a delete or an edit of a status the client never had is no news
+            if (!had_status(id)) {
+                return;
             }
             // REST shows a status as edited once the edit has happened, and never a deleted one.
             const auto served = log.served_over_rest({"update", id});
-            over_rest = event == "status.update" && served && *served >= at.at;
+            over_rest = event == "status.update" && served && *served >= o.at;
         } else {
-            over_rest = log.served_over_rest(item).has_value();
+            over_rest = log.served_over_rest(o.item).has_value();
         }
         ++r.available;
-        if (on_stream && over_rest) {
+        if (o.streamed && over_rest) {
             ++r.both;
-        } else if (on_stream) {
+        } else if (o.streamed) {
             ++r.on_stream;
         } else if (over_rest) {
             ++r.over_rest;
         } else {
-            auto [place, away] = where(log, at.happened);
+            auto [place, away] = where(log, o.happened);
             r.missed.push_back(
-                {item, at.happened, at.note.empty() ? place : at.note + ", " + place, away, 0});
-            missed.push_back({item, at.at, at.happened, at.endpoint});
+                {o.item, o.happened, o.note.empty() ? place : o.note + ", " + place, away, 0});
+            missed.push_back({o.item, o.at, o.happened, o.endpoint});
         }
-    }
+    });
     r.requests = review_requests(log.rest_requests());
     r.findings = explain(log, r.requests, missed);
     for (std::size_t f = 0; f < r.findings.size(); ++f) {

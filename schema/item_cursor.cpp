@@ -48,6 +48,10 @@ struct ItemCursor::Impl {
             from = static_cast<std::int64_t>(near->size());
             cmp = down ? " <= ?" : " >= ?";
         }
+        if (!from && !down) {
+            from = 0;  // rows without an id sort first, and would end the walk there
+            cmp = " >= ?";
+        }
         SQLite::Statement q(*db, "SELECT length(object_id) " + from_where() +
                                      (from ? " AND length(object_id)" + cmp : std::string()) +
                                      " ORDER BY length(object_id) " + (down ? "DESC" : "ASC") +

@@ -173,6 +173,24 @@ std::map<std::int64_t, std::int64_t> TapeStore::backfill_fetch_ends(std::int64_t
     });
 }
 
+std::vector<std::string> TapeStore::event_names(std::int64_t session_id) {
+    return guarded(path_, [&] {
+        // A skip scan, as below.
+        std::vector<std::string> out;
+        for (;;) {
+            SQLite::Statement q(impl_->db,
+                                "SELECT event FROM frames INDEXED BY frames_by_event WHERE "
+                                "session_id = ? AND event > ? ORDER BY event LIMIT 1");
+            q.bind(1, session_id);
+            q.bind(2, out.empty() ? std::string() : out.back());
+            if (!q.executeStep()) {
+                return out;
+            }
+            out.push_back(q.getColumn(0).getString());
+        }
+    });
+}
+
 std::vector<std::optional<std::string>> TapeStore::event_streams(std::int64_t session_id,
                                                                  const std::string& event) {
     return guarded(path_, [&] {
@@ -227,6 +245,33 @@ std::optional<std::pair<std::int64_t, std::int64_t>> TapeStore::latest_event(
             return std::nullopt;
         }
         return std::make_pair(q.getColumn(0).getInt64(), q.getColumn(1).getInt64());
+    });
+}
+
+std::optional<std::int64_t> TapeStore::frame_row(std::int64_t session_id, std::int64_t seq) {
+    return guarded(path_, [&]() -> std::optional<std::int64_t> {
+        SQLite::Statement q(impl_->db, "SELECT id FROM frames WHERE session_id = ? AND seq = ?");
+        q.bind(1, session_id);
+        q.bind(2, seq);
+        return q.executeStep() ? std::optional<std::int64_t>(q.getColumn(0).getInt64())
+                               : std::nullopt;
+    });
+}
+
+std::vector<std::int64_t> TapeStore::event_rows(std::int64_t session_id, const std::string& event,
+                                                const std::string& object_id) {
+    return guarded(path_, [&] {
+        std::vector<std::int64_t> out;
+        SQLite::Statement q(impl_->db,
+                            "SELECT id FROM frames INDEXED BY frames_by_object WHERE object_id = "
+                            "? AND session_id = ? AND event = ?");
+        q.bind(1, object_id);
+        q.bind(2, session_id);
+        q.bind(3, event);
+        while (q.executeStep()) {
+            out.push_back(q.getColumn(0).getInt64());
+        }
+        return out;
     });
 }
 

@@ -161,6 +161,8 @@ class TapeStore {
     // An id-ordered walk over one stream's events or one endpoint's backfilled items (the REST
     // timelines of a replay).
     ItemCursor items_by_id(std::int64_t session_id, const ItemScan& scan);
+    // The distinct event names the session's frames carry.
+    std::vector<std::string> event_names(std::int64_t session_id);
     // The distinct stream labels event frames named `event` carry (nullopt: frames without one).
     std::vector<std::optional<std::string>> event_streams(std::int64_t session_id,
                                                           const std::string& event);
@@ -169,6 +171,10 @@ class TapeStore {
     std::optional<std::pair<std::int64_t, std::int64_t>> latest_event(
         std::int64_t session_id, const std::string& event, const std::optional<std::string>& stream,
         const std::string& object_id, std::int64_t after_ns, std::int64_t until_ns);
+    // The row id of frame `seq`, and those of the `event` frames about `object_id`.
+    std::optional<std::int64_t> frame_row(std::int64_t session_id, std::int64_t seq);
+    std::vector<std::int64_t> event_rows(std::int64_t session_id, const std::string& event,
+                                         const std::string& object_id);
     // The bytes of the frame with row id `row`, and the body of backfilled item `seq`.
     std::string frame_bytes(std::int64_t row);
     std::string backfill_body(std::int64_t session_id, std::int64_t seq);

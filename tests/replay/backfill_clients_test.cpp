@@ -198,7 +198,7 @@ TEST_CASE("since_id with a gap longer than a page misses the items under the pag
     CHECK(requests[1]["follows"]["rel"] == "prev");
 }
 
-TEST_CASE("A catch-up before the stream is back misses the gap; each client's retry pattern") {
+TEST_CASE("A catch-up before the stream is back misses the gap, and each client's retry pattern") {
     TempDir dir;
     replay::ReplayOptions o;
     o.tape = make_tape(dir, statuses_with_gap(3));

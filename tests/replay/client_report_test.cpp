@@ -5,9 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "record/recorder.hpp"
+#include "schema/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"
@@ -241,4 +243,89 @@ TEST_CASE("The report says whether a client noticed a recorded silence, and afte
     CHECK(trusting["connections"][0]["silence_noticed_after_s"].is_null());
     CHECK_THAT(trusting["verdict"].get<std::string>(),
                Catch::Contains("never noticed the silent connection"));
+}
+
+TEST_CASE("A status on two streams is one item, and an event a fault spoiled is missed where it was") {
+    TempDir dir;
+    // multiplexed.jsonl with its first hashtag status made the same status as the first
+    // public:local one, as Mastodon sends a public status with a followed tag on both streams.
+    std::istringstream fixture(read_file(MASTOTAPE_SOURCE_DIR "/fixtures/multiplexed.jsonl"));
+    std::string jsonl;
+    std::string shared;      // the status on both streams
+    std::string subscribes;  // what the recorded client sent, to send the same
+    std::vector<nlohmann::json> events;
+    bool replaced = false;
+    for (std::string line; std::getline(fixture, line);) {
+        const auto r = nlohmann::json::parse(line);
+        if (r.value("type", "") == "frame" && r["kind"] == "event" && r["event"] == "update") {
+            const std::string label = r["stream"].dump();
+            if (shared.empty() && label == R"(["public:local"])") {
+                shared = r["id"];
+            } else if (!replaced && !shared.empty() && label == R"(["hashtag","rust"])") {
+                const std::string old = r["id"];
+                for (auto at = line.find(old); at != std::string::npos; at = line.find(old, at)) {
+                    line.replace(at, old.size(), shared);
+                }
+                replaced = true;
+            }
+        }
+        const auto edited = nlohmann::json::parse(line);
+        if (edited.value("type", "") == "frame" && edited["kind"] == "event") {
+            events.push_back(edited);
+        }
+        jsonl += line + "\n";
+    }
+    REQUIRE(replaced);
+    const std::string tape = dir.file("dup.db");
+    {
+        schema::TapeStore store(tape, schema::OpenMode::create);
+        std::istringstream in(jsonl);
+        schema::import_jsonl(store, in, "dup.jsonl");
+    }
+    // The first status after the shared one is sent spoiled (cut in half).
+    std::size_t spoiled = 0;
+    while (events[spoiled]["event"] != "update" || events[spoiled]["id"] == shared || spoiled < 5) {
+        ++spoiled;
+    }
+    std::string error;
+    replay::ReplayOptions o;
+    o.tape = tape;
+    o.clock = replay::ClockMode::max_speed;
+    o.client_report = true;
+    o.faults = {*replay::parse_fault("malformed-at=" + std::to_string(spoiled + 1), error)};
+    RunningReplay replay(o);
+    {
+        RawWs ws(replay.port(), "stream=user");
+        for (const char* s : {R"({"type":"subscribe","stream":"user"})",
+                              R"({"type":"subscribe","stream":"public:local"})",
+                              R"({"type":"subscribe","stream":"hashtag","tag":"rust"})"}) {
+            ws.send_frame(1, s);
+        }
+        while (ws.next(10)) {
+        }
+        REQUIRE(ws.ended());
+    }
+    // What it should be told: every distinct item, deletes and edits of statuses it had.
+    std::set<std::pair<std::string, std::string>> items, statuses;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (events[i]["event"] == "update" && i != spoiled) {
+            statuses.insert({"update", events[i]["id"]});
+        }
+    }
+    for (const auto& e : events) {
+        const std::string event = e["event"];
+        if ((event != "delete" && event != "status.update") ||
+            statuses.count({"update", e["id"]})) {
+            items.insert({event, e["id"]});
+        }
+    }
+    REQUIRE(items.size() < events.size());  // the shared status, at least, is one item
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    const auto& c = report["clients"][0];
+    INFO(c.dump(2));
+    CHECK(c["items"]["available"] == items.size());
+    CHECK(c["items"]["on_stream"] == items.size() - 1);
+    REQUIRE(c["missed"].size() == 1);
+    CHECK(c["missed"][0]["id"] == events[spoiled]["id"]);
+    CHECK(c["missed"][0]["where"] == "while connection 1 was up");
 }
