@@ -85,7 +85,9 @@ w("* What a user would write instead, against the same replayer: `bench/py_recor
   "columns, no indexes, no heartbeats, connections or gaps.")
 w("* Replay: `raw_limits drain` clients (bare Beast) reading from `mastotape replay --max-speed` "
   f"until it closes: one client on the big tape, 100 clients at once on a tape of "
-  f"{tape['events'] // 100:,} events each.")
+  f"{tape['events'] // 100:,} events each; each without `--report` and with it (the report's "
+  f"bookkeeping on every frame sent, and the report made from the tape at exit, which the peak "
+  f"RSS includes).")
 w("* Replay timing: `mastotape replay --speed 1` of a 10 s tape of 100 events/s, to 1, 100 and "
   "1,000 clients at once (`raw_limits drain --lean`: one thread that upgrades each connection by "
   "hand and reads them all with epoll, walking the WebSocket frame headers to count messages and "
@@ -147,12 +149,19 @@ w(f"| record / best plain recorder | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / best_plain(r)), '{:.1f}x')} |")
 w(f"| bare SQLite inserts without indexes / best plain recorder | "
   f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s'] / best_plain(r)), '{:.1f}x')} |")
+drain = lambda r, n, report=0: pick("drain", r, clients=n, report=report)
 w(f"| **replay** --max-speed to one client: messages/s | "
-  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s']))} |")
+  f"{spread(per_run(lambda r: drain(r, 1)['per_s']))} |")
 w(f"| replay one client / bare Beast server (the tape's frames) | "
-  f"{spread(per_run(lambda r: pick('drain', r, clients=1)['per_s'] / bare_ws(r)), '{:.2f}x')} |")
+  f"{spread(per_run(lambda r: drain(r, 1)['per_s'] / bare_ws(r)), '{:.2f}x')} |")
 w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
-  f"{spread(per_run(lambda r: pick('drain', r, clients=100)['per_s']))} |")
+  f"{spread(per_run(lambda r: drain(r, 100)['per_s']))} |")
+for n in (1, 100):
+    who = "one client" if n == 1 else "100 clients"
+    w(f"| replay --report to {who}: messages/s with / without | "
+      f"{spread(per_run(lambda r: drain(r, n, 1)['per_s'] / drain(r, n)['per_s']), '{:.3f}x')} |")
+    w(f"| replay --report to {who}: peak RSS with / without (report made at exit included) | "
+      f"{spread(per_run(lambda r: drain(r, n, 1)['replay_rss_kib'] / drain(r, n)['replay_rss_kib']), '{:.3f}x')} |")
 for n in (1, 100, 1000):
     for q in ("p50_us", "p99_us", "max_us"):
         w(f"| replay --speed 1, {n:,} client{'s' if n > 1 else ''}: send lateness {q[:-3]} (µs) | "

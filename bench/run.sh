@@ -170,13 +170,21 @@ for run in $(seq "$runs"); do
         finish_replay
     done
 
-    # Replay throughput: one bare client, then $clients at once.
-    start_replay "$work/replay.rss" "$work/tape.db"
-    "$raw" drain "ws://127.0.0.1:$port" 1 | note "$run"
-    finish_replay
-    start_replay "$work/replay.rss" "$work/small.db"
-    "$raw" drain "ws://127.0.0.1:$port" "$clients" | note "$run"
-    finish_replay
+    # Replay throughput: one bare client, then $clients at once; each without --report and with
+    # it (the report's bookkeeping on every frame, and the report made at exit).
+    for report in 0 1; do
+        flags=()
+        ((report)) && flags=(--report "$work/report.json")
+        for n in 1 "$clients"; do
+            tape=$work/tape.db
+            ((n > 1)) && tape=$work/small.db
+            start_replay "$work/replay.rss" "$tape" "${flags[@]}"
+            "$raw" drain "ws://127.0.0.1:$port" "$n" > "$work/drain.json"
+            finish_replay
+            note "$run" report="$report" replay_rss_kib="$(cat "$work/replay.rss")" \
+                < "$work/drain.json"
+        done
+    done
 
     # Send lateness at --speed 1: 1, 100 and 1,000 clients play the firehose tape at once; the
     # replayer's /_mastotape/status has how late each frame went out against its tape time. The

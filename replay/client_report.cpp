@@ -108,6 +108,7 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
     if (log.pings() > 0) {
         v += "; answered " + std::to_string(std::min(log.pongs(), log.pings())) + "/" +
              std::to_string(log.pings()) + " pings";
+        v += log.pongs() == 0 ? " (Mastodon drops a client that never answers)" : "";
     }
     return v;
 }
