@@ -90,7 +90,9 @@ std::string line_of(const char* type, const Record& r) {
     return dump(o);
 }
 
-std::string header_line(const Session& s) {
+}  // namespace
+
+std::string header_jsonl(const Session& s) {
     ojson session;
     put_fields(session, s);
     ojson header;
@@ -99,6 +101,8 @@ std::string header_line(const Session& s) {
     header["session"] = session;
     return dump(header);
 }
+
+namespace {
 
 // ---- import ----
 
@@ -432,7 +436,7 @@ std::string to_jsonl(const TimelineEntry& e) {
 }
 
 void export_session(TapeStore& store, std::int64_t session_id, std::ostream& out) {
-    out << header_line(store.session(session_id)) << '\n';
+    out << header_jsonl(store.session(session_id)) << '\n';
     // Connections and gaps are whole records at their start; their ends are inside them.
     walk_timeline(store, session_id, [&](const TimelineEntry& e) {
         if (e.kind != TimelineKind::connection_ended && e.kind != TimelineKind::gap_ended) {

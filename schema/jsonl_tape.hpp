@@ -24,6 +24,9 @@ inline constexpr int kJsonlVersion = 1;
 // Writes one session. Memory stays flat: frames stream from the store.
 void export_session(TapeStore& store, std::int64_t session_id, std::ostream& out);
 
+// The header line of a session's JSONL tape.
+std::string header_jsonl(const Session& s);
+
 // The JSONL record of a timeline entry: connections and gaps at their start hold their ends, so
 // connection_ended and gap_ended give "".
 std::string to_jsonl(const TimelineEntry& e);

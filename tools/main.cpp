@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     add_verify_command(app, run);
     add_export_command(app, run);
     add_import_command(app, run);
+    add_cut_command(app, run);
     add_synth_command(app, run);
     add_replay_command(app, run);
     add_record_command(app, run);

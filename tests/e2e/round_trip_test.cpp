@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "replay/replay_server.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/synth.hpp"
+#include "schema/tape_cut.hpp"
 #include "schema/tape_diff.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"
@@ -270,4 +272,31 @@ TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)
     auto o = round_trip_options();
     allow_tls_handshakes(o);
     check_round_trip([&] { return round_trip(tape, 1, 10, dir, o, true); }, o);
+}
+
+TEST_CASE("Round trip: cuts, around a gap and in the middle of a connection", "[round-trip]") {
+    TempDir dir;
+    const auto cut_into = [&](const std::string& fixture, const schema::CutSpec& spec) {
+        const auto tape = import_fixture(fixture, dir);
+        std::stringstream slice;
+        schema::TapeStore store(tape, schema::OpenMode::create);
+        schema::cut_session(store, 1, spec, slice);
+        REQUIRE(schema::import_jsonl(store, slice, "slice") == 2);
+        return tape;
+    };
+    auto o = round_trip_options();
+    SECTION("user-gaps around its heartbeat timeout, at ten times the recorded speed") {
+        schema::CutSpec spec;
+        spec.around_gap = 1;
+        spec.before_ns = 5'000'000'000;
+        const auto tape = cut_into("user-gaps", spec);
+        check_round_trip([&] { return round_trip(tape, 2, 10, dir, o); }, o);
+    }
+    SECTION("multiplexed from 20 s to 50 s (its subscribes sent before the cut), at --max-speed") {
+        schema::CutSpec spec;
+        spec.from_ns = 20'000'000'000;
+        spec.to_ns = 50'000'000'000;
+        const auto tape = cut_into("multiplexed", spec);
+        check_round_trip([&] { return round_trip(tape, 2, 0, dir, o); }, o);
+    }
 }
