@@ -19,5 +19,6 @@ void add_replay_command(CLI::App& app, Runner& run);
 void add_record_command(CLI::App& app, Runner& run);
 void add_diff_command(CLI::App& app, Runner& run);
 void add_cut_command(CLI::App& app, Runner& run);
+void add_merge_command(CLI::App& app, Runner& run);
 
 }  // namespace mastotape::tools
