@@ -20,5 +20,6 @@ void add_record_command(CLI::App& app, Runner& run);
 void add_diff_command(CLI::App& app, Runner& run);
 void add_cut_command(CLI::App& app, Runner& run);
 void add_merge_command(CLI::App& app, Runner& run);
+void add_redact_command(CLI::App& app, Runner& run);
 
 }  // namespace mastotape::tools

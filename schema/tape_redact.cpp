@@ -1,0 +1,193 @@
+#include "schema/tape_redact.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "schema/frame_classifier.hpp"
+#include "schema/jsonl_tape.hpp"
+#include "schema/timeline.hpp"
+
+namespace mastotape::schema {
+namespace {
+
+std::string host_of(const std::string& url) {
+    const auto colon = url.find("://");
+    if (colon == std::string::npos) {
+        return "";
+    }
+    const auto rest = url.substr(colon + 3);
+    return rest.substr(0, rest.find_first_of("/?#:"));
+}
+
+class TapeRedactor {
+   public:
+    TapeRedactor(TapeStore& store, std::int64_t id, Redactor::Options o)
+        : store_(store), id_(id), session_(store.session(id)), r_(with_home(std::move(o))) {
+        if (session_.transport == Transport::sse && !session_.subscriptions.empty()) {
+            sse_label_ = session_.subscriptions.front().label();
+        }
+    }
+
+    RedactSummary run(std::ostream* out, const std::function<void(std::int64_t)>& progress) {
+        // The ids first, for their offsets.
+        walk_timeline(store_, id_, [&](const TimelineEntry& e) {
+            if (e.kind == TimelineKind::frame && e.frame->columns.kind == FrameKind::event) {
+                if (auto payload = event_payload(session_.transport, e.frame->bytes)) {
+                    r_.observe(*payload);
+                }
+            } else if (e.kind == TimelineKind::backfill) {
+                r_.observe(e.backfill->body);
+                r_.observe(e.backfill->object_id);
+            }
+            return true;
+        });
+        r_.freeze();
+        Session s = session_;
+        s.source = mapped_url(s.source);
+        s.instance = mapped_url(s.instance);
+        s.label = r_.hosts_in(s.label);
+        s.settings_json = r_.hosts_in(s.settings_json);
+        const std::string header = header_jsonl(s);
+        if (out) {
+            *out << header << '\n';
+        }
+        walk_timeline(store_, id_, [&](const TimelineEntry& e) {
+            const std::string line = redacted(e);
+            if (out && !line.empty()) {
+                *out << line << '\n';
+            }
+            if (e.kind == TimelineKind::frame && progress && summary_.frames % 65536 == 0) {
+                progress(summary_.frames);
+            }
+            return !out || static_cast<bool>(*out);
+        });
+        if (out && !*out) {
+            throw TapeError("redact of session " + std::to_string(id_) +
+                            " failed: write error (disk full?)");
+        }
+        summary_.counts = r_.counts();
+        summary_.accounts = r_.accounts();
+        summary_.hosts = r_.hosts();
+        return summary_;
+    }
+
+   private:
+    Redactor::Options with_home(Redactor::Options o) const {
+        o.home_host = host_of(session_.instance.find("://") != std::string::npos ? session_.instance
+                                                                                 : session_.source);
+        if (o.home_host.empty()) {
+            o.home_host = session_.instance;
+        }
+        return o;
+    }
+
+    // A URL (or a host) with its host mapped and the rest kept: the streaming URL's query.
+    std::string mapped_url(const std::string& u) {
+        const std::string h = u.find("://") != std::string::npos ? host_of(u) : u;
+        if (!h.empty()) {
+            r_.host(h);
+        }
+        return r_.hosts_in(u);
+    }
+
+    std::string redacted(const TimelineEntry& e) {
+        TimelineEntry copy = e;
+        Connection c;
+        Frame f;
+        BackfillItem b;
+        switch (e.kind) {
+            case TimelineKind::connection_opened:
+                c = *e.connection;
+                c.url = mapped_url(c.url);
+                c.response_headers_json = r_.hosts_in(c.response_headers_json);
+                c.error_message = r_.hosts_in(c.error_message);
+                copy.connection = &c;
+                break;
+            case TimelineKind::frame:
+                f = frame(*e.frame);
+                copy.frame = &f;
+                break;
+            case TimelineKind::backfill:
+                b = backfill(*e.backfill);
+                copy.backfill = &b;
+                break;
+            case TimelineKind::connection_ended:
+            case TimelineKind::gap_ended:
+                return "";
+            default:
+                break;
+        }
+        return to_jsonl(copy);
+    }
+
+    Frame frame(const Frame& original) {
+        ++summary_.frames;
+        Frame f = original;
+        if (f.columns.kind != FrameKind::event) {
+            return f;
+        }
+        const auto payload = event_payload(session_.transport, f.bytes);
+        const auto redacted = payload ? r_.redact(*payload) : std::nullopt;
+        if (!redacted) {
+            // Kept as long as it was, with nothing of it left.
+            f.bytes = std::string(f.bytes.size(), 'x');
+            ++summary_.unparsable;
+        } else if (session_.transport == Transport::sse) {
+            const auto fields = parse_sse_block(f.bytes);
+            f.bytes = "event: " + fields.event + "\ndata: " + *redacted + "\n\n";
+        } else {
+            auto envelope = nlohmann::ordered_json::parse(f.bytes);
+            envelope["payload"] = *redacted;
+            f.bytes =
+                envelope.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        }
+        f.columns = expected_columns(session_.transport, f.columns.kind, f.bytes, sse_label_);
+        if (!f.columns.parse_ok) {
+            f.columns.kind = FrameKind::text;
+            f.columns = expected_columns(session_.transport, FrameKind::text, f.bytes, sse_label_);
+        }
+        return f;
+    }
+
+    BackfillItem backfill(const BackfillItem& original) {
+        BackfillItem b = original;
+        b.body = r_.redact(b.body).value_or(std::string(b.body.size(), 'x'));
+        b.object_id = r_.redact(b.object_id).value_or(b.object_id);
+        // The query's ids (min_id, max_id, since_id) as the items' ids are.
+        std::string query;
+        std::size_t start = 0;
+        while (start <= b.query.size()) {
+            const auto amp = b.query.find('&', start);
+            std::string pair = b.query.substr(start, amp == std::string::npos ? amp : amp - start);
+            const auto eq = pair.find('=');
+            if (eq != std::string::npos) {
+                const std::string value = pair.substr(eq + 1);
+                if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+                    pair = pair.substr(0, eq + 1) + r_.id(value);
+                }
+            }
+            query += (query.empty() ? "" : "&") + pair;
+            if (amp == std::string::npos) {
+                break;
+            }
+            start = amp + 1;
+        }
+        b.query = query;
+        return b;
+    }
+
+    TapeStore& store_;
+    std::int64_t id_;
+    Session session_;
+    Redactor r_;
+    std::string sse_label_;
+    RedactSummary summary_;
+};
+
+}  // namespace
+
+RedactSummary redact_session(TapeStore& store, std::int64_t session_id, Redactor::Options options,
+                             std::ostream* out, const std::function<void(std::int64_t)>& progress) {
+    return TapeRedactor(store, session_id, std::move(options)).run(out, progress);
+}
+
+}  // namespace mastotape::schema

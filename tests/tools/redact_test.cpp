@@ -1,0 +1,287 @@
+// `mastotape redact` (issue 19): a session safe to publish. Hand-made statuses with known names,
+// hosts and texts (non-ASCII, emoji, right-to-left, an @user@host mention in the HTML) among a
+// synthesized session's; after redact, none of the original values is anywhere in the export,
+// a mention and its account have the same pseudonym, ids keep their order and length, and the
+// REST pages come out in the original's order.
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "schema/frame_classifier.hpp"
+#include "schema/jsonl_tape.hpp"
+#include "schema/synth.hpp"
+#include "tests/replay/running_replay.hpp"
+#include "tests/replay/wire_client.hpp"
+#include "tests/test_support.hpp"
+
+using namespace mastotape;
+using namespace mastotape::test;
+using Json = nlohmann::json;
+
+namespace {
+
+const char* const kAlice = R"({
+  "id": "ID", "username": "alicewonder", "acct": "alicewonder@fedi.wonderland.example",
+  "display_name": "Zoë Ünalçelik 🦊 :blobcat:", "locked": false, "bot": false,
+  "created_at": "2022-11-05T00:00:00.000Z",
+  "note": "<p>Lives in Reykjavíkurborg, writes <a href=\"https://blog.wonderland.example/posts/secret-diary\">blog.wonderland.example/posts/secret-diary</a></p>",
+  "url": "https://fedi.wonderland.example/@alicewonder",
+  "uri": "https://fedi.wonderland.example/users/alicewonder",
+  "avatar": "https://files.wonderland.example/avatars/alicewonder-portrait.png",
+  "avatar_static": "https://files.wonderland.example/avatars/alicewonder-portrait.png",
+  "header": "https://files.wonderland.example/headers/alicewonder-garden.jpg",
+  "header_static": "https://files.wonderland.example/headers/alicewonder-garden.jpg",
+  "fields": [{"name": "Homepage", "value": "<a href=\"https://wonderland-homepage.example/me\">wonderland-homepage.example/me</a>", "verified_at": null}],
+  "emojis": [{"shortcode": "blobcat", "url": "https://files.wonderland.example/emoji/blobcat.png", "static_url": "https://files.wonderland.example/emoji/blobcat.png", "visible_in_picker": true}]
+})";
+
+const char* const kBob = R"({
+  "id": "BOBID", "username": "bobbuilder", "acct": "bobbuilder@other-place.example",
+  "display_name": "Robert Baumeister", "created_at": "2022-11-05T00:00:00.000Z",
+  "note": "", "url": "https://other-place.example/@bobbuilder",
+  "uri": "https://other-place.example/users/bobbuilder",
+  "avatar": "https://other-place.example/avatars/bobbuilder.png",
+  "avatar_static": "https://other-place.example/avatars/bobbuilder.png",
+  "header": "", "header_static": "", "fields": [], "emojis": []
+})";
+
+// Alice's status mentioning Bob, with the id of the synthesized status it stands in for.
+Json alice_status(const std::string& id, const std::string& bob_id) {
+    Json account = Json::parse(kAlice);
+    account["id"] = "109000000000000101";
+    Json s;
+    s["id"] = id;
+    s["created_at"] = "2026-08-21T12:00:01.000Z";
+    s["spoiler_text"] = "Geheimnisvolle Überraschung";
+    s["visibility"] = "public";
+    s["language"] = "de";
+    s["uri"] = "https://fedi.wonderland.example/users/alicewonder/statuses/" + id;
+    s["url"] = "https://fedi.wonderland.example/@alicewonder/" + id;
+    s["content"] =
+        "<p><span class=\"h-card\"><a href=\"https://other-place.example/@bobbuilder\" "
+        "class=\"u-url mention\">@<span>bobbuilder</span></a></span> שלום עליכם مرحبا بالعالم "
+        "café crème &amp; Grüße :blobcat: <a href=\"https://news.wonderland.example/"
+        "article-about-alice\" rel=\"nofollow\">news.wonderland.example/article-about-alice</a> "
+        "<a href=\"https://fedi.wonderland.example/tags/rust\" class=\"mention hashtag\" "
+        "rel=\"tag\">#<span>rust</span></a></p>";
+    s["account"] = account;
+    s["media_attachments"] = Json::array(
+        {{{"id", "109000000000000555"},
+          {"type", "image"},
+          {"url", "https://files.wonderland.example/media/alice-at-the-beach.jpg"},
+          {"preview_url", "https://files.wonderland.example/media/small/alice-at-the-beach.jpg"},
+          {"remote_url", nullptr},
+          {"description", "Alice standing at Reynisfjara beach"},
+          {"blurhash", "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$"}}});
+    s["mentions"] = Json::array({{{"id", bob_id},
+                                  {"username", "bobbuilder"},
+                                  {"url", "https://other-place.example/@bobbuilder"},
+                                  {"acct", "bobbuilder@other-place.example"}}});
+    s["tags"] =
+        Json::array({{{"name", "rust"}, {"url", "https://fedi.wonderland.example/tags/rust"}}});
+    s["emojis"] = Json::array();
+    s["poll"] = {{"id", "34567"},
+                 {"options", Json::array({{{"title", "Kaffee mit Sahne"}, {"votes_count", 3}},
+                                          {{"title", "Tee ohne Zucker"}, {"votes_count", 1}}})}};
+    s["card"] = {{"url", "https://news.wonderland.example/article-about-alice"},
+                 {"title", "Alice findet das Wunderland"},
+                 {"description", "Eine Geschichte über Alice"},
+                 {"author_name", "Lewis Carrollsson"},
+                 {"html", "<iframe src=\"https://news.wonderland.example/embed\"></iframe>"},
+                 {"image", "https://files.wonderland.example/cards/alice.jpg"},
+                 {"blurhash", "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$"}};
+    return s;
+}
+
+// The originals that must be gone.
+const std::vector<std::string> kOriginals = {"alicewonder",
+                                             "wonderland",
+                                             "Zoë",
+                                             "Ünalçelik",
+                                             "Reykjav",
+                                             "secret-diary",
+                                             "bobbuilder",
+                                             "other-place",
+                                             "Robert Baumeister",
+                                             "שלום",
+                                             "مرحبا",
+                                             "café",
+                                             "Grüße",
+                                             "article-about-alice",
+                                             "Geheimnisvolle",
+                                             "Reynisfjara",
+                                             "Kaffee mit Sahne",
+                                             "Carrollsson",
+                                             "alice-at-the-beach",
+                                             "UeKUpFxuo",
+                                             "portrait",
+                                             "example.social",
+                                             "hachyderm"};
+
+std::string exported(const std::string& db, std::int64_t id) {
+    schema::TapeStore store(db, schema::OpenMode::read);
+    std::ostringstream out;
+    schema::export_session(store, id, out);
+    return out.str();
+}
+
+// The JSONL of a synthesized user session with alice's status in place of one of its statuses
+// and a notification from bob (a mention of alice) in place of one of its notifications.
+std::string hand_made_session(const TempDir& dir) {
+    const std::string db = dir.file("synth.db");
+    {
+        schema::TapeStore store(db, schema::OpenMode::create);
+        schema::SynthOptions so;
+        so.events = 60;
+        so.connection_ends = {"eof"};
+        so.event_mix = {"update", "notification"};
+        schema::synthesize(store, so);
+    }
+    std::istringstream in(exported(db, 1));
+    std::string out;
+    bool status_done = false, notification_done = false;
+    const std::string bob_id = "109000000000000202";
+    for (std::string line; std::getline(in, line);) {
+        Json r = Json::parse(line);
+        if (r.value("type", "") == "frame" && r.value("kind", "") == "event") {
+            Json envelope = Json::parse(r["text"].get<std::string>());
+            Json payload;
+            if (!status_done && r["event"] == "update") {
+                payload = alice_status(r["id"], bob_id);
+                status_done = true;
+            } else if (!notification_done && r["event"] == "notification") {
+                Json bob = Json::parse(kBob);
+                bob["id"] = bob_id;
+                payload = {{"id", r["id"]},
+                           {"type", "mention"},
+                           {"created_at", "2026-08-21T12:00:02.000Z"},
+                           {"account", bob},
+                           {"status", alice_status("117133384180826100", bob_id)}};
+                notification_done = true;
+            }
+            if (!payload.is_null()) {
+                envelope["payload"] = payload.dump();
+                r["text"] = envelope.dump();
+                line = r.dump();
+            }
+        }
+        out += line + "\n";
+    }
+    REQUIRE(status_done);
+    REQUIRE(notification_done);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("redact leaves none of the original names, hosts and texts, consistently") {
+    TempDir dir;
+    const std::string db = dir.file("mastotape.db");
+    {
+        schema::TapeStore store(db, schema::OpenMode::create);
+        std::istringstream in(hand_made_session(dir));
+        schema::import_jsonl(store, in, "hand-made");
+    }
+    const std::string original = exported(db, 1);
+    for (const auto& value : kOriginals) {
+        INFO(value);
+        REQUIRE(original.find(value) != std::string::npos);  // they are there to begin with
+    }
+    auto r = run_mastotape("redact --dry-run", dir);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::StartsWith("would redact: ") && Catch::Contains(" accounts, "));
+    r = run_mastotape("redact --seed 7", dir);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("as session 2"));
+    CHECK_THAT(r.err, Catch::StartsWith("redacted: ") && Catch::Contains("0 unparsable"));
+    CHECK(exported(db, 1) == original);  // the input is never changed
+    CHECK(run_mastotape("verify", dir).exit_code == 0);
+
+    const std::string redacted = exported(db, 2);
+    for (const auto& value : kOriginals) {
+        INFO(value);
+        CHECK(redacted.find(value) == std::string::npos);
+    }
+    CHECK(redacted.find("#<span>rust</span>") != std::string::npos);  // a hashtag stays
+    CHECK(redacted.find(":blobcat:") != std::string::npos);           // and a custom emoji
+
+    // Bob as the notification's account and as the mention in alice's status: one pseudonym.
+    schema::TapeStore store(db, schema::OpenMode::read);
+    Json bob, mention;
+    std::string content;
+    auto cursor = store.frames_from_seq(2, 1);
+    for (schema::Frame f; cursor.next(f);) {
+        if (f.columns.kind != schema::FrameKind::event) {
+            continue;
+        }
+        const Json p = Json::parse(*schema::event_payload(schema::Transport::websocket, f.bytes));
+        // Bob's: its status is alice's, the one with a spoiler and a mention.
+        if (*f.columns.event == "notification" && p.contains("status") && p["status"].is_object() &&
+            !p["status"]["spoiler_text"].get<std::string>().empty() &&
+            !p["status"]["mentions"].empty()) {
+            bob = p["account"];
+            mention = p["status"]["mentions"][0];
+            content = p["status"]["content"];
+        }
+    }
+    REQUIRE(bob.is_object());
+    CHECK(bob["username"] == mention["username"]);
+    CHECK(bob["acct"] == mention["acct"]);
+    CHECK(bob["url"] == mention["url"]);
+    CHECK(bob["id"] == mention["id"]);
+    CHECK(bob["id"].get<std::string>().size() == 18);  // ids keep their length
+    CHECK_THAT(content,
+               Catch::Contains("href=\"" + bob["url"].get<std::string>() + "\"") &&
+                   Catch::Contains("@<span>" + bob["username"].get<std::string>() + "</span>"));
+    CHECK_THAT(bob["acct"].get<std::string>(), Catch::EndsWith(".example"));
+
+    // The same seed, the same pseudonyms.
+    REQUIRE(run_mastotape("redact 1 --seed 7", dir).exit_code == 0);
+    CHECK(exported(db, 3) == redacted);
+}
+
+TEST_CASE("A redacted session's REST pages come in the original's order") {
+    TempDir dir;
+    const std::string db = dir.file("mastotape.db");
+    {
+        schema::TapeStore store(db, schema::OpenMode::create);
+        schema::SynthOptions so;
+        so.events = 80;
+        so.connection_ends = {"eof"};
+        so.missed_per_gap = 5;
+        so.event_mix = {"update"};
+        schema::synthesize(store, so);
+    }
+    REQUIRE(run_mastotape("redact", dir).exit_code == 0);
+    // The created_at of each page's statuses, from a replay of each session at its end.
+    const auto page_of = [&](std::int64_t session) {
+        replay::ReplayOptions o;
+        o.tape = db;
+        o.session_id = session;
+        o.clock = replay::ClockMode::max_speed;
+        RunningReplay replay(o);
+        for (int connection = 0; connection < 2; ++connection) {  // to the tape's end
+            RawWs ws(replay.port(), "stream=user");
+            while (ws.next(10)) {
+            }
+        }
+        std::vector<std::pair<std::string, std::string>> out;  // (id, created_at)
+        const auto res = http_get(replay.port(), "/api/v1/timelines/home?limit=40");
+        for (const auto& s : Json::parse(res.substr(res.find("\r\n\r\n") + 4))) {
+            out.emplace_back(s["id"], s["created_at"]);
+        }
+        return out;
+    };
+    const auto before = page_of(1);
+    const auto after = page_of(2);
+    REQUIRE(before.size() == 40);
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        CHECK(after[i].second == before[i].second);
+        CHECK(after[i].first.size() == before[i].first.size());
+        CHECK(after[i].first != before[i].first);
+    }
+}
