@@ -149,14 +149,22 @@ w(f"| record / best plain recorder | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / best_plain(r)), '{:.1f}x')} |")
 w(f"| bare SQLite inserts without indexes / best plain recorder | "
   f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s'] / best_plain(r)), '{:.1f}x')} |")
-drain = lambda r, n, report=0: pick("drain", r, clients=n, report=report)
+def drain(r, n, report=0):
+    for row in rows:
+        if (row["what"] == "drain" and row["run"] == r and row.get("clients") == n
+                and row.get("report", 0) == report):
+            return row
+    raise KeyError(f"drain clients={n} report={report} in run {r}")
+
+
+have_report = any(row["what"] == "drain" and row.get("report") == 1 for row in rows)
 w(f"| **replay** --max-speed to one client: messages/s | "
   f"{spread(per_run(lambda r: drain(r, 1)['per_s']))} |")
 w(f"| replay one client / bare Beast server (the tape's frames) | "
   f"{spread(per_run(lambda r: drain(r, 1)['per_s'] / bare_ws(r)), '{:.2f}x')} |")
 w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
   f"{spread(per_run(lambda r: drain(r, 100)['per_s']))} |")
-for n in (1, 100):
+for n in ((1, 100) if have_report else ()):
     who = "one client" if n == 1 else "100 clients"
     w(f"| replay --report to {who}: messages/s with / without | "
       f"{spread(per_run(lambda r: drain(r, n, 1)['per_s'] / drain(r, n)['per_s']), '{:.3f}x')} |")
@@ -184,6 +192,12 @@ w(f"| peak RSS of record (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['record_rss_kib'] / 1024), '{:,.1f}')} |")
 w(f"| peak RSS of replay (MiB) | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['replay_rss_kib'] / 1024), '{:,.1f}')} |")
+for cmd in ("cut", "redact"):
+    t = next((r for r in rows if r["what"] == "transform" and r["command"] == cmd), None)
+    if t:
+        w(f"| {cmd} of the whole {t['events']:,}-event tape into another tape: seconds, "
+          f"events/s, peak RSS (MiB) | {t['seconds']:,.1f} s, {t['events'] / t['seconds']:,.0f}/s, "
+          f"{t['rss_kib'] / 1024:,.1f} |")
 w("")
 scale_synth = sorted((r for r in rows if r["what"] == "scale_synth"), key=lambda r: r["events"])
 if scale_synth:

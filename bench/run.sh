@@ -209,6 +209,20 @@ print(json.dumps(json.load(urllib.request.urlopen(url))["lateness"]))' "$port" |
     done
 done
 
+# cut and redact, once, of the whole big tape into another tape: they stream through it, so
+# their peak RSS must not grow with it.
+for cmd in cut redact; do
+    rm -f "$work/$cmd.db"*
+    flags=()
+    [[ $cmd == cut ]] && flags=(--from 0)
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$work/$cmd.rss" "$bin" "$cmd" --db "$work/tape.db" "${flags[@]}" \
+        --out "$work/$cmd.db" -q > /dev/null 2>&1
+    t1=$(date +%s.%N)
+    echo "{\"what\":\"transform\",\"command\":\"$cmd\",\"events\":$events,\"seconds\":$(elapsed "$t0" "$t1"),\"rss_kib\":$(cat "$work/$cmd.rss")}" | note 0
+    rm -f "$work/$cmd.db"*
+done
+
 # Scale, once: the cost curve from 10^4 events up to SCALE_MAX (default 10^7), and on the
 # biggest tape memory, time to first frame, memory per idle client and the inspection commands.
 # A 10^7-event tape is ~22 GB, and synth writes it as one transaction (a WAL as big again).
