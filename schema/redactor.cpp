@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 
 namespace mastotape::schema {
@@ -438,6 +440,36 @@ std::string Redactor::html(std::string_view h) {
     return out;
 }
 
+std::string Redactor::shifted(const std::string& time) const {
+    // YYYY-MM-DD, then THH:MM:SS and the rest (fraction, zone) kept as written.
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    const bool date_only = time.size() == 10;
+    if (o_.shift_s == 0 || time.size() < 10 ||
+        (date_only ? std::sscanf(time.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3
+                   : time.size() < 19 || time[10] != 'T' ||
+                         std::sscanf(time.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi,
+                                     &s) != 6)) {
+        return time;
+    }
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    const std::time_t t = timegm(&tm) + static_cast<std::time_t>(o_.shift_s);
+    std::tm out{};
+    gmtime_r(&t, &out);
+    char buf[32];
+    if (date_only) {
+        std::strftime(buf, sizeof buf, "%Y-%m-%d", &out);
+        return buf;
+    }
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &out);
+    return buf + time.substr(19);
+}
+
 std::optional<std::string> Redactor::redact(std::string_view text) {
     if (all_digits(text)) {
         return id(text);
@@ -499,6 +531,8 @@ std::optional<std::string> Redactor::redact(std::string_view text) {
                     child = neutral_media(s);
                 } else if (page_url_key(k)) {
                     child = url(s);
+                } else if (k.size() > 3 && k.substr(k.size() - 3) == "_at") {
+                    child = shifted(s);
                 } else if (k == "blurhash") {
                     child = "LEHV6nWB2yk8pyo0adR*.7kCMdnj";
                     count("blurhash");

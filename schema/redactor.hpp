@@ -27,6 +27,7 @@ class Redactor {
         std::set<std::string> keep_fields;  // JSON keys left as they are
         std::set<std::string> keep_hosts;   // hosts left as they are
         std::string home_host;              // the recorded instance: the host of local accounts
+        std::int64_t shift_s = 0;           // moves every *_at time (created_at...) this far
     };
     explicit Redactor(Options o);
 
@@ -54,6 +55,8 @@ class Redactor {
     std::string username(std::string_view name, std::string_view host);
     std::string scrambled(std::string_view text);
     std::string html(std::string_view html);
+    // An ISO 8601 time (2026-08-21T12:00:00.542Z, or a date) moved by shift_s; others as given.
+    std::string shifted(const std::string& time) const;
     bool keeps(std::string_view field) const { return o_.keep_fields.count(std::string(field)); }
     void count(const std::string& field) { ++counts_[field]; }
     const Options& options() const { return o_; }

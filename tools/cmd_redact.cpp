@@ -22,6 +22,7 @@ struct RedactOptions {
     std::uint64_t seed = 1;
     std::vector<std::string> keep;
     std::vector<std::string> keep_hosts;
+    double shift_s = 0;
     bool dry_run = false;
     bool quiet = false;
 };
@@ -45,6 +46,7 @@ void say(const schema::RedactSummary& s, bool dry_run) {
 int run_redact(const RedactOptions& o) {
     schema::Redactor::Options ro;
     ro.seed = o.seed;
+    ro.shift_s = static_cast<std::int64_t>(o.shift_s);
     ro.keep_fields.insert(o.keep.begin(), o.keep.end());
     for (const auto& h : o.keep_hosts) {
         std::string lowered = h;
@@ -114,6 +116,9 @@ void add_redact_command(CLI::App& app, Runner& run) {
     sub->add_option("--keep", o->keep, "JSON fields left as they are (e.g. created_at,language)")
         ->delimiter(',');
     sub->add_option("--keep-host", o->keep_hosts, "Hosts left as they are")->delimiter(',');
+    sub->add_option("--shift-time", o->shift_s,
+                    "Move every time in the entities (created_at, edited_at...) by this many "
+                    "seconds (default: times kept)");
     sub->add_flag("--dry-run", o->dry_run, "Say what would be redacted; write nothing");
     sub->add_flag("-q,--quiet", o->quiet, "No summary line or progress");
     sub->callback([o, &run] { run = [o] { return run_redact(*o); }; });
