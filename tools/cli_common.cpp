@@ -1,12 +1,14 @@
 #include "tools/cli_common.hpp"
 
-#include <iostream>
-
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <iostream>
+
+#include "schema/jsonl_tape.hpp"
 
 namespace mastotape::tools {
 
@@ -110,6 +112,25 @@ void say_if_immutable(const schema::TapeStore& store) {
 
 ReadTape::ReadTape(const std::string& path) : store_(path, schema::OpenMode::read) {
     say_if_immutable(store_);
+}
+
+JsonlTransit::JsonlTransit(const std::string& target, const std::string& what)
+    : path_(target + "." + what + "-" + std::to_string(::getpid()) + ".jsonl"),
+      out_(path_, std::ios::binary | std::ios::trunc) {
+    if (!out_) {
+        throw schema::TapeError(path_ + ": cannot write (missing directory or no permission)");
+    }
+}
+
+JsonlTransit::~JsonlTransit() { std::remove(path_.c_str()); }
+
+std::int64_t JsonlTransit::import_into(schema::TapeStore& store, const std::string& name) {
+    out_.close();
+    if (!out_) {
+        throw schema::TapeError(path_ + ": write error (disk full?)");
+    }
+    std::ifstream in(path_, std::ios::binary);
+    return schema::import_jsonl(store, in, name);
 }
 
 TapeTarget::TapeTarget(const std::string& path) : path_(path) {

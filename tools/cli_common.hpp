@@ -57,12 +57,32 @@ bool stderr_is_tty();
 
 }  // namespace mastotape::tools
 
+#include <fstream>
 #include <optional>
 
 #include "schema/model.hpp"
 #include "schema/new_tape.hpp"
 
 namespace mastotape::tools {
+// A JSONL file beside `target` (TARGET.WHAT-PID.jsonl), removed when this goes: what cut, redact
+// and merge write a session through, so that memory stays flat, the input has been read to the
+// end before anything is written, and import writes the session whole and verified, or not at
+// all.
+class JsonlTransit {
+   public:
+    JsonlTransit(const std::string& target, const std::string& what);
+    ~JsonlTransit();
+    JsonlTransit(const JsonlTransit&) = delete;
+    JsonlTransit& operator=(const JsonlTransit&) = delete;
+    std::ostream& out() { return out_; }
+    // Closes the file and reads it into `store` as a new session (`name` in errors); its id.
+    std::int64_t import_into(schema::TapeStore& store, const std::string& name);
+
+   private:
+    std::string path_;
+    std::ofstream out_;
+};
+
 // A `--stream` value: NAME or NAME=PARAM; `tag`/`list` (from --tag/--list) fill in the parameter
 // of hashtag and list streams given without one.
 schema::Subscription parse_stream_spec(const std::string& spec, const std::string& tag,

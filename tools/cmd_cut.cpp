@@ -1,10 +1,7 @@
 // `mastotape cut`: a slice of a session into a new session (schema/tape_cut.hpp).
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -30,12 +27,6 @@ struct CutOptions {
 
 std::int64_t to_ns(double s) { return static_cast<std::int64_t>(std::llround(s * 1e9)); }
 
-// Removes a file when it goes out of scope.
-struct Removed {
-    std::string path;
-    ~Removed() { std::remove(path.c_str()); }
-};
-
 int run_cut(const CutOptions& o) {
     schema::CutSpec spec;
     if (!std::isnan(o.from_s)) {
@@ -60,22 +51,14 @@ int run_cut(const CutOptions& o) {
 
     const std::string source = resolve_db(o.db);
     const std::string target = o.out.empty() ? source : o.out;
-    // The slice goes through a JSONL file beside the target (flat memory, and the source is read
-    // to the end before anything is written), then into the target as import reads it: verified,
-    // in one transaction.
-    Removed slice{target + ".cut-" + std::to_string(::getpid()) + ".jsonl"};
+    JsonlTransit slice(target, "cut");
     std::int64_t id = 0;
     schema::CutSummary summary;
     const bool status = !o.quiet && stderr_is_tty();
     {
         ReadTape tape(source);
         id = session_or_newest(*tape, o.session);
-        std::ofstream out(slice.path, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            throw schema::TapeError(slice.path +
-                                    ": cannot write (missing directory or no permission)");
-        }
-        summary = schema::cut_session(*tape, id, spec, out, [&](std::int64_t n) {
+        summary = schema::cut_session(*tape, id, spec, slice.out(), [&](std::int64_t n) {
             if (status) {
                 std::cerr << "\rcut: " << n << " frames read" << std::flush;
             }
@@ -84,10 +67,9 @@ int run_cut(const CutOptions& o) {
             std::cerr << '\r';
         }
     }
-    std::ifstream in(slice.path, std::ios::binary);
     TapeTarget into(target);
     const std::int64_t made =
-        schema::import_jsonl(into.store(), in, "the slice of session " + std::to_string(id));
+        slice.import_into(into.store(), "the slice of session " + std::to_string(id));
     into.finish();
     if (!o.quiet) {
         std::printf(

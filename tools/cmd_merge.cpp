@@ -1,12 +1,9 @@
 // `mastotape merge`: sessions of one tape copied into another, ids remapped, each whole or not
 // at all, one already there skipped.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -21,12 +18,6 @@ struct MergeOptions {
     std::string source;
     std::vector<std::int64_t> sessions;
     std::string db;
-};
-
-// Removes a file when it goes out of scope.
-struct Removed {
-    std::string path;
-    ~Removed() { std::remove(path.c_str()); }
 };
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -74,20 +65,10 @@ int run_merge(const MergeOptions& o) {
             ++skipped;
             continue;
         }
-        // Through a JSONL file beside the target: flat memory, and import writes the session
-        // whole, verified, or not at all.
-        Removed jsonl{target_path + ".merge-" + std::to_string(::getpid()) + ".jsonl"};
-        {
-            std::ofstream out(jsonl.path, std::ios::binary | std::ios::trunc);
-            if (!out) {
-                throw schema::TapeError(jsonl.path +
-                                        ": cannot write (missing directory or no permission)");
-            }
-            schema::export_session(*source, s.id, out);
-        }
-        std::ifstream in(jsonl.path, std::ios::binary);
+        JsonlTransit copy(target_path, "merge");
+        schema::export_session(*source, s.id, copy.out());
         const std::int64_t id =
-            schema::import_jsonl(target.store(), in, o.source + " session " + std::to_string(s.id));
+            copy.import_into(target.store(), o.source + " session " + std::to_string(s.id));
         std::cout << "session " << s.id << " of " << o.source << " is now session " << id << " of "
                   << target_path << '\n';
         ++merged;

@@ -169,7 +169,8 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->add_option("--sync", o->sync, "normal (batched commits) or full (durable per frame)")
         ->capture_default_str();
     sub->add_flag("--no-backfill", o->no_backfill, "Do not fetch what gaps missed over REST");
-    sub->add_option("--backfill-limit", o->record.backfill_limit, "Most items fetched per endpoint in each gap")
+    sub->add_option("--backfill-limit", o->record.backfill_limit,
+                    "Most items fetched per endpoint in each gap")
         ->capture_default_str();
     sub->add_option("--rest-base", o->record.rest_base,
                     "Where REST requests go (default: the instance, else the streaming host)");

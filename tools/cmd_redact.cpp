@@ -1,10 +1,7 @@
 // `mastotape redact`: a session made safe to publish, into a new session
 // (schema/tape_redact.hpp).
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -25,12 +22,6 @@ struct RedactOptions {
     double shift_s = 0;
     bool dry_run = false;
     bool quiet = false;
-};
-
-// Removes a file when it goes out of scope.
-struct Removed {
-    std::string path;
-    ~Removed() { std::remove(path.c_str()); }
 };
 
 void say(const schema::RedactSummary& s, bool dry_run) {
@@ -69,28 +60,20 @@ int run_redact(const RedactOptions& o) {
         say(schema::redact_session(*tape, id, ro, nullptr, progress), true);
         return kExitOk;
     }
-    // Through a JSONL file beside the target, as cut does: flat memory, and import writes the
-    // session whole, verified, or not at all.
-    Removed jsonl{target + ".redact-" + std::to_string(::getpid()) + ".jsonl"};
+    JsonlTransit redacted(target, "redact");
     std::int64_t id = 0;
     schema::RedactSummary summary;
     {
         ReadTape tape(source);
         id = session_or_newest(*tape, o.session);
-        std::ofstream out(jsonl.path, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            throw schema::TapeError(jsonl.path +
-                                    ": cannot write (missing directory or no permission)");
-        }
-        summary = schema::redact_session(*tape, id, ro, &out, progress);
+        summary = schema::redact_session(*tape, id, ro, &redacted.out(), progress);
         if (status) {
             std::cerr << '\r';
         }
     }
-    std::ifstream in(jsonl.path, std::ios::binary);
     TapeTarget into(target);
     const std::int64_t made =
-        schema::import_jsonl(into.store(), in, "the redacted session " + std::to_string(id));
+        redacted.import_into(into.store(), "the redacted session " + std::to_string(id));
     into.finish();
     say(summary, false);
     if (!o.quiet) {

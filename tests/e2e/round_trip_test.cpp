@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "record/recorder.hpp"
@@ -18,6 +18,7 @@
 #include "schema/tape_diff.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
@@ -141,16 +142,6 @@ void check_round_trip(const std::function<schema::DiffResult()>& run,
     check_equal(result, o);
 }
 
-std::string import_fixture(const std::string& name, TempDir& dir) {
-    const auto path = dir.file(name + ".db");
-    schema::TapeStore store(path, schema::OpenMode::create);
-    std::ifstream in(std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures/" + name + ".jsonl",
-                     std::ios::binary);
-    REQUIRE(in);
-    schema::import_jsonl(store, in, name);
-    return path;
-}
-
 // Frame times within 10 ms (diff's default is 5): on this project's two shared cores a bare
 // Asio timer alone is up to 4 ms late (bench/RESULTS.md, "raw: Asio timer lateness ... max"),
 // and the replayer's send and the recorder's stamp each take that chance, so one frame in a
@@ -171,7 +162,7 @@ void allow_tls_handshakes(schema::DiffOptions& o) {
 
 void fixture_round_trip(const std::string& name) {
     TempDir dir;
-    const auto tape = import_fixture(name, dir);
+    const auto tape = test::import_fixture(dir, name);
     auto o = round_trip_options();
     SECTION("at ten times the recorded speed, timing included") {
         check_round_trip([&] { return round_trip(tape, 1, 10, dir, o); }, o);
@@ -268,7 +259,7 @@ TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[rou
 
 TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)", "[round-trip]") {
     TempDir dir;
-    const auto tape = import_fixture("user-gaps", dir);
+    const auto tape = test::import_fixture(dir, "user-gaps");
     auto o = round_trip_options();
     allow_tls_handshakes(o);
     check_round_trip([&] { return round_trip(tape, 1, 10, dir, o, true); }, o);
@@ -277,7 +268,7 @@ TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)
 TEST_CASE("Round trip: cuts, around a gap and in the middle of a connection", "[round-trip]") {
     TempDir dir;
     const auto cut_into = [&](const std::string& fixture, const schema::CutSpec& spec) {
-        const auto tape = import_fixture(fixture, dir);
+        const auto tape = test::import_fixture(dir, fixture);
         std::stringstream slice;
         schema::TapeStore store(tape, schema::OpenMode::create);
         schema::cut_session(store, 1, spec, slice);

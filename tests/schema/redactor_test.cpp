@@ -51,7 +51,7 @@ TEST_CASE("Ids keep their length and their order, one offset per length") {
     CHECK(j["status_ids"][0] == mapped[2]);
 }
 
-TEST_CASE("Text keeps its shape; emoji, custom emoji and entities stay") {
+TEST_CASE("Text keeps its shape, and emoji, custom emoji and entities stay") {
     Redactor r = frozen({}, {});
     const std::string text = "Hello World 42, ça va? 🦊 :blobcat: שלום";
     const std::string out = r.scrambled(text);

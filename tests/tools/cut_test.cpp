@@ -8,40 +8,11 @@
 
 #include "schema/jsonl_tape.hpp"
 #include "schema/synth.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
-using mastotape::test::read_file;
-using mastotape::test::run_mastotape;
-using mastotape::test::TempDir;
-
-namespace {
-
-std::string exported(const std::string& db, std::int64_t id) {
-    schema::TapeStore store(db, schema::OpenMode::read);
-    std::ostringstream out;
-    schema::export_session(store, id, out);
-    return out.str();
-}
-
-std::vector<schema::Frame> frames_of(schema::TapeStore& store, std::int64_t id) {
-    std::vector<schema::Frame> out;
-    auto cursor = store.frames_from_seq(id, 1);
-    for (schema::Frame f; cursor.next(f);) {
-        out.push_back(f);
-    }
-    return out;
-}
-
-std::string import_fixture(const TempDir& dir, const std::string& name) {
-    const std::string db = dir.file(name + ".db");
-    schema::TapeStore store(db, schema::OpenMode::create);
-    std::ifstream in(std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures/" + name + ".jsonl");
-    schema::import_jsonl(store, in, name);
-    return db;
-}
-
-}  // namespace
+using namespace mastotape::test;
 
 TEST_CASE("cut --around-gap keeps the gap whole with its attempts and backfill, rebased") {
     TempDir dir;

@@ -8,21 +8,13 @@
 
 #include "schema/jsonl_tape.hpp"
 #include "schema/synth.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
-using mastotape::test::read_file;
-using mastotape::test::run_mastotape;
-using mastotape::test::TempDir;
+using namespace mastotape::test;
 
 namespace {
-
-std::string exported(const std::string& db, std::int64_t id) {
-    schema::TapeStore store(db, schema::OpenMode::read);
-    std::ostringstream out;
-    schema::export_session(store, id, out);
-    return out.str();
-}
 
 void synth_into(const std::string& db, std::uint64_t seed, std::int64_t events) {
     schema::TapeStore store(db, schema::OpenMode::create);

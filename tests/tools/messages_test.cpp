@@ -35,8 +35,9 @@ TEST_CASE("A damaged tape gets one line, whatever the damage") {
         {
             SQLite::Database db(dir.file("t.db"), SQLite::OPEN_READWRITE);
             db.exec("PRAGMA writable_schema=ON");
-            db.exec("UPDATE sqlite_master SET sql = 'CREATE TABLE frames (\n  a,\n  b,\n  ))))' "
-                    "WHERE name = 'frames'");
+            db.exec(
+                "UPDATE sqlite_master SET sql = 'CREATE TABLE frames (\n  a,\n  b,\n  ))))' "
+                "WHERE name = 'frames'");
         }
         const auto r = run_mastotape("stats --db t.db", dir);
         CHECK(r.exit_code == 1);
@@ -50,7 +51,8 @@ TEST_CASE("A damaged tape gets one line, whatever the damage") {
         CHECK(r.exit_code == 1);
         CHECK(lines(r.err) == 1);
         CHECK_THAT(r.err, !Catch::Contains("mastotape verify"));
-        CHECK_THAT(r.err, Catch::Contains("`sqlite3 t.db .recover` may save what is still readable"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("`sqlite3 t.db .recover` may save what is still readable"));
     }
 }
 

@@ -14,6 +14,7 @@
 #include "schema/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
@@ -119,13 +120,6 @@ const std::vector<std::string> kOriginals = {"alicewonder",
                                              "portrait",
                                              "example.social",
                                              "hachyderm"};
-
-std::string exported(const std::string& db, std::int64_t id) {
-    schema::TapeStore store(db, schema::OpenMode::read);
-    std::ostringstream out;
-    schema::export_session(store, id, out);
-    return out.str();
-}
 
 // The JSONL of a synthesized user session with alice's status in place of one of its statuses
 // and a notification from bob (a mention of alice) in place of one of its notifications.
