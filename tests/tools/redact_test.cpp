@@ -279,3 +279,37 @@ TEST_CASE("A redacted session's REST pages come in the original's order") {
         CHECK(after[i].first != before[i].first);
     }
 }
+
+TEST_CASE("An event whose payload does not parse is replaced, as long, and counted") {
+    TempDir dir;
+    // direct.jsonl with its first conversation's payload cut short, naming someone.
+    std::istringstream fixture(read_file(MASTOTAPE_SOURCE_DIR "/fixtures/direct.jsonl"));
+    std::string jsonl;
+    std::size_t length = 0;
+    for (std::string line; std::getline(fixture, line);) {
+        Json r = Json::parse(line);
+        if (length == 0 && r.value("type", "") == "frame" && r.value("kind", "") == "event") {
+            Json envelope = Json::parse(r["text"].get<std::string>());
+            envelope["payload"] = R"({"id":"418450","accounts":[{"username":"secretperson")";
+            r["text"] = envelope.dump();
+            r.erase("id");
+            r["unparsed"] = true;
+            length = r["text"].get<std::string>().size();
+            line = r.dump();
+        }
+        jsonl += line + "\n";
+    }
+    {
+        schema::TapeStore store(dir.file("mastotape.db"), schema::OpenMode::create);
+        std::istringstream in(jsonl);
+        schema::import_jsonl(store, in, "broken");
+    }
+    const auto r = run_mastotape("redact", dir);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("(1 unparsable, replaced)"));
+    schema::TapeStore store(dir.file("mastotape.db"), schema::OpenMode::read);
+    const auto frames = frames_of(store, 2);
+    CHECK(frames.at(0).bytes == std::string(length, 'x'));
+    CHECK(exported(dir.file("mastotape.db"), 2).find("secretperson") == std::string::npos);
+    CHECK(run_mastotape("verify", dir).exit_code == 0);
+}
