@@ -470,6 +470,72 @@ std::string Redactor::shifted(const std::string& time) const {
     return buf + time.substr(19);
 }
 
+std::string Redactor::media_url(std::string_view u) {
+    const auto p = split_url(u);
+    const auto dot = p.path.rfind('.');
+    count("media");
+    return p.ok ? p.scheme + "://" + host(p.host) + "/system/redacted" +
+                      (dot == std::string::npos ? std::string() : p.path.substr(dot))
+                : std::string();
+}
+
+std::optional<std::string> Redactor::field(const std::string& key, const std::string& parent,
+                                           const std::string& s) {
+    if (id_key(key) && all_digits(s)) {
+        return id(s);
+    }
+    if (media_url_key(key) ||
+        (key == "url" && (parent == "media_attachments" || parent == "emojis"))) {
+        return media_url(s);
+    }
+    if (page_url_key(key)) {
+        return url(s);
+    }
+    if (key.size() > 3 && key.substr(key.size() - 3) == "_at") {
+        return shifted(s);
+    }
+    if (key == "blurhash") {
+        count(key);
+        return "LEHV6nWB2yk8pyo0adR*.7kCMdnj";  // a neutral one
+    }
+    if (key == "content" || key == "note" || (key == "value" && parent == "fields")) {
+        count(key);
+        return html(s);
+    }
+    if (key == "html") {  // a card's embed
+        count(key);
+        return "";
+    }
+    // A tag's name stays: the stream labels and hashtag links name it.
+    if (text_key(key) && !(key == "name" && (parent == "tags" || parent == "featured_tags"))) {
+        count(key);
+        return scrambled(s);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+// An account or a mention: the same pseudonym for the same username on the same host.
+void pseudonymize_account(Redactor& r, Json& v) {
+    if (!v.contains("username") || !v.contains("acct") || !v["username"].is_string() ||
+        !v["acct"].is_string() || r.keeps("username")) {
+        return;
+    }
+    const std::string acct = v["acct"];
+    const auto at = acct.find('@');
+    const std::string h = at != std::string::npos ? acct.substr(at + 1)
+                          : v.contains("url") && v["url"].is_string()
+                              ? split_url(v["url"].get<std::string>()).host
+                              : r.options().home_host;
+    const std::string name = r.username(v["username"].get<std::string>(), h);
+    v["username"] = name;
+    v["acct"] = at == std::string::npos ? name : name + "@" + r.host(h);
+    r.count("username");
+}
+
+}  // namespace
+
 std::optional<std::string> Redactor::redact(std::string_view text) {
     if (all_digits(text)) {
         return id(text);
@@ -478,14 +544,6 @@ std::optional<std::string> Redactor::redact(std::string_view text) {
     if (j.is_discarded()) {
         return std::nullopt;
     }
-    const auto neutral_media = [&](const std::string& u) {
-        const auto p = split_url(u);
-        const auto dot = p.path.rfind('.');
-        count("media");
-        return p.ok ? p.scheme + "://" + host(p.host) + "/system/redacted" +
-                          (dot == std::string::npos ? std::string() : p.path.substr(dot))
-                    : std::string();
-    };
     std::function<void(Json&, const std::string&)> walk = [&](Json& v, const std::string& key) {
         if (v.is_array()) {
             for (auto& child : v) {
@@ -500,54 +558,17 @@ std::optional<std::string> Redactor::redact(std::string_view text) {
         if (!v.is_object()) {
             return;
         }
-        // An account or a mention: the same pseudonym for the same username on the same host.
-        if (v.contains("username") && v.contains("acct") && v["username"].is_string() &&
-            v["acct"].is_string() && !keeps("username")) {
-            const std::string acct = v["acct"];
-            const auto at = acct.find('@');
-            const std::string h = at != std::string::npos ? acct.substr(at + 1)
-                                  : v.contains("url") && v["url"].is_string()
-                                      ? split_url(v["url"].get<std::string>()).host
-                                      : o_.home_host;
-            const std::string name = username(v["username"].get<std::string>(), h);
-            v["username"] = name;
-            v["acct"] = at == std::string::npos ? name : name + "@" + host(h);
-            count("username");
-        }
-        const bool tag_object = key == "tags" || key == "featured_tags";
+        pseudonymize_account(*this, v);
         for (auto& [k, child] : v.items()) {
             if (keeps(k) || k == "username" || k == "acct") {
                 continue;
             }
-            if (child.is_string()) {
-                const std::string s = child.get<std::string>();
-                if (s.empty()) {
-                    continue;
-                }
-                if (id_key(k) && all_digits(s)) {
-                    child = id(s);
-                } else if (media_url_key(k) ||
-                           (k == "url" && (key == "media_attachments" || key == "emojis"))) {
-                    child = neutral_media(s);
-                } else if (page_url_key(k)) {
-                    child = url(s);
-                } else if (k.size() > 3 && k.substr(k.size() - 3) == "_at") {
-                    child = shifted(s);
-                } else if (k == "blurhash") {
-                    child = "LEHV6nWB2yk8pyo0adR*.7kCMdnj";
-                    count("blurhash");
-                } else if (k == "content" || k == "note" || (k == "value" && key == "fields")) {
-                    child = html(s);
-                    count(k);
-                } else if (k == "html") {
-                    child = "";
-                    count(k);
-                } else if (text_key(k) && !(k == "name" && tag_object)) {
-                    child = scrambled(s);
-                    count(k);
-                }
-            } else {
+            if (!child.is_string()) {
                 walk(child, k);
+            } else if (const std::string s = child.get<std::string>(); !s.empty()) {
+                if (auto redacted = field(k, key, s)) {
+                    child = std::move(*redacted);
+                }
             }
         }
     };

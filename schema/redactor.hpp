@@ -55,6 +55,12 @@ class Redactor {
     std::string username(std::string_view name, std::string_view host);
     std::string scrambled(std::string_view text);
     std::string html(std::string_view html);
+    // A media file's URL, neutralised (its host mapped, its path gone but for the extension).
+    std::string media_url(std::string_view u);
+    // What the string `value` of field `key` (in an object under `parent`) becomes; nullopt:
+    // left as it is (an enum, a language, a count).
+    std::optional<std::string> field(const std::string& key, const std::string& parent,
+                                     const std::string& value);
     // An ISO 8601 time (2026-08-21T12:00:00.542Z, or a date) moved by shift_s; others as given.
     std::string shifted(const std::string& time) const;
     bool keeps(std::string_view field) const { return o_.keep_fields.count(std::string(field)); }
