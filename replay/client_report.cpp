@@ -299,7 +299,8 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
                               {"id", m.item.second},
                               {"offset_ns", m.offset_ns},
                               {"where", m.where},
-                              {"why", r.findings[m.finding].reason}});
+                              {"why", r.findings[m.finding].reason},
+                              {"finding", m.finding + 1}});
         }
         c["missed"] = std::move(missed);
         Json findings = Json::array();

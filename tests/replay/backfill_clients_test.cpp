@@ -170,6 +170,10 @@ TEST_CASE("since_id with a gap longer than a page misses the items under the pag
         CHECK(schema::compare_ids(id, page.ids.back()) < 0);  // under the page
     }
     REQUIRE(since["findings"].size() == 1);
+    for (const auto& m : since["missed"]) {
+        CHECK(m["why"] == "since_id page full");
+        CHECK(m["finding"] == 1);
+    }
     const auto& finding = since["findings"][0];
     CHECK(finding["reason"] == "since_id page full");
     CHECK(finding["items"] == expected.size());
