@@ -56,10 +56,7 @@ std::vector<Head> heads_for(schema::TapeStore& store, const TapePlan& plan,
                             const std::vector<schema::Subscription>& subs, const std::string& event,
                             std::int64_t reached) {
     const auto& session = plan.session;
-    const std::string sse_label =
-        session.transport == schema::Transport::sse && !session.subscriptions.empty()
-            ? session.subscriptions.front().label()
-            : std::string();
+    const std::string sse_label = schema::sse_label(session);
     std::vector<Head> heads;
     schema::ItemScan scan;
     scan.key = event;

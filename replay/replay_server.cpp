@@ -86,12 +86,8 @@ struct ReplayServer::Impl {
           rest(rest_store, plan.session),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM) {
-        if (plan.session.transport == schema::Transport::sse) {
-            streaming.sse_tape = true;
-            if (!plan.session.subscriptions.empty()) {
-                streaming.sse_label = plan.session.subscriptions.front().label();
-            }
-        }
+        streaming.sse_tape = plan.session.transport == schema::Transport::sse;
+        streaming.sse_label = schema::sse_label(plan.session);
         streaming.connection_ended = [this] {
             if (options.exit_when_done && player.live() == 0 && admission.all_finished()) {
                 ioc.stop();

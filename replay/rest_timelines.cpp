@@ -136,10 +136,7 @@ using Page = std::vector<std::pair<std::string, std::string>>;  // (id, entity),
 std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
                                                   const schema::Session& session, const Endpoint& e,
                                                   const std::string& event) {
-    const std::string sse_label =
-        session.transport == schema::Transport::sse && !session.subscriptions.empty()
-            ? session.subscriptions.front().label()
-            : std::string();
+    const std::string sse_label = schema::sse_label(session);
     std::vector<std::optional<std::string>> out;
     for (auto& label : store.event_streams(session.id, event)) {
         const std::string& text = label ? *label : sse_label;

@@ -257,13 +257,6 @@ Session read_header(const json& h) {
     return s;
 }
 
-std::string sse_label_of(const Session& s) {
-    if (s.transport != Transport::sse || s.subscriptions.empty()) {
-        return "";
-    }
-    return s.subscriptions.front().label();
-}
-
 // Checks that a frame's derived keys, if given, agree with its bytes.
 void check_derived(const json& o, const FrameColumns& expected) {
     auto differs = [&](const char* key, const std::optional<std::string>& want) {
@@ -307,7 +300,7 @@ void check_next(const char* what, std::int64_t got, std::int64_t& expected) {
 class Importer {
    public:
     Importer(TapeStore& store, const Session& s, std::int64_t session_id)
-        : store_(store), session_(s), sse_label_(sse_label_of(s)) {
+        : store_(store), session_(s), sse_label_(sse_label(s)) {
         batch_.session_id = session_id;
     }
 
@@ -348,7 +341,8 @@ class Importer {
         std::string reason = first.text;
         if (problems.size() > 1) {
             const auto more = problems.size() - 1;
-            reason += " (and " + std::to_string(more) + (more == 1 ? " more problem)" : " more problems)");
+            reason += " (and " + std::to_string(more) +
+                      (more == 1 ? " more problem)" : " more problems)");
         }
         throw LineError{reason, line_of(first.about)};
     }
@@ -391,8 +385,8 @@ class Importer {
     // connections and gaps from 0, the others from 1).
     std::vector<std::int64_t>& lines_of(Kind k) { return lines_[static_cast<std::size_t>(k)]; }
     std::int64_t line_of(const RecordRef& r) {
-        const bool from_one = r.kind == Kind::frame || r.kind == Kind::client_message ||
-                              r.kind == Kind::backfill;
+        const bool from_one =
+            r.kind == Kind::frame || r.kind == Kind::client_message || r.kind == Kind::backfill;
         const auto& lines = lines_of(r.kind);
         const std::int64_t at = r.number - (from_one ? 1 : 0);
         if (r.kind == Kind::session || at < 0 || at >= static_cast<std::int64_t>(lines.size())) {

@@ -115,6 +115,12 @@ std::string Subscription::label() const {
     return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string sse_label(const Session& s) {
+    return s.transport == Transport::sse && !s.subscriptions.empty()
+               ? s.subscriptions.front().label()
+               : std::string();
+}
+
 std::string_view to_string(SessionState s) {
     switch (s) {
         case SessionState::recording:

@@ -55,6 +55,10 @@ struct Session {
     std::string settings_json = "{}";  // recorder settings worth keeping (heartbeat timeout, ...)
 };
 
+// The stream label an SSE session's events stand for (they carry none): its one subscription's.
+// "" for a WebSocket session, whose events carry their own.
+std::string sse_label(const Session& s);
+
 // How a connection ended, and so why the gap after it began. Stored as its name.
 enum class EndCause {
     none,               // "": still open

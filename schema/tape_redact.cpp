@@ -21,11 +21,11 @@ std::string host_of(const std::string& url) {
 class TapeRedactor {
    public:
     TapeRedactor(TapeStore& store, std::int64_t id, Redactor::Options o)
-        : store_(store), id_(id), session_(store.session(id)), r_(with_home(std::move(o))) {
-        if (session_.transport == Transport::sse && !session_.subscriptions.empty()) {
-            sse_label_ = session_.subscriptions.front().label();
-        }
-    }
+        : store_(store),
+          id_(id),
+          session_(store.session(id)),
+          r_(with_home(std::move(o))),
+          sse_label_(sse_label(session_)) {}
 
     RedactSummary run(std::ostream* out, const std::function<void(std::int64_t)>& progress) {
         // The ids first, for their offsets.

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "schema/recorder_lock.hpp"
 #include "schema/frame_classifier.hpp"
+#include "schema/recorder_lock.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -69,9 +69,7 @@ std::string describe_columns(const FrameColumns& c) {
 }
 
 std::int64_t SessionCheck::run() {
-    if (s_.transport == Transport::sse && !s_.subscriptions.empty()) {
-        sse_label_ = s_.subscriptions.front().label();
-    }
+    sse_label_ = sse_label(s_);
     check_connections();
     check_frames();
     check_gaps();
@@ -79,7 +77,8 @@ std::int64_t SessionCheck::run() {
     check_backfill();
     if (s_.ended_offset_ns && in_range({}, "its end", *s_.ended_offset_ns) &&
         *s_.ended_offset_ns < prev_offset_) {
-        problem({}, "ends at " + std::to_string(*s_.ended_offset_ns) + " ns, before its last frame");
+        problem({},
+                "ends at " + std::to_string(*s_.ended_offset_ns) + " ns, before its last frame");
     }
     return last_offset_;
 }
@@ -173,8 +172,8 @@ void SessionCheck::check_frame(const Frame& f) {
     }
     const FrameColumns want = expected_columns(s_.transport, f.columns.kind, f.bytes, sse_label_);
     if (!(want == f.columns)) {
-        problem(me, name + " columns " + describe_columns(f.columns) +
-                        " do not match its bytes (" + describe_columns(want) + ")");
+        problem(me, name + " columns " + describe_columns(f.columns) + " do not match its bytes (" +
+                        describe_columns(want) + ")");
     }
     saw(f.offset_ns);
 }
@@ -186,8 +185,8 @@ void SessionCheck::check_gaps() {
         const RecordRef me{Kind::gap, g.idx};
         const std::string name = "gap " + std::to_string(g.idx);
         if (g.idx != static_cast<std::int64_t>(i)) {
-            problem(me, "gap numbers skip from " + std::to_string(i) + " to " +
-                            std::to_string(g.idx));
+            problem(me,
+                    "gap numbers skip from " + std::to_string(i) + " to " + std::to_string(g.idx));
         }
         if (!in_range(me, name + "'s start", g.start_offset_ns) ||
             (g.end_offset_ns && !in_range(me, name + "'s end", *g.end_offset_ns))) {
@@ -239,8 +238,8 @@ void SessionCheck::check_backfill() {
             problem(me, "backfill seq jumps to " + std::to_string(b.seq));
         }
         if (b.gap_idx < 0 || b.gap_idx >= static_cast<std::int64_t>(gaps_.size())) {
-            problem(me, name + " names gap " + std::to_string(b.gap_idx) +
-                            ", which is not recorded");
+            problem(me,
+                    name + " names gap " + std::to_string(b.gap_idx) + ", which is not recorded");
         }
         if (in_range(me, name, b.offset_ns)) {
             saw(b.offset_ns);
