@@ -86,7 +86,7 @@ class Cutter {
             close.after_seq = frames_;
             close.kind = "close";
             close.bytes = std::string("\x03\xe8", 2);
-            emit(TimelineKind::client_message, &close);
+            emit(close);
         }
         if (!out_) {
             throw TapeError("cut of session " + std::to_string(id_) +
@@ -166,7 +166,7 @@ class Cutter {
                 return it->second;
             }
         }
-        return recent_.empty() || seq >= recent_.back().first ? frames_ : 0;
+        return 0;  // before every frame kept (or older than the window: 4,096 frames back)
     }
 
     bool keeps_frame(const Frame& f) const {
@@ -194,26 +194,37 @@ class Cutter {
         return true;
     }
 
-    void emit(TimelineKind kind, const void* record) {
+    // A record as its JSONL line.
+    void emit(const TimelineEntry& e) { out_ << to_jsonl(e) << '\n'; }
+    void emit(const Connection& c) {
         TimelineEntry e;
-        e.kind = kind;
-        switch (kind) {
-            case TimelineKind::connection_opened:
-                e.connection = static_cast<const Connection*>(record);
-                break;
-            case TimelineKind::gap_started:
-                e.gap = static_cast<const Gap*>(record);
-                break;
-            case TimelineKind::client_message:
-                e.client_message = static_cast<const ClientMessage*>(record);
-                break;
-            case TimelineKind::frame:
-                e.frame = static_cast<const Frame*>(record);
-                break;
-            default:
-                e.backfill = static_cast<const BackfillItem*>(record);
-        }
-        out_ << to_jsonl(e) << '\n';
+        e.kind = TimelineKind::connection_opened;
+        e.connection = &c;
+        emit(e);
+    }
+    void emit(const Gap& g) {
+        TimelineEntry e;
+        e.kind = TimelineKind::gap_started;
+        e.gap = &g;
+        emit(e);
+    }
+    void emit(const ClientMessage& m) {
+        TimelineEntry e;
+        e.kind = TimelineKind::client_message;
+        e.client_message = &m;
+        emit(e);
+    }
+    void emit(const Frame& f) {
+        TimelineEntry e;
+        e.kind = TimelineKind::frame;
+        e.frame = &f;
+        emit(e);
+    }
+    void emit(const BackfillItem& b) {
+        TimelineEntry e;
+        e.kind = TimelineKind::backfill;
+        e.backfill = &b;
+        emit(e);
     }
 
     void visit(const TimelineEntry& e) {
@@ -258,7 +269,7 @@ class Cutter {
             *c.handshake_offset_ns -= lo_;
         }
         *c.ended_offset_ns -= lo_;
-        emit(TimelineKind::connection_opened, &c);
+        emit(c);
         ++summary_.connections;
     }
 
@@ -274,7 +285,7 @@ class Cutter {
         if (g.end_offset_ns) {
             *g.end_offset_ns -= lo_;
         }
-        emit(TimelineKind::gap_started, &g);
+        emit(g);
         ++summary_.gaps;
     }
 
@@ -298,7 +309,7 @@ class Cutter {
         m.connection_idx = it->second;
         m.seq = ++messages_;
         m.offset_ns -= lo_;
-        emit(TimelineKind::client_message, &m);
+        emit(m);
     }
 
     void frame(const Frame& f) {
@@ -317,7 +328,7 @@ class Cutter {
         if (recent_.size() > 4096) {
             recent_.pop_front();
         }
-        emit(TimelineKind::frame, &copy);
+        emit(copy);
         ++summary_.frames;
     }
 
@@ -329,7 +340,7 @@ class Cutter {
         b.gap_idx = it->second;
         b.seq = ++backfilled_;
         b.offset_ns -= lo_;
-        emit(TimelineKind::backfill, &b);
+        emit(b);
         ++summary_.backfilled;
     }
 
