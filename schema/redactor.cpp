@@ -283,7 +283,6 @@ std::string Redactor::username(std::string_view name, std::string_view h) {
     } while (taken_.count(made));
     taken_.insert(made);
     usernames_.emplace(key, made);
-    count("accounts");
     return made;
 }
 
