@@ -14,6 +14,7 @@
 
 #include "record/stream_connection.hpp"
 #include "schema/model.hpp"
+#include "schema/zstd_codec.hpp"
 
 namespace mastotape::record {
 
@@ -39,6 +40,7 @@ struct RecordOptions {
     std::size_t batch_records = 1000;
     std::size_t write_buffer_bytes = 16 * 1024 * 1024;  // frames held for the writer, at most
     bool sync_full = false;
+    schema::Compression compression;  // how frames are stored; compressed on the writer thread
     bool quiet = false;
     bool json_log = false;
     bool backfill = true;                // fetch what each gap missed over REST

@@ -74,6 +74,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     connection_.max_frame = o.max_frame;
 
     auto store = std::make_unique<schema::TapeStore>(o.db, schema::OpenMode::create);
+    store->set_compression(o.compression);
     schema::Session s;
     s.label = o.label;
     s.source = plan_.url.origin();

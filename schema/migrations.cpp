@@ -118,10 +118,33 @@ CREATE INDEX backfill_by_endpoint ON backfill_items (session_id, endpoint, lengt
                                                      object_id);
 )sql";
 
+// Version 4: compact tapes. Frame bytes and backfilled bodies may be stored zstd-compressed with a
+// dictionary kept in the tape (one per session, trained on its first frames, and the built-in one
+// a session starts with, shared: session_id NULL). Every row written from here on says its codec
+// (0 none, 1 zstd), its dictionary, its raw length and the CRC-32C of its raw bytes; rows of older
+// tapes keep codec 0 and no length or checksum, and are never rewritten by the migration.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE dictionaries (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER REFERENCES sessions (id),
+    codec       TEXT NOT NULL,
+    trained_on  INTEGER NOT NULL,
+    bytes       BLOB NOT NULL
+);
+ALTER TABLE frames ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE frames ADD COLUMN dictionary_id INTEGER REFERENCES dictionaries (id);
+ALTER TABLE frames ADD COLUMN length INTEGER;
+ALTER TABLE frames ADD COLUMN checksum INTEGER;
+ALTER TABLE backfill_items ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backfill_items ADD COLUMN dictionary_id INTEGER REFERENCES dictionaries (id);
+ALTER TABLE backfill_items ADD COLUMN length INTEGER;
+ALTER TABLE backfill_items ADD COLUMN checksum INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> all{kVersion1, kVersion2, kVersion3};
+    static const std::vector<std::string_view> all{kVersion1, kVersion2, kVersion3, kVersion4};
     return all;
 }
 

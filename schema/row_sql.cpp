@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "schema/packed_blobs.hpp"
 #include "schema/sqlite_util.hpp"
 
 namespace mastotape::schema {
@@ -28,13 +29,33 @@ E parse_stored(const SQLite::Column& c, Parse parse, const char* what, const std
                     "\" (written by a newer mastotape?)");
 }
 
+// What a damaged packed field's error names.
+std::string name_of(const Frame& f) {
+    return "frame " + std::to_string(f.seq) + " of session " + std::to_string(f.session_id);
+}
+std::string name_of(const BackfillItem& b) {
+    return "backfilled item " + std::to_string(b.seq) + " of session " +
+           std::to_string(b.session_id);
+}
+template <typename Record>
+std::string name_of(const Record&) {
+    return std::string(table_of(static_cast<const Record*>(nullptr))) + " row";
+}
+
+// The SQL columns a field stands for: its own, and a packed field's kPackedColumns.
+template <typename Record>
+std::string columns_of_field(const Field<Record>& f) {
+    return f.packed ? std::string(f.column) + ", " + std::string(kPackedColumns)
+                    : std::string(f.column);
+}
+
 }  // namespace
 
 template <typename Record>
 std::string columns_of() {
     std::string out;
     for (const auto& f : fields(static_cast<const Record*>(nullptr))) {
-        out += (out.empty() ? "" : ", ") + std::string(f.column);
+        out += (out.empty() ? "" : ", ") + columns_of_field(f);
     }
     return out;
 }
@@ -45,8 +66,10 @@ std::string insert_sql(bool or_replace) {
     std::string marks;
     for (const auto& f : fields(static_cast<const Record*>(nullptr))) {
         if (!f.generated) {
-            cols += (cols.empty() ? "" : ", ") + std::string(f.column);
-            marks += marks.empty() ? "?" : ",?";
+            cols += (cols.empty() ? "" : ", ") + columns_of_field(f);
+            for (int k = 0; k < (f.packed ? 1 + kPackedColumnCount : 1); ++k) {
+                marks += marks.empty() ? "?" : ",?";
+            }
         }
     }
     return std::string(or_replace ? "INSERT OR REPLACE INTO " : "INSERT INTO ") +
@@ -54,8 +77,20 @@ std::string insert_sql(bool or_replace) {
            marks + ")";
 }
 
+namespace {
+
+void bind_packed(SQLite::Statement& st, int i, const PackedBlob& p) {
+    st.bindNoCopy(i, static_cast<const void*>(p.bytes.data()), static_cast<int>(p.bytes.size()));
+    st.bind(i + 1, static_cast<std::int64_t>(p.codec));
+    bind_opt(st, i + 2, p.dictionary_id);
+    st.bind(i + 3, p.length);
+    st.bind(i + 4, static_cast<std::int64_t>(p.checksum));
+}
+
+}  // namespace
+
 template <typename Record>
-void bind_row(SQLite::Statement& st, const Record& r) {
+void bind_row(SQLite::Statement& st, const Record& r, BlobPacker* packer) {
     int i = 1;
     // The field table hands out pointers into a record; binding only reads through them.
     auto& record = const_cast<Record&>(r);
@@ -71,8 +106,17 @@ void bind_row(SQLite::Statement& st, const Record& r) {
                 [&](bool* v) { st.bind(i, static_cast<std::int64_t>(*v ? 1 : 0)); },
                 [&](std::optional<std::string>* v) { bind_opt_text(st, i, *v); },
                 [&](BytesRef b) {
-                    st.bindNoCopy(i, static_cast<const void*>(b.value->data()),
-                                  static_cast<int>(b.value->size()));
+                    if (f.packed) {
+                        PackedBlob raw;
+                        raw.bytes = *b.value;
+                        raw.length = static_cast<std::int64_t>(b.value->size());
+                        raw.checksum = crc32c(*b.value);
+                        bind_packed(st, i, packer != nullptr ? packer->pack(*b.value) : raw);
+                        i += kPackedColumnCount;
+                    } else {
+                        st.bindNoCopy(i, static_cast<const void*>(b.value->data()),
+                                      static_cast<int>(b.value->size()));
+                    }
                 },
                 [&](LabelRef l) { bind_opt_text(st, i, *l.value); },
                 [&](ParsedRef p) { st.bind(i, static_cast<std::int64_t>(*p.parse_ok ? 1 : 0)); },
@@ -85,10 +129,19 @@ void bind_row(SQLite::Statement& st, const Record& r) {
 }
 
 template <typename Record>
-void read_row(SQLite::Statement& st, Record& r, const std::string& path) {
+void read_row(SQLite::Statement& st, Record& r, const std::string& path, BlobUnpacker* unpacker) {
     int i = 0;
     for (const auto& f : fields(static_cast<const Record*>(nullptr))) {
-        const SQLite::Column c = st.getColumn(i++);
+        const int at = i++;
+        if (f.packed) {
+            i += kPackedColumnCount;
+            if (unpacker == nullptr ||
+                !unpacker->unpack(st, at, *std::get<BytesRef>(f.ref(r)).value)) {
+                throw DamagedBytes(path, name_of(r));
+            }
+            continue;
+        }
+        const SQLite::Column c = st.getColumn(at);
         std::visit(
             Overloaded{
                 [&](std::int64_t* v) { *v = c.getInt64(); },
@@ -120,11 +173,11 @@ void read_row(SQLite::Statement& st, Record& r, const std::string& path) {
     }
 }
 
-#define MASTOTAPE_ROW_SQL(Record)                                      \
-    template std::string columns_of<Record>();                         \
-    template std::string insert_sql<Record>(bool);                     \
-    template void bind_row<Record>(SQLite::Statement&, const Record&); \
-    template void read_row<Record>(SQLite::Statement&, Record&, const std::string&);
+#define MASTOTAPE_ROW_SQL(Record)                                                   \
+    template std::string columns_of<Record>();                                      \
+    template std::string insert_sql<Record>(bool);                                  \
+    template void bind_row<Record>(SQLite::Statement&, const Record&, BlobPacker*); \
+    template void read_row<Record>(SQLite::Statement&, Record&, const std::string&, BlobUnpacker*);
 
 MASTOTAPE_ROW_SQL(Session)
 MASTOTAPE_ROW_SQL(Connection)

@@ -20,6 +20,12 @@ constexpr Field<R> keyed(std::string_view column, std::string_view key, FieldRef
     return {column, key, jsonl, false, ref};
 }
 
+// Bytes the store may keep compressed (Field::packed).
+template <typename R>
+constexpr Field<R> packed(std::string_view column, FieldRef (*ref)(R&)) {
+    return {column, "text", InJsonl::yes, false, ref, true};
+}
+
 using S = Session;
 const auto kSession = std::to_array<Field<S>>({
     {"id", "id", InJsonl::no, true, [](S& s) -> FieldRef { return &s.id; }},
@@ -77,7 +83,7 @@ const auto kFrame = std::to_array<Field<F>>({
     keyed<F>(
         "parse_ok", "unparsed", [](F& f) -> FieldRef { return ParsedRef{&f.columns.parse_ok}; },
         InJsonl::derived),
-    keyed<F>("bytes", "text", [](F& f) -> FieldRef { return BytesRef{&f.bytes}; }),
+    packed<F>("bytes", [](F& f) -> FieldRef { return BytesRef{&f.bytes}; }),
 });
 
 using M = ClientMessage;
@@ -124,7 +130,7 @@ const auto kBackfill = std::to_array<Field<B>>({
     same<B>("http_status", [](B& b) -> FieldRef { return &b.http_status; }),
     keyed<B>("object_id", "id", [](B& b) -> FieldRef { return &b.object_id; }),
     same<B>("already_streamed", [](B& b) -> FieldRef { return &b.already_streamed; }),
-    keyed<B>("body", "text", [](B& b) -> FieldRef { return BytesRef{&b.body}; }),
+    packed<B>("body", [](B& b) -> FieldRef { return BytesRef{&b.body}; }),
 });
 
 }  // namespace

@@ -57,7 +57,14 @@ struct Field {
     InJsonl jsonl = InJsonl::yes;
     bool generated = false;  // assigned by SQLite on insert (read, never written)
     FieldRef (*ref)(Record&) = nullptr;
+    // Bytes the store may keep compressed, beside the columns of kPackedColumns (a BytesRef).
+    bool packed = false;
 };
+
+// The columns a packed field's bytes column is followed by in SQL: how the bytes are stored
+// (Codec), the dictionary they need, and the length and CRC-32C of the raw bytes.
+inline constexpr std::string_view kPackedColumns = "codec, dictionary_id, length, checksum";
+inline constexpr int kPackedColumnCount = 4;
 
 // The fields of each record.
 std::span<const Field<Session>> fields(const Session*);

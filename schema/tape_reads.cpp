@@ -20,7 +20,7 @@ bool FrameCursor::next(Frame& out) {
         if (!impl_->st->executeStep()) {
             return false;
         }
-        read_row(*impl_->st, out, impl_->path);
+        read_row(*impl_->st, out, impl_->path, impl_->unpacker);
         return true;
     } catch (const SQLite::Exception& e) {
         throw TapeError(impl_->path + ": " + describe(e));
@@ -33,7 +33,7 @@ std::vector<Session> TapeStore::sessions() {
         SQLite::Statement st(impl_->db,
                              "SELECT " + columns_of<Session>() + " FROM sessions ORDER BY id");
         while (st.executeStep()) {
-            read_row(st, out.emplace_back(), path_);
+            read_row(st, out.emplace_back(), path_, &impl_->unpacker);
         }
         return out;
     });
@@ -122,7 +122,7 @@ std::vector<Record> TapeStore::all_of(std::int64_t session_id, const char* order
                                             " WHERE session_id = ? ORDER BY " + order_by);
         st.bind(1, session_id);
         while (st.executeStep()) {
-            read_row(st, out.emplace_back(), path_);
+            read_row(st, out.emplace_back(), path_, &impl_->unpacker);
         }
         return out;
     });
@@ -146,6 +146,7 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
     return guarded(path_, [&] {
         auto impl = std::make_unique<FrameCursor::Impl>();
         impl->path = path_;
+        impl->unpacker = &impl_->unpacker;
         impl->st = std::make_unique<SQLite::Statement>(
             impl_->db, "SELECT " + columns_of<Frame>() +
                            " FROM frames WHERE session_id = ? AND seq >= ? ORDER BY seq");
@@ -277,19 +278,29 @@ std::vector<std::int64_t> TapeStore::event_rows(std::int64_t session_id, const s
 
 std::string TapeStore::frame_bytes(std::int64_t row) {
     return guarded(path_, [&] {
-        SQLite::Statement q(impl_->db, "SELECT bytes FROM frames WHERE id = ?");
+        SQLite::Statement q(impl_->db, "SELECT bytes, " + std::string(kPackedColumns) +
+                                           " FROM frames WHERE id = ?");
         q.bind(1, row);
-        return q.executeStep() ? std::string(column_bytes(q.getColumn(0))) : std::string();
+        std::string out;
+        if (q.executeStep() && !impl_->unpacker.unpack(q, 0, out)) {
+            throw DamagedBytes(path_, "frame row " + std::to_string(row));
+        }
+        return out;
     });
 }
 
 std::string TapeStore::backfill_body(std::int64_t session_id, std::int64_t seq) {
     return guarded(path_, [&] {
-        SQLite::Statement q(impl_->db,
-                            "SELECT body FROM backfill_items WHERE session_id = ? AND seq = ?");
+        SQLite::Statement q(impl_->db, "SELECT body, " + std::string(kPackedColumns) +
+                                           " FROM backfill_items WHERE session_id = ? AND seq = ?");
         q.bind(1, session_id);
         q.bind(2, seq);
-        return q.executeStep() ? std::string(column_bytes(q.getColumn(0))) : std::string();
+        std::string out;
+        if (q.executeStep() && !impl_->unpacker.unpack(q, 0, out)) {
+            throw DamagedBytes(path_, "backfilled item " + std::to_string(seq) + " of session " +
+                                          std::to_string(session_id));
+        }
+        return out;
     });
 }
 

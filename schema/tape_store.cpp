@@ -187,6 +187,7 @@ void TapeStore::commit() {
 
 void TapeStore::rollback() {
     if (--impl_->transaction_depth == 0) {
+        impl_->packer.forget();
         try {
             impl_->db.exec("ROLLBACK");
         } catch (const SQLite::Exception&) {
@@ -216,15 +217,36 @@ std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<Recorde
         *lock = std::make_unique<RecorderLock>(path_, id);
         if (recorder_alive(path_, id) == true) {
             // Readers may trust the lock for this session: it is seen where it is held.
-            SQLite::Statement mark(impl_->db, std::string("UPDATE sessions SET settings = json_set("
-                                                          "settings, '$.") +
-                                                  std::string(kRecorderLockSetting) +
-                                                  "', 'ofd') WHERE id = ? AND json_valid(settings)");
+            SQLite::Statement mark(impl_->db,
+                                   std::string("UPDATE sessions SET settings = json_set("
+                                               "settings, '$.") +
+                                       std::string(kRecorderLockSetting) +
+                                       "', 'ofd') WHERE id = ? AND json_valid(settings)");
             mark.bind(1, id);
             mark.exec();
         }
         tx.commit();
         return id;
+    });
+}
+
+void TapeStore::restore_session(const Session& s) {
+    if (!impl_->insert_frame) {
+        throw TapeError(path_ + ": opened read-only");
+    }
+    in_transaction([&] {
+        guarded(path_, [&] {
+            SQLite::Statement st(impl_->db, insert_sql<Session>(false));
+            bind_row(st, s);
+            st.exec();
+            const std::int64_t id = impl_->db.getLastInsertRowid();
+            if (id != s.id) {
+                SQLite::Statement renumber(impl_->db, "UPDATE sessions SET id = ? WHERE id = ?");
+                renumber.bind(1, s.id);
+                renumber.bind(2, id);
+                renumber.exec();
+            }
+        });
     });
 }
 
@@ -270,6 +292,8 @@ std::int64_t TapeStore::background_checkpoints() const {
     return impl_->checkpointer ? impl_->checkpointer->rounds_done() : 0;
 }
 
+void TapeStore::set_compression(Compression c) { impl_->packer.set_compression(c); }
+
 void TapeStore::set_synchronous_full() {
     guarded(path_, [&] { impl_->db.exec("PRAGMA synchronous = FULL"); });
 }
@@ -293,10 +317,11 @@ namespace {
 // Runs one prepared INSERT for each record. tryReset(): a statement that failed in an earlier
 // batch still holds its error, which reset() would throw again.
 template <typename Record>
-void insert_all(SQLite::Statement& st, const std::vector<Record>& records) {
+void insert_all(SQLite::Statement& st, const std::vector<Record>& records,
+                BlobPacker* packer = nullptr) {
     for (const auto& r : records) {
         st.tryReset();
-        bind_row(st, r);
+        bind_row(st, r, packer);
         st.exec();
     }
 }
@@ -309,11 +334,12 @@ void TapeStore::append(const Batch& b) {
     }
     in_transaction([&] {
         guarded(path_, [&] {
+            impl_->packer.begin_batch(b);
             insert_all(*impl_->upsert_connection, b.connections);
-            insert_all(*impl_->insert_frame, b.frames);
+            insert_all(*impl_->insert_frame, b.frames, &impl_->packer);
             insert_all(*impl_->insert_client_message, b.client_messages);
             insert_all(*impl_->upsert_gap, b.gaps);
-            insert_all(*impl_->insert_backfill, b.backfill);
+            insert_all(*impl_->insert_backfill, b.backfill, &impl_->packer);
             if (b.now_wall_ns != 0) {
                 auto& st = *impl_->touch_session;
                 st.tryReset();

@@ -20,6 +20,7 @@
 
 #include "schema/item_cursor.hpp"
 #include "schema/model.hpp"
+#include "schema/zstd_codec.hpp"
 
 namespace mastotape::schema {
 
@@ -32,6 +33,24 @@ class TapeError : public std::runtime_error {
 
 // What a corrupt tape's error ends with (`verify` itself says something else).
 inline constexpr std::string_view kCorruptAdvice = "; try `mastotape verify`";
+
+// A frame's bytes or a backfilled body that do not decompress to their stored length and
+// checksum: that record is damaged (the rest of the tape may be sound).
+class DamagedBytes : public TapeError {
+   public:
+    // `record`: "frame 12 of session 3".
+    DamagedBytes(const std::string& path, std::string record)
+        : TapeError(path + ": " + record + " " + std::string(kDamaged) +
+                    std::string(kCorruptAdvice)),
+          record_(std::move(record)) {}
+    const std::string& record() const { return record_; }
+
+    static constexpr std::string_view kDamaged =
+        "is damaged: its bytes do not decompress to their stored length and checksum";
+
+   private:
+    std::string record_;
+};
 
 enum class OpenMode {
     read,    // the tape must exist; opened read-only unless it needs a migration
@@ -122,6 +141,9 @@ class TapeStore {
     // Creates a session and returns its id. `s.id` is ignored. With `lock`, the session's
     // RecorderLock is taken into it before the row is visible to any reader (a recorder's).
     std::int64_t create_session(const Session& s, std::unique_ptr<RecorderLock>* lock = nullptr);
+    // Inserts `s` as it is, with its own id (compact: ids stay what they were); throws TapeError
+    // when the tape has a session with that id.
+    void restore_session(const Session& s);
     // Marks a session ended. `ended_offset_ns` is the session's length.
     void end_session(std::int64_t id, std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
                      const std::string& reason, const std::string& detail);
@@ -196,6 +218,9 @@ class TapeStore {
     void checkpoint_in_background(CheckpointPages pages = {});
     // Checkpoint rounds the background thread has finished.
     std::int64_t background_checkpoints() const;
+    // How frames' bytes and backfilled bodies written from now on are stored (default: zstd at
+    // level 3, with the session's own dictionary once its first frames have trained one).
+    void set_compression(Compression c);
     // Makes every commit durable before it returns (`--sync full`).
     void set_synchronous_full();
     // Overwrites a session's end (repair of an interrupted session).

@@ -9,15 +9,19 @@
 #include <memory>
 #include <string>
 
+#include "schema/packed_blobs.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/wal_checkpointer.hpp"
 
 namespace mastotape::schema {
 
 struct TapeStore::Impl {
-    explicit Impl(const std::string& path, int flags) : db(path, flags) {}
+    explicit Impl(const std::string& path, int flags)
+        : db(path, flags), packer(db), unpacker(db, path) {}
 
     SQLite::Database db;
+    BlobPacker packer;
+    BlobUnpacker unpacker;
     std::unique_ptr<SQLite::Statement> insert_frame;
     std::unique_ptr<SQLite::Statement> insert_client_message;
     std::unique_ptr<SQLite::Statement> upsert_connection;
@@ -63,6 +67,7 @@ struct TapeStore::Impl {
 
 struct FrameCursor::Impl {
     std::string path;
+    BlobUnpacker* unpacker = nullptr;
     std::unique_ptr<SQLite::Statement> st;
 };
 

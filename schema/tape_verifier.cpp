@@ -127,7 +127,19 @@ void SessionCheck::check_frames() {
     Frame f;
     auto cursor = store_.frames_from_seq(s_.id, 1);
     std::int64_t expected_seq = 1;
-    while (cursor.next(f)) {
+    for (;;) {
+        try {
+            if (!cursor.next(f)) {
+                break;
+            }
+        } catch (const DamagedBytes&) {
+            // Read up to its bytes: the frame's seq is known, and the cursor goes on after it.
+            ++frames_;
+            problem({Kind::frame, f.seq},
+                    "frame " + std::to_string(f.seq) + " " + std::string(DamagedBytes::kDamaged));
+            expected_seq = f.seq + 1;
+            continue;
+        }
         ++frames_;
         if (f.seq != expected_seq) {
             problem({Kind::frame, f.seq}, "frame seq jumps from " +
@@ -230,8 +242,15 @@ void SessionCheck::check_client_messages() {
 }
 
 void SessionCheck::check_backfill() {
+    std::vector<BackfillItem> items;
+    try {
+        items = store_.backfill(s_.id);
+    } catch (const DamagedBytes& e) {
+        problem({Kind::backfill, 0}, e.record() + " " + std::string(DamagedBytes::kDamaged));
+        return;
+    }
     std::int64_t expected = 1;
-    for (const auto& b : store_.backfill(s_.id)) {
+    for (const auto& b : items) {
         const RecordRef me{Kind::backfill, b.seq};
         const std::string name = "backfill item " + std::to_string(b.seq);
         if (b.seq != expected++) {

@@ -16,6 +16,21 @@ void add_db_option(CLI::App& sub, std::string& db) {
     sub.add_option("--db", db, "Tape file (default: $MASTOTAPE_DB, else ./mastotape.db)");
 }
 
+void add_compress_option(CLI::App& sub, schema::Compression& c) {
+    const CLI::Validator valid(
+        [](std::string& text) {
+            return schema::parse_compression(text)
+                       ? std::string()
+                       : "must be zstd, zstd:LEVEL (LEVEL 1 to 19) or none, not \"" + text + "\"";
+        },
+        "zstd|zstd:LEVEL|none");
+    sub.add_option_function<std::string>(
+           "--compress", [&c](const std::string& text) { c = *schema::parse_compression(text); },
+           std::string(schema::kCompressionHelp))
+        ->check(valid)
+        ->default_str("zstd");
+}
+
 std::string resolve_db(const std::string& flag) {
     if (!flag.empty()) {
         return flag;
@@ -133,12 +148,13 @@ std::int64_t JsonlTransit::import_into(schema::TapeStore& store, const std::stri
     return schema::import_jsonl(store, in, name);
 }
 
-TapeTarget::TapeTarget(const std::string& path) : path_(path) {
+TapeTarget::TapeTarget(const std::string& path, schema::Compression compression) : path_(path) {
     if (schema::tape_is_new(path)) {
         fresh_.emplace(path);
     } else {
         existing_.emplace(path, schema::OpenMode::create);
     }
+    store().set_compression(compression);
 }
 
 schema::TapeStore& TapeTarget::finish() {

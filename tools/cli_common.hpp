@@ -27,6 +27,8 @@ using Runner = std::function<int()>;
 
 // Adds `--db FILE` to a subcommand, bound to `db`.
 void add_db_option(CLI::App& sub, std::string& db);
+// Adds `--compress zstd|zstd:LEVEL|none` (how a writer stores frame bytes), bound to `c`.
+void add_compress_option(CLI::App& sub, schema::Compression& c);
 // `--db` if given, else $MASTOTAPE_DB, else ./mastotape.db.
 std::string resolve_db(const std::string& flag);
 
@@ -95,7 +97,7 @@ std::int64_t session_or_newest(schema::TapeStore& store, std::int64_t id);
 // existing tape takes the session in one transaction.
 class TapeTarget {
    public:
-    explicit TapeTarget(const std::string& path);
+    TapeTarget(const std::string& path, schema::Compression compression);
     schema::TapeStore& store() { return fresh_ ? fresh_->store() : *existing_; }
     // Puts a new tape in place; returns the tape to read back what was written.
     schema::TapeStore& finish();

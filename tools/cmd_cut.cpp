@@ -14,6 +14,7 @@ namespace {
 
 struct CutOptions {
     std::string db;
+    schema::Compression compression;
     std::string out;
     std::int64_t session = 0;
     double from_s = NAN, to_s = NAN;
@@ -67,7 +68,7 @@ int run_cut(const CutOptions& o) {
             std::cerr << '\r';
         }
     }
-    TapeTarget into(target);
+    TapeTarget into(target, o.compression);
     const std::int64_t made =
         slice.import_into(into.store(), "the slice of session " + std::to_string(id));
     into.finish();
@@ -93,6 +94,7 @@ void add_cut_command(CLI::App& app, Runner& run) {
         "into a new session; the input is never changed");
     sub->add_option("SESSION", o->session, "Session id (default: the newest)");
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
     sub->add_option("--out", o->out, "Tape to write the new session into (default: the same)");
     auto* from = sub->add_option("--from", o->from_s, "Start, in seconds from the session's start");
     auto* to = sub->add_option("--to", o->to_s, "End, in seconds from the session's start");

@@ -20,6 +20,7 @@ struct ExportOptions {
 
 struct ImportOptions {
     std::string db;
+    schema::Compression compression;
     std::string input;
 };
 
@@ -68,7 +69,7 @@ int run_import(const ImportOptions& o) {
         }
         in = &file;
     }
-    TapeTarget target(resolve_db(o.db));
+    TapeTarget target(resolve_db(o.db), o.compression);
     const std::int64_t id = schema::import_jsonl(target.store(), *in, name);
     auto& store_ref = target.finish();
     const auto counts = store_ref.counts(id);
@@ -94,6 +95,7 @@ void add_import_command(CLI::App& app, Runner& run) {
         "import", "Read a JSONL tape into a new session (all of it or, on any bad line, nothing)");
     sub->add_option("FILE", o->input, "JSONL tape, or - for standard input")->required();
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
     sub->callback([o, &run] { run = [o] { return run_import(*o); }; });
 }
 

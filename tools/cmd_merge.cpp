@@ -18,6 +18,7 @@ struct MergeOptions {
     std::string source;
     std::vector<std::int64_t> sessions;
     std::string db;
+    schema::Compression compression;
 };
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -49,7 +50,7 @@ int run_merge(const MergeOptions& o) {
                                     " is being recorded; merge it once it has ended");
         }
     }
-    TapeTarget target(target_path);
+    TapeTarget target(target_path, o.compression);
     std::int64_t merged = 0;
     std::int64_t skipped = 0;
     for (const auto& s : wanted) {
@@ -90,6 +91,7 @@ void add_merge_command(CLI::App& app, Runner& run) {
     sub->add_option("SOURCE", o->source, "The tape to copy from")->required();
     sub->add_option("--session", o->sessions, "A session of SOURCE (repeatable; default: all)");
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
     sub->callback([o, &run] { run = [o] { return run_merge(*o); }; });
 }
 

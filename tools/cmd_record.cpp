@@ -125,6 +125,7 @@ void add_record_command(CLI::App& app, Runner& run) {
                     "Instance (example.social, https://example.social) or streaming URL "
                     "(wss://...); default $STREAMING_DOMAIN");
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->record.compression);
     sub->add_option(
         "--stream", o->streams,
         "Stream, NAME or NAME=PARAM (hashtag=rust, list=42); repeatable; default $STREAM, "

@@ -14,6 +14,7 @@ namespace {
 
 struct RedactOptions {
     std::string db;
+    schema::Compression compression;
     std::string out;
     std::int64_t session = 0;
     std::uint64_t seed = 1;
@@ -71,7 +72,7 @@ int run_redact(const RedactOptions& o) {
             std::cerr << '\r';
         }
     }
-    TapeTarget into(target);
+    TapeTarget into(target, o.compression);
     const std::int64_t made =
         redacted.import_into(into.store(), "the redacted session " + std::to_string(id));
     into.finish();
@@ -93,6 +94,7 @@ void add_redact_command(CLI::App& app, Runner& run) {
         "publish, into a new session; the input is never changed");
     sub->add_option("SESSION", o->session, "Session id (default: the newest)");
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
     sub->add_option("--out", o->out, "Tape to write the new session into (default: the same)");
     sub->add_option("--seed", o->seed, "Seed of the pseudonyms (the same seed, the same ones)")
         ->capture_default_str();

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -22,8 +23,10 @@ struct ShowOptions {
     std::int64_t to_seq = std::numeric_limits<std::int64_t>::max();
     double from_s = 0;
     double to_s = std::numeric_limits<double>::infinity();
+    std::int64_t seq = 0;
     std::int64_t limit = 0;
     bool json = false;
+    bool bytes = false;
 };
 
 // The filter name of an entry: a frame's kind, or the record type.
@@ -124,12 +127,41 @@ std::string describe(const schema::TimelineEntry& e) {
     return s;
 }
 
-int run_show(const ShowOptions& o) {
+// --bytes: the frames' bytes exactly as received (decompressed), nothing else, read from the seq
+// index (a frame of a long session comes at once).
+int show_bytes(schema::TapeStore& store, std::int64_t id, const ShowOptions& o,
+               const std::set<std::string>& kinds, const std::set<std::string>& events) {
+    auto cursor = store.frames_from_seq(id, std::max<std::int64_t>(o.from_seq, 1));
+    const auto from_ns = static_cast<std::int64_t>(o.from_s * 1e9);
+    std::int64_t shown = 0;
+    for (schema::Frame f; cursor.next(f) && f.seq <= o.to_seq;) {
+        if (f.offset_ns < from_ns || static_cast<double>(f.offset_ns) > o.to_s * 1e9 ||
+            (!kinds.empty() && kinds.count(std::string(schema::to_string(f.columns.kind))) == 0) ||
+            (!events.empty() && (!f.columns.event || events.count(*f.columns.event) == 0))) {
+            continue;
+        }
+        std::cout.write(f.bytes.data(), static_cast<std::streamsize>(f.bytes.size()));
+        if (++shown == o.limit) {
+            break;
+        }
+    }
+    std::cout.flush();
+    return kExitOk;
+}
+
+int run_show(ShowOptions o) {
     ReadTape tape(resolve_db(o.db));
     schema::TapeStore& store = *tape;
     const std::int64_t id = session_or_newest(store, o.session);
     const std::set<std::string> kinds(o.kinds.begin(), o.kinds.end());
     const std::set<std::string> events(o.events.begin(), o.events.end());
+    if (o.seq > 0) {
+        o.from_seq = o.seq;
+        o.to_seq = o.seq;
+    }
+    if (o.bytes) {
+        return show_bytes(store, id, o, kinds, events);
+    }
     const auto from_ns = static_cast<std::int64_t>(o.from_s * 1e9);
     const double to_ns = o.to_s * 1e9;
     std::int64_t shown = 0;
@@ -178,8 +210,13 @@ void add_show_command(CLI::App& app, Runner& run) {
     sub->add_option("--to-seq", o->to_seq, "Only frames up to this seq");
     sub->add_option("--from", o->from_s, "Only records from this many seconds after the start");
     sub->add_option("--to", o->to_s, "Only records up to this many seconds after the start");
+    sub->add_option("--seq", o->seq, "Only frame N (--from-seq N --to-seq N)");
     sub->add_option("--limit", o->limit, "Stop after this many lines");
-    sub->add_flag("--json", o->json, "Print the records as JSONL (the export format)");
+    auto* json = sub->add_flag("--json", o->json, "Print the records as JSONL (the export format)");
+    sub->add_flag("--bytes", o->bytes,
+                  "Print only the frames' bytes, exactly as received, nothing between them "
+                  "(`show --seq N --bytes`: frame N as the server sent it)")
+        ->excludes(json);
     sub->callback([o, &run] { run = [o] { return run_show(*o); }; });
 }
 

@@ -18,6 +18,7 @@ struct SynthCommandOptions {
     std::string tag;
     std::string list;
     double duration_s = 0;
+    schema::Compression compression;
     bool no_backfill = false;
     bool quiet = false;
 };
@@ -45,7 +46,7 @@ int run_synth(SynthCommandOptions& o) {
     }
     o.synth.backfill = !o.no_backfill;
     const auto path = resolve_db(o.db);
-    TapeTarget target(path);
+    TapeTarget target(path, o.compression);
     const bool status = !o.quiet && stderr_is_tty();
     const auto started = std::chrono::steady_clock::now();
     std::int64_t id = 0;
@@ -93,6 +94,7 @@ void add_synth_command(CLI::App& app, Runner& run) {
         "Write a realistic session deterministically from a seed (for tests, demos and "
         "benchmarks)");
     add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
     sub->add_option("--seed", o->synth.seed, "Seed; the same options give the same tape")
         ->capture_default_str();
     sub->add_option("--transport", o->transport, "websocket or sse")->capture_default_str();

@@ -21,5 +21,6 @@ void add_diff_command(CLI::App& app, Runner& run);
 void add_cut_command(CLI::App& app, Runner& run);
 void add_merge_command(CLI::App& app, Runner& run);
 void add_redact_command(CLI::App& app, Runner& run);
+void add_compact_command(CLI::App& app, Runner& run);
 
 }  // namespace mastotape::tools

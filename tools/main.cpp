@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     add_import_command(app, run);
     add_cut_command(app, run);
     add_merge_command(app, run);
+    add_compact_command(app, run);
     add_redact_command(app, run);
     add_synth_command(app, run);
     add_replay_command(app, run);

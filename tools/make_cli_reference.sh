@@ -13,7 +13,7 @@ out=${2:-docs/cli.md}
     echo '```'
     COLUMNS=100 "$bin" --help
     echo '```'
-    for sub in record replay diff sessions show stats verify export import synth cut redact merge; do
+    for sub in record replay diff sessions show stats verify export import synth cut redact merge compact; do
         echo
         echo "## mastotape $sub"
         echo

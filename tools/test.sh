@@ -9,7 +9,7 @@ packages=(
     build-essential cmake pkg-config
     libboost1.81-dev libssl-dev openssl
     libsqlite3-dev sqlite3 libsqlitecpp-dev
-    nlohmann-json3-dev libsimdjson-dev libcli11-dev catch2
+    nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev catch2
     python3 python3-mastodon python3-websockets
 )
 

@@ -258,10 +258,11 @@ TEST_CASE("A full disk stops the recorder at the first failed commit, with one l
     const auto url = listening_url(dir.file("replay.out"));
     REQUIRE_FALSE(url.empty());
     const auto db = dir.file("rec.db");
-    // An 8 MB file size limit stands in for a full disk (writes past it fail with EFBIG; the
-    // signal it also raises is ignored, as a full disk raises none).
+    // A 1 MB file size limit stands in for a full disk (writes past it fail with EFBIG; the
+    // signal it also raises is ignored, as a full disk raises none). The 6,000 events take
+    // ~2 MB compressed.
     Child rec({"/bin/sh", "-c",
-               "trap '' XFSZ && ulimit -f 16384 && exec '" + std::string(MASTOTAPE_BINARY) +
+               "trap '' XFSZ && ulimit -f 2048 && exec '" + std::string(MASTOTAPE_BINARY) +
                    "' record '" + url + "' --db '" + db + "'"},
               dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
     // Before: it read on (and reconnected) for as long as the server sent, saying nothing.

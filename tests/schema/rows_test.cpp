@@ -20,6 +20,9 @@ std::set<std::string> field_columns() {
     std::set<std::string> out;
     for (const auto& f : fields(static_cast<const Record*>(nullptr))) {
         out.emplace(f.column);
+        if (f.packed) {
+            out.insert({"codec", "dictionary_id", "length", "checksum"});  // kPackedColumns
+        }
     }
     return out;
 }
