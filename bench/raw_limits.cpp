@@ -88,8 +88,10 @@ std::vector<std::string> frames_for(std::size_t size, const std::string& tape) {
     sqlite3* db = nullptr;
     sqlite3_stmt* st = nullptr;
     if (sqlite3_open_v2(tape.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT bytes FROM frames WHERE kind = 'event' LIMIT 1000", -1, &st,
-                           nullptr) != SQLITE_OK) {
+        // Plain rows only (a tape written with --compress none): these are sent as they are.
+        sqlite3_prepare_v2(db,
+                           "SELECT bytes FROM frames WHERE kind = 'event' AND codec = 0 LIMIT 1000",
+                           -1, &st, nullptr) != SQLITE_OK) {
         throw std::runtime_error(tape + ": cannot read frames: " + sqlite3_errmsg(db));
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -99,7 +101,7 @@ std::vector<std::string> frames_for(std::size_t size, const std::string& tape) {
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (frames.empty()) {
-        throw std::runtime_error(tape + ": no event frames");
+        throw std::runtime_error(tape + ": no plain event frames (synth it with --compress none)");
     }
     return frames;
 }

@@ -14,6 +14,7 @@ rows = [json.loads(line) for line in open(sys.argv[1])]
 runs = sorted({r["run"] for r in rows if r["run"] > 0})
 tape = next(r for r in rows if r["what"] == "tape")
 mean = tape["mean_event_bytes"]
+stored = tape.get("mean_stored_bytes")  # results from before compact tapes have none
 
 
 def pick(what, run, **match):
@@ -66,6 +67,11 @@ w("")
 w(f"* The tape: `mastotape synth --events {tape['events']:,} --rate 1000 --stream public --mix "
   f"update`: statuses double-encoded as on the wire, mean event frame {mean:,} bytes; tape file "
   f"{tape['tape_bytes'] / tape['events']:,.0f} bytes per event (frames, columns and indexes).")
+if stored:
+    w(f"  Stored zstd-compressed (the default; the session's own dictionary, trained on its first "
+      f"2,000 frames): {stored:,} bytes per event frame on average. The same tape written with "
+      f"`--compress none` (what every raw limit sends and inserts): "
+      f"{tape['plain_tape_bytes'] / tape['events']:,.0f} bytes per event.")
 w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast WebSocket server "
   "writing as fast as it can to a bare Beast client on loopback (padded envelopes of 200 B, 1 KB "
   "and the tape's mean size, and the tape's own first 1,000 event frames over and over: the "
@@ -106,13 +112,26 @@ w("## Figures")
 w("")
 w("| figure | min / median / max |")
 w("|---|---|")
+if stored:
+    w(f"| tape file bytes per event: compressed / plain | "
+      f"{tape['tape_bytes'] / tape['events']:,.0f} / {tape['plain_tape_bytes'] / tape['events']:,.0f}"
+      f" = {tape['tape_bytes'] / tape['plain_tape_bytes']:.1%} |")
+    w(f"| event frame bytes: raw / stored | {mean:,} / {stored:,} = {mean / stored:.1f}x |")
+    for fx in (r for r in rows if r["what"] == "fixture"):
+        rich = (f"; its {fx['rich_events']} non-ASCII frames of 1,500 B and more: "
+                f"{fx['rich_raw'] / fx['rich_stored']:.1f}x" if fx["rich_events"] else "")
+        w(f"| fixture {fx['name']}: event frame bytes raw / stored (built-in dictionary) | "
+          f"{fx['raw'] / fx['stored']:.1f}x over {fx['events']} events{rich} |")
 for size in (200, 1024, mean):
     w(f"| raw: bare Beast WebSocket, {size:,} B messages/s | "
       f"{spread(per_run(lambda r: pick('ws', r, size=size, from_tape=False)['per_s']))} |")
 bare_ws = lambda r: pick("ws", r, from_tape=True)["per_s"]
 w(f"| raw: bare Beast WebSocket, the tape's event frames, messages/s | {spread(per_run(bare_ws))} |")
 w(f"| raw: bare batched SQLite inserts, {mean:,} B rows/s | "
-  f"{spread(per_run(lambda r: pick('sqlite', r, indexes=True)['per_s']))} |")
+  f"{spread(per_run(lambda r: pick('sqlite', r, indexes=True, size=mean)['per_s']))} |")
+if stored:
+    w(f"| raw: the same inserts of {stored:,} B rows (the compressed frames' size), rows/s | "
+      f"{spread(per_run(lambda r: pick('sqlite', r, indexes=True, size=stored)['per_s']))} |")
 w(f"| raw: the same inserts into the table without its indexes, rows/s | "
   f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s']))} |")
 for period in (1, 10):
@@ -121,17 +140,23 @@ for period in (1, 10):
           f"{spread(per_run(lambda r: pick('timer', r, period_ms=period)[q]), '{:,.1f}')} |")
 w(f"| **record** over ws://: events/s | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s']))} |")
+have_plain_record = any(r["what"] == "record" and r.get("compress") == "none" for r in rows)
+if have_plain_record:
+    w(f"| record over ws:// with `--compress none`: events/s | "
+      f"{spread(per_run(lambda r: pick('record', r, scheme='ws', compress='none')['per_s']))} |")
+    w(f"| record compressed / record plain | "
+      f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / pick('record', r, scheme='ws', compress='none')['per_s']), '{:.2f}x')} |")
 w(f"| **record** over wss:// (TLS): events/s | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='wss')['per_s']))} |")
 
 
 def record_ratio(r, scheme="ws"):
-    limit = min(bare_ws(r), pick("sqlite", r, indexes=True)["per_s"])
+    limit = min(bare_ws(r), pick("sqlite", r, indexes=True, size=stored or mean)["per_s"])
     return pick("record", r, scheme=scheme)["per_s"] / limit
 
 
-w(f"| record ws:// / min(bare WebSocket, bare SQLite) | {spread(per_run(record_ratio), '{:.2f}x')} |")
-w(f"| record wss:// / min(bare WebSocket, bare SQLite) | "
+w(f"| record ws:// / min(bare WebSocket, bare SQLite of rows its size) | {spread(per_run(record_ratio), '{:.2f}x')} |")
+w(f"| record wss:// / min(bare WebSocket, bare SQLite of rows its size) | "
   f"{spread(per_run(lambda r: record_ratio(r, 'wss')), '{:.2f}x')} |")
 w(f"| python3-websockets + sqlite3 recorder: messages/s | "
   f"{spread(per_run(lambda r: pick('py_recorder', r)['per_s']))} |")
@@ -145,14 +170,16 @@ def best_plain(r):
                pick("node_recorder", r, mode="batched")["per_s"])
 
 
+w(f"| record / Node.js batched recorder | "
+  f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / pick('node_recorder', r, mode='batched')['per_s']), '{:.2f}x')} |")
 w(f"| record / best plain recorder | "
   f"{spread(per_run(lambda r: pick('record', r, scheme='ws')['per_s'] / best_plain(r)), '{:.1f}x')} |")
 w(f"| bare SQLite inserts without indexes / best plain recorder | "
   f"{spread(per_run(lambda r: pick('sqlite', r, indexes=False)['per_s'] / best_plain(r)), '{:.1f}x')} |")
-def drain(r, n, report=0):
+def drain(r, n, report=0, plain=0):
     for row in rows:
         if (row["what"] == "drain" and row["run"] == r and row.get("clients") == n
-                and row.get("report", 0) == report):
+                and row.get("report", 0) == report and row.get("plain", 0) == plain):
             return row
     raise KeyError(f"drain clients={n} report={report} in run {r}")
 
@@ -162,6 +189,11 @@ w(f"| **replay** --max-speed to one client: messages/s | "
   f"{spread(per_run(lambda r: drain(r, 1)['per_s']))} |")
 w(f"| replay one client / bare Beast server (the tape's frames) | "
   f"{spread(per_run(lambda r: drain(r, 1)['per_s'] / bare_ws(r)), '{:.2f}x')} |")
+if any(row["what"] == "drain" and row.get("plain") == 1 for row in rows):
+    w(f"| replay --max-speed to one client from the plain tape: messages/s | "
+      f"{spread(per_run(lambda r: drain(r, 1, plain=1)['per_s']))} |")
+    w(f"| replay one client, compressed tape / plain tape | "
+      f"{spread(per_run(lambda r: drain(r, 1)['per_s'] / drain(r, 1, plain=1)['per_s']), '{:.2f}x')} |")
 w(f"| replay --max-speed to 100 clients: messages/s, all clients together | "
   f"{spread(per_run(lambda r: drain(r, 100)['per_s']))} |")
 for n in ((1, 100) if have_report else ()):
@@ -198,6 +230,12 @@ for cmd in ("cut", "redact"):
         w(f"| {cmd} of the whole {t['events']:,}-event tape into another tape: seconds, "
           f"events/s, peak RSS (MiB) | {t['seconds']:,.1f} s, {t['events'] / t['seconds']:,.0f}/s, "
           f"{t['rss_kib'] / 1024:,.1f} |")
+c = next((r for r in rows if r["what"] == "compact"), None)
+if c:
+    w(f"| compact of the plain {c['events']:,}-event tape: seconds, events/s, peak RSS (MiB), "
+      f"size before -> after | {c['seconds']:,.1f} s, {c['events'] / c['seconds']:,.0f}/s, "
+      f"{c['rss_kib'] / 1024:,.1f}, {c['before_bytes'] / 1e6:,.0f} MB -> "
+      f"{c['after_bytes'] / 1e6:,.0f} MB ({c['before_bytes'] / c['after_bytes']:.1f}x) |")
 w("")
 scale_synth = sorted((r for r in rows if r["what"] == "scale_synth"), key=lambda r: r["events"])
 if scale_synth:

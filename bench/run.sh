@@ -91,9 +91,9 @@ finish_replay() {
 }
 
 # Records TAPE's EVENTS events from `mastotape replay TAPE --max-speed` over SCHEME (ws or wss)
-# into $work/rec.db; prints the figures as JSON.
+# into $work/rec.db, stored as COMPRESS (default zstd); prints the figures as JSON.
 record_from() {
-    local tape=$1 count=$2 scheme=$3
+    local tape=$1 count=$2 scheme=$3 compress=${4:-zstd}
     local trust=()
     if [[ $scheme == wss ]]; then
         start_replay "$work/replay.rss" "$tape" --tls-cert "$work/server.pem" \
@@ -107,16 +107,18 @@ record_from() {
     t0=$(date +%s.%N)
     ACCESS_TOKEN=bench /usr/bin/time -f '%M' -o "$work/record.rss" "$bin" record \
         "$scheme://127.0.0.1:$port" --db "$work/rec.db" --stream public \
-        --max-events "$count" --no-backfill --no-discovery -q "${trust[@]}"
+        --max-events "$count" --no-backfill --no-discovery --compress "$compress" -q \
+        "${trust[@]}"
     t1=$(date +%s.%N)
     finish_replay
     "$bin" sessions --db "$work/rec.db" --json | /usr/bin/python3 -c '
 import json, sys
 events = json.load(sys.stdin)[0]["events"]
 t0, t1, rec, rep = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-print(json.dumps({"what": "record", "scheme": sys.argv[5], "events": events, "seconds": t1 - t0,
-                  "per_s": events / (t1 - t0), "record_rss_kib": rec, "replay_rss_kib": rep}))' \
-        "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" "$scheme"
+print(json.dumps({"what": "record", "scheme": sys.argv[5], "compress": sys.argv[6],
+                  "events": events, "seconds": t1 - t0, "per_s": events / (t1 - t0),
+                  "record_rss_kib": rec, "replay_rss_kib": rep}))' \
+        "$t0" "$t1" "$(cat "$work/record.rss")" "$(cat "$work/replay.rss")" "$scheme" "$compress"
 }
 
 echo "== synthesizing the tapes: $events events, and $((events / clients)) for $clients clients"
@@ -124,15 +126,46 @@ echo "== synthesizing the tapes: $events events, and $((events / clients)) for $
     --mix update -q
 "$bin" synth --db "$work/small.db" --events "$((events / clients))" --rate 1000 --stream public \
     --mix update -q
-# A firehose of 100 events/s for 10 s, played in real time for the send-lateness figures.
+# The same tape stored plain (--compress none): the size compression is measured against, and
+# the frames the raw limits send and insert as they are.
+"$bin" synth --db "$work/plain.db" --events "$events" --rate 1000 --stream public \
+    --mix update --compress none -q
+# A firehose of 100 events/s for 10 s, played in real time for the send-lateness figures (and
+# plain, for the bare fan-out's frames).
 "$bin" synth --db "$work/firehose.db" --events 1000 --rate 100 --stream public --mix update -q
-mean=$(/usr/bin/python3 -c '
+"$bin" synth --db "$work/firehose-plain.db" --events 1000 --rate 100 --stream public \
+    --mix update --compress none -q
+read -r mean stored < <(/usr/bin/python3 -c '
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(int(db.execute("SELECT avg(length(bytes)) FROM frames WHERE kind = ?", ("event",)).fetchone()[0]))' \
-    "$work/tape.db")
+print(*(int(v) for v in db.execute("SELECT avg(length), avg(length(bytes)) FROM frames WHERE kind = ?",
+                                   ("event",)).fetchone()))' "$work/tape.db")
 tape_bytes=$(stat -c %s "$work/tape.db")
-echo "{\"what\":\"tape\",\"events\":$events,\"mean_event_bytes\":$mean,\"tape_bytes\":$tape_bytes}" | note 0
+plain_bytes=$(stat -c %s "$work/plain.db")
+echo "{\"what\":\"tape\",\"events\":$events,\"mean_event_bytes\":$mean,\"mean_stored_bytes\":$stored,\"tape_bytes\":$tape_bytes,\"plain_tape_bytes\":$plain_bytes}" | note 0
+# The fixtures (small sessions: the built-in dictionary only): stored / raw bytes of their event
+# frames, and of the most realistic of them (non-ASCII text, 1,500 bytes and more).
+for f in fixtures/*.jsonl; do
+    name=$(basename "$f" .jsonl)
+    rm -f "$work/fixture.db"*
+    "$bin" import "$f" --db "$work/fixture.db" > /dev/null
+    /usr/bin/python3 - "$f" "$work/fixture.db" "$name" <<'PY' | note 0
+import json, sqlite3, sys
+texts = {}
+for line in open(sys.argv[1], encoding="utf-8").read().split("\n"):
+    if line:
+        r = json.loads(line)
+        if r.get("type") == "frame" and "text" in r:
+            texts[r["seq"]] = r["text"]
+db = sqlite3.connect(sys.argv[2])
+rows = db.execute("SELECT seq, length, length(bytes) FROM frames WHERE kind = 'event'").fetchall()
+rich = [r for r in rows if any(ord(c) > 127 for c in texts.get(r[0], "")) and r[1] >= 1500]
+print(json.dumps({"what": "fixture", "name": sys.argv[3], "events": len(rows),
+                  "raw": sum(r[1] for r in rows), "stored": sum(r[2] for r in rows),
+                  "rich_events": len(rich), "rich_raw": sum(r[1] for r in rich),
+                  "rich_stored": sum(r[2] for r in rich)}))
+PY
+done
 
 for run in $(seq "$runs"); do
     echo "== run $run of $runs"
@@ -140,9 +173,13 @@ for run in $(seq "$runs"); do
         "$raw" ws "$events" "$size" | note "$run"
     done
     # The tape's own event frames (the client's UTF-8 check costs what it costs on the tape).
-    "$raw" ws "$events" "$mean" "$work/tape.db" | note "$run"
+    "$raw" ws "$events" "$mean" "$work/plain.db" | note "$run"
     "$raw" sqlite "$events" "$mean" "$work/bare.db" | note "$run"
+    rm -f "$work"/bare.db*
     "$raw" sqlite "$events" "$mean" "$work/bare.db" --table-only | note "$run"
+    rm -f "$work"/bare.db*
+    # The same inserts of rows the size the tape's compressed frames are.
+    "$raw" sqlite "$events" "$stored" "$work/bare.db" | note "$run" stored=1
     rm -f "$work"/bare.db*
     "$raw" timer 1 2000 | note "$run"
     "$raw" timer 10 300 | note "$run"
@@ -152,6 +189,7 @@ for run in $(seq "$runs"); do
     for scheme in ws wss; do
         record_from "$work/tape.db" "$events" "$scheme" | note "$run"
     done
+    record_from "$work/tape.db" "$events" ws none | note "$run"
 
     # What a user would write instead: python3-websockets + sqlite3.
     start_replay "$work/replay.rss" "$work/tape.db"
@@ -185,6 +223,11 @@ for run in $(seq "$runs"); do
                 < "$work/drain.json"
         done
     done
+    # The plain tape to one client: what decompressing each frame costs the replayer.
+    start_replay "$work/replay.rss" "$work/plain.db"
+    "$raw" drain "ws://127.0.0.1:$port" 1 > "$work/drain.json"
+    finish_replay
+    note "$run" plain=1 replay_rss_kib="$(cat "$work/replay.rss")" < "$work/drain.json"
 
     # Send lateness at --speed 1: 1, 100 and 1,000 clients play the firehose tape at once; the
     # replayer's /_mastotape/status has how late each frame went out against its tape time. The
@@ -202,9 +245,9 @@ print(json.dumps(json.load(urllib.request.urlopen(url))["lateness"]))' "$port" |
         # The raw limit beside it: the bare kernel sending the same frames to as many loopback
         # sockets on the same schedule, from one thread like the replayer's event loop (and for
         # 1,000, from two).
-        "$raw" fanout "$n" 10 5 1 "$work/firehose.db" | note "$run"
+        "$raw" fanout "$n" 10 5 1 "$work/firehose-plain.db" | note "$run"
         if (( n == 1000 )); then
-            "$raw" fanout "$n" 10 5 2 "$work/firehose.db" | note "$run"
+            "$raw" fanout "$n" 10 5 2 "$work/firehose-plain.db" | note "$run"
         fi
     done
 done
@@ -222,6 +265,15 @@ for cmd in cut redact; do
     echo "{\"what\":\"transform\",\"command\":\"$cmd\",\"events\":$events,\"seconds\":$(elapsed "$t0" "$t1"),\"rss_kib\":$(cat "$work/$cmd.rss")}" | note 0
     rm -f "$work/$cmd.db"*
 done
+
+# compact, once: the plain tape rewritten compressed (streamed: its peak RSS must stay flat).
+rm -f "$work"/compact.db*
+t0=$(date +%s.%N)
+/usr/bin/time -f '%M' -o "$work/compact.rss" "$bin" compact --db "$work/plain.db" \
+    "$work/compact.db" -q
+t1=$(date +%s.%N)
+echo "{\"what\":\"compact\",\"events\":$events,\"seconds\":$(elapsed "$t0" "$t1"),\"rss_kib\":$(cat "$work/compact.rss"),\"before_bytes\":$(stat -c %s "$work/plain.db"),\"after_bytes\":$(stat -c %s "$work/compact.db")}" | note 0
+rm -f "$work"/compact.db* "$work"/plain.db*
 
 # Scale, once: the cost curve from 10^4 events up to SCALE_MAX (default 10^7), and on the
 # biggest tape memory, time to first frame, memory per idle client and the inspection commands.

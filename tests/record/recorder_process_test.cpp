@@ -1,5 +1,6 @@
 // The recorder as a process: Ctrl-C, kill -9, TLS verification, and what it prints.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 #include "schema/recorder_lock.hpp"
@@ -347,4 +348,54 @@ TEST_CASE("A stream the server rejects is named at once, and with none left the 
         CHECK(tape.session(1).end_reason == "error");
         CHECK(tape.connections(1).size() == 1);
     }
+}
+
+TEST_CASE(
+    "kill -9 while recording a compressed tape loses only the last batch, never a dictionary") {
+    TempDir dir;
+    REQUIRE(mastotape::test::run_mastotape(
+                "synth --db source.db --events 6000 --rate 1000 --stream public -q", dir)
+                .exit_code == 0);
+    Child replay({MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--hold"},
+                 dir.file("replay.out"));
+    const auto url = listening_url(dir.file("replay.out"));
+    REQUIRE_FALSE(url.empty());
+    const auto db = dir.file("rec.db");
+    Child rec({MASTOTAPE_BINARY, "record", url, "--db", db, "--stream", "public", "--no-backfill"},
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+    // Past the 2,000 frames the session's own dictionary is trained on.
+    REQUIRE(eventually([&] { return frames_in(db) >= 2500; }, 30));
+    rec.signal(SIGKILL);
+    CHECK(rec.wait() == 128 + SIGKILL);
+    replay.signal(SIGTERM);
+    replay.wait();
+
+    const auto repaired = mastotape::test::run_mastotape("verify --repair --db rec.db", dir);
+    INFO(repaired.out << repaired.err);
+    CHECK(repaired.exit_code == 0);
+    schema::TapeStore source(dir.file("source.db"), schema::OpenMode::read);
+    schema::TapeStore store(db, schema::OpenMode::read);
+    const auto events = [](schema::TapeStore& s) {
+        std::vector<std::string> out;
+        auto cursor = s.frames_from_seq(1, 1);
+        for (schema::Frame f; cursor.next(f);) {
+            if (f.columns.kind == schema::FrameKind::event) {
+                out.push_back(f.bytes);
+            }
+        }
+        return out;
+    };
+    const auto want = events(source);
+    const auto got = events(store);
+    REQUIRE(got.size() >= 2000);
+    REQUIRE(got.size() <= want.size());
+    // Every frame committed before the kill is the source's, byte for byte, in order.
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        REQUIRE(got[i] == want[i]);
+    }
+    SQLite::Database raw(db, SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("SELECT count(*) FROM dictionaries WHERE session_id = 1").getInt() == 1);
+    CHECK(raw.execAndGet("SELECT count(*) FROM frames WHERE dictionary_id NOT IN (SELECT id FROM "
+                         "dictionaries)")
+              .getInt() == 0);
 }
