@@ -22,6 +22,7 @@ SessionStats compute_stats(TapeStore& store, std::int64_t session_id, std::int64
     st.session = store.session(session_id);
     st.state = live_state(store.path(), st.session, now_wall_ns);
     st.counts = store.counts(session_id);
+    st.storage = store.frame_storage(session_id);
     st.duration_ns = st.session.ended_offset_ns.value_or(st.counts.last_offset_ns);
     if (st.duration_ns > 0) {
         st.events_per_second_mean =

@@ -31,6 +31,7 @@ struct SessionStats {
     std::int64_t gap_longest_ns = 0;
     std::map<std::string, std::int64_t> gaps_by_cause;
     std::int64_t backfill_already_streamed = 0;
+    FrameStorage storage;
 };
 
 // `now_wall_ns` decides whether an open session is still recording or interrupted.

@@ -276,6 +276,30 @@ std::vector<std::int64_t> TapeStore::event_rows(std::int64_t session_id, const s
     });
 }
 
+FrameStorage TapeStore::frame_storage(std::int64_t session_id) {
+    return guarded(path_, [&] {
+        FrameStorage out;
+        // length() of a blob reads the row's header, not its bytes.
+        SQLite::Statement q(impl_->db,
+                            "SELECT coalesce(sum(coalesce(length, length(bytes))), 0), "
+                            "coalesce(sum(length(bytes)), 0), count(*) FILTER (WHERE codec != 0) "
+                            "FROM frames WHERE session_id = ?");
+        q.bind(1, session_id);
+        q.executeStep();
+        out.raw_bytes = q.getColumn(0).getInt64();
+        out.stored_bytes = q.getColumn(1).getInt64();
+        out.compressed = q.getColumn(2).getInt64();
+        SQLite::Statement d(impl_->db,
+                            "SELECT trained_on FROM dictionaries WHERE session_id = ? ORDER BY id "
+                            "DESC LIMIT 1");
+        d.bind(1, session_id);
+        if (d.executeStep()) {
+            out.dictionary_trained_on = d.getColumn(0).getInt64();
+        }
+        return out;
+    });
+}
+
 std::string TapeStore::frame_bytes(std::int64_t row) {
     return guarded(path_, [&] {
         SQLite::Statement q(impl_->db, "SELECT bytes, " + std::string(kPackedColumns) +

@@ -94,6 +94,15 @@ struct SessionCounts {
     std::map<std::string, std::int64_t> by_event;
 };
 
+// How a session's frame bytes are stored.
+struct FrameStorage {
+    std::int64_t raw_bytes = 0;     // as received
+    std::int64_t stored_bytes = 0;  // as kept in the tape
+    std::int64_t compressed = 0;    // frames stored compressed
+    // Frames the session's own dictionary was trained on; 0: it has none (the built-in one).
+    std::int64_t dictionary_trained_on = 0;
+};
+
 class TapeStore;
 
 // Walks a session's frames in seq order without holding more than one frame. The store must
@@ -205,6 +214,8 @@ class TapeStore {
     // Heartbeats (pings, and SSE comments other than the opening `:)`) as
     // (connection idx, offset), in order.
     std::vector<std::pair<std::int64_t, std::int64_t>> heartbeats(std::int64_t session_id);
+    // The raw and stored size of a session's frames (a scan of its rows' headers).
+    FrameStorage frame_storage(std::int64_t session_id);
     // The busiest second of events: (second since start, events in it); (0, 0) when none.
     std::pair<std::int64_t, std::int64_t> peak_event_second(std::int64_t session_id);
 

@@ -47,6 +47,10 @@ int run_stats(const StatsOptions& o) {
         j["backfilled"] = {{"items", st.counts.backfilled},
                            {"already_streamed", st.backfill_already_streamed}};
         j["client_messages"] = st.counts.client_messages;
+        j["frame_bytes"] = {{"raw", st.storage.raw_bytes},
+                            {"stored", st.storage.stored_bytes},
+                            {"compressed_frames", st.storage.compressed},
+                            {"dictionary_trained_on", st.storage.dictionary_trained_on}};
         std::cout << j.dump(2) << '\n';
         return kExitOk;
     }
@@ -78,6 +82,21 @@ int run_stats(const StatsOptions& o) {
     std::printf("backfilled  %lld items (%lld already streamed)\n",
                 static_cast<long long>(st.counts.backfilled),
                 static_cast<long long>(st.backfill_already_streamed));
+    const auto& fs = st.storage;
+    std::string how = "stored plain";
+    if (fs.compressed > 0) {
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, "%.1fx",
+                      static_cast<double>(fs.raw_bytes) / static_cast<double>(fs.stored_bytes));
+        how = std::to_string(fs.stored_bytes) + " stored (" + ratio + "), " +
+              std::to_string(fs.compressed) + " frames compressed with " +
+              (fs.dictionary_trained_on > 0
+                   ? "the session's own dictionary (trained on its first " +
+                         std::to_string(fs.dictionary_trained_on) + " frames)"
+                   : std::string("the built-in dictionary"));
+    }
+    std::printf("frame bytes %lld as received, %s\n", static_cast<long long>(fs.raw_bytes),
+                how.c_str());
     return kExitOk;
 }
 

@@ -109,6 +109,15 @@ TEST_CASE("A compressed tape holds the same bytes as a plain one in a fraction o
           0);
     CHECK(std::filesystem::file_size(packed) * 3 < std::filesystem::file_size(plain));
     CHECK(verify_tape(a, false, 0).clean());
+    // What `stats` reports.
+    const FrameStorage sa = a.frame_storage(id);
+    const FrameStorage sb = b.frame_storage(id);
+    CHECK(sa.raw_bytes == sb.raw_bytes);
+    CHECK(sb.stored_bytes == sb.raw_bytes);
+    CHECK(sb.compressed == 0);
+    CHECK(sa.stored_bytes * 5 < sa.raw_bytes);
+    CHECK(sa.compressed >= 3000);
+    CHECK(sa.dictionary_trained_on == 2000);
 }
 
 TEST_CASE("A session's dictionary is trained on its first 2,000 frames and stored before use") {
