@@ -97,8 +97,11 @@ std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
                 throw std::invalid_argument("BYTES_PER_S must be at least 1");
             }
         } else {
-            error = "unknown fault \"" + std::string(name) +
-                    "\" (drop-after, close-at, stall, refuse, malformed-at, oversize-at, slow)";
+            std::string known;
+            for (const auto n : kFaultNames) {
+                known += (known.empty() ? "" : ", ") + std::string(n);
+            }
+            error = "unknown fault \"" + std::string(name) + "\" (" + known + ")";
             return std::nullopt;
         }
     } catch (const std::invalid_argument& e) {

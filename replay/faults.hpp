@@ -3,6 +3,7 @@
 // Fault overlays: failures the replayer adds at tape positions, not at random, so a test that
 // uses them is reproducible. Parsed from `--fault SPEC` and from the control API.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ enum class FaultKind {
     oversize_at,   // oversize-at=N: send a 17 MiB text frame in place of the N-th event
     slow,          // slow=B: send at most B bytes per second
 };
+
+// The NAME of each --fault NAME=VALUE, in FaultKind's order.
+inline constexpr std::array<std::string_view, 7> kFaultNames{
+    "drop-after", "close-at", "stall", "refuse", "malformed-at", "oversize-at", "slow"};
 
 struct Fault {
     FaultKind kind = FaultKind::drop_after;

@@ -22,5 +22,7 @@ void add_cut_command(CLI::App& app, Runner& run);
 void add_merge_command(CLI::App& app, Runner& run);
 void add_redact_command(CLI::App& app, Runner& run);
 void add_compact_command(CLI::App& app, Runner& run);
+// `completion`: reads the other subcommands off `app`, so add it last.
+void add_completion_command(CLI::App& app, Runner& run);
 
 }  // namespace mastotape::tools

@@ -8,6 +8,7 @@
 #include "schema/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
+#include "tools/version.hpp"
 
 int main(int argc, char** argv) {
     using namespace mastotape::tools;
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
         "The tape is --db FILE, else $MASTOTAPE_DB, else ./mastotape.db.\n"
         "Run `mastotape SUBCOMMAND --help` for the options of each.");
     app.require_subcommand(1);
-    app.set_version_flag("--version", "mastotape 0.1.0");
+    app.set_version_flag("--version", version_text(),
+                         "Print the version, the tape format, and the libraries' versions");
     Runner run;
     add_sessions_command(app, run);
     add_show_command(app, run);
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     add_replay_command(app, run);
     add_record_command(app, run);
     add_diff_command(app, run);
+    add_completion_command(app, run);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -13,7 +13,7 @@ out=${2:-docs/cli.md}
     echo '```'
     COLUMNS=100 "$bin" --help
     echo '```'
-    for sub in record replay diff sessions show stats verify export import synth cut redact merge compact; do
+    for sub in $("$bin" completion subcommands); do
         echo
         echo "## mastotape $sub"
         echo

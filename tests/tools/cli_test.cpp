@@ -21,9 +21,9 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 
 TEST_CASE("Every subcommand has --help") {
     TempDir dir;
-    for (const char* sub : {"sessions", "show", "stats", "verify", "export", "import", "synth",
-                            "record", "replay", "diff", "cut", "merge", "redact",
-                            "compact"}) {
+    for (const char* sub :
+         {"sessions", "show", "stats", "verify", "export", "import", "synth", "record", "replay",
+          "diff", "cut", "merge", "redact", "compact", "completion"}) {
         INFO(sub);
         const auto r = run_mastotape(std::string(sub) + " --help", dir);
         CHECK(r.exit_code == 0);
