@@ -1,0 +1,96 @@
+// The systemd template unit (issue 23): systemd-analyze accepts it without a warning, and its
+// ExecStart line, with systemd's specifiers filled in, records from a replayer until the unit's
+// KillSignal stops it cleanly.
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "tests/test_support.hpp"
+
+using namespace mastotape::test;
+
+namespace {
+
+const std::string kUnit =
+    std::string(MASTOTAPE_SOURCE_DIR) + "/integrations/systemd/mastotape-record@.service";
+
+int run_bash(const std::string& script, const TempDir& dir, std::string& out) {
+    write_file(dir.file("script.sh"), script);
+    const std::string out_file = dir.file("script.out");
+    const int status = std::system(
+        ("cd '" + dir.file("") + "' && bash script.sh > '" + out_file + "' 2>&1").c_str());
+    out = read_file(out_file);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("The systemd unit passes systemd-analyze verify without a warning") {
+    if (!std::filesystem::exists("/usr/bin/systemd-analyze")) {
+        WARN("systemd-analyze is not installed: the unit was not verified");
+        return;
+    }
+    TempDir dir;
+    // The unit names /usr/bin/mastotape; verify checks that it is executable: point it at ours.
+    std::string out;
+    const int code =
+        run_bash("sed 's|/usr/bin/mastotape|" + std::string(MASTOTAPE_BINARY) + "|' '" + kUnit +
+                     "' > 'mastotape-record@archive.service'\n"
+                     "systemd-analyze verify --man=no \"$PWD/mastotape-record@archive.service\"\n",
+                 dir, out);
+    INFO(out);
+    CHECK(code == 0);
+    CHECK(out.empty());
+}
+
+TEST_CASE("The systemd unit's command records until its KillSignal stops it cleanly") {
+    TempDir dir;
+    std::string out;
+    // ExecStart with systemd's specifiers (%S state root, %d credentials, %i instance) and the
+    // EnvironmentFile's variables filled in; KillSignal is what stops it.
+    const int code = run_bash(
+        "set -e\n"
+        "line=$(sed -n 's/^ExecStart=//p' '" +
+            kUnit +
+            "')\n"
+            "sig=$(sed -n 's/^KillSignal=SIG//p' '" +
+            kUnit +
+            "')\n"
+            "mkdir -p state/mastotape creds\n"
+            "printf 'secret-UNIT-token' > creds/token\n"
+            "'" +
+            MASTOTAPE_BINARY +
+            "' synth --db source.db --events 50 --rate 20 --stream public -q\n"
+            "'" +
+            MASTOTAPE_BINARY +
+            "' replay source.db --hold --port-file port > replay.out 2>&1 &\n"
+            "replay=$!\n"
+            "for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done\n"
+            "TARGET=ws://127.0.0.1:$(cat port)\n"
+            "MASTOTAPE_OPTIONS='--stream public --no-discovery'\n"
+            "line=${line//%S/$PWD/state}; line=${line//%d/$PWD/creds}; line=${line//%i/archive}\n"
+            "line=${line//\\/usr\\/bin\\/mastotape/" +
+            MASTOTAPE_BINARY +
+            "}\n"
+            // exec: the signal goes to the recorder, not to a shell around it.
+            "eval \"exec $line\" 2> record.err &\n"
+            "rec=$!\n"
+            "sleep 2\n"
+            "kill -s \"$sig\" $rec\n"
+            // Bounded: a recorder that ignored the signal fails the test instead of hanging it.
+            "for i in $(seq 100); do kill -0 $rec 2> /dev/null || break; sleep 0.1; done\n"
+            "kill -9 $rec 2> /dev/null || true\n"
+            "status=0; wait $rec || status=$?\n"
+            "kill $replay; wait $replay || true\n"
+            "echo \"exit $status\"\n"
+            "'" +
+            MASTOTAPE_BINARY +
+            "' sessions --db state/mastotape/archive.db\n"
+            "! grep -r secret-UNIT-token state record.err\n",
+        dir, out);
+    INFO(out);
+    CHECK(code == 0);
+    CHECK_THAT(out, Catch::Contains("exit 0") && Catch::Contains("ended"));
+}
