@@ -41,7 +41,6 @@ class BlobPacker {
     ~BlobPacker();
 
     void set_compression(Compression c);
-    const Compression& compression() const { return compression_; }
 
     // Inside the transaction of a batch of `session_id`, before its rows are bound: picks the
     // session's dictionary (the built-in one until the session has its own) and, when this batch

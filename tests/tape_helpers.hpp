@@ -2,6 +2,7 @@
 
 // Tapes in tests: a session's export, its frames, a fixture imported.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -20,6 +21,12 @@ inline std::string exported(const std::string& db, std::int64_t id) {
     std::ostringstream out;
     schema::export_session(store, id, out);
     return out.str();
+}
+
+// The one value `sql` selects from the tape at `path`, read with plain SQLite.
+inline std::int64_t scalar(const std::string& path, const std::string& sql) {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    return db.execAndGet(sql).getInt64();
 }
 
 inline std::vector<schema::Frame> frames_of(schema::TapeStore& store, std::int64_t id) {

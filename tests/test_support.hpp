@@ -75,6 +75,19 @@ inline RunResult run_mastotape(const std::string& args, const TempDir& dir) {
     return r;
 }
 
+// Runs `script` with bash in `dir`, its standard output and error together in `out`.
+inline RunResult run_bash(const std::string& script, const TempDir& dir) {
+    write_file(dir.file("script.sh"), script);
+    const std::string out_file = dir.file("script.out");
+    const int status = std::system(
+        ("cd '" + dir.path().string() + "' && bash script.sh > '" + out_file + "' 2>&1 < /dev/null")
+            .c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out_file);
+    return r;
+}
+
 // A throwaway CA (DIR/ca.pem) and a server certificate it signed (DIR/server.pem, server.key)
 // for the subject alternative names `san` ("DNS:localhost,IP:127.0.0.1"), made with the openssl
 // command. Returns false when openssl failed.

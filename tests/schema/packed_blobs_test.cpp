@@ -18,6 +18,7 @@
 using namespace mastotape::schema;
 using mastotape::test::exported;
 using mastotape::test::frames_of;
+using mastotape::test::scalar;
 using mastotape::test::TempDir;
 
 namespace {
@@ -61,11 +62,6 @@ std::int64_t new_session(TapeStore& store) {
     b.connections.push_back(c);
     store.append(b);
     return id;
-}
-
-std::int64_t scalar(const std::string& path, const std::string& sql) {
-    SQLite::Database db(path, SQLite::OPEN_READONLY);
-    return db.execAndGet(sql).getInt64();
 }
 
 // Flips one bit in the middle of the stored bytes of `column` in the row `where` names.

@@ -18,11 +18,6 @@ namespace {
 const char* const kFixtures[] = {"user-gaps", "hashtag-sse", "multiplexed", "public-deletes-edits",
                                  "direct"};
 
-std::int64_t scalar(const std::string& path, const std::string& sql) {
-    SQLite::Database db(path, SQLite::OPEN_READONLY);
-    return db.execAndGet(sql).getInt64();
-}
-
 // No file in `dir` whose name starts with `prefix` but the ones named.
 std::size_t files_starting(const TempDir& dir, const std::string& prefix) {
     std::size_t n = 0;

@@ -13,15 +13,12 @@ using namespace mastotape::test;
 
 namespace {
 
-// Runs `script` with bash in `dir`; its standard output.
+// Runs `script` with bash in `dir`, which must succeed; its output.
 std::string bash(const std::string& script, const TempDir& dir) {
-    write_file(dir.file("script.sh"), script);
-    const std::string out = dir.file("script.out");
-    const int status =
-        std::system(("cd '" + dir.file("") + "' && bash script.sh > '" + out + "' 2>&1").c_str());
-    INFO(read_file(out));
-    REQUIRE(status == 0);
-    return read_file(out);
+    const RunResult r = run_bash(script, dir);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
 }
 
 }  // namespace

@@ -16,15 +16,6 @@ namespace {
 const std::string kUnit =
     std::string(MASTOTAPE_SOURCE_DIR) + "/integrations/systemd/mastotape-record@.service";
 
-int run_bash(const std::string& script, const TempDir& dir, std::string& out) {
-    write_file(dir.file("script.sh"), script);
-    const std::string out_file = dir.file("script.out");
-    const int status = std::system(
-        ("cd '" + dir.file("") + "' && bash script.sh > '" + out_file + "' 2>&1").c_str());
-    out = read_file(out_file);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 }  // namespace
 
 TEST_CASE("The systemd unit passes systemd-analyze verify without a warning") {
@@ -34,23 +25,21 @@ TEST_CASE("The systemd unit passes systemd-analyze verify without a warning") {
     }
     TempDir dir;
     // The unit names /usr/bin/mastotape; verify checks that it is executable: point it at ours.
-    std::string out;
-    const int code =
+    const RunResult r =
         run_bash("sed 's|/usr/bin/mastotape|" + std::string(MASTOTAPE_BINARY) + "|' '" + kUnit +
                      "' > 'mastotape-record@archive.service'\n"
                      "systemd-analyze verify --man=no \"$PWD/mastotape-record@archive.service\"\n",
-                 dir, out);
-    INFO(out);
-    CHECK(code == 0);
-    CHECK(out.empty());
+                 dir);
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.empty());
 }
 
 TEST_CASE("The systemd unit's command records until its KillSignal stops it cleanly") {
     TempDir dir;
-    std::string out;
     // ExecStart with systemd's specifiers (%S state root, %d credentials, %i instance) and the
     // EnvironmentFile's variables filled in; KillSignal is what stops it.
-    const int code = run_bash(
+    const RunResult r = run_bash(
         "set -e\n"
         "line=$(sed -n 's/^ExecStart=//p' '" +
             kUnit +
@@ -89,8 +78,8 @@ TEST_CASE("The systemd unit's command records until its KillSignal stops it clea
             MASTOTAPE_BINARY +
             "' sessions --db state/mastotape/archive.db\n"
             "! grep -r secret-UNIT-token state record.err\n",
-        dir, out);
-    INFO(out);
-    CHECK(code == 0);
-    CHECK_THAT(out, Catch::Contains("exit 0") && Catch::Contains("ended"));
+        dir);
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("exit 0") && Catch::Contains("ended"));
 }
