@@ -21,7 +21,9 @@ ClientState& Admission::client(const std::string& token) {
 
 Admitted Admission::admit(ClientState& c) {
     Admitted a = decide(c);
-    if (!a.ok) {
+    if (a.ok) {
+        a.start = start_of(c, a.connection);
+    } else {
         c.log.attempt_refused(SteadyClock::now());
     }
     return a;

@@ -60,6 +60,7 @@ struct ClientState {
 struct Admitted {
     bool ok = false;
     std::size_t connection = 0;  // the recorded connection to play
+    std::int64_t start = 0;      // where on the tape it starts (start_of, at the admission)
     int status = 503;  // refused: 0 when the recorded attempt got no HTTP answer (reset, TLS...)
     std::string error_message;
 };
@@ -84,7 +85,8 @@ class Admission {
 
     // Where a connection of `c` playing recorded connection `k` starts on the tape: its handshake,
     // the one timeline's now, or where a fault overlay cut the previous connection short (that
-    // resume point is used up: the next call gives the handshake again).
+    // resume point is used up: the next call gives the handshake again). admit() fixes it before
+    // the client hears it is connected: a clock moved after the handshake moves it no more.
     std::int64_t start_of(ClientState& c, std::size_t k);
     // The connection of `c` playing `k` started at tape time `start`: the client's clock and its
     // REST view follow it.

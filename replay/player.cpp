@@ -84,10 +84,10 @@ const std::vector<std::int64_t>& Player::texts_of(const PlannedConnection& p) co
 }
 
 net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState& client,
-                                  std::size_t k) {
+                                  std::size_t k, std::int64_t start) {
     const PlannedConnection& p = plan_.connections[k];
     Run run(out, conn, client, k, p);
-    run.start = admission_.start_of(client, k);
+    run.start = start;
     run.last_offset = run.start;
     conn.clock = clock_.connection_at(run.start);
     conn.client_deadline = SteadyClock::now() + kSubscribeGrace;

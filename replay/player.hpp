@@ -33,11 +33,11 @@ class Player {
     Player(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
            ReplayClock& clock, Admission& admission, std::vector<Fault>& faults, bool hold);
 
-    // Plays client `client`'s recorded connection `k` through `out` on `conn`, from its start (or
-    // from where it was left or cut short, or from the one timeline's now) to its recorded end, and
-    // moves the client on (or, ended early by a fault or the client, leaves it to resume).
+    // Plays client `client`'s recorded connection `k` through `out` on `conn`, from tape time
+    // `start` (Admitted::start) to its recorded end, and moves the client on (or, ended early by
+    // a fault or the client, leaves it to resume).
     boost::asio::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
-                                      std::size_t k);
+                                      std::size_t k, std::int64_t start);
 
     // The live connections, to wake them all (a pause, the virtual clock moved).
     void add(LiveConnection& c) { live_.insert(&c); }

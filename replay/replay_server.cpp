@@ -85,7 +85,7 @@ struct ReplayServer::Impl {
           streaming{options, clock, plan, admission, player, false, "", nullptr},
           rest(rest_store, plan.session),
           acceptor(ioc),
-          signals(ioc, SIGINT, SIGTERM) {
+          signals(ioc) {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
         streaming.sse_label = schema::sse_label(plan.session);
         streaming.connection_ended = [this] {
@@ -134,6 +134,7 @@ struct ReplayServer::Impl {
     std::string instance_v2() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
     net::awaitable<std::string> report_json(std::vector<ClientView> clients);
+    net::awaitable<ControlAnswer> control_request(std::string path, std::string query);
     net::awaitable<std::optional<RestResponse>> rest_page(std::string path, std::string query,
                                                           std::int64_t now, std::string base);
     net::awaitable<std::optional<Response>> rest_request(const Request& req, std::string path,
@@ -215,6 +216,19 @@ net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(std::s
 // Runs on the REST thread, which has a connection to the tape of its own.
 net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientView> clients) {
     co_return reports_json(make_reports(rest_store, plan, clients), clients);
+}
+
+// A control API request, from HTTP or from control(). The live report reads the tape: it is made
+// on the REST thread, so that frames due meanwhile never wait for it.
+net::awaitable<ControlAnswer> ReplayServer::Impl::control_request(std::string path,
+                                                                  std::string query) {
+    if (control.keeps_report(path)) {
+        // (Nothing made inside the co_await: g++ 12 destroys such temporaries twice.)
+        auto work = report_json(control.clients());
+        std::string body = co_await net::co_spawn(rest_pool, std::move(work), net::use_awaitable);
+        co_return ControlAnswer{200, std::move(body)};
+    }
+    co_return control.handle(path, query);
 }
 
 // A REST timeline request; nullopt for a path that is none. The page is read on the REST thread
@@ -376,21 +390,14 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
 // the real server's refusals.
 net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const std::string& path,
                                                     const std::string& query) {
-    if (control.keeps_report(path)) {
-        std::string body;
-        auto status = http::status::ok;
-        try {
-            body = co_await net::co_spawn(rest_pool, report_json(control.clients()),
-                                          net::use_awaitable);
-        } catch (const std::exception& e) {
-            body = error_body(e.what());
-            status = http::status::internal_server_error;
-        }
-        co_return json_response(req, status, std::move(body));
-    }
     if (ControlApi::owns(path)) {
-        const ControlAnswer a = control.handle(path, query);
-        co_return json_response(req, static_cast<http::status>(a.status), a.body);
+        ControlAnswer a;
+        try {
+            a = co_await control_request(path, query);
+        } catch (const std::exception& e) {
+            a = {500, error_body(e.what())};
+        }
+        co_return json_response(req, static_cast<http::status>(a.status), std::move(a.body));
     }
     if (fixed_route(path)) {
         co_return fixed_answer(req, path);
@@ -418,6 +425,10 @@ std::string ReplayServer::base_url() const {
 
 int ReplayServer::run() {
     auto& impl = *impl_;
+    if (impl.options.handle_signals) {
+        impl.signals.add(SIGINT);
+        impl.signals.add(SIGTERM);
+    }
     impl.signals.async_wait([&impl](const beast::error_code& ec, int) {
         if (!ec) {
             impl.ioc.stop();
@@ -457,16 +468,23 @@ ReplayReport ReplayServer::report() {
     return out;
 }
 
-std::string ReplayServer::status() {
-    auto answer = std::make_shared<std::promise<std::string>>();
-    auto body = answer->get_future();
-    net::post(impl_->ioc, [this, answer] {
-        answer->set_value(impl_->control.handle("/_mastotape/status", "").body);
-    });
-    if (body.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+ControlAnswer ReplayServer::control(std::string path, std::string query) {
+    auto answer = std::make_shared<std::promise<ControlAnswer>>();
+    auto reply = answer->get_future();
+    net::co_spawn(impl_->ioc, impl_->control_request(std::move(path), std::move(query)),
+                  [answer](const std::exception_ptr& e, ControlAnswer a) {
+                      if (e) {
+                          answer->set_exception(e);
+                      } else {
+                          answer->set_value(std::move(a));
+                      }
+                  });
+    if (reply.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
         throw std::runtime_error("the replayer did not answer (is it running?)");
     }
-    return body.get();
+    return reply.get();
 }
+
+std::string ReplayServer::status() { return control("/_mastotape/status", "").body; }
 
 }  // namespace mastotape::replay

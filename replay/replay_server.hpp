@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "replay/control_api.hpp"
 #include "replay/faults.hpp"
 #include "replay/replay_clock.hpp"
 
@@ -42,6 +43,7 @@ struct ReplayOptions {
     std::int64_t rate_limit = 0;     // > 0: REST requests per 5 minutes per token, then 429
     std::string tls_cert;            // PEM certificate chain: serve TLS (wss://, https://)
     std::string tls_key;             // PEM private key of tls_cert
+    bool handle_signals = true;      // SIGINT and SIGTERM stop run() (not in a host's process)
 };
 
 // The verdict on the clients (`replay --report`): the JSON report, the JUnit XML one, each
@@ -69,8 +71,11 @@ class ReplayServer {
     int run();
     // Thread-safe; makes run() return.
     void stop();
-    // Thread-safe, while run() runs: the control API's status document (/_mastotape/status), as
-    // JSON text. Throws std::runtime_error when the server does not answer within 10 s.
+    // Thread-safe, while run() runs: the control API's answer to `path` (/_mastotape/...) with
+    // `query`, as /_mastotape/ over HTTP gives it. Throws std::runtime_error when the server does
+    // not answer within 10 s.
+    ControlAnswer control(std::string path, std::string query);
+    // control("/_mastotape/status", "")'s JSON text.
     std::string status();
     // After run() has returned: the report on every client (with client_report).
     ReplayReport report();

@@ -284,7 +284,7 @@ net::awaitable<bool> serve_sse(Streaming& s, ServerStream& stream, Request req,
     // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
     auto reader = out.watch_client();
     const std::function<void()> stop_reader = socket_closer(stream);
-    co_await s.play(out, conn, client, a.connection, std::move(reader), stop_reader);
+    co_await s.play(out, conn, client, a, std::move(reader), stop_reader);
     co_return false;
 }
 

@@ -34,7 +34,7 @@ SteadyClock::duration Streaming::silence_after(const PlannedConnection& p) const
 }
 
 boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, ClientState& client,
-                                             std::size_t k, boost::asio::awaitable<void> reader,
+                                             const Admitted& a, boost::asio::awaitable<void> reader,
                                              const std::function<void()>& stop_reader) {
     player.add(conn);
     ++client.live;
@@ -46,7 +46,7 @@ boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, 
     // line written later), then its reader is joined and its state let go as after any end.
     std::exception_ptr failure;
     try {
-        co_await player.play(out, conn, client, k);
+        co_await player.play(out, conn, client, a.connection, a.start);
     } catch (const std::exception& e) {
         std::cerr << "replay: " << schema::printable(e.what())
                   << "; closed the client's connection\n";

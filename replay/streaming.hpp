@@ -31,12 +31,12 @@ struct Streaming {
     // How long a connection whose recorded end was a heartbeat timeout stays silent.
     SteadyClock::duration silence_after(const PlannedConnection& p) const;
 
-    // Plays recorded connection `k` to `client` on `conn` through `out`, with `reader` (the
-    // coroutine that reads the client's side and ends with conn.reader_finished()) running beside
-    // it. When the playing ends first, `stop_reader` ends the reader; either way this returns
-    // once the reader has, so nothing refers to `out` or `conn` after it.
+    // Plays the recorded connection `a` admitted to `client` on `conn` through `out`, with `reader`
+    // (the coroutine that reads the client's side and ends with conn.reader_finished()) running
+    // beside it. When the playing ends first, `stop_reader` ends the reader; either way this
+    // returns once the reader has, so nothing refers to `out` or `conn` after it.
     boost::asio::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
-                                      std::size_t k, boost::asio::awaitable<void> reader,
+                                      const Admitted& a, boost::asio::awaitable<void> reader,
                                       const std::function<void()>& stop_reader);
 };
 

@@ -429,7 +429,7 @@ net::awaitable<void> serve_websocket(Streaming& s, ServerStream& stream, Request
     // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one twice.)
     auto reader = out.read_client();
     const std::function<void()> stop_reader = socket_closer(stream);
-    co_await s.play(out, conn, client, a.connection, std::move(reader), stop_reader);
+    co_await s.play(out, conn, client, a, std::move(reader), stop_reader);
 }
 
 }  // namespace mastotape::replay

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +7,8 @@
 
 #include "replay/replay_server.hpp"
 #include "schema/byte_codec.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/scratch_tape.hpp"
+#include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {
@@ -69,33 +68,6 @@ int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& 
     return code == 0 && o.fail_on_missed && r.missed ? 1 : code;
 }
 
-// A JSONL tape is imported into a private temporary tape that goes when the replay ends.
-class TemporaryTape {
-   public:
-    explicit TemporaryTape(const std::string& jsonl) {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "mastotape-replay-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            throw schema::TapeError(jsonl + ": cannot make a temporary directory to replay it");
-        }
-        dir_ = tmpl;
-        std::ifstream in(jsonl, std::ios::binary);
-        if (!in) {
-            throw schema::TapeError(jsonl + ": cannot read (no such file or no permission)");
-        }
-        schema::TapeStore store((dir_ / "tape.db").string(), schema::OpenMode::create);
-        schema::import_jsonl(store, in, jsonl);
-    }
-    ~TemporaryTape() {
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-    std::string path() const { return (dir_ / "tape.db").string(); }
-
-   private:
-    std::filesystem::path dir_;
-};
-
 int run_replay(ReplayCommandOptions& o) {
     const auto colon = o.listen.rfind(':');
     if (colon == std::string::npos) {
@@ -149,9 +121,9 @@ int run_replay(ReplayCommandOptions& o) {
             throw schema::TapeError(o.require_token_file + ": cannot read the token");
         }
     }
-    std::unique_ptr<TemporaryTape> temporary;
-    if (o.tape.size() > 6 && o.tape.compare(o.tape.size() - 6, 6, ".jsonl") == 0) {
-        temporary = std::make_unique<TemporaryTape>(o.tape);
+    std::unique_ptr<schema::ScratchTape> temporary;
+    if (schema::is_jsonl_path(o.tape)) {
+        temporary = std::make_unique<schema::ScratchTape>(o.tape);
         o.replay.tape = temporary->path();
     } else {
         o.replay.tape = o.tape.empty() ? resolve_db(o.db) : o.tape;
@@ -165,12 +137,7 @@ int run_replay(ReplayCommandOptions& o) {
             throw;
         }
         // The temporary tape is ours, not the user's: name the file they gave.
-        std::string message = e.what();
-        for (auto at = message.find(temporary->path()); at != std::string::npos;
-             at = message.find(temporary->path(), at + o.tape.size())) {
-            message.replace(at, temporary->path().size(), o.tape);
-        }
-        throw schema::TapeError(message);
+        throw schema::TapeError(temporary->in_users_words(e.what()));
     }
     if (!o.port_file.empty()) {
         std::ofstream(o.port_file) << server->port() << '\n';

@@ -50,7 +50,7 @@ TEST_CASE("A client's attempts follow the recorded connections and fail as the g
     Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);
-    CHECK(admission.start_of(c, 0) == kSec);
+    CHECK(a.start == kSec);
     admission.started(c, 0, kSec);
     admission.played(c, 0);  // ended as recorded at 10 s: a 5 s gap follows
 
@@ -107,7 +107,7 @@ TEST_CASE("A connection a fault cut short is resumed by the next attempt, not pl
     const Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);  // the same recorded connection
-    CHECK(admission.start_of(c, 0) == 4 * kSec + 1);
+    CHECK(a.start == 4 * kSec + 1);
     CHECK(admission.start_of(c, 0) == kSec);  // once
 }
 
@@ -142,7 +142,7 @@ TEST_CASE("On a virtual clock an attempt plays the connection live at the clock'
     const Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 1);
-    CHECK(admission.start_of(c, 1) == 16 * kSec);  // from the clock's now
+    CHECK(a.start == 16 * kSec);  // from the clock's now
     clock.move_to(45 * kSec);
     CHECK(admission.admit(c).error_message == "the tape has ended");
 }
@@ -176,8 +176,8 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
     admission.left(c, 0, 2 * kSec);  // its last frame was at 2 s; it left at 4 s
     Admitted a = admission.admit(c);
     REQUIRE(a.ok);
-    CHECK(a.connection == 0);  // before, the gap's 502: the connection counted as played
-    CHECK(admission.start_of(c, 0) == 4 * kSec);  // what came while it was away is lost
+    CHECK(a.connection == 0);    // before, the gap's 502: the connection counted as played
+    CHECK(a.start == 4 * kSec);  // what came while it was away is lost
     admission.started(c, 0, 4 * kSec);
 
     SECTION("the recorded end passes while it is away: the gap, then the next connection") {
@@ -191,7 +191,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
         a = admission.admit(c);
         REQUIRE(a.ok);
         CHECK(a.connection == 1);
-        CHECK(admission.start_of(c, 1) == 15 * kSec);
+        CHECK(a.start == 15 * kSec);
     }
     SECTION("away past a whole gap: it joins the next connection where the clock stands") {
         admission.left(c, 0, 4 * kSec);
@@ -199,7 +199,7 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
         a = admission.admit(c);
         REQUIRE(a.ok);
         CHECK(a.connection == 1);
-        CHECK(admission.start_of(c, 1) == 17 * kSec);
+        CHECK(a.start == 17 * kSec);
     }
     SECTION("away past the tape's end: the tape has ended") {
         admission.left(c, 0, 4 * kSec);
@@ -223,7 +223,7 @@ TEST_CASE("At --max-speed a connection the client ended resumes after its last f
     const Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);
-    CHECK(admission.start_of(c, 0) == 4 * kSec + 1);
+    CHECK(a.start == 4 * kSec + 1);
 }
 
 TEST_CASE("A connection that a newer attempt counted as played moves nothing when it goes") {

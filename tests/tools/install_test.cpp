@@ -21,14 +21,40 @@ std::string bash(const std::string& script, const TempDir& dir) {
     return r.out;
 }
 
+// Installs the build into `prefix` with cmake --install.
+void cmake_install(const std::string& prefix, const TempDir& dir) {
+    bash(std::string("'") + MASTOTAPE_CMAKE + "' --install '" + MASTOTAPE_BUILD_DIR +
+             "' --prefix '" + prefix + "' > /dev/null\n",
+         dir);
+}
+
+// What an SSE client gets from `bin replay fixtures/direct.jsonl --max-speed` (its first 400
+// bytes).
+std::string replay_with(const std::string& bin, const TempDir& dir) {
+    return bash("'" + bin + "' replay '" + MASTOTAPE_SOURCE_DIR +
+                    "/fixtures/direct.jsonl' --max-speed --port-file port > replay.out 2>&1 &\n"
+                    "pid=$!\n"
+                    "for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done\n"
+                    "port=$(cat port)\n"
+                    "exec 3<>/dev/tcp/127.0.0.1/$port\n"
+                    "printf 'GET /api/v1/streaming/direct HTTP/1.1\\r\\nHost: x\\r\\n"
+                    "Authorization: Bearer t\\r\\n\\r\\n' >&3\n"
+                    "timeout 10 cat <&3 | head -c 400\n"
+                    "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f port; true\n",
+                dir);
+}
+
+void check_played(const std::string& played) {
+    CHECK_THAT(played, Catch::Contains("HTTP/1.1 200") && Catch::Contains("text/event-stream") &&
+                           Catch::Contains("event: conversation"));
+}
+
 }  // namespace
 
 TEST_CASE("cmake --install puts a working mastotape, its man pages and completion under a prefix") {
     TempDir dir;
     const std::string prefix = dir.file("prefix");
-    bash(std::string("'") + MASTOTAPE_CMAKE + "' --install '" + MASTOTAPE_BUILD_DIR +
-             "' --prefix '" + prefix + "' > /dev/null\n",
-         dir);
+    cmake_install(prefix, dir);
     const std::string bin = prefix + "/bin/mastotape";
     REQUIRE(std::filesystem::exists(bin));
     CHECK(std::filesystem::exists(prefix + "/share/doc/mastotape/README.md"));
@@ -51,20 +77,57 @@ TEST_CASE("cmake --install puts a working mastotape, its man pages and completio
                             Catch::Contains("Boost.Beast ") && Catch::Contains("SQLite 3.") &&
                             Catch::Contains("OpenSSL 3.") && Catch::Contains("zstd 1."));
     // The installed binary replays a fixture.
-    const std::string played =
-        bash("'" + bin + "' replay '" + MASTOTAPE_SOURCE_DIR +
-                 "/fixtures/direct.jsonl' --max-speed --port-file port > replay.out 2>&1 &\n"
-                 "pid=$!\n"
-                 "for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done\n"
-                 "port=$(cat port)\n"
-                 "exec 3<>/dev/tcp/127.0.0.1/$port\n"
-                 "printf 'GET /api/v1/streaming/direct HTTP/1.1\\r\\nHost: x\\r\\n"
-                 "Authorization: Bearer t\\r\\n\\r\\n' >&3\n"
-                 "timeout 10 cat <&3 | head -c 400\n"
-                 "kill $pid 2>/dev/null; wait $pid 2>/dev/null; true\n",
-             dir);
-    CHECK_THAT(played, Catch::Contains("HTTP/1.1 200") && Catch::Contains("text/event-stream") &&
-                           Catch::Contains("event: conversation"));
+    check_played(replay_with(bin, dir));
+}
+
+TEST_CASE("cpack makes a .deb with computed Depends whose files run from a scratch root") {
+    TempDir dir;
+    // cpack sits beside cmake.
+    bash(std::string("cpack=\"$(dirname '") + MASTOTAPE_CMAKE + "')/cpack\"\n" + "cd '" +
+             MASTOTAPE_BUILD_DIR + "' && \"$cpack\" -G DEB -B '" + dir.file("debs") + "' > '" +
+             dir.file("cpack.log") + "' 2>&1 || { cat '" + dir.file("cpack.log") + "'; exit 1; }\n",
+         dir);
+    const std::string deb = dir.file("debs/mastotape_0.1.0_amd64.deb");
+    REQUIRE(std::filesystem::exists(deb));
+    CHECK(std::filesystem::exists(dir.file("debs/mastotape-dev_0.1.0_amd64.deb")));
+    // dpkg-shlibdeps computed the Depends from the binary: every library it links, each a
+    // package this machine has installed.
+    const std::string depends = bash("dpkg-deb -f '" + deb + "' Depends\n", dir);
+    INFO(depends);
+    for (const char* package : {"libc6", "libstdc++6", "libsqlite3-0", "libssl3", "libzstd1"}) {
+        CHECK_THAT(depends, Catch::Contains(std::string(package) + " (>="));
+    }
+    bash("dpkg-deb -f '" + deb +
+             "' Depends | tr ',' '\\n' | sed 's/ *(.*//; s/^ *//' | grep . | "
+             "xargs dpkg-query -W > /dev/null\n",
+         dir);
+    bash("dpkg -x '" + deb + "' root\n", dir);
+    const std::string bin = dir.file("root/usr/bin/mastotape");
+    CHECK_THAT(bash("'" + bin + "' --version\n", dir),
+               Catch::StartsWith("mastotape 0.1.0") && Catch::Contains("tape format 4"));
+    CHECK(std::filesystem::exists(dir.file("root/usr/share/man/man1/mastotape-replay.1")));
+    CHECK(
+        std::filesystem::exists(dir.file("root/usr/share/bash-completion/completions/mastotape")));
+    check_played(replay_with(bin, dir));
+}
+
+TEST_CASE("A CMake project finds the installed C++ package and replays a fixture in-process") {
+    TempDir dir;
+    const std::string prefix = dir.file("prefix");
+    cmake_install(prefix, dir);
+    CHECK(std::filesystem::exists(prefix + "/include/mastotape/replayer.hpp"));
+    CHECK(std::filesystem::exists(prefix + "/lib/cmake/mastotape/mastotapeConfig.cmake"));
+    // A sanitized mastotape links only into a sanitized program.
+    const std::string flags =
+        MASTOTAPE_SANITIZED ? " '-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined'" : "";
+    const std::string cmake = std::string("'") + MASTOTAPE_CMAKE + "'";
+    bash(cmake + " -S '" + MASTOTAPE_SOURCE_DIR + "/tests/cmake_consumer' -B consumer" +
+             " -DCMAKE_PREFIX_PATH='" + prefix + "'" + flags + " > consumer.log 2>&1 && " + cmake +
+             " --build consumer >> consumer.log 2>&1 || { cat consumer.log; exit 1; }\n",
+         dir);
+    const std::string out =
+        bash("./consumer/consumer '" + fixtures_dir() + "/direct.jsonl' 2>&1\n", dir);
+    CHECK(out == "ok: client 1: saw 1 of 1 items\n");
 }
 
 TEST_CASE("The bash completion completes subcommands, options and their values") {
