@@ -49,7 +49,7 @@ install_node_packages() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
     fi
-    echo "== npm ci (masto.js and wscat for the end-to-end tests)"
+    echo "== npm ci (masto.js, wscat and the Node helper for the end-to-end tests)"
     (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
 }
 
