@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "mastotape/replayer.hpp"
 #include "replay/control_api.hpp"
 #include "replay/faults.hpp"
 #include "replay/replay_clock.hpp"
@@ -46,14 +47,8 @@ struct ReplayOptions {
     bool handle_signals = true;      // SIGINT and SIGTERM stop run() (not in a host's process)
 };
 
-// The verdict on the clients (`replay --report`): the JSON report, the JUnit XML one, each
-// client's one line, and whether any client missed an item.
-struct ReplayReport {
-    std::string json;
-    std::string junit;
-    std::vector<std::string> verdicts;
-    bool missed = false;
-};
+// The verdict on the clients (`replay --report`): the public header's.
+using ReplayReport = mastotape::ReplayerReport;
 
 class ReplayServer {
    public:

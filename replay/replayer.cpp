@@ -156,8 +156,7 @@ ReplayerReport Replayer::stop() {
     if (!impl_->verdict) {
         impl_->server->stop();
         impl_->thread.join();
-        const replay::ReplayReport r = impl_->server->report();
-        impl_->verdict = ReplayerReport{r.json, r.junit, r.verdicts, r.missed};
+        impl_->verdict = impl_->server->report();
         if (!impl_->failure.empty()) {
             throw std::runtime_error("the replayer failed: " + impl_->failure);
         }
