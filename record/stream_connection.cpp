@@ -29,7 +29,8 @@ std::string ConnectionSettings::target(schema::Transport transport, bool with_to
         }
     }
     if (with_token && token_in == TokenIn::query && !token.empty()) {
-        query += (query.empty() ? "" : "&") + std::string("access_token=") + token;
+        query += (query.empty() ? "" : "&") + std::string("access_token=") +
+                 schema::percent_encode(token);
     }
     if (!query.empty()) {
         out += (out.find('?') == std::string::npos ? "?" : "&") + query;

@@ -26,6 +26,10 @@ struct Url {
 // nullopt for anything else.
 std::optional<Url> parse_url(std::string_view text);
 
+// `text` as a query parameter's value: every byte but RFC 3986's unreserved ones as %XX (a '+'
+// would read as a space, a '&' or '=' would split the parameter).
+std::string percent_encode(std::string_view text);
+
 // Removes an `access_token` parameter from a URL or query, so a token never reaches a tape or log.
 std::string without_access_token(std::string_view url);
 

@@ -221,6 +221,7 @@ class Child {
     Child& operator=(const Child&) = delete;
 
     bool started() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }
     void signal(int sig) const { ::kill(pid_, sig); }
     // The exit code (or 128 + signal number) if the child ends within `seconds`; nullopt if not.
     std::optional<int> wait_for(double seconds) {
