@@ -6,7 +6,9 @@
 //     find_package(mastotape CONFIG REQUIRED)
 //     target_link_libraries(my_tests PRIVATE mastotape::replay)
 //
-//     mastotape::Replayer replayer({.tape = "fixtures/direct.jsonl"});
+//     mastotape::ReplayerOptions options;
+//     options.tape = "fixtures/direct.jsonl";
+//     mastotape::Replayer replayer(options);
 //     my_client.connect(replayer.url() + "/api/v1/streaming?stream=direct");
 //     replayer.advance_ms(30'000);          // the virtual clock: nothing plays until it moves
 //     auto status = replayer.status();       // JSON: clock, clients, live connections
@@ -21,12 +23,17 @@
 // * The replayer serves what `mastotape replay` serves (mastodon-streaming.md): WebSocket at
 //   /api/v1/streaming, SSE at /api/v1/streaming/..., the REST timelines, the instance endpoints,
 //   and the control API at /_mastotape/. It never touches the process's signal handlers.
+// * On the virtual clock every client shares one timeline, as clients of a live server do: a
+//   connection starts where the clock stands when the server accepts it (its 101 or its SSE
+//   head), and what the tape held before that is the REST timelines' to give, not the stream's.
+//   Connect, wait until status() counts the connection live, then move the clock.
 // * Every member function may be called from any thread. Those that talk to the running server
 //   (advance_ms, run_to_seq, pause, resume, add_fault, status, report, control) throw
 //   std::logic_error after stop(), std::invalid_argument for a request the control API refuses
 //   (its message is the API's), and std::runtime_error when the server does not answer in 10 s.
 // * stop() closes every connection, ends the thread and returns the verdict on the clients; a
-//   second call returns the same verdict. The destructor stops a replayer not yet stopped.
+//   second call returns the same verdict. If the server's thread failed, the first stop() throws
+//   std::runtime_error saying why. The destructor stops a replayer not yet stopped.
 
 #include <cstdint>
 #include <memory>
