@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12, as root), builds, and runs every test twice: once in a
-# plain build and once with AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any
-# failure.
+# plain build and once with AddressSanitizer + UndefinedBehaviorSanitizer, then a short smoke of
+# each fuzz target (tools/fuzz.sh). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev sqlite3 libsqlitecpp-dev
     nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev catch2
     python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
-    python3-wheel dpkg-dev
+    python3-wheel dpkg-dev clang libclang-rt-14-dev
 )
 
 install_missing() {
@@ -58,4 +58,6 @@ install_node_packages
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMASTOTAPE_SANITIZE=ON
-echo "== all tests passed (plain and sanitized builds)"
+echo "== fuzz smoke: each target's corpus (its regressions), then 15 s of fuzzing each"
+bash tools/fuzz.sh 15
+echo "== all tests passed (plain and sanitized builds, fuzz smoke)"

@@ -1,0 +1,39 @@
+// libFuzzer: what a client hands the replayer, parsed: the query (its parameters and token), an
+// SSE path, a WebSocket client message, a fault spec (from --fault or the control API), and a
+// REST page's Link header. A fault that parses describes itself as a spec that parses to it.
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "record/rest_plan.hpp"
+#include "replay/client_protocol.hpp"
+#include "replay/faults.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace mastotape;
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // "PATH?QUERY" as a request target.
+    const auto q = text.find('?');
+    const std::string_view path = text.substr(0, q);
+    const std::string_view query = q == std::string_view::npos ? "" : text.substr(q + 1);
+    for (const char* key : {"stream", "tag", "list", "access_token", "ms", "seq", "add"}) {
+        (void)replay::query_param(query, key);
+    }
+    (void)replay::request_token(text, query, text);
+    (void)replay::sse_subscription(path, query);
+    const replay::ClientMessage m = replay::parse_client_message(text);
+    (void)m;
+    std::string error;
+    if (const auto fault = replay::parse_fault(text, error)) {
+        std::string again_error;
+        const auto again = replay::parse_fault(fault->describe(), again_error);
+        if (!again || again->describe() != fault->describe()) {
+            std::abort();
+        }
+    }
+    (void)record::link_url(text, "next");
+    (void)record::link_url(text, "prev");
+    return 0;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz/) with clang, ASan and UBSan in build-fuzz/, replays
+# each target's corpus (tests/corpus/TARGET/: seeds and every input that once crashed it), then
+# fuzzes each for SECONDS. New inputs go to a scratch directory, not the repository. A crash
+# leaves its input in build-fuzz/crashes/TARGET/ and fails the script: fix it, then add the input
+# to tests/corpus/TARGET/ so the suite replays it for good. Prints a line per target: runs, CPU
+# seconds, result.
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   (default: 60 s each, every target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+if [[ $seconds == -h || $seconds == --help ]]; then
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+fi
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+    targets=(fuzz_frame_classifier fuzz_sse_splitter fuzz_requests fuzz_jsonl_import)
+fi
+if ! command -v clang++ > /dev/null; then
+    echo "tools/fuzz.sh: clang++ is missing (Debian: clang, libclang-rt-14-dev)" >&2
+    exit 1
+fi
+echo "== configure and build build-fuzz (clang, libFuzzer, ASan, UBSan)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMASTOTAPE_FUZZ=ON -DMASTOTAPE_TESTS=OFF > /dev/null
+cmake --build build-fuzz --target fuzz_targets -j "$(nproc)" > build-fuzz/build.log 2>&1 ||
+    { cat build-fuzz/build.log; exit 1; }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+failed=0
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in "${targets[@]}"; do
+    corpus=tests/corpus/$t
+    crashes=build-fuzz/crashes/$t
+    mkdir -p "$scratch/$t" "$crashes"
+    log=$scratch/$t.log
+    start=$(date +%s)
+    # The corpus first, once each (the regressions), then fuzzing from it.
+    if "build-fuzz/$t" -runs=0 "$corpus" > "$log" 2>&1 &&
+        "build-fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
+            -rss_limit_mb=2048 -artifact_prefix="$crashes/" "$scratch/$t" "$corpus" >> "$log" 2>&1; then
+        result=ok
+    else
+        result="CRASH (input in $crashes/)"
+        failed=1
+        tail -40 "$log"
+    fi
+    runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
+    cpu=$(( $(date +%s) - start ))
+    printf "%-24s %10s runs %6s s wall  %s\n" "$t" "$runs" "$cpu" "$result"
+done
+exit $failed
