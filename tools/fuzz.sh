@@ -16,7 +16,9 @@ if [[ $seconds == -h || $seconds == --help ]]; then
 fi
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(fuzz_frame_classifier fuzz_sse_splitter fuzz_requests fuzz_jsonl_import)
+    for source in tests/fuzz/fuzz_*.cpp; do
+        targets+=("$(basename "$source" .cpp)")
+    done
 fi
 if ! command -v clang++ > /dev/null; then
     echo "tools/fuzz.sh: clang++ is missing (Debian: clang, libclang-rt-14-dev)" >&2
@@ -39,7 +41,7 @@ for t in "${targets[@]}"; do
     start=$(date +%s)
     # The corpus first, once each (the regressions), then fuzzing from it.
     if "build-fuzz/$t" -runs=0 "$corpus" > "$log" 2>&1 &&
-        "build-fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
+        "build-fuzz/$t" -max_total_time="$seconds" -timeout=10 \
             -rss_limit_mb=2048 -artifact_prefix="$crashes/" "$scratch/$t" "$corpus" >> "$log" 2>&1; then
         result=ok
     else
