@@ -3,7 +3,7 @@
 # each target's corpus (tests/corpus/TARGET/: seeds and every input that once crashed it), then
 # fuzzes each for SECONDS. New inputs go to a scratch directory, not the repository. A crash
 # leaves its input in build-fuzz/crashes/TARGET/ and fails the script: fix it, then add the input
-# to tests/corpus/TARGET/ so the suite replays it for good. Prints a line per target: runs, CPU
+# to tests/corpus/TARGET/ so the suite replays it for good. Prints a line per target: runs, wall
 # seconds, result.
 # Usage: tools/fuzz.sh [SECONDS] [TARGET...]   (default: 60 s each, every target)
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 if [[ $seconds == -h || $seconds == --help ]]; then
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 targets=("$@")
