@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev sqlite3 libsqlitecpp-dev
     nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev catch2
     python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
-    python3-wheel dpkg-dev clang libclang-rt-14-dev
+    python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2
 )
 
 install_missing() {
