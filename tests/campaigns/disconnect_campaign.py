@@ -7,7 +7,8 @@ unless the source deleted it later. Prints the count per event type and exits 1 
 missing. The replayer's REST rate limit is lifted (--rate-limit): with Mastodon's 300 requests per
 5 minutes the recorder rightly waits for the window, which would make a run take hours.
 
-Usage: disconnect_campaign.py [--speed max|N] [--seed 1] [--binary build/mastotape]
+Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
+                              [--binary build/mastotape]
 """
 import argparse
 import collections
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 
-ENDS = ["eof", "reset", "close", "close-no-code"] * 50
+CAUSES = ["eof", "reset", "close", "close-no-code"]
 
 
 def export_items(binary, db):
@@ -42,17 +43,22 @@ def export_items(binary, db):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speed", default="max")
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--ends", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
+    ends = [CAUSES[i % len(CAUSES)] for i in range(args.ends)]
     speed = ["--max-speed"] if args.speed == "max" else ["--speed", args.speed]
     with tempfile.TemporaryDirectory(prefix="mastotape-disconnect-") as work:
         source, rec = os.path.join(work, "source.db"), os.path.join(work, "rec.db")
-        subprocess.run([binary, "synth", "--db", source, "--events", "20000", "--rate", "200",
-                        "--seed", str(args.seed), "--connection-ends", *ENDS, "-q"], check=True)
+        subprocess.run([binary, "synth", "--db", source, "--events", str(args.events),
+                        "--rate", "200", "--seed", str(args.seed), "--connection-ends", *ends,
+                        "-q"], check=True)
         port_file = os.path.join(work, "port")
-        replay = subprocess.Popen([binary, "replay", source, *speed, "--exit-when-done",
+        # Not --exit-when-done: that ends the replayer under backfills still under way.
+        replay = subprocess.Popen([binary, "replay", source, *speed,
                                    "--rate-limit", "1000000", "--port-file", port_file],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
@@ -63,15 +69,16 @@ def main():
                 [binary, "record", f"ws://127.0.0.1:{int(open(port_file).read())}", "--db", rec,
                  "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log"],
                 env={**os.environ, "ACCESS_TOKEN": "campaign"}, stdout=out, stderr=out)
-        replay.wait()  # every recorded connection played
-        # Then every gap's backfill ends (ok, partial or failed), and the recording is stopped.
-        deadline = time.monotonic() + 600
+        # Every gap's backfill ends (ok, partial or failed), then the recording is stopped.
+        deadline = time.monotonic() + 1200
         while time.monotonic() < deadline:
-            if open(log).read().count(" backfill ") >= len(ENDS):
+            if open(log).read().count(" backfill ") >= len(ends):
                 break
             time.sleep(0.2)
         recorder.send_signal(signal.SIGINT)
         recorder.wait()
+        replay.send_signal(signal.SIGTERM)
+        replay.wait()
         source_items, recorded = export_items(binary, source), export_items(binary, rec)
         deleted = source_items.get("delete", set())
         missing_total = 0
@@ -79,8 +86,10 @@ def main():
             missing = source_items[event] - recorded.get(event, set()) - deleted
             missing_total += len(missing)
             print(f"{event:22} {len(source_items[event]):6} available, {len(missing):4} missing")
-        ends = open(log).read().count(" ended: ")
-        print(f"{ends} connection ends at {' '.join(speed)}; {missing_total} items missing")
+        text = open(log).read()
+        print(f"{text.count(' ended: ')} connection ends at {' '.join(speed)}; backfills: "
+              f"{text.count(' backfill ok')} ok, {text.count(' backfill partial')} partial, "
+              f"{text.count(' backfill failed')} failed; {missing_total} items missing")
         return 1 if missing_total else 0
 
 
