@@ -23,6 +23,33 @@ inline std::string exported(const std::string& db, std::int64_t id) {
     return out.str();
 }
 
+// How many frames the newest session of the tape at `db` has committed; 0 when there is no
+// readable tape (yet).
+inline std::int64_t frames_in(const std::string& db) {
+    try {
+        schema::TapeStore store(db, schema::OpenMode::read);
+        return store.counts(store.newest_session_id()).frames;
+    } catch (const schema::TapeError&) {
+        return 0;
+    }
+}
+
+// The URL a replay child printed on its `listening` line into `out_file`, once it has; "" if it
+// did not within 20 s.
+inline std::string listening_url(const std::string& out_file) {
+    std::string url;
+    eventually([&] {
+        const auto text = read_file(out_file);
+        const auto pos = text.find("listening ");
+        if (pos == std::string::npos) {
+            return false;
+        }
+        url = text.substr(pos + 10, text.find('\n', pos) - pos - 10);
+        return true;
+    });
+    return url;
+}
+
 // The one value `sql` selects from the tape at `path`, read with plain SQLite.
 inline std::int64_t scalar(const std::string& path, const std::string& sql) {
     SQLite::Database db(path, SQLite::OPEN_READONLY);

@@ -6,41 +6,20 @@
 #include "schema/recorder_lock.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/tape_verifier.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
 using mastotape::test::Child;
 using mastotape::test::eventually;
+using mastotape::test::frames_in;
+using mastotape::test::listening_url;
 using mastotape::test::read_file;
 using mastotape::test::TempDir;
 
 namespace {
 
 constexpr const char* kToken = "tok-PROCESS-SECRET-42";
-
-// The URL a replay child printed on its `listening` line, once it has.
-std::string listening_url(const std::string& out_file) {
-    std::string url;
-    eventually([&] {
-        const auto text = read_file(out_file);
-        const auto pos = text.find("listening ");
-        if (pos == std::string::npos) {
-            return false;
-        }
-        url = text.substr(pos + 10, text.find('\n', pos) - pos - 10);
-        return true;
-    });
-    return url;
-}
-
-std::int64_t frames_in(const std::string& db) {
-    try {
-        schema::TapeStore store(db, schema::OpenMode::read);
-        return store.counts(store.newest_session_id()).frames;
-    } catch (const schema::TapeError&) {
-        return 0;
-    }
-}
 
 // A replay of a short synthesized tape that then holds the connection open, with `options`.
 struct HeldReplay {

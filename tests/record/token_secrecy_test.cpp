@@ -12,6 +12,7 @@
 #include "schema/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/url.hpp"
+#include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
@@ -85,29 +86,6 @@ void check_tape(const TempDir& dir, const std::string& db) {
     }
 }
 
-std::string listening_url(const std::string& out_file) {
-    std::string url;
-    REQUIRE(eventually([&] {
-        const auto text = read_file(out_file);
-        const auto pos = text.find("listening ");
-        if (pos == std::string::npos) {
-            return false;
-        }
-        url = text.substr(pos + 10, text.find('\n', pos) - pos - 10);
-        return true;
-    }));
-    return url;
-}
-
-std::int64_t frames_in(const std::string& db) {
-    try {
-        schema::TapeStore store(db, schema::OpenMode::read);
-        return store.counts(store.newest_session_id()).frames;
-    } catch (const schema::TapeError&) {
-        return 0;
-    }
-}
-
 // A replayer of a synthesized tape that holds its connections open, accepting only `token`.
 struct Replayer {
     Replayer(const TempDir& dir, const std::string& token, std::vector<std::string> extra = {}) {
@@ -120,6 +98,7 @@ struct Replayer {
         argv.insert(argv.end(), extra.begin(), extra.end());
         child = std::make_unique<Child>(argv, dir.file("replay.out"));
         url = listening_url(dir.file("replay.out"));
+        REQUIRE_FALSE(url.empty());
     }
     ~Replayer() {
         child->signal(SIGTERM);
