@@ -13,6 +13,7 @@
 #include "replay/replay_server.hpp"
 #include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
+#include "schema/url.hpp"
 
 namespace mastotape {
 namespace {
@@ -119,7 +120,7 @@ Replayer::~Replayer() {
 
 std::uint16_t Replayer::port() const { return impl_->server->port(); }
 
-std::string Replayer::url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
+std::string Replayer::url() const { return impl_->server->base_url(); }
 
 std::string Replayer::http_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
 
@@ -135,12 +136,9 @@ void Replayer::pause() { impl_->ask("/_mastotape/pause", ""); }
 
 void Replayer::resume() { impl_->ask("/_mastotape/resume", ""); }
 
+// The control API parses the spec and refuses a bad one with parse_fault's reason.
 void Replayer::add_fault(const std::string& spec) {
-    std::string why;
-    if (!replay::parse_fault(spec, why)) {
-        throw std::invalid_argument(why);
-    }
-    impl_->ask("/_mastotape/faults", "add=" + spec);
+    impl_->ask("/_mastotape/faults", "add=" + schema::percent_encode(spec));
 }
 
 std::string Replayer::status() { return impl_->ask("/_mastotape/status", ""); }
