@@ -332,9 +332,12 @@ FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t 
     const std::int64_t first_seq = guarded(path_, [&] {
         // The first offset at or after `offset_ns` comes from the time index alone; min(seq) over
         // the whole range would read every row after it (a connection to a 10M-event tape would
-        // wait seconds for its first frame).
+        // wait seconds for its first frame). The outer query is pinned to the time index too:
+        // left to itself SQLite walks frames_by_seq for min(seq), every row of the session
+        // (0.1 s a call on a 10^6-event tape).
         SQLite::Statement st(impl_->db,
-                             "SELECT min(seq) FROM frames WHERE session_id = ?1 AND offset_ns = "
+                             "SELECT min(seq) FROM frames INDEXED BY frames_by_time WHERE "
+                             "session_id = ?1 AND offset_ns = "
                              "(SELECT min(offset_ns) FROM frames WHERE session_id = ?1 AND "
                              "offset_ns >= ?2)");
         st.bind(1, session_id);
@@ -385,6 +388,49 @@ std::pair<std::int64_t, std::int64_t> TapeStore::peak_event_second(std::int64_t 
         }
         return std::pair<std::int64_t, std::int64_t>{st.getColumn(0).getInt64(),
                                                      st.getColumn(1).getInt64()};
+    });
+}
+
+std::vector<EventBin> TapeStore::event_bins(std::int64_t session_id, std::int64_t bin_ns) {
+    return guarded(path_, [&] {
+        std::vector<EventBin> out;
+        SQLite::Statement st(
+            impl_->db,
+            "SELECT offset_ns / ? AS bin, coalesce(event, ''), count(*) FROM frames "
+            "INDEXED BY frames_by_kind WHERE session_id = ? AND kind = 'event' "
+            "GROUP BY bin, 2 ORDER BY bin, 2");
+        st.bind(1, bin_ns);
+        st.bind(2, session_id);
+        while (st.executeStep()) {
+            out.push_back({st.getColumn(0).getInt64(), st.getColumn(1).getString(),
+                           st.getColumn(2).getInt64()});
+        }
+        return out;
+    });
+}
+
+std::vector<BackfillItem> TapeStore::backfill_index(std::int64_t session_id) {
+    return guarded(path_, [&] {
+        std::vector<BackfillItem> out;
+        SQLite::Statement st(impl_->db,
+                             "SELECT seq, gap_idx, offset_ns, wall_ns, endpoint, query, "
+                             "http_status, object_id, already_streamed FROM backfill_items WHERE "
+                             "session_id = ? ORDER BY seq");
+        st.bind(1, session_id);
+        while (st.executeStep()) {
+            BackfillItem& b = out.emplace_back();
+            b.session_id = session_id;
+            b.seq = st.getColumn(0).getInt64();
+            b.gap_idx = st.getColumn(1).getInt64();
+            b.offset_ns = st.getColumn(2).getInt64();
+            b.wall_ns = st.getColumn(3).getInt64();
+            b.endpoint = st.getColumn(4).getString();
+            b.query = st.getColumn(5).getString();
+            b.http_status = st.getColumn(6).getInt64();
+            b.object_id = st.getColumn(7).getString();
+            b.already_streamed = st.getColumn(8).getInt64() != 0;
+        }
+        return out;
     });
 }
 

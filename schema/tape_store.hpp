@@ -94,6 +94,13 @@ struct SessionCounts {
     std::map<std::string, std::int64_t> by_event;
 };
 
+// Event frames in one time bin with one event name (TapeStore::event_bins).
+struct EventBin {
+    std::int64_t bin = 0;  // offset_ns / bin_ns
+    std::string event;
+    std::int64_t count = 0;
+};
+
 // How a session's frame bytes are stored.
 struct FrameStorage {
     std::int64_t raw_bytes = 0;     // as received
@@ -218,6 +225,11 @@ class TapeStore {
     FrameStorage frame_storage(std::int64_t session_id);
     // The busiest second of events: (second since start, events in it); (0, 0) when none.
     std::pair<std::int64_t, std::int64_t> peak_event_second(std::int64_t session_id);
+    // Event frames counted per bin of `bin_ns` from the session start and per event name ("" for
+    // frames without one), in bin order: what `plot` draws of any length of session.
+    std::vector<EventBin> event_bins(std::int64_t session_id, std::int64_t bin_ns);
+    // The session's backfilled items without their bodies (`body` left empty), in seq order.
+    std::vector<BackfillItem> backfill_index(std::int64_t session_id);
 
     // True when an event other than a delete carried `object_id` on the stream.
     bool streamed(std::int64_t session_id, const std::string& object_id);

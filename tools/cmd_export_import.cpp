@@ -1,13 +1,13 @@
-#include <unistd.h>
-
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <optional>
 
 #include "schema/jsonl_tape.hpp"
 #include "tools/commands.hpp"
+#include "tools/har.hpp"
 
 namespace mastotape::tools {
 namespace {
@@ -16,6 +16,7 @@ struct ExportOptions {
     std::string db;
     std::int64_t session = 0;
     std::string output;
+    std::string format = "jsonl";
 };
 
 struct ImportOptions {
@@ -28,31 +29,15 @@ int run_export(const ExportOptions& o) {
     ReadTape tape(resolve_db(o.db));
     schema::TapeStore& store = *tape;
     const std::int64_t id = session_or_newest(store, o.session);
-    if (o.output.empty() || o.output == "-") {
-        schema::export_session(store, id, std::cout);
-        return kExitOk;
-    }
-    // Written beside the target and renamed into place, so a failed export leaves no half file.
-    const std::string tmp = o.output + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            throw schema::TapeError(o.output +
-                                    ": cannot write (missing directory or no permission)");
-        }
-        try {
+    write_output(o.output, [&](std::ostream& out) {
+        if (o.format == "har") {
+            export_har(store, id, out);
+        } else {
             schema::export_session(store, id, out);
-        } catch (...) {
-            out.close();
-            std::remove(tmp.c_str());
-            throw;
         }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, o.output, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        throw schema::TapeError(o.output + ": cannot write: " + ec.message());
+    });
+    if (o.output.empty() || o.output == "-") {
+        return kExitOk;
     }
     std::cerr << "exported session " << id << " to " << o.output << '\n';
     return kExitOk;
@@ -78,14 +63,59 @@ int run_import(const ImportOptions& o) {
     return kExitOk;
 }
 
+struct ImportHarOptions {
+    std::string db;
+    schema::Compression compression;
+    std::string input;
+    std::optional<std::size_t> entry;
+};
+
+int run_import_har(const ImportHarOptions& o) {
+    std::ifstream file(o.input, std::ios::binary);
+    if (!file) {
+        throw schema::TapeError(o.input + ": cannot read (no such file or no permission)");
+    }
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    TapeTarget target(resolve_db(o.db), o.compression);
+    const HarImport r = import_har(target.store(), text, o.input, o.entry);
+    auto& store = target.finish();
+    for (const std::string& note : r.notes) {
+        std::cerr << "import-har: " << note << '\n';
+    }
+    std::cout << "imported entry " << r.entry << " of " << o.input << " into " << store.path()
+              << " as session " << r.session_id << " (" << r.frames << " frames, "
+              << r.client_messages << " client messages)\n";
+    return kExitOk;
+}
+
 }  // namespace
+
+void add_import_har_command(CLI::App& app, Runner& run) {
+    auto o = std::make_shared<ImportHarOptions>();
+    auto* sub = app.add_subcommand(
+        "import-har",
+        "Read a browser's HAR export (a WebSocket or event-stream entry) into a new session");
+    sub->add_option("FILE", o->input, "HAR file (Chrome DevTools, Firefox, mitmproxy)")->required();
+    sub->add_option("--entry", o->entry,
+                    "Index in log.entries of the entry to import (default: the first streaming "
+                    "one)");
+    add_db_option(*sub, o->db);
+    add_compress_option(*sub, o->compression);
+    sub->callback([o, &run] { run = [o] { return run_import_har(*o); }; });
+}
 
 void add_export_command(CLI::App& app, Runner& run) {
     auto o = std::make_shared<ExportOptions>();
-    auto* sub = app.add_subcommand("export", "Write a session as a JSONL tape");
+    auto* sub = app.add_subcommand("export", "Write a session as a JSONL tape or a HAR file");
     sub->add_option("SESSION", o->session, "Session id (default: the newest)");
     add_db_option(*sub, o->db);
     sub->add_option("-o,--output", o->output, "Output file (default: standard output)");
+    sub->add_option("--format", o->format,
+                    "jsonl (the tape, whole) or har (one entry per connection, for browsers' "
+                    "tools and import-har)")
+        ->default_val("jsonl")
+        ->check(CLI::IsMember({"jsonl", "har"}));
     sub->callback([o, &run] { run = [o] { return run_export(*o); }; });
 }
 

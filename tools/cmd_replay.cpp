@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -31,23 +30,6 @@ struct ReplayCommandOptions {
     bool fail_on_missed = false;
 };
 
-// Writes `text` to `path` whole: a temporary beside it, renamed over it.
-void write_whole(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            throw std::runtime_error("cannot write " + path + "; check the directory and the disk");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error("cannot write " + path + "; check the directory and the disk");
-    }
-}
-
 // After the replay: the verdict on its clients, as the options ask; the exit code it makes.
 int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& o, int code) {
     if (!o.replay.client_report) {
@@ -55,10 +37,10 @@ int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& 
     }
     const replay::ReplayReport r = server.report();
     if (!o.report.empty()) {
-        write_whole(o.report, r.json);
+        write_output(o.report, [&](std::ostream& out) { out << r.json; });
     }
     if (!o.junit.empty()) {
-        write_whole(o.junit, r.junit);
+        write_output(o.junit, [&](std::ostream& out) { out << r.junit; });
     }
     if (o.replay.exit_when_done) {
         for (const auto& v : r.verdicts) {

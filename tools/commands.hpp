@@ -11,10 +11,12 @@ namespace mastotape::tools {
 void add_sessions_command(CLI::App& app, Runner& run);
 void add_show_command(CLI::App& app, Runner& run);
 void add_stats_command(CLI::App& app, Runner& run);
+void add_plot_command(CLI::App& app, Runner& run);
 void add_verify_command(CLI::App& app, Runner& run);
 void add_synth_command(CLI::App& app, Runner& run);
 void add_export_command(CLI::App& app, Runner& run);
 void add_import_command(CLI::App& app, Runner& run);
+void add_import_har_command(CLI::App& app, Runner& run);
 void add_replay_command(CLI::App& app, Runner& run);
 void add_record_command(CLI::App& app, Runner& run);
 void add_diff_command(CLI::App& app, Runner& run);

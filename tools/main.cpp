@@ -27,9 +27,11 @@ int main(int argc, char** argv) {
     add_sessions_command(app, run);
     add_show_command(app, run);
     add_stats_command(app, run);
+    add_plot_command(app, run);
     add_verify_command(app, run);
     add_export_command(app, run);
     add_import_command(app, run);
+    add_import_har_command(app, run);
     add_cut_command(app, run);
     add_merge_command(app, run);
     add_compact_command(app, run);

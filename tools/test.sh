@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev sqlite3 libsqlitecpp-dev
     nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev catch2
     python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
-    python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2
+    python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2 chromium
 )
 
 install_missing() {
@@ -49,8 +49,9 @@ install_node_packages() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
     fi
-    echo "== npm ci (masto.js, wscat and the Node helper for the end-to-end tests)"
+    echo "== npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests)"
     (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
+    (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 install_missing

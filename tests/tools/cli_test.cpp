@@ -23,7 +23,7 @@ TEST_CASE("Every subcommand has --help") {
     TempDir dir;
     for (const char* sub :
          {"sessions", "show", "stats", "verify", "export", "import", "synth", "record", "replay",
-          "diff", "cut", "merge", "redact", "compact", "completion"}) {
+          "diff", "cut", "merge", "redact", "compact", "plot", "import-har", "completion"}) {
         INFO(sub);
         const auto r = run_mastotape(std::string(sub) + " --help", dir);
         CHECK(r.exit_code == 0);

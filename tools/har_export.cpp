@@ -1,0 +1,228 @@
+// export --format har: a session as a HAR file, one entry per connection (see har.hpp).
+
+#include <ctime>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "replay/client_protocol.hpp"
+#include "schema/byte_codec.hpp"
+#include "schema/frame_classifier.hpp"
+#include "schema/url.hpp"
+#include "tools/har.hpp"
+
+namespace mastotape::tools {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kUs = 1000;
+
+// Exact bytes as a HAR message's `data`: the text when it is UTF-8, else base64 (and says so).
+void put_data(json& m, const std::string& bytes, bool text) {
+    if (text && schema::is_valid_utf8(bytes)) {
+        m["data"] = bytes;
+        return;
+    }
+    m["data"] = schema::base64_encode(bytes);
+    if (text) {
+        m["_mastotapeEncoding"] = "base64";
+    }
+}
+
+json message(const char* type, std::int64_t wall_ns, int opcode, const std::string& bytes) {
+    json m = {
+        {"type", type}, {"time", static_cast<double>(wall_ns / kUs) / 1e6}, {"opcode", opcode}};
+    put_data(m, bytes, opcode == 1);
+    return m;
+}
+
+// One connection's entry, its frames and what the client sent on it in the order they crossed.
+class EntryWriter {
+   public:
+    EntryWriter(const schema::Session& s, const schema::Connection& c) : s_(s), c_(c) {}
+
+    void frame(const schema::Frame& f) {
+        sent_until(f.seq);
+        if (s_.transport == schema::Transport::sse) {
+            body_ += f.bytes;
+            return;
+        }
+        const int opcode = schema::is_text_kind(f.columns.kind)          ? 1
+                           : f.columns.kind == schema::FrameKind::binary ? 2
+                           : f.columns.kind == schema::FrameKind::ping   ? 9
+                                                                         : 10;
+        messages_.push_back(message("receive", wall(f.offset_ns), opcode, f.bytes));
+    }
+    void client_message(const schema::ClientMessage& m) { pending_.push_back(&m); }
+
+    json finish() {
+        sent_until(std::numeric_limits<std::int64_t>::max());
+        if (c_.end_cause == schema::EndCause::close ||
+            c_.end_cause == schema::EndCause::close_no_code) {
+            std::string close;
+            if (c_.close_code) {
+                close += static_cast<char>(*c_.close_code >> 8);
+                close += static_cast<char>(*c_.close_code & 0xff);
+                close += c_.close_reason;
+            }
+            messages_.push_back(message("receive", wall(c_.ended_offset_ns.value_or(0)), 8, close));
+        }
+        const std::int64_t handshake =
+            c_.handshake_offset_ns.value_or(c_.started_offset_ns) - c_.started_offset_ns;
+        const std::int64_t end =
+            c_.ended_offset_ns.value_or(c_.started_offset_ns) - c_.started_offset_ns;
+        json e = {{"startedDateTime", format_iso_us(wall(c_.started_offset_ns))},
+                  {"time", static_cast<double>(std::max(handshake, end) / kUs) / 1000},
+                  {"request", request()},
+                  {"response", response()},
+                  {"cache", json::object()},
+                  {"timings",
+                   {{"blocked", -1},
+                    {"dns", -1},
+                    {"connect", -1},
+                    {"ssl", -1},
+                    {"send", 0},
+                    {"wait", static_cast<double>(handshake / kUs) / 1000},
+                    {"receive", 0}}}};
+        if (c_.end_cause != schema::EndCause::none) {
+            e["_mastotapeEnd"] = {
+                {"cause", schema::to_string(c_.end_cause)},
+                {"close_code", c_.close_code ? json(*c_.close_code) : json(nullptr)},
+                {"close_reason", c_.close_reason},
+                {"detail", c_.end_detail}};
+        }
+        if (s_.transport == schema::Transport::websocket) {
+            e["_resourceType"] = "websocket";
+            e["_webSocketMessages"] = std::move(messages_);
+        } else {
+            e["_resourceType"] = "eventsource";
+        }
+        return e;
+    }
+
+   private:
+    std::int64_t wall(std::int64_t offset_ns) const { return s_.started_wall_ns + offset_ns; }
+
+    void sent_until(std::int64_t seq) {
+        while (!pending_.empty() && pending_.front()->after_seq < seq) {
+            const schema::ClientMessage& m = *pending_.front();
+            messages_.push_back(message("send", wall(m.offset_ns), opcode_of(m.kind), m.bytes));
+            pending_.erase(pending_.begin());
+        }
+    }
+
+    json request() const {
+        json query = json::array();
+        const auto url = schema::parse_url(c_.url);
+        const std::string target = url ? url->target : "";
+        if (const auto q = target.find('?'); q != std::string::npos) {
+            std::string_view rest = std::string_view(target).substr(q + 1);
+            while (!rest.empty()) {
+                const std::string_view pair = rest.substr(0, rest.find('&'));
+                rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+                const std::string key(pair.substr(0, pair.find('=')));
+                query.push_back(
+                    {{"name", key}, {"value", replay::query_param(pair, key).value_or("")}});
+            }
+        }
+        return {{"method", "GET"},           {"url", c_.url},
+                {"httpVersion", "HTTP/1.1"}, {"cookies", json::array()},
+                {"headers", json::array()},  {"queryString", std::move(query)},
+                {"headersSize", -1},         {"bodySize", 0}};
+    }
+
+    json response() const {
+        json headers = json::array();
+        const json stored = json::parse(c_.response_headers_json, nullptr, false);
+        if (stored.is_object()) {
+            for (const auto& [name, value] : stored.items()) {
+                headers.push_back(
+                    {{"name", name},
+                     {"value", value.is_string() ? value.get<std::string>() : value.dump()}});
+            }
+        }
+        json content = {
+            {"size", static_cast<std::int64_t>(body_.size())},
+            {"mimeType", s_.transport == schema::Transport::sse ? "text/event-stream" : ""}};
+        if (s_.transport == schema::Transport::sse) {
+            if (schema::is_valid_utf8(body_)) {
+                content["text"] = body_;
+            } else {
+                content["text"] = schema::base64_encode(body_);
+                content["encoding"] = "base64";
+            }
+        }
+        return {{"status", c_.http_status.value_or(0)},
+                {"statusText", ""},
+                {"httpVersion", "HTTP/1.1"},
+                {"cookies", json::array()},
+                {"headers", std::move(headers)},
+                {"content", std::move(content)},
+                {"redirectURL", ""},
+                {"headersSize", -1},
+                {"bodySize", -1}};
+    }
+
+    const schema::Session& s_;
+    const schema::Connection& c_;
+    json messages_ = json::array();
+    std::vector<const schema::ClientMessage*> pending_;
+    std::string body_;
+};
+
+}  // namespace
+
+void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream& out) {
+    const schema::Session s = store.session(session_id);
+    const std::vector<schema::Connection> connections = store.connections(session_id);
+    const std::vector<schema::ClientMessage> sent = store.client_messages(session_id);
+    json head = {
+        {"version", "1.2"},
+        {"creator", {{"name", "mastotape"}, {"version", MASTOTAPE_VERSION}}},
+        {"pages", json::array()},
+        {"comment", "mastotape session " + std::to_string(session_id) + " from " + s.source + " (" +
+                        std::string(schema::to_string(s.transport)) + ")"}};
+    std::string text = head.dump(-1, ' ', false, json::error_handler_t::replace);
+    text.pop_back();  // the object's '}': the entries follow
+    out << "{\"log\":" << text << ",\"entries\":[";
+    schema::FrameCursor cursor = store.frames_from_seq(session_id, 1);
+    schema::Frame f;
+    bool have = cursor.next(f);
+    std::size_t next_sent = 0;
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+        EntryWriter w(s, connections[i]);
+        for (; next_sent < sent.size() && sent[next_sent].connection_idx <= connections[i].idx;
+             ++next_sent) {
+            if (sent[next_sent].connection_idx == connections[i].idx) {
+                w.client_message(sent[next_sent]);
+            }
+        }
+        for (; have && f.connection_idx <= connections[i].idx; have = cursor.next(f)) {
+            if (f.connection_idx == connections[i].idx) {
+                w.frame(f);
+            }
+        }
+        out << (i ? "," : "") << w.finish().dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    out << "]}}\n";
+    out.flush();
+    if (!out) {
+        throw schema::TapeError("HAR export of session " + std::to_string(session_id) +
+                                " failed: write error (disk full?)");
+    }
+}
+
+std::string format_iso_us(std::int64_t wall_ns) {
+    const std::time_t secs = static_cast<std::time_t>(wall_ns / 1'000'000'000);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char out[64];
+    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(wall_ns % 1'000'000'000 / 1000));
+    return out;
+}
+
+}  // namespace mastotape::tools
