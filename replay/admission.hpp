@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "replay/client_report.hpp"
+#include "replay/lateness.hpp"
 #include "replay/replay_clock.hpp"
 #include "replay/tape_plan.hpp"
 
@@ -34,6 +35,7 @@ struct ClientState {
     std::vector<schema::Subscription> subscriptions;  // of the newest live connection
     std::uint64_t frames_sent = 0;            // WebSocket frames or SSE blocks, all connections
     std::optional<std::int64_t> position_ns;  // tape time of the last tape frame played to it
+    LatenessSummary lateness;                 // of its frames at a real-time clock
     // The client's replay clock. Where REST stands from a connection's start: at --max-speed until
     // the client's next connection or the tape's closing (unset: as far as the stream has gone),
     // since the stream outruns any client; at a real-time clock until the clock passes it. After a

@@ -5,12 +5,15 @@
 #include <cstdlib>
 
 #include "replay/client_protocol.hpp"
+#include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
+
+namespace mastotape::assets {
+extern const std::string_view dashboard_page;  // replay/assets/dashboard.html
+}  // namespace mastotape::assets
 
 namespace mastotape::replay {
 namespace {
-
-using schema::FrameKind;
 
 ControlAnswer error(int status, const std::string& message) {
     std::string body = "{\"error\":";
@@ -45,6 +48,28 @@ const char* mode_name(ClockMode m) {
     return "";
 }
 
+// The session as the dashboard shows it: which, from where, its streams, how long.
+std::string tape_json(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan) {
+    const schema::Session s = store.session(session_id);
+    const schema::SessionCounts counts = store.counts(session_id);
+    std::string out = "{\"session\":" + std::to_string(session_id) + ",\"label\":";
+    schema::append_json_string(out, s.label);
+    out += ",\"source\":";
+    schema::append_json_string(out, s.source);
+    out += ",\"transport\":\"" + std::string(schema::to_string(s.transport)) + "\",\"streams\":[";
+    for (std::size_t i = 0; i < s.subscriptions.size(); ++i) {
+        out += i ? "," : "";
+        schema::append_json_string(out, s.subscriptions[i].spec());
+    }
+    out += "],\"length_ns\":" +
+           std::to_string(std::max(s.ended_offset_ns.value_or(0), counts.last_offset_ns)) +
+           ",\"frames\":" + std::to_string(counts.frames) +
+           ",\"events\":" + std::to_string(counts.events) +
+           ",\"gaps\":" + std::to_string(counts.gaps) +
+           ",\"recorded_connections\":" + std::to_string(plan.connections.size()) + "}";
+    return out;
+}
+
 }  // namespace
 
 ControlApi::ControlApi(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
@@ -56,7 +81,8 @@ ControlApi::ControlApi(schema::TapeStore& store, std::int64_t session_id, const 
       clock_(clock),
       admission_(admission),
       player_(player),
-      faults_(faults) {}
+      faults_(faults),
+      tape_json_(tape_json(store, session_id, plan)) {}
 
 bool ControlApi::owns(std::string_view path) { return path.rfind("/_mastotape/", 0) == 0; }
 
@@ -92,6 +118,9 @@ std::vector<ClientView> ControlApi::clients() const {
 }
 
 ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) {
+    if (path == "/_mastotape/") {
+        return {200, std::string(assets::dashboard_page), "text/html; charset=utf-8"};
+    }
     if (path == "/_mastotape/status") {
         return status();
     }
@@ -129,30 +158,56 @@ ControlAnswer ControlApi::status() const {
     out += "\",\"speed\":" + std::to_string(clock_.speed());
     out += ",\"tape_offset_ns\":" + std::to_string(clock_.shared_tape_now());
     out += ",\"session\":" + std::to_string(session_id_);
+    out += ",\"tape\":" + tape_json_;
     out += ",\"recorded_connections\":" + std::to_string(plan_.connections.size());
     out += ",\"live_connections\":" + std::to_string(player_.live());
     out += std::string(",\"paused\":") + (clock_.paused() ? "true" : "false");
+    out += std::string(",\"report_kept\":") + (admission_.keeps_items() ? "true" : "false");
     out += ",\"lateness\":" + player_.lateness().json();
+    out += ",\"faults\":" + faults_json();
     out += ",\"clients\":[";
     bool first = true;
     for (const auto& [token, c] : admission_.clients()) {
-        if (!first) {
-            out += ',';
-        }
+        out += first ? "" : ",";
         first = false;
-        out += "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
-               ",\"live\":" + std::to_string(c.live) +
-               ",\"finished\":" + (c.finished ? "true" : "false") +
-               ",\"frames_sent\":" + std::to_string(c.frames_sent) + ",\"position_ns\":" +
-               (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +
-               ",\"subscriptions\":[";
-        for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
-            out += (i ? "," : "") + c.subscriptions[i].label();  // a JSON array
-        }
-        out += "]}";
+        out += client_json(c);
     }
     out += "]}";
     return {200, out};
+}
+
+// One client: never its token (the map's key), only the name it was given.
+std::string ControlApi::client_json(const ClientState& c) const {
+    std::string out = "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
+                      ",\"live\":" + std::to_string(c.live) +
+                      ",\"finished\":" + (c.finished ? "true" : "false") +
+                      ",\"frames_sent\":" + std::to_string(c.frames_sent) + ",\"position_ns\":" +
+                      (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +
+                      ",\"lateness\":" + c.lateness.json() + ",\"subscriptions\":[";
+    for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
+        out += (i ? "," : "") + c.subscriptions[i].label();  // a JSON array
+    }
+    out += "],\"connections\":[";
+    const auto& connections = c.log.connections();
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+        const ClientLog::Connection& k = connections[i];
+        out += std::string(i ? "," : "") + "{\"tape_start_ns\":" + std::to_string(k.tape_start) +
+               ",\"tape_end_ns\":" + std::to_string(k.tape_end) + ",\"how\":\"" + to_string(k.how) +
+               "\",\"recorded_end\":";
+        schema::append_json_string(out, k.recorded_end);
+        out += "}";
+    }
+    return out + "]}";
+}
+
+std::string ControlApi::faults_json() const {
+    std::string out =
+        "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) + ",\"faults\":[";
+    for (std::size_t i = 0; i < faults_.size(); ++i) {
+        out += (i ? "," : "");
+        schema::append_json_string(out, faults_[i].describe());
+    }
+    return out + "]}";
 }
 
 ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view query) {
@@ -205,10 +260,7 @@ ControlAnswer ControlApi::run_to(std::string_view query) {
         auto cursor = store_.frames_from_offset(session_id_, clock_.virtual_ns() + 1);
         schema::Frame f;
         while (cursor.next(f)) {
-            const bool beat =
-                f.columns.kind == FrameKind::ping ||
-                (f.columns.kind == FrameKind::comment && f.bytes.rfind(":thump", 0) == 0);
-            if (next == "frame" || beat) {
+            if (next == "frame" || schema::is_heartbeat(f.columns.kind, f.bytes)) {
                 clock_.move_to(f.offset_ns);
                 break;
             }
@@ -231,13 +283,7 @@ ControlAnswer ControlApi::faults(std::string_view query) {
         faults_.clear();
         admission_.stop_refusing();
     }
-    std::string body =
-        "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) + ",\"faults\":[";
-    for (std::size_t i = 0; i < faults_.size(); ++i) {
-        body += (i ? "," : "");
-        schema::append_json_string(body, faults_[i].describe());
-    }
-    return {200, body + "]}"};
+    return {200, faults_json()};
 }
 
 ControlAnswer ControlApi::reset(std::string_view query) {

@@ -1,8 +1,10 @@
 #pragma once
 
-// The control API under /_mastotape/ (DESIGN section 4): status (clock, position, clients), clock
-// control (pause, resume, advance and run-to on a virtual clock), fault overlays at run time, and
-// resetting clients. Answers are JSON; Beast-free (the server writes them). Network thread only.
+// The control API under /_mastotape/ (DESIGN section 4): status (the tape, clock, position,
+// clients, faults), clock control (pause, resume, advance and run-to on a virtual clock), fault
+// overlays at run time, and resetting clients; and at /_mastotape/ itself the dashboard, one page
+// (replay/assets/dashboard.html) that drives them. Answers are JSON but for the page; Beast-free
+// (the server writes them). Network thread only.
 
 #include <cstdint>
 #include <optional>
@@ -21,7 +23,8 @@ namespace mastotape::replay {
 
 struct ControlAnswer {
     int status = 200;
-    std::string body;  // JSON
+    std::string body;  // JSON, but for the dashboard's page
+    std::string content_type = "application/json; charset=utf-8";
 };
 
 class ControlApi {
@@ -45,6 +48,8 @@ class ControlApi {
 
    private:
     ControlAnswer status() const;
+    std::string client_json(const ClientState& c) const;
+    std::string faults_json() const;
     ControlAnswer clock_control(std::string_view path, std::string_view query);
     ControlAnswer run_to(std::string_view query);
     ControlAnswer faults(std::string_view query);
@@ -57,6 +62,7 @@ class ControlApi {
     Admission& admission_;
     Player& player_;
     std::vector<Fault>& faults_;
+    std::string tape_json_;  // what /status says of the tape, made once
 };
 
 }  // namespace mastotape::replay

@@ -47,4 +47,17 @@ std::string Lateness::json() const {
     return out;
 }
 
+void LatenessSummary::add(std::chrono::nanoseconds late) {
+    const std::int64_t ns = std::max<std::int64_t>(late.count(), 0);
+    ++frames;
+    total_ns += ns;
+    max_ns = std::max(max_ns, ns);
+}
+
+std::string LatenessSummary::json() const {
+    const std::int64_t mean = frames == 0 ? 0 : total_ns / static_cast<std::int64_t>(frames);
+    return "{\"frames\":" + std::to_string(frames) + ",\"mean_us\":" + std::to_string(mean / 1000) +
+           ",\"max_us\":" + std::to_string(max_ns / 1000) + "}";
+}
+
 }  // namespace mastotape::replay

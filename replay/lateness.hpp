@@ -30,4 +30,15 @@ class Lateness {
     std::int64_t max_ns_ = 0;
 };
 
+// One client's lateness in a few numbers (the dashboard's): a full Lateness is too big to keep
+// for each of a thousand clients.
+struct LatenessSummary {
+    std::uint64_t frames = 0;
+    std::int64_t total_ns = 0;
+    std::int64_t max_ns = 0;
+    void add(std::chrono::nanoseconds late);
+    // {"frames":N,"mean_us":N,"max_us":N}
+    std::string json() const;
+};
+
 }  // namespace mastotape::replay

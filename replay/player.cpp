@@ -265,7 +265,9 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     if (clock_.mode() == ClockMode::realtime && alive &&
         run.out.bytes_written() != written_before) {
-        lateness_.add(clock_.now() - clock_.due_at(run.conn.clock, f.offset_ns));  // what went out
+        const auto late = clock_.now() - clock_.due_at(run.conn.clock, f.offset_ns);
+        lateness_.add(late);  // what went out
+        run.client.lateness.add(late);
     }
     if (clock_.mode() == ClockMode::max_speed) {
         run.client.clock.offset = f.offset_ns;  // REST sees as far as the stream has gone

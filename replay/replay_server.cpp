@@ -397,7 +397,15 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         } catch (const std::exception& e) {
             a = {500, error_body(e.what())};
         }
-        co_return json_response(req, static_cast<http::status>(a.status), std::move(a.body));
+        Response res = json_response(req, static_cast<http::status>(a.status), std::move(a.body));
+        res.set(http::field::content_type, a.content_type);
+        if (a.content_type.rfind("text/html", 0) == 0) {
+            // The dashboard: its own script and styles, requests to this server only.
+            res.set("Content-Security-Policy",
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                    "connect-src 'self'; img-src data:");
+        }
+        co_return res;
     }
     if (fixed_route(path)) {
         co_return fixed_answer(req, path);

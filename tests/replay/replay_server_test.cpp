@@ -290,6 +290,22 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
     CHECK(status.at("paused") == false);
     REQUIRE(status.at("clients").size() == 1);
     CHECK(status.at("clients")[0].at("subscriptions") == nlohmann::json::parse(R"([["user"]])"));
+    // What the dashboard shows: the tape, each client's connections, the faults.
+    CHECK(status.at("tape").at("streams") == nlohmann::json::parse(R"(["user"])"));
+    CHECK(status.at("tape").at("frames") == static_cast<std::int64_t>(frames.size()));
+    CHECK(status.at("tape").at("length_ns").get<std::int64_t>() >= frames.back().offset_ns);
+    REQUIRE(status.at("clients")[0].at("connections").size() == 1);
+    CHECK(status.at("clients")[0].at("connections")[0].at("how") == "open");
+    CHECK(status.at("clients")[0].at("lateness").at("frames") == 0);  // a virtual clock
+    CHECK(status.at("faults").at("faults").empty());
+    CHECK(status.at("report_kept") == false);
+
+    // The dashboard: a page of the replayer's own, allowed to talk to it alone.
+    const std::string page = http_get(port, "/_mastotape/");
+    CHECK_THAT(page, Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(page, Catch::Contains("Content-Type: text/html; charset=utf-8"));
+    CHECK_THAT(page, Catch::Contains("Content-Security-Policy: default-src 'none'"));
+    CHECK_THAT(page, Catch::Contains("<title>mastotape replay</title>"));
 
     // Bad requests are refused with a reason, and the server goes on.
     for (const char* bad : {"/_mastotape/clock/advance?ms=abc", "/_mastotape/clock/advance",
