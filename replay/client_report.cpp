@@ -7,6 +7,7 @@
 #include <map>
 
 #include "replay/offered_items.hpp"
+#include "schema/xml_text.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -179,29 +180,6 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
     return r;
 }
 
-std::string xml_escaped(const std::string& s) {
-    std::string out;
-    for (const char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 Json attempts_json(const Attempts& a) {
     Json j;
     j["count"] = a.count();
@@ -329,7 +307,8 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
     const auto test_case = [&](const std::string& name, const ClientReport& r,
                                const std::vector<const ClientReport::Missed*>& missed) {
         ++tests;
-        cases += "  <testcase classname=\"mastotape.replay\" name=\"" + xml_escaped(name) + "\"";
+        cases +=
+            "  <testcase classname=\"mastotape.replay\" name=\"" + schema::xml_escaped(name) + "\"";
         if (missed.empty()) {
             cases += "/>\n";
             return;
@@ -346,7 +325,7 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
             text += explained[f] ? r.findings[f].advice + "\n" : "";
         }
         cases += ">\n    <failure message=\"missed " + std::to_string(missed.size()) + " items\">" +
-                 xml_escaped(text) + "</failure>\n  </testcase>\n";
+                 schema::xml_escaped(text) + "</failure>\n  </testcase>\n";
     };
     for (std::size_t i = 0; i < reports.size(); ++i) {
         const ClientReport& r = reports[i];

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/byte_codec.hpp"
+#include "schema/xml_text.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/plot_svg.hpp"
 
@@ -136,33 +137,14 @@ void replace_marker(std::string& page, std::string_view marker, const std::strin
     page.replace(at, marker.size(), with);
 }
 
-std::string html_escape(std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string render_plot_html(const schema::PlotData& d) {
     std::string page(assets::plot_page);
     const std::string title = "session " + std::to_string(d.session.id) +
                               (d.session.label.empty() ? "" : " (" + d.session.label + ")");
-    replace_marker(page, "<!--mastotape:title-->", html_escape(schema::printable(title, 200)));
+    replace_marker(page, "<!--mastotape:title-->",
+                   schema::xml_escaped(schema::printable(title, 200)));
     // The data first: the SVG could hold the marker's text (a label, a frame's bytes).
     replace_marker(page, "/*mastotape:data*/",
                    script_safe(plot_json(d).dump(-1, ' ', false, json::error_handler_t::replace)));

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "schema/byte_codec.hpp"
+#include "schema/xml_text.hpp"
 #include "tools/cli_common.hpp"
 
 namespace mastotape::tools {
@@ -49,28 +50,7 @@ std::string num(double v) {
 
 // Text for an SVG text node or attribute: printable (no control bytes, valid UTF-8), escaped.
 std::string xml(std::string_view raw, std::size_t max_chars = 200) {
-    const std::string safe = schema::preview(raw, max_chars);
-    std::string out;
-    out.reserve(safe.size());
-    for (const char c : safe) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
+    return schema::xml_escaped(schema::preview(raw, max_chars));
 }
 
 std::string ns_attr(const char* name, std::int64_t ns) {
