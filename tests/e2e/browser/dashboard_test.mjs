@@ -92,10 +92,11 @@ test("the dashboard runs the clock to the next gap and shows the client moved", 
 
   // Pause and resume, a fault added: each as /status then says.
   await page.click("#pause");
-  assert.equal((await status()).paused, true);
+  await waitFor("the replayer paused", async () => (await status()).paused === true);
   await page.waitForFunction(() => document.getElementById("clock-state").textContent === "paused");
   await page.click("#resume");
-  assert.equal((await status()).paused, false);
+  await waitFor("the replayer running", async () => (await status()).paused === false);
+  await page.waitForFunction(() => document.getElementById("clock-state").textContent === "running");
   await page.type("#fault-spec", "drop-after=1000");
   await page.click("#add-fault");
   await page.waitForFunction(() => document.getElementById("fault-list").textContent.includes("1000"));
