@@ -40,6 +40,11 @@ constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
 // How long the accept loop waits after a failed accept (out of descriptors, most often).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// --exit-when-done: after the last stream, how long no HTTP request may have been under way
+// before the replayer exits (a recorder's backfill pages one request after another), and how
+// often that is looked at.
+constexpr auto kQuietBeforeExit = std::chrono::seconds(1);
+constexpr auto kQuietCheck = std::chrono::milliseconds(100);
 
 // The process's descriptor limit, as `ulimit -n` would say it.
 std::string descriptor_limit() {
@@ -90,7 +95,7 @@ struct ReplayServer::Impl {
         streaming.sse_label = schema::sse_label(plan.session);
         streaming.connection_ended = [this] {
             if (options.exit_when_done && player.live() == 0 && admission.all_finished()) {
-                ioc.stop();
+                stop_when_quiet();
             }
         };
         net::post(rest_pool, [] { schema::make_this_thread_background(); });
@@ -119,6 +124,11 @@ struct ReplayServer::Impl {
     ControlApi control;
     Streaming streaming;
     RestTimelines rest;
+    // Plain HTTP requests under way and when the last one ended (--exit-when-done waits for
+    // quiet); declared before the io_context, whose coroutines they outlive.
+    int http_in_flight = 0;
+    SteadyClock::time_point last_http_end{};
+    bool waiting_for_quiet = false;
     net::io_context ioc;
     tcp::acceptor acceptor;
     net::signal_set signals;
@@ -144,7 +154,36 @@ struct ReplayServer::Impl {
     net::awaitable<void> serve_http(ServerStream& stream);
     net::awaitable<Response> answer(const Request& req, const std::string& path,
                                     const std::string& query);
+    void stop_when_quiet();
 };
+
+// Every client has played the whole tape: stops the server once no HTTP request has been under
+// way for kQuietBeforeExit, so that REST requests (a backfill's pages) still coming get answered;
+// gives up waiting when a stream starts again.
+void ReplayServer::Impl::stop_when_quiet() {
+    if (waiting_for_quiet) {
+        return;
+    }
+    waiting_for_quiet = true;
+    net::co_spawn(
+        ioc,
+        [this]() -> net::awaitable<void> {
+            net::steady_timer tick(ioc);
+            for (;;) {
+                tick.expires_after(kQuietCheck);
+                co_await tick.async_wait(kUseTuple);
+                if (player.live() > 0 || !admission.all_finished()) {
+                    break;
+                }
+                if (http_in_flight == 0 && SteadyClock::now() - last_http_end >= kQuietBeforeExit) {
+                    ioc.stop();
+                    break;
+                }
+            }
+            waiting_for_quiet = false;
+        },
+        net::detached);
+}
 
 // Loads the certificate chain and key; throws a one-line error naming the file.
 void ReplayServer::Impl::load_tls() {
@@ -407,6 +446,18 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         }
         co_return res;
     }
+    // A client's request (not the control API's, which a dashboard polls): counted for
+    // --exit-when-done.
+    struct InFlight {
+        Impl& impl;
+        explicit InFlight(Impl& i) : impl(i) { ++impl.http_in_flight; }
+        ~InFlight() {
+            --impl.http_in_flight;
+            impl.last_http_end = SteadyClock::now();
+        }
+        InFlight(const InFlight&) = delete;
+        InFlight& operator=(const InFlight&) = delete;
+    } in_flight(*this);
     if (fixed_route(path)) {
         co_return fixed_answer(req, path);
     }

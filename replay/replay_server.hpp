@@ -31,7 +31,8 @@ struct ReplayOptions {
     double speed = 1.0;
     bool loop = false;               // after the last connection, start the tape over
     bool hold = false;               // after the last frame, keep the connection open and silent
-    bool exit_when_done = false;     // stop once every client has played the whole tape
+    bool exit_when_done = false;     // stop once every client has played the whole tape and
+                                     // no REST request has come for a second
     bool client_report = false;      // keep what each client was given, for report()
     double idle_timeout_s = 0;       // with exit_when_done: fail when nobody connects in time
     std::string require_token;       // non-empty: reject other tokens as the real server does

@@ -153,7 +153,8 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_flag("--loop", o->replay.loop, "Start the tape over after its last connection");
     sub->add_flag("--hold", o->replay.hold, "Keep the last connection open and silent at the end");
     sub->add_flag("--exit-when-done", o->replay.exit_when_done,
-                  "Exit 0 once every client has played the whole tape");
+                  "Exit 0 once every client has played the whole tape and no REST request has "
+                  "come for a second");
     sub->add_option("--idle-timeout", o->replay.idle_timeout_s,
                     "With --exit-when-done: exit 1 if no client connects within this many seconds");
     sub->add_option("--require-token-file", o->require_token_file,

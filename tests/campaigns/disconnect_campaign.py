@@ -7,8 +7,11 @@ unless the source deleted it later. Prints the count per event type and exits 1 
 missing. The replayer's REST rate limit is lifted (--rate-limit): with Mastodon's 300 requests per
 5 minutes the recorder rightly waits for the window, which would make a run take hours.
 
+With --exit-when-done the replayer is left to exit by itself once the recorder's last stream
+has ended and its REST requests have stopped, instead of being stopped after the recording.
+
 Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
-                              [--binary build/mastotape]
+                              [--exit-when-done] [--binary build/mastotape]
 """
 import argparse
 import collections
@@ -46,6 +49,7 @@ def main():
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--ends", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--exit-when-done", action="store_true")
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
@@ -57,8 +61,8 @@ def main():
                         "--rate", "200", "--seed", str(args.seed), "--connection-ends", *ends,
                         "-q"], check=True)
         port_file = os.path.join(work, "port")
-        # Not --exit-when-done: that ends the replayer under backfills still under way.
-        replay = subprocess.Popen([binary, "replay", source, *speed,
+        exit_when_done = ["--exit-when-done"] if args.exit_when_done else []
+        replay = subprocess.Popen([binary, "replay", source, *speed, *exit_when_done,
                                    "--rate-limit", "1000000", "--port-file", port_file],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
@@ -74,7 +78,11 @@ def main():
         while time.monotonic() < deadline:
             if open(log).read().count(" backfill ") >= len(ends):
                 break
+            if args.exit_when_done and replay.poll() is not None:
+                break  # it left by itself: what the recording has now is what it got
             time.sleep(0.2)
+        if args.exit_when_done:
+            replay.wait(timeout=60)
         recorder.send_signal(signal.SIGINT)
         recorder.wait()
         replay.send_signal(signal.SIGTERM)

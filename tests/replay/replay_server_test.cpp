@@ -600,6 +600,37 @@ TEST_CASE(
     CHECK(run.get() == 1);
 }
 
+TEST_CASE("With --exit-when-done, REST requests still coming after the last stream are answered") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 5;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    o.exit_when_done = true;
+    replay::ReplayServer server(o);
+    auto run = std::async(std::launch::async, [&] { return server.run(); });
+    {
+        RawWs ws(server.port(), "stream=user");
+        CHECK(ws.drain().size() >= 5);
+    }
+    // A backfill's pages, one after another, as a recorder asks them after its last reconnect;
+    // a dashboard polling the control API does not keep the replayer up.
+    for (int page = 0; page < 4; ++page) {
+        INFO(page);
+        const std::string answer = http_get(server.port(), "/api/v1/timelines/home?limit=2");
+        CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200"));
+        CHECK(run.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+    }
+    for (int i = 0;
+         i < 3 && run.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready; ++i) {
+        http_get(server.port(), "/_mastotape/status");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(run.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    CHECK(run.get() == 0);
+}
+
 TEST_CASE(
     "With --hold, the replayer keeps the last connection open and silent after the tape's end") {
     TempDir dir;
