@@ -386,7 +386,9 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     g.end_wall_ns = wall(up);
 
     // The first event after reconnecting arrives before the backfill completes, so the backfill
-    // finds it again: it is marked as already streamed.
+    // finds it again: it is marked as already streamed. A ping due before it goes first (the
+    // connection's first ping falls anywhere in its first 30 s), or offsets would go backwards.
+    emit_heartbeats_until(up + 50 * kMs);
     const auto& first_sub = o_.subscriptions.front();
     const Drawn first = content_.draw_event(first_sub, up + 50 * kMs, true);
     emit_event(up + 50 * kMs, first_sub, first);

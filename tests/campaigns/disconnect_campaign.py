@@ -11,7 +11,7 @@ With --exit-when-done the replayer is left to exit by itself once the recorder's
 has ended and its REST requests have stopped, instead of being stopped after the recording.
 
 Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
-                              [--exit-when-done] [--binary build/mastotape]
+                              [--exit-when-done] [--all-causes] [--binary build/mastotape]
 """
 import argparse
 import collections
@@ -24,6 +24,9 @@ import tempfile
 import time
 
 CAUSES = ["eof", "reset", "close", "close-no-code"]
+# With --all-causes: also silence past the heartbeat timeout (the recorder's watchdog must end
+# the connection) and a network error (the replayer ends it as a plain TCP end).
+MORE_CAUSES = ["heartbeat-timeout", "network-error"]
 
 
 def export_items(binary, db):
@@ -50,12 +53,16 @@ def main():
     parser.add_argument("--ends", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exit-when-done", action="store_true")
+    parser.add_argument("--all-causes", action="store_true")
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
-    ends = [CAUSES[i % len(CAUSES)] for i in range(args.ends)]
+    causes = CAUSES + (MORE_CAUSES if args.all_causes else [])
+    ends = [causes[i % len(causes)] for i in range(args.ends)]
     speed = ["--max-speed"] if args.speed == "max" else ["--speed", args.speed]
-    with tempfile.TemporaryDirectory(prefix="mastotape-disconnect-") as work:
+    keep = os.environ.get("MASTOTAPE_CAMPAIGN_KEEP")  # a directory to leave the tapes in
+    with tempfile.TemporaryDirectory(prefix="mastotape-disconnect-") as tmp:
+        work = keep or tmp
         source, rec = os.path.join(work, "source.db"), os.path.join(work, "rec.db")
         subprocess.run([binary, "synth", "--db", source, "--events", str(args.events),
                         "--rate", "200", "--seed", str(args.seed), "--connection-ends", *ends,
@@ -71,7 +78,8 @@ def main():
         with open(log, "w") as out:
             recorder = subprocess.Popen(
                 [binary, "record", f"ws://127.0.0.1:{int(open(port_file).read())}", "--db", rec,
-                 "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log"],
+                 "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log",
+                 *(["--heartbeat-timeout", "2"] if args.all_causes else [])],
                 env={**os.environ, "ACCESS_TOKEN": "campaign"}, stdout=out, stderr=out)
         # Every gap's backfill ends (ok, partial or failed), then the recording is stopped.
         deadline = time.monotonic() + 1200
@@ -93,7 +101,8 @@ def main():
         for event in sorted(source_items):
             missing = source_items[event] - recorded.get(event, set()) - deleted
             missing_total += len(missing)
-            print(f"{event:22} {len(source_items[event]):6} available, {len(missing):4} missing")
+            print(f"{event:22} {len(source_items[event]):6} available, {len(missing):4} missing"
+                  + (f": {' '.join(sorted(missing)[:5])}" if missing else ""))
         text = open(log).read()
         print(f"{text.count(' ended: ')} connection ends at {' '.join(speed)}; backfills: "
               f"{text.count(' backfill ok')} ok, {text.count(' backfill partial')} partial, "

@@ -167,6 +167,22 @@ TEST_CASE("Each connection end cause makes a gap with failed attempts and backfi
     CHECK(verify_tape(store, false, 0).clean());
 }
 
+TEST_CASE("Hundreds of reconnects keep frame times in order") {
+    // A connection's first ping falls anywhere in its first 30 s; one in its first 50 ms came
+    // after the event that follows each reconnect, with an earlier time (the disconnect
+    // campaign's source tapes had one in three runs, and the replay skipped that event).
+    TempDir dir;
+    TapeStore store(dir.file("t.db"), OpenMode::create);
+    SynthOptions o;
+    o.events = 20000;  // seed 1 puts a first ping 20 ms after the handshake at the 300th end
+    o.rate = 200;
+    for (int i = 0; i < 600; ++i) {
+        o.connection_ends.push_back(i % 2 ? "eof" : "heartbeat-timeout");
+    }
+    synthesize(store, o);
+    CHECK(verify_tape(store, false, 0).clean());
+}
+
 TEST_CASE("An error frame follows the bad subscribe that caused it") {
     TempDir dir;
     TapeStore store(dir.file("t.db"), OpenMode::create);
