@@ -1,6 +1,7 @@
 #include "schema/new_tape.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,36 @@ void sync_path(const std::string& path, const std::string& name_in_errors) {
 
 }  // namespace
 
+int remove_dead_leftovers(const std::string& target, const std::string& infix,
+                          const std::string& suffix) {
+    const fs::path t(target);
+    const std::string prefix = t.filename().string() + infix;
+    std::error_code ec;
+    fs::directory_iterator it(t.has_parent_path() ? t.parent_path() : fs::path("."), ec);
+    int removed = 0;
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0) {
+            continue;
+        }
+        std::string rest = name.substr(prefix.size());
+        const std::size_t digits = rest.find_first_not_of("0123456789");
+        const std::string pid = rest.substr(0, digits);
+        rest = digits == std::string::npos ? "" : rest.substr(digits);
+        const bool ours = rest == suffix || rest == suffix + "-wal" || rest == suffix + "-shm" ||
+                          rest == suffix + "-journal";
+        if (pid.empty() || pid.size() > 9 || !ours) {
+            continue;
+        }
+        // kill(pid, 0) fails with ESRCH only when no process has that pid.
+        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) {
+            std::error_code ignored;
+            removed += fs::remove(it->path(), ignored) ? 1 : 0;
+        }
+    }
+    return removed;
+}
+
 bool tape_is_new(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
@@ -41,6 +72,7 @@ NewTape::NewTape(std::string path)
     }
     std::error_code ignored;
     fs::remove(partial_, ignored);  // left by a killed process that had this pid
+    remove_dead_leftovers(path_, ".partial-", "");
     try {
         store_ = std::make_unique<TapeStore>(partial_, OpenMode::create);
     } catch (const TapeError& e) {

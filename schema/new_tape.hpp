@@ -35,4 +35,10 @@ class NewTape {
 // True when `path` names nothing yet (a NewTape can make it).
 bool tape_is_new(const std::string& path);
 
+// Removes what killed processes left beside `target`: files named TARGET + `infix` + PID +
+// `suffix` (and their -wal, -shm, -journal) whose PID no longer runs. A writer that dies by
+// SIGKILL cannot clean up after itself; the next one does. Returns how many files went.
+int remove_dead_leftovers(const std::string& target, const std::string& infix,
+                          const std::string& suffix);
+
 }  // namespace mastotape::schema

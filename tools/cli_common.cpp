@@ -165,9 +165,18 @@ ReadTape::ReadTape(const std::string& path) : store_(path, schema::OpenMode::rea
     say_if_immutable(store_);
 }
 
+namespace {
+
+// TARGET.WHAT-PID.jsonl, after removing those that killed runs left.
+std::string transit_path(const std::string& target, const std::string& what) {
+    schema::remove_dead_leftovers(target, "." + what + "-", ".jsonl");
+    return target + "." + what + "-" + std::to_string(::getpid()) + ".jsonl";
+}
+
+}  // namespace
+
 JsonlTransit::JsonlTransit(const std::string& target, const std::string& what)
-    : path_(target + "." + what + "-" + std::to_string(::getpid()) + ".jsonl"),
-      out_(path_, std::ios::binary | std::ios::trunc) {
+    : path_(transit_path(target, what)), out_(path_, std::ios::binary | std::ios::trunc) {
     if (!out_) {
         throw schema::TapeError(path_ + ": cannot write (missing directory or no permission)");
     }

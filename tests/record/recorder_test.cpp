@@ -230,16 +230,23 @@ TEST_CASE(
                 CHECK(got[i].columns == want[i].columns);
             }
             CHECK(recorded.session(1).subscriptions == std::vector{stream});
-            const auto items = [](schema::TapeStore& tape) {
-                std::vector<std::tuple<std::string, std::string, std::string>> out;
-                for (const auto& b : tape.backfill(1)) {
-                    out.emplace_back(b.endpoint, b.object_id, b.body);
-                }
-                return out;
-            };
-            const auto want_items = items(original);
+            // The backfill gets what the recorded one got. A slow machine (ThreadSanitizer runs
+            // ten times slower) may ask after the replay clock has passed the recorded fetch:
+            // the page then also holds items the stream had already delivered, marked so.
+            std::set<std::tuple<std::string, std::string, std::string>> want_items;
+            for (const auto& b : original.backfill(1)) {
+                want_items.emplace(b.endpoint, b.object_id, b.body);
+            }
             CHECK(want_items.size() >= (gap ? 3U : 0U));
-            CHECK(items(recorded) == want_items);
+            std::size_t found = 0;
+            for (const auto& b : recorded.backfill(1)) {
+                if (want_items.count({b.endpoint, b.object_id, b.body}) != 0) {
+                    ++found;
+                } else {
+                    CHECK(b.already_streamed);
+                }
+            }
+            CHECK(found == want_items.size());
         }
     }
 }

@@ -3,6 +3,8 @@
 #include "schema/new_tape.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -89,4 +91,26 @@ TEST_CASE("A new tape never replaces a file: one already there, or one that appe
     REQUIRE(!partial.empty());
     schema::TapeStore kept(partial, schema::OpenMode::read);
     CHECK(kept.sessions().size() == 1);
+}
+
+TEST_CASE("What killed writers left beside a tape is removed; a live writer's file is not") {
+    TempDir dir;
+    // A pid no process has: a child that has exited and been reaped.
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::_exit(0);
+    }
+    REQUIRE(child > 0);
+    ::waitpid(child, nullptr, 0);
+    const std::string dead = std::to_string(child);
+    const std::string alive = std::to_string(::getpid());
+    for (const std::string& name : {"t.db.partial-" + dead, "t.db.partial-" + dead + "-wal",
+                                   "t.db.partial-" + alive, "t.db.cut-" + dead + ".jsonl",
+                                   std::string("t.db.partial-x"), "other.db.partial-" + dead}) {
+        std::ofstream(dir.file(name)) << "x";
+    }
+    CHECK(schema::remove_dead_leftovers(dir.file("t.db"), ".partial-", "") == 2);
+    CHECK(schema::remove_dead_leftovers(dir.file("t.db"), ".cut-", ".jsonl") == 1);
+    CHECK(names_in(dir) == std::vector<std::string>{"other.db.partial-" + dead,
+                                                    "t.db.partial-" + alive, "t.db.partial-x"});
 }
