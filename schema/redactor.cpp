@@ -9,6 +9,8 @@
 #include <ctime>
 #include <functional>
 
+#include "schema/iso_time.hpp"
+
 namespace mastotape::schema {
 namespace {
 
@@ -450,14 +452,8 @@ std::string Redactor::shifted(const std::string& time) const {
                                      &s) != 6)) {
         return time;
     }
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    const std::time_t t = timegm(&tm) + static_cast<std::time_t>(o_.shift_s);
+    const auto t = static_cast<std::time_t>(utc_seconds(y, mo, d, h, mi, s) +
+                                            static_cast<std::int64_t>(o_.shift_s));
     std::tm out{};
     gmtime_r(&t, &out);
     char buf[32];

@@ -50,9 +50,4 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
 std::string opcode_name(int opcode);
 int opcode_of(std::string_view kind);
 
-// Unix nanoseconds as ISO 8601 in UTC to the microsecond, and back (any number of fraction
-// digits, `Z` or a `+hh:mm`/`-hh:mm` offset); nullopt for anything else.
-std::string format_iso_us(std::int64_t wall_ns);
-std::optional<std::int64_t> parse_iso(std::string_view text);
-
 }  // namespace mastotape::tools

@@ -1,6 +1,5 @@
 // export --format har: a session as a HAR file, one entry per connection (see har.hpp).
 
-#include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -8,6 +7,7 @@
 #include "replay/client_protocol.hpp"
 #include "schema/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
+#include "schema/iso_time.hpp"
 #include "schema/url.hpp"
 #include "tools/har.hpp"
 
@@ -73,7 +73,7 @@ class EntryWriter {
             c_.handshake_offset_ns.value_or(c_.started_offset_ns) - c_.started_offset_ns;
         const std::int64_t end =
             c_.ended_offset_ns.value_or(c_.started_offset_ns) - c_.started_offset_ns;
-        json e = {{"startedDateTime", format_iso_us(wall(c_.started_offset_ns))},
+        json e = {{"startedDateTime", schema::format_iso_us(wall(c_.started_offset_ns))},
                   {"time", static_cast<double>(std::max(handshake, end) / kUs) / 1000},
                   {"request", request()},
                   {"response", response()},
@@ -212,17 +212,6 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
         throw schema::TapeError("HAR export of session " + std::to_string(session_id) +
                                 " failed: write error (disk full?)");
     }
-}
-
-std::string format_iso_us(std::int64_t wall_ns) {
-    const std::time_t secs = static_cast<std::time_t>(wall_ns / 1'000'000'000);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char out[64];
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<long long>(wall_ns % 1'000'000'000 / 1000));
-    return out;
 }
 
 }  // namespace mastotape::tools

@@ -5,15 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <ctime>
-#include <limits>
 #include <nlohmann/json.hpp>
-#include <ostream>
 
 #include "record/sse_splitter.hpp"
 #include "replay/client_protocol.hpp"
 #include "schema/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
+#include "schema/iso_time.hpp"
 #include "schema/json_text.hpp"
 #include "schema/url.hpp"
 
@@ -101,7 +99,7 @@ class EntryReader {
         if (!parsed) {
             fail("its URL is not one mastotape can read: " + schema::preview(url, 100));
         }
-        const auto started = parse_iso(text_of(e_, "startedDateTime"));
+        const auto started = schema::parse_iso(text_of(e_, "startedDateTime"));
         if (!started) {
             fail("startedDateTime is not an ISO 8601 time");
         }
@@ -502,44 +500,6 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
     result.client_messages = static_cast<std::int64_t>(d.batch.client_messages.size());
     result.notes = std::move(d.notes);
     return result;
-}
-
-std::optional<std::int64_t> parse_iso(std::string_view text) {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, used = 0;
-    const std::string str(text);
-    if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) !=
-            6 ||
-        used != 19) {
-        return std::nullopt;
-    }
-    std::size_t at = 19;
-    std::int64_t frac_ns = 0;
-    if (at < str.size() && str[at] == '.') {
-        std::int64_t scale = 100'000'000;
-        for (++at; at < str.size() && std::isdigit(static_cast<unsigned char>(str[at])); ++at) {
-            frac_ns += (str[at] - '0') * scale;
-            scale /= 10;
-        }
-    }
-    std::int64_t offset_s = 0;
-    if (at < str.size() && (str[at] == '+' || str[at] == '-')) {
-        int oh = 0, om = 0;
-        if (std::sscanf(str.c_str() + at + 1, "%2d:%2d", &oh, &om) != 2 || str.size() != at + 6) {
-            return std::nullopt;
-        }
-        offset_s = (str[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-    } else if (at + 1 != str.size() || str[at] != 'Z') {
-        return std::nullopt;
-    }
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    const std::int64_t secs = ::timegm(&tm) - offset_s;
-    return secs * 1'000'000'000 + frac_ns;
 }
 
 }  // namespace mastotape::tools
