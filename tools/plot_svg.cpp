@@ -251,7 +251,10 @@ class SvgPlot {
     // The rate axis' step: 1, 2 or 5 times a power of ten, so that at most five steps reach the
     // peak; its top is the first step at or above the peak.
     double rate_step() const {
-        const double peak = std::max(peak_rate(), 1e-9);
+        if (peak_rate() <= 0) {
+            return 1;  // no events: an axis from 0 to 1
+        }
+        const double peak = peak_rate();
         const double power = std::pow(10.0, std::floor(std::log10(peak / 5)));
         for (const double m : {1.0, 2.0, 5.0}) {
             if (peak / (m * power) <= 5) {

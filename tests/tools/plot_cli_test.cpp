@@ -50,3 +50,13 @@ TEST_CASE("plot refuses what it cannot do in one line, and leaves no file") {
     CHECK_THAT(r.err, Catch::Contains("no session 7"));
     CHECK_FALSE(std::filesystem::exists(dir.file("p.svg")));
 }
+
+TEST_CASE("plot draws a session without events with a plain axis") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 0 -q --db t.db", dir).exit_code == 0);
+    const auto r = run_mastotape("plot --db t.db -o s.svg", dir);
+    REQUIRE(r.exit_code == 0);
+    const std::string svg = mastotape::test::read_file(dir.file("s.svg"));
+    CHECK_THAT(svg, Catch::Contains("font-size=\"10\">1</text>"));
+    CHECK(svg.find("e-10") == std::string::npos);  // not an axis of 2e-10 events/s
+}
