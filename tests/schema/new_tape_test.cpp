@@ -93,7 +93,7 @@ TEST_CASE("A new tape never replaces a file: one already there, or one that appe
     CHECK(kept.sessions().size() == 1);
 }
 
-TEST_CASE("What killed writers left beside a tape is removed; a live writer's file is not") {
+TEST_CASE("What killed writers left beside a tape is removed, but not a live writer's file") {
     TempDir dir;
     // A pid no process has: a child that has exited and been reaped.
     const pid_t child = ::fork();
