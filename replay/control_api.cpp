@@ -81,8 +81,7 @@ ControlApi::ControlApi(schema::TapeStore& store, std::int64_t session_id, const 
       clock_(clock),
       admission_(admission),
       player_(player),
-      faults_(faults),
-      tape_json_(tape_json(store, session_id, plan)) {}
+      faults_(faults) {}
 
 bool ControlApi::owns(std::string_view path) { return path.rfind("/_mastotape/", 0) == 0; }
 
@@ -158,6 +157,9 @@ ControlAnswer ControlApi::status() const {
     out += "\",\"speed\":" + std::to_string(clock_.speed());
     out += ",\"tape_offset_ns\":" + std::to_string(clock_.shared_tape_now());
     out += ",\"session\":" + std::to_string(session_id_);
+    if (tape_json_.empty()) {  // the tape's counts: not worth a replayer's start-up
+        tape_json_ = tape_json(store_, session_id_, plan_);
+    }
     out += ",\"tape\":" + tape_json_;
     out += ",\"recorded_connections\":" + std::to_string(plan_.connections.size());
     out += ",\"live_connections\":" + std::to_string(player_.live());

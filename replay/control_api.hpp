@@ -62,7 +62,7 @@ class ControlApi {
     Admission& admission_;
     Player& player_;
     std::vector<Fault>& faults_;
-    std::string tape_json_;  // what /status says of the tape, made once
+    mutable std::string tape_json_;  // what /status says of the tape, made at its first call
 };
 
 }  // namespace mastotape::replay

@@ -106,10 +106,10 @@ class EntryWriter {
     std::int64_t wall(std::int64_t offset_ns) const { return s_.started_wall_ns + offset_ns; }
 
     void sent_until(std::int64_t seq) {
-        while (!pending_.empty() && pending_.front()->after_seq < seq) {
-            const schema::ClientMessage& m = *pending_.front();
+        for (; next_pending_ < pending_.size() && pending_[next_pending_]->after_seq < seq;
+             ++next_pending_) {
+            const schema::ClientMessage& m = *pending_[next_pending_];
             messages_.push_back(message("send", wall(m.offset_ns), opcode_of(m.kind), m.bytes));
-            pending_.erase(pending_.begin());
         }
     }
 
@@ -169,6 +169,7 @@ class EntryWriter {
     const schema::Connection& c_;
     json messages_ = json::array();
     std::vector<const schema::ClientMessage*> pending_;
+    std::size_t next_pending_ = 0;  // the first of pending_ not yet written
     std::string body_;
 };
 
