@@ -93,8 +93,9 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     wo.batch_records = o.batch_records;
     wo.queue_limit_bytes = o.write_buffer_bytes;
     wo.sync_full = o.sync_full;
-    // The disk failed (full, most often): nothing more can be kept, so the network side stops at
-    // once instead of reading on for nothing. finish() says why.
+    // The disk failed (full, most often), or the tape's path lost the file: the network side
+    // stops at once instead of reading on for nothing (or for a file no name reaches). finish()
+    // says why.
     wo.on_error = [this](const std::string& error) {
         net::post(ioc_, [this, error] { request_stop("error", error, true); });
     };
@@ -530,6 +531,10 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
         stop_detail_ = hard_stop_detail;
     }
     writer_->finish(clock_.wall(end), end, stop_reason_, stop_detail_);
+    if (const auto rescued = writer_->rescued(); !rescued.empty()) {
+        std::cerr << "mastotape record: " << schema::printable(rescued) << '\n';
+        return 1;
+    }
     if (const auto error = writer_->error(); !error.empty()) {
         std::cerr << "mastotape record: " << schema::printable(error)
                   << "; recording stopped (what was committed before is intact)\n";

@@ -1,6 +1,9 @@
 #include "record/tape_writer.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 
 namespace mastotape::record {
 namespace {
@@ -19,7 +22,9 @@ TapeWriter::TapeWriter(std::unique_ptr<schema::TapeStore> store, std::int64_t se
     thread_ = std::thread([this] { run(); });
 }
 
-TapeWriter::~TapeWriter() {
+TapeWriter::~TapeWriter() { stop_thread(); }
+
+void TapeWriter::stop_thread() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
@@ -96,7 +101,9 @@ void TapeWriter::flush_now() {
 
 void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
                         const std::string& reason, const std::string& detail) {
-    flush_now();
+    // The writer thread commits what is queued and goes: nothing runs beside the session's end
+    // and the rescue (SQLite's VACUUM INTO fails inside another's transaction).
+    stop_thread();
     std::lock_guard lock(mutex_);
     if (!error_.empty()) {
         return;
@@ -105,6 +112,61 @@ void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns
         store_->end_session(session_id_, ended_wall_ns, ended_offset_ns, reason, detail);
     } catch (const schema::TapeError& e) {
         error_ = e.what();
+        return;
+    }
+    if (!path_problem_.empty()) {
+        rescued_ = rescue();
+    }
+}
+
+std::string TapeWriter::rescued() const {
+    std::lock_guard lock(mutex_);
+    return rescued_;
+}
+
+std::string TapeWriter::rescue_path(const std::string& tape) {
+    const std::filesystem::path p(tape);
+    std::filesystem::path out = p;
+    out.replace_filename(p.stem().string() + ".rescued-" + std::to_string(::getpid()) +
+                         p.extension().string());
+    return out.string();
+}
+
+std::string TapeWriter::rescue() {
+    const std::string& tape = store_->path();
+    const std::string to = rescue_path(tape);
+    const std::string what = "the tape " + tape + " was " + path_problem_ +
+                             " while recording (session " + std::to_string(session_id_) + ")";
+    try {
+        store_->save_copy(to);
+    } catch (const schema::TapeError& e) {
+        return what + "; could not save it: " + e.what();
+    }
+    return what + "; everything recorded is saved in " + to +
+           " (`mastotape sessions --db " + to + "`; `mastotape merge " + to +
+           " --db TAPE` copies it into a tape)";
+}
+
+void TapeWriter::check_path() {
+    if (!path_problem_.empty()) {
+        return;
+    }
+    std::string problem = store_->path_problem();
+    if (problem.empty()) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        path_problem_ = problem;
+    }
+    try {
+        store_->leave_path();
+    } catch (const schema::TapeError&) {
+        // (A reader of the old file holds it.) The commits go on in the WAL, and the rescue
+        // saves them all the same; the WAL stays beside the path.
+    }
+    if (options_.on_error) {
+        options_.on_error("the tape " + store_->path() + " was " + problem + " while recording");
     }
 }
 
@@ -173,6 +235,7 @@ void TapeWriter::run() {
         try {
             // An empty batch still refreshes `updated_wall_ns`, which tells a live recording from
             // an interrupted one.
+            check_path();  // before the commit: none goes into a WAL beside a lost path
             write_batch(items);
         } catch (const schema::TapeError& e) {
             fail(e.what());

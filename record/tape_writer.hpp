@@ -29,8 +29,10 @@ struct WriterOptions {
     // Bytes of queued records (their frame bytes and a fixed share each). Reading pauses at half
     // of it, so the recorder's memory stays flat when the disk is slower than the network.
     std::size_t queue_limit_bytes = 16 * 1024 * 1024;
-    // Called once, on the writer thread, with the first storage error (a full disk): nothing more
-    // is written after it, so the recorder should stop.
+    // Called once, on the writer thread, when the recording must stop: with the first storage
+    // error (a full disk), after which nothing more is written; or when the tape's path no longer
+    // names the file being written (deleted, or another file moved over it), after which what is
+    // queued is still committed and finish() saves it all beside the path.
     std::function<void(const std::string&)> on_error;
 };
 
@@ -52,18 +54,30 @@ class TapeWriter {
     // Whether reading may go on: less than a batch of records, and under half the byte limit, is
     // queued behind the batch being committed.
     bool has_room() const;
-    // Commits everything queued so far, then marks the session ended. Blocks until written.
+    // Commits everything queued so far, then marks the session ended. Blocks until written. When
+    // the tape's path lost the file, copies the tape to rescue_path() and says so in error().
     void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, const std::string& reason,
                 const std::string& detail);
     // Commits everything queued so far and returns (for a second Ctrl-C).
     void flush_now();
     // The first storage error, empty when none; once set, nothing more is written.
     std::string error() const;
+    // After finish(): when the tape's path lost the file, one line for the user saying so and
+    // where the tape was saved (or why it could not be); empty otherwise.
+    std::string rescued() const;
+    // Where a tape whose path lost it is saved: `DIR/NAME.rescued-PID.EXT` beside the path.
+    static std::string rescue_path(const std::string& tape);
 
    private:
     void run();
+    // Commits what is queued and ends the thread.
+    void stop_thread();
     void write_batch(std::deque<Record>& items);
     void fail(const std::string& error);
+    // Checks, before each commit, that the path still names the tape being written.
+    void check_path();
+    // Saves the tape beside its lost path; returns the line rescued() then says.
+    std::string rescue();
 
     std::unique_ptr<schema::TapeStore> store_;
     std::int64_t session_id_;
@@ -79,6 +93,8 @@ class TapeWriter {
     bool flush_requested_ = false;
     std::int64_t flushes_done_ = 0;
     std::string error_;
+    std::string path_problem_;  // written once by the writer thread, under mutex_
+    std::string rescued_;
     std::thread thread_;
 };
 

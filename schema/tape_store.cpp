@@ -2,9 +2,11 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,15 @@
 
 namespace mastotape::schema {
 namespace {
+
+// The file at `path` as (st_dev, st_ino); nullopt when there is none.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> file_id_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino};
+}
 
 namespace fs = std::filesystem;
 
@@ -115,6 +126,7 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
         const std::string name = sqlite_name(exists, writable);
         // Only our own URI is read as one: a tape may be called "file:x.db".
         impl_ = std::make_unique<Impl>(name, immutable_ ? flags | SQLITE_OPEN_URI : flags);
+        impl_->file_id = file_id_of(path_).value_or(std::pair<std::uint64_t, std::uint64_t>{});
         impl_->db.setBusyTimeout(5000);
         const int app_id = impl_->db.execAndGet("PRAGMA application_id").getInt();
         const int version = impl_->db.execAndGet("PRAGMA user_version").getInt();
@@ -164,6 +176,35 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
 }
 
 TapeStore::~TapeStore() = default;
+
+std::string TapeStore::path_problem() const {
+    const auto now = file_id_of(path_);
+    if (!now) {
+        // Only a path that names nothing is a deleted tape; a stat that fails otherwise (a
+        // directory's permissions changed) tells nothing.
+        return errno == ENOENT || errno == ENOTDIR ? "deleted" : "";
+    }
+    return *now == impl_->file_id ? "" : "replaced by another file";
+}
+
+void TapeStore::leave_path() {
+    guarded(path_, [&] {
+        // Leaving WAL mode wants this connection alone: the checkpointer's goes first.
+        sqlite3_wal_hook(impl_->db.getHandle(), nullptr, nullptr);
+        impl_->checkpointer.reset();
+        // SQLite checkpoints, then removes the WAL and shared-memory files by name: ours, as
+        // long as nobody opened the new file in between (who would have taken our WAL for its).
+        impl_->db.exec("PRAGMA journal_mode = MEMORY");
+    });
+}
+
+void TapeStore::save_copy(const std::string& to) {
+    guarded(path_, [&] {
+        SQLite::Statement st(impl_->db, "VACUUM INTO ?");
+        st.bind(1, to);
+        st.exec();
+    });
+}
 
 std::int32_t TapeStore::schema_version() const {
     return guarded(path_, [&] { return impl_->db.execAndGet("PRAGMA user_version").getInt(); });

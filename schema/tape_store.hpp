@@ -246,6 +246,18 @@ class TapeStore {
     void set_compression(Compression c);
     // Makes every commit durable before it returns (`--sync full`).
     void set_synchronous_full();
+    // What became of the file this store opened, as its path sees it now: empty while the path
+    // still names it, "deleted" or "replaced by another file" when not (a writer goes on writing
+    // into a file no name reaches, which goes with its last descriptor).
+    std::string path_problem() const;
+    // For a writer whose path_problem() is not empty: stops using the files named after the path
+    // (its WAL and shared memory, which SQLite would apply to whatever file the path names now):
+    // the WAL goes into the tape, and commits from now on write the file with the rollback
+    // journal in memory (the file is lost with the process anyway).
+    void leave_path();
+    // Writes the tape as this store sees it (what its WAL holds included) to `to`, a new file:
+    // how a writer whose path_problem() is not empty keeps what it wrote.
+    void save_copy(const std::string& to);
     // Overwrites a session's end (repair of an interrupted session).
     void set_session_end(const Session& s);
 

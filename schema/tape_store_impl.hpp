@@ -6,8 +6,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "schema/packed_blobs.hpp"
 #include "schema/tape_store.hpp"
@@ -20,6 +22,8 @@ struct TapeStore::Impl {
         : db(path, flags), packer(db), unpacker(db, path) {}
 
     SQLite::Database db;
+    // The file `db` opened (st_dev, st_ino), to tell when the path names another file.
+    std::pair<std::uint64_t, std::uint64_t> file_id{0, 0};
     BlobPacker packer;
     BlobUnpacker unpacker;
     std::unique_ptr<SQLite::Statement> insert_frame;

@@ -121,14 +121,20 @@ def read_only(binary, source, source_frames, work, rng):
 
 
 def replaced(binary, source, source_frames, work, rng, how):
+    """A tape replaced (another tape moved over it) or deleted under a running recorder: the
+    recorder stops with exit 1 and one line, everything it recorded is saved beside the path
+    (`t.rescued-PID.db`: it verifies, its frames are the source's), no WAL of its own is left
+    beside the path, and a tape moved there is unchanged."""
     d = tempfile.mkdtemp(dir=work)
     db = os.path.join(d, "t.db")
     replay = Replay(binary, source, work)
     p = record(binary, replay.url, db)
     time.sleep(rng.uniform(0.3, 1.5))
+    other_frames = None
     if how == "replaced":
         other = os.path.join(d, "other.db")
         sh(binary, "synth", "--db", other, "--events", "10", "-q")
+        other_frames = frames(binary, other)
         os.replace(other, db)
     else:
         os.remove(db)
@@ -144,7 +150,19 @@ def replaced(binary, source, source_frames, work, rng, how):
             or "gone" in l]
     if code != 1 or not said:
         return f"exit {code}; said {err.strip().splitlines()[-2:]}", ""
-    return None, said[0][:80]
+    rescued = os.path.join(d, f"t.rescued-{p.pid}.db")
+    if not os.path.exists(rescued):
+        return f"no {os.path.basename(rescued)}; said {said[0][:120]}", ""
+    problem = check_tape(binary, rescued, source_frames)
+    if problem is None and not frames(binary, rescued):
+        problem = "the rescued tape has no frames"
+    if problem is None and (os.path.exists(db + "-wal") or os.path.exists(db + "-shm")):
+        problem = "the recorder's WAL was left beside the path"
+    if problem is None and how == "replaced" and frames(binary, db) != other_frames:
+        problem = "the tape moved over the path changed"
+    if problem is None and how == "deleted" and os.path.exists(db):
+        problem = "a file came back at the deleted path"
+    return problem, said[0][:80]
 
 
 def tools_on_full_disk(binary, work):

@@ -3,6 +3,9 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <filesystem>
+
 #include "schema/recorder_lock.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/tape_verifier.hpp"
@@ -263,6 +266,60 @@ TEST_CASE("A full disk stops the recorder at the first failed commit, with one l
     CHECK(store.integrity_problems().empty());
     replay.signal(SIGTERM);
     replay.wait();
+}
+
+TEST_CASE("A tape deleted or replaced under the recorder is saved beside its path, exit 1") {
+    for (const bool replace : {false, true}) {
+        DYNAMIC_SECTION((replace ? "replaced" : "deleted")) {
+            TempDir dir;
+            HeldReplay replay(dir);
+            REQUIRE_FALSE(replay.url.empty());
+            const auto db = dir.file("rec.db");
+            Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db}, dir.file("rec.out"),
+                      {std::string("ACCESS_TOKEN=") + kToken});
+            // All 30 events committed; the held connection then only has heartbeats to give.
+            REQUIRE(eventually([&] { return frames_in(db) >= 31; }));
+            if (replace) {
+                REQUIRE(mastotape::test::run_mastotape("synth --db other.db --events 5 -q", dir)
+                            .exit_code == 0);
+                REQUIRE(std::rename(dir.file("other.db").c_str(), db.c_str()) == 0);
+            } else {
+                REQUIRE(std::remove(db.c_str()) == 0);
+            }
+            // Before: it recorded on into a file no name reached, and lost it at exit (exit 0).
+            const auto code = rec.wait_for(30);
+            REQUIRE(code.has_value());
+            CHECK(*code == 1);
+            const auto out = read_file(dir.file("rec.out"));
+            INFO(out);
+            const std::string rescued =
+                dir.file("rec.rescued-" + std::to_string(rec.pid()) + ".db");
+            CHECK_THAT(out, Catch::Contains(replace ? "was replaced by another file while recording"
+                                                    : "was deleted while recording"));
+            CHECK_THAT(out, Catch::Contains("everything recorded is saved in " + rescued));
+            CHECK(out.find(kToken) == std::string::npos);
+
+            schema::TapeStore saved(rescued, schema::OpenMode::read);
+            CHECK(saved.integrity_problems().empty());
+            const auto s = saved.session(1);
+            CHECK(s.end_reason == "error");
+            CHECK_THAT(s.end_detail, Catch::Contains(replace ? "replaced" : "deleted"));
+            CHECK(saved.counts(1).events == 30);
+            CHECK(schema::verify_tape(saved, false, 0).clean());
+            // The WAL went with the recorder: none is left for whatever the path names now.
+            CHECK_FALSE(std::filesystem::exists(db + "-wal"));
+            CHECK_FALSE(std::filesystem::exists(db + "-shm"));
+            if (replace) {
+                // The file moved there is untouched: its own session only.
+                schema::TapeStore other(db, schema::OpenMode::read);
+                REQUIRE(other.sessions().size() == 1);
+                CHECK(other.counts(1).events == 5);
+                CHECK(other.integrity_problems().empty());
+            } else {
+                CHECK_FALSE(std::filesystem::exists(db));
+            }
+        }
+    }
 }
 
 TEST_CASE("A refused token says where the server's message came from") {
