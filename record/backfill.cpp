@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include "record/http_client.hpp"
@@ -18,6 +19,8 @@ namespace {
 
 namespace net = boost::asio;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+// How often one page is asked again after a failure that may pass (429, 5xx, no answer).
+constexpr int kRetries = 5;
 
 }  // namespace
 
@@ -84,7 +87,7 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
                                               Fetched& f) {
     schema::Url page = settings_.rest_origin;
     page.target = first_target;
-    int retries = 0;
+    int retries = 0;  // of the page under way
     std::int64_t here = 0;
     bool more = false;  // the limit stopped paging with items left
     while (here < settings_.limit) {
@@ -93,21 +96,33 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
             co_return;
         }
         const HttpResult r = co_await http_get(transport_, page, settings_.token);
+        const bool transient = !r.error.empty() || r.status == 429 || r.status >= 500;
+        if (transient && retries < kRetries) {
+            // Rate-limited: until the window's reset. The server's trouble (a 502 or 503 while
+            // it restarts, which is when streams drop) or no answer: 0.5, 1, 2, 4, 8 s.
+            const double wait = r.status == 429 && !r.rate_reset.empty()
+                                    ? seconds_until(r.rate_reset)
+                                    : settings_.retry_start_s * static_cast<double>(1 << retries);
+            ++retries;
+            const std::string why = !r.error.empty() ? r.error
+                                    : r.status == 429
+                                        ? std::string("rate-limited (429)")
+                                        : "HTTP " + std::to_string(r.status);
+            log_("backfill " + endpoint + ": " + why + "; trying again in " +
+                 std::to_string(static_cast<int>(std::ceil(wait))) + " s (" +
+                 std::to_string(retries) + " of " + std::to_string(kRetries) + ")");
+            co_await sleep_s(wait);
+            continue;
+        }
         if (!r.error.empty()) {
             f.fail(endpoint, r.error);
             co_return;
-        }
-        if (r.status == 429 && retries++ < 3) {
-            const double wait = seconds_until(r.rate_reset);
-            log_("backfill rate-limited (429); waiting " + std::to_string(static_cast<int>(wait)) +
-                 " s");
-            co_await sleep_s(wait);
-            continue;
         }
         if (r.status != 200) {
             f.fail(endpoint, "HTTP " + std::to_string(r.status));
             co_return;
         }
+        retries = 0;
         const auto elements = schema::split_json_array(r.body);
         if (!elements) {
             f.fail(endpoint, "the response is not a JSON array");

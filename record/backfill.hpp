@@ -32,6 +32,8 @@ struct BackfillSettings {
     std::string token;                   // sent as Authorization: Bearer
     std::int64_t limit = 400;            // items per endpoint, each gap
     double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
+    // The first wait before a page is asked again after a 5xx or no answer (then doubled).
+    double retry_start_s = 0.5;
 };
 
 class Backfill {

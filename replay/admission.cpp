@@ -31,8 +31,8 @@ Admitted Admission::admit(ClientState& c) {
 
 Admitted Admission::decide(ClientState& c) {
     Admitted a;
-    if (refuse_remaining_ > 0) {
-        --refuse_remaining_;
+    if (const auto status = refusals_.take()) {
+        a.status = *status;
         a.error_message = "refused by a fault overlay";
         return a;
     }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "replay/client_report.hpp"
+#include "replay/faults.hpp"
 #include "replay/lateness.hpp"
 #include "replay/replay_clock.hpp"
 #include "replay/tape_plan.hpp"
@@ -80,10 +81,18 @@ class Admission {
 
     // Admits or refuses an attempt of `c`.
     Admitted admit(ClientState& c);
-    // Refuses the next `n` attempts of anybody (the refuse=K fault).
-    void refuse_next(std::int64_t n) { refuse_remaining_ += n; }
-    std::int64_t refusing() const { return refuse_remaining_; }
-    void stop_refusing() { refuse_remaining_ = 0; }
+    // Refuses the next `n` attempts of anybody with `status` (the refuse=K:STATUS fault).
+    void refuse_next(std::int64_t n, int status = 503) { refusals_.add(n, status); }
+    std::int64_t refusing() const { return refusals_.remaining(); }
+    // Answers the next `n` REST requests of anybody with `status` (rest-error=K:STATUS).
+    void refuse_rest(std::int64_t n, int status) { rest_refusals_.add(n, status); }
+    std::int64_t refusing_rest() const { return rest_refusals_.remaining(); }
+    // The status to answer this REST request with, when one is to be refused (counted).
+    std::optional<int> rest_refusal() { return rest_refusals_.take(); }
+    void stop_refusing() {
+        refusals_.clear();
+        rest_refusals_.clear();
+    }
 
     // Where a connection of `c` playing recorded connection `k` starts on the tape: its handshake,
     // the one timeline's now, or where a fault overlay cut the previous connection short (that
@@ -121,7 +130,8 @@ class Admission {
     bool loop_;
     bool report_;
     std::map<std::string, ClientState> clients_;
-    std::int64_t refuse_remaining_ = 0;
+    Refusals refusals_;
+    Refusals rest_refusals_;
 };
 
 }  // namespace mastotape::replay

@@ -87,7 +87,9 @@ bool ControlApi::owns(std::string_view path) { return path.rfind("/_mastotape/",
 
 void ControlApi::add_fault(const Fault& f) {
     if (f.kind == FaultKind::refuse) {
-        admission_.refuse_next(f.n);
+        admission_.refuse_next(f.n, static_cast<int>(f.code));
+    } else if (f.kind == FaultKind::rest_error) {
+        admission_.refuse_rest(f.n, static_cast<int>(f.code));
     } else {
         faults_.push_back(f);
     }
@@ -204,7 +206,9 @@ std::string ControlApi::client_json(const ClientState& c) const {
 
 std::string ControlApi::faults_json() const {
     std::string out =
-        "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) + ",\"faults\":[";
+        "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) +
+        ",\"rest_errors_remaining\":" + std::to_string(admission_.refusing_rest()) +
+        ",\"faults\":[";
     for (std::size_t i = 0; i < faults_.size(); ++i) {
         out += (i ? "," : "");
         schema::append_json_string(out, faults_[i].describe());

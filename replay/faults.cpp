@@ -42,7 +42,9 @@ std::string Fault::describe() const {
             return "stall=" + std::to_string(static_cast<double>(at_ns) / 1e9) + ":" +
                    std::to_string(static_cast<double>(duration_ns) / 1e9);
         case FaultKind::refuse:
-            return "refuse=" + std::to_string(n);
+            return "refuse=" + std::to_string(n) + ":" + std::to_string(code);
+        case FaultKind::rest_error:
+            return "rest-error=" + std::to_string(n) + ":" + std::to_string(code);
         case FaultKind::malformed_at:
             return "malformed-at=" + std::to_string(n);
         case FaultKind::oversize_at:
@@ -51,6 +53,27 @@ std::string Fault::describe() const {
             return "slow=" + std::to_string(bytes_per_s);
     }
     return "";
+}
+
+void Refusals::add(std::int64_t count, int status) { queue_.emplace_back(count, status); }
+
+std::optional<int> Refusals::take() {
+    if (queue_.empty()) {
+        return std::nullopt;
+    }
+    const int status = queue_.front().second;
+    if (--queue_.front().first == 0) {
+        queue_.pop_front();
+    }
+    return status;
+}
+
+std::int64_t Refusals::remaining() const {
+    std::int64_t n = 0;
+    for (const auto& [count, status] : queue_) {
+        n += count;
+    }
+    return n;
 }
 
 std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
@@ -64,15 +87,26 @@ std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
     const auto colon = value.find(':');
     Fault f;
     try {
-        if (name == "drop-after" || name == "malformed-at" || name == "oversize-at" ||
-            name == "refuse") {
+        if (name == "drop-after" || name == "malformed-at" || name == "oversize-at") {
             f.kind = name == "drop-after"     ? FaultKind::drop_after
                      : name == "malformed-at" ? FaultKind::malformed_at
-                     : name == "oversize-at"  ? FaultKind::oversize_at
-                                              : FaultKind::refuse;
+                                              : FaultKind::oversize_at;
             f.n = static_cast<std::int64_t>(number(value, "N"));
             if (f.n < 1) {
                 throw std::invalid_argument("N must be at least 1");
+            }
+        } else if (name == "refuse" || name == "rest-error") {
+            f.kind = name == "refuse" ? FaultKind::refuse : FaultKind::rest_error;
+            f.n = static_cast<std::int64_t>(number(value.substr(0, colon), "K"));
+            if (f.n < 1) {
+                throw std::invalid_argument("K must be at least 1");
+            }
+            f.code = 503;
+            if (colon != std::string_view::npos) {
+                f.code = static_cast<std::int64_t>(number(value.substr(colon + 1), "STATUS"));
+                if (f.code < 400 || f.code > 599) {
+                    throw std::invalid_argument("STATUS must be an HTTP error status (400-599)");
+                }
             }
         } else if (name == "close-at" || name == "stall") {
             if (colon == std::string_view::npos) {

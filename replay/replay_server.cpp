@@ -298,6 +298,17 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
                                 R"({"error":"The access token is invalid"})");
     }
     const auto now = std::chrono::system_clock::now();
+    if (const auto status = admission.rest_refusal()) {
+        // rest-error=K:STATUS. A 429 says the window is spent and starts over in a second.
+        Response res = json_response(req, static_cast<http::status>(*status),
+                                     error_body("refused by a fault overlay"));
+        if (*status == 429) {
+            res.set("X-RateLimit-Limit", std::to_string(kRestWindowRequests));
+            res.set("X-RateLimit-Remaining", "0");
+            res.set("X-RateLimit-Reset", iso_utc(now + std::chrono::seconds(1)));
+        }
+        co_return res;
+    }
     if (now >= client.window_end) {
         client.window_end = now + kRestWindow;
         client.window_requests = 0;

@@ -170,7 +170,8 @@ void add_replay_command(CLI::App& app, Runner& run) {
                   "Send the pre-4.6 SSE heartbeat `:thump\\n` instead of `:thump\\n\\n`");
     sub->add_option("--fault", o->faults,
                     "Fault overlay keyed to the tape (repeatable): drop-after=N, close-at=T:CODE, "
-                    "stall=T:SECONDS, refuse=K, malformed-at=N, oversize-at=N, slow=BYTES_PER_S");
+                    "stall=T:SECONDS, refuse=K[:STATUS], rest-error=K[:STATUS], malformed-at=N, "
+                    "oversize-at=N, slow=BYTES_PER_S");
     sub->add_option("--report", o->report,
                     "Write the verdict on each client (items missed, reconnects, pings) to this "
                     "JSON file when the replay ends; live at /_mastotape/report");

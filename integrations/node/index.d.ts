@@ -19,8 +19,8 @@ export class Replay {
   runTo(to: { seq: number } | { next: "frame" | "heartbeat" | "gap" }): Promise<number>;
   pause(): Promise<{ paused: boolean }>;
   resume(): Promise<{ paused: boolean }>;
-  addFault(spec: string): Promise<{ faults: string[]; refuse_remaining: number }>;
-  clearFaults(): Promise<{ faults: string[]; refuse_remaining: number }>;
+  addFault(spec: string): Promise<{ faults: string[]; refuse_remaining: number; rest_errors_remaining: number }>;
+  clearFaults(): Promise<{ faults: string[]; refuse_remaining: number; rest_errors_remaining: number }>;
   reset(client?: string): Promise<{ reset: number }>;
   status(): Promise<any>;
   report(): Promise<any>;

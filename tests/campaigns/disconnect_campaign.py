@@ -9,9 +9,14 @@ missing. The replayer's REST rate limit is lifted (--rate-limit): with Mastodon'
 
 With --exit-when-done the replayer is left to exit by itself once the recorder's last stream
 has ended and its REST requests have stopped, instead of being stopped after the recording.
+With --refusals the campaign keeps fault overlays queued through the control API: the recorder's
+reconnects refused (503, then 429) and its backfill requests answered 503 or 429, so every gap
+costs retries. With --tls the replayer serves wss:// with a throwaway CA the recorder is given,
+and TLS errors join the causes. With --sse the recorder streams over SSE.
 
 Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
-                              [--exit-when-done] [--all-causes] [--binary build/mastotape]
+                              [--exit-when-done] [--all-causes] [--refusals] [--tls] [--sse]
+                              [--binary build/mastotape]
 """
 import argparse
 import collections
@@ -21,12 +26,58 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 CAUSES = ["eof", "reset", "close", "close-no-code"]
 # With --all-causes: also silence past the heartbeat timeout (the recorder's watchdog must end
 # the connection) and a network error (the replayer ends it as a plain TCP end).
 MORE_CAUSES = ["heartbeat-timeout", "network-error"]
+
+
+# Kept queued by --refusals, in turn: (fault, what /_mastotape/status counts it by).
+REFUSALS = [("refuse=2:503", "refuse_remaining"), ("rest-error=2:503", "rest_errors_remaining"),
+            ("refuse=1:429", "refuse_remaining"), ("rest-error=1:429", "rest_errors_remaining")]
+
+
+class Refuser(threading.Thread):
+    """Adds the next of REFUSALS whenever its kind has none left queued; counts what was used."""
+
+    def __init__(self, base):
+        super().__init__(daemon=True)
+        self.base, self.stop, self.used = base, threading.Event(), collections.Counter()
+
+    def control(self, query):
+        with urllib.request.urlopen(f"{self.base}/_mastotape/faults?{query}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def run(self):
+        turn, queued = 0, {}
+        while not self.stop.wait(0.05):
+            try:
+                state = self.control("")
+                spec, key = REFUSALS[turn % len(REFUSALS)]
+                if state[key] == 0:
+                    if key in queued:
+                        self.used[queued.pop(key)] += 1
+                    self.control("add=" + spec)
+                    queued[key] = spec
+                    turn += 1
+            except OSError:
+                return  # the replayer is gone
+
+
+def make_ca(work):
+    """A throwaway CA and a server certificate for 127.0.0.1 (as the suite's tests make them)."""
+    subprocess.run(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key"
+        " -out ca.pem -days 2 -subj '/CN=campaign CA' && openssl req -newkey ec -pkeyopt "
+        "ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "
+        "'/CN=localhost' && printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' "
+        "> ext.cnf && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile ext.cnf", shell=True, cwd=work, check=True,
+        capture_output=True)
 
 
 def export_items(binary, db):
@@ -54,10 +105,13 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exit-when-done", action="store_true")
     parser.add_argument("--all-causes", action="store_true")
+    parser.add_argument("--refusals", action="store_true")
+    parser.add_argument("--tls", action="store_true")
+    parser.add_argument("--sse", action="store_true")
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
-    causes = CAUSES + (MORE_CAUSES if args.all_causes else [])
+    causes = CAUSES + (MORE_CAUSES if args.all_causes else []) + (["tls-error"] if args.tls else [])
     ends = [causes[i % len(causes)] for i in range(args.ends)]
     speed = ["--max-speed"] if args.speed == "max" else ["--speed", args.speed]
     keep = os.environ.get("MASTOTAPE_CAMPAIGN_KEEP")  # a directory to leave the tapes in
@@ -69,26 +123,49 @@ def main():
                         "-q"], check=True)
         port_file = os.path.join(work, "port")
         exit_when_done = ["--exit-when-done"] if args.exit_when_done else []
-        replay = subprocess.Popen([binary, "replay", source, *speed, *exit_when_done,
+        tls, trust = [], []
+        if args.tls:
+            make_ca(work)
+            tls = ["--tls-cert", os.path.join(work, "server.pem"),
+                   "--tls-key", os.path.join(work, "server.key")]
+            trust = ["--cacert", os.path.join(work, "ca.pem")]
+        replay = subprocess.Popen([binary, "replay", source, *speed, *exit_when_done, *tls,
                                    "--rate-limit", "1000000", "--port-file", port_file],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
             time.sleep(0.01)
+        port = int(open(port_file).read())
+        scheme = ("https" if args.tls else "http") if args.sse else ("wss" if args.tls else "ws")
+        refuser = None
+        if args.refusals:
+            refuser = Refuser(f"http://127.0.0.1:{port}")
+            if args.tls:
+                import ssl
+                context = ssl.create_default_context(cafile=os.path.join(work, "ca.pem"))
+                urllib.request.install_opener(urllib.request.build_opener(
+                    urllib.request.HTTPSHandler(context=context)))
+                refuser.base = f"https://127.0.0.1:{port}"
+            refuser.start()
         log = os.path.join(work, "rec.log")
         with open(log, "w") as out:
             recorder = subprocess.Popen(
-                [binary, "record", f"ws://127.0.0.1:{int(open(port_file).read())}", "--db", rec,
+                [binary, "record", f"{scheme}://127.0.0.1:{port}", "--db", rec, *trust,
+                 *(["--transport", "sse"] if args.sse else []),
                  "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log",
                  *(["--heartbeat-timeout", "2"] if args.all_causes else [])],
                 env={**os.environ, "ACCESS_TOKEN": "campaign"}, stdout=out, stderr=out)
         # Every gap's backfill ends (ok, partial or failed), then the recording is stopped.
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline:
-            if open(log).read().count(" backfill ") >= len(ends):
+            text = open(log).read()
+            if sum(text.count(" backfill " + how) for how in ("ok", "partial", "failed")) >= len(ends):
                 break
             if args.exit_when_done and replay.poll() is not None:
                 break  # it left by itself: what the recording has now is what it got
             time.sleep(0.2)
+        if refuser:
+            refuser.stop.set()
+            refuser.join()
         if args.exit_when_done:
             replay.wait(timeout=60)
         recorder.send_signal(signal.SIGINT)
@@ -107,6 +184,10 @@ def main():
         print(f"{text.count(' ended: ')} connection ends at {' '.join(speed)}; backfills: "
               f"{text.count(' backfill ok')} ok, {text.count(' backfill partial')} partial, "
               f"{text.count(' backfill failed')} failed; {missing_total} items missing")
+        if refuser:
+            print("refusals used: " + ", ".join(f"{n} x {spec}" for spec, n in
+                                                 sorted(refuser.used.items())) +
+                  f"; the recorder asked again {text.count('trying again')} times in backfills")
         return 1 if missing_total else 0
 
 

@@ -81,3 +81,96 @@ TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one
     CHECK(result.backfill_error ==
           "/api/v1/timelines/home: stopped at --backfill-limit (50 items) with pages left");
 }
+
+namespace {
+
+// Backfills one gap of the user stream from `rest`, notifications from id 500 on; returns the
+// gap, the items' ids and the log.
+struct OneGap {
+    schema::Gap gap;
+    std::vector<std::string> ids;
+    std::vector<std::string> log;
+};
+
+OneGap backfill_once(ScriptedServer& rest) {
+    boost::asio::io_context ioc;
+    record::Transport transport("", std::chrono::seconds(5));
+    record::SessionClock clock;
+    record::BackfillSettings settings;
+    settings.subscriptions = {{"user:notification", ""}};
+    settings.rest_origin = *schema::parse_url("http://127.0.0.1:" + std::to_string(rest.port()));
+    settings.token = "tok";
+    settings.retry_start_s = 0.01;
+    OneGap out;
+    record::Backfill backfill(
+        transport, clock, ioc.get_executor(), settings,
+        [&](std::vector<schema::BackfillItem> items) {
+            for (const auto& item : items) {
+                out.ids.push_back(item.object_id);
+            }
+        },
+        [&](const std::string& line) { out.log.push_back(line); });
+    auto done = boost::asio::co_spawn(
+        ioc, backfill.run(schema::Gap{}, {{"/api/v1/notifications", "500"}}),
+        boost::asio::use_future);
+    ioc.run();
+    out.gap = done.get();
+    return out;
+}
+
+std::string status_only(int status) {
+    return "HTTP/1.1 " + std::to_string(status) +
+           " Trouble\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("A backfill asks again after a 503, a 502, a 429 or no answer, and loses nothing") {
+    // Before: the first 503 (a server restarting, which is when streams drop) failed the gap's
+    // backfill, and what it held was lost.
+    const std::vector<ScriptedServer::Script> scripts = {
+        [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(503)); },
+        [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(502)); },
+        [](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd,
+                   "HTTP/1.1 429 Too Many Requests\r\nX-RateLimit-Remaining: 0\r\n"
+                   "X-RateLimit-Reset: 2000-01-01T00:00:00.000Z\r\nContent-Length: 0\r\n"
+                   "Connection: close\r\n\r\n");
+        },
+        [](ScriptedServer& s, int fd) { s.read_request(fd); },  // closed with no answer
+        [](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, ok(statuses(503, 3), "http://127.0.0.1:" + std::to_string(s.port()) +
+                                                "/api/v1/notifications?min_id=503"));
+        },
+        [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, ok("[]", "")); },
+    };
+    ScriptedServer rest(scripts);
+    const OneGap r = backfill_once(rest);
+    CHECK(r.gap.backfill_status == schema::BackfillStatus::ok);
+    CHECK(r.ids == std::vector<std::string>{"503", "502", "501"});
+    REQUIRE(r.log.size() == 4);
+    CHECK(r.log[0] == "backfill /api/v1/notifications: HTTP 503; trying again in 1 s (1 of 5)");
+    CHECK(r.log[1] == "backfill /api/v1/notifications: HTTP 502; trying again in 1 s (2 of 5)");
+    CHECK(r.log[2] ==
+          "backfill /api/v1/notifications: rate-limited (429); trying again in 0 s (3 of 5)");
+    CHECK_THAT(r.log[3], Catch::StartsWith("backfill /api/v1/notifications: "));
+    CHECK_THAT(r.log[3], Catch::EndsWith("(4 of 5)"));
+}
+
+TEST_CASE("A backfill that keeps failing gives up after five tries and says why") {
+    ScriptedServer rest(std::vector<ScriptedServer::Script>(
+        6, [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(503)); }));
+    const OneGap r = backfill_once(rest);
+    CHECK(r.ids.empty());
+    CHECK(r.log.size() == 5);
+    CHECK(r.gap.backfill_status == schema::BackfillStatus::failed);
+    CHECK(r.gap.backfill_error == "/api/v1/notifications: HTTP 503");
+    // A refusal that cannot pass is not asked again.
+    ScriptedServer refused(std::vector<ScriptedServer::Script>(
+        1, [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(401)); }));
+    const OneGap once = backfill_once(refused);
+    CHECK(once.log.empty());
+    CHECK(once.gap.backfill_error == "/api/v1/notifications: HTTP 401");
+}

@@ -956,6 +956,37 @@ TEST_CASE(
     CHECK_THAT(limited, Catch::Contains("{\"error\":\"Too many requests\"}"));
 }
 
+TEST_CASE("refuse=K:STATUS refuses upgrades, rest-error=K:STATUS REST requests, in turn") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 5;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    RunningReplay replay(o);
+    const auto port = replay.port();
+    get_json(port, "/_mastotape/faults?add=refuse=1:429");
+    auto j = get_json(port, "/_mastotape/faults?add=rest-error=2:503");
+    CHECK(j.at("rest_errors_remaining") == 2);
+    get_json(port, "/_mastotape/faults?add=rest-error=1:429");
+    CHECK(get_json(port, "/_mastotape/status").at("faults").at("rest_errors_remaining") == 3);
+
+    RawWs refused(port, "stream=user");
+    CHECK_THAT(refused.response(), Catch::StartsWith("HTTP/1.1 429"));
+    for (int i = 0; i < 2; ++i) {
+        CHECK_THAT(http_get(port, "/api/v1/timelines/home"), Catch::StartsWith("HTTP/1.1 503"));
+    }
+    const auto limited = http_get(port, "/api/v1/notifications");
+    CHECK_THAT(limited, Catch::StartsWith("HTTP/1.1 429"));
+    CHECK_THAT(limited, Catch::Contains("X-RateLimit-Remaining: 0\r\n"));
+    CHECK_THAT(limited, Catch::Contains("X-RateLimit-Reset: "));
+    // The control API is never refused, and the next requests are answered again.
+    CHECK(get_json(port, "/_mastotape/status").at("faults").at("rest_errors_remaining") == 0);
+    CHECK_THAT(http_get(port, "/api/v1/timelines/home"), Catch::StartsWith("HTTP/1.1 200"));
+    RawWs admitted(port, "stream=user");
+    CHECK(admitted.upgraded());
+}
+
 TEST_CASE("SSE answers at every path of the real server, each with its stream's events only") {
     TempDir dir;
     schema::SynthOptions so;
