@@ -101,6 +101,14 @@ std::optional<std::string> subscribe_error(const schema::Subscription& s) {
     return std::nullopt;
 }
 
+std::pair<std::string, std::string> split_target(std::string_view target) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) {
+        return {std::string(target), ""};
+    }
+    return {std::string(target.substr(0, q)), std::string(target.substr(q + 1))};
+}
+
 std::optional<std::string> query_param(std::string_view query, std::string_view key) {
     std::size_t pos = 0;
     while (pos <= query.size()) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "schema/model.hpp"
@@ -27,6 +28,9 @@ std::optional<std::string> subscribe_error(const schema::Subscription& s);
 // The stream an SSE path serves (section 1.2), from the path and its query; nullopt for an
 // unknown path (the server answers 400 "Unknown channel requested").
 std::optional<schema::Subscription> sse_subscription(std::string_view path, std::string_view query);
+
+// A request target split at its first '?': the path, and the query without it.
+std::pair<std::string, std::string> split_target(std::string_view target);
 
 // Value of `key` in a URL query (first occurrence, percent-decoded); nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);

@@ -15,6 +15,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "replay/control_api.hpp"
+#include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/server_stream.hpp"
@@ -45,15 +46,6 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 // often that is looked at.
 constexpr auto kQuietBeforeExit = std::chrono::seconds(1);
 constexpr auto kQuietCheck = std::chrono::milliseconds(100);
-
-// The process's descriptor limit, as `ulimit -n` would say it.
-std::string descriptor_limit() {
-    rlimit r{};
-    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) {
-        return "limit unknown";
-    }
-    return "limit " + std::to_string(r.rlim_cur) + ", `ulimit -n` raises it";
-}
 
 std::string iso_utc(std::chrono::system_clock::time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -110,6 +102,7 @@ struct ReplayServer::Impl {
         acceptor.set_option(net::socket_base::reuse_address(true));
         acceptor.bind(endpoint);
         acceptor.listen();
+        descriptors = raise_descriptor_limit();
     }
 
     ReplayOptions options;
@@ -129,6 +122,10 @@ struct ReplayServer::Impl {
     int http_in_flight = 0;
     SteadyClock::time_point last_http_end{};
     bool waiting_for_quiet = false;
+    // Client connections open, and the most the descriptors allow (accept_loop waits there);
+    // before the io_context, like the two above.
+    DescriptorBudget descriptors;
+    std::size_t open_connections = 0;
     net::io_context ioc;
     tcp::acceptor acceptor;
     net::signal_set signals;
@@ -335,19 +332,30 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
 }
 
 net::awaitable<void> ReplayServer::Impl::accept_loop() {
-    // Out of descriptors, a pending connection stays pending and accept fails at once, again and
-    // again: the loop waits before it tries again (the clients wait in the listen queue), and says
-    // so once until an accept succeeds.
+    // At the descriptor budget the loop stops accepting until a connection closes; out of
+    // descriptors all the same (the system's table full, files of the process's own), accept
+    // fails at once, again and again. Either way the loop looks again a moment later, the clients
+    // wait in the listen queue, and it is said once until an accept succeeds.
     bool at_limit = false;
     net::steady_timer retry(ioc);
     for (;;) {
+        if (open_connections >= descriptors.max_connections) {
+            if (!at_limit) {
+                std::cerr << "replay: at " << descriptors.describe()
+                          << "; new clients wait until some connections close\n";
+                at_limit = true;
+            }
+            retry.expires_after(kAcceptRetry);
+            co_await retry.async_wait(kUseTuple);
+            continue;
+        }
         auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
         if (ec == net::error::operation_aborted) {
             co_return;
         }
         if (ec == net::error::no_descriptors || ec.value() == ENFILE) {
             if (!at_limit) {
-                std::cerr << "replay: out of file descriptors (" << descriptor_limit()
+                std::cerr << "replay: out of file descriptors (" << descriptors.describe()
                           << "); new clients wait until some connections close\n";
                 at_limit = true;
             }
@@ -367,11 +375,16 @@ net::awaitable<void> ReplayServer::Impl::accept_loop() {
         // a delayed ACK otherwise).
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        ++open_connections;
         net::co_spawn(ioc, serve_connection(std::move(socket)), net::detached);
     }
 }
 
 net::awaitable<void> ReplayServer::Impl::serve_connection(tcp::socket socket) {
+    struct Counted {  // counted open until the coroutine ends, however it ends
+        std::size_t& open;
+        ~Counted() { --open; }
+    } counted{open_connections};
     const auto stream = std::make_shared<ServerStream>(std::move(socket), tls ? &*tls : nullptr);
     if (stream->tls() != nullptr) {
         stream->next_layer().expires_after(kRequestDeadline);
@@ -409,10 +422,9 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             co_return;
         }
         stream.next_layer().expires_never();
-        const std::string target(req.target());
-        const auto qpos = target.find('?');
-        const std::string path = target.substr(0, qpos);
-        const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+        const auto target = split_target(req.target());
+        const std::string& path = target.first;
+        const std::string& query = target.second;
         if (beast::websocket::is_upgrade(req)) {
             co_await serve_websocket(streaming, stream, std::move(req), query);
             co_return;
