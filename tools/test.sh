@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A step, with the time since the start (where CI's minutes go).
+say() { printf '== [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+
 packages=(
     build-essential cmake pkg-config
     libboost1.81-dev libssl-dev openssl
@@ -23,7 +26,7 @@ install_missing() {
     if ((${#missing[@]} == 0)); then
         return
     fi
-    echo "== installing: ${missing[*]}"
+    say "installing: ${missing[*]}"
     if [[ $(id -u) -ne 0 ]]; then
         echo "tools/test.sh: missing packages (${missing[*]}); run as root or install them" >&2
         exit 1
@@ -35,21 +38,21 @@ install_missing() {
 build_and_test() {
     local dir=$1
     shift
-    echo "== configure $dir ($*)"
+    say "configure $dir ($*)"
     cmake -S . -B "$dir" "$@" > /dev/null
-    echo "== build $dir"
+    say "build $dir"
     cmake --build "$dir" -j "$(nproc)"
-    echo "== test $dir"
+    say "test $dir"
     ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 900
 }
 
 install_node_packages() {
     if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
-        echo "== installing node and npm"
+        say "installing node and npm"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
     fi
-    echo "== npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests)"
+    say "npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests)"
     (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
     (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
 }
@@ -59,6 +62,6 @@ install_node_packages
 build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DMASTOTAPE_SANITIZE=ON
-echo "== fuzz smoke: each target's corpus (its regressions), then 15 s of fuzzing each"
+say "fuzz smoke: each target's corpus (its regressions), then 15 s of fuzzing each"
 bash tools/fuzz.sh 15
-echo "== all tests passed (plain and sanitized builds, fuzz smoke)"
+say "all tests passed (plain and sanitized builds, fuzz smoke)"

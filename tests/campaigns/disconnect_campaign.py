@@ -10,8 +10,8 @@ missing. The replayer's REST rate limit is lifted (--rate-limit): with Mastodon'
 With --exit-when-done the replayer is left to exit by itself once the recorder's last stream
 has ended and its REST requests have stopped, instead of being stopped after the recording.
 With --refusals the campaign keeps fault overlays queued through the control API: the recorder's
-reconnects refused (503, then 429) and its backfill requests answered 503 or 429, so every gap
-costs retries. With --tls the replayer serves wss:// with a throwaway CA the recorder is given,
+reconnects refused (503, then 429) and its backfill requests answered 503 or 429, so gaps cost
+retries. With --tls the replayer serves wss:// with a throwaway CA the recorder is given,
 and TLS errors join the causes. With --sse the recorder streams over SSE.
 
 Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
@@ -36,13 +36,18 @@ CAUSES = ["eof", "reset", "close", "close-no-code"]
 MORE_CAUSES = ["heartbeat-timeout", "network-error"]
 
 
-# Kept queued by --refusals, in turn: (fault, what /_mastotape/status counts it by).
-REFUSALS = [("refuse=2:503", "refuse_remaining"), ("rest-error=2:503", "rest_errors_remaining"),
-            ("refuse=1:429", "refuse_remaining"), ("rest-error=1:429", "rest_errors_remaining")]
+# Kept queued by --refusals, each kind on its own, its specs in turn (keyed by what
+# /_mastotape/status counts them by). A REST refusal comes a second after the last one was used:
+# a page is asked again 0.5 s after its first failure, so no backfill fails for good on them (the
+# unit tests see one give up after six).
+REFUSALS = {"refuse_remaining": ["refuse=2:503", "refuse=1:429"],
+            "rest_errors_remaining": ["rest-error=2:503", "rest-error=1:429"]}
+PAUSE = {"refuse_remaining": 0.0, "rest_errors_remaining": 1.0}
 
 
 class Refuser(threading.Thread):
-    """Adds the next of REFUSALS whenever its kind has none left queued; counts what was used."""
+    """Adds the next refusal of a kind whenever that kind has none left queued; counts what was
+    used."""
 
     def __init__(self, base):
         super().__init__(daemon=True)
@@ -53,17 +58,20 @@ class Refuser(threading.Thread):
             return json.loads(r.read())
 
     def run(self):
-        turn, queued = 0, {}
+        turn, queued, used_at = collections.Counter(), {}, collections.defaultdict(float)
         while not self.stop.wait(0.05):
             try:
                 state = self.control("")
-                spec, key = REFUSALS[turn % len(REFUSALS)]
-                if state[key] == 0:
+                for key, specs in REFUSALS.items():
+                    if state[key] != 0:
+                        continue
                     if key in queued:
                         self.used[queued.pop(key)] += 1
-                    self.control("add=" + spec)
-                    queued[key] = spec
-                    turn += 1
+                        used_at[key] = time.monotonic()
+                    if time.monotonic() - used_at[key] >= PAUSE[key]:
+                        queued[key] = specs[turn[key] % len(specs)]
+                        turn[key] += 1
+                        self.control("add=" + queued[key])
             except OSError:
                 return  # the replayer is gone
 
@@ -78,6 +86,15 @@ def make_ca(work):
         "> ext.cnf && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
         "-out server.pem -days 2 -extfile ext.cnf", shell=True, cwd=work, check=True,
         capture_output=True)
+
+
+def end_causes(binary, db):
+    """How the session's connections ended, counted by cause (refused attempts as
+    handshake-failed)."""
+    out = subprocess.run([binary, "export", "--db", db], capture_output=True, text=True,
+                         check=True).stdout
+    return collections.Counter(json.loads(l)["end_cause"] for l in filter(None, out.split("\n"))
+                               if l.startswith('{"type":"connection"'))
 
 
 def export_items(binary, db):
@@ -184,6 +201,8 @@ def main():
         print(f"{text.count(' ended: ')} connection ends at {' '.join(speed)}; backfills: "
               f"{text.count(' backfill ok')} ok, {text.count(' backfill partial')} partial, "
               f"{text.count(' backfill failed')} failed; {missing_total} items missing")
+        print("ends by cause, source:", dict(sorted(end_causes(binary, source).items())))
+        print("ends by cause, recorded:", dict(sorted(end_causes(binary, rec).items())))
         if refuser:
             print("refusals used: " + ", ".join(f"{n} x {spec}" for spec, n in
                                                  sorted(refuser.used.items())) +
