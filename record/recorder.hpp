@@ -31,7 +31,8 @@ struct RecordOptions {
     double backoff_start_s = 1;
     double backoff_cap_s = 60;
     std::uint64_t seed = 0;            // 0: random jitter
-    std::int64_t max_reconnects = -1;  // -1: unlimited
+    // Reconnects in a row without a healthy connection before giving up; -1: never.
+    std::int64_t max_reconnects = -1;
     double duration_s = 0;             // 0: until stopped
     std::int64_t max_events = 0;       // 0: unlimited
     std::size_t max_frame = 16 * 1024 * 1024;

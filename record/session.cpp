@@ -448,13 +448,17 @@ net::awaitable<void> RecordingSession::run() {
         }
         if (out.established) {
             if (proved_healthy(row, received_before)) {
+                // The server works: the backoff and --max-reconnects start over (an archive
+                // that runs for weeks outlives any number of a server's restarts).
                 backoff_.reset();
+                reconnects = 0;
             }
             open_gap(row, out);
         }
         if (plan_.options.max_reconnects >= 0 && reconnects >= plan_.options.max_reconnects) {
             exit_code_ = 1;
-            request_stop("error", "gave up after " + std::to_string(reconnects) + " reconnects");
+            request_stop("error", "gave up after " + std::to_string(reconnects) +
+                                      " reconnects in a row without a healthy connection");
             break;
         }
         ++reconnects;

@@ -190,6 +190,38 @@ TEST_CASE("An attempt that never got an HTTP response stores no status, and why 
     CHECK(conns[4].end_detail == "HTTP 503 Service Unavailable");
 }
 
+TEST_CASE("The recorder's --max-reconnects counts them in a row: a healthy connection starts over") {
+    // Before, it counted every reconnect of the session: a recording of weeks gave up after N of
+    // a server's ordinary restarts.
+    using test::ws_frame;
+    const auto one_event = [](ScriptedServer& s, int fd) {
+        s.upgrade(fd);
+        s.send(fd, ws_frame(1, R"({"stream":["user"],"event":"update","payload":"{\"id\":\"1\"}"})"));
+    };
+    const auto refuse = [](ScriptedServer& s, int fd) {
+        s.read_request(fd);
+        s.send(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    };
+    ScriptedServer server({one_event, one_event, one_event, refuse, refuse});
+    TempDir dir;
+    auto r = test::loopback_recorder(server.url(), dir.file("rec.db"));
+    r.max_reconnects = 1;
+    r.backfill = false;  // every connection to the server is a stream's
+    record::Recorder recorder(r);
+    CHECK(recorder.run() == 1);
+    schema::TapeStore tape(r.db, schema::OpenMode::read);
+    const auto conns = tape.connections(1);
+    for (const auto& c : conns) {
+        UNSCOPED_INFO(c.idx << ": " << schema::to_string(c.end_cause) << " " << c.end_detail);
+    }
+    // Three healthy connections, each followed by a reconnect, then one refusal in a row: given
+    // up there, not after the second connection.
+    REQUIRE(conns.size() == 4);
+    CHECK(conns[3].http_status == 503);
+    CHECK(tape.session(1).end_detail ==
+          "gave up after 1 reconnects in a row without a healthy connection");
+}
+
 TEST_CASE("A server's protocol violation is the end, at once, with the code sent for it") {
     // Each server holds its connection after what it did, as a broken server would, for longer
     // than the heartbeat timeout. Before, Beast's teardown waited for it to close TCP: the
