@@ -6,6 +6,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/frame_classifier.hpp"
+#include "schema/byte_codec.hpp"
 #include "schema/json_text.hpp"
 
 namespace mastotape::assets {
@@ -17,7 +18,7 @@ namespace {
 
 ControlAnswer error(int status, const std::string& message) {
     std::string body = "{\"error\":";
-    schema::append_json_string(body, message);
+    schema::append_json_string(body, schema::valid_utf8(message));
     return {status, body + "}"};
 }
 
@@ -53,13 +54,13 @@ std::string tape_json(schema::TapeStore& store, std::int64_t session_id, const T
     const schema::Session s = store.session(session_id);
     const schema::SessionCounts counts = store.counts(session_id);
     std::string out = "{\"session\":" + std::to_string(session_id) + ",\"label\":";
-    schema::append_json_string(out, s.label);
+    schema::append_json_string(out, schema::valid_utf8(s.label));
     out += ",\"source\":";
-    schema::append_json_string(out, s.source);
+    schema::append_json_string(out, schema::valid_utf8(s.source));
     out += ",\"transport\":\"" + std::string(schema::to_string(s.transport)) + "\",\"streams\":[";
     for (std::size_t i = 0; i < s.subscriptions.size(); ++i) {
         out += i ? "," : "";
-        schema::append_json_string(out, s.subscriptions[i].spec());
+        schema::append_json_string(out, schema::valid_utf8(s.subscriptions[i].spec()));
     }
     out += "],\"length_ns\":" +
            std::to_string(std::max(s.ended_offset_ns.value_or(0), counts.last_offset_ns)) +
@@ -189,7 +190,7 @@ std::string ControlApi::client_json(const ClientState& c) const {
                       (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +
                       ",\"lateness\":" + c.lateness.json() + ",\"subscriptions\":[";
     for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
-        out += (i ? "," : "") + c.subscriptions[i].label();  // a JSON array
+        out += (i ? "," : "") + schema::valid_utf8(c.subscriptions[i].label());  // a JSON array
     }
     out += "],\"connections\":[";
     const auto& connections = c.log.connections();
@@ -198,7 +199,7 @@ std::string ControlApi::client_json(const ClientState& c) const {
         out += std::string(i ? "," : "") + "{\"tape_start_ns\":" + std::to_string(k.tape_start) +
                ",\"tape_end_ns\":" + std::to_string(k.tape_end) + ",\"how\":\"" + to_string(k.how) +
                "\",\"recorded_end\":";
-        schema::append_json_string(out, k.recorded_end);
+        schema::append_json_string(out, schema::valid_utf8(k.recorded_end));
         out += "}";
     }
     return out + "]}";
@@ -211,7 +212,7 @@ std::string ControlApi::faults_json() const {
         ",\"faults\":[";
     for (std::size_t i = 0; i < faults_.size(); ++i) {
         out += (i ? "," : "");
-        schema::append_json_string(out, faults_[i].describe());
+        schema::append_json_string(out, faults_[i].describe());  // ASCII
     }
     return out + "]}";
 }

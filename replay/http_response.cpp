@@ -6,6 +6,7 @@
 #include <ctime>
 #include <random>
 
+#include "schema/byte_codec.hpp"
 #include "schema/json_text.hpp"
 
 namespace mastotape::replay {
@@ -31,7 +32,7 @@ Response json_response(const Request& req, http::status status, std::string body
 
 std::string error_body(const std::string& message) {
     std::string body = "{\"error\":";
-    schema::append_json_string(body, message);
+    schema::append_json_string(body, schema::valid_utf8(message));
     return body + "}";
 }
 

@@ -168,6 +168,19 @@ std::string printable(std::string_view bytes, std::size_t max_chars) {
     return out;
 }
 
+std::string valid_utf8(std::string_view bytes) {
+    if (is_valid_utf8(bytes)) {
+        return std::string(bytes);
+    }
+    std::string out;
+    while (!bytes.empty()) {
+        const std::size_t n = utf8_sequence(bytes);
+        out.append(n == 0 ? std::string_view("\xEF\xBF\xBD") : bytes.substr(0, n));
+        bytes.remove_prefix(n == 0 ? 1 : n);
+    }
+    return out;
+}
+
 std::string preview(std::string_view bytes, std::size_t max_chars) {
     return printable(bytes, max_chars);
 }

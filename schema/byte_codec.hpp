@@ -12,6 +12,9 @@
 namespace mastotape::schema {
 
 bool is_valid_utf8(std::string_view bytes);
+// `bytes` with each byte that is not part of a UTF-8 sequence replaced by U+FFFD: text that may
+// be anything (a client's query, a tape's label) made fit for a JSON answer.
+std::string valid_utf8(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 // nullopt when `text` is not canonical padded base64.
 std::optional<std::string> base64_decode(std::string_view text);

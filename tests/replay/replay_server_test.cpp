@@ -1085,6 +1085,11 @@ TEST_CASE("Faults can be added and cleared at run time through the control API")
     j = get_json(port, "/_mastotape/faults?add=explode=1", &code);
     CHECK(code == 400);
     CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("explode"));
+    // A spec that is not UTF-8 is echoed as valid JSON (found by fuzz_http_requests: the answer
+    // was not JSON).
+    j = get_json(port, "/_mastotape/faults?add=refuse%3D2%B3", &code);
+    CHECK(code == 400);
+    CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("refuse=2\xef\xbf\xbd"));
 
     RawWs refused(port, "stream=user");
     CHECK_THAT(refused.response(), Catch::StartsWith("HTTP/1.1 503"));

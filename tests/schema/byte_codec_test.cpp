@@ -35,6 +35,15 @@ TEST_CASE("UTF-8 validation accepts text and rejects broken sequences") {
     CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));  // a surrogate
 }
 
+TEST_CASE("valid_utf8 keeps text and puts U+FFFD for each byte that is not UTF-8") {
+    using mastotape::schema::valid_utf8;
+    CHECK(valid_utf8("caf\xc3\xa9 \xf0\x9f\x90\x98") == "caf\xc3\xa9 \xf0\x9f\x90\x98");
+    CHECK(valid_utf8("a\xb3" "b") == "a\xef\xbf\xbd" "b");
+    CHECK(valid_utf8("\xc3") == "\xef\xbf\xbd");                // cut short
+    CHECK(valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+    CHECK(mastotape::schema::is_valid_utf8(valid_utf8("\xff\xfe\x80 x \xe2\x82")));
+}
+
 TEST_CASE("printable escapes what a terminal would act on and what is not UTF-8, keeps the rest") {
     // A raw escape sequence from a JSONL file or a server reached stderr as it was (issue 16).
     CHECK(printable("red \x1b[31mALERT\x1b[0m") == "red \\x1b[31mALERT\\x1b[0m");
