@@ -26,6 +26,7 @@ if ! command -v clang++ > /dev/null; then
 fi
 echo "== configure and build build-fuzz (clang, libFuzzer, ASan, UBSan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
     -DMASTOTAPE_FUZZ=ON -DMASTOTAPE_TESTS=OFF > /dev/null
 cmake --build build-fuzz --target fuzz_targets -j "$(nproc)" > build-fuzz/build.log 2>&1 ||
     { cat build-fuzz/build.log; exit 1; }
