@@ -9,6 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
 #include "record/transport.hpp"
 #include "tests/record/scripted_server.hpp"
 
@@ -33,6 +38,59 @@ std::string ok(const std::string& body, const std::string& prev) {
            "Connection: close\r\n\r\n" + body;
 }
 
+// One gap's backfill from `rest` for `subscriptions`, from the `newest` ids seen per endpoint,
+// at most `limit` items each; what it fetched (endpoint and id, in order) and logged.
+struct OneGap {
+    schema::Gap gap;
+    std::vector<std::pair<std::string, std::string>> items;
+    std::vector<std::string> log;
+
+    std::vector<std::string> ids() const {
+        std::vector<std::string> out;
+        for (const auto& item : items) {
+            out.push_back(item.second);
+        }
+        return out;
+    }
+    int from(const std::string& endpoint) const {
+        return static_cast<int>(std::count_if(items.begin(), items.end(), [&](const auto& item) {
+            return item.first == endpoint;
+        }));
+    }
+};
+
+OneGap backfill_once(ScriptedServer& rest, std::vector<schema::Subscription> subscriptions,
+                     const std::map<std::string, std::string>& newest, std::int64_t limit = 400) {
+    boost::asio::io_context ioc;
+    record::Transport transport("", std::chrono::seconds(5));
+    record::SessionClock clock;
+    record::BackfillSettings settings;
+    settings.subscriptions = std::move(subscriptions);
+    settings.rest_origin = *schema::parse_url("http://127.0.0.1:" + std::to_string(rest.port()));
+    settings.token = "tok";
+    settings.limit = limit;
+    settings.retry_start_s = 0.01;
+    OneGap out;
+    record::Backfill backfill(
+        transport, clock, ioc.get_executor(), settings,
+        [&](std::vector<schema::BackfillItem> items) {
+            for (const auto& item : items) {
+                out.items.emplace_back(item.endpoint, item.object_id);
+            }
+        },
+        [&](const std::string& line) { out.log.push_back(line); });
+    auto done =
+        boost::asio::co_spawn(ioc, backfill.run(schema::Gap{}, newest), boost::asio::use_future);
+    ioc.run();
+    out.gap = done.get();
+    return out;
+}
+
+// The notifications from id 500 on.
+OneGap notifications_backfill(ScriptedServer& rest) {
+    return backfill_once(rest, {{"user:notification", ""}}, {{"/api/v1/notifications", "500"}});
+}
+
 }  // namespace
 
 TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one short is said") {
@@ -51,72 +109,18 @@ TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one
                 s.send(fd, ok("[]", ""));
             }
         }));
-    boost::asio::io_context ioc;
-    record::Transport transport("", std::chrono::seconds(5));
-    record::SessionClock clock;
-    record::BackfillSettings settings;
-    settings.subscriptions = {{"user", ""}};
-    settings.rest_origin = *schema::parse_url("http://127.0.0.1:" + std::to_string(rest.port()));
-    settings.token = "tok";
-    settings.limit = 50;
-    std::map<std::string, int> fetched;  // endpoint -> items
-    record::Backfill backfill(
-        transport, clock, ioc.get_executor(), settings,
-        [&](std::vector<schema::BackfillItem> items) {
-            for (const auto& item : items) {
-                ++fetched[item.endpoint];
-            }
-        },
-        [](const std::string&) {});
-    schema::Gap gap;
-    const std::map<std::string, std::string> newest{{"/api/v1/timelines/home", "100"},
-                                                    {"/api/v1/notifications", "500"}};
-    auto done = boost::asio::co_spawn(ioc, backfill.run(gap, newest), boost::asio::use_future);
-    ioc.run();
-    const schema::Gap result = done.get();
-    CHECK(fetched["/api/v1/timelines/home"] == 50);
-    CHECK(fetched["/api/v1/notifications"] == 3);
-    CHECK(result.backfilled == 53);
-    CHECK(result.backfill_status == schema::BackfillStatus::partial);
-    CHECK(result.backfill_error ==
+    const OneGap r = backfill_once(
+        rest, {{"user", ""}},
+        {{"/api/v1/timelines/home", "100"}, {"/api/v1/notifications", "500"}}, 50);
+    CHECK(r.from("/api/v1/timelines/home") == 50);
+    CHECK(r.from("/api/v1/notifications") == 3);
+    CHECK(r.gap.backfilled == 53);
+    CHECK(r.gap.backfill_status == schema::BackfillStatus::partial);
+    CHECK(r.gap.backfill_error ==
           "/api/v1/timelines/home: stopped at --backfill-limit (50 items) with pages left");
 }
 
 namespace {
-
-// Backfills one gap of the user stream from `rest`, notifications from id 500 on; returns the
-// gap, the items' ids and the log.
-struct OneGap {
-    schema::Gap gap;
-    std::vector<std::string> ids;
-    std::vector<std::string> log;
-};
-
-OneGap backfill_once(ScriptedServer& rest) {
-    boost::asio::io_context ioc;
-    record::Transport transport("", std::chrono::seconds(5));
-    record::SessionClock clock;
-    record::BackfillSettings settings;
-    settings.subscriptions = {{"user:notification", ""}};
-    settings.rest_origin = *schema::parse_url("http://127.0.0.1:" + std::to_string(rest.port()));
-    settings.token = "tok";
-    settings.retry_start_s = 0.01;
-    OneGap out;
-    record::Backfill backfill(
-        transport, clock, ioc.get_executor(), settings,
-        [&](std::vector<schema::BackfillItem> items) {
-            for (const auto& item : items) {
-                out.ids.push_back(item.object_id);
-            }
-        },
-        [&](const std::string& line) { out.log.push_back(line); });
-    auto done = boost::asio::co_spawn(
-        ioc, backfill.run(schema::Gap{}, {{"/api/v1/notifications", "500"}}),
-        boost::asio::use_future);
-    ioc.run();
-    out.gap = done.get();
-    return out;
-}
 
 std::string status_only(int status) {
     return "HTTP/1.1 " + std::to_string(status) +
@@ -147,9 +151,9 @@ TEST_CASE("A backfill asks again after a 503, a 502, a 429 or no answer, and los
         [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, ok("[]", "")); },
     };
     ScriptedServer rest(scripts);
-    const OneGap r = backfill_once(rest);
+    const OneGap r = notifications_backfill(rest);
     CHECK(r.gap.backfill_status == schema::BackfillStatus::ok);
-    CHECK(r.ids == std::vector<std::string>{"503", "502", "501"});
+    CHECK(r.ids() == std::vector<std::string>{"503", "502", "501"});
     REQUIRE(r.log.size() == 4);
     CHECK(r.log[0] == "backfill /api/v1/notifications: HTTP 503; trying again in 1 s (1 of 5)");
     CHECK(r.log[1] == "backfill /api/v1/notifications: HTTP 502; trying again in 1 s (2 of 5)");
@@ -162,15 +166,15 @@ TEST_CASE("A backfill asks again after a 503, a 502, a 429 or no answer, and los
 TEST_CASE("A backfill that keeps failing gives up after five tries and says why") {
     ScriptedServer rest(std::vector<ScriptedServer::Script>(
         6, [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(503)); }));
-    const OneGap r = backfill_once(rest);
-    CHECK(r.ids.empty());
+    const OneGap r = notifications_backfill(rest);
+    CHECK(r.items.empty());
     CHECK(r.log.size() == 5);
     CHECK(r.gap.backfill_status == schema::BackfillStatus::failed);
     CHECK(r.gap.backfill_error == "/api/v1/notifications: HTTP 503");
     // A refusal that cannot pass is not asked again.
     ScriptedServer refused(std::vector<ScriptedServer::Script>(
         1, [](ScriptedServer& s, int fd) { s.read_request(fd), s.send(fd, status_only(401)); }));
-    const OneGap once = backfill_once(refused);
+    const OneGap once = notifications_backfill(refused);
     CHECK(once.log.empty());
     CHECK(once.gap.backfill_error == "/api/v1/notifications: HTTP 401");
 }
