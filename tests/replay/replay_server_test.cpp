@@ -20,12 +20,22 @@
 using namespace mastotape;
 using namespace mastotape::test;
 
-TEST_CASE("The replayer answers health, instance and unknown-channel requests as Mastodon does") {
-    TempDir dir;
+namespace {
+
+// A replay of a synthesized 5-event tape on the real-time clock, the tape in `dir`.
+replay::ReplayOptions five_event_tape(const TempDir& dir) {
     schema::SynthOptions so;
     so.events = 5;
     replay::ReplayOptions o;
     o.tape = make_tape(dir, so);
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("The replayer answers health, instance and unknown-channel requests as Mastodon does") {
+    TempDir dir;
+    replay::ReplayOptions o = five_event_tape(dir);
     RunningReplay replay(o);
     const std::string base = "127.0.0.1:" + std::to_string(replay.port());
 
@@ -50,10 +60,7 @@ TEST_CASE("The replayer answers health, instance and unknown-channel requests as
 
 TEST_CASE("A wrong or missing token gets the real server's hand-written 401") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.require_token = "right";
     RunningReplay replay(o);
     const std::string upgrade =
@@ -529,10 +536,7 @@ TEST_CASE(
     "Each token is a client with its own cursor, and the end of the tape refuses it with 503 "
     "until reset, or --loop starts it over") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     const auto expected = event_bytes(tape_frames(o.tape));
     {
@@ -577,10 +581,7 @@ TEST_CASE(
 TEST_CASE(
     "With --exit-when-done, run() returns 0 once every client played the tape, 1 when none came") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     o.exit_when_done = true;
     o.idle_timeout_s = 1;
@@ -602,10 +603,7 @@ TEST_CASE(
 
 TEST_CASE("With --exit-when-done, REST requests still coming after the last stream are answered") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     o.exit_when_done = true;
     replay::ReplayServer server(o);
@@ -634,10 +632,7 @@ TEST_CASE("With --exit-when-done, REST requests still coming after the last stre
 TEST_CASE(
     "With --hold, the replayer keeps the last connection open and silent after the tape's end") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     o.hold = true;
     RunningReplay replay(o);
@@ -958,10 +953,7 @@ TEST_CASE(
 
 TEST_CASE("refuse=K:STATUS refuses upgrades, rest-error=K:STATUS REST requests, in turn") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     RunningReplay replay(o);
     const auto port = replay.port();
@@ -1069,10 +1061,7 @@ TEST_CASE("The token comes from Authorization first, then access_token, then the
 
 TEST_CASE("Faults can be added and cleared at run time through the control API") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::max_speed;
     const auto expected = event_bytes(tape_frames(o.tape));
     RunningReplay replay(o);
