@@ -54,8 +54,8 @@ class TapeWriter {
     // Whether reading may go on: less than a batch of records, and under half the byte limit, is
     // queued behind the batch being committed.
     bool has_room() const;
-    // Commits everything queued so far, then marks the session ended. Blocks until written. When
-    // the tape's path lost the file, copies the tape to rescue_path() and says so in error().
+    // Commits everything queued so far, ends the writer thread, then marks the session ended.
+    // When the tape's path lost the file, copies the tape to rescue_path() (see rescued()).
     void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, const std::string& reason,
                 const std::string& detail);
     // Commits everything queued so far and returns (for a second Ctrl-C).

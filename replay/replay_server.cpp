@@ -6,7 +6,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include <sys/resource.h>
 
 #include <cerrno>
 #include <ctime>
