@@ -155,9 +155,8 @@ std::vector<RequestReview> review_requests(const Requests& requests) {
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const auto& q = requests[i];
         RequestReview& r = out[i];
-        const auto mark = q.target.find('?');
-        r.path = q.target.substr(0, mark);
-        const std::string query = mark == std::string::npos ? "" : q.target.substr(mark + 1);
+        std::string query;
+        std::tie(r.path, query) = split_target(q.target);
         r.since_id = query_param(query, "since_id");
         r.min_id = query_param(query, "min_id");
         r.max_id = query_param(query, "max_id");

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <ctime>
 #include <future>
+#include <tuple>
 #include <iostream>
 
 #include "replay/client_protocol.hpp"
@@ -338,30 +339,27 @@ net::awaitable<void> ReplayServer::Impl::accept_loop() {
     bool at_limit = false;
     net::steady_timer retry(ioc);
     for (;;) {
+        std::string full;  // why new clients wait, when they do
+        beast::error_code ec;
+        tcp::socket socket(ioc);
         if (open_connections >= descriptors.max_connections) {
-            if (!at_limit) {
-                std::cerr << "replay: at " << descriptors.describe()
-                          << "; new clients wait until some connections close\n";
-                at_limit = true;
+            full = "at " + descriptors.describe();
+        } else {
+            std::tie(ec, socket) = co_await acceptor.async_accept(kUseTuple);
+            if (ec == net::error::operation_aborted) {
+                co_return;
             }
-            retry.expires_after(kAcceptRetry);
-            co_await retry.async_wait(kUseTuple);
-            continue;
-        }
-        auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
-        if (ec == net::error::operation_aborted) {
-            co_return;
-        }
-        if (ec == net::error::no_descriptors || ec.value() == ENFILE) {
-            if (!at_limit) {
-                std::cerr << "replay: out of file descriptors (" << descriptors.describe()
-                          << "); new clients wait until some connections close\n";
-                at_limit = true;
+            if (ec == net::error::no_descriptors || ec.value() == ENFILE) {
+                full = "out of file descriptors (" + descriptors.describe() + ")";
+            } else if (ec) {
+                report_failure(ec, "accept");
             }
-        } else if (ec) {
-            report_failure(ec, "accept");
         }
-        if (ec) {
+        if (!full.empty() && !at_limit) {
+            std::cerr << "replay: " << full << "; new clients wait until some connections close\n";
+            at_limit = true;
+        }
+        if (!full.empty() || ec) {
             retry.expires_after(kAcceptRetry);
             co_await retry.async_wait(kUseTuple);
             continue;

@@ -243,9 +243,7 @@ net::awaitable<bool> answer(ServerStream& stream, Response res) {
 
 net::awaitable<bool> serve_sse(Streaming& s, ServerStream& stream, Request req,
                                schema::Subscription sub) {
-    const std::string target(req.target());
-    const auto qpos = target.find('?');
-    const std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+    const std::string query = split_target(req.target()).second;
     const std::string token = request_token(req[http::field::authorization], query, "");
     if (auto problem = s.token_problem(token)) {
         Response res = streaming_error(req, http::status::unauthorized, *problem);
