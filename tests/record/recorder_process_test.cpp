@@ -44,6 +44,14 @@ struct HeldReplay {
     std::string url;
 };
 
+// `mastotape record` of `replay` into `db`, with the test's token, its output in DIR/rec.out.
+std::unique_ptr<Child> start_recording(const TempDir& dir, const HeldReplay& replay,
+                                       const std::string& db) {
+    return std::make_unique<Child>(
+        std::vector<std::string>{MASTOTAPE_BINARY, "record", replay.url, "--db", db},
+        dir.file("rec.out"), std::vector<std::string>{std::string("ACCESS_TOKEN=") + kToken});
+}
+
 }  // namespace
 
 TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits 0") {
@@ -51,11 +59,10 @@ TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits
     HeldReplay replay(dir);
     REQUIRE_FALSE(replay.url.empty());
     const auto db = dir.file("rec.db");
-    Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db}, dir.file("rec.out"),
-              {std::string("ACCESS_TOKEN=") + kToken});
+    const auto rec = start_recording(dir, replay, db);
     REQUIRE(eventually([&] { return frames_in(db) >= 30; }));
-    rec.signal(SIGINT);
-    CHECK(rec.wait() == 0);
+    rec->signal(SIGINT);
+    CHECK(rec->wait() == 0);
 
     schema::TapeStore store(db, schema::OpenMode::read);
     const auto s = store.session(1);
@@ -275,8 +282,7 @@ TEST_CASE("A tape deleted or replaced under the recorder is saved beside its pat
             HeldReplay replay(dir);
             REQUIRE_FALSE(replay.url.empty());
             const auto db = dir.file("rec.db");
-            Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db}, dir.file("rec.out"),
-                      {std::string("ACCESS_TOKEN=") + kToken});
+            const auto rec = start_recording(dir, replay, db);
             // All 30 events committed; the held connection then only has heartbeats to give.
             REQUIRE(eventually([&] { return frames_in(db) >= 31; }));
             if (replace) {
@@ -287,13 +293,13 @@ TEST_CASE("A tape deleted or replaced under the recorder is saved beside its pat
                 REQUIRE(std::remove(db.c_str()) == 0);
             }
             // Before: it recorded on into a file no name reached, and lost it at exit (exit 0).
-            const auto code = rec.wait_for(30);
+            const auto code = rec->wait_for(30);
             REQUIRE(code.has_value());
             CHECK(*code == 1);
             const auto out = read_file(dir.file("rec.out"));
             INFO(out);
             const std::string rescued =
-                dir.file("rec.rescued-" + std::to_string(rec.pid()) + ".db");
+                dir.file("rec.rescued-" + std::to_string(rec->pid()) + ".db");
             CHECK_THAT(out, Catch::Contains(replace ? "was replaced by another file while recording"
                                                     : "was deleted while recording"));
             CHECK_THAT(out, Catch::Contains("everything recorded is saved in " + rescued));

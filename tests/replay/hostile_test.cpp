@@ -32,6 +32,28 @@ class CerrCapture {
     std::streambuf* old_;
 };
 
+// A replayer of a 5-event tape started by `sh` after `limits` (ulimit commands), its log in
+// DIR/replay.log; `port` is where it listens.
+struct LimitedReplay {
+    LimitedReplay(const TempDir& dir, const std::string& limits) : log(dir.file("replay.log")) {
+        schema::SynthOptions so;
+        so.events = 5;
+        const std::string path = make_tape(dir, so);
+        const std::string port_file = dir.file("port");
+        child = std::make_unique<Child>(
+            std::vector<std::string>{"/bin/sh", "-c",
+                                     limits + " && exec '" + std::string(MASTOTAPE_BINARY) +
+                                         "' replay --db '" + path + "' --port-file '" +
+                                         port_file + "'"},
+            log);
+        REQUIRE(eventually([&] { return !read_file(port_file).empty(); }));
+        port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+    }
+    std::string log;
+    std::unique_ptr<Child> child;
+    std::uint16_t port = 0;
+};
+
 }  // namespace
 
 TEST_CASE("A tape that turns out corrupt while it streams ends the connection with one line") {
@@ -82,17 +104,9 @@ TEST_CASE("At its descriptor budget the replayer waits, says so once, and serves
     // and the sanitized build's runtime, which probes memory through a pipe, reported its own
     // checks as failures and stopped the process. This runs in both builds.
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    const std::string path = make_tape(dir, so);
-    const std::string log = dir.file("replay.log");
-    const std::string port_file = dir.file("port");
-    Child replay({"/bin/sh", "-c",
-                  "ulimit -n 40 && exec '" + std::string(MASTOTAPE_BINARY) + "' replay --db '" +
-                      path + "' --port-file '" + port_file + "'"},
-                 log);
-    REQUIRE(eventually([&] { return !read_file(port_file).empty(); }));
-    const auto port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+    LimitedReplay replay(dir, "ulimit -n 40");
+    const std::string& log = replay.log;
+    const auto port = replay.port;
     {
         // Idle connections until well past the limit: each accepted one holds a descriptor.
         std::vector<std::unique_ptr<RawConn>> idle;
@@ -114,24 +128,16 @@ TEST_CASE("At its descriptor budget the replayer waits, says so once, and serves
         return http_get(port, "/api/v1/streaming/health").find("200 OK") != std::string::npos;
     }));
     CHECK_THAT(read_file(log), Catch::Contains("accepting clients again"));
-    replay.signal(SIGTERM);
-    CHECK(replay.wait() == 0);
+    replay.child->signal(SIGTERM);
+    CHECK(replay.child->wait() == 0);
 }
 
 TEST_CASE("The replayer raises its soft descriptor limit to the hard one") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    const std::string path = make_tape(dir, so);
-    const std::string log = dir.file("replay.log");
-    const std::string port_file = dir.file("port");
     // A soft limit of 40 under a hard one of 512: 80 connections fit once it is raised.
-    Child replay({"/bin/sh", "-c",
-                  "ulimit -Sn 40 && ulimit -Hn 512 && exec '" + std::string(MASTOTAPE_BINARY) +
-                      "' replay --db '" + path + "' --port-file '" + port_file + "'"},
-                 log);
-    REQUIRE(eventually([&] { return !read_file(port_file).empty(); }));
-    const auto port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+    LimitedReplay replay(dir, "ulimit -Sn 40 && ulimit -Hn 512");
+    const std::string& log = replay.log;
+    const auto port = replay.port;
     std::vector<std::unique_ptr<RawConn>> idle;
     for (int i = 0; i < 80; ++i) {
         idle.push_back(std::make_unique<RawConn>(port));
@@ -141,8 +147,8 @@ TEST_CASE("The replayer raises its soft descriptor limit to the hard one") {
     const std::string said = read_file(log);
     CHECK(said.find("replay: at ") == std::string::npos);
     CHECK(said.find("out of file descriptors") == std::string::npos);
-    replay.signal(SIGTERM);
-    CHECK(replay.wait() == 0);
+    replay.child->signal(SIGTERM);
+    CHECK(replay.child->wait() == 0);
 }
 
 TEST_CASE("At --max-speed every frame before a recorded reset reaches the client before the RST") {
