@@ -139,6 +139,8 @@ def main():
                         "--rate", "200", "--seed", str(args.seed), "--connection-ends", *ends,
                         "-q"], check=True)
         port_file = os.path.join(work, "port")
+        if os.path.exists(port_file):
+            os.remove(port_file)  # left by an earlier run in MASTOTAPE_CAMPAIGN_KEEP
         exit_when_done = ["--exit-when-done"] if args.exit_when_done else []
         tls, trust = [], []
         if args.tls:
@@ -171,11 +173,15 @@ def main():
                  "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log",
                  *(["--heartbeat-timeout", "2"] if args.all_causes else [])],
                 env={**os.environ, "ACCESS_TOKEN": "campaign"}, stdout=out, stderr=out)
-        # Every gap's backfill ends (ok, partial or failed), then the recording is stopped.
+        # Every gap's backfill ends (ok, partial or failed) and the stream reaches the tape's end
+        # (the replayer ends the connection there: one end more than the tape's), then the
+        # recording is stopped. Backfills end out of order: the last one can end while the last
+        # connection is still streaming.
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline:
             text = open(log).read()
-            if sum(text.count(" backfill " + how) for how in ("ok", "partial", "failed")) >= len(ends):
+            backfills = sum(text.count(" backfill " + how) for how in ("ok", "partial", "failed"))
+            if backfills >= len(ends) and text.count(" ended: ") > len(ends):
                 break
             if args.exit_when_done and replay.poll() is not None:
                 break  # it left by itself: what the recording has now is what it got
