@@ -6,8 +6,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <type_traits>
-
 #include "record/transport.hpp"
 
 namespace mastotape::record {
@@ -43,20 +41,18 @@ class CancelScope {
     RequestCanceller* c_;
 };
 
-template <bool Tls>
-net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string token,
-                                  RequestCanceller* cancel) {
-    using Stream = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
+}  // namespace
+
+net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token,
+                                    RequestCanceller* cancel) {
     HttpResult out;
+    if (cancel != nullptr && cancel->cancelled()) {
+        out.error = "stopped";
+        co_return out;
+    }
     const auto ex = co_await net::this_coro::executor;  // the thread it runs on
-    Stream stream = [&] {
-        if constexpr (Tls) {
-            return Stream(ex, t.tls);
-        } else {
-            return Stream(ex);
-        }
-    }();
-    auto& tcp_layer = beast::get_lowest_layer(stream);
+    ClientStream stream(ex, t.tls_for(target));
+    auto& tcp_layer = stream.next_layer();
     const CancelScope scope(cancel, tcp_layer);
     if (const auto failed = co_await open_stream(t, stream, target)) {
         out.error = failed->detail;
@@ -92,21 +88,6 @@ net::awaitable<HttpResult> get_on(Transport& t, schema::Url target, std::string 
     beast::error_code ignored;
     tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
     co_return out;
-}
-
-}  // namespace
-
-net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::string token,
-                                    RequestCanceller* cancel) {
-    if (cancel != nullptr && cancel->cancelled()) {
-        HttpResult stopped;
-        stopped.error = "stopped";
-        co_return stopped;
-    }
-    if (target.tls()) {
-        co_return co_await get_on<true>(t, std::move(target), std::move(token), cancel);
-    }
-    co_return co_await get_on<false>(t, std::move(target), std::move(token), cancel);
 }
 
 }  // namespace mastotape::record

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
-#include <type_traits>
 #include <vector>
 
 #include "record/sse_splitter.hpp"
@@ -30,14 +29,14 @@ using schema::FrameKind;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kErrorBodyLimit = 64 * 1024;
 
-template <bool Tls>
 class SseConnection final : public StreamConnection {
-    using Stream = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
-
    public:
     SseConnection(net::any_io_executor ex, Transport& t, const ConnectionSettings& settings,
                   ConnectionEvents& events)
-        : transport_(t), settings_(settings), events_(events), stream_(make_stream(ex, t)) {}
+        : transport_(t),
+          settings_(settings),
+          events_(events),
+          stream_(std::move(ex), t.tls_for(settings.url)) {}
 
     net::awaitable<Outcome> run(schema::Connection& row) override;
 
@@ -45,19 +44,11 @@ class SseConnection final : public StreamConnection {
         if (!ended_ && !closing_) {
             closing_ = true;
             beast::error_code ignored;
-            beast::get_lowest_layer(stream_).socket().close(ignored);
+            stream_.next_layer().socket().close(ignored);
         }
     }
 
    private:
-    static Stream make_stream(net::any_io_executor ex, Transport& t) {
-        if constexpr (Tls) {
-            return Stream(ex, t.tls);
-        } else {
-            return Stream(ex);
-        }
-    }
-
     net::awaitable<bool> request(schema::Connection& row, Outcome& out);
     net::awaitable<void> read_error_body(Outcome& out);
     net::awaitable<Outcome> read_body();
@@ -65,7 +56,7 @@ class SseConnection final : public StreamConnection {
     Transport& transport_;
     const ConnectionSettings& settings_;
     ConnectionEvents& events_;
-    Stream stream_;
+    ClientStream stream_;
     beast::flat_buffer buffer_;
     http::response_parser<http::buffer_body> parser_;
     std::optional<Watchdog> watchdog_;
@@ -73,8 +64,7 @@ class SseConnection final : public StreamConnection {
     bool closing_ = false;
 };
 
-template <bool Tls>
-net::awaitable<Outcome> SseConnection<Tls>::run(schema::Connection& row) {
+net::awaitable<Outcome> SseConnection::run(schema::Connection& row) {
     Outcome out;
     const bool ok = co_await request(row, out);
     if (!ok) {
@@ -91,10 +81,9 @@ net::awaitable<Outcome> SseConnection<Tls>::run(schema::Connection& row) {
 
 // Connects, sends the GET and reads the response head; false with `out` saying why when the
 // stream does not start.
-template <bool Tls>
-net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcome& out) {
+net::awaitable<bool> SseConnection::request(schema::Connection& row, Outcome& out) {
     const schema::Url& url = settings_.url;
-    auto& tcp_layer = beast::get_lowest_layer(stream_);
+    auto& tcp_layer = stream_.next_layer();
     if (const auto failed = co_await open_stream(transport_, stream_, url)) {
         out.cause = failed->cause;
         out.detail = failed->detail;
@@ -145,8 +134,7 @@ net::awaitable<bool> SseConnection<Tls>::request(schema::Connection& row, Outcom
 }
 
 // Reads the small JSON error body of a refusal for its message.
-template <bool Tls>
-net::awaitable<void> SseConnection<Tls>::read_error_body(Outcome& out) {
+net::awaitable<void> SseConnection::read_error_body(Outcome& out) {
     std::string body;
     char chunk[4096];
     while (!parser_.is_done() && body.size() < kErrorBodyLimit) {
@@ -165,8 +153,7 @@ net::awaitable<void> SseConnection<Tls>::read_error_body(Outcome& out) {
 }
 
 // Stores the body's frames as they arrive until the response or the connection ends.
-template <bool Tls>
-net::awaitable<Outcome> SseConnection<Tls>::read_body() {
+net::awaitable<Outcome> SseConnection::read_body() {
     Outcome out;
     out.established = true;
     SseSplitter splitter;
@@ -209,10 +196,7 @@ net::awaitable<Outcome> SseConnection<Tls>::read_body() {
 std::unique_ptr<StreamConnection> make_sse_connection(net::any_io_executor ex, Transport& t,
                                                       const ConnectionSettings& settings,
                                                       ConnectionEvents& events) {
-    if (settings.url.tls()) {
-        return std::make_unique<SseConnection<true>>(std::move(ex), t, settings, events);
-    }
-    return std::make_unique<SseConnection<false>>(std::move(ex), t, settings, events);
+    return std::make_unique<SseConnection>(std::move(ex), t, settings, events);
 }
 
 }  // namespace mastotape::record

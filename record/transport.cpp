@@ -5,6 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <stdexcept>
@@ -20,6 +21,34 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+net::awaitable<boost::system::error_code> connect(const Transport& t,
+                                                  boost::beast::tcp_stream& stream,
+                                                  const schema::Url& target) {
+    tcp::resolver resolver(stream.get_executor());
+    auto [rec, results] =
+        co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
+    if (rec) {
+        co_return rec;
+    }
+    stream.expires_after(t.handshake_timeout);
+    auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
+    if (!cec) {
+        boost::system::error_code ignored;
+        stream.socket().set_option(tcp::no_delay(true), ignored);  // pongs go out at once
+    }
+    co_return cec;
+}
+
+net::awaitable<boost::system::error_code> tls_handshake(TlsStream& stream, const std::string& host) {
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) {
+        co_return boost::system::error_code(static_cast<int>(::ERR_get_error()),
+                                            net::error::get_ssl_category());
+    }
+    stream.set_verify_callback(ssl::host_name_verification(host));
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
+    co_return ec;
+}
 
 }  // namespace
 
@@ -37,32 +66,20 @@ Transport::Transport(const std::string& cacert, std::chrono::milliseconds timeou
     }
 }
 
-net::awaitable<boost::system::error_code> connect(const Transport& t,
-                                                  boost::beast::tcp_stream& stream,
-                                                  schema::Url target) {
-    tcp::resolver resolver(stream.get_executor());
-    auto [rec, results] =
-        co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
-    if (rec) {
-        co_return rec;
+net::awaitable<std::optional<OpenFailure>> open_stream(const Transport& t, ClientStream& stream,
+                                                        const schema::Url& url) {
+    if (auto ec = co_await connect(t, stream.next_layer(), url)) {
+        co_return OpenFailure{
+            schema::EndCause::network_error,
+            "connect to " + url.host + ":" + std::to_string(url.port) + ": " + ec.message()};
     }
-    stream.expires_after(t.handshake_timeout);
-    auto [cec, ep] = co_await stream.async_connect(results, kUseTuple);
-    if (!cec) {
-        boost::system::error_code ignored;
-        stream.socket().set_option(tcp::no_delay(true), ignored);  // pongs go out at once
+    if (auto* tls = stream.tls()) {
+        if (auto ec = co_await tls_handshake(*tls, url.host)) {
+            co_return OpenFailure{schema::EndCause::tls_error,
+                                  "TLS handshake with " + url.host + ": " + ec.message()};
+        }
     }
-    co_return cec;
-}
-
-net::awaitable<boost::system::error_code> tls_handshake(TlsStream& stream, std::string host) {
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) {
-        co_return boost::system::error_code(static_cast<int>(::ERR_get_error()),
-                                            net::error::get_ssl_category());
-    }
-    stream.set_verify_callback(ssl::host_name_verification(host));
-    auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-    co_return ec;
+    co_return std::nullopt;
 }
 
 std::string host_header(const schema::Url& u) {

@@ -9,12 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <optional>
-#include <type_traits>
 
-#include "record/client_layer.hpp"
 #include "record/stream_connection.hpp"
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
@@ -58,18 +55,14 @@ std::uint16_t violation_close_code(const beast::error_code& ec) {
     return 1002;
 }
 
-template <bool Tls>
 class WsConnection final : public StreamConnection {
-    using Transported = std::conditional_t<Tls, TlsStream, beast::tcp_stream>;
-    using Next = ClientLayer<Transported>;
-
    public:
     WsConnection(net::any_io_executor ex, Transport& t, const ConnectionSettings& settings,
                  ConnectionEvents& events)
         : transport_(t),
           settings_(settings),
           events_(events),
-          ws_(make_stream(ex, t)),
+          ws_(ex, t.tls_for(settings.url)),
           close_wait_(ex),
           teardown_deadline_(ex) {
         ws_.next_layer().on_teardown = [this] { teardown_started(); };
@@ -101,14 +94,6 @@ class WsConnection final : public StreamConnection {
     }
 
    private:
-    static websocket::stream<Next> make_stream(net::any_io_executor ex, Transport& t) {
-        if constexpr (Tls) {
-            return websocket::stream<Next>(ex, t.tls);
-        } else {
-            return websocket::stream<Next>(ex);
-        }
-    }
-
     net::awaitable<bool> handshake(schema::Connection& row, Outcome& out);
     net::awaitable<bool> subscribe(Outcome& out);
     net::awaitable<Outcome> close_locally();
@@ -150,13 +135,13 @@ class WsConnection final : public StreamConnection {
 
     void close_socket() {
         beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
+        ws_.next_layer().next_layer().socket().close(ignored);
     }
 
     Transport& transport_;
     const ConnectionSettings& settings_;
     ConnectionEvents& events_;
-    websocket::stream<Next> ws_;
+    websocket::stream<ClientStream> ws_;
     net::steady_timer close_wait_;
     net::steady_timer teardown_deadline_;
     std::optional<Watchdog> watchdog_;
@@ -172,8 +157,7 @@ class WsConnection final : public StreamConnection {
     bool close_done_ = false;
 };
 
-template <bool Tls>
-net::awaitable<Outcome> WsConnection<Tls>::run(schema::Connection& row) {
+net::awaitable<Outcome> WsConnection::run(schema::Connection& row) {
     Outcome out;
     const bool ok = co_await handshake(row, out);
     if (!ok) {
@@ -214,11 +198,10 @@ net::awaitable<Outcome> WsConnection<Tls>::run(schema::Connection& row) {
 }
 
 // Connects, speaks TLS when asked, and upgrades; false with `out` saying why when it fails.
-template <bool Tls>
-net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outcome& out) {
+net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& out) {
     const schema::Url& url = settings_.url;
-    auto& tcp_layer = beast::get_lowest_layer(ws_);
-    if (const auto failed = co_await open_stream(transport_, ws_.next_layer().next_layer(), url)) {
+    auto& tcp_layer = ws_.next_layer().next_layer();
+    if (const auto failed = co_await open_stream(transport_, ws_.next_layer(), url)) {
         out.cause = failed->cause;
         out.detail = failed->detail;
         co_return false;
@@ -298,8 +281,7 @@ net::awaitable<bool> WsConnection<Tls>::handshake(schema::Connection& row, Outco
 }
 
 // Several streams ride one connection as subscribe frames (one goes in the query).
-template <bool Tls>
-net::awaitable<bool> WsConnection<Tls>::subscribe(Outcome& out) {
+net::awaitable<bool> WsConnection::subscribe(Outcome& out) {
     if (settings_.subscriptions.size() < 2) {
         co_return true;
     }
@@ -317,8 +299,7 @@ net::awaitable<bool> WsConnection<Tls>::subscribe(Outcome& out) {
 }
 
 // Closes with 1000 and waits for the server's answer (or gives up on it).
-template <bool Tls>
-net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
+net::awaitable<Outcome> WsConnection::close_locally() {
     if (!close_started_) {
         start_close();
     }
@@ -340,8 +321,7 @@ net::awaitable<Outcome> WsConnection<Tls>::close_locally() {
 
 // How a read error ended the connection: our own stop, the server's close frame (answered by
 // Beast), a violation Beast failed the connection on, the watchdog, or the transport.
-template <bool Tls>
-void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
+void WsConnection::ended_by(const beast::error_code& ec, Outcome& out) {
     if (closing_) {
         out.cause = schema::EndCause::local_stop;
         out.close_code = 1000;
@@ -371,10 +351,7 @@ void WsConnection<Tls>::ended_by(const beast::error_code& ec, Outcome& out) {
 std::unique_ptr<StreamConnection> make_ws_connection(net::any_io_executor ex, Transport& t,
                                                      const ConnectionSettings& settings,
                                                      ConnectionEvents& events) {
-    if (settings.url.tls()) {
-        return std::make_unique<WsConnection<true>>(std::move(ex), t, settings, events);
-    }
-    return std::make_unique<WsConnection<false>>(std::move(ex), t, settings, events);
+    return std::make_unique<WsConnection>(std::move(ex), t, settings, events);
 }
 
 }  // namespace mastotape::record
