@@ -22,9 +22,9 @@ void ClientStream::teardown(beast::role_type role,
     }
     // On the stream's executor, which is the WebSocket's: Asio 1.81's type-erased executor
     // cannot be posted to.
-    auto done = net::bind_executor(get_executor(), [h = std::move(handler)](beast::error_code) mutable {
-        std::move(h)(beast::error_code{});
-    });
+    auto done = net::bind_executor(
+        get_executor(),
+        [h = std::move(handler)](beast::error_code) mutable { std::move(h)(beast::error_code{}); });
     using beast::websocket::async_teardown;
     if (tls_) {
         async_teardown(role, *tls_, std::move(done));

@@ -4,7 +4,8 @@
 // HTTP, SSE and WebSocket code sees one stream type either way, so Beast's HTTP and WebSocket
 // operations over it are instantiated once, not once per transport (the replayer's ServerStream
 // does the same on the other side). (Asio 1.81's any_completion_handler would erase the handler
-// type too, but its executor cannot be posted to, which Beast does.) Private to record/'s .cpp files: this header brings in Beast.
+// type too, but its executor cannot be posted to, which Beast does.) Private to record/'s .cpp
+// files: this header brings in Beast.
 //
 // For the WebSocket, Beast ends the transport (its teardown) after a closing handshake and after
 // it failed the connection on a protocol violation, having sent its close frame (1002, 1007,

@@ -40,7 +40,8 @@ net::awaitable<boost::system::error_code> connect(const Transport& t,
     co_return cec;
 }
 
-net::awaitable<boost::system::error_code> tls_handshake(TlsStream& stream, const std::string& host) {
+net::awaitable<boost::system::error_code> tls_handshake(TlsStream& stream,
+                                                        const std::string& host) {
     if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) {
         co_return boost::system::error_code(static_cast<int>(::ERR_get_error()),
                                             net::error::get_ssl_category());
@@ -67,7 +68,7 @@ Transport::Transport(const std::string& cacert, std::chrono::milliseconds timeou
 }
 
 net::awaitable<std::optional<OpenFailure>> open_stream(const Transport& t, ClientStream& stream,
-                                                        const schema::Url& url) {
+                                                       const schema::Url& url) {
     if (auto ec = co_await connect(t, stream.next_layer(), url)) {
         co_return OpenFailure{
             schema::EndCause::network_error,

@@ -26,7 +26,9 @@ struct Transport {
     Transport(const std::string& cacert, std::chrono::milliseconds handshake_timeout);
 
     // What a ClientStream to `url` speaks TLS with: nullptr unless https:// or wss://.
-    boost::asio::ssl::context* tls_for(const schema::Url& url) { return url.tls() ? &tls : nullptr; }
+    boost::asio::ssl::context* tls_for(const schema::Url& url) {
+        return url.tls() ? &tls : nullptr;
+    }
 
     boost::asio::ssl::context tls;
     std::chrono::milliseconds handshake_timeout;  // connect, TLS, HTTP and WebSocket handshakes
