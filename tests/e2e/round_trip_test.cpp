@@ -1,6 +1,8 @@
 // The round trip: replay a tape, record the replay, and the recording must `diff` equal to the
 // original: every frame's bytes and kind in order, heartbeats, how each connection ended, gaps
 // and their causes, the backfilled items, and (at a scaled speed) every frame's time.
+// tests/e2e/round_trips.sh runs them in two halves side by side: [first-half] and the rest (a
+// new round trip goes where it balances the two, about 50 s each).
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -175,7 +177,7 @@ void fixture_round_trip(const std::string& name) {
 }  // namespace
 
 TEST_CASE("Round trip: fixture user-gaps (reconnects, heartbeat timeout, backfill)",
-          "[round-trip]") {
+          "[round-trip][first-half]") {
     fixture_round_trip("user-gaps");
 }
 TEST_CASE("Round trip: fixture hashtag-sse (SSE comments and events)", "[round-trip]") {
@@ -189,7 +191,8 @@ TEST_CASE("Round trip: fixture public-deletes-edits", "[round-trip]") {
 }
 TEST_CASE("Round trip: fixture direct", "[round-trip]") { fixture_round_trip("direct"); }
 
-TEST_CASE("Round trip: synthesized tapes with every connection-end cause", "[round-trip]") {
+TEST_CASE("Round trip: synthesized tapes with every connection-end cause",
+          "[round-trip][first-half]") {
     TempDir dir;
     schema::SynthOptions so;
     so.events = 40;
@@ -265,7 +268,8 @@ TEST_CASE("Round trip: fixture user-gaps over TLS (wss:// and https:// backfill)
     check_round_trip([&] { return round_trip(tape, 1, 10, dir, o, true); }, o);
 }
 
-TEST_CASE("Round trip: cuts, around a gap and in the middle of a connection", "[round-trip]") {
+TEST_CASE("Round trip: cuts, around a gap and in the middle of a connection",
+          "[round-trip][first-half]") {
     TempDir dir;
     const auto cut_into = [&](const std::string& fixture, const schema::CutSpec& spec) {
         const auto tape = test::import_fixture(dir, fixture);
