@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,10 @@
 #include <string>
 
 namespace mastotape::test {
+
+// Tape times are in nanoseconds.
+inline constexpr std::int64_t kMs = 1'000'000;
+inline constexpr std::int64_t kSec = 1'000'000'000;
 
 // A fresh directory, removed with everything in it when the object goes.
 class TempDir {

@@ -28,6 +28,9 @@
 
 namespace mastotape::tools {
 
+// Nanoseconds a microsecond: HAR keeps its times to the microsecond.
+inline constexpr std::int64_t kUs = 1000;
+
 struct HarImport {
     std::int64_t session_id = 0;
     std::size_t entry = 0;               // the index in log.entries imported

@@ -17,8 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::int64_t kUs = 1000;
-
 // Exact bytes as a HAR message's `data`: the text when it is UTF-8, else base64 (and says so).
 void put_data(json& m, const std::string& bytes, bool text) {
     if (text && schema::is_valid_utf8(bytes)) {

@@ -21,8 +21,6 @@ namespace {
 using nlohmann::json;
 using schema::TapeError;
 
-constexpr std::int64_t kUs = 1000;
-
 std::string text_of(const json& j, const char* key) {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();

@@ -22,7 +22,7 @@ using mastotape::test::TempDir;
 
 namespace {
 
-constexpr const char* kToken = "tok-PROCESS-SECRET-42";
+constexpr const char* kProcessToken = "tok-PROCESS-SECRET-42";
 
 // A replay of a short synthesized tape that then holds the connection open, with `options`.
 struct HeldReplay {
@@ -49,7 +49,8 @@ std::unique_ptr<Child> start_recording(const TempDir& dir, const HeldReplay& rep
                                        const std::string& db) {
     return std::make_unique<Child>(
         std::vector<std::string>{MASTOTAPE_BINARY, "record", replay.url, "--db", db},
-        dir.file("rec.out"), std::vector<std::string>{std::string("ACCESS_TOKEN=") + kToken});
+        dir.file("rec.out"),
+        std::vector<std::string>{std::string("ACCESS_TOKEN=") + kProcessToken});
 }
 
 }  // namespace
@@ -76,7 +77,7 @@ TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits
     CHECK(schema::verify_tape(store, false, 0).clean());
     // The token is in no file and no output.
     for (const auto& f : {db, db + "-wal", dir.file("rec.out"), dir.file("replay.out")}) {
-        CHECK(read_file(f).find(kToken) == std::string::npos);
+        CHECK(read_file(f).find(kProcessToken) == std::string::npos);
     }
 }
 
@@ -86,7 +87,7 @@ TEST_CASE("kill -9 mid-stream loses at most the last batch and --repair closes t
     REQUIRE_FALSE(replay.url.empty());
     const auto db = dir.file("rec.db");
     Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--batch-interval", "50"},
-              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kProcessToken});
     REQUIRE(eventually([&] { return frames_in(db) >= 30; }));
     // Alive, its lock says so; dead, the lock is gone at once: no 15 s of `recording` and a
     // clean verify after a kill -9 (issue 16, item 18).
@@ -160,7 +161,7 @@ TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host 
             args.push_back("--cacert");
             args.push_back(dir.file("ca.pem"));
         }
-        Child rec(args, dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+        Child rec(args, dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kProcessToken});
         rec.wait();
         schema::TapeStore store(db, schema::OpenMode::read);
         return store.connections(1).at(0);
@@ -187,10 +188,10 @@ TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host 
 TEST_CASE("A token on the command line is refused and not echoed") {
     TempDir dir;
     const auto r = mastotape::test::run_mastotape(
-        std::string("record ws://127.0.0.1:9 --token ") + kToken, dir);
+        std::string("record ws://127.0.0.1:9 --token ") + kProcessToken, dir);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("ACCESS_TOKEN"));
-    CHECK(r.err.find(kToken) == std::string::npos);
+    CHECK(r.err.find(kProcessToken) == std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.file("mastotape.db")));
 }
 
@@ -201,14 +202,14 @@ TEST_CASE("On a terminal the recorder keeps one status line up to date, elsewher
     // `script` runs the recorder on a pseudo-terminal and copies what it printed there.
     const std::string record = std::string("'") + MASTOTAPE_BINARY + "' record " + replay.url +
                                " --db tty.db --max-events 30";
-    const std::string cmd = "cd '" + dir.path().string() + "' && ACCESS_TOKEN=" + kToken +
+    const std::string cmd = "cd '" + dir.path().string() + "' && ACCESS_TOKEN=" + kProcessToken +
                             " script -qefc \"" + record + "\" /dev/null > tty.out 2>&1 < /dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
     const auto tty = read_file(dir.file("tty.out"));
     CHECK_THAT(tty, Catch::Contains("\r\033[K"));  // the line is rewritten in place
     CHECK_THAT(tty, Catch::Contains("events 30"));
     CHECK_THAT(tty, Catch::Contains("heartbeats"));
-    CHECK(tty.find(kToken) == std::string::npos);
+    CHECK(tty.find(kProcessToken) == std::string::npos);
 
     Child plain({MASTOTAPE_BINARY, "record", replay.url, "--db", dir.file("plain.db"),
                  "--max-events", "30"},
@@ -226,7 +227,7 @@ TEST_CASE("A writer that falls behind slows reading down, says so once, and lose
     // A 1 KiB write buffer: every frame fills it, so reading waits for the writer each time.
     Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--max-events", "30",
                "--write-buffer-kib", "1"},
-              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kProcessToken});
     CHECK(rec.wait() == 0);
     const auto out = read_file(dir.file("rec.out"));
     const std::string line = "the disk is not keeping up";
@@ -254,7 +255,7 @@ TEST_CASE("A full disk stops the recorder at the first failed commit, with one l
     Child rec({"/bin/sh", "-c",
                "trap '' XFSZ && ulimit -f 2048 && exec '" + std::string(MASTOTAPE_BINARY) +
                    "' record '" + url + "' --db '" + db + "'"},
-              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kProcessToken});
     // Before: it read on (and reconnected) for as long as the server sent, saying nothing.
     const auto code = rec.wait_for(30);
     REQUIRE(code.has_value());
@@ -303,7 +304,7 @@ TEST_CASE("A tape deleted or replaced under the recorder is saved beside its pat
             CHECK_THAT(out, Catch::Contains(replace ? "was replaced by another file while recording"
                                                     : "was deleted while recording"));
             CHECK_THAT(out, Catch::Contains("everything recorded is saved in " + rescued));
-            CHECK(out.find(kToken) == std::string::npos);
+            CHECK(out.find(kProcessToken) == std::string::npos);
 
             schema::TapeStore saved(rescued, schema::OpenMode::read);
             CHECK(saved.integrity_problems().empty());
@@ -404,7 +405,7 @@ TEST_CASE(
     REQUIRE_FALSE(url.empty());
     const auto db = dir.file("rec.db");
     Child rec({MASTOTAPE_BINARY, "record", url, "--db", db, "--stream", "public", "--no-backfill"},
-              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kToken});
+              dir.file("rec.out"), {std::string("ACCESS_TOKEN=") + kProcessToken});
     // Past the 2,000 frames the session's own dictionary is trained on.
     REQUIRE(eventually([&] { return frames_in(db) >= 2500; }, 30));
     rec.signal(SIGKILL);

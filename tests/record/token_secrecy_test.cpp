@@ -87,8 +87,9 @@ void check_tape(const TempDir& dir, const std::string& db) {
 }
 
 // A replayer of a synthesized tape that holds its connections open, accepting only `token`.
-struct Replayer {
-    Replayer(const TempDir& dir, const std::string& token, std::vector<std::string> extra = {}) {
+struct ReplayProcess {
+    ReplayProcess(const TempDir& dir, const std::string& token,
+                  std::vector<std::string> extra = {}) {
         REQUIRE(run_mastotape("synth --db source.db --events 20 --rate 200 -q", dir).exit_code ==
                 0);
         write_file(dir.file("required-token"), token + "\n");
@@ -100,7 +101,7 @@ struct Replayer {
         url = listening_url(dir.file("replay.out"));
         REQUIRE_FALSE(url.empty());
     }
-    ~Replayer() {
+    ~ReplayProcess() {
         child->signal(SIGTERM);
         child->wait();
     }
@@ -135,7 +136,7 @@ TEST_CASE("A recording through every --token-in and transport keeps the token ou
     for (const auto& [transport, token_in] : ways) {
         INFO(transport << " " << token_in);
         TempDir dir;  // and a replayer of its own: it knows a client by its token
-        Replayer replay(dir, kToken);
+        ReplayProcess replay(dir, kToken);
         const std::string db = dir.file("rec.db");
         Child rec({MASTOTAPE_BINARY, "record", replay.url, "--db", db, "--transport", transport,
                    "--token-in", token_in, "--json-log"},
@@ -173,7 +174,7 @@ TEST_CASE("Failing recordings keep the token out of their output and tapes") {
         return out;
     };
     SECTION("401: the server refuses the token") {
-        Replayer replay(dir, "another-token");
+        ReplayProcess replay(dir, "another-token");
         for (const char* token_in : {"header", "query", "subprotocol"}) {
             CHECK_THAT(
                 record(std::string("refused-") + token_in, replay.url, {"--token-in", token_in}),
@@ -183,7 +184,7 @@ TEST_CASE("Failing recordings keep the token out of their output and tapes") {
                    Catch::Contains("Invalid access token"));
     }
     SECTION("a TLS error: the server's CA is not trusted") {
-        Replayer replay(
+        ReplayProcess replay(
             dir, kToken,
             {"--tls-cert", dir.file("server.pem"), "--tls-key", dir.file("server.key")});
         REQUIRE_THAT(replay.url, Catch::StartsWith("wss://"));

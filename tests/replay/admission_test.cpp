@@ -3,15 +3,15 @@
 #include <catch2/catch.hpp>
 
 #include "tests/replay/fake_time.hpp"
+#include "tests/test_support.hpp"
 
 using namespace mastotape;
 using namespace mastotape::replay;
 using namespace std::chrono_literals;
 using mastotape::test::FakeTime;
+using mastotape::test::kSec;
 
 namespace {
-
-constexpr std::int64_t kSec = 1'000'000'000;
 
 // Three recorded connections: 1-10 s, 15-20 s (after two failed attempts: a 502 and a reset),
 // 30-40 s.

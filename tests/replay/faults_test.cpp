@@ -80,10 +80,10 @@ TEST_CASE("Fault specs parse, and bad ones say what is wrong") {
     CHECK(fault("rest-error=4").describe() == "rest-error=4:503");
     CHECK(fault("slow=1000").bytes_per_s == 1000);
     // Numbers too big to mean anything (stall=1e300:1 was accepted, and did nothing).
-    for (const char* bad : {"drop-after", "drop-after=0", "close-at=1", "close-at=1:1006",
-                            "stall=x:1", "meteor=1", "slow=0", "stall=1e300:1", "stall=1:1e300",
-                            "close-at=1e20:4000", "drop-after=1e30", "slow=1e300",
-                            "refuse=1:200", "refuse=1:x", "rest-error=0", "rest-error=1:600"}) {
+    for (const char* bad :
+         {"drop-after", "drop-after=0", "close-at=1", "close-at=1:1006", "stall=x:1", "meteor=1",
+          "slow=0", "stall=1e300:1", "stall=1:1e300", "close-at=1e20:4000", "drop-after=1e30",
+          "slow=1e300", "refuse=1:200", "refuse=1:x", "rest-error=0", "rest-error=1:600"}) {
         std::string error;
         CHECK_FALSE(replay::parse_fault(bad, error).has_value());
         CHECK_FALSE(error.empty());

@@ -43,8 +43,8 @@ struct LimitedReplay {
         child = std::make_unique<Child>(
             std::vector<std::string>{"/bin/sh", "-c",
                                      limits + " && exec '" + std::string(MASTOTAPE_BINARY) +
-                                         "' replay --db '" + path + "' --port-file '" +
-                                         port_file + "'"},
+                                         "' replay --db '" + path + "' --port-file '" + port_file +
+                                         "'"},
             log);
         REQUIRE(eventually([&] { return !read_file(port_file).empty(); }));
         port = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
@@ -113,7 +113,8 @@ TEST_CASE("At its descriptor budget the replayer waits, says so once, and serves
         for (int i = 0; i < 80; ++i) {
             idle.push_back(std::make_unique<RawConn>(port));
         }
-        REQUIRE(eventually([&] { return read_file(log).find("replay: at ") != std::string::npos; }));
+        REQUIRE(
+            eventually([&] { return read_file(log).find("replay: at ") != std::string::npos; }));
         std::this_thread::sleep_for(std::chrono::seconds(1));
         // Before the first fix: a busy loop that wrote "accept: Too many open files" ~500,000
         // times a second.

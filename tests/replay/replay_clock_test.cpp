@@ -3,16 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "tests/replay/fake_time.hpp"
+#include "tests/test_support.hpp"
 
 using namespace mastotape::replay;
 using namespace std::chrono_literals;
 using mastotape::test::FakeTime;
+using mastotape::test::kSec;
 
-namespace {
-
-constexpr std::int64_t kSec = 1'000'000'000;
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("At a real-time clock a frame is due when its tape time has passed, scaled by speed") {
     FakeTime t;

@@ -19,9 +19,9 @@
 namespace mastotape {
 namespace {
 
-using schema::FrameKind;
+using test::kMs;
 
-constexpr std::int64_t kMs = 1'000'000;
+using schema::FrameKind;
 
 struct Arrival {
     std::int64_t at = 0;

@@ -8,11 +8,11 @@
 #include "tools/plot_svg.hpp"
 
 using namespace mastotape::schema;
+using mastotape::test::kMs;
+using mastotape::test::kSec;
 using mastotape::test::TempDir;
 
 namespace {
-constexpr std::int64_t kMs = 1'000'000;
-constexpr std::int64_t kSec = 1000 * kMs;
 
 std::int64_t synth(TapeStore& store, std::int64_t events, double rate) {
     SynthOptions o;

@@ -6,11 +6,10 @@
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;
+using mastotape::test::kSec;
 using mastotape::test::TempDir;
 
-namespace {
-constexpr std::int64_t kSec = 1'000'000'000;
-}
+namespace {}
 
 TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
     TempDir dir;

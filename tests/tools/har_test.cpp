@@ -16,7 +16,7 @@ using namespace mastotape::schema;
 
 namespace {
 
-constexpr const char* kToken = "Zx9vQm3L8kTt2pR7yB4nW6cE1aS5dF0gH2jK4lM6nP8";
+constexpr const char* kHarToken = "Zx9vQm3L8kTt2pR7yB4nW6cE1aS5dF0gH2jK4lM6nP8";
 
 std::string event_frame(const std::string& event, const std::string& id) {
     return json({{"stream", {"user"}}, {"event", event}, {"payload", id}}).dump();
@@ -26,7 +26,7 @@ std::string event_frame(const std::string& event, const std::string& id) {
 json chrome_har() {
     const json headers = json::array(
         {{{"name", "Upgrade"}, {"value", "websocket"}},
-         {{"name", "Sec-WebSocket-Protocol"}, {"value", kToken}},
+         {{"name", "Sec-WebSocket-Protocol"}, {"value", kHarToken}},
          {{"name", "Set-Cookie"}, {"value", "_session_id=secret; path=/"}},
          {{"name", "Sec-WebSocket-Accept"}, {"value", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}}});
     json ws = {
@@ -36,9 +36,9 @@ json chrome_har() {
         {"request",
          {{"method", "GET"},
           {"url", std::string("wss://mastodon.example/api/v1/streaming?stream=user&access_token=") +
-                      kToken},
+                      kHarToken},
           {"httpVersion", "HTTP/1.1"},
-          {"headers", {{{"name", "Sec-WebSocket-Protocol"}, {"value", kToken}}}},
+          {"headers", {{{"name", "Sec-WebSocket-Protocol"}, {"value", kHarToken}}}},
           {"queryString", json::array()},
           {"cookies", json::array()},
           {"headersSize", -1},
@@ -133,7 +133,7 @@ TEST_CASE("import-har reads Chrome's WebSocket entry of the web UI, without its 
     const auto har = run_mastotape("export --db t.db --format har", dir);
     for (const std::string& text :
          {read_file(dir.file("t.db")), exported.out, har.out, r.out, r.err}) {
-        CHECK(text.find(kToken) == std::string::npos);
+        CHECK(text.find(kHarToken) == std::string::npos);
         CHECK(text.find("_session_id=secret") == std::string::npos);
     }
 }
