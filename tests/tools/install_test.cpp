@@ -80,7 +80,8 @@ TEST_CASE("cmake --install puts a working mastotape, its man pages and completio
     check_played(replay_with(bin, dir));
 }
 
-TEST_CASE("cpack makes a .deb with computed Depends whose files run from a scratch root") {
+TEST_CASE("cpack makes a .deb with computed Depends whose files run from a scratch root",
+          "[package]") {
     TempDir dir;
     // cpack sits beside cmake.
     bash(std::string("cpack=\"$(dirname '") + MASTOTAPE_CMAKE + "')/cpack\"\n" + "cd '" +
