@@ -5,8 +5,8 @@
 #include <cstdlib>
 
 #include "replay/client_protocol.hpp"
-#include "schema/frame_classifier.hpp"
 #include "schema/byte_codec.hpp"
+#include "schema/frame_classifier.hpp"
 #include "schema/json_text.hpp"
 
 namespace mastotape::assets {

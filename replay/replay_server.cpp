@@ -6,12 +6,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-
 #include <cerrno>
 #include <ctime>
 #include <future>
-#include <tuple>
 #include <iostream>
+#include <tuple>
 
 #include "replay/client_protocol.hpp"
 #include "replay/control_api.hpp"

@@ -54,6 +54,15 @@ struct LimitedReplay {
     std::uint16_t port = 0;
 };
 
+// `n` connections that send nothing, each holding one of the replayer's descriptors.
+std::vector<std::unique_ptr<RawConn>> idle_connections(std::uint16_t port, int n) {
+    std::vector<std::unique_ptr<RawConn>> out;
+    for (int i = 0; i < n; ++i) {
+        out.push_back(std::make_unique<RawConn>(port));
+    }
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("A tape that turns out corrupt while it streams ends the connection with one line") {
@@ -109,10 +118,7 @@ TEST_CASE("At its descriptor budget the replayer waits, says so once, and serves
     const auto port = replay.port;
     {
         // Idle connections until well past the limit: each accepted one holds a descriptor.
-        std::vector<std::unique_ptr<RawConn>> idle;
-        for (int i = 0; i < 80; ++i) {
-            idle.push_back(std::make_unique<RawConn>(port));
-        }
+        const auto idle = idle_connections(port, 80);
         REQUIRE(
             eventually([&] { return read_file(log).find("replay: at ") != std::string::npos; }));
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -139,10 +145,7 @@ TEST_CASE("The replayer raises its soft descriptor limit to the hard one") {
     LimitedReplay replay(dir, "ulimit -Sn 40 && ulimit -Hn 512");
     const std::string& log = replay.log;
     const auto port = replay.port;
-    std::vector<std::unique_ptr<RawConn>> idle;
-    for (int i = 0; i < 80; ++i) {
-        idle.push_back(std::make_unique<RawConn>(port));
-    }
+    const auto idle = idle_connections(port, 80);
     // Served past them all: each was accepted (the listen queue answers nothing).
     CHECK(http_get(port, "/api/v1/streaming/health").find("200 OK") != std::string::npos);
     const std::string said = read_file(log);
