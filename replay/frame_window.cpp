@@ -61,9 +61,13 @@ FrameReader::FrameReader(FrameWindow& window, schema::TapeStore& store, std::int
 
 SharedFrame FrameReader::next() {
     if (last_seq_ < 0) {
-        // The first frame at or after the offset comes from the time index.
-        own_ = store_.frames_from_offset(session_id_, from_offset_ns_);
-        return own_next();
+        // The first frame at or after the offset comes from the time index; it and those after
+        // it from the window when they are in it, as for any reader.
+        const std::optional<std::int64_t> first = store_.first_seq_at(session_id_, from_offset_ns_);
+        if (!first) {
+            return nullptr;  // none yet: a tape still being recorded may have it later
+        }
+        last_seq_ = *first - 1;
     }
     if (auto f = window_.after(last_seq_)) {
         own_.reset();

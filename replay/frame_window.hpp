@@ -59,7 +59,7 @@ class FrameReader {
     schema::TapeStore& store_;
     std::int64_t session_id_;
     std::int64_t from_offset_ns_;
-    std::int64_t last_seq_ = -1;              // -1: nothing read yet
+    std::int64_t last_seq_ = -1;              // -1: where to start not yet known
     std::optional<schema::FrameCursor> own_;  // right after last_seq_, while it is in use
 };
 

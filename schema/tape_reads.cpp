@@ -147,9 +147,15 @@ FrameCursor TapeStore::frames_from_seq(std::int64_t session_id, std::int64_t fro
         auto impl = std::make_unique<FrameCursor::Impl>();
         impl->path = path_;
         impl->unpacker = &impl_->unpacker;
-        impl->st = std::make_unique<SQLite::Statement>(
-            impl_->db, "SELECT " + columns_of<Frame>() +
-                           " FROM frames WHERE session_id = ? AND seq >= ? ORDER BY seq");
+        impl->spares = &impl_->spare_frame_reads;
+        if (impl_->spare_frame_reads.empty()) {
+            impl->st = std::make_unique<SQLite::Statement>(
+                impl_->db, "SELECT " + columns_of<Frame>() +
+                               " FROM frames WHERE session_id = ? AND seq >= ? ORDER BY seq");
+        } else {
+            impl->st = std::move(impl_->spare_frame_reads.back());
+            impl_->spare_frame_reads.pop_back();
+        }
         impl->st->bind(1, session_id);
         impl->st->bind(2, from_seq);
         return FrameCursor(std::move(impl));
@@ -328,25 +334,38 @@ std::string TapeStore::backfill_body(std::int64_t session_id, std::int64_t seq) 
     });
 }
 
-FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t offset_ns) {
-    const std::int64_t first_seq = guarded(path_, [&] {
+std::optional<std::int64_t> TapeStore::first_seq_at(std::int64_t session_id,
+                                                    std::int64_t offset_ns) {
+    return guarded(path_, [&]() -> std::optional<std::int64_t> {
         // The first offset at or after `offset_ns` comes from the time index alone; min(seq) over
         // the whole range would read every row after it (a connection to a 10M-event tape would
         // wait seconds for its first frame). The outer query is pinned to the time index too:
         // left to itself SQLite walks frames_by_seq for min(seq), every row of the session
         // (0.1 s a call on a 10^6-event tape).
-        SQLite::Statement st(impl_->db,
-                             "SELECT min(seq) FROM frames INDEXED BY frames_by_time WHERE "
-                             "session_id = ?1 AND offset_ns = "
-                             "(SELECT min(offset_ns) FROM frames WHERE session_id = ?1 AND "
-                             "offset_ns >= ?2)");
+        if (!impl_->first_seq_at) {
+            impl_->first_seq_at = std::make_unique<SQLite::Statement>(
+                impl_->db,
+                "SELECT min(seq) FROM frames INDEXED BY frames_by_time WHERE session_id = ?1 AND "
+                "offset_ns = (SELECT min(offset_ns) FROM frames WHERE session_id = ?1 AND "
+                "offset_ns >= ?2)");
+        }
+        SQLite::Statement& st = *impl_->first_seq_at;
+        st.tryReset();  // after a failed step, reset returns that step's error
         st.bind(1, session_id);
         st.bind(2, offset_ns);
         st.executeStep();
-        return st.getColumn(0).isNull() ? std::numeric_limits<std::int64_t>::max()
-                                        : st.getColumn(0).getInt64();
+        std::optional<std::int64_t> first;
+        if (!st.getColumn(0).isNull()) {
+            first = st.getColumn(0).getInt64();
+        }
+        st.tryReset();  // no read transaction left open behind it
+        return first;
     });
-    return frames_from_seq(session_id, first_seq);
+}
+
+FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t offset_ns) {
+    return frames_from_seq(session_id, first_seq_at(session_id, offset_ns)
+                                           .value_or(std::numeric_limits<std::int64_t>::max()));
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> TapeStore::heartbeats(std::int64_t session_id) {

@@ -192,6 +192,8 @@ class TapeStore {
 
     // Frames from `from_seq` on (1 is the first).
     FrameCursor frames_from_seq(std::int64_t session_id, std::int64_t from_seq);
+    // The seq of the first frame at or after `offset_ns`; none when the session has none there.
+    std::optional<std::int64_t> first_seq_at(std::int64_t session_id, std::int64_t offset_ns);
     // Frames from the first one at or after `offset_ns`.
     FrameCursor frames_from_offset(std::int64_t session_id, std::int64_t offset_ns);
     // For each gap with backfilled items, the offset its last item was fetched at.

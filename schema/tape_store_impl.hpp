@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "schema/packed_blobs.hpp"
 #include "schema/tape_store.hpp"
@@ -32,6 +33,11 @@ struct TapeStore::Impl {
     std::unique_ptr<SQLite::Statement> upsert_gap;
     std::unique_ptr<SQLite::Statement> insert_backfill;
     std::unique_ptr<SQLite::Statement> touch_session;
+    // Frame reads, prepared once and reset for the next cursor: a replayer opens one for each
+    // connection, and preparing cost more than reading its first frames (10,000 connections
+    // opened and closed at once kept the replayer's thread busy compiling SQL).
+    std::vector<std::unique_ptr<SQLite::Statement>> spare_frame_reads;
+    std::unique_ptr<SQLite::Statement> first_seq_at;
     int transaction_depth = 0;
     // Declared after `db`: stopped before the connection closes, so that the writer's close is
     // the tape's last and removes the WAL.
@@ -70,9 +76,18 @@ struct TapeStore::Impl {
 };
 
 struct FrameCursor::Impl {
+    // Gives the statement back to the store's spares, reset (a few: as many as are open at once
+    // come back only to be dropped).
+    ~Impl() {
+        if (st && spares != nullptr && spares->size() < 16 && st->tryReset() == SQLITE_OK) {
+            spares->push_back(std::move(st));
+        }
+    }
+
     std::string path;
     BlobUnpacker* unpacker = nullptr;
     std::unique_ptr<SQLite::Statement> st;
+    std::vector<std::unique_ptr<SQLite::Statement>>* spares = nullptr;
 };
 
 }  // namespace mastotape::schema

@@ -3,8 +3,9 @@
 at the same time, many clients read everything, some never read, slowloris connections trickle
 headers, connections cycle open and shut, and others send garbage, oversized headers and
 oversized frames; then a replayer with a low descriptor limit is flooded. Reports the good
-client's lateness against its tape times (p50, p99, max, from its own process), the replayer's
-peak RSS, and what became of each kind of abuse. Exits 1 if the replayer died, the good client
+client's lateness against its tape times (p50, p99, max, from its own process) beside the
+replayer's own figure for it (mean, max), the replayer's peak RSS, CPU time and time spent waiting
+for a CPU, and what became of each kind of abuse. Exits 1 if the replayer died, the good client
 missed a frame, or the flooded replayer did not serve a client once the flood was over.
 
 Usage: abuse_campaign.py [--clients 1000] [--cycles 10000] [--seconds 60] [--no-low-fd]
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 UPGRADE = ("GET /api/v1/streaming?stream=user&access_token={token} HTTP/1.1\r\n"
            "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -48,6 +50,31 @@ def rss_kb(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def status(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_mastotape/status", timeout=30) as r:
+        return json.load(r)
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_wait_seconds(pid):
+    """Time the process's threads were ready to run but waited for a CPU, so far."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            total += int(f.read().split()[1])
+    return total / 1e9
+
+
+def ms(us):
+    return round(us / 1000, 2)
 
 
 def good_client(port, offsets, out):
@@ -244,6 +271,9 @@ def main():
         out = multiprocessing.Queue()
         good = multiprocessing.Process(target=good_client, args=(port, offsets, out))
         good.start()
+        deadline = time.monotonic() + 30
+        while not status(port)["clients"] and time.monotonic() < deadline:
+            time.sleep(0.01)  # the good client is "client 1": the first to come
         stats = {k: 0 for k in (
             "readers_upgraded", "readers_refused", "readers_failed", "never_read_held",
             "never_read_failed", "slowloris_closed_by_server", "slowloris_still_open",
@@ -256,6 +286,9 @@ def main():
         good.join()
         alive = proc.poll() is None
         peak = rss_kb(proc.pid, "VmHWM") if alive else 0
+        seen = status(port) if alive else {"clients": []}
+        cpu = cpu_seconds(proc.pid) if alive else 0.0
+        cpu_wait = cpu_wait_seconds(proc.pid) if alive else 0.0
         proc.send_signal(signal.SIGTERM)
         code = proc.wait()
         result = {"seconds": round(time.monotonic() - started, 1), "replayer_alive": alive,
@@ -266,7 +299,15 @@ def main():
             result["good_lateness_ms"] = {
                 "p50": round(1000 * ordered[len(ordered) // 2], 2),
                 "p99": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-                "max": round(1000 * ordered[-1], 2)}
+                "max": round(1000 * ordered[-1], 2), "mean": round(1000 * sum(late) / len(late), 2)}
+        # Where the good client's lateness arises: the replayer's own figure for it (each frame's
+        # write done, against its tape time), against what the client's process saw.
+        sent = next((c["lateness"] for c in seen["clients"] if c["name"] == "client 1"), None)
+        if sent:
+            result["good_send_lateness_ms"] = {"mean": ms(sent["mean_us"]), "max": ms(sent["max_us"])}
+        result["replayer_cpu_s"] = round(cpu, 1)
+        result["replayer_waited_for_cpu_s"] = round(cpu_wait, 2)
+        result["campaign_cpu_s"] = round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1)
         if not args.no_low_fd:
             result.update(low_fd_phase(binary, tape, work))
         print(json.dumps(result, indent=1))

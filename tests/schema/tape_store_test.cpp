@@ -177,6 +177,50 @@ TEST_CASE("A cursor can start at a seq or at a time offset") {
     CHECK(f.seq == 5);
     auto past_end = store.frames_from_offset(id, 5000);
     CHECK_FALSE(past_end.next(f));
+    CHECK(store.first_seq_at(id, 450) == 5);
+    CHECK(store.first_seq_at(id, 0) == 1);
+    CHECK_FALSE(store.first_seq_at(id, 5000));
+    CHECK_FALSE(store.first_seq_at(id + 1, 0));
+}
+
+TEST_CASE("Cursors reuse their statements, each reading from its own start, no read left open") {
+    TempDir dir;
+    const std::string path = dir.file("t.db");
+    TapeStore store(path, OpenMode::create);
+    const auto id = store.create_session(sample_session());
+    Batch b;
+    b.session_id = id;
+    b.connections.push_back(open_connection(id));
+    for (int i = 1; i <= 40; ++i) {
+        b.frames.push_back(event_frame(id, i, i * 100));
+    }
+    store.append(b);
+    Frame f;
+    for (int round = 0; round < 3; ++round) {
+        // Many open at once, each left part way, then closed: their statements come back.
+        std::vector<FrameCursor> open;
+        for (int from = 1; from <= 30; ++from) {
+            open.push_back(from % 2 ? store.frames_from_seq(id, from)
+                                    : store.frames_from_offset(id, from * 100 - 50));
+            REQUIRE(open.back().next(f));
+            CHECK(f.seq == from);
+        }
+        for (std::size_t i = 0; i < open.size(); ++i) {
+            for (std::size_t step = 1; step <= i % 4; ++step) {
+                REQUIRE(open[i].next(f));
+                CHECK(f.seq == static_cast<std::int64_t>(i + 1 + step));
+            }
+        }
+    }
+    // Every cursor is gone, some of them stopped mid-walk: no read holds the WAL, so a
+    // checkpoint from another connection copies all of it.
+    SQLite::Database other(path, SQLite::OPEN_READWRITE);
+    SQLite::Statement cp(other, "PRAGMA wal_checkpoint(TRUNCATE)");
+    REQUIRE(cp.executeStep());
+    CHECK(cp.getColumn(0).getInt() == 0);  // not busy
+    auto again = store.frames_from_seq(id, 38);
+    REQUIRE(again.next(f));
+    CHECK(f.seq == 38);
 }
 
 TEST_CASE("A session never ended reads as recording while fresh and interrupted once stale") {
