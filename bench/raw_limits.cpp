@@ -22,10 +22,8 @@
 //
 // Each prints one JSON object on stdout.
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sqlite3.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -34,7 +32,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -42,7 +39,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <iostream>
 #include <random>
@@ -51,17 +47,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bare_clients.hpp"
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using namespace raw_limits;
 
 namespace {
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // A frame shaped like the tape's: a JSON envelope padded to `size` bytes.
 std::string frame_of_size(std::size_t size, std::size_t i) {
@@ -104,40 +98,6 @@ std::vector<std::string> frames_for(std::size_t size, const std::string& tape) {
         throw std::runtime_error(tape + ": no plain event frames (synth it with --compress none)");
     }
     return frames;
-}
-
-struct Drained {
-    std::size_t messages = 0;
-    std::size_t bytes = 0;
-    double seconds = 0;  // from the handshake to the end
-};
-
-// The bare client, the same for the bare server and for mastotape replay: blocking reads of
-// whole messages until the server closes.
-Drained drain_one(unsigned short port, const std::string& target, const std::string& token) {
-    net::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect({net::ip::make_address("127.0.0.1"), port});
-    websocket::stream<tcp::socket> ws(std::move(socket));
-    ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
-        req.set(beast::http::field::authorization, "Bearer " + token);
-    }));
-    ws.handshake("127.0.0.1", target);
-    beast::flat_buffer buffer;
-    Drained d;
-    const auto t0 = Clock::now();
-    for (;;) {
-        beast::error_code ec;
-        const std::size_t n = ws.read(buffer, ec);
-        if (ec) {
-            break;
-        }
-        buffer.consume(buffer.size());
-        ++d.messages;
-        d.bytes += n;
-    }
-    d.seconds = seconds_since(t0);
-    return d;
 }
 
 int bench_ws(std::size_t count, std::size_t size, const std::string& tape) {
@@ -251,42 +211,6 @@ int bench_sqlite(std::size_t count, std::size_t size, const std::string& path, b
     return 0;
 }
 
-// CLIENTS clients connect, upgrade and then sit idle for SECONDS (for the replayer's memory per
-// idle client).
-int bench_hold(const std::string& url, int clients, double seconds) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
-    net::io_context ioc;
-    int up = 0;
-    for (int c = 0; c < clients; ++c) {
-        net::co_spawn(
-            ioc,
-            [&, c]() -> net::awaitable<void> {
-                websocket::stream<tcp::socket> ws(ioc);
-                co_await ws.next_layer().async_connect({net::ip::make_address("127.0.0.1"), port},
-                                                       net::use_awaitable);
-                ws.set_option(websocket::stream_base::decorator([c](websocket::request_type& req) {
-                    req.set(beast::http::field::authorization, "Bearer hold-" + std::to_string(c));
-                }));
-                co_await ws.async_handshake("127.0.0.1", "/api/v1/streaming?stream=public",
-                                            net::use_awaitable);
-                ++up;
-                net::steady_timer idle(ioc);
-                idle.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::duration<double>(seconds)));
-                co_await idle.async_wait(net::use_awaitable);
-            },
-            net::detached);
-    }
-    ioc.run();
-    std::printf("{\"what\":\"hold\",\"clients\":%d,\"connected\":%d}\n", clients, up);
-    return up == clients ? 0 : 1;
-}
-
-double percentile(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
-
 int bench_timer(int period_ms, std::size_t count) {
     net::io_context ioc;
     net::steady_timer timer(ioc);
@@ -312,265 +236,6 @@ int bench_timer(int period_ms, std::size_t count) {
         *std::max_element(late_us.begin(), late_us.end()));
     return 0;
 }
-
-// CLIENTS clients, each with its own token, read everything URL sends until it closes.
-// The same client on an event loop: many connections on one thread, as a client with many
-// connections would be written (a thread each would spend the machine on waking threads).
-net::awaitable<void> drain_async(unsigned short port, std::string token, Drained& d) {
-    auto ex = co_await net::this_coro::executor;
-    websocket::stream<tcp::socket> ws(ex);
-    co_await ws.next_layer().async_connect({net::ip::make_address("127.0.0.1"), port},
-                                           net::use_awaitable);
-    ws.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
-        req.set(beast::http::field::authorization, "Bearer " + token);
-    }));
-    co_await ws.async_handshake("127.0.0.1", "/api/v1/streaming?stream=public", net::use_awaitable);
-    beast::flat_buffer buffer;
-    const auto t0 = Clock::now();
-    for (;;) {
-        auto [ec, n] = co_await ws.async_read(buffer, net::as_tuple(net::use_awaitable));
-        if (ec) {
-            break;
-        }
-        buffer.consume(buffer.size());
-        ++d.messages;
-        d.bytes += n;
-    }
-    d.seconds = seconds_since(t0);
-}
-
-// Writes all of `bytes` to `fd` (blocking, or spinning on a non-blocking one); stops quietly when
-// the peer is gone, which its reader sees.
-void send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EAGAIN) {
-            continue;  // a pong or close into a full socket: tiny, rare
-        }
-        if (n <= 0) {
-            return;
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-// The lightest client that still speaks WebSocket, for the timing figures with many clients: on
-// two cores, 1,000 Beast clients (a coroutine, a UTF-8 check and a buffer each) take more of the
-// machine than the replayer they measure. Here one thread does the upgrade by hand, then reads
-// every connection with epoll and recv, walking the frame headers to count messages; it answers
-// pings and the closing handshake, and checks nothing else.
-class LeanClients {
-   public:
-    LeanClients(unsigned short port, int clients) : conns_(static_cast<std::size_t>(clients)) {
-        epoll_ = epoll_create1(0);
-        for (std::size_t c = 0; c < conns_.size(); ++c) {
-            connect_one(port, conns_[c], "drain-" + std::to_string(c));
-        }
-    }
-    ~LeanClients() { close(epoll_); }
-
-    std::vector<Drained> run() {
-        std::size_t open = conns_.size();
-        std::vector<char> buf(256 * 1024);
-        std::vector<epoll_event> events(256);
-        while (open > 0) {
-            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), -1);
-            for (int i = 0; i < n; ++i) {
-                Conn& c = conns_[events[static_cast<std::size_t>(i)].data.u64];
-                const ssize_t got = recv(c.fd, buf.data(), buf.size(), 0);
-                if (got > 0) {
-                    feed(c, buf.data(), static_cast<std::size_t>(got));
-                } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    c.d.seconds = seconds_since(c.t0);
-                    close(c.fd);  // also leaves the epoll set
-                    --open;
-                }
-            }
-        }
-        std::vector<Drained> out;
-        for (const auto& c : conns_) {
-            out.push_back(c.d);
-        }
-        return out;
-    }
-
-   private:
-    struct Conn {
-        int fd = -1;
-        Clock::time_point t0;
-        std::array<unsigned char, 14> head{};
-        std::size_t head_have = 0;
-        std::uint64_t left = 0;  // payload bytes still to come of the frame being read
-        bool in_payload = false;
-        unsigned char opcode = 0;
-        bool fin = false;
-        std::uint64_t message_bytes = 0;
-        std::string control;  // a ping's or close's payload
-        Drained d;
-    };
-
-    void connect_one(unsigned short port, Conn& c, const std::string& token) {
-        c.fd = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            throw std::runtime_error("connect: " + std::string(std::strerror(errno)));
-        }
-        const int one = 1;
-        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const std::string request =
-            "GET /api/v1/streaming?stream=public HTTP/1.1\r\nHost: 127.0.0.1:" +
-            std::to_string(port) +
-            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            "Authorization: Bearer " +
-            token + "\r\n\r\n";
-        send_all(c.fd, request);
-        std::string response;
-        char piece[4096];
-        std::size_t end = std::string::npos;
-        while (end == std::string::npos) {
-            const ssize_t got = recv(c.fd, piece, sizeof piece, 0);
-            if (got <= 0) {
-                throw std::runtime_error("the server closed during the upgrade");
-            }
-            response.append(piece, static_cast<std::size_t>(got));
-            end = response.find("\r\n\r\n");
-        }
-        if (response.rfind("HTTP/1.1 101", 0) != 0) {
-            throw std::runtime_error("upgrade refused: " + response.substr(0, response.find('\r')));
-        }
-        c.t0 = Clock::now();
-        fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
-        if (end + 4 < response.size()) {  // frames right behind the 101
-            feed(c, response.data() + end + 4, response.size() - end - 4);
-        }
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = static_cast<std::uint64_t>(&c - conns_.data());
-        epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
-    }
-
-    // A client's frame to the server: masked (with a zero key: the payload goes as it is).
-    static void send_control(int fd, unsigned char opcode, const std::string& payload) {
-        std::string frame;
-        frame += static_cast<char>(0x80 | opcode);
-        frame += static_cast<char>(0x80 | payload.size());
-        frame.append(4, '\0');
-        send_all(fd, frame + payload);
-    }
-
-    static void feed(Conn& c, const char* data, std::size_t n) {
-        // Also once more with nothing left when a header has just ended an empty frame.
-        while (n > 0 || (c.in_payload && c.left == 0)) {
-            if (!c.in_payload) {
-                c.head[c.head_have++] = static_cast<unsigned char>(*data++);
-                --n;
-                if (c.head_have < 2) {
-                    continue;
-                }
-                const unsigned len7 = c.head[1] & 0x7f;
-                const std::size_t need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
-                if (c.head_have < need) {
-                    continue;
-                }
-                c.fin = (c.head[0] & 0x80) != 0;
-                c.opcode = c.head[0] & 0x0f;
-                c.left = len7;
-                if (len7 >= 126) {
-                    c.left = 0;
-                    for (std::size_t i = 2; i < need; ++i) {
-                        c.left = (c.left << 8) | c.head[i];
-                    }
-                }
-                c.head_have = 0;
-                c.in_payload = true;
-                c.control.clear();
-            }
-            const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(c.left, n));
-            if (c.opcode >= 8) {
-                c.control.append(data, take);
-            } else {
-                c.message_bytes += take;
-            }
-            data += take;
-            n -= take;
-            c.left -= take;
-            if (c.left == 0) {
-                c.in_payload = false;
-                end_frame(c);
-            }
-        }
-    }
-
-    static void end_frame(Conn& c) {
-        if (c.opcode == 0x9) {
-            send_control(c.fd, 0xA, c.control);  // pong
-        } else if (c.opcode == 0x8) {
-            send_control(c.fd, 0x8, c.control.substr(0, 2));  // the closing handshake
-        } else if (c.opcode < 8 && c.fin) {
-            ++c.d.messages;
-            c.d.bytes += c.message_bytes;
-            c.message_bytes = 0;
-        }
-    }
-
-    int epoll_ = -1;
-    std::vector<Conn> conns_;
-};
-
-// How `drain` runs its clients: a thread each, all of them on two event-loop threads, or all of
-// them on one thread of LeanClients.
-enum class DrainMode { threads, async, lean };
-
-// CLIENTS bare clients at once drain `url` until the replayer closes.
-int bench_drain(const std::string& url, int clients, DrainMode mode) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
-    const bool async = mode == DrainMode::async;
-    std::vector<Drained> drained(static_cast<std::size_t>(clients));
-    std::vector<std::thread> threads;
-    if (mode == DrainMode::lean) {
-        drained = LeanClients(port, clients).run();
-    }
-    const int thread_count = mode == DrainMode::lean ? 0 : async ? std::min(clients, 2) : clients;
-    for (int t = 0; t < thread_count; ++t) {
-        threads.emplace_back([&, t] {
-            if (!async) {
-                drained[static_cast<std::size_t>(t)] = drain_one(
-                    port, "/api/v1/streaming?stream=public", "drain-" + std::to_string(t));
-                return;
-            }
-            net::io_context ioc;
-            for (int c = t; c < clients; c += thread_count) {
-                net::co_spawn(ioc,
-                              drain_async(port, "drain-" + std::to_string(c),
-                                          drained[static_cast<std::size_t>(c)]),
-                              net::detached);
-            }
-            ioc.run();
-        });
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
-    std::size_t total = 0;
-    std::size_t bytes = 0;
-    double secs = 0;
-    for (const auto& d : drained) {
-        total += d.messages;
-        bytes += d.bytes;
-        secs = std::max(secs, d.seconds);
-    }
-    std::printf(
-        "{\"what\":\"drain\",\"clients\":%d,\"messages\":%zu,\"bytes\":%zu,\"seconds\":%.4f,"
-        "\"per_s\":%.0f}\n",
-        clients, total, bytes, secs, static_cast<double>(total) / secs);
-    return total > 0 ? 0 : 1;
-}
-
-}  // namespace
 
 // CPU time (user and system) the calling thread has used.
 double thread_cpu_seconds() {
@@ -709,29 +374,7 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
     return 0;
 }
 
-// COUNT times, one after the other: a new client connects and reads its first message; the time
-// from the TCP connect to that message (the tape's size must not show here).
-int bench_first(const std::string& url, int count) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
-    std::vector<double> ms;
-    for (int i = 0; i < count; ++i) {
-        net::io_context ioc;
-        const auto t0 = Clock::now();
-        tcp::socket socket(ioc);
-        socket.connect({net::ip::make_address("127.0.0.1"), port});
-        websocket::stream<tcp::socket> ws(std::move(socket));
-        ws.set_option(websocket::stream_base::decorator([i](websocket::request_type& req) {
-            req.set(beast::http::field::authorization, "Bearer first-" + std::to_string(i));
-        }));
-        ws.handshake("127.0.0.1", "/api/v1/streaming?stream=public");
-        beast::flat_buffer buffer;
-        ws.read(buffer);
-        ms.push_back(seconds_since(t0) * 1000);
-    }
-    std::printf("{\"what\":\"first_frame\",\"count\":%d,\"p50_ms\":%.2f,\"max_ms\":%.2f}\n", count,
-                percentile(ms, 0.5), *std::max_element(ms.begin(), ms.end()));
-    return 0;
-}
+}  // namespace
 
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,4 +1,5 @@
-// Fault overlays: parsing, and what a client (the recorder) meets on the wire.
+// Fault overlays: parsing, what a client (the recorder) meets on the wire, the bytes a stall or
+// a slow link leaves, refusals in turn, and faults changed at run time through the control API.
 
 #include "replay/faults.hpp"
 
@@ -9,10 +10,12 @@
 #include "replay/replay_server.hpp"
 #include "schema/synth.hpp"
 #include "tests/record/loopback_recorder.hpp"
+#include "tests/replay/running_replay.hpp"
+#include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;
-using mastotape::test::TempDir;
+using namespace mastotape::test;
 
 namespace {
 
@@ -159,4 +162,122 @@ TEST_CASE("refuse makes the next attempts fail with 503 before the tape plays") 
     CHECK(conns[1].http_status == 503);
     CHECK(conns[2].http_status == 101);
     CHECK(store.counts(1).events == 20);
+}
+
+TEST_CASE("stall sends nothing for its length, and slow paces the bytes") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 10;
+    so.event_mix = {"update"};
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::max_speed;
+    const auto frames = tape_frames(o.tape);
+    std::vector<std::int64_t> at;
+    std::size_t bytes = 0;
+    for (const auto& f : frames) {
+        if (f.columns.kind == schema::FrameKind::event) {
+            at.push_back(f.offset_ns);
+            bytes += f.bytes.size();
+        }
+    }
+    REQUIRE(at.size() == 10);
+    using Clock = std::chrono::steady_clock;
+    const auto seconds_since = [](Clock::time_point t) {
+        return std::chrono::duration<double>(Clock::now() - t).count();
+    };
+    std::string spec_error;
+    SECTION("stall") {
+        const double t = static_cast<double>(at[2] + at[3]) / 2e9;
+        o.faults.push_back(*replay::parse_fault("stall=" + std::to_string(t) + ":1.5", spec_error));
+        RunningReplay replay(o);
+        RawWs ws(replay.port(), "stream=user");
+        for (int i = 0; i < 3; ++i) {
+            REQUIRE(ws.next());
+        }
+        const auto third = Clock::now();
+        CHECK_FALSE(ws.next(1.0));  // at max speed the rest would take milliseconds
+        const auto fourth = ws.next(5);
+        REQUIRE(fourth);
+        CHECK(seconds_since(third) >= 1.4);
+        CHECK(texts_of(ws.drain()).size() == 6);
+    }
+    SECTION("slow") {
+        const std::size_t rate = bytes;  // the whole tape in about a second
+        o.faults.push_back(*replay::parse_fault("slow=" + std::to_string(rate), spec_error));
+        RunningReplay replay(o);
+        const auto start = Clock::now();
+        RawWs ws(replay.port(), "stream=user");
+        CHECK(texts_of(ws.drain(2)).size() == 10);
+        // Each frame waits for its bytes at the rate after it went: 9 of the 10 have waited
+        // before the last goes out.
+        CHECK(seconds_since(start) >= 0.8);
+    }
+}
+
+TEST_CASE("refuse=K:STATUS refuses upgrades, rest-error=K:STATUS REST requests, in turn") {
+    TempDir dir;
+    replay::ReplayOptions o = five_event_tape(dir);
+    o.clock = replay::ClockMode::max_speed;
+    RunningReplay replay(o);
+    const auto port = replay.port();
+    get_json(port, "/_mastotape/faults?add=refuse=1:429");
+    auto j = get_json(port, "/_mastotape/faults?add=rest-error=2:503");
+    CHECK(j.at("rest_errors_remaining") == 2);
+    get_json(port, "/_mastotape/faults?add=rest-error=1:429");
+    CHECK(get_json(port, "/_mastotape/status").at("faults").at("rest_errors_remaining") == 3);
+
+    RawWs refused(port, "stream=user");
+    CHECK_THAT(refused.response(), Catch::StartsWith("HTTP/1.1 429"));
+    for (int i = 0; i < 2; ++i) {
+        CHECK_THAT(http_get(port, "/api/v1/timelines/home"), Catch::StartsWith("HTTP/1.1 503"));
+    }
+    const auto limited = http_get(port, "/api/v1/notifications");
+    CHECK_THAT(limited, Catch::StartsWith("HTTP/1.1 429"));
+    CHECK_THAT(limited, Catch::Contains("X-RateLimit-Remaining: 0\r\n"));
+    CHECK_THAT(limited, Catch::Contains("X-RateLimit-Reset: "));
+    // The control API is never refused, and the next requests are answered again.
+    CHECK(get_json(port, "/_mastotape/status").at("faults").at("rest_errors_remaining") == 0);
+    CHECK_THAT(http_get(port, "/api/v1/timelines/home"), Catch::StartsWith("HTTP/1.1 200"));
+    RawWs admitted(port, "stream=user");
+    CHECK(admitted.upgraded());
+}
+
+TEST_CASE("Faults can be added and cleared at run time through the control API") {
+    TempDir dir;
+    replay::ReplayOptions o = five_event_tape(dir);
+    o.clock = replay::ClockMode::max_speed;
+    const auto expected = event_bytes(tape_frames(o.tape));
+    RunningReplay replay(o);
+    const auto port = replay.port();
+    auto j = get_json(port, "/_mastotape/faults?add=drop-after=2");
+    CHECK(j.at("faults") == nlohmann::json::array({"drop-after=2"}));
+    j = get_json(port, "/_mastotape/faults?add=refuse=1");
+    CHECK(j.at("refuse_remaining") == 1);
+    int code = 0;
+    j = get_json(port, "/_mastotape/faults?add=explode=1", &code);
+    CHECK(code == 400);
+    CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("explode"));
+    // A spec that is not UTF-8 is echoed as valid JSON (found by fuzz_http_requests: the answer
+    // was not JSON).
+    j = get_json(port, "/_mastotape/faults?add=refuse%3D2%B3", &code);
+    CHECK(code == 400);
+    CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("refuse=2\xef\xbf\xbd"));
+
+    RawWs refused(port, "stream=user");
+    CHECK_THAT(refused.response(), Catch::StartsWith("HTTP/1.1 503"));
+    {
+        RawWs cut(port, "stream=user");
+        REQUIRE(cut.upgraded());
+        const auto frames = cut.drain();
+        CHECK(texts_of(frames) == std::vector<std::string>(expected.begin(), expected.begin() + 2));
+        CHECK(cut.ended());
+        for (const auto& f : frames) {
+            CHECK(f.opcode != 8);
+        }
+    }
+    j = get_json(port, "/_mastotape/faults?clear=1");
+    CHECK(j.at("faults").empty());
+    RawWs rest(port, "stream=user");
+    CHECK(texts_of(rest.drain()) == std::vector<std::string>(expected.begin() + 2, expected.end()));
 }

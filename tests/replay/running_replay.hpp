@@ -1,13 +1,23 @@
 #pragma once
 
-// A replay server on its own thread for the length of a test.
+// A replay server on its own thread for the length of a test, and the options of a small one.
 
 #include <string>
 #include <thread>
 
 #include "replay/replay_server.hpp"
+#include "tests/replay/wire_client.hpp"
 
 namespace mastotape::test {
+
+// A replay of a synthesized 5-event tape on the real-time clock, the tape in `dir`.
+inline replay::ReplayOptions five_event_tape(const TempDir& dir) {
+    schema::SynthOptions so;
+    so.events = 5;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    return o;
+}
 
 class RunningReplay {
    public:

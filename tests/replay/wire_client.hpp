@@ -337,4 +337,52 @@ inline std::vector<schema::Frame> tape_frames(const std::string& path) {
     return out;
 }
 
+// The opcode a tape frame goes out with on a WebSocket.
+inline int opcode_of(const schema::Frame& f) {
+    return f.columns.kind == schema::FrameKind::ping     ? 9
+           : f.columns.kind == schema::FrameKind::binary ? 2
+                                                         : 1;
+}
+
+// The next frame on `ws` is tape frame `f`, as recorded.
+inline void expect_frame(RawWs& ws, const schema::Frame& f) {
+    const auto w = ws.next();
+    INFO("tape frame " << f.seq);
+    REQUIRE(w);
+    CHECK(w->opcode == opcode_of(f));
+    CHECK(w->payload == f.bytes);
+}
+
+// A close frame's payload: the code, then the reason.
+inline std::string close_payload(int code, const std::string& reason = "") {
+    return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)} + reason;
+}
+
+// The payloads of the text frames among `frames`.
+inline std::vector<std::string> texts_of(const std::vector<WireFrame>& frames) {
+    std::vector<std::string> out;
+    for (const auto& f : frames) {
+        if (f.opcode == 1) {
+            out.push_back(f.payload);
+        }
+    }
+    return out;
+}
+
+// The bytes of the tape's events among `frames`.
+inline std::vector<std::string> event_bytes(const std::vector<schema::Frame>& frames) {
+    std::vector<std::string> out;
+    for (const auto& f : frames) {
+        if (f.columns.kind == schema::FrameKind::event) {
+            out.push_back(f.bytes);
+        }
+    }
+    return out;
+}
+
+// The control API's tape position in a status or clock answer.
+inline std::int64_t offset_of(const nlohmann::json& j) {
+    return j.at("tape_offset_ns").get<std::int64_t>();
+}
+
 }  // namespace mastotape::test
