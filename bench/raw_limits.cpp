@@ -247,16 +247,11 @@ double thread_cpu_seconds() {
     return secs(r.ru_utime) + secs(r.ru_stime);
 }
 
-// The bare kernel's side of replaying a timed stream to many clients: what `mastotape replay
-// --speed 1` does per frame and client, without mastotape, Asio or WebSocket: SENDERS threads
-// (the replayer has one event loop) each own every SENDERS-th of CLIENTS loopback TCP
-// connections and send each one a frame of the tape (with a WebSocket header) every `period_ms`,
-// the connections' due times evenly spread over the period, sleeping until the next is due. One
-// more thread drains every connection with epoll, as raw_limits' lean clients do. Lateness is
-// each send's start against its due time, the same measure as the replayer's status.
-int bench_fanout(int clients, int period_ms, double seconds, int senders, const std::string& tape) {
+// Each of the tape's event frames (see frames_for) as a server sends it: a WebSocket text
+// frame's header, then the body.
+std::vector<std::string> server_text_frames(const std::string& tape) {
     std::vector<std::string> frames;
-    for (const auto& body : frames_for(0, tape)) {  // a server's text frame: header, body
+    for (const auto& body : frames_for(0, tape)) {
         std::string f{'\x81'};
         const int length_bytes = body.size() < 126 ? 0 : body.size() < 65536 ? 2 : 8;
         f += static_cast<char>(length_bytes == 0 ? body.size() : length_bytes == 2 ? 126 : 127);
@@ -268,6 +263,17 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
     if (frames.empty()) {
         throw std::runtime_error(tape + ": no event frames");
     }
+    return frames;
+}
+
+// `n` loopback TCP connections: the server ends (TCP_NODELAY) and the client ends (non-blocking,
+// each in `epoll` with its index).
+struct LoopbackPairs {
+    std::vector<int> client_fds;
+    std::vector<int> server_fds;
+};
+
+LoopbackPairs connect_pairs(std::size_t n, int epoll) {
     const int listener = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -278,25 +284,45 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
         getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
         throw std::runtime_error("listen: " + std::string(std::strerror(errno)));
     }
-    const auto n = static_cast<std::size_t>(clients);
-    std::vector<int> client_fds(n);
-    std::vector<int> server_fds(n);
-    const int epoll = epoll_create1(0);
+    LoopbackPairs p{std::vector<int>(n), std::vector<int>(n)};
     for (std::size_t i = 0; i < n; ++i) {
-        client_fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(client_fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-            (server_fds[i] = accept(listener, nullptr, nullptr)) < 0) {
+        p.client_fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(p.client_fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            (p.server_fds[i] = accept(listener, nullptr, nullptr)) < 0) {
             throw std::runtime_error("connect: " + std::string(std::strerror(errno)));
         }
         const int one = 1;
-        setsockopt(server_fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        fcntl(client_fds[i], F_SETFL, fcntl(client_fds[i], F_GETFL) | O_NONBLOCK);
+        setsockopt(p.server_fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fcntl(p.client_fds[i], F_SETFL, fcntl(p.client_fds[i], F_GETFL) | O_NONBLOCK);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = i;
-        epoll_ctl(epoll, EPOLL_CTL_ADD, client_fds[i], &ev);
+        epoll_ctl(epoll, EPOLL_CTL_ADD, p.client_fds[i], &ev);
     }
     close(listener);
+    return p;
+}
+
+void sleep_until(Clock::time_point due) {
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    const timespec at{ns / 1000000000, ns % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+    }
+}
+
+// The bare kernel's side of replaying a timed stream to many clients: what `mastotape replay
+// --speed 1` does per frame and client, without mastotape, Asio or WebSocket: SENDERS threads
+// (the replayer has one event loop) each own every SENDERS-th of CLIENTS loopback TCP
+// connections and send each one a frame of the tape (with a WebSocket header) every `period_ms`,
+// the connections' due times evenly spread over the period, sleeping until the next is due. One
+// more thread drains every connection with epoll, as raw_limits' lean clients do. Lateness is
+// each send's start against its due time, the same measure as the replayer's status.
+int bench_fanout(int clients, int period_ms, double seconds, int senders, const std::string& tape) {
+    const std::vector<std::string> frames = server_text_frames(tape);
+    const auto n = static_cast<std::size_t>(clients);
+    const int epoll = epoll_create1(0);
+    const auto [client_fds, server_fds] = connect_pairs(n, epoll);
 
     std::atomic<bool> done{false};
     std::thread reader([&] {
@@ -334,13 +360,7 @@ int bench_fanout(int clients, int period_ms, double seconds, int senders, const 
                         return;
                     }
                     if (due > Clock::now()) {
-                        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            due.time_since_epoch())
-                                            .count();
-                        const timespec at{ns / 1000000000, ns % 1000000000};
-                        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) ==
-                               EINTR) {
-                        }
+                        sleep_until(due);
                     }
                     late.push_back(
                         std::chrono::duration<double, std::micro>(Clock::now() - due).count());
