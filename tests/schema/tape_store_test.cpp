@@ -59,6 +59,19 @@ void require_tape_error(F&& f, const std::string& path, const std::string& words
     }
 }
 
+// A new session in `store` of one connection and `events` events, seq i at offset i * 100.
+std::int64_t session_of_events(TapeStore& store, int events) {
+    const auto id = store.create_session(sample_session());
+    Batch b;
+    b.session_id = id;
+    b.connections.push_back(open_connection(id));
+    for (int i = 1; i <= events; ++i) {
+        b.frames.push_back(event_frame(id, i, i * 100));
+    }
+    store.append(b);
+    return id;
+}
+
 }  // namespace
 
 TEST_CASE("A new tape is marked as a tape, in WAL mode, at the current version") {
@@ -160,14 +173,7 @@ TEST_CASE("A batch commits whole or not at all") {
 TEST_CASE("A cursor can start at a seq or at a time offset") {
     TempDir dir;
     TapeStore store(dir.file("t.db"), OpenMode::create);
-    const auto id = store.create_session(sample_session());
-    Batch b;
-    b.session_id = id;
-    b.connections.push_back(open_connection(id));
-    for (int i = 1; i <= 10; ++i) {
-        b.frames.push_back(event_frame(id, i, i * 100));
-    }
-    store.append(b);
+    const auto id = session_of_events(store, 10);
     Frame f;
     auto by_seq = store.frames_from_seq(id, 7);
     REQUIRE(by_seq.next(f));
@@ -187,14 +193,7 @@ TEST_CASE("Cursors reuse their statements, each reading from its own start, no r
     TempDir dir;
     const std::string path = dir.file("t.db");
     TapeStore store(path, OpenMode::create);
-    const auto id = store.create_session(sample_session());
-    Batch b;
-    b.session_id = id;
-    b.connections.push_back(open_connection(id));
-    for (int i = 1; i <= 40; ++i) {
-        b.frames.push_back(event_frame(id, i, i * 100));
-    }
-    store.append(b);
+    const auto id = session_of_events(store, 40);
     Frame f;
     for (int round = 0; round < 3; ++round) {
         // Many open at once, each left part way, then closed: their statements come back.
