@@ -18,9 +18,14 @@
 
 namespace mastotape::schema {
 
+// How many prepared frame reads a store keeps for its next cursors.
+constexpr std::size_t kSpareFrameReads = 16;
+
 struct TapeStore::Impl {
     explicit Impl(const std::string& path, int flags)
-        : db(path, flags), packer(db), unpacker(db, path) {}
+        : db(path, flags), packer(db), unpacker(db, path) {
+        spare_frame_reads.reserve(kSpareFrameReads);  // a cursor's end gives back without throwing
+    }
 
     SQLite::Database db;
     // The file `db` opened (st_dev, st_ino), to tell when the path names another file.
@@ -79,7 +84,8 @@ struct FrameCursor::Impl {
     // Gives the statement back to the store's spares, reset (a few: as many as are open at once
     // come back only to be dropped).
     ~Impl() {
-        if (st && spares != nullptr && spares->size() < 16 && st->tryReset() == SQLITE_OK) {
+        if (st && spares != nullptr && spares->size() < kSpareFrameReads &&
+            st->tryReset() == SQLITE_OK) {
             spares->push_back(std::move(st));
         }
     }
