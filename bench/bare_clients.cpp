@@ -29,6 +29,15 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
+namespace {
+
+// The port of ws://127.0.0.1:PORT.
+unsigned short port_of(const std::string& url) {
+    return static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+}  // namespace
+
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -78,7 +87,7 @@ Drained drain_one(unsigned short port, const std::string& target, const std::str
 }
 
 int bench_hold(const std::string& url, int clients, double seconds) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const unsigned short port = port_of(url);
     net::io_context ioc;
     int up = 0;
     for (int c = 0; c < clients; ++c) {
@@ -108,8 +117,7 @@ int bench_hold(const std::string& url, int clients, double seconds) {
 
 namespace {
 
-// CLIENTS clients, each with its own token, read everything URL sends until it closes.
-// The same client on an event loop: many connections on one thread, as a client with many
+// drain_one's client on an event loop: many connections on one thread, as a client with many
 // connections would be written (a thread each would spend the machine on waking threads).
 net::awaitable<void> drain_async(unsigned short port, std::string token, Drained& d) {
     auto ex = co_await net::this_coro::executor;
@@ -304,7 +312,7 @@ class LeanClients {
 }  // namespace
 
 int bench_drain(const std::string& url, int clients, DrainMode mode) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const unsigned short port = port_of(url);
     const bool async = mode == DrainMode::async;
     std::vector<Drained> drained(static_cast<std::size_t>(clients));
     std::vector<std::thread> threads;
@@ -349,7 +357,7 @@ int bench_drain(const std::string& url, int clients, DrainMode mode) {
 
 
 int bench_first(const std::string& url, int count) {
-    const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const unsigned short port = port_of(url);
     std::vector<double> ms;
     for (int i = 0; i < count; ++i) {
         net::io_context ioc;

@@ -10,8 +10,6 @@ using namespace std::chrono_literals;
 using mastotape::test::FakeTime;
 using mastotape::test::kSec;
 
-namespace {}  // namespace
-
 TEST_CASE("At a real-time clock a frame is due when its tape time has passed, scaled by speed") {
     FakeTime t;
     const ReplayClock clock(ClockMode::realtime, 2.0, false, 5 * kSec, t.source());

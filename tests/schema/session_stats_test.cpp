@@ -9,8 +9,6 @@ using namespace mastotape::schema;
 using mastotape::test::kSec;
 using mastotape::test::TempDir;
 
-namespace {}
-
 TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
     TempDir dir;
     TapeStore store(dir.file("t.db"), OpenMode::create);
