@@ -7,13 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! dpkg-query -W -f='${Status}' libsqlitecpp-dev 2>/dev/null | grep -q "install ok installed"; then
-    echo "== installing build dependencies"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        build-essential cmake libboost1.81-dev libssl-dev libsqlite3-dev libsqlitecpp-dev \
-        nlohmann-json3-dev libsimdjson-dev libcli11-dev catch2
-fi
+# shellcheck source=tools/packages.sh
+source tools/packages.sh
+install_packages build
 echo "== building (Release)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_TESTS=OFF > /dev/null
 cmake --build build-release -j "$(nproc)" --target mastotape > /dev/null
