@@ -24,7 +24,9 @@ fi
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/mastotape-bench.XXXXXX")
 replay_pid=
 cleanup() {
-    [[ -n $replay_pid ]] && pkill -TERM -P "$replay_pid" 2>/dev/null || true
+    if [[ -n $replay_pid ]]; then
+        pkill -TERM -P "$replay_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -316,8 +318,9 @@ while (( n <= scale_max )); do
         wait "$vpid" || true
         echo "{\"what\":\"idle_clients\",\"clients\":1000,\"rss_before_kib\":$rss0,\"rss_after_kib\":$rss1}" | note 0
         for cmd in sessions "stats 1"; do
+            read -ra words <<< "$cmd"
             t0=$(date +%s.%N)
-            "$bin" $cmd --db "$work/scale.db" > /dev/null
+            "$bin" "${words[@]}" --db "$work/scale.db" > /dev/null
             t1=$(date +%s.%N)
             echo "{\"what\":\"inspect\",\"command\":\"$cmd\",\"events\":$n,\"seconds\":$(elapsed "$t0" "$t1")}" | note 0
         done

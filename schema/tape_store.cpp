@@ -65,6 +65,9 @@ TapeStore::TapeStore(const std::string& path, OpenMode mode) : path_(path) {
         if (fs::is_directory(path, ec)) {
             throw TapeError(path + ": is a directory, not a tape");
         }
+        if (!fs::is_regular_file(path, ec)) {  // a device or a FIFO: SQLite would write beside it
+            throw TapeError(path + ": not a regular file, so not a tape (name a .db file)");
+        }
         check_sqlite_header(path);
     }
     const bool writable = exists ? ::access(path.c_str(), W_OK) == 0 : true;

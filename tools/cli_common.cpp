@@ -91,39 +91,6 @@ std::string format_offset(std::int64_t ns) {
 
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
-void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
-    if (path.empty() || path == "-") {
-        write(std::cout);
-        std::cout.flush();
-        return;
-    }
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    const auto fail = [&](const std::string& why) {
-        std::remove(tmp.c_str());
-        return schema::TapeError(path + ": cannot write (" + why + ")");
-    };
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            throw fail("missing directory or no permission");
-        }
-        try {
-            write(out);
-        } catch (...) {
-            out.close();
-            std::remove(tmp.c_str());
-            throw;
-        }
-        out.flush();
-        if (!out) {
-            throw fail("is the disk full?");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        throw fail(std::strerror(errno));
-    }
-}
-
 }  // namespace mastotape::tools
 
 #include "schema/streams.hpp"

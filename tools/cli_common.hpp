@@ -57,11 +57,6 @@ using schema::preview;
 // True when stderr is a terminal (status lines only then).
 bool stderr_is_tty();
 
-// Writes an output file whole through `write`: a temporary beside `path`, renamed over it, so that
-// a failure (a full disk, a missing directory) leaves no half file and the old one in place.
-// "-" or "" is standard output. Throws schema::TapeError naming the file.
-void write_output(const std::string& path, const std::function<void(std::ostream&)>& write);
-
 }  // namespace mastotape::tools
 
 #include <fstream>

@@ -7,6 +7,7 @@
 
 #include "schema/jsonl_tape.hpp"
 #include "tools/commands.hpp"
+#include "tools/output_file.hpp"
 #include "tools/har.hpp"
 
 namespace mastotape::tools {

@@ -5,6 +5,7 @@
 
 #include "schema/session_plot.hpp"
 #include "tools/commands.hpp"
+#include "tools/output_file.hpp"
 #include "tools/plot_html.hpp"
 #include "tools/plot_svg.hpp"
 

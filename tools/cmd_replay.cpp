@@ -9,6 +9,7 @@
 #include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
+#include "tools/output_file.hpp"
 
 namespace mastotape::tools {
 namespace {
@@ -122,7 +123,8 @@ int run_replay(ReplayCommandOptions& o) {
         throw schema::TapeError(temporary->in_users_words(e.what()));
     }
     if (!o.port_file.empty()) {
-        std::ofstream(o.port_file) << server->port() << '\n';
+        // Whole or not at all: a CI script waiting for a non-empty file reads the whole port.
+        write_output(o.port_file, [&](std::ostream& out) { out << server->port() << '\n'; });
     }
     std::cout << "listening " << server->base_url() << std::endl;
     const int code = server->run();

@@ -11,7 +11,7 @@ if [[ -n ${3:-} ]]; then
     mkdir -p "$(dirname "$3")"
     "$bin" completion bash > "$3"
 fi
-version=$("$bin" --version | head -n 1)
+version=$("$bin" --version | awk 'NR == 1')
 
 # Roff of --help text, kept as it is laid out: backslashes escaped, a leading . or ' made text.
 roff_of() {
@@ -43,6 +43,6 @@ page() {
 
 page mastotape mastotape "record Mastodon streaming sessions into tapes and replay them"
 for sub in $("$bin" completion subcommands); do
-    summary=$(COLUMNS=1000 "$bin" "$sub" --help | head -n 1 | roff_of)
+    summary=$(COLUMNS=1000 "$bin" "$sub" --help | awk 'NR == 1' | roff_of)
     page "mastotape-$sub" "mastotape-$sub" "$summary" "$sub"
 done

@@ -5,6 +5,7 @@
 #
 #   build_packages: what `cmake` and the build of the `mastotape` binary need.
 #   test_packages:  what the test suite adds (Catch2, the real client libraries, chromium, ...).
+#   node_packages:  Node.js and npm, where the machine has none.
 #
 # A dependency added to CMakeLists.txt must be named in cmake_package_of below, mapped to a
 # package of build_packages (or test_packages for what only a test or benchmark build finds):
@@ -23,8 +24,12 @@ test_packages=(
     catch2 openssl sqlite3 shellcheck
     python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
     python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2 chromium systemd
-    nodejs npm
 )
+
+# Node.js for masto.js, wscat, puppeteer-core and the Node helper: installed only where no `node`
+# and `npm` are on the PATH (a machine may have its own Node.js, which Debian's npm conflicts with).
+# shellcheck disable=SC2034
+node_packages=(nodejs npm)
 
 # Each name CMakeLists.txt finds (find_package / pkg_check_modules) and the package that has it.
 # shellcheck disable=SC2034
@@ -48,7 +53,7 @@ missing_packages() {
     for list in "$@"; do
         local -n names="${list}_packages"
         for p in "${names[@]}"; do
-            dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" ||
+            [[ $(dpkg-query -W -f='${Status}' "$p" 2> /dev/null) == "install ok installed" ]] ||
                 echo "$p"
         done
     done

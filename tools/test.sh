@@ -5,35 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A step, with the time since the start (where CI's minutes go).
-say() { printf '== [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+# shellcheck source=tools/packages.sh
+source tools/packages.sh
 
-packages=(
-    build-essential cmake pkg-config
-    libboost1.81-dev libssl-dev openssl
-    libsqlite3-dev sqlite3 libsqlitecpp-dev
-    nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev catch2
-    python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
-    python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2 chromium
-)
-
-install_missing() {
-    local missing=()
-    for p in "${packages[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-            missing+=("$p")
-    done
-    if ((${#missing[@]} == 0)); then
-        return
-    fi
-    say "installing: ${missing[*]}"
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "tools/test.sh: missing packages (${missing[*]}); run as root or install them" >&2
-        exit 1
-    fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# A step, with the time since the start (where CI's minutes go). A failure names its step.
+step="start"
+say() {
+    step="$*"
+    printf '== [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$step"
 }
+set -E
+trap 'echo "tools/test.sh: FAILED at step: $step (exit $?)" >&2' ERR
 
 build_and_test() {
     local dir=$1
@@ -45,17 +27,19 @@ build_and_test() {
     say "test $dir"
     ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 900
     echo "slowest tests in $dir (seconds):"
-    # name, runs, seconds on each line; the name may have spaces.
+    # name, runs, seconds on each line; the name may have spaces. Sorted into a file, then its
+    # head: no pipe whose reader leaves early (under pipefail, sort's SIGPIPE failed the run).
     awk 'NF >= 3 && $(NF) ~ /^[0-9.]+$/ { t = $(NF); $(NF) = ""; $(NF - 1) = "";
-         printf "%8.1f  %s\n", t, $0 }' "$dir/Testing/Temporary/CTestCostData.txt" |
-        sort -rn | head -8
+         printf "%8.1f  %s\n", t, $0 }' "$dir/Testing/Temporary/CTestCostData.txt" \
+        > "$dir/slowest.txt"
+    sort -rn -o "$dir/slowest.txt" "$dir/slowest.txt"
+    head -8 "$dir/slowest.txt"
 }
 
 install_node_packages() {
     if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
         say "installing node and npm"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+        install_packages node
     fi
     say "npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests)"
     (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
@@ -77,7 +61,8 @@ os.unlink(path)
 PY
 }
 
-install_missing
+say "packages (tools/packages.sh: build and test)"
+install_packages build test
 install_node_packages
 say "disk: $(fsync_latency)"
 # -g1: line tables and functions, enough for a backtrace; full debug info costs a quarter more
@@ -94,4 +79,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 say "fuzz smoke: each target's corpus (its regressions), then 15 s of fuzzing each"
 # -O0: the fuzz build takes 2:05 against 4:33 at -O2, for 2 to 6 times fewer runs in 15 s.
 FUZZ_OPT=-O0 bash tools/fuzz.sh 15
+say "the machine's /dev/null is still a character device"
+if [[ ! -c /dev/null ]]; then
+    echo "tools/test.sh: /dev/null is no longer a character device: a test replaced it" >&2
+    false
+fi
 say "all tests passed (plain and sanitized builds, fuzz smoke)"

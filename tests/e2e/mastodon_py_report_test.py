@@ -10,8 +10,11 @@ after each refused attempt, but never asks REST for what it missed, and its read
 default) outlasts the recorded 75 s silence.
 """
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -28,8 +31,12 @@ for line in open(fixture, encoding="utf-8"):
         event = "notification" if record["endpoint"] == "/api/v1/notifications" else "update"
         backfilled_only.add((event, record["id"]))
 
+# The report is read live from /_mastotape/report; the file goes to a scratch folder (never a
+# device: a report replaces a regular file whole).
+scratch = tempfile.mkdtemp(prefix="mastotape-pyreport-")
+report_file = os.path.join(scratch, "report.json")
 proc = subprocess.Popen([binary, "replay", fixture, "--speed", "20", "--legacy-thump",
-                         "--fault", "drop-after=5", "--report", "/dev/null"],
+                         "--fault", "drop-after=5", "--report", report_file],
                         stdout=subprocess.PIPE, text=True)
 line = proc.stdout.readline()
 assert line.startswith("listening ws://"), line
@@ -89,5 +96,6 @@ check(client["findings"] and all(f["reason"] == "never asked over REST" for f in
       "each missed item: never asked over REST")
 check(client["connections"][2]["silence_noticed_after_s"] is None,
       "it never noticed the recorded silence: its read timeout is 300 s")
+shutil.rmtree(scratch, ignore_errors=True)
 print(f"{passes} passed, {failures} failed")
 sys.exit(1 if failures else 0)

@@ -8,7 +8,9 @@ wscat=$3
 tmp=$(mktemp -d)
 replay_pid=
 cleanup() {
-    [[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null || true
+    if [[ -n $replay_pid ]]; then
+        kill "$replay_pid" 2>/dev/null || true
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -3,7 +3,9 @@
 // asks REST for what it missed, so the report names every item of the gaps as missed and why.
 // Usage: node masto_report_test.mjs MASTOTAPE_BINARY FIXTURES_DIR
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createStreamingAPIClient } from "masto";
 
@@ -15,8 +17,11 @@ const backfilledOnly = readFileSync(`${fixtures}/user-gaps.jsonl`, "utf8")
   .map((l) => JSON.parse(l))
   .filter((r) => r.type === "backfill" && !r.already_streamed)
   .map((r) => `${r.endpoint === "/api/v1/notifications" ? "notification" : "update"} ${r.id}`);
+// The report is read live from /_mastotape/report; its file goes to a scratch folder.
+const scratch = mkdtempSync(join(tmpdir(), "mastotape-masto-report-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 const replay = spawn(binary, ["replay", `${fixtures}/user-gaps.jsonl`, "--speed", "20",
-  "--fault", "drop-after=5", "--report", "/dev/null"], { stdio: ["ignore", "pipe", "inherit"] });
+  "--fault", "drop-after=5", "--report", join(scratch, "report.json")], { stdio: ["ignore", "pipe", "inherit"] });
 const url = await new Promise((resolve, reject) => {
   const lines = createInterface({ input: replay.stdout });
   lines.on("line", (line) => line.startsWith("listening ") && resolve(line.slice(10)));
