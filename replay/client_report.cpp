@@ -25,31 +25,32 @@ std::string seconds(SteadyClock::duration d) {
 }
 
 // Where a client was when the tape made an item available at `t`, and k when it was away between
-// connections k and k+1.
+// connections k-1 and k. Connections and gaps count from 0 here as everywhere (`show`, `cut`).
 std::pair<std::string, std::optional<std::size_t>> where(const ClientLog& log, std::int64_t t) {
     const auto& conns = log.connections();
     for (std::size_t i = 0; i < conns.size(); ++i) {
         if (t >= conns[i].tape_start && t <= conns[i].tape_end) {
-            return {"while connection " + std::to_string(i + 1) + " was up", std::nullopt};
+            return {"while connection " + std::to_string(i) + " was up", std::nullopt};
         }
         if (t < conns[i].tape_start) {
             if (i == 0) {
                 return {"before its first connection", std::nullopt};
             }
-            return {"while away between connections " + std::to_string(i) + " and " +
-                        std::to_string(i + 1),
+            return {"while away between connections " + std::to_string(i - 1) + " and " +
+                        std::to_string(i),
                     i};
         }
     }
     return {"after its last connection", std::nullopt};
 }
 
-// "3 (gap 2: since_id page full)": the missed items by where and why.
+// "3 (away 1-2: since_id page full)": the missed items by where and why.
 std::string missed_summary(const ClientReport& r) {
     std::map<std::pair<std::string, std::string>, std::size_t> groups;
     for (const auto& m : r.missed) {
         const std::string place =
-            m.away ? "gap " + std::to_string(*m.away) : m.where.substr(m.where.find(' ') + 1);
+            m.away ? "away " + std::to_string(*m.away - 1) + "-" + std::to_string(*m.away)
+                   : m.where.substr(m.where.find(' ') + 1);
         ++groups[{place, r.findings[m.finding].reason}];
     }
     std::string out = std::to_string(r.missed.size()) + " (";
@@ -342,8 +343,8 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
                     in_gap.push_back(&m);
                 }
             }
-            test_case(r.name + ": away between connections " + std::to_string(k) + " and " +
-                          std::to_string(k + 1),
+            test_case(r.name + ": away between connections " + std::to_string(k - 1) + " and " +
+                          std::to_string(k),
                       r, in_gap);
         }
     }

@@ -170,7 +170,7 @@ void for_each_offered(schema::TapeStore& store, const TapePlan& plan,
                             {event, id},
                             t,
                             gap_middle[h.row.gap_idx],
-                            "published in the recorded gap " + std::to_string(h.row.gap_idx + 1),
+                            "published in the recorded gap " + std::to_string(h.row.gap_idx),
                             h.endpoint,
                             false};
                     }

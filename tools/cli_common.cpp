@@ -128,9 +128,21 @@ void say_if_immutable(const schema::TapeStore& store) {
     }
 }
 
-ReadTape::ReadTape(const std::string& path) : store_(path, schema::OpenMode::read) {
-    say_if_immutable(store_);
+ReadTape::ReadTape(const std::string& path) {
+    if (!schema::is_jsonl_path(path)) {
+        store_ = std::make_unique<schema::TapeStore>(path, schema::OpenMode::read);
+        say_if_immutable(*store_);
+        return;
+    }
+    scratch_ = std::make_unique<schema::ScratchTape>(path);
+    try {
+        store_ = std::make_unique<schema::TapeStore>(scratch_->path(), schema::OpenMode::read);
+    } catch (const schema::TapeError& e) {
+        throw schema::TapeError(scratch_->in_users_words(e.what()));
+    }
 }
+
+ReadTape::~ReadTape() = default;
 
 namespace {
 
@@ -161,6 +173,10 @@ std::int64_t JsonlTransit::import_into(schema::TapeStore& store, const std::stri
 }
 
 TapeTarget::TapeTarget(const std::string& path, schema::Compression compression) : path_(path) {
+    if (schema::is_jsonl_path(path)) {
+        throw schema::TapeError(path + ": a JSONL tape is read here, never written in place; "
+                                       "give --out FILE.db (then `mastotape export` for JSONL)");
+    }
     if (schema::tape_is_new(path)) {
         fresh_.emplace(path);
     } else {

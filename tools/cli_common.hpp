@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "schema/byte_codec.hpp"
+#include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::tools {
@@ -36,14 +38,21 @@ std::string resolve_db(const std::string& flag);
 void say_if_immutable(const schema::TapeStore& store);
 
 // A tape opened for reading, saying so when it was opened as an immutable file.
+// A tape opened for reading by a command that only reads: a SQLite tape, or a JSONL tape (a
+// fixture, by its .jsonl name) imported into a scratch tape that goes with the object. An error
+// about the scratch tape names the JSONL file.
 class ReadTape {
    public:
     explicit ReadTape(const std::string& path);
-    schema::TapeStore& operator*() { return store_; }
-    schema::TapeStore* operator->() { return &store_; }
+    ~ReadTape();
+    ReadTape(const ReadTape&) = delete;
+    ReadTape& operator=(const ReadTape&) = delete;
+    schema::TapeStore& operator*() { return *store_; }
+    schema::TapeStore* operator->() { return store_.get(); }
 
    private:
-    schema::TapeStore store_;
+    std::unique_ptr<schema::ScratchTape> scratch_;  // before the store, which it outlives
+    std::unique_ptr<schema::TapeStore> store_;
 };
 
 std::int64_t now_wall_ns();

@@ -185,7 +185,7 @@ TEST_CASE("since_id with a gap longer than a page misses the items under the pag
               "rel=\"prev\" until a page comes back short");
     CHECK_THAT(since["verdict"].get<std::string>(),
                Catch::Contains("; missed " + std::to_string(expected.size()) +
-                               " (gap 1: since_id page full)"));
+                               " (away 0-1: since_id page full)"));
     REQUIRE(since["rest_requests"].size() == 1);
     CHECK(since["rest_requests"][0]["full"] == true);
     CHECK(since["rest_requests"][0]["stream"] == "up");

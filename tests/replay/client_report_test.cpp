@@ -87,7 +87,7 @@ TEST_CASE("A client that never backfills is told each item it missed, and where"
     CHECK(missed_of(c) == expected);
     for (const auto& m : c["missed"]) {
         CHECK_THAT(m["where"].get<std::string>(),
-                   Catch::Contains("published in the recorded gap 1"));
+                   Catch::Contains("published in the recorded gap 0"));
     }
     CHECK(c["items"]["missed"] == 3);
     CHECK(c["items"]["over_rest"] == 0);
@@ -330,5 +330,5 @@ TEST_CASE(
     CHECK(c["items"]["on_stream"] == items.size() - 1);
     REQUIRE(c["missed"].size() == 1);
     CHECK(c["missed"][0]["id"] == events[spoiled]["id"]);
-    CHECK(c["missed"][0]["where"] == "while connection 1 was up");
+    CHECK(c["missed"][0]["where"] == "while connection 0 was up");
 }

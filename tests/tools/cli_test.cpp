@@ -376,3 +376,31 @@ TEST_CASE("A short token is redacted where it stands alone, not inside ordinary 
         CHECK_THAT(r.err, !Catch::Contains("tok-SECRET"));
     }
 }
+
+TEST_CASE("Every reading command takes a JSONL tape, as replay and diff do") {
+    TempDir dir;
+    const std::string fixture = std::string(MASTOTAPE_SOURCE_DIR) + "/fixtures/user-gaps.jsonl";
+    const std::string before = read_file(fixture);
+    const auto sessions = run_mastotape("sessions --db '" + fixture + "'", dir);
+    CHECK(sessions.exit_code == 0);
+    CHECK_THAT(sessions.out, Catch::Contains("user-gaps"));
+    const auto show = run_mastotape("show --db '" + fixture + "' --kind gap", dir);
+    CHECK(show.exit_code == 0);
+    CHECK_THAT(show.out, Catch::Contains("gap 0 start"));  // gaps count from 0, as in the report
+    CHECK_THAT(show.out, Catch::Contains("gap 1 start"));
+    const auto stats = run_mastotape("stats --db '" + fixture + "'", dir);
+    CHECK(stats.exit_code == 0);
+    CHECK_THAT(stats.out, Catch::Contains("events 40"));
+    const auto plot = run_mastotape("plot --db '" + fixture + "' -o plot.svg", dir);
+    CHECK(plot.exit_code == 0);
+    CHECK_THAT(read_file(dir.file("plot.svg")), Catch::Contains("<svg"));
+    const auto exported = run_mastotape("export --db '" + fixture + "'", dir);
+    CHECK(exported.exit_code == 0);
+    CHECK(exported.out == before);  // export(import(x)) == x, through the scratch tape
+    // Written in place, never: a command that writes a tape is told where.
+    const auto cut = run_mastotape("cut --db '" + fixture + "' --from 0 --to 10", dir);
+    CHECK(cut.exit_code != 0);
+    CHECK(one_line(cut.err));
+    CHECK_THAT(cut.err, Catch::Contains("--out FILE.db"));
+    CHECK(read_file(fixture) == before);
+}
