@@ -154,6 +154,10 @@ ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) 
     return error(404, "unknown control path");
 }
 
+// What the embeddings' wait_for_client() waits for: a live connection with a subscription (its
+// query string's stream, or a subscribe frame the server has read).
+bool ControlApi::ready(const ClientState& c) { return c.live > 0 && !c.subscriptions.empty(); }
+
 ControlAnswer ControlApi::status() const {
     std::string out = "{\"clock\":\"";
     out += mode_name(clock_.mode());
@@ -170,6 +174,11 @@ ControlAnswer ControlApi::status() const {
     out += std::string(",\"report_kept\":") + (admission_.keeps_items() ? "true" : "false");
     out += ",\"lateness\":" + player_.lateness().json();
     out += ",\"faults\":" + faults_json();
+    int subscribed = 0;
+    for (const auto& [token, c] : admission_.clients()) {
+        subscribed += ready(c) ? 1 : 0;
+    }
+    out += ",\"clients_subscribed\":" + std::to_string(subscribed);
     out += ",\"clients\":[";
     bool first = true;
     for (const auto& [token, c] : admission_.clients()) {
@@ -185,6 +194,7 @@ ControlAnswer ControlApi::status() const {
 std::string ControlApi::client_json(const ClientState& c) const {
     std::string out = "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
                       ",\"live\":" + std::to_string(c.live) +
+                      ",\"subscribed\":" + (ready(c) ? "true" : "false") +
                       ",\"finished\":" + (c.finished ? "true" : "false") +
                       ",\"frames_sent\":" + std::to_string(c.frames_sent) + ",\"position_ns\":" +
                       (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +

@@ -49,6 +49,7 @@ class ControlApi {
    private:
     ControlAnswer status() const;
     std::string client_json(const ClientState& c) const;
+    static bool ready(const ClientState& c);
     std::string faults_json() const;
     ControlAnswer clock_control(std::string_view path, std::string_view query);
     ControlAnswer run_to(std::string_view query);

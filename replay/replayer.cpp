@@ -3,6 +3,7 @@
 
 #include "mastotape/replayer.hpp"
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -141,7 +142,49 @@ void Replayer::add_fault(const std::string& spec) {
     impl_->ask("/_mastotape/faults", "add=" + schema::percent_encode(spec));
 }
 
-std::string Replayer::status() { return impl_->ask("/_mastotape/status", ""); }
+std::string Replayer::status_json() { return impl_->ask("/_mastotape/status", ""); }
+
+ReplayerStatus Replayer::status() {
+    const auto j = nlohmann::json::parse(status_json());
+    ReplayerStatus s;
+    s.clock = j.at("clock").get<std::string>();
+    s.tape_offset_ns = j.at("tape_offset_ns").get<std::int64_t>();
+    s.live_connections = j.at("live_connections").get<int>();
+    s.paused = j.at("paused").get<bool>();
+    for (const auto& c : j.at("clients")) {
+        ReplayerClient client;
+        client.name = c.at("name").get<std::string>();
+        client.live = c.at("live").get<int>();
+        client.subscribed = c.at("subscribed").get<bool>();
+        client.finished = c.at("finished").get<bool>();
+        client.frames_sent = c.at("frames_sent").get<std::uint64_t>();
+        for (const auto& label : c.at("subscriptions")) {
+            client.subscriptions.push_back(label.dump());
+        }
+        s.clients.push_back(std::move(client));
+    }
+    return s;
+}
+
+void Replayer::wait_for_client(int clients, double timeout_s) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::microseconds(static_cast<std::int64_t>(timeout_s * 1e6));
+    for (;;) {
+        const auto j = nlohmann::json::parse(status_json());
+        const int subscribed = j.at("clients_subscribed").get<int>();
+        if (subscribed >= clients) {
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= until) {
+            throw std::runtime_error(
+                "wait_for_client: " + std::to_string(subscribed) + " of " +
+                std::to_string(clients) + " clients connected and subscribed after " +
+                std::to_string(timeout_s) + " s (" + std::to_string(j.at("live_connections").get<int>()) +
+                " live connections)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
 
 std::string Replayer::report() { return impl_->ask("/_mastotape/report", ""); }
 

@@ -10,8 +10,9 @@
 //     options.tape = "fixtures/direct.jsonl";
 //     mastotape::Replayer replayer(options);
 //     my_client.connect(replayer.url() + "/api/v1/streaming?stream=direct");
+//     replayer.wait_for_client();            // connected and subscribed
 //     replayer.advance_ms(30'000);          // the virtual clock: nothing plays until it moves
-//     auto status = replayer.status();       // JSON: clock, clients, live connections
+//     mastotape::ReplayerStatus status = replayer.status();  // clock, clients, connections
 //     mastotape::ReplayerReport r = replayer.stop();
 //     CHECK_FALSE(r.missed);
 //
@@ -26,7 +27,7 @@
 // * On the virtual clock every client shares one timeline, as clients of a live server do: a
 //   connection starts where the clock stands when the server accepts it (its 101 or its SSE
 //   head), and what the tape held before that is the REST timelines' to give, not the stream's.
-//   Connect, wait until status() counts the connection live, then move the clock.
+//   Connect, wait_for_client() (connected and subscribed), then move the clock.
 // * Every member function may be called from any thread. Those that talk to the running server
 //   (advance_ms, run_to_seq, pause, resume, add_fault, status, report, control) throw
 //   std::logic_error after stop(), std::invalid_argument for a request the control API refuses
@@ -60,6 +61,25 @@ struct ReplayerOptions {
     bool loop = false;                // start the tape over after its last connection
 };
 
+// One client of the replayer (one token), as /_mastotape/status shows it.
+struct ReplayerClient {
+    std::string name;                        // "client 1": never its token
+    int live = 0;                            // open connections
+    bool subscribed = false;                 // a live connection with a subscription
+    bool finished = false;                   // played the tape's last connection
+    std::uint64_t frames_sent = 0;           // over all its connections
+    std::vector<std::string> subscriptions;  // stream labels as JSON arrays: ["hashtag","rust"]
+};
+
+// The replayer's state (/_mastotape/status; status_json() has all of it).
+struct ReplayerStatus {
+    std::string clock;                // "virtual", "max-speed" or "realtime"
+    std::int64_t tape_offset_ns = 0;  // where the one timeline stands
+    int live_connections = 0;
+    bool paused = false;
+    std::vector<ReplayerClient> clients;
+};
+
 // What each client was given and what it missed (`replay --report`).
 struct ReplayerReport {
     std::string json;                   // the report document, as `replay --report FILE` writes
@@ -89,8 +109,13 @@ class Replayer {
     void resume();
     // Adds a fault overlay, as `replay --fault SPEC` does.
     void add_fault(const std::string& spec);
-    // The control API's status document (/_mastotape/status) as JSON text.
-    std::string status();
+    // Waits until `clients` clients are connected and subscribed (their query string's stream, or a
+    // subscribe frame read): the moment to move a virtual clock. Throws std::runtime_error saying
+    // what it saw when that takes longer than `timeout_s`.
+    void wait_for_client(int clients = 1, double timeout_s = 10);
+    // The replayer's state, and the control API's status document (/_mastotape/status) whole.
+    ReplayerStatus status();
+    std::string status_json();
     // The report so far (/_mastotape/report) as JSON text.
     std::string report();
     // Any control API request: `path` under /_mastotape/, `query` without '?'; the JSON answer.

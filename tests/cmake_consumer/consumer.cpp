@@ -1,4 +1,5 @@
-// Uses the installed <mastotape/replayer.hpp> as a user's C++ test would: replays the JSONL
+// Uses the installed <mastotape/replayer.hpp> as a user's C++ test would: runs the README's C++
+// example as written (from the working directory, which has fixtures/), then replays the JSONL
 // fixture given as argv[1] on a virtual clock, reads what an SSE client gets as the clock moves,
 // and checks the status and the report. Prints what failed and exits 1; prints "ok" otherwise.
 
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 #include <mastotape/replayer.hpp>
 #include <stdexcept>
 #include <string>
@@ -58,6 +60,27 @@ class SseClient {
     std::string received_;
 };
 
+// What the README's example takes for granted: a client under test and a test framework's check.
+class ReadmeClient {
+   public:
+    void connect(const std::string& url) {
+        const auto port_at = url.rfind(':') + 1;
+        const auto path_at = url.find('/', port_at);
+        expect(url.substr(path_at) == "/api/v1/streaming/direct", "the SSE route, got " + url);
+        sse_ = std::make_unique<SseClient>(
+            static_cast<std::uint16_t>(std::stoi(url.substr(port_at, path_at - port_at))));
+    }
+
+   private:
+    std::unique_ptr<SseClient> sse_;
+};
+
+#define CHECK_FALSE(x) expect(!(x), #x " to be false")
+
+void readme_example(ReadmeClient& client) {
+#include "readme_example.inc"
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +89,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        ReadmeClient readme_client;
+        readme_example(readme_client);
         mastotape::ReplayerOptions options;
         options.tape = argv[1];
         mastotape::Replayer replayer(options);
@@ -79,8 +104,8 @@ int main(int argc, char** argv) {
         const std::int64_t at = replayer.advance_ms(10'000);
         expect(at == 10'045'827'144, "the tape at 10.0458 s, got " + std::to_string(at) + " ns");
         expect(client.read_until("event: conversation\n"),
-               "the first event after 10 s, got " + client.received() + replayer.status());
-        const std::string status = replayer.status();
+               "the first event after 10 s, got " + client.received() + replayer.status_json());
+        const std::string status = replayer.status_json();
         expect(status.find("\"clock\":\"virtual\"") != std::string::npos &&
                    status.find("\"live_connections\":1") != std::string::npos,
                "a virtual clock and one live connection in the status, got " + status);

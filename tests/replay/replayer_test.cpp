@@ -67,16 +67,21 @@ TEST_CASE("The in-process replayer plays a JSONL fixture as its virtual clock is
         // Before the clock moves, a WebSocket client gets the upgrade and nothing else.
         const auto still = frames_on_wire(upgrade_and_read(replayer.port(), "stream=direct"));
         CHECK(still.empty());
-        auto status = nlohmann::json::parse(replayer.status());
-        CHECK(status["clock"] == "virtual");
-        CHECK(status["clients"].size() == 1);
+        const mastotape::ReplayerStatus status = replayer.status();
+        CHECK(status.clock == "virtual");
+        REQUIRE(status.clients.size() == 1);
+        CHECK(status.clients[0].name == "client 1");
 
         // A client connected when the clock moves past the first event (8.08 s in) gets it.
         auto reading = std::async(std::launch::async, [&replayer] {
             return upgrade_and_read(replayer.port(), "stream=direct");
         });
-        REQUIRE(eventually(
-            [&] { return nlohmann::json::parse(replayer.status())["live_connections"] == 1; }));
+        replayer.wait_for_client();
+        const mastotape::ReplayerStatus up = replayer.status();
+        CHECK(up.live_connections == 1);
+        REQUIRE(up.clients.size() == 1);
+        CHECK(up.clients[0].subscribed);
+        CHECK(up.clients[0].subscriptions == std::vector<std::string>{"[\"direct\"]"});
         CHECK(replayer.run_to_seq(1) == 8'080'018'898);
         CHECK(replayer.advance_ms(1'000) == 9'080'018'898);
         const auto frames = frames_on_wire(reading.get());
@@ -108,8 +113,26 @@ TEST_CASE("The in-process replayer refuses what the control API refuses, with it
     mastotape::Replayer other(realtime);
     CHECK_THROWS_WITH(other.advance_ms(10), Catch::Contains("the clock is not virtual"));
     replayer.pause();
-    CHECK(nlohmann::json::parse(replayer.status())["paused"] == true);
+    CHECK(replayer.status().paused);
+    CHECK(nlohmann::json::parse(replayer.status_json())["paused"] == true);
     replayer.resume();
+}
+
+TEST_CASE("wait_for_client waits for a subscribe frame, and says what it saw when none comes") {
+    mastotape::Replayer replayer(fixture("direct.jsonl"));
+    CHECK_THROWS_WITH(replayer.wait_for_client(1, 0.2),
+                      Catch::Contains("0 of 1 clients connected and subscribed"));
+    // Connected with no stream: live, not yet subscribed, until its subscribe frame is read.
+    RawWs ws(replayer.port(), "");
+    REQUIRE(ws.upgraded());
+    REQUIRE(eventually([&] { return replayer.status().live_connections == 1; }));
+    CHECK_FALSE(replayer.status().clients.at(0).subscribed);
+    CHECK_THROWS(replayer.wait_for_client(1, 0.2));
+    ws.send_frame(1, R"({"type":"subscribe","stream":"direct"})");
+    replayer.wait_for_client(1, 10);
+    CHECK(replayer.status().clients.at(0).subscribed);
+    CHECK_THROWS_WITH(replayer.wait_for_client(2, 0.2),
+                      Catch::Contains("1 of 2 clients connected and subscribed"));
 }
 
 TEST_CASE("The in-process replayer names the user's file when it cannot play it") {

@@ -123,9 +123,12 @@ TEST_CASE("A CMake project finds the installed C++ package and replays a fixture
         MASTOTAPE_SANITIZED ? " '-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined'" : "";
     const std::string cmake = std::string("'") + MASTOTAPE_CMAKE + "'";
     bash(cmake + " -S '" + MASTOTAPE_SOURCE_DIR + "/tests/cmake_consumer' -B consumer" +
-             " -DCMAKE_PREFIX_PATH='" + prefix + "'" + flags + " > consumer.log 2>&1 && " + cmake +
+             " -DCMAKE_PREFIX_PATH='" + prefix + "'" + flags + " -DMASTOTAPE_README='" +
+             MASTOTAPE_SOURCE_DIR + "/README.md' > consumer.log 2>&1 && " + cmake +
              " --build consumer >> consumer.log 2>&1 || { cat consumer.log; exit 1; }\n",
          dir);
+    // The README's example names fixtures/direct.jsonl, from a checkout's top.
+    std::filesystem::create_directory_symlink(fixtures_dir(), dir.file("fixtures"));
     const std::string out =
         bash("./consumer/consumer '" + fixtures_dir() + "/direct.jsonl' 2>&1\n", dir);
     CHECK(out == "ok: client 1: saw 1 of 1 items\n");
