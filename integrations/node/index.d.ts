@@ -23,6 +23,7 @@ export class Replay {
   clearFaults(): Promise<{ faults: string[]; refuse_remaining: number; rest_errors_remaining: number }>;
   reset(client?: string): Promise<{ reset: number }>;
   status(): Promise<any>;
+  waitForClient(options?: { clients?: number; timeout?: number }): Promise<any>;
   report(): Promise<any>;
   output(): string;
   stop(): Promise<any>;

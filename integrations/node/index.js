@@ -98,6 +98,25 @@ export class Replay {
   status() {
     return this.control("status");
   }
+  /**
+   * Waits until `clients` clients are connected and subscribed (a query string's stream or a
+   * subscribe frame read): the moment to move a virtual clock. Rejects with a ReplayError saying
+   * what it saw when that takes longer than `timeout` ms. Resolves to the status.
+   */
+  async waitForClient({ clients = 1, timeout = 10000 } = {}) {
+    const until = Date.now() + timeout;
+    for (;;) {
+      const status = await this.status();
+      if (status.clients_subscribed >= clients) return status;
+      if (Date.now() >= until) {
+        throw new ReplayError(
+          `waitForClient: ${status.clients_subscribed} of ${clients} clients connected and ` +
+            `subscribed after ${timeout} ms (${status.live_connections} live connections)`,
+        );
+      }
+      await sleep(5);
+    }
+  }
   /** The report on every client so far (/_mastotape/report). */
   report() {
     return this.control("report");

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -75,6 +76,22 @@ class Replay:
 
     def status(self):
         return self.control("status")
+
+    def wait_for_client(self, clients=1, timeout=10):
+        """Waits until `clients` clients are connected and subscribed (a query string's stream or
+        a subscribe frame read): the moment to move a virtual clock. Raises ReplayError saying
+        what it saw when that takes longer than `timeout` seconds."""
+        until = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if status["clients_subscribed"] >= clients:
+                return status
+            if time.monotonic() >= until:
+                raise ReplayError(
+                    f"wait_for_client: {status['clients_subscribed']} of {clients} clients "
+                    f"connected and subscribed after {timeout} s "
+                    f"({status['live_connections']} live connections)")
+            time.sleep(0.005)
 
     def report(self):
         """The report on every client so far (/_mastotape/report)."""
