@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -16,6 +17,10 @@ using Views = std::vector<ClientView>;
 using Json = nlohmann::ordered_json;
 
 double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A span measured in real time, as the report gives it: to a tenth of a second, so that two runs
+// of the same client on the same tape give the same report (the milliseconds are the machine's).
+double measured(SteadyClock::duration d) { return std::round(in_seconds(d) * 10) / 10; }
 
 // "2.3 s"
 std::string seconds(SteadyClock::duration d) {
@@ -185,13 +190,13 @@ Json attempts_json(const Attempts& a) {
     Json j;
     j["count"] = a.count();
     if (a.first_delay()) {
-        j["first_delay_s"] = in_seconds(*a.first_delay());
+        j["first_delay_s"] = measured(*a.first_delay());
     }
     if (a.delays() > 0) {
-        j["min_delay_s"] = in_seconds(a.min_delay());
-        j["max_delay_s"] = in_seconds(a.max_delay());
+        j["min_delay_s"] = measured(a.min_delay());
+        j["max_delay_s"] = measured(a.max_delay());
         j["delays_grew"] = a.grew();
-        j["spread"] = a.spread();
+        j["spread"] = std::round(a.spread() * 100) / 100;  // as measured() does
     }
     if (const std::string p = a.pattern(); !p.empty()) {
         j["pattern"] = p;
@@ -214,10 +219,10 @@ Json connections_json(const ClientLog& log) {
         j["attempts"] = attempts_json(cs[k].attempts);
         if (cs[k].silent) {
             j["silence_noticed_after_s"] =
-                cs[k].noticed_after ? Json(in_seconds(*cs[k].noticed_after)) : Json(nullptr);
+                cs[k].noticed_after ? Json(measured(*cs[k].noticed_after)) : Json(nullptr);
         }
         if (k > 0 && cs[k - 1].ended) {
-            j["reconnect_delay_s"] = in_seconds(cs[k].started - *cs[k - 1].ended);
+            j["reconnect_delay_s"] = measured(cs[k].started - *cs[k - 1].ended);
         }
         conns.push_back(std::move(j));
     }

@@ -100,11 +100,13 @@ bool ControlApi::keeps_report(std::string_view path) const {
     return path == "/_mastotape/report" && admission_.keeps_items();
 }
 
-std::vector<ClientView> ControlApi::clients() const {
+std::vector<ClientView> ControlApi::clients(bool whole_tape) const {
     std::vector<ClientView> out;
     for (const auto& [token, c] : admission_.clients()) {
         std::int64_t now = c.position_ns.value_or(0);
-        if (clock_.one_timeline()) {
+        if (whole_tape) {
+            now = plan_.end_offset_ns;
+        } else if (clock_.one_timeline()) {
             now = clock_.shared_tape_now();
         } else if (clock_.mode() == ClockMode::realtime && c.clock.started) {
             now = clock_.tape_now(c.clock);

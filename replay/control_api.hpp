@@ -44,7 +44,9 @@ class ControlApi {
     // with make_reports, where reading the tape holds up no frame.
     bool keeps_report(std::string_view path) const;
     // The clients as the report sees them (copies of their logs), in the order they came.
-    std::vector<ClientView> clients() const;
+    // `whole_tape`: each client judged on the whole tape (the run is over: what it did not take
+    // before it left, it missed), not on where its clock stands.
+    std::vector<ClientView> clients(bool whole_tape = false) const;
 
    private:
     ControlAnswer status() const;

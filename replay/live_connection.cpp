@@ -12,6 +12,9 @@ namespace {
 
 namespace net = boost::asio;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+// The subscription gate's graces (see awaited_labels).
+constexpr auto kAfterFirstSubscribe = std::chrono::seconds(1);
+constexpr auto kWithoutSubscription = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -28,6 +31,27 @@ bool LiveConnection::subscribed(const std::string& label) {
 void LiveConnection::subscriptions_changed() {
     matched_labels_.clear();
     wake.cancel();
+}
+
+std::optional<TimePoint> LiveConnection::held_until(TimePoint now) {
+    if (client_texts < needed_texts && now < client_deadline) {
+        return client_deadline;
+    }
+    if (awaited_labels.empty()) {
+        return std::nullopt;
+    }
+    if (!subscriptions.empty() && !first_subscribed_at) {
+        first_subscribed_at = now;
+    }
+    const bool all = std::all_of(awaited_labels.begin(), awaited_labels.end(),
+                                 [&](const std::string& label) { return subscribed(label); });
+    const TimePoint until = first_subscribed_at ? *first_subscribed_at + kAfterFirstSubscribe
+                                                : opened_at + kWithoutSubscription;
+    if (all || now >= until) {
+        awaited_labels.clear();  // open for good
+        return std::nullopt;
+    }
+    return until;
 }
 
 net::awaitable<void> LiveConnection::wait_closed() {
@@ -54,8 +78,8 @@ net::awaitable<bool> wait_due(const ReplayClock& clock, LiveConnection& c, std::
         if (c.closed || !c.pending.empty() || c.close_1003) {
             co_return false;
         }
-        if (c.client_texts < c.needed_texts && SteadyClock::now() < c.client_deadline) {
-            c.wake.expires_at(c.client_deadline);
+        if (const auto held = c.held_until(SteadyClock::now())) {
+            c.wake.expires_at(*held);
             co_await c.wake.async_wait(kUseTuple);
             continue;
         }

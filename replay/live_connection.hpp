@@ -31,12 +31,20 @@ struct LiveConnection {
     std::deque<std::string> pending;  // error frames to send, in order
     bool close_1003 = false;          // a binary message came: close as the real server does
     std::vector<schema::Subscription> subscriptions;
-    // Causality: the next frame waits until the client has sent as many text messages as the
-    // recorded client had before it (its subscribes; at least one while it has no subscription),
-    // or until `client_deadline` (real time).
+    // Causality at a real-time clock: the next frame waits until the client has sent as many text
+    // messages as the recorded client had before it (its subscribes; at least one while it has
+    // no subscription), or until `client_deadline` (real time).
     std::size_t client_texts = 0;
     std::size_t needed_texts = 0;
     TimePoint client_deadline{};
+    // The subscription gate at --max-speed (client-paced): no frame goes until the client has
+    // subscribed to every label in `awaited_labels` (what the recorded connection carried), or a
+    // second after its first subscription (it subscribes to less), or five seconds after
+    // `opened_at` with none at all. Once open, the gate stays open. So what a client gets depends
+    // on the tape and on what it subscribes to, never on how fast it sends its subscribes.
+    std::vector<std::string> awaited_labels;
+    TimePoint opened_at{};
+    std::optional<TimePoint> first_subscribed_at;
     bool cut_short = false;  // a fault overlay, not the tape, ended it: the client resumes it
     // --kill-unresponsive: when the last ping went out (real time), and whether a pong came since.
     std::optional<TimePoint> pinged_at;
@@ -47,6 +55,9 @@ struct LiveConnection {
     bool subscribed(const std::string& label);
     // The subscriptions changed (the label cache goes) and the player looks again.
     void subscriptions_changed();
+    // Until when the next frame waits for the client's subscriptions (the two gates above);
+    // nullopt when it need not wait.
+    std::optional<TimePoint> held_until(TimePoint now);
 
     // Waits until the connection has closed (the client went, or its reader saw the end).
     boost::asio::awaitable<void> wait_closed();

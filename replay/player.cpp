@@ -16,7 +16,8 @@ using schema::FrameKind;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // How long a client has to refuse an oversize-at frame before its connection's end is played.
 constexpr auto kOversizeGrace = std::chrono::seconds(5);
-// A client that does not subscribe as the recorded one did is waited for a second at most.
+// At a real-time clock, a client that does not subscribe as the recorded one did is waited for a
+// second at most.
 constexpr auto kSubscribeGrace = std::chrono::seconds(1);
 
 // Waits on `c`'s timer until `until` (real time) or until it is woken and `done()` holds.
@@ -91,6 +92,12 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
     run.last_offset = run.start;
     conn.clock = clock_.connection_at(run.start);
     conn.client_deadline = SteadyClock::now() + kSubscribeGrace;
+    if (clock_.mode() == ClockMode::max_speed && out.subscribes_with_frames()) {
+        conn.opened_at = SteadyClock::now();
+        for (const auto& s : plan_.session.subscriptions) {
+            conn.awaited_labels.push_back(s.label());
+        }
+    }
     admission_.started(client, k, run.start);
     client.log.connection_started(SteadyClock::now(), run.start);
     run.alive = co_await out.open(run.start, run.start > p.up_offset_ns);
@@ -197,10 +204,11 @@ net::awaitable<bool> Player::apply_time_faults(Run& run, std::int64_t until) {
 // Waits until frame `f` is due, the client has subscribed as the recorded one had by then, and
 // the made-up heartbeats before it have gone out.
 net::awaitable<bool> Player::wait_for(Run& run, const schema::Frame& f) {
-    // A client that subscribes with frames gets nothing before its first subscribe arrives: at a
-    // faster replay the time it takes would lose it the first events, which the recorded client
-    // had subscribed in time for.
-    if (run.out.subscribes_with_frames()) {
+    // At a real-time clock, a client that subscribes with frames gets nothing before its first
+    // subscribe arrives: at a faster replay the time it takes would lose it the first events,
+    // which the recorded client had subscribed in time for. (--max-speed has its gate in
+    // play(); a virtual clock waits for nothing but the clock: wait_for_client() first.)
+    if (run.out.subscribes_with_frames() && clock_.mode() == ClockMode::realtime) {
         const auto& sent = texts_of(run.p);
         const auto sent_before = static_cast<std::size_t>(
             std::lower_bound(sent.begin(), sent.end(), f.seq) - sent.begin());

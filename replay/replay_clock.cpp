@@ -119,7 +119,7 @@ SteadyClock::duration ReplayClock::scaled(std::int64_t ns) const {
 
 SteadyClock::duration ReplayClock::silence_for(std::int64_t gap_ns) const {
     if (mode_ == ClockMode::max_speed) {
-        return kLongestSilence;
+        return max_speed_silence_;
     }
     return std::min<SteadyClock::duration>(scaled(gap_ns), kLongestSilence);
 }

@@ -97,9 +97,11 @@ class ReplayClock {
     // nothing at --max-speed or a virtual clock.
     SteadyClock::duration scaled(std::int64_t ns) const;
     // How long a connection whose recorded end was a heartbeat timeout stays silent, when the
-    // recording took `gap_ns` to reconnect: the gap scaled, at most two minutes; two minutes at
-    // --max-speed (the client's watchdog decides, as it did); none at a virtual clock.
+    // recording took `gap_ns` to reconnect: the gap scaled, at most two minutes; at --max-speed
+    // set_max_speed_silence()'s (--silence: a client without a watchdog of its own is not held
+    // for minutes); none at a virtual clock.
     SteadyClock::duration silence_for(std::int64_t gap_ns) const;
+    void set_max_speed_silence(SteadyClock::duration d) { max_speed_silence_ = d; }
 
    private:
     ClockMode mode_;
@@ -112,6 +114,7 @@ class ReplayClock {
     bool paused_ = false;
     TimePoint paused_at_{};  // real time the current pause began
     std::int64_t virtual_ns_ = 0;
+    SteadyClock::duration max_speed_silence_ = std::chrono::seconds(2);
 };
 
 }  // namespace mastotape::replay

@@ -40,11 +40,8 @@ constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
 // How long the accept loop waits after a failed accept (out of descriptors, most often).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
-// --exit-when-done: after the last stream, how long no HTTP request may have been under way
-// before the replayer exits (a recorder's backfill pages one request after another), and how
-// often that is looked at.
-constexpr auto kQuietBeforeExit = std::chrono::seconds(1);
-constexpr auto kQuietCheck = std::chrono::milliseconds(100);
+// --exit-when-done: how often the quiet after the last stream is looked at.
+constexpr auto kQuietCheck = std::chrono::milliseconds(50);
 
 std::string iso_utc(std::chrono::system_clock::time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -84,11 +81,9 @@ struct ReplayServer::Impl {
           signals(ioc) {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
         streaming.sse_label = schema::sse_label(plan.session);
-        streaming.connection_ended = [this] {
-            if (options.exit_when_done && player.live() == 0 && admission.all_finished()) {
-                stop_when_quiet();
-            }
-        };
+        streaming.connection_ended = [this] { client_activity_ended(); };
+        clock.set_max_speed_silence(std::chrono::duration_cast<SteadyClock::duration>(
+            std::chrono::duration<double>(options.silence_s)));
         net::post(rest_pool, [] { schema::make_this_thread_background(); });
         for (const auto& f : options.faults) {
             control.add_fault(f);
@@ -119,8 +114,11 @@ struct ReplayServer::Impl {
     // Plain HTTP requests under way and when the last one ended (--exit-when-done waits for
     // quiet); declared before the io_context, whose coroutines they outlive.
     int http_in_flight = 0;
-    SteadyClock::time_point last_http_end{};
+    SteadyClock::time_point last_activity{};  // a client's stream or request ended
     bool waiting_for_quiet = false;
+    // How the run ended: the clients were done (--exit-when-done) or --timeout passed. Then every
+    // client is judged on the whole tape: what it did not take before it left, it missed.
+    bool ended_by_clients = false;
     // Client connections open, and the most the descriptors allow (accept_loop waits there);
     // before the io_context, like the two above.
     DescriptorBudget descriptors;
@@ -150,28 +148,42 @@ struct ReplayServer::Impl {
     net::awaitable<void> serve_http(ServerStream& stream);
     net::awaitable<Response> answer(const Request& req, const std::string& path,
                                     const std::string& query);
+    void client_activity_ended();
     void stop_when_quiet();
+    void start_timeout(net::steady_timer& timer);
 };
 
-// Every client has played the whole tape: stops the server once no HTTP request has been under
-// way for kQuietBeforeExit, so that REST requests (a backfill's pages) still coming get answered;
-// gives up waiting when a stream starts again.
+// A client's stream, refused attempt or request ended: with --exit-when-done and no stream
+// open, the quiet that follows may end the run.
+void ReplayServer::Impl::client_activity_ended() {
+    last_activity = SteadyClock::now();
+    if (options.exit_when_done && player.live() == 0) {
+        stop_when_quiet();
+    }
+}
+
+// The clients are done when no stream is open and no client connected, was refused or asked
+// anything for exit_grace_s: a client that read what it wanted and left, one that played the
+// whole tape, one that gave up. Stops the server then; gives up waiting when a stream starts.
 void ReplayServer::Impl::stop_when_quiet() {
     if (waiting_for_quiet) {
         return;
     }
     waiting_for_quiet = true;
+    const auto grace = std::chrono::duration_cast<SteadyClock::duration>(
+        std::chrono::duration<double>(options.exit_grace_s));
     net::co_spawn(
         ioc,
-        [this]() -> net::awaitable<void> {
+        [this, grace]() -> net::awaitable<void> {
             net::steady_timer tick(ioc);
             for (;;) {
                 tick.expires_after(kQuietCheck);
                 co_await tick.async_wait(kUseTuple);
-                if (player.live() > 0 || !admission.all_finished()) {
+                if (player.live() > 0) {
                     break;
                 }
-                if (http_in_flight == 0 && SteadyClock::now() - last_http_end >= kQuietBeforeExit) {
+                if (http_in_flight == 0 && SteadyClock::now() - last_activity >= grace) {
+                    ended_by_clients = true;
                     ioc.stop();
                     break;
                 }
@@ -179,6 +191,23 @@ void ReplayServer::Impl::stop_when_quiet() {
             waiting_for_quiet = false;
         },
         net::detached);
+}
+
+// --timeout: however far the clients got, the run ends, with exit code 1 and a line saying so.
+void ReplayServer::Impl::start_timeout(net::steady_timer& timer) {
+    timer.expires_after(std::chrono::duration_cast<SteadyClock::duration>(
+        std::chrono::duration<double>(options.timeout_s)));
+    timer.async_wait([this](const beast::error_code& ec) {
+        if (ec) {
+            return;
+        }
+        std::cerr << "replay: --timeout " << options.timeout_s << " s passed with "
+                  << player.live() << " streams open and " << admission.clients().size()
+                  << " clients seen; stopping with exit code 1\n";
+        exit_code = 1;
+        ended_by_clients = true;
+        ioc.stop();
+    });
 }
 
 // Loads the certificate chain and key; throws a one-line error naming the file.
@@ -423,10 +452,12 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
         const std::string& query = target.second;
         if (beast::websocket::is_upgrade(req)) {
             co_await serve_websocket(streaming, stream, std::move(req), query);
+            client_activity_ended();  // played, or refused
             co_return;
         }
         if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
             const bool more = co_await serve_sse(streaming, stream, std::move(req), *sub);
+            client_activity_ended();
             if (more) {
                 continue;
             }
@@ -472,7 +503,7 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         explicit InFlight(Impl& i) : impl(i) { ++impl.http_in_flight; }
         ~InFlight() {
             --impl.http_in_flight;
-            impl.last_http_end = SteadyClock::now();
+            impl.client_activity_ended();
         }
         InFlight(const InFlight&) = delete;
         InFlight& operator=(const InFlight&) = delete;
@@ -525,6 +556,10 @@ int ReplayServer::run() {
             }
         });
     }
+    net::steady_timer timeout(impl.ioc);
+    if (impl.options.timeout_s > 0) {
+        impl.start_timeout(timeout);
+    }
     impl.ioc.run();
     return impl.exit_code;
 }
@@ -535,7 +570,7 @@ void ReplayServer::stop() {
 
 ReplayReport ReplayServer::report() {
     ReplayReport out;
-    const auto clients = impl_->control.clients();
+    const auto clients = impl_->control.clients(impl_->ended_by_clients);
     const auto reports = make_reports(impl_->store, impl_->plan, clients);
     out.json = reports_json(reports, clients);
     out.junit = reports_junit(reports, clients);

@@ -31,10 +31,13 @@ struct ReplayOptions {
     double speed = 1.0;
     bool loop = false;               // after the last connection, start the tape over
     bool hold = false;               // after the last frame, keep the connection open and silent
-    bool exit_when_done = false;     // stop once every client has played the whole tape and
-                                     // no REST request has come for a second
+    bool exit_when_done = false;     // stop once the clients are done: no stream open, and no
+                                     // connection or request for exit_grace_s
+    double exit_grace_s = 2;         // how long a client that left may take to come back
     bool client_report = false;      // keep what each client was given, for report()
     double idle_timeout_s = 0;       // with exit_when_done: fail when nobody connects in time
+    double timeout_s = 0;            // > 0: stop with exit code 1 after this long, done or not
+    double silence_s = 2;            // at --max-speed: how long a recorded silence lasts
     std::string require_token;       // non-empty: reject other tokens as the real server does
     bool shared_clock = false;       // one broadcast timeline for every client
     bool synth_heartbeats = true;    // a tape of the other transport gets this one's heartbeats
@@ -62,8 +65,9 @@ class ReplayServer {
     std::uint16_t port() const;
     // ws://HOST:PORT, or wss:// with TLS
     std::string base_url() const;
-    // Serves until stop(), a signal (SIGINT/SIGTERM) or, with exit_when_done, the end. Returns
-    // the process exit code: 0, or 1 when idle_timeout_s passed with no client.
+    // Serves until stop(), a signal (SIGINT/SIGTERM), timeout_s or, with exit_when_done, the
+    // clients' end. Returns the process exit code: 0, or 1 when idle_timeout_s passed with no
+    // client or timeout_s passed.
     int run();
     // Thread-safe; makes run() return.
     void stop();

@@ -155,10 +155,25 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_flag("--loop", o->replay.loop, "Start the tape over after its last connection");
     sub->add_flag("--hold", o->replay.hold, "Keep the last connection open and silent at the end");
     sub->add_flag("--exit-when-done", o->replay.exit_when_done,
-                  "Exit 0 once every client has played the whole tape and no REST request has "
-                  "come for a second");
+                  "Exit once the clients are done: no stream open and no connection or request "
+                  "for --exit-grace seconds (a client that read what it wanted and left is "
+                  "done; it is judged on the whole tape)");
+    sub->add_option("--exit-grace", o->replay.exit_grace_s,
+                    "With --exit-when-done: how long a client that left may take to come back "
+                    "(longer for a client that backs off longer)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--idle-timeout", o->replay.idle_timeout_s,
                     "With --exit-when-done: exit 1 if no client connects within this many seconds");
+    sub->add_option("--timeout", o->replay.timeout_s,
+                    "Exit 1 with a line saying so after this many seconds, done or not: a CI job "
+                    "never hangs on the replayer")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--silence", o->replay.silence_s,
+                    "At --max-speed: how many seconds a recorded silence (a connection the "
+                    "recorder's watchdog ended) lasts before it ends as recorded")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--require-token-file", o->require_token_file,
                     "Accept only the token in this file (401 with X-Error-Message otherwise)");
     sub->add_flag("--kill-unresponsive", o->replay.kill_unresponsive,

@@ -52,7 +52,9 @@ TEST_CASE("At --max-speed everything is due at once, and a virtual clock moves o
     FakeTime t;
     const ReplayClock fast(ClockMode::max_speed, 1.0, false, 0, t.source());
     CHECK(fast.due(fast.connection_at(0), 3600 * kSec).now);
-    CHECK(fast.silence_for(kSec) == 120s);  // the client's watchdog decides
+    CHECK(fast.silence_for(kSec) == 2s);  // --silence: a client without a watchdog is not held
+    fast.set_max_speed_silence(90s);
+    CHECK(fast.silence_for(kSec) == 90s);
 
     ReplayClock v(ClockMode::virtual_clock, 1.0, false, 7 * kSec, t.source());
     CHECK(v.one_timeline());
