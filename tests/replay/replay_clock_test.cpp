@@ -50,7 +50,7 @@ TEST_CASE("A pause stops the replay's time and a resume goes on where it stood")
 
 TEST_CASE("At --max-speed everything is due at once, and a virtual clock moves only when told") {
     FakeTime t;
-    const ReplayClock fast(ClockMode::max_speed, 1.0, false, 0, t.source());
+    ReplayClock fast(ClockMode::max_speed, 1.0, false, 0, t.source());
     CHECK(fast.due(fast.connection_at(0), 3600 * kSec).now);
     CHECK(fast.silence_for(kSec) == 2s);  // --silence: a client without a watchdog is not held
     fast.set_max_speed_silence(90s);
