@@ -73,7 +73,7 @@ std::string missed_summary(const ClientReport& r) {
 
 // The one line: items seen of those available, what was missed and why, reconnects, silences,
 // pings.
-std::string verdict_line(const ClientReport& r, const ClientLog& log) {
+std::string verdict_line(const ClientReport& r, const ClientLog& log, bool timed) {
     const auto& conns = log.connections();
     std::string v = r.name + ": saw " +
                     std::to_string(r.available - static_cast<std::int64_t>(r.missed.size())) +
@@ -87,7 +87,7 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
     if (conns.size() > 1) {
         v += "; " + std::to_string(conns.size() - 1) + " reconnect" + (conns.size() > 2 ? "s" : "");
         std::vector<std::string> delays;
-        for (std::size_t i = 1; i < conns.size(); ++i) {
+        for (std::size_t i = 1; timed && i < conns.size(); ++i) {
             if (conns[i - 1].ended) {
                 delays.push_back(seconds(conns[i].started - *conns[i - 1].ended));
             }
@@ -97,7 +97,7 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
         }
         v += delays.empty() ? "" : " after the drop";
     }
-    for (std::size_t i = 0; i < conns.size(); ++i) {
+    for (std::size_t i = 0; timed && i < conns.size(); ++i) {
         if (const std::string p = conns[i].attempts.pattern(); !p.empty()) {
             v += "; before connection " + std::to_string(i + 1) + " it " + p;
         }
@@ -107,9 +107,12 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log) {
     }
     for (const auto& c : conns) {
         if (c.silent) {
-            v += c.noticed_after
-                     ? "; noticed the silent connection after " + seconds(*c.noticed_after)
-                     : std::string("; never noticed the silent connection");
+            if (!c.noticed_after) {
+                v += "; never noticed the silent connection";
+            } else {
+                v += "; noticed the silent connection" +
+                     (timed ? " after " + seconds(*c.noticed_after) : std::string());
+            }
         }
     }
     if (log.pings() > 0) {
@@ -182,13 +185,17 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             r.missed[i].finding = f;
         }
     }
-    r.verdict = verdict_line(r, log);
+    r.verdict = verdict_line(r, log, view.timed);
     return r;
 }
 
-Json attempts_json(const Attempts& a) {
+// `timed`: the real-time spans mean something (see ClientView::timed).
+Json attempts_json(const Attempts& a, bool timed) {
     Json j;
     j["count"] = a.count();
+    if (!timed) {
+        return j;
+    }
     if (a.first_delay()) {
         j["first_delay_s"] = measured(*a.first_delay());
     }
@@ -204,7 +211,7 @@ Json attempts_json(const Attempts& a) {
     return j;
 }
 
-Json connections_json(const ClientLog& log) {
+Json connections_json(const ClientLog& log, bool timed) {
     Json conns = Json::array();
     const auto& cs = log.connections();
     for (std::size_t k = 0; k < cs.size(); ++k) {
@@ -216,12 +223,14 @@ Json connections_json(const ClientLog& log) {
             j["recorded_end"] = cs[k].recorded_end;
         }
         j["refused_before"] = cs[k].attempts.count() - 1;
-        j["attempts"] = attempts_json(cs[k].attempts);
-        if (cs[k].silent) {
+        j["attempts"] = attempts_json(cs[k].attempts, timed);
+        if (cs[k].silent && !timed) {
+            j["silence_noticed"] = cs[k].noticed_after.has_value();
+        } else if (cs[k].silent) {
             j["silence_noticed_after_s"] =
                 cs[k].noticed_after ? Json(measured(*cs[k].noticed_after)) : Json(nullptr);
         }
-        if (k > 0 && cs[k - 1].ended) {
+        if (timed && k > 0 && cs[k - 1].ended) {
             j["reconnect_delay_s"] = measured(cs[k].started - *cs[k - 1].ended);
         }
         conns.push_back(std::move(j));
@@ -229,7 +238,7 @@ Json connections_json(const ClientLog& log) {
     return conns;
 }
 
-Json requests_json(const ClientReport& r, const ClientLog& log) {
+Json requests_json(const ClientReport& r, const ClientLog& log, bool timed) {
     Json out = Json::array();
     const auto& qs = log.rest_requests();
     for (std::size_t i = 0; i < qs.size(); ++i) {
@@ -240,14 +249,18 @@ Json requests_json(const ClientReport& r, const ClientLog& log) {
         j["items"] = q.items;
         j["limit"] = q.limit;
         j["full"] = v.full;
-        j["stream"] = q.stream_up ? "up" : "away";
+        if (timed) {  // at --max-speed a race between the stream's end and the request
+            j["stream"] = q.stream_up ? "up" : "away";
+        }
         j["connections_before"] = q.connections_before;
         j["follows"] = v.follows ? Json{{"request", *v.follows + 1}, {"rel", v.rel}} : Json();
         j["link_followed"] = v.followed_prev   ? Json("prev")
                              : v.followed_next ? Json("next")
                                                : Json();
         j["to_the_end"] = v.to_the_end;
-        j["tape_now_ns"] = q.tape_now;
+        if (timed) {  // at --max-speed, how far the stream had gone when the request came
+            j["tape_now_ns"] = q.tape_now;
+        }
         out.push_back(std::move(j));
     }
     return out;
@@ -295,9 +308,10 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
                                 {"advice", f.advice}});
         }
         c["findings"] = std::move(findings);
-        c["connections"] = connections_json(log);
-        c["attempts_after_last"] = attempts_json(log.pending_attempts());
-        c["rest_requests"] = requests_json(r, log);
+        const bool timed = clients[i].timed;
+        c["connections"] = connections_json(log, timed);
+        c["attempts_after_last"] = attempts_json(log.pending_attempts(), timed);
+        c["rest_requests"] = requests_json(r, log, timed);
         c["pings"] = {{"sent", log.pings()}, {"pongs", log.pongs()}};
         out_clients.push_back(std::move(c));
     }

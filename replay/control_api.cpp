@@ -111,8 +111,9 @@ std::vector<ClientView> ControlApi::clients(bool whole_tape) const {
         } else if (clock_.mode() == ClockMode::realtime && c.clock.started) {
             now = clock_.tape_now(c.clock);
         }
-        out.push_back(
-            {c.name, c.log, now, c.live > 0 ? c.subscriptions : decltype(c.subscriptions){}});
+        out.push_back({c.name, c.log, now,
+                       c.live > 0 ? c.subscriptions : decltype(c.subscriptions){},
+                       clock_.mode() == ClockMode::realtime});
     }
     // "client 2" before "client 10": in the order they came.
     std::sort(out.begin(), out.end(), [](const ClientView& a, const ClientView& b) {

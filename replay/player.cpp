@@ -204,11 +204,12 @@ net::awaitable<bool> Player::apply_time_faults(Run& run, std::int64_t until) {
 // Waits until frame `f` is due, the client has subscribed as the recorded one had by then, and
 // the made-up heartbeats before it have gone out.
 net::awaitable<bool> Player::wait_for(Run& run, const schema::Frame& f) {
-    // At a real-time clock, a client that subscribes with frames gets nothing before its first
-    // subscribe arrives: at a faster replay the time it takes would lose it the first events,
-    // which the recorded client had subscribed in time for. (--max-speed has its gate in
-    // play(); a virtual clock waits for nothing but the clock: wait_for_client() first.)
-    if (run.out.subscribes_with_frames() && clock_.mode() == ClockMode::realtime) {
+    // A client that subscribes with frames gets nothing before its first subscribe arrives, nor a
+    // frame before it has sent what the recorded client had sent by then (an error frame answers
+    // a subscribe): at a faster replay the time it takes would lose it the first events, which the
+    // recorded client had subscribed in time for. (--max-speed adds its gate in play(); a virtual
+    // clock waits for nothing but the clock: wait_for_client() first.)
+    if (run.out.subscribes_with_frames() && clock_.mode() != ClockMode::virtual_clock) {
         const auto& sent = texts_of(run.p);
         const auto sent_before = static_cast<std::size_t>(
             std::lower_bound(sent.begin(), sent.end(), f.seq) - sent.begin());
