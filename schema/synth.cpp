@@ -21,7 +21,6 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::size_t kFlushEvery = 8192;
 
-// The connection ends synth can make.
 constexpr std::array<EndCause, 7> kCauses{EndCause::eof,
                                           EndCause::reset,
                                           EndCause::close,
@@ -486,6 +485,8 @@ std::int64_t Synth::run() {
 }
 
 }  // namespace
+
+std::span<const EndCause> synth_connection_ends() { return kCauses; }
 
 std::int64_t synthesize(TapeStore& store, const SynthOptions& options,
                         const std::function<void(std::int64_t)>& progress) {

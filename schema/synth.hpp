@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct SynthOptions {
     std::int64_t start_wall_ns = 1'787'313'600'000'000'000;  // 2026-08-21T12:00:00Z
     std::int64_t heartbeat_timeout_ns = 75'000'000'000;
 };
+
+// The connection ends synth can make (--connection-ends).
+std::span<const EndCause> synth_connection_ends();
 
 // Writes one session into `store` and returns its id. Throws std::invalid_argument for options
 // that cannot make a session (unknown cause, event not delivered on any of the streams, ...).

@@ -10,40 +10,59 @@
 #include "replay/faults.hpp"
 #include "schema/model.hpp"
 #include "schema/streams.hpp"
+#include "schema/synth.hpp"
+#include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"
+#include "tools/man_page.hpp"
 
 namespace mastotape::tools {
 namespace {
 
-// The values an option takes, as a `compgen` action: a word list (-W), files (-f) or none.
-std::string values_of(const std::string& option) {
-    std::string words;
-    const auto add = [&](std::string_view w) {
-        words += (words.empty() ? "" : " ") + std::string(w);
-    };
+// The values option `option` of subcommand `sub` takes, as a `compgen` word list (-W), from the
+// lists the commands check against; "" when nobody can guess them.
+std::string values_of(const std::string& sub, const std::string& option) {
+    std::set<std::string> words;
     if (option == "--stream") {
         for (const auto& s : schema::all_streams()) {
-            add(std::string(s.name) + (s.param == schema::StreamParam::none ? "" : "="));
+            words.insert(std::string(s.name) + (s.param == schema::StreamParam::none ? "" : "="));
         }
     } else if (option == "--fault") {
         for (const auto name : replay::kFaultNames) {
-            add(std::string(name) + "=");
+            words.insert(std::string(name) + "=");
         }
     } else if (option == "--transport") {
-        add("websocket sse");
+        words = {"websocket", "sse"};
     } else if (option == "--compress") {
-        add("zstd none zstd:1 zstd:19");
+        words = {"zstd", "none", "zstd:1", "zstd:19"};
     } else if (option == "--kind") {
         for (int k = 0; k <= static_cast<int>(schema::FrameKind::comment); ++k) {
-            add(schema::to_string(static_cast<schema::FrameKind>(k)));
+            words.insert(std::string(schema::to_string(static_cast<schema::FrameKind>(k))));
         }
-        add("connection gap client backfill");
+        words.insert({"connection", "gap", "client", "backfill"});
     } else if (option == "--token-in") {
-        add("header query subprotocol");
-    } else {
-        return "";
+        words = {"header", "query", "subprotocol"};
+    } else if (option == "--format" && sub == "export") {
+        words = {"jsonl", "har"};
+    } else if (option == "--format" && sub == "plot") {
+        words = {"svg", "html"};
+    } else if (option == "--connection-ends") {
+        for (const auto cause : schema::synth_connection_ends()) {
+            words.insert(std::string(schema::to_string(cause)));
+        }
+    } else if (option == "--event") {
+        for (const auto& s : schema::all_streams()) {
+            for (const auto e : s.events) {
+                words.insert(std::string(e));
+            }
+        }
+    } else if (option == "--ignore") {
+        words = schema::diff_aspects();
     }
-    return "-W '" + words + "'";
+    std::string out;
+    for (const auto& w : words) {
+        out += (out.empty() ? "" : " ") + w;
+    }
+    return out.empty() ? "" : "-W '" + out + "'";
 }
 
 // Options whose value is a file.
@@ -58,40 +77,63 @@ std::vector<const CLI::App*> subcommands(const CLI::App& app) {
     return app.get_subcommands([](const CLI::App*) { return true; });
 }
 
+// A `case "$sub $prev"` branch for each option that takes a value: its words (without the
+// space after a `name=`, for the value that follows), files and folders (a folder with its `/`),
+// or nothing.
+std::string value_branches(const CLI::App& sub) {
+    std::string out;
+    for (const CLI::Option* o : sub.get_options()) {
+        if (o->get_items_expected_min() == 0) {
+            continue;
+        }
+        std::vector<std::string> names;
+        for (const auto& l : o->get_lnames()) {
+            names.push_back("--" + l);
+        }
+        for (const auto& s : o->get_snames()) {
+            names.push_back("-" + s);
+        }
+        for (const auto& name : names) {
+            const std::string pattern = "        \"" + sub.get_name() + " " + name + "\") ";
+            if (takes_file(name)) {
+                out += pattern + "_mastotape_files; return ;;\n";
+            } else if (const std::string words = values_of(sub.get_name(), name); !words.empty()) {
+                out += pattern + "COMPREPLY=($(compgen " + words +
+                       " -- \"$cur\"))\n"
+                       "            [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && "
+                       "compopt -o nospace 2> /dev/null\n"
+                       "            return ;;\n";
+            } else {
+                out += pattern + "return ;;\n";  // a value nobody can guess
+            }
+        }
+    }
+    return out;
+}
+
 std::string bash_script(const CLI::App& app) {
     std::string names;
     std::string per_sub;
-    std::set<std::string> valued;
+    std::string by_option;
     for (const CLI::App* sub : subcommands(app)) {
         names += " " + sub->get_name();
         std::string opts;
         for (const CLI::Option* o : sub->get_options()) {
             for (const auto& l : o->get_lnames()) {
                 opts += " --" + l;
-                if (o->get_items_expected_min() > 0) {
-                    valued.insert("--" + l);
-                }
             }
             for (const auto& s : o->get_snames()) {
                 opts += " -" + s;
-                if (o->get_items_expected_min() > 0) {
-                    valued.insert("-" + s);
-                }
             }
         }
         per_sub += "        " + sub->get_name() + ") opts='" + opts.substr(1) + "' ;;\n";
-    }
-    std::string by_option;
-    for (const auto& o : valued) {
-        const std::string action = takes_file(o) ? "-f" : values_of(o);
-        if (!action.empty()) {
-            by_option +=
-                "        " + o + ") COMPREPLY=($(compgen " + action + " -- \"$cur\")); return ;;\n";
-        } else {
-            by_option += "        " + o + ") return ;;\n";  // a value nobody can guess
-        }
+        by_option += value_branches(*sub);
     }
     return "# bash completion for mastotape; generated by `mastotape completion bash`.\n"
+           "_mastotape_files() {\n"
+           "    compopt -o filenames 2> /dev/null\n"
+           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+           "}\n"
            "_mastotape() {\n"
            "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} sub= i opts\n"
            "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
@@ -103,7 +145,7 @@ std::string bash_script(const CLI::App& app) {
            " --help --version' -- \"$cur\"))\n"
            "        return\n"
            "    fi\n"
-           "    case $prev in\n" +
+           "    case \"$sub $prev\" in\n" +
            by_option +
            "    esac\n"
            "    case $sub in\n" +
@@ -113,7 +155,7 @@ std::string bash_script(const CLI::App& app) {
            "    if [[ $cur == -* ]]; then\n"
            "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
            "    else\n"
-           "        COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+           "        _mastotape_files\n"
            "    fi\n"
            "}\n"
            "complete -F _mastotape mastotape\n";
@@ -123,17 +165,26 @@ std::string bash_script(const CLI::App& app) {
 
 void add_completion_command(CLI::App& app, Runner& run) {
     auto what = std::make_shared<std::string>();
-    auto* sub =
-        app.add_subcommand("completion",
-                           "Print a bash completion script (`mastotape completion bash > "
-                           "/etc/bash_completion.d/mastotape`), or the list of subcommands");
-    sub->add_option("WHAT", *what, "bash, or subcommands")
+    auto page = std::make_shared<std::string>();
+    auto* sub = app.add_subcommand(
+        "completion",
+        "Print a bash completion script (`mastotape completion bash > "
+        "/etc/bash_completion.d/mastotape`), the list of subcommands, or a man page in roff "
+        "(`mastotape completion man replay`)");
+    sub->add_option("WHAT", *what, "bash, subcommands or man")
         ->required()
-        ->check(CLI::IsMember({"bash", "subcommands"}));
-    sub->callback([what, &app, &run] {
-        run = [what, &app] {
+        ->check(CLI::IsMember({"bash", "subcommands", "man"}));
+    sub->add_option("SUBCOMMAND", *page, "With man: the subcommand's page (default: mastotape(1))");
+    sub->callback([what, page, &app, &run] {
+        run = [what, page, &app] {
             if (*what == "bash") {
                 std::cout << bash_script(app);
+            } else if (*what == "man") {
+                const CLI::App* of = nullptr;
+                if (!page->empty()) {
+                    of = app.get_subcommand(*page);
+                }
+                std::cout << man_page(app, of, "mastotape " MASTOTAPE_VERSION);
             } else {
                 for (const CLI::App* s : subcommands(app)) {
                     std::cout << s->get_name() << '\n';

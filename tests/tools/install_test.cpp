@@ -65,12 +65,32 @@ TEST_CASE("cmake --install puts a working mastotape, its man pages and completio
     for (std::size_t at = 0, end; (end = subs.find('\n', at)) != std::string::npos; at = end + 1) {
         const std::string sub = subs.substr(at, end - at);
         INFO(sub);
-        const std::string page = read_file(prefix + "/share/man/man1/mastotape-" + sub + ".1");
+        // Gzipped, as Debian ships them; roff with sections, not --help in no-fill mode.
+        const std::string page =
+            bash("gzip -dc '" + prefix + "/share/man/man1/mastotape-" + sub + ".1.gz'\n", dir);
         CHECK_THAT(page, Catch::StartsWith(".TH MASTOTAPE-"));
-        CHECK_THAT(page, Catch::Contains("--help"));
+        for (const char* section : {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS",
+                                    ".SH EXAMPLES", ".SH EXIT STATUS", ".SH FILES",
+                                    ".SH SEE ALSO"}) {
+            CHECK_THAT(page, Catch::Contains(section));
+        }
+        CHECK_THAT(page, Catch::Contains("\\fB\\-\\-help\\fR"));
+        CHECK_THAT(page, !Catch::Contains(".nf\n"));
     }
-    CHECK_THAT(read_file(prefix + "/share/man/man1/mastotape-replay.1"),
-               Catch::Contains("--virtual-clock") && Catch::Contains("--fault"));
+    const std::string replay =
+        bash("gzip -dc '" + prefix + "/share/man/man1/mastotape-replay.1.gz'\n", dir);
+    CHECK_THAT(replay, Catch::Contains("\\-\\-virtual\\-clock") &&
+                           Catch::Contains("\\-\\-fault") && Catch::Contains("Clocks") &&
+                           Catch::Contains("control API"));
+    // Laid out by man for an 80-column terminal: no line runs over.
+    if (std::filesystem::exists("/usr/bin/man")) {
+        CHECK(bash("MANWIDTH=80 man -l '" + prefix +
+                       "/share/man/man1/mastotape-replay.1.gz' 2> /dev/null | awk 'length > 80'\n",
+                   dir)
+                  .empty());
+    }
+    // The synopsis names the arguments.
+    CHECK_THAT(replay, Catch::Contains(".B mastotape replay\n[\\fIOPTIONS\\fR] [\\fITAPE\\fR]"));
 
     const std::string version = bash("'" + bin + "' --version\n", dir);
     CHECK_THAT(version, Catch::StartsWith("mastotape 0.") && Catch::Contains("tape format 4") &&
@@ -106,9 +126,12 @@ TEST_CASE("cpack makes a .deb with computed Depends whose files run from a scrat
     const std::string bin = dir.file("root/usr/bin/mastotape");
     CHECK_THAT(bash("'" + bin + "' --version\n", dir),
                Catch::StartsWith("mastotape 0.1.0") && Catch::Contains("tape format 4"));
-    CHECK(std::filesystem::exists(dir.file("root/usr/share/man/man1/mastotape-replay.1")));
+    CHECK(std::filesystem::exists(dir.file("root/usr/share/man/man1/mastotape-replay.1.gz")));
     CHECK(
         std::filesystem::exists(dir.file("root/usr/share/bash-completion/completions/mastotape")));
+    // The systemd unit ships with the tool, its ExecStart at the package's prefix.
+    CHECK_THAT(read_file(dir.file("root/usr/lib/systemd/system/mastotape-record@.service")),
+               Catch::Contains("\nExecStart=/usr/bin/mastotape record "));
     check_played(replay_with(bin, dir));
 }
 
@@ -118,6 +141,9 @@ TEST_CASE("A CMake project finds the installed C++ package and replays a fixture
     cmake_install(prefix, dir);
     CHECK(std::filesystem::exists(prefix + "/include/mastotape/replayer.hpp"));
     CHECK(std::filesystem::exists(prefix + "/lib/cmake/mastotape/mastotapeConfig.cmake"));
+    // --prefix anywhere: the systemd unit runs the binary installed there.
+    CHECK_THAT(read_file(prefix + "/lib/systemd/system/mastotape-record@.service"),
+               Catch::Contains("\nExecStart=" + prefix + "/bin/mastotape record "));
     // A sanitized mastotape links only into a sanitized program.
     const std::string flags =
         MASTOTAPE_SANITIZED ? " '-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined'" : "";
@@ -142,6 +168,9 @@ TEST_CASE("The bash completion completes subcommands, options and their values")
     const auto complete = [&](const std::string& words) {
         return bash(
             "source ./completion.bash\n"
+            // Outside a real completion compopt refuses: what the script asks of it is logged.
+            "compopt() { echo \"compopt $*\" >> compopt.log; }\n"
+            "rm -f compopt.log\n"
             "COMP_WORDS=(" +
                 words +
                 ")\n"
@@ -155,11 +184,25 @@ TEST_CASE("The bash completion completes subcommands, options and their values")
     CHECK(complete("mastotape replay --fau") == "--fault\n");
     CHECK_THAT(complete("mastotape replay --fault ''"),
                Catch::Contains("drop-after=\n") && Catch::Contains("slow=\n"));
-    CHECK(complete("mastotape record --stream hash") == "hashtag=\nhashtag:local=\n");
+    CHECK(complete("mastotape record --stream hash") == "hashtag:local=\nhashtag=\n");
     CHECK(complete("mastotape synth --transport s") == "sse\n");
     CHECK(complete("mastotape compact --compress n") == "none\n");
     CHECK(complete("mastotape show --kind com") == "comment\n");
     CHECK(complete("mastotape stats --db arch") == "archive.db\n");
     // Flags take no value: after one, a file (a tape) is completed.
     CHECK(complete("mastotape replay --max-speed arch") == "archive.db\n");
+    // A value that goes on after its `=` gets no space; a folder is completed as a folder.
+    CHECK(complete("mastotape replay --fault drop-a") == "drop-after=\n");
+    CHECK(read_file(dir.file("compopt.log")) == "compopt -o nospace\n");
+    std::filesystem::create_directory(dir.file("tapes"));
+    CHECK(complete("mastotape stats --db tap") == "tapes\n");
+    CHECK(read_file(dir.file("compopt.log")) == "compopt -o filenames\n");
+    CHECK(complete("mastotape verify tap") == "tapes\n");
+    CHECK(read_file(dir.file("compopt.log")) == "compopt -o filenames\n");
+    // Each option's values, for the subcommand it belongs to.
+    CHECK(complete("mastotape export --format h") == "har\n");
+    CHECK(complete("mastotape plot --format s") == "svg\n");
+    CHECK(complete("mastotape synth --connection-ends heart") == "heartbeat-timeout\n");
+    CHECK(complete("mastotape cut --event status") == "status.update\n");
+    CHECK(complete("mastotape diff --ignore tim") == "timing\n");
 }

@@ -14,7 +14,7 @@ using namespace mastotape::test;
 namespace {
 
 const std::string kUnit =
-    std::string(MASTOTAPE_SOURCE_DIR) + "/integrations/systemd/mastotape-record@.service";
+    std::string(MASTOTAPE_SOURCE_DIR) + "/integrations/systemd/mastotape-record@.service.in";
 
 }  // namespace
 
@@ -24,15 +24,24 @@ TEST_CASE("The systemd unit passes systemd-analyze verify without a warning") {
         return;
     }
     TempDir dir;
-    // The unit names /usr/bin/mastotape; verify checks that it is executable: point it at ours.
+    // The unit names @BINDIR@/mastotape, filled in when installed; verify checks that it is
+    // executable: point it at ours.
     const RunResult r =
-        run_bash("sed 's|/usr/bin/mastotape|" + std::string(MASTOTAPE_BINARY) + "|' '" + kUnit +
+        run_bash("sed 's|@BINDIR@/mastotape|" + std::string(MASTOTAPE_BINARY) + "|' '" + kUnit +
                      "' > 'mastotape-record@archive.service'\n"
                      "systemd-analyze verify --man=no \"$PWD/mastotape-record@archive.service\"\n",
                  dir);
     INFO(r.out);
     CHECK(r.exit_code == 0);
     CHECK(r.out.empty());
+    // Sandboxed: what is left is the network a recorder needs.
+    const RunResult security =
+        run_bash("systemd-analyze security --offline=true mastotape-record@archive.service 2>&1 |"
+                 " sed -n 's/.*Overall exposure level for [^:]*: \\([0-9.]*\\).*/\\1/p'\n",
+                 dir);
+    INFO(security.out);
+    REQUIRE_FALSE(security.out.empty());
+    CHECK(std::stod(security.out) <= 3.0);
 }
 
 TEST_CASE("The systemd unit's command records until its KillSignal stops it cleanly") {
@@ -60,7 +69,7 @@ TEST_CASE("The systemd unit's command records until its KillSignal stops it clea
             "TARGET=ws://127.0.0.1:$(cat port)\n"
             "MASTOTAPE_OPTIONS='--stream public --no-discovery'\n"
             "line=${line//%S/$PWD/state}; line=${line//%d/$PWD/creds}; line=${line//%i/archive}\n"
-            "line=${line//\\/usr\\/bin\\/mastotape/" +
+            "line=${line//@BINDIR@\\/mastotape/" +
             MASTOTAPE_BINARY +
             "}\n"
             // exec: the signal goes to the recorder, not to a shell around it.
