@@ -28,9 +28,26 @@ bool LiveConnection::subscribed(const std::string& label) {
     return it->second;
 }
 
-void LiveConnection::subscriptions_changed() {
+void LiveConnection::subscriptions_changed(const std::vector<schema::Subscription>& before) {
+    for (const auto& s : before) {
+        const bool kept = std::find(subscriptions.begin(), subscriptions.end(), s) !=
+                          subscriptions.end();
+        if (!kept && std::find(dropped_.begin(), dropped_.end(), s) == dropped_.end()) {
+            dropped_.push_back(s);
+        }
+    }
     matched_labels_.clear();
     wake.cancel();
+}
+
+std::vector<schema::Subscription> LiveConnection::ever_subscribed() const {
+    std::vector<schema::Subscription> out = dropped_;
+    for (const auto& s : subscriptions) {
+        if (std::find(out.begin(), out.end(), s) == out.end()) {
+            out.push_back(s);
+        }
+    }
+    return out;
 }
 
 std::optional<TimePoint> LiveConnection::held_until(TimePoint now) {

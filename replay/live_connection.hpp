@@ -31,6 +31,9 @@ struct LiveConnection {
     std::deque<std::string> pending;  // error frames to send, in order
     bool close_1003 = false;          // a binary message came: close as the real server does
     std::vector<schema::Subscription> subscriptions;
+    // Every subscription it has had, in order (a client may unsubscribe before it leaves: what
+    // it was offered while subscribed still counts).
+    std::vector<schema::Subscription> ever_subscribed() const;
     // Causality at a real-time clock: the next frame waits until the client has sent as many text
     // messages as the recorded client had before it (its subscribes; at least one while it has
     // no subscription), or until `client_deadline` (real time).
@@ -53,8 +56,9 @@ struct LiveConnection {
     // Whether this connection receives events labelled `label`. Every frame asks, and a tape has
     // a handful of labels: each is matched once per subscription change.
     bool subscribed(const std::string& label);
-    // The subscriptions changed (the label cache goes) and the player looks again.
-    void subscriptions_changed();
+    // The subscriptions changed (the label cache goes) and the player looks again. `before`: what
+    // they were.
+    void subscriptions_changed(const std::vector<schema::Subscription>& before = {});
     // Until when the next frame waits for the client's subscriptions (the two gates above);
     // nullopt when it need not wait.
     std::optional<TimePoint> held_until(TimePoint now);
@@ -71,6 +75,7 @@ struct LiveConnection {
     bool reader_done() const { return reader_done_; }
 
    private:
+    std::vector<schema::Subscription> dropped_;  // subscriptions it had and gave up
     std::map<std::string, bool> matched_labels_;  // stream label -> subscribed
     boost::asio::steady_timer reader_joined;
     bool reader_done_ = true;

@@ -146,7 +146,7 @@ void Player::logged_end(Run& run, ConnectionEnd how) {
         noticed = SteadyClock::now() - *run.all_sent_at;
     }
     run.client.log.connection_ended(SteadyClock::now(), reached, how, std::move(recorded),
-                                    run.conn.subscriptions);
+                                    run.conn.ever_subscribed());
     if (silent) {
         run.client.log.silence(noticed);
     }

@@ -168,6 +168,7 @@ net::awaitable<void> WebSocketOutlet::read_client() {
         const std::string text = beast::buffers_to_string(buffer.data());
         buffer.consume(buffer.size());
         ++conn_.client_texts;
+        const auto before = conn_.subscriptions;
         const auto m = parse_client_message(text);
         if (m.type == "subscribe") {
             if (auto error = subscribe_error(m.subscription)) {
@@ -184,7 +185,7 @@ net::awaitable<void> WebSocketOutlet::read_client() {
             }
         }
         client_.subscriptions = conn_.subscriptions;
-        conn_.subscriptions_changed();
+        conn_.subscriptions_changed(before);
     }
     if (silent_until_) {
         // The server went silent: no frames, no pongs, no close reply. What the client sends is

@@ -145,11 +145,17 @@ void add_replay_command(CLI::App& app, Runner& run) {
         ->capture_default_str();
     sub->add_flag("--allow-remote", o->allow_remote, "Allow binding a non-loopback address");
     sub->add_option("--port-file", o->port_file, "Write the bound port to this file");
-    sub->add_option("--speed", o->replay.speed, "Play the tape's schedule this many times faster")
+    sub->add_option("--speed", o->replay.speed,
+                    "Play the tape's schedule this many times faster (the schedule rules: a "
+                    "client that comes back late has lost what was streamed meanwhile)")
         ->capture_default_str();
-    sub->add_flag("--max-speed", o->max_speed, "Send frames as fast as each client takes them");
+    sub->add_flag("--max-speed", o->max_speed,
+                  "Client-paced: frames as fast as each client takes them, once it has "
+                  "subscribed to what the recording carried; a recorded gap lasts until it "
+                  "comes back; the same client gets the same report on every run");
     sub->add_flag("--virtual-clock", o->virtual_clock,
-                  "Time moves only through /_mastotape/clock/advance and run-to");
+                  "Time moves only through /_mastotape/clock/advance and run-to; nothing waits "
+                  "in real time (wait until the client is subscribed, then move it)");
     sub->add_flag("--shared-clock", o->replay.shared_clock,
                   "One broadcast timeline for every client instead of a cursor each");
     sub->add_flag("--loop", o->replay.loop, "Start the tape over after its last connection");
