@@ -115,7 +115,7 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log, bool timed
             }
         }
     }
-    if (log.pings() > 0) {
+    if (timed && log.pings() > 0) {  // at --max-speed a pong races the connection's end
         v += "; answered " + std::to_string(std::min(log.pongs(), log.pings())) + "/" +
              std::to_string(log.pings()) + " pings";
         v += log.pongs() == 0 ? " (Mastodon drops a client that never answers)" : "";
@@ -312,7 +312,8 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
         c["connections"] = connections_json(log, timed);
         c["attempts_after_last"] = attempts_json(log.pending_attempts(), timed);
         c["rest_requests"] = requests_json(r, log, timed);
-        c["pings"] = {{"sent", log.pings()}, {"pongs", log.pongs()}};
+        c["pings"] = timed ? Json{{"sent", log.pings()}, {"pongs", log.pongs()}}
+                           : Json{{"sent", log.pings()}};
         out_clients.push_back(std::move(c));
     }
     Json out;

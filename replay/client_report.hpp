@@ -47,7 +47,8 @@ struct ClientView {
     std::int64_t position_ns = 0;
     std::vector<schema::Subscription> live_subscriptions;  // of a connection still open
     // Whether real-time spans (reconnect delays, backoff, how soon a silence was noticed, whether
-    // a request came while the stream was up) belong in the report: at a real-time clock. At
+    // a request came while the stream was up, whether a ping's pong came before the connection
+    // went on) belong in the report: at a real-time clock. At
     // --max-speed and on a virtual clock they are the machine's, not the tape's, and are left
     // out, so that the same client on the same tape gives the same report on every run.
     bool timed = true;
