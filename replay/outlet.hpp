@@ -23,8 +23,10 @@ class Outlet {
     // Whether the client subscribes with frames (the recorded client's are waited for).
     virtual bool subscribes_with_frames() const = 0;
     // What goes out before the tape's frames, the connection starting at tape time `start`;
-    // `resumed` when that is past its recorded beginning. False when the connection is gone.
-    virtual boost::asio::awaitable<bool> open(std::int64_t start, bool resumed) = 0;
+    // `resumed` when that is past its recorded beginning; `alive_at`: the recorded server's last
+    // sign of life by then (its last ping, or the handshake). False when the connection is gone.
+    virtual boost::asio::awaitable<bool> open(std::int64_t start, bool resumed,
+                                              std::int64_t alive_at) = 0;
     // Waits until the tape offset is due, answering the client meanwhile; false when the
     // connection is gone.
     virtual boost::asio::awaitable<bool> wait(std::int64_t offset) = 0;

@@ -100,7 +100,13 @@ net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState
     }
     admission_.started(client, k, run.start);
     client.log.connection_started(SteadyClock::now(), run.start);
-    run.alive = co_await out.open(run.start, run.start > p.up_offset_ns);
+    const bool resumed = run.start > p.up_offset_ns;
+    std::int64_t alive_at = p.up_offset_ns;
+    if (resumed) {  // the recorded server's last ping before the resume point
+        alive_at = store_.last_ping_between(session_id_, p.up_offset_ns, run.start)
+                       .value_or(p.up_offset_ns);
+    }
+    run.alive = co_await out.open(run.start, resumed, alive_at);
     co_await play_frames(run);
     const ConnectionEnd ending = co_await finish(run);
     if (client.generation != run.generation) {

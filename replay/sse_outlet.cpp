@@ -39,7 +39,7 @@ class SseOutlet final : public Outlet {
     net::awaitable<void> watch_client();
 
     bool subscribes_with_frames() const override { return false; }
-    net::awaitable<bool> open(std::int64_t start, bool resumed) override;
+    net::awaitable<bool> open(std::int64_t start, bool resumed, std::int64_t alive_at) override;
     net::awaitable<bool> wait(std::int64_t offset) override;
     net::awaitable<bool> play(const schema::Frame& f) override;
     net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override;
@@ -115,10 +115,13 @@ net::awaitable<void> SseOutlet::watch_client() {
 }
 
 // The real server writes `:)` right after the headers; an SSE tape has it recorded, and it is
-// played from there unless the connection resumes past it.
-net::awaitable<bool> SseOutlet::open(std::int64_t start, bool resumed) {
+// played from there unless the connection resumes past it. Its :thump every 15 s is per
+// response, as Mastodon's interval is, while the recorded server was alive.
+net::awaitable<bool> SseOutlet::open(std::int64_t start, bool resumed, std::int64_t alive_at) {
     start_ = start;
-    alive_until_ = start + kPingInterval;
+    // Alive for a ping interval after its last sign of life, on the tape's clock: a connection
+    // resumed inside a recorded silence gets no :thump, however often the client comes back.
+    alive_until_ = alive_at + kPingInterval;
     if (synthesizing()) {
         next_synth_ns_ = start + kThumpInterval;  // each response's own 15 s interval
     }

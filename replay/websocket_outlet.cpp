@@ -111,7 +111,7 @@ class WebSocketOutlet final : public Outlet {
     net::awaitable<void> read_client();
 
     bool subscribes_with_frames() const override { return true; }
-    net::awaitable<bool> open(std::int64_t start, bool) override {
+    net::awaitable<bool> open(std::int64_t start, bool, std::int64_t) override {
         last_ping_ns_ = start;
         co_return true;
     }

@@ -383,6 +383,24 @@ std::vector<std::pair<std::int64_t, std::int64_t>> TapeStore::heartbeats(std::in
     });
 }
 
+std::optional<std::int64_t> TapeStore::last_ping_between(std::int64_t session_id,
+                                                         std::int64_t from_ns,
+                                                         std::int64_t until_ns) {
+    return guarded(path_, [&]() -> std::optional<std::int64_t> {
+        SQLite::Statement st(impl_->db,
+                             "SELECT max(offset_ns) FROM frames WHERE session_id = ? AND "
+                             "kind = 'ping' AND offset_ns >= ? AND offset_ns <= ?");
+        st.bind(1, session_id);
+        st.bind(2, from_ns);
+        st.bind(3, until_ns);
+        st.executeStep();
+        if (st.getColumn(0).isNull()) {
+            return std::nullopt;
+        }
+        return st.getColumn(0).getInt64();
+    });
+}
+
 std::int64_t TapeStore::events_before(std::int64_t session_id, std::int64_t offset_ns) {
     return guarded(path_, [&] {
         SQLite::Statement st(impl_->db,

@@ -218,6 +218,10 @@ class TapeStore {
     // The bytes of the frame with row id `row`, and the body of backfilled item `seq`.
     std::string frame_bytes(std::int64_t row);
     std::string backfill_body(std::int64_t session_id, std::int64_t seq);
+    // The offset of the last ping in [from_ns, until_ns], if any (whether a recorded server was
+    // still alive when a replayed connection resumes).
+    std::optional<std::int64_t> last_ping_between(std::int64_t session_id, std::int64_t from_ns,
+                                                  std::int64_t until_ns);
     // Number of event frames before `offset_ns` (event numbering for replay faults).
     std::int64_t events_before(std::int64_t session_id, std::int64_t offset_ns);
     // Heartbeats (pings, and SSE comments other than the opening `:)`) as

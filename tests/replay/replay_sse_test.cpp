@@ -213,6 +213,53 @@ TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past
     CHECK(thumps == expected);
 }
 
+TEST_CASE("A client that comes back inside a recorded silence gets no fresh :thump (issue 35)") {
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3;
+    so.rate = 0.05;
+    so.connection_ends = {"heartbeat-timeout"};  // the server goes silent, 75 s before the end
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::virtual_clock;
+    std::int64_t last_ping = 0;
+    std::int64_t end = 0;
+    {
+        schema::TapeStore tape(o.tape, schema::OpenMode::read);
+        end = *tape.connections(1).front().ended_offset_ns;
+    }
+    for (const auto& f : tape_frames(o.tape)) {
+        if (f.connection_idx == 0 && f.columns.kind == schema::FrameKind::ping) {
+            last_ping = f.offset_ns;
+        }
+    }
+    REQUIRE(end - last_ping > 60'000'000'000);
+    RunningReplay replay(o);
+    const auto advance_to = [&](std::int64_t ns) {
+        const auto now = get_json(replay.port(), "/_mastotape/status")["tape_offset_ns"];
+        get_json(replay.port(), "/_mastotape/clock/advance?ms=" +
+                                    std::to_string((ns - now.get<std::int64_t>()) / 1'000'000));
+    };
+    {
+        RawConn first(replay.port());
+        first.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
+        REQUIRE(first.wait_for(":)"));
+        advance_to(last_ping + 31'000'000'000);  // into the silence: the server is dead
+        first.settle();
+    }
+    // Back inside the silence, twice: each connection resumes where the clock stands, and the
+    // dead server sends it nothing, not 15 s after it came (59 s past the last ping in all).
+    for (const int wait_ms : {16'000, 12'000}) {
+        RawConn back(replay.port());
+        back.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
+        REQUIRE(back.wait_for("\r\n\r\n"));
+        get_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(wait_ms));
+        back.settle();
+        INFO(back.data());
+        CHECK(back.data().find(":thump") == std::string::npos);
+    }
+}
+
 TEST_CASE(
     "Faults play over SSE too: drop-after cuts the body and the client resumes, "
     "malformed-at cuts an event, close-at ends the body") {
