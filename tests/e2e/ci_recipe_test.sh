@@ -5,6 +5,7 @@
 # bot's verdict, well before the recipe's --timeout.
 # Usage: ci_recipe_test.sh MASTOTAPE_BINARY SOURCE_DIR
 set -euo pipefail
+tests_dir=$(cd "$(dirname "$0")/.." && pwd)
 binary=$1
 source_dir=$2
 work=$(mktemp -d)
@@ -48,23 +49,12 @@ status=0
 timeout 300 bash -e -c "$step" > recipe.log 2>&1 || status=$?
 took=$((SECONDS - start))
 cat recipe.log
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAILED: $what" >&2
-    fi
-}
+# shellcheck source=tests/check.sh
+source "$tests_dir/check.sh"
 check "the recipe's step exits 0 (it exited $status)" test "$status" -eq 0
 check "the step ends by itself, well inside its --timeout (it took $took s)" test "$took" -lt 120
 check "the bot's test ran to its end" grep -q "the bot saw 15 conversations" recipe.log
 check "the report says the bot missed nothing" grep -Eq '"missed": ?0' report.json
 check "the JUnit file is written" grep -q '<testsuite name="mastotape replay"' mastotape.xml
 echo "recipe finished by itself in $took s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+checks_done

@@ -5,22 +5,13 @@
 # really carry what CMake looks for, and the -dev package's Depends are in the build list.
 # Usage: packages_test.sh SOURCE_DIR
 set -euo pipefail
+tests_dir=$(cd "$(dirname "$0")/.." && pwd)
 cd "$1"
 # shellcheck source=tools/packages.sh
 source tools/packages.sh
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAILED: $what" >&2
-    fi
-}
+# shellcheck source=tests/check.sh
+source "$tests_dir/check.sh"
 in_list() { # in_list PACKAGE LIST...
     local p=$1 q
     shift
@@ -86,5 +77,4 @@ done
 check "the README's CI recipe installs from tools/packages.sh" \
     grep -q 'install_packages build' README.md
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+checks_done

@@ -17,6 +17,8 @@ import tempfile
 import time
 import urllib.request
 
+from clients import event_id  # the clients' own reading of an event
+
 binary, fixtures, masto_dir, wscat, client = [os.path.abspath(a) for a in sys.argv[1:5]] + [sys.argv[5]]
 here = os.path.dirname(os.path.abspath(__file__))
 scratch = tempfile.mkdtemp(prefix="mastotape-matrix-")
@@ -33,15 +35,6 @@ def check(ok, what):
     else:
         failures += 1
         print(f"FAILED: {what}", flush=True)
-
-
-def event_id(event, payload):
-    if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            pass
-    return f"{event} {payload['id'] if isinstance(payload, dict) else payload}"
 
 
 def recorded_events(fixture, connection=None):
