@@ -172,31 +172,49 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past its last ping") {
-    TempDir dir;
+namespace {
+
+// A WebSocket tape whose first connection goes silent (the server died) 75 s before the recorder's
+// watchdog ended it, on a virtual clock: where it started, its last ping, where it ended.
+struct SilentTape {
+    replay::ReplayOptions options;
+    std::int64_t start = -1;
+    std::int64_t last_ping = 0;
+    std::int64_t end = 0;
+};
+
+SilentTape silent_tape(const TempDir& dir) {
     schema::SynthOptions so;
     so.events = 3;
     so.rate = 0.05;
-    so.connection_ends = {"heartbeat-timeout"};  // the server goes silent, 75 s before the end
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
-    o.clock = replay::ClockMode::virtual_clock;
-    std::int64_t last_ping = 0;
-    std::int64_t start = -1;
-    std::int64_t end = 0;
+    so.connection_ends = {"heartbeat-timeout"};
+    SilentTape t;
+    t.options.tape = make_tape(dir, so);
+    t.options.clock = replay::ClockMode::virtual_clock;
     {
-        schema::TapeStore tape(o.tape, schema::OpenMode::read);
+        schema::TapeStore tape(t.options.tape, schema::OpenMode::read);
         const auto first = tape.connections(1).front();
-        start = *first.handshake_offset_ns;
-        end = *first.ended_offset_ns;
+        t.start = *first.handshake_offset_ns;
+        t.end = *first.ended_offset_ns;
     }
-    for (const auto& f : tape_frames(o.tape)) {
+    for (const auto& f : tape_frames(t.options.tape)) {
         if (f.connection_idx == 0 && f.columns.kind == schema::FrameKind::ping) {
-            last_ping = f.offset_ns;
+            t.last_ping = f.offset_ns;
         }
     }
-    REQUIRE(end - last_ping > 60'000'000'000);
-    RunningReplay replay(o);
+    REQUIRE(t.end - t.last_ping > 60'000'000'000);
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past its last ping") {
+    TempDir dir;
+    const SilentTape t = silent_tape(dir);
+    const std::int64_t start = t.start;
+    const std::int64_t last_ping = t.last_ping;
+    const std::int64_t end = t.end;
+    RunningReplay replay(t.options);
     RawConn sse(replay.port());
     sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(sse.wait_for(":)"));
@@ -215,26 +233,9 @@ TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past
 
 TEST_CASE("A client that comes back inside a recorded silence gets no fresh :thump (issue 35)") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 3;
-    so.rate = 0.05;
-    so.connection_ends = {"heartbeat-timeout"};  // the server goes silent, 75 s before the end
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
-    o.clock = replay::ClockMode::virtual_clock;
-    std::int64_t last_ping = 0;
-    std::int64_t end = 0;
-    {
-        schema::TapeStore tape(o.tape, schema::OpenMode::read);
-        end = *tape.connections(1).front().ended_offset_ns;
-    }
-    for (const auto& f : tape_frames(o.tape)) {
-        if (f.connection_idx == 0 && f.columns.kind == schema::FrameKind::ping) {
-            last_ping = f.offset_ns;
-        }
-    }
-    REQUIRE(end - last_ping > 60'000'000'000);
-    RunningReplay replay(o);
+    const SilentTape t = silent_tape(dir);
+    const std::int64_t last_ping = t.last_ping;
+    RunningReplay replay(t.options);
     const auto advance_to = [&](std::int64_t ns) {
         const auto now = get_json(replay.port(), "/_mastotape/status")["tape_offset_ns"];
         get_json(replay.port(), "/_mastotape/clock/advance?ms=" +
