@@ -129,6 +129,10 @@ TEST_CASE("cpack makes a .deb with computed Depends whose files run from a scrat
     CHECK(std::filesystem::exists(dir.file("root/usr/share/man/man1/mastotape-replay.1.gz")));
     CHECK(
         std::filesystem::exists(dir.file("root/usr/share/bash-completion/completions/mastotape")));
+    // Debian's copyright file, beside the README.
+    CHECK_THAT(read_file(dir.file("root/usr/share/doc/mastotape/copyright")),
+               Catch::StartsWith("Format: https://www.debian.org/doc/packaging-manuals/"
+                                 "copyright-format/1.0/\nUpstream-Name: mastotape\n"));
     // The systemd unit ships with the tool, its ExecStart at the package's prefix.
     CHECK_THAT(read_file(dir.file("root/usr/lib/systemd/system/mastotape-record@.service")),
                Catch::Contains("\nExecStart=/usr/bin/mastotape record "));
