@@ -404,3 +404,13 @@ TEST_CASE("Every reading command takes a JSONL tape, as replay and diff do") {
     CHECK_THAT(cut.err, Catch::Contains("--out FILE.db"));
     CHECK(read_file(fixture) == before);
 }
+
+TEST_CASE("replay --timeout ends a run that nobody ends, with exit 1 and a line saying so") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 5 -q", dir).exit_code == 0);
+    const auto r = run_mastotape("replay --timeout 0.5 --exit-when-done", dir);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("replay: --timeout 0.5 s passed with 0 streams open"));
+    const auto bad = run_mastotape("replay --timeout 0", dir);
+    CHECK(bad.exit_code == 2);
+}
