@@ -17,7 +17,8 @@ import tempfile
 import time
 import urllib.request
 
-from clients import event_id  # the clients' own reading of an event
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources: tests write to scratch only
+from clients import event_id  # pylint: disable=wrong-import-position
 
 binary, fixtures, masto_dir, wscat, client = [os.path.abspath(a) for a in sys.argv[1:5]] + [sys.argv[5]]
 here = os.path.dirname(os.path.abspath(__file__))
