@@ -17,6 +17,7 @@
 #include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
 #include "replay/rest_timelines.hpp"
+#include "replay/run_end.hpp"
 #include "replay/server_stream.hpp"
 #include "replay/sse_outlet.hpp"
 #include "replay/streaming.hpp"
@@ -40,9 +41,6 @@ constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
 // How long the accept loop waits after a failed accept (out of descriptors, most often).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
-// --exit-when-done: how often the quiet after the last stream is looked at.
-constexpr auto kQuietCheck = std::chrono::milliseconds(50);
-
 std::string iso_utc(std::chrono::system_clock::time_point t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
@@ -81,7 +79,7 @@ struct ReplayServer::Impl {
           signals(ioc) {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
         streaming.sse_label = schema::sse_label(plan.session);
-        streaming.connection_ended = [this] { client_activity_ended(); };
+        streaming.connection_ended = [this] { run_end.activity_ended(); };
         clock.set_max_speed_silence(std::chrono::duration_cast<SteadyClock::duration>(
             std::chrono::duration<double>(options.silence_s)));
         net::post(rest_pool, [] { schema::make_this_thread_background(); });
@@ -111,16 +109,15 @@ struct ReplayServer::Impl {
     ControlApi control;
     Streaming streaming;
     RestTimelines rest;
-    // Plain HTTP requests under way and when the last one ended (--exit-when-done waits for
-    // quiet); declared before the io_context, whose coroutines they outlive.
-    int http_in_flight = 0;
-    SteadyClock::time_point last_activity{};  // a client's stream or request ended
-    bool waiting_for_quiet = false;
-    // How the run ended: the clients were done (--exit-when-done) or --timeout passed. Then every
-    // client is judged on the whole tape: what it did not take before it left, it missed.
-    bool ended_by_clients = false;
+    // When the run ends by itself (--exit-when-done, --timeout); before the io_context, whose
+    // coroutines it outlives.
+    RunEnd run_end{
+        ioc,
+        options.exit_when_done,
+        options.exit_grace_s,
+        {[this] { return player.live(); }, [this] { return admission.clients().size(); }}};
     // Client connections open, and the most the descriptors allow (accept_loop waits there);
-    // before the io_context, like the two above.
+    // before the io_context, like the one above.
     DescriptorBudget descriptors;
     std::size_t open_connections = 0;
     net::io_context ioc;
@@ -148,67 +145,7 @@ struct ReplayServer::Impl {
     net::awaitable<void> serve_http(ServerStream& stream);
     net::awaitable<Response> answer(const Request& req, const std::string& path,
                                     const std::string& query);
-    void client_activity_ended();
-    void stop_when_quiet();
-    void start_timeout(net::steady_timer& timer);
 };
-
-// A client's stream, refused attempt or request ended: with --exit-when-done and no stream
-// open, the quiet that follows may end the run.
-void ReplayServer::Impl::client_activity_ended() {
-    last_activity = SteadyClock::now();
-    if (options.exit_when_done && player.live() == 0) {
-        stop_when_quiet();
-    }
-}
-
-// The clients are done when no stream is open and no client connected, was refused or asked
-// anything for exit_grace_s: a client that read what it wanted and left, one that played the
-// whole tape, one that gave up. Stops the server then; gives up waiting when a stream starts.
-void ReplayServer::Impl::stop_when_quiet() {
-    if (waiting_for_quiet) {
-        return;
-    }
-    waiting_for_quiet = true;
-    const auto grace = std::chrono::duration_cast<SteadyClock::duration>(
-        std::chrono::duration<double>(options.exit_grace_s));
-    net::co_spawn(
-        ioc,
-        [this, grace]() -> net::awaitable<void> {
-            net::steady_timer tick(ioc);
-            for (;;) {
-                tick.expires_after(kQuietCheck);
-                co_await tick.async_wait(kUseTuple);
-                if (player.live() > 0) {
-                    break;
-                }
-                if (http_in_flight == 0 && SteadyClock::now() - last_activity >= grace) {
-                    ended_by_clients = true;
-                    ioc.stop();
-                    break;
-                }
-            }
-            waiting_for_quiet = false;
-        },
-        net::detached);
-}
-
-// --timeout: however far the clients got, the run ends, with exit code 1 and a line saying so.
-void ReplayServer::Impl::start_timeout(net::steady_timer& timer) {
-    timer.expires_after(std::chrono::duration_cast<SteadyClock::duration>(
-        std::chrono::duration<double>(options.timeout_s)));
-    timer.async_wait([this](const beast::error_code& ec) {
-        if (ec) {
-            return;
-        }
-        std::cerr << "replay: --timeout " << options.timeout_s << " s passed with "
-                  << player.live() << " streams open and " << admission.clients().size()
-                  << " clients seen; stopping with exit code 1\n";
-        exit_code = 1;
-        ended_by_clients = true;
-        ioc.stop();
-    });
-}
 
 // Loads the certificate chain and key; throws a one-line error naming the file.
 void ReplayServer::Impl::load_tls() {
@@ -452,12 +389,12 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
         const std::string& query = target.second;
         if (beast::websocket::is_upgrade(req)) {
             co_await serve_websocket(streaming, stream, std::move(req), query);
-            client_activity_ended();  // played, or refused
+            run_end.activity_ended();  // played, or refused
             co_return;
         }
         if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
             const bool more = co_await serve_sse(streaming, stream, std::move(req), *sub);
-            client_activity_ended();
+            run_end.activity_ended();
             if (more) {
                 continue;
             }
@@ -500,11 +437,8 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
     // --exit-when-done.
     struct InFlight {
         Impl& impl;
-        explicit InFlight(Impl& i) : impl(i) { ++impl.http_in_flight; }
-        ~InFlight() {
-            --impl.http_in_flight;
-            impl.client_activity_ended();
-        }
+        explicit InFlight(Impl& i) : impl(i) { impl.run_end.request_began(); }
+        ~InFlight() { impl.run_end.request_ended(); }
         InFlight(const InFlight&) = delete;
         InFlight& operator=(const InFlight&) = delete;
     } in_flight(*this);
@@ -558,10 +492,10 @@ int ReplayServer::run() {
     }
     net::steady_timer timeout(impl.ioc);
     if (impl.options.timeout_s > 0) {
-        impl.start_timeout(timeout);
+        impl.run_end.start_timeout(timeout, impl.options.timeout_s);
     }
     impl.ioc.run();
-    return impl.exit_code;
+    return impl.run_end.timed_out() ? 1 : impl.exit_code;
 }
 
 void ReplayServer::stop() {
@@ -570,7 +504,7 @@ void ReplayServer::stop() {
 
 ReplayReport ReplayServer::report() {
     ReplayReport out;
-    const auto clients = impl_->control.clients(impl_->ended_by_clients);
+    const auto clients = impl_->control.clients(impl_->run_end.ended_by_clients());
     const auto reports = make_reports(impl_->store, impl_->plan, clients);
     out.json = reports_json(reports, clients);
     out.junit = reports_junit(reports, clients);
