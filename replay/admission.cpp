@@ -101,21 +101,28 @@ Admitted Admission::refuse_in_gap(ClientState& c, std::size_t next) {
 void Admission::catch_up(ClientState& c) {
     const std::int64_t now = clock_.tape_now(c.clock);
     while (c.resume_at && now >= plan_.end_of(c.next)) {
-        c.resume_at.reset();
         c.ending.reset();
         c.refused_in_gap = 0;
         if (c.next + 1 >= plan_.connections.size()) {
+            c.resume_at.reset();
             c.finished = true;
             return;
         }
-        ++c.next;
-        const std::int64_t up = plan_.connections[c.next].up_offset_ns;
-        if (now < up) {
-            c.gap_until = clock_.now() + clock_.scaled(up - now);
-        } else {
-            c.resume_at = now;  // the next connection is under way: the client joins it now
-        }
+        await_connection(c, c.next + 1, now);
     }
+}
+
+void Admission::await_connection(ClientState& c, std::size_t k, std::int64_t now) {
+    c.next = k;
+    c.resume_at = now;  // start_of() takes where the client's clock stands when it is let in
+    const PlannedConnection& p = plan_.connections[k];
+    std::int64_t refused_until = now;
+    if (!p.failed_before.empty()) {
+        const schema::Connection& last = p.failed_before.back();
+        refused_until = std::min(last.ended_offset_ns.value_or(last.started_offset_ns),
+                                 p.up_offset_ns);
+    }
+    c.gap_until = clock_.now() + clock_.scaled(std::max<std::int64_t>(refused_until - now, 0));
 }
 
 std::int64_t Admission::start_of(ClientState& c, std::size_t k) {
@@ -158,9 +165,7 @@ void Admission::played(ClientState& c, std::size_t k) {
     }
     c.next = k + 1;
     if (clock_.mode() == ClockMode::realtime) {
-        const std::int64_t gap =
-            plan_.connections[k + 1].up_offset_ns - plan_.connections[k].end_offset_ns;
-        c.gap_until = clock_.now() + clock_.scaled(gap);
+        await_connection(c, k + 1, plan_.connections[k].end_offset_ns);
     }
 }
 

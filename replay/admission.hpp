@@ -4,11 +4,16 @@
 // a client is known by its token (without one, by none: the anonymous client; with a shared clock,
 // everybody is one client), and its connections follow the recorded ones: its first attempt plays
 // the first recorded connection; when a recorded connection ended the client's connection as the
-// tape did, the client moves to the next one, and until the recorded gap is over its attempts fail
-// as the recorded attempts failed. A connection that the client ended, or a fault overlay cut
-// short, is not the recorded end: the next attempt resumes it where the client's clock stands
-// (what came meanwhile is lost from the stream, as on a real server), unless the clock passed the
-// recorded end meanwhile. Beast-free; network thread only.
+// tape did, the client moves to the next one. At a real-time clock the tape's schedule rules: in a
+// recorded gap the client's attempts fail as the recorded attempts failed until the last of them;
+// a client that comes back after that and before the recorded handshake gets the recorded
+// connection from its handshake at once (its clock moves on to it); a client that comes back
+// later than the recording did joins the connection where its clock stands, and what the server
+// streamed before is lost from the stream, as on a real server (it is in REST when the tape has
+// it). A connection that the client ended, or a fault overlay cut short, is not the recorded end:
+// the next attempt resumes it where the client's clock stands, unless the clock passed the
+// recorded end meanwhile. At --max-speed a gap lasts until the client comes back. Beast-free;
+// network thread only.
 
 #include <chrono>
 #include <cstdint>
@@ -95,9 +100,10 @@ class Admission {
     }
 
     // Where a connection of `c` playing recorded connection `k` starts on the tape: its handshake,
-    // the one timeline's now, or where a fault overlay cut the previous connection short (that
-    // resume point is used up: the next call gives the handshake again). admit() fixes it before
-    // the client hears it is connected: a clock moved after the handshake moves it no more.
+    // the one timeline's now, where a fault overlay cut the previous connection short, or at a
+    // real-time clock where the client's clock stands when that is later (the resume point is
+    // used up: the next call gives the handshake again). admit() fixes it before the client hears
+    // it is connected: a clock moved after the handshake moves it no more.
     std::int64_t start_of(ClientState& c, std::size_t k);
     // The connection of `c` playing `k` started at tape time `start`: the client's clock and its
     // REST view follow it.
@@ -124,6 +130,10 @@ class Admission {
     Admitted decide(ClientState& c);
     Admitted refuse_in_gap(ClientState& c, std::size_t next);
     void catch_up(ClientState& c);
+    // At a real-time clock: from tape time `now`, away from the tape, `c` waits for recorded
+    // connection `k`: its attempts fail until the gap's last recorded failure, then the next one
+    // joins `k` where the client's clock then stands.
+    void await_connection(ClientState& c, std::size_t k, std::int64_t now);
 
     const TapePlan& plan_;
     const ReplayClock& clock_;

@@ -119,13 +119,14 @@ std::string Attempts::pattern() const {
     }
     const double mean = sum_ / static_cast<double>(delays_);
     const std::string jitter = spread() > 0.05 ? ", with jitter" : ", no jitter";
-    if (mean < 0.25) {
-        return "hammered: " + std::to_string(count_) + " attempts in " +
-               seconds_text(in_seconds(span()));
-    }
+    // Growing delays are a backoff however short they started (0.1, 0.2, 0.4 s...).
     if (ratios_ >= 2 && 3 * grew_ >= 2 * ratios_) {
         return "backed off: delays grew from " + seconds_text(in_seconds(min_)) + " to " +
                seconds_text(in_seconds(*previous_delay_)) + jitter;
+    }
+    if (mean < 0.25) {
+        return "hammered: " + std::to_string(count_) + " attempts in " +
+               seconds_text(in_seconds(span()));
     }
     return "kept a delay of about " + seconds_text(mean) + jitter;
 }

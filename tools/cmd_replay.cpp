@@ -147,7 +147,8 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_option("--port-file", o->port_file, "Write the bound port to this file");
     sub->add_option("--speed", o->replay.speed,
                     "Play the tape's schedule this many times faster (the schedule rules: a "
-                    "client that leaves and comes back has lost what was streamed meanwhile)")
+                    "client that leaves, or reconnects later than the recorder did, has lost "
+                    "what was streamed meanwhile)")
         ->capture_default_str();
     sub->add_flag("--max-speed", o->max_speed,
                   "Client-paced: frames as fast as each client takes them, once it has "

@@ -38,11 +38,14 @@ port=$(cat "$tmp/port")
 
 # The fixture is 145 s long, holds 40 events, and its recorder gave up on a silent connection
 # after 75 s and reconnected with the default backoff (1 s first): at 10x, 14.5 s, 7.5 s and
-# 0.1 s. The recording stops at the fixture's last event (--duration only guards against a hang):
-# a fixed duration raced the reconnects' random backoff and cut the last frames off.
+# 0.1 s. The replayer keeps the tape's schedule: a client back later than the recorder was loses
+# what the server streamed meanwhile, as from a real server. At 10x the recorded server was back
+# 1.2 s (0.12 s here) before the recorded reconnect, so this recorder retries every 50 ms at most.
+# The recording stops at the fixture's last event (--duration only guards against a hang): a
+# fixed duration raced the reconnects' random backoff and cut the last frames off.
 echo "== recording it into demo.db, as from a real server (disconnects, backfill and all)"
 ACCESS_TOKEN=demo-token "$bin" record "ws://127.0.0.1:$port" --db demo.db --stream user \
-    --heartbeat-timeout 7.5 --backoff-start 0.1 --backoff-cap 6 --max-events 40 --duration 60 \
+    --heartbeat-timeout 7.5 --backoff-start 0.05 --backoff-cap 0.05 --max-events 40 --duration 60 \
     --label demo
 echo
 "$bin" sessions --db demo.db

@@ -13,8 +13,8 @@ using mastotape::test::kSec;
 
 namespace {
 
-// Three recorded connections: 1-10 s, 15-20 s (after two failed attempts: a 502 and a reset),
-// 30-40 s.
+// Three recorded connections: 1-10 s, 15-20 s (after two failed attempts: a 502 at 11 s and a
+// reset at 13 s), 30-40 s.
 TapePlan three_connections() {
     TapePlan plan;
     const std::int64_t spans[3][2] = {{1, 10}, {15, 20}, {30, 40}};
@@ -29,7 +29,11 @@ TapePlan three_connections() {
     schema::Connection refused;
     refused.http_status = 502;
     refused.error_message = "Bad Gateway";
+    refused.started_offset_ns = 11 * kSec;
+    refused.ended_offset_ns = 11 * kSec + 20'000'000;
     schema::Connection reset;  // no HTTP answer at all
+    reset.started_offset_ns = 13 * kSec;
+    reset.ended_offset_ns = 13 * kSec + 500'000'000;
     plan.connections[1].failed_before = {refused, reset};
     plan.end_offset_ns = 41 * kSec;
     return plan;
@@ -51,7 +55,7 @@ TEST_CASE("A client's attempts follow the recorded connections and fail as the g
     REQUIRE(a.ok);
     CHECK(a.connection == 0);
     CHECK(a.start == kSec);
-    admission.started(c, 0, kSec);
+    admission.started(c, 0, a.start);
     admission.played(c, 0);  // ended as recorded at 10 s: a 5 s gap follows
 
     a = admission.admit(c);
@@ -75,6 +79,43 @@ TEST_CASE("A client's attempts follow the recorded connections and fail as the g
     CHECK_FALSE(a.ok);
     CHECK(a.error_message == "the tape has ended");
     CHECK_FALSE(admission.all_finished());  // client 2 has not played
+}
+
+TEST_CASE("At a real-time clock the tape's schedule rules: a client back late joins late") {
+    FakeTime t;
+    const TapePlan plan = three_connections();
+    const ReplayClock clock(ClockMode::realtime, 2.0, false, kSec, t.source());  // --speed 2
+    Admission admission(plan, clock, false);
+    ClientState& c = admission.client("t");
+    const Admitted first = admission.admit(c);
+    REQUIRE(first.ok);
+    admission.started(c, 0, first.start);
+    admission.played(c, 0);  // at 10 s on the tape
+    SECTION("back before the last recorded failure: refused as it was") {
+        t.now += 1500ms;  // 13 s on the tape
+        CHECK(admission.admit(c).status == 502);
+    }
+    SECTION("back after the last recorded failure, before the handshake: from the handshake") {
+        t.now += 1750ms;  // 13.5 s on the tape
+        const Admitted a = admission.admit(c);
+        REQUIRE(a.ok);
+        CHECK(a.connection == 1);
+        CHECK(a.start == 15 * kSec);
+    }
+    SECTION("back 2 s (tape time) after the recording was: those 2 s are lost from the stream") {
+        t.now += 3500ms;  // 17 s on the tape
+        const Admitted a = admission.admit(c);
+        REQUIRE(a.ok);
+        CHECK(a.connection == 1);
+        CHECK(a.start == 17 * kSec);
+    }
+    SECTION("back after the next connection ended too: the gap after it, then the one after") {
+        t.now += 5500ms;  // 21 s on the tape, in the gap after connection 1 (no failures there)
+        const Admitted a = admission.admit(c);
+        REQUIRE(a.ok);
+        CHECK(a.connection == 2);
+        CHECK(a.start == 30 * kSec);
+    }
 }
 
 TEST_CASE("With --loop a finished client starts the tape over") {
@@ -101,14 +142,15 @@ TEST_CASE("A connection a fault cut short is resumed by the next attempt, not pl
     const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
     Admission admission(plan, clock, false);
     ClientState& c = admission.client("t");
-    REQUIRE(admission.admit(c).ok);
-    admission.started(c, 0, kSec);
+    const Admitted first = admission.admit(c);
+    REQUIRE(first.ok);
+    admission.started(c, 0, first.start);
     admission.cut_short(c, 4 * kSec);
     const Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);  // the same recorded connection
     CHECK(a.start == 4 * kSec + 1);
-    CHECK(admission.start_of(c, 0) == kSec);  // once
+    CHECK(admission.admit(c).start == kSec);  // once
 }
 
 TEST_CASE("refuse=K refuses the next K attempts of anybody, then admits again") {
@@ -170,24 +212,25 @@ TEST_CASE("A connection the client ended resumes where its clock stands, not at 
     const ReplayClock clock(ClockMode::realtime, 1.0, false, kSec, t.source());
     Admission admission(plan, clock, false);
     ClientState& c = admission.client("t");
-    REQUIRE(admission.admit(c).ok);
-    admission.started(c, 0, kSec);
+    const Admitted first = admission.admit(c);
+    REQUIRE(first.ok);
+    admission.started(c, 0, first.start);
     t.now += 3s;
     admission.left(c, 0, 2 * kSec);  // its last frame was at 2 s; it left at 4 s
     Admitted a = admission.admit(c);
     REQUIRE(a.ok);
     CHECK(a.connection == 0);    // before, the gap's 502: the connection counted as played
     CHECK(a.start == 4 * kSec);  // what came while it was away is lost
-    admission.started(c, 0, 4 * kSec);
+    admission.started(c, 0, a.start);
 
     SECTION("the recorded end passes while it is away: the gap, then the next connection") {
         t.now += 1s;
         admission.left(c, 0, 4 * kSec);
-        t.now += 8s;  // 13 s: in the recorded gap (10-15 s)
+        t.now += 8s;  // 13 s: in the recorded gap (10-15 s), before its last failed attempt
         a = admission.admit(c);
         CHECK_FALSE(a.ok);
         CHECK(a.status == 502);
-        t.now += 2s;
+        t.now += 1s;  // 14 s: let in, to be given the connection from its handshake (15 s)
         a = admission.admit(c);
         REQUIRE(a.ok);
         CHECK(a.connection == 1);
@@ -216,8 +259,9 @@ TEST_CASE("At --max-speed a connection the client ended resumes after its last f
     const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
     Admission admission(plan, clock, false);
     ClientState& c = admission.client("t");
-    REQUIRE(admission.admit(c).ok);
-    admission.started(c, 0, kSec);
+    const Admitted first = admission.admit(c);
+    REQUIRE(first.ok);
+    admission.started(c, 0, first.start);
     admission.left(c, 0, 4 * kSec);
     t.now += 60s;  // no time passes on the tape meanwhile
     const Admitted a = admission.admit(c);
@@ -232,15 +276,16 @@ TEST_CASE("A connection that a newer attempt counted as played moves nothing whe
     const ReplayClock clock(ClockMode::max_speed, 1.0, false, kSec, t.source());
     Admission admission(plan, clock, false);
     ClientState& c = admission.client("t");
-    REQUIRE(admission.admit(c).ok);
-    admission.started(c, 0, kSec);
+    const Admitted first = admission.admit(c);
+    REQUIRE(first.ok);
+    admission.started(c, 0, first.start);
     c.ending = 0;  // connection 0 has sent everything and waits for its recorded end
     const Admitted a = admission.admit(c);  // the client came back before it saw 0 go
     REQUIRE(a.ok);
     CHECK(a.connection == 1);
-    admission.started(c, 1, 15 * kSec);
+    admission.started(c, 1, a.start);
     admission.left(c, 0, 9 * kSec);  // now the old connection goes
     CHECK(c.next == 1);
     CHECK_FALSE(c.resume_at);  // before: the next attempt would resume at 9 s
-    CHECK(admission.start_of(c, 1) == 15 * kSec);
+    CHECK(admission.admit(c).start == 15 * kSec);
 }

@@ -57,6 +57,10 @@ TEST_CASE("A client's attempts while away: hammering, backing off, a steady dela
         CHECK(a.spread() < 1e-9);
         CHECK(a.pattern() == "backed off: delays grew from 0.50 s to 4.00 s, no jitter");
     }
+    SECTION("Backing off from a short delay is a backoff, not hammering") {
+        const Attempts a = attempts({0, 100, 300, 700});
+        CHECK(a.pattern() == "backed off: delays grew from 0.10 s to 0.40 s, no jitter");
+    }
     SECTION("Backing off with jitter") {
         const Attempts a = attempts({0, 400, 1500, 3100, 7600});
         CHECK(a.spread() > 0.05);

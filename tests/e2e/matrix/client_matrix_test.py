@@ -107,7 +107,11 @@ def run_client(url, want, stream="user", workdir=None):
 
 
 def one_case(name, fixture, clock, expected, stream="user", driver=None):
-    """One run; the report's bytes (or None when the run failed to give one)."""
+    """One run; the report's bytes (or None when the run failed to give one). At a real-time clock
+    a client that came back later than the recording did has lost what was streamed meanwhile, as
+    from a real server: what it got and what the report says it missed while away must then be
+    the recorded events exactly, and the missed ones each later than its connection's recorded
+    start (the stream's part of what it lost, not a gap's)."""
     work = tempfile.mkdtemp(dir=scratch)
     report = os.path.join(work, "report.json")
     extra = ["--legacy-thump"] if client == "mastodon_py" else []
@@ -132,8 +136,6 @@ def one_case(name, fixture, clock, expected, stream="user", driver=None):
         return None
     took = time.monotonic() - left
     output = proc.stdout.read()
-    check(got == expected, f"{name}: {len(got)} of the {len(expected)} events in order "
-                           f"(first difference at {next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))})")
     check(took <= GRACE + 3, f"{name}: the replayer exited {took:.1f} s after the client left")
     try:
         text = open(report, encoding="utf-8").read()
@@ -141,11 +143,40 @@ def one_case(name, fixture, clock, expected, stream="user", driver=None):
     except (OSError, ValueError):
         check(False, f"{name}: no report ({output})")
         return None
+    if "--max-speed" not in clock and "--virtual-clock" not in clock:
+        lost = lost_while_away(verdict, fixture, set(expected))
+        # The delete of a status it never had is no loss (the report does not count it), got or not.
+        moot = {e for e in expected if e.startswith("delete ") and "update " + e[7:] in lost}
+        expected = [e for e in expected if e not in lost | moot]
+        got = [e for e in got if e not in moot]
+    check(got == expected, f"{name}: {len(got)} of the {len(expected)} events in order "
+                           f"(first difference at {next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))})")
     missed = sum(c["items"]["missed"] for c in verdict["clients"])
     check(code == (1 if missed else 0), f"{name}: exit {code} with {missed} items missed")
     print(f"ok {name}: {len(got)} events, exit {code} ({missed} missed) {took:.1f} s after the "
           f"client left", flush=True)
     return text
+
+
+def lost_while_away(verdict, fixture, recorded):
+    """The recorded stream events the report says the client missed while away; each must come
+    after its connection's recorded handshake (else the replayer lost it, not the client)."""
+    ups = {}
+    for line in open(os.path.join(fixtures, fixture), encoding="utf-8"):
+        r = json.loads(line)
+        if r.get("type") == "connection" and r.get("handshake_offset_ns") is not None:
+            ups[r["idx"]] = r["handshake_offset_ns"]
+    lost = set()
+    for c in verdict["clients"]:
+        for m in c["missed"]:
+            key = event_id(m["event"], {"id": m["id"]}) if m["event"] != "delete" else \
+                f"delete {m['id']}"
+            if key in recorded:
+                check("while away" in m["where"], f"lost {key} while connected: {m}")
+                check(any(up <= m["offset_ns"] for up in list(ups.values())[1:]),
+                      f"lost {key} before the first reconnection: {m}")
+                lost.add(key)
+    return lost
 
 
 def virtual_driver(http_url):
