@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "replay/client_protocol.hpp"
+#include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
@@ -144,7 +145,9 @@ struct ReplayServer::Impl {
     net::awaitable<void> serve_connection(tcp::socket socket);
     net::awaitable<void> serve_http(ServerStream& stream);
     net::awaitable<Response> answer(const Request& req, const std::string& path,
-                                    const std::string& query);
+                                    const std::string& query, bool loopback_peer);
+    net::awaitable<Response> control_answer(const Request& req, const std::string& path,
+                                            const std::string& query, bool loopback_peer);
 };
 
 // Loads the certificate chain and key; throws a one-line error naming the file.
@@ -374,6 +377,8 @@ net::awaitable<void> ReplayServer::Impl::serve_connection(tcp::socket socket) {
 // Reads requests and routes them: an upgrade to the WebSocket endpoint (on any path, as the real
 // server does), a GET of an SSE path to the SSE endpoint, the rest answered here.
 net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
+    beast::error_code peer_ec;
+    const bool loopback_peer = stream.socket().remote_endpoint(peer_ec).address().is_loopback();
     beast::flat_buffer buffer;
     for (;;) {
         Request req;
@@ -400,7 +405,7 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             }
             co_return;
         }
-        Response res = co_await answer(req, path, query);
+        Response res = co_await answer(req, path, query, loopback_peer && !peer_ec);
         const bool keep_alive = res.keep_alive();
         auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
         if (wec || !keep_alive) {
@@ -415,23 +420,9 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
 // The answer to a plain HTTP request: the control API, health and instance, a REST timeline, or
 // the real server's refusals.
 net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const std::string& path,
-                                                    const std::string& query) {
+                                                    const std::string& query, bool loopback_peer) {
     if (ControlApi::owns(path)) {
-        ControlAnswer a;
-        try {
-            a = co_await control_request(path, query);
-        } catch (const std::exception& e) {
-            a = {500, error_body(e.what())};
-        }
-        Response res = json_response(req, static_cast<http::status>(a.status), std::move(a.body));
-        res.set(http::field::content_type, a.content_type);
-        if (a.content_type.rfind("text/html", 0) == 0) {
-            // The dashboard: its own script and styles, requests to this server only.
-            res.set("Content-Security-Policy",
-                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                    "connect-src 'self'; img-src data:");
-        }
-        co_return res;
+        co_return co_await control_answer(req, path, query, loopback_peer);
     }
     // A client's request (not the control API's, which a dashboard polls): counted for
     // --exit-when-done.
@@ -453,6 +444,45 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         co_return streaming_error(req, http::status::bad_request, "Unknown channel requested");
     }
     co_return json_response(req, http::status::not_found, R"({"error":"Record not found"})");
+}
+
+// The control API's answer: only to this machine's user (control_access.hpp), and never with CORS
+// headers, which would let any web page read it.
+net::awaitable<Response> ReplayServer::Impl::control_answer(const Request& req,
+                                                            const std::string& path,
+                                                            const std::string& query,
+                                                            bool loopback_peer) {
+    const ControlRequest who{req.method_string(), loopback_peer, req[http::field::host],
+                             req[http::field::origin], req[http::field::authorization]};
+    if (auto refusal = control_refusal(who, path, query, options.require_token)) {
+        Response res = json_response(req, static_cast<http::status>(refusal->status),
+                                     std::move(refusal->body));
+        res.erase(http::field::access_control_allow_origin);
+        if (!refusal->allow.empty()) {
+            res.set(http::field::allow, refusal->allow);
+        }
+        co_return res;
+    }
+    ControlAnswer a;
+    try {
+        a = co_await control_request(path, query);
+    } catch (const std::exception& e) {
+        a = {500, error_body(e.what())};
+    }
+    Response res = json_response(req, static_cast<http::status>(a.status), std::move(a.body));
+    res.erase(http::field::access_control_allow_origin);
+    res.set(http::field::content_type, a.content_type);
+    res.set(http::field::cache_control, "no-store");
+    if (a.content_type.rfind("text/html", 0) == 0) {
+        // The dashboard: its own script and styles, requests to this server only.
+        res.set("Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                "connect-src 'self'; img-src data:; frame-ancestors 'none'");
+    }
+    if (req.method() == http::verb::head) {
+        res.body().clear();  // Content-Length stays the GET's
+    }
+    co_return res;
 }
 
 ReplayServer::ReplayServer(ReplayOptions options)

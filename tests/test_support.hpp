@@ -168,6 +168,15 @@ inline std::string http_get(std::uint16_t port, const std::string& target,
                               extra_headers + "\r\n");
 }
 
+// A POST with no body (the control API's actions).
+inline std::string http_post(std::uint16_t port, const std::string& target,
+                             const std::string& extra_headers = "") {
+    return raw_http(port, "POST " + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                              "Connection: close\r\n" +
+                              extra_headers + "\r\n");
+}
+
 }  // namespace mastotape::test
 
 #include <fcntl.h>

@@ -109,8 +109,10 @@ const std::map<std::string, std::string>& details() {
          ".PP\nThe control API, on the same port: /_mastotape/status (the clock, the clients and "
          "whether each is subscribed), /_mastotape/report, /_mastotape/clock/advance?ms=N, "
          "/_mastotape/clock/run\\-to?seq=N or next=frame|heartbeat|gap, /_mastotape/pause, "
-         "/_mastotape/resume, /_mastotape/faults?add=SPEC or clear=1, /_mastotape/reset; "
-         "/_mastotape/ is a dashboard page.\n"
+         "/_mastotape/resume, /_mastotape/faults?add=SPEC or clear=1, /_mastotape/reset "
+         "(these change the replay: POST only); /_mastotape/ is a dashboard page. It answers "
+         "this machine only (loopback, a Host naming it, no other page's Origin), or the "
+         "\\-\\-require\\-token token as Authorization: Bearer.\n"
          ".PP\nWith \\-\\-exit\\-when\\-done the replayer exits once no stream is open and "
          "nothing came for \\-\\-exit\\-grace seconds, and judges each client on the whole "
          "tape."},

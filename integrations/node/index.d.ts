@@ -14,7 +14,7 @@ export class Replay {
   readonly url: string;
   readonly httpUrl: string;
   readonly pid: number;
-  control(path: string, query?: Record<string, string | number>): Promise<any>;
+  control(path: string, query?: Record<string, string | number>, options?: { post?: boolean }): Promise<any>;
   advance(ms: number): Promise<number>;
   runTo(to: { seq: number } | { next: "frame" | "heartbeat" | "gap" }): Promise<number>;
   pause(): Promise<{ paused: boolean }>;

@@ -48,12 +48,15 @@ export class Replay {
     });
   }
 
-  /** GET /_mastotape/PATH?QUERY; the JSON answer. Throws ReplayError with the API's reason. */
-  async control(path, query = {}) {
+  /**
+   * /_mastotape/PATH?QUERY (GET to read; POST, with `{ post: true }`, for what changes the
+   * replay); the JSON answer. Throws ReplayError with the API's reason.
+   */
+  async control(path, query = {}, { post = false } = {}) {
     this.#checkRunning();
     const search = new URLSearchParams(query).toString();
     const url = `${this.httpUrl}/_mastotape/${path}${search ? `?${search}` : ""}`;
-    const answer = await fetch(url, { signal: AbortSignal.timeout(10000) });
+    const answer = await fetch(url, { method: post ? "POST" : "GET", signal: AbortSignal.timeout(10000) });
     const body = await answer.text();
     if (!answer.ok) {
       let reason = body;
@@ -67,7 +70,7 @@ export class Replay {
 
   /** Moves the virtual clock `ms` milliseconds on; the tape offset (ns) it reached. */
   async advance(ms) {
-    return (await this.control("clock/advance", { ms })).tape_offset_ns;
+    return (await this.control("clock/advance", { ms }, { post: true })).tape_offset_ns;
   }
 
   /** Moves the virtual clock to frame `seq`, or to the next "frame", "heartbeat" or "gap". */
@@ -76,24 +79,24 @@ export class Replay {
       throw new TypeError("runTo takes one of { seq } and { next }");
     }
     const query = seq !== undefined ? { seq } : { next };
-    return (await this.control("clock/run-to", query)).tape_offset_ns;
+    return (await this.control("clock/run-to", query, { post: true })).tape_offset_ns;
   }
 
   pause() {
-    return this.control("pause");
+    return this.control("pause", {}, { post: true });
   }
   resume() {
-    return this.control("resume");
+    return this.control("resume", {}, { post: true });
   }
   /** Adds a fault overlay, as `replay --fault SPEC` does. */
   addFault(spec) {
-    return this.control("faults", { add: spec });
+    return this.control("faults", { add: spec }, { post: true });
   }
   clearFaults() {
-    return this.control("faults", { clear: 1 });
+    return this.control("faults", { clear: 1 }, { post: true });
   }
   reset(client) {
-    return this.control("reset", client ? { client } : {});
+    return this.control("reset", client ? { client } : {}, { post: true });
   }
   status() {
     return this.control("status");

@@ -54,7 +54,9 @@ class Refuser(threading.Thread):
         self.base, self.stop, self.used = base, threading.Event(), collections.Counter()
 
     def control(self, query):
-        with urllib.request.urlopen(f"{self.base}/_mastotape/faults?{query}", timeout=5) as r:
+        request = urllib.request.Request(f"{self.base}/_mastotape/faults?{query}", data=b"",
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=5) as r:
             return json.loads(r.read())
 
     def run(self):

@@ -19,6 +19,7 @@
 #include "replay/admission.hpp"
 #include "replay/client_protocol.hpp"
 #include "replay/client_report.hpp"
+#include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
@@ -117,6 +118,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     if (replay::ControlApi::owns(path)) {
+        const replay::ControlRequest who{req.method_string(), true, req[http::field::host],
+                                         req[http::field::origin],
+                                         req[http::field::authorization]};
+        if (const auto refusal = replay::control_refusal(who, path, query, "fuzz-token")) {
+            check_json(refusal->body);
+            return 0;
+        }
         const replay::ControlAnswer a = w.control.handle(path, query);
         if (a.status < 100 || a.status > 599) {
             std::abort();

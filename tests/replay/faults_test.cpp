@@ -221,10 +221,10 @@ TEST_CASE("refuse=K:STATUS refuses upgrades, rest-error=K:STATUS REST requests, 
     o.clock = replay::ClockMode::max_speed;
     RunningReplay replay(o);
     const auto port = replay.port();
-    get_json(port, "/_mastotape/faults?add=refuse=1:429");
-    auto j = get_json(port, "/_mastotape/faults?add=rest-error=2:503");
+    post_json(port, "/_mastotape/faults?add=refuse=1:429");
+    auto j = post_json(port, "/_mastotape/faults?add=rest-error=2:503");
     CHECK(j.at("rest_errors_remaining") == 2);
-    get_json(port, "/_mastotape/faults?add=rest-error=1:429");
+    post_json(port, "/_mastotape/faults?add=rest-error=1:429");
     CHECK(get_json(port, "/_mastotape/status").at("faults").at("rest_errors_remaining") == 3);
 
     RawWs refused(port, "stream=user");
@@ -250,17 +250,17 @@ TEST_CASE("Faults can be added and cleared at run time through the control API")
     const auto expected = event_bytes(tape_frames(o.tape));
     RunningReplay replay(o);
     const auto port = replay.port();
-    auto j = get_json(port, "/_mastotape/faults?add=drop-after=2");
+    auto j = post_json(port, "/_mastotape/faults?add=drop-after=2");
     CHECK(j.at("faults") == nlohmann::json::array({"drop-after=2"}));
-    j = get_json(port, "/_mastotape/faults?add=refuse=1");
+    j = post_json(port, "/_mastotape/faults?add=refuse=1");
     CHECK(j.at("refuse_remaining") == 1);
     int code = 0;
-    j = get_json(port, "/_mastotape/faults?add=explode=1", &code);
+    j = post_json(port, "/_mastotape/faults?add=explode=1", &code);
     CHECK(code == 400);
     CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("explode"));
     // A spec that is not UTF-8 is echoed as valid JSON (found by fuzz_http_requests: the answer
     // was not JSON).
-    j = get_json(port, "/_mastotape/faults?add=refuse%3D2%B3", &code);
+    j = post_json(port, "/_mastotape/faults?add=refuse%3D2%B3", &code);
     CHECK(code == 400);
     CHECK_THAT(j.at("error").get<std::string>(), Catch::Contains("refuse=2\xef\xbf\xbd"));
 
@@ -276,7 +276,7 @@ TEST_CASE("Faults can be added and cleared at run time through the control API")
             CHECK(f.opcode != 8);
         }
     }
-    j = get_json(port, "/_mastotape/faults?clear=1");
+    j = post_json(port, "/_mastotape/faults?clear=1");
     CHECK(j.at("faults").empty());
     RawWs rest(port, "stream=user");
     CHECK(texts_of(rest.drain()) == std::vector<std::string>(expected.begin() + 2, expected.end()));

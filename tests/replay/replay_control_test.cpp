@@ -34,12 +34,12 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
     REQUIRE(ws.upgraded());
     CHECK_FALSE(ws.next(0.3));
 
-    auto j = get_json(port, "/_mastotape/clock/run-to?next=frame");
+    auto j = post_json(port, "/_mastotape/clock/run-to?next=frame");
     CHECK(offset_of(j) == frames[0].offset_ns);
     expect_frame(ws, frames[0]);
     CHECK_FALSE(ws.next(0.3));
 
-    j = get_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(frames[3].seq));
+    j = post_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(frames[3].seq));
     CHECK(offset_of(j) == frames[3].offset_ns);
     for (std::size_t i = 1; i <= 3; ++i) {
         expect_frame(ws, frames[i]);
@@ -49,14 +49,14 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
     const auto ping = std::find_if(frames.begin() + 4, frames.end(),
                                    [](const auto& f) { return f.columns.kind == schema::FrameKind::ping; });
     REQUIRE(ping != frames.end());
-    j = get_json(port, "/_mastotape/clock/run-to?next=heartbeat");
+    j = post_json(port, "/_mastotape/clock/run-to?next=heartbeat");
     CHECK(offset_of(j) == ping->offset_ns);
     for (auto it = frames.begin() + 4; it <= ping; ++it) {
         expect_frame(ws, *it);
     }
     CHECK_FALSE(ws.next(0.3));
 
-    j = get_json(port, "/_mastotape/clock/advance?ms=1500");
+    j = post_json(port, "/_mastotape/clock/advance?ms=1500");
     const std::int64_t now = ping->offset_ns + 1'500'000'000;
     CHECK(offset_of(j) == now);
     for (auto it = ping + 1; it != frames.end() && it->offset_ns <= now; ++it) {
@@ -93,13 +93,13 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
                             "/_mastotape/clock/advance?ms=-5", "/_mastotape/clock/run-to",
                             "/_mastotape/clock/run-to?seq=x", "/_mastotape/clock/run-to?next=no"}) {
         int code = 0;
-        const auto body = get_json(port, bad, &code);
+        const auto body = post_json(port, bad, &code);
         INFO(bad);
         CHECK(code == 400);
         CHECK(body.contains("error"));
     }
     // A value that is there but wrong is not reported as missing.
-    CHECK(get_json(port, "/_mastotape/clock/advance?ms=-1").at("error") ==
+    CHECK(post_json(port, "/_mastotape/clock/advance?ms=-1").at("error") ==
           "ms= must be a number of milliseconds from 0 to 1e12");
     CHECK(offset_of(get_json(port, "/_mastotape/status")) == now);
     CHECK_FALSE(ws.next(0.3));
@@ -113,7 +113,7 @@ TEST_CASE("The clock endpoints answer 409 unless the clock is virtual") {
     o.tape = make_tape(dir, so);
     RunningReplay replay(o);
     int code = 0;
-    const auto body = get_json(replay.port(), "/_mastotape/clock/advance?ms=10", &code);
+    const auto body = post_json(replay.port(), "/_mastotape/clock/advance?ms=10", &code);
     CHECK(code == 409);
     CHECK_THAT(body.at("error").get<std::string>(), Catch::Contains("--virtual-clock"));
 }
@@ -130,7 +130,7 @@ TEST_CASE("pause stops every clock and resume goes on where it stopped, losing n
     RawWs ws(replay.port(), "stream=user");
     std::vector<WireFrame> got;
     got.push_back(*ws.next());
-    CHECK(get_json(replay.port(), "/_mastotape/pause").at("paused") == true);
+    CHECK(post_json(replay.port(), "/_mastotape/pause").at("paused") == true);
     CHECK(get_json(replay.port(), "/_mastotape/status").at("paused") == true);
     for (auto& f : ws.drain(0.2)) {  // what was on its way
         got.push_back(std::move(f));
@@ -138,7 +138,7 @@ TEST_CASE("pause stops every clock and resume goes on where it stopped, losing n
     const auto frozen = offset_of(get_json(replay.port(), "/_mastotape/status"));
     CHECK_FALSE(ws.next(0.7));  // at 20 events a second, 14 would have come
     CHECK(offset_of(get_json(replay.port(), "/_mastotape/status")) == frozen);
-    CHECK(get_json(replay.port(), "/_mastotape/resume").at("paused") == false);
+    CHECK(post_json(replay.port(), "/_mastotape/resume").at("paused") == false);
     for (auto& f : ws.drain(2)) {
         got.push_back(std::move(f));
     }
@@ -177,11 +177,11 @@ TEST_CASE(
             CHECK(c.at("name").get<std::string>().rfind("client ", 0) == 0);
         }
         // The status never shows a token: clients are named in the order they came.
-        CHECK(get_json(port, "/_mastotape/reset?client=client%201").at("reset") == 1);
+        CHECK(post_json(port, "/_mastotape/reset?client=client%201").at("reset") == 1);
         CHECK(play("stream=user&access_token=a") == "played");
         CHECK(play("stream=user&access_token=b") == "HTTP/1.1 503");
         int code = 0;
-        get_json(port, "/_mastotape/reset?client=nobody", &code);
+        post_json(port, "/_mastotape/reset?client=nobody", &code);
         CHECK(code == 404);
     }
     o.loop = true;

@@ -179,7 +179,7 @@ TEST_CASE(
 
     RawWs first(port, "stream=user");
     REQUIRE(first.upgraded());
-    get_json(port, "/_mastotape/clock/run-to?next=gap");
+    post_json(port, "/_mastotape/clock/run-to?next=gap");
     for (const auto& f : frames) {
         if (f.connection_idx == frames.front().connection_idx) {
             expect_frame(first, f);
@@ -197,11 +197,11 @@ TEST_CASE(
 
     const auto first_of_second = std::find_if(
         frames.begin(), frames.end(), [&](const auto& f) { return f.connection_idx == second; });
-    get_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(first_of_second->seq));
+    post_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(first_of_second->seq));
     RawWs next(port, "stream=user");
     REQUIRE(next.upgraded());
     expect_frame(next, *first_of_second);
-    get_json(port, "/_mastotape/clock/run-to?next=gap");
+    post_json(port, "/_mastotape/clock/run-to?next=gap");
     for (auto it = first_of_second + 1; it != frames.end(); ++it) {
         expect_frame(next, *it);
     }
@@ -302,10 +302,10 @@ TEST_CASE(
             }
             return pings;
         };
-        get_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
+        post_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
         CHECK(pings_until_quiet(answers, true) == 1);
         CHECK(pings_until_quiet(silent, false) == 1);
-        get_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
+        post_json(replay.port(), "/_mastotape/clock/run-to?next=heartbeat");
         CHECK(pings_until_quiet(answers, true) == 1);
         if (kill) {
             // Dropped within the second it is given to answer, before the second ping.
@@ -359,7 +359,7 @@ TEST_CASE(
     RunningReplay replay(o);
     RawWs first(replay.port(), "stream=user");
     REQUIRE(first.upgraded());
-    get_json(replay.port(), "/_mastotape/clock/run-to?next=gap");
+    post_json(replay.port(), "/_mastotape/clock/run-to?next=gap");
     CHECK(first.wait_end());
     for (const std::string request :
          {"GET /api/v1/streaming?stream=user HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"

@@ -111,7 +111,7 @@ TEST_CASE(
         RunningReplay replay(o);
         RawWs ws(replay.port(), "stream=hashtag&tag=rust");
         REQUIRE(ws.upgraded());
-        get_json(replay.port(), "/_mastotape/clock/advance?ms=30000");
+        post_json(replay.port(), "/_mastotape/clock/advance?ms=30000");
         int pings = 0;
         for (const auto& f : ws.drain(0.5)) {
             if (f.opcode == 9) {
@@ -153,7 +153,7 @@ TEST_CASE(
         o.synth_heartbeats = synth;
         RunningReplay replay(o);
         const auto to = [&](std::int64_t ms) {
-            get_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(ms));
+            post_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(ms));
         };
         RawConn sse(replay.port());
         sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -218,7 +218,7 @@ TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past
     RawConn sse(replay.port());
     sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(sse.wait_for(":)"));
-    get_json(replay.port(),
+    post_json(replay.port(),
              "/_mastotape/clock/advance?ms=" + std::to_string((end - 1'000'000'000) / 1'000'000));
     sse.settle();
     std::size_t thumps = 0;
@@ -238,7 +238,7 @@ TEST_CASE("A client that comes back inside a recorded silence gets no fresh :thu
     RunningReplay replay(t.options);
     const auto advance_to = [&](std::int64_t ns) {
         const auto now = get_json(replay.port(), "/_mastotape/status")["tape_offset_ns"];
-        get_json(replay.port(), "/_mastotape/clock/advance?ms=" +
+        post_json(replay.port(), "/_mastotape/clock/advance?ms=" +
                                     std::to_string((ns - now.get<std::int64_t>()) / 1'000'000));
     };
     {
@@ -254,7 +254,7 @@ TEST_CASE("A client that comes back inside a recorded silence gets no fresh :thu
         RawConn back(replay.port());
         back.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
         REQUIRE(back.wait_for("\r\n\r\n"));
-        get_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(wait_ms));
+        post_json(replay.port(), "/_mastotape/clock/advance?ms=" + std::to_string(wait_ms));
         back.settle();
         INFO(back.data());
         CHECK(back.data().find(":thump") == std::string::npos);

@@ -57,7 +57,7 @@ TEST_CASE(
     };
     using V = std::vector<std::string>;
     CHECK(page("").empty());  // nothing has happened yet on the replay clock
-    get_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(frames.back().seq));
+    post_json(port, "/_mastotape/clock/run-to?seq=" + std::to_string(frames.back().seq));
     std::string link;
     CHECK(page("?limit=3", &link) == V{ids[9], ids[8], ids[7]});
     const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/timelines/home";

@@ -276,14 +276,24 @@ class RawWs : public RawConn {
     std::string response_;
 };
 
-// A GET of the replayer's HTTP API; returns the body, and the status line through `status`.
-inline nlohmann::json get_json(std::uint16_t port, const std::string& target,
-                               int* status = nullptr) {
-    const auto res = http_get(port, target);
+// The JSON body of an HTTP answer, and its status through `status`.
+inline nlohmann::json json_of(const std::string& res, int* status) {
     if (status != nullptr) {
         *status = std::stoi(res.substr(9, 3));
     }
     return nlohmann::json::parse(res.substr(res.find("\r\n\r\n") + 4));
+}
+
+// A GET of the replayer's HTTP API; returns the body, and the status line through `status`.
+inline nlohmann::json get_json(std::uint16_t port, const std::string& target,
+                               int* status = nullptr) {
+    return json_of(http_get(port, target), status);
+}
+
+// A POST to the control API (what changes the replay); as get_json.
+inline nlohmann::json post_json(std::uint16_t port, const std::string& target,
+                                int* status = nullptr) {
+    return json_of(http_post(port, target), status);
 }
 
 // The chunks of the chunked body after the head at the start of `wire`, as they came (a chunk

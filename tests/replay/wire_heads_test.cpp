@@ -170,7 +170,7 @@ TEST_CASE("Each SSE event goes out as two chunks, event then data, and each comm
         RawConn sse(replay.port());
         sse.send(sse_request("/api/v1/streaming/user"));
         REQUIRE(sse.wait_for(":)"));
-        get_json(replay.port(), "/_mastotape/clock/advance?ms=600000");
+        post_json(replay.port(), "/_mastotape/clock/advance?ms=600000");
         sse.settle();
         const auto got = body_chunks(sse.data());
         std::vector<std::string> expected = {":)\n"};

@@ -30,14 +30,17 @@ class Replay:
 
     # -- the control API ------------------------------------------------------------------
 
-    def control(self, path, **query):
-        """GET /_mastotape/PATH?QUERY; the JSON answer. Raises ReplayError on a refusal."""
+    def control(self, path, post=False, **query):
+        """/_mastotape/PATH?QUERY (GET to read; POST, with post=True, for what changes the
+        replay); the JSON answer. Raises ReplayError on a refusal."""
         self._check_running()
         url = f"{self.http_url}/_mastotape/{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
+        request = urllib.request.Request(url, data=b"" if post else None,
+                                         method="POST" if post else "GET")
         try:
-            with urllib.request.urlopen(url, timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=10) as answer:
                 return json.loads(answer.read().decode("utf-8"))
         except urllib.error.HTTPError as e:
             body = e.read().decode("utf-8", "replace")
@@ -49,30 +52,30 @@ class Replay:
 
     def advance(self, ms):
         """Moves the virtual clock `ms` milliseconds on; the tape offset (ns) it reached."""
-        return self.control("clock/advance", ms=ms)["tape_offset_ns"]
+        return self.control("clock/advance", post=True, ms=ms)["tape_offset_ns"]
 
     def run_to(self, seq=None, next=None):  # pylint: disable=redefined-builtin
         """Moves the virtual clock to frame `seq`, or to the next frame, heartbeat or gap."""
         if (seq is None) == (next is None):
             raise ValueError("run_to takes one of seq= and next=")
         query = {"seq": seq} if seq is not None else {"next": next}
-        return self.control("clock/run-to", **query)["tape_offset_ns"]
+        return self.control("clock/run-to", post=True, **query)["tape_offset_ns"]
 
     def pause(self):
-        return self.control("pause")
+        return self.control("pause", post=True)
 
     def resume(self):
-        return self.control("resume")
+        return self.control("resume", post=True)
 
     def add_fault(self, spec):
         """Adds a fault overlay, as `replay --fault SPEC` does."""
-        return self.control("faults", add=spec)
+        return self.control("faults", post=True, add=spec)
 
     def clear_faults(self):
-        return self.control("faults", clear=1)
+        return self.control("faults", post=True, clear=1)
 
     def reset(self, client=None):
-        return self.control("reset", **({"client": client} if client else {}))
+        return self.control("reset", post=True, **({"client": client} if client else {}))
 
     def status(self):
         return self.control("status")

@@ -113,3 +113,36 @@ test("the dashboard runs the clock to the next gap and shows the client moved", 
   await page.close();
   await client.close();
 });
+
+test("another web page cannot drive the replayer, however it asks", async () => {
+  // Before: a GET, an OPTIONS or a no-cors POST from any page added faults, and every answer said
+  // Access-Control-Allow-Origin: *. The other page here is another origin of the same machine
+  // (localhost rather than 127.0.0.1), as a page of any site would be.
+  const before = (await status()).faults;
+  const page = await chromium.browser.newPage();
+  await page.goto(base.replace("127.0.0.1", "localhost") + "/_mastotape/", { waitUntil: "load" });
+  const attempts = await page.evaluate(async (target) => {
+    const out = [];
+    for (const init of [{ mode: "no-cors" }, { method: "POST", mode: "no-cors" },
+                        { method: "POST" }, { method: "OPTIONS" }]) {
+      try {
+        const res = await fetch(target + "/_mastotape/faults?add=refuse%3D3", init);
+        out.push(res.type === "opaque" ? "opaque" : String(res.status));
+      } catch (e) {
+        out.push("blocked");  // CORS: the answer is not this page's to read
+      }
+    }
+    try {
+      await (await fetch(target + "/_mastotape/status")).json();
+      out.push("read the status");
+    } catch (e) {
+      out.push("could not read");
+    }
+    return out;
+  }, base);
+  assert.equal(attempts.at(-1), "could not read", `attempts: ${attempts}`);
+  const after = (await status()).faults;
+  assert.equal(after.refuse_remaining, before.refuse_remaining, `attempts: ${attempts}`);
+  assert.deepEqual(after.faults, before.faults);
+  await page.close();
+});

@@ -194,7 +194,9 @@ def virtual_driver(http_url):
             while status()["clients_subscribed"] < 1 and time.monotonic() < until:
                 time.sleep(0.02)
             for _ in range(30):
-                urllib.request.urlopen(http_url + "/_mastotape/clock/advance?ms=10000", timeout=5)
+                urllib.request.urlopen(urllib.request.Request(
+                    http_url + "/_mastotape/clock/advance?ms=10000", data=b"", method="POST"),
+                    timeout=5)
                 time.sleep(0.05)
         except OSError:
             pass  # the replayer exited: the client is done
