@@ -170,7 +170,8 @@ void ReplayServer::Impl::load_tls() {
 
 std::string ReplayServer::Impl::host_port() const {
     const auto ep = acceptor.local_endpoint();
-    return ep.address().to_string() + ":" + std::to_string(ep.port());
+    const std::string host = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
 }
 
 std::string ReplayServer::Impl::instance_v1() const {

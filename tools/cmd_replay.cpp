@@ -9,6 +9,7 @@
 #include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
+#include "tools/listen_address.hpp"
 #include "tools/output_file.hpp"
 
 namespace mastotape::tools {
@@ -52,24 +53,20 @@ int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& 
 }
 
 int run_replay(ReplayCommandOptions& o) {
-    const auto colon = o.listen.rfind(':');
-    if (colon == std::string::npos) {
-        std::cerr << "mastotape replay: --listen must be HOST:PORT\n";
+    std::string listen_error;
+    const auto listen = tools::parse_listen_address(o.listen, listen_error);
+    if (!listen) {
+        std::cerr << "mastotape replay: --listen: " << listen_error << '\n';
         return kExitUsage;
     }
-    o.replay.host = o.listen.substr(0, colon);
-    o.replay.port = static_cast<std::uint16_t>(std::stoi(o.listen.substr(colon + 1)));
-    const bool loopback =
-        o.replay.host == "127.0.0.1" || o.replay.host == "::1" || o.replay.host == "localhost";
-    if (o.replay.host == "localhost") {
-        o.replay.host = "127.0.0.1";
-    }
-    if (!loopback && !o.allow_remote) {
+    o.replay.host = listen->host;
+    o.replay.port = listen->port;
+    if (!listen->loopback && !o.allow_remote) {
         std::cerr << "mastotape replay: " << o.replay.host
                   << " is not a loopback address; pass --allow-remote to serve other machines\n";
         return kExitUsage;
     }
-    if (!loopback) {
+    if (!listen->loopback) {
         std::cerr << "mastotape replay: warning: serving on " << o.replay.host
                   << ", reachable from other machines\n";
     }

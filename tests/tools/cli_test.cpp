@@ -1,5 +1,6 @@
 // The mastotape binary as a user meets it: help, exit codes, one-line errors, files untouched.
 
+#include <algorithm>
 #include <csignal>
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,7 @@
 
 #include "tests/replay/running_replay.hpp"
 #include "tests/test_support.hpp"
+#include "tools/listen_address.hpp"
 
 using mastotape::test::read_file;
 using mastotape::test::run_mastotape;
@@ -49,6 +51,46 @@ TEST_CASE("replay refuses a non-loopback address without --allow-remote") {
     const auto r = run_mastotape("replay --listen 0.0.0.0:0", dir);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("--allow-remote"));
+}
+
+TEST_CASE("replay --listen takes HOST:PORT whole or says what is wrong in one line") {
+    // Before: "127.0.0.1:abc" printed "stoi", port 99999 bound another port, and [::1]:0 was
+    // refused as not loopback.
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 3 -q", dir).exit_code == 0);
+    for (const auto& [listen, says] :
+         {std::pair{"127.0.0.1:abc", "not a number from 0 to 65535"},
+          std::pair{"127.0.0.1:99999", "not a number from 0 to 65535"},
+          std::pair{"127.0.0.1:", "not a number from 0 to 65535"},
+          std::pair{"127.0.0.1:-1", "not a number from 0 to 65535"},
+          std::pair{"4000", "is not HOST:PORT"},
+          std::pair{"::1:4000", "put an IPv6 address in brackets"},
+          std::pair{"example.org:4000", "is not an IP address"}}) {
+        INFO(listen);
+        const auto r = run_mastotape(std::string("replay --listen ") + listen, dir);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains(says));
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+    std::string error;
+    REQUIRE(mastotape::tools::parse_listen_address("[::1]:0", error));
+    CHECK(mastotape::tools::parse_listen_address("[::1]:0", error)->loopback);
+    CHECK(mastotape::tools::parse_listen_address("[::1]:0", error)->host == "::1");
+    CHECK(mastotape::tools::parse_listen_address("localhost:65535", error)->host == "127.0.0.1");
+    CHECK(mastotape::tools::parse_listen_address("localhost:65535", error)->port == 65535);
+    CHECK(mastotape::tools::parse_listen_address("127.1.2.3:80", error)->loopback);
+    CHECK_FALSE(mastotape::tools::parse_listen_address("0.0.0.0:0", error)->loopback);
+    CHECK_FALSE(mastotape::tools::parse_listen_address("[::]:0", error)->loopback);
+}
+
+TEST_CASE("replay --listen [::1]:0 serves on IPv6 loopback") {
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 3 -q", dir).exit_code == 0);
+    const auto r = run_mastotape("replay --listen [::1]:0 --max-speed --exit-when-done "
+                                 "--exit-grace 0.1 --timeout 1",
+                                 dir);
+    INFO(r.err);
+    CHECK_THAT(r.out, Catch::StartsWith("listening ws://[::1]:"));
 }
 
 TEST_CASE("synth then sessions works on a fresh tape in the working directory") {
