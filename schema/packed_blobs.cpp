@@ -147,9 +147,9 @@ bool BlobUnpacker::load(std::int64_t dictionary_id) {
     if (!dictionary_->executeStep()) {
         return false;
     }
-    zstd_.load(dictionary_id, column_bytes(dictionary_->getColumn(0)));
+    const bool loaded = zstd_.load(dictionary_id, column_bytes(dictionary_->getColumn(0)));
     dictionary_->reset();
-    return true;
+    return loaded;
 }
 
 bool BlobUnpacker::unpack(SQLite::Statement& st, int first, std::string& out) {

@@ -7,6 +7,7 @@
 #include "schema/row_sql.hpp"
 #include "schema/sqlite_util.hpp"
 #include "schema/tape_store_impl.hpp"
+#include "schema/zstd_codec.hpp"
 
 namespace mastotape::schema {
 
@@ -490,6 +491,30 @@ std::vector<std::string> TapeStore::integrity_problems() {
             const std::string line = st.getColumn(0).getString();
             if (line != "ok") {
                 out.push_back(line);
+            }
+        }
+        return out;
+    });
+}
+
+std::vector<std::string> TapeStore::dictionary_problems() {
+    return guarded(path_, [&] {
+        std::vector<std::string> out;
+        SQLite::Statement st(impl_->db,
+                             "SELECT id, session_id, bytes FROM dictionaries WHERE codec = 'zstd'");
+        ZstdDecompressor zstd;
+        while (st.executeStep()) {
+            const std::int64_t id = st.getColumn(0).getInt64();
+            const std::string_view bytes = column_bytes(st.getColumn(2));
+            if (!zstd.load(id, bytes)) {
+                const std::string whose =
+                    st.getColumn(1).isNull()
+                        ? "the built-in one"
+                        : "session " + std::to_string(st.getColumn(1).getInt64()) + "'s";
+                out.push_back("dictionary " + std::to_string(id) + " (" + whose + ", " +
+                              std::to_string(bytes.size()) +
+                              " bytes) is damaged: zstd cannot load it, so no frame compressed "
+                              "with it can be read");
             }
         }
         return out;

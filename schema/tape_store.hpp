@@ -242,6 +242,8 @@ class TapeStore {
 
     // Runs `PRAGMA integrity_check`; returns its complaints (empty when the file is sound).
     std::vector<std::string> integrity_problems();
+    // The compression dictionaries zstd cannot load (damaged), one line each.
+    std::vector<std::string> dictionary_problems();
     // Checkpoints the WAL on a thread of its own from now on (schema/wal_checkpointer.hpp), so
     // that commits do not wait for the disk's syncs: for a writer that commits for a long time.
     void checkpoint_in_background(CheckpointPages pages = {});

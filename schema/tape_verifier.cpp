@@ -279,6 +279,9 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
     for (const auto& line : store.integrity_problems()) {
         report.problems.push_back("integrity: " + line);
     }
+    for (const auto& line : store.dictionary_problems()) {
+        report.problems.push_back(line);
+    }
     for (const auto& s : store.sessions()) {
         ++report.sessions;
         SessionCheck check(store, s);

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -124,8 +125,12 @@ ZstdCompressor::ZstdCompressor(std::string_view dictionary, int level)
     : impl_(std::make_unique<Impl>()) {
     impl_->cctx = ZSTD_createCCtx();
     impl_->cdict = ZSTD_createCDict(dictionary.data(), dictionary.size(), level);
-    if (impl_->cctx == nullptr || impl_->cdict == nullptr) {
+    if (impl_->cctx == nullptr) {
         throw std::bad_alloc();
+    }
+    if (impl_->cdict == nullptr) {
+        throw std::runtime_error(
+            "a compression dictionary of this tape is damaged; `mastotape verify` says which");
     }
 }
 
@@ -165,19 +170,21 @@ ZstdDecompressor::~ZstdDecompressor() = default;
 
 bool ZstdDecompressor::has(std::int64_t id) const { return impl_->loaded.count(id) != 0; }
 
-void ZstdDecompressor::load(std::int64_t id, std::string_view dictionary) {
+bool ZstdDecompressor::load(std::int64_t id, std::string_view dictionary) {
+    // A dictionary with zstd's magic number whose tables are cut short or garbled: no DDict.
+    ZSTD_DDict* d = ZSTD_createDDict(dictionary.data(), dictionary.size());
+    if (d == nullptr) {
+        return false;
+    }
     if (impl_->loaded.size() >= Impl::kMaxLoaded) {
-        for (auto& [old, d] : impl_->loaded) {
-            ZSTD_freeDDict(d);
+        for (auto& [old, loaded] : impl_->loaded) {
+            ZSTD_freeDDict(loaded);
         }
         impl_->loaded.clear();
     }
-    ZSTD_DDict* d = ZSTD_createDDict(dictionary.data(), dictionary.size());
-    if (d == nullptr) {
-        throw std::bad_alloc();
-    }
     ZSTD_freeDDict(impl_->loaded[id]);
     impl_->loaded[id] = d;
+    return true;
 }
 
 bool ZstdDecompressor::decompress(std::int64_t id, std::string_view packed, std::size_t length,

@@ -65,9 +65,10 @@ class ZstdDecompressor {
     ZstdDecompressor(const ZstdDecompressor&) = delete;
     ZstdDecompressor& operator=(const ZstdDecompressor&) = delete;
 
-    // Whether dictionary `id` is loaded; `load` makes it so (keeping a bounded number).
+    // Whether dictionary `id` is loaded; `load` makes it so (keeping a bounded number), or
+    // returns false when zstd cannot load `dictionary` (damaged: truncated, say).
     bool has(std::int64_t id) const;
-    void load(std::int64_t id, std::string_view dictionary);
+    bool load(std::int64_t id, std::string_view dictionary);
     // `packed` decompressed with dictionary `id` (loaded) into `out`; false unless it is one
     // whole zstd frame that decompresses to exactly `length` bytes.
     bool decompress(std::int64_t id, std::string_view packed, std::size_t length, std::string& out);

@@ -207,6 +207,36 @@ TEST_CASE("A flipped bit in a compressed frame or body is found by verify and na
     CHECK_THROWS_AS(store.backfill_body(id, 2), DamagedBytes);
 }
 
+TEST_CASE("A truncated dictionary is named by verify (exit 4), and readers say the frame") {
+    // Before: zstd refused the cut-short dictionary and every command printed std::bad_alloc.
+    TempDir dir;
+    const auto path = dir.file("t.db");
+    const auto id = synth_into(path, Compression{}, 300);
+    {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        db.exec("UPDATE dictionaries SET bytes = substr(bytes, 1, 50)");
+    }
+    TapeStore store(path, OpenMode::read);
+    const auto report = verify_tape(store, false, 0);
+    REQUIRE_FALSE(report.problems.empty());
+    CHECK(report.problems[0] ==
+          "dictionary 1 (the built-in one, 50 bytes) is damaged: zstd cannot load it, so no "
+          "frame compressed with it can be read");
+    CHECK_THAT(report.problems[1], Catch::Contains("frame 1 is damaged"));
+    CHECK_THROWS_AS(frames_of(store, id), DamagedBytes);
+    const auto verify = run_mastotape("verify --db " + path, dir);
+    CHECK(verify.exit_code == 4);
+    CHECK_THAT(verify.out + verify.err, Catch::Contains("dictionary 1 (the built-in one"));
+    CHECK_THAT(verify.out + verify.err, !Catch::Contains("bad_alloc"));
+    for (const char* command : {"export", "show"}) {  // they read the frames' bytes
+        INFO(command);
+        const auto r = run_mastotape(std::string(command) + " --db " + path, dir);
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.err, Catch::Contains("of session 1 is damaged: its bytes do not decompress"));
+        CHECK_THAT(r.err, !Catch::Contains("bad_alloc"));
+    }
+}
+
 TEST_CASE("A version 3 tape reads its plain rows, and what is added to it is compressed") {
     TempDir dir;
     const auto path = dir.file("v3.db");
