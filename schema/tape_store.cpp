@@ -149,7 +149,9 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
                             " is newer than this mastotape understands (" +
                             std::to_string(current_schema_version()) + "); upgrade mastotape");
         }
-        if (version < current_schema_version()) {
+        if (version < current_schema_version() && mode == OpenMode::read) {
+            open_migrated_copy(version);
+        } else if (version < current_schema_version()) {
             if (!writable) {
                 throw TapeError(path_ + ": tape format version " + std::to_string(version) +
                                 " needs migrating, but the file is read-only");
@@ -178,7 +180,37 @@ void TapeStore::open(bool exists, bool writable, OpenMode mode) {
     }
 }
 
-TapeStore::~TapeStore() = default;
+TapeStore::~TapeStore() {
+    impl_.reset();
+    if (!copy_dir_.empty()) {
+        std::error_code ec;
+        fs::remove_all(copy_dir_, ec);
+    }
+}
+
+void TapeStore::open_migrated_copy(int version) {
+    std::string dir = (fs::temp_directory_path() / "mastotape-read-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) {
+        throw TapeError(path_ + ": tape format version " + std::to_string(version) +
+                        " is read through a migrated copy, but no temporary folder could be "
+                        "made (set TMPDIR)");
+    }
+    copy_dir_ = dir;
+    const std::string copy = dir + "/tape.db";
+    {
+        SQLite::Statement st(impl_->db, "VACUUM INTO ?");  // a read-only connection can
+        st.bind(1, copy);
+        st.exec();
+    }
+    impl_ = std::make_unique<Impl>(copy, SQLite::OPEN_READWRITE);
+    impl_->file_id = file_id_of(path_).value_or(std::pair<std::uint64_t, std::uint64_t>{});
+    SQLite::Transaction tx(impl_->db);
+    for (int v = version; v < current_schema_version(); ++v) {
+        impl_->db.exec(std::string(migrations()[static_cast<std::size_t>(v)]));
+    }
+    impl_->db.exec("PRAGMA user_version = " + std::to_string(current_schema_version()));
+    tx.commit();
+}
 
 std::string TapeStore::path_problem() const {
     const auto now = file_id_of(path_);

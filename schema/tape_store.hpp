@@ -283,8 +283,12 @@ class TapeStore {
     void commit();
     void rollback();
 
+    // A reader of an older tape reads a migrated copy, so that reading never changes the file.
+    void open_migrated_copy(int version);
+
     std::string path_;
     bool immutable_ = false;
+    std::string copy_dir_;  // the migrated copy's private folder, removed with the store
     std::unique_ptr<Impl> impl_;
 };
 

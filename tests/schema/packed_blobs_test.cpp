@@ -263,6 +263,18 @@ TEST_CASE("A version 3 tape reads its plain rows, and what is added to it is com
         f.exec();
     }
     const auto file_before = mastotape::test::read_file(path);
+    {
+        // A reader never changes a file: before, it switched this one to WAL and migrated it.
+        TapeStore reader(path, OpenMode::read);
+        const auto frames = frames_of(reader, 1);
+        REQUIRE(frames.size() == 1);
+        CHECK(frames[0].bytes == old_bytes);
+        const auto exported = run_mastotape("export --db " + path, dir);
+        CHECK(exported.exit_code == 0);
+        CHECK_THAT(exported.out, Catch::Contains("wss://old.example"));
+    }
+    CHECK(mastotape::test::read_file(path) == file_before);
+    CHECK_FALSE(std::filesystem::exists(path + "-wal"));
     TapeStore store(path, OpenMode::write);
     CHECK(store.schema_version() == current_schema_version());
     Batch b;
