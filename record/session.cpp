@@ -395,12 +395,13 @@ net::awaitable<void> RecordingSession::discover_streaming_url() {
     log(d.note);
 }
 
-// Whether connection `row` showed the server works: something came on it (an event, a heartbeat)
-// or it stayed up a while. Only then does the backoff start over: a server that breaks each
-// connection right after its handshake is not hammered.
+// Whether connection `row` showed the server works: a heartbeat came on it (the server's own
+// timer running) or it stayed up a while. Only then does the backoff start over: a server that
+// breaks each connection right after its handshake, or after the one event it had queued, is not
+// hammered.
 bool RecordingSession::proved_healthy(const schema::Connection& row,
-                                      std::int64_t received_before) const {
-    if (events_ + heartbeats_ > received_before) {
+                                      std::int64_t heartbeats_before) const {
+    if (heartbeats_ > heartbeats_before) {
         return true;
     }
     return row.handshake_offset_ns && row.ended_offset_ns &&
@@ -422,7 +423,7 @@ net::awaitable<void> RecordingSession::run() {
         row.started_wall_ns = clock_.wall(row.started_offset_ns);
         push(row);
         state_ = State::connecting;
-        const std::int64_t received_before = events_ + heartbeats_;
+        const std::int64_t heartbeats_before = heartbeats_;
         const Outcome out = co_await attempt(row);
         ended(row, out);
         if (out.http_status && *out.http_status == 401) {
@@ -447,7 +448,7 @@ net::awaitable<void> RecordingSession::run() {
             break;
         }
         if (out.established) {
-            if (proved_healthy(row, received_before)) {
+            if (proved_healthy(row, heartbeats_before)) {
                 // The server works: the backoff and --max-reconnects start over (an archive
                 // that runs for weeks outlives any number of a server's restarts).
                 backoff_.reset();

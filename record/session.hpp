@@ -83,7 +83,7 @@ class RecordingSession final : public ConnectionEvents {
 
     boost::asio::awaitable<void> discover_streaming_url();
     boost::asio::awaitable<Outcome> attempt(schema::Connection& row);
-    bool proved_healthy(const schema::Connection& row, std::int64_t received_before) const;
+    bool proved_healthy(const schema::Connection& row, std::int64_t heartbeats_before) const;
     void ended(schema::Connection& row, const Outcome& out);
     void open_gap(const schema::Connection& row, const Outcome& out);
     void start_backfill();

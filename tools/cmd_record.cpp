@@ -154,7 +154,7 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->add_option("--seed", o->record.seed, "Seed for the backoff jitter (tests)");
     sub->add_option("--max-reconnects", o->record.max_reconnects,
                     "Give up after this many reconnects in a row without a healthy connection "
-                    "(one that received something or stayed up 5 s; default: never)");
+                    "(one that received a heartbeat or stayed up 5 s; default: never)");
     sub->add_option("--duration", o->record.duration_s, "Stop after this many seconds");
     sub->add_option("--max-events", o->record.max_events, "Stop after this many events");
     sub->add_option("--max-frame", o->record.max_frame,

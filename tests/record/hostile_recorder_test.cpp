@@ -91,9 +91,23 @@ TEST_CASE("A server that breaks every connection after its handshake gets a grow
     CHECK(server.accepted() <= 12);
 }
 
-TEST_CASE("A connection that received something resets the backoff") {
-    // The opposite case: each connection delivers a frame, then breaks. The backoff stays at its
-    // start, so reconnects keep coming quickly.
+TEST_CASE("A connection that delivers its one event and breaks gets a growing backoff too") {
+    // Before, any frame counted as health: a server that accepts, sends what it had queued and
+    // drops was asked again 1.4 times a second at the default start of 1 s.
+    ScriptedServer server(std::vector<ScriptedServer::Script>(200, [](ScriptedServer& s, int fd) {
+        s.upgrade(fd);
+        s.send(fd, test::ws_frame(
+                       1, R"({"stream":["user"],"event":"delete","payload":"1"})"));
+        s.read_until_closed(fd, 50);
+    }));
+    record_two_seconds(server);
+    CHECK(server.accepted() >= 3);
+    CHECK(server.accepted() <= 12);
+}
+
+TEST_CASE("A connection that received a heartbeat resets the backoff") {
+    // The opposite case: each connection delivers a ping (the server's timer runs), then breaks.
+    // The backoff stays at its start, so reconnects keep coming quickly.
     ScriptedServer server(std::vector<ScriptedServer::Script>(200, [](ScriptedServer& s, int fd) {
         s.upgrade(fd);
         s.send(fd, test::ws_frame(9, "ping"));
@@ -194,9 +208,10 @@ TEST_CASE("The recorder's --max-reconnects counts them in a row: a healthy conne
     // Before, it counted every reconnect of the session: a recording of weeks gave up after N of
     // a server's ordinary restarts.
     using test::ws_frame;
-    const auto one_event = [](ScriptedServer& s, int fd) {
+    const auto one_event = [](ScriptedServer& s, int fd) {  // and a heartbeat: healthy
         s.upgrade(fd);
         s.send(fd, ws_frame(1, R"({"stream":["user"],"event":"update","payload":"{\"id\":\"1\"}"})"));
+        s.send(fd, ws_frame(9, ""));
     };
     const auto refuse = [](ScriptedServer& s, int fd) {
         s.read_request(fd);

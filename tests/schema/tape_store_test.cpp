@@ -231,7 +231,7 @@ TEST_CASE("A session never ended reads as recording while fresh and interrupted 
     CHECK(session_state(s, s.updated_wall_ns + 60'000'000'000) == SessionState::ended);
 }
 
-TEST_CASE("A version 1 tape is migrated to the current version on open, keeping its data") {
+TEST_CASE("A version 1 tape is read as it is and migrated by a writer, keeping its data") {
     TempDir dir;
     const auto path = dir.file("v1.db");
     {
@@ -250,17 +250,26 @@ TEST_CASE("A version 1 tape is migrated to the current version on open, keeping 
             "INSERT INTO frames (session_id, seq, connection_idx, offset_ns, wall_ns, kind, "
             "parse_ok, bytes) VALUES (1, 1, 0, 10, 15, 'ping', 1, x'')");
     }
-    TapeStore store(path, OpenMode::read);
-    CHECK(store.schema_version() == current_schema_version());
-    CHECK(store.session(1).source == "wss://old.example");
-    CHECK(store.counts(1).heartbeats == 1);
-    CHECK(store.client_messages(1).empty());  // the table added by version 2 exists
-    // Version 3's id-ordered event index answers an id-ordered scan.
-    CHECK(store.event_streams(1, "update").empty());
-    ItemCursor none = store.items_by_id(1, ItemScan{});
-    ItemRow row;
-    CHECK_FALSE(none.next(row));
+    const auto before = mastotape::test::read_file(path);
+    for (const auto mode : {OpenMode::read, OpenMode::write}) {
+        // A reader reads a migrated copy and leaves the file as it was; a writer migrates it.
+        INFO((mode == OpenMode::read ? "read" : "write"));
+        TapeStore store(path, mode);
+        CHECK(store.schema_version() == current_schema_version());
+        CHECK(store.session(1).source == "wss://old.example");
+        CHECK(store.counts(1).heartbeats == 1);
+        CHECK(store.client_messages(1).empty());  // the table added by version 2 exists
+        // Version 3's id-ordered event index answers an id-ordered scan.
+        CHECK(store.event_streams(1, "update").empty());
+        ItemCursor none = store.items_by_id(1, ItemScan{});
+        ItemRow row;
+        CHECK_FALSE(none.next(row));
+        if (mode == OpenMode::read) {
+            CHECK(mastotape::test::read_file(path) == before);
+        }
+    }
     SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == current_schema_version());
     CHECK(db.execAndGet("SELECT sql FROM sqlite_master WHERE name = 'frames_by_event'")
               .getString()
               .find("length(object_id)") != std::string::npos);
