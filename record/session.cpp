@@ -483,12 +483,15 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
     row.ended_wall_ns = clock_.wall(*row.ended_offset_ns);
     row.end_cause = out.cause;
     row.close_code = out.close_code;
-    row.close_reason = out.close_reason;
-    row.end_detail = out.detail;
+    // What the server said may echo the token (a close reason, a status line's reason phrase):
+    // it is kept, without the token.
+    const std::string& token = plan_.options.token;
+    row.close_reason = redact(out.close_reason, token);
+    row.end_detail = redact(out.detail, token);
     if (out.http_status && !out.established) {
         row.http_status = out.http_status;
     }
-    row.error_message = out.error_message;
+    row.error_message = redact(out.error_message, token);
     push(row);
     live_row_.reset();
     if (out.established) {

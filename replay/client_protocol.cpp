@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/streams.hpp"
+#include "schema/url.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -25,35 +26,6 @@ std::string json_scalar_text(const nlohmann::json& v) {
         return std::to_string(v.get<std::int64_t>());
     }
     return "";
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-                   hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
 }
 
 std::string lower(std::string s) {
@@ -118,9 +90,9 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
         }
         const std::string_view pair = query.substr(pos, end - pos);
         const std::size_t eq = pair.find('=');
-        if (percent_decode(pair.substr(0, eq)) == key) {
+        if (schema::percent_decode(pair.substr(0, eq)) == key) {
             return eq == std::string_view::npos ? std::string()
-                                                : percent_decode(pair.substr(eq + 1));
+                                                : schema::percent_decode(pair.substr(eq + 1));
         }
         pos = end + 1;
     }

@@ -102,6 +102,39 @@ std::string percent_encode(std::string_view text) {
     return out;
 }
 
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+                   hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
 std::string without_access_token(std::string_view url) {
     const auto q = url.find('?');
     if (q == std::string_view::npos) {
@@ -116,7 +149,7 @@ std::string without_access_token(std::string_view url) {
             end = url.size();
         }
         const std::string_view pair = url.substr(pos, end - pos);
-        if (!pair.empty() && pair.rfind("access_token=", 0) != 0 && pair != "access_token") {
+        if (!pair.empty() && percent_decode(pair.substr(0, pair.find('='))) != "access_token") {
             query += (query.empty() ? "" : "&") + std::string(pair);
         }
         pos = end + 1;

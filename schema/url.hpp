@@ -30,7 +30,11 @@ std::optional<Url> parse_url(std::string_view text);
 // would read as a space, a '&' or '=' would split the parameter).
 std::string percent_encode(std::string_view text);
 
-// Removes an `access_token` parameter from a URL or query, so a token never reaches a tape or log.
+// A query's key or value as the server reads it: %XX decoded, '+' a space.
+std::string percent_decode(std::string_view text);
+
+// Removes an `access_token` parameter from a URL or query, so a token never reaches a tape or log:
+// its key as the server reads it (`access%5Ftoken` is one too).
 std::string without_access_token(std::string_view url);
 
 }  // namespace mastotape::schema

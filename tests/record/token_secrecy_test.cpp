@@ -12,6 +12,7 @@
 #include "schema/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/url.hpp"
+#include "tests/record/scripted_server.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 
@@ -192,5 +193,23 @@ TEST_CASE("Failing recordings keep the token out of their output and tapes") {
     }
     SECTION("a failed discovery: the instance does not answer") {
         record("discovery", "https://127.0.0.1:9");
+    }
+    SECTION("a server that echoes the token: in a close reason, a status line, an error") {
+        // Before, the close reason and the status line's reason phrase were stored verbatim.
+        const std::string token = kToken;
+        ScriptedServer closing({[&](ScriptedServer& s, int fd) {
+            s.upgrade(fd);
+            s.send(fd, ws_frame(8, std::string("\x0f\xa0", 2) + "bad token " + token));
+            s.read_until_closed(fd, 500);
+        }});
+        record("echo-close", closing.url());
+        CHECK(closing.accepted() == 1);
+        ScriptedServer refusing({[&](ScriptedServer& s, int fd) {
+            s.read_request(fd);
+            s.send(fd, "HTTP/1.1 503 No " + token + "\r\nX-Error-Message: no " + token +
+                           "\r\nContent-Length: 0\r\n\r\n");
+        }});
+        record("echo-status", refusing.url());
+        CHECK(refusing.accepted() == 1);
     }
 }

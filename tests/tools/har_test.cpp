@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/tape_store.hpp"
+#include "schema/url.hpp"
 #include "tests/test_support.hpp"
 #include "tools/har.hpp"
 
@@ -136,6 +137,29 @@ TEST_CASE("import-har reads Chrome's WebSocket entry of the web UI, without its 
         CHECK(text.find(kHarToken) == std::string::npos);
         CHECK(text.find("_session_id=secret") == std::string::npos);
     }
+}
+
+TEST_CASE("import-har leaves out a token whose key is percent-encoded, as Mastodon decodes it") {
+    // Before: `access%5Ftoken=` (which Mastodon reads as access_token) stayed in the tape, its
+    // JSONL and its HAR export.
+    for (const std::string key : {"access%5Ftoken", "%61ccess_token", "access%5ftoken"}) {
+        INFO(key);
+        TempDir dir;
+        std::string har = chrome_har().dump(2);
+        har.replace(har.find("access_token="), 12, key);
+        write(dir.file("ui.har"), har);
+        const auto r = run_mastotape("import-har ui.har --db t.db", dir);
+        REQUIRE(r.exit_code == 0);
+        CHECK_THAT(r.err, Catch::Contains("access_token in the URL was left out"));
+        const auto exported = run_mastotape("export --db t.db", dir);
+        const auto as_har = run_mastotape("export --db t.db --format har", dir);
+        for (const std::string& text : {read_file(dir.file("t.db")), exported.out, as_har.out}) {
+            CHECK(text.find(kHarToken) == std::string::npos);
+        }
+    }
+    CHECK(without_access_token("/api/v1/streaming?access%5Ftoken=x&stream=user") ==
+          "/api/v1/streaming?stream=user");
+    CHECK(without_access_token("/a?access+token=x") == "/a?access+token=x");  // another key
 }
 
 TEST_CASE("A session exported as HAR imports back, one connection an entry") {
