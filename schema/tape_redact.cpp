@@ -98,7 +98,7 @@ class TapeRedactor {
             case TimelineKind::connection_opened:
                 c = *e.connection;
                 c.url = mapped_url(c.url);
-                c.response_headers_json = r_.hosts_in(c.response_headers_json);
+                c.response_headers_json = r_.headers(c.response_headers_json);
                 c.error_message = r_.hosts_in(c.error_message);
                 copy.connection = &c;
                 break;

@@ -5,6 +5,8 @@
 // REST pages come out in the original's order.
 
 #include <catch2/catch.hpp>
+
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -235,6 +237,59 @@ TEST_CASE("redact leaves none of the original names, hosts and texts, consistent
     // The same seed, the same pseudonyms.
     REQUIRE(run_mastotape("redact 1 --seed 7", dir).exit_code == 0);
     CHECK(exported(db, 3) == redacted);
+}
+
+TEST_CASE("redact maps the ids inside a group_key and replaces X-Request-Id") {
+    // Before: "ungrouped-<notification id>" kept the original id, and the server's request ids
+    // (which its logs tie to the user) were kept as they were.
+    TempDir dir;
+    REQUIRE(run_mastotape("synth --events 40 --mix notification --connection-ends eof -q", dir)
+                .exit_code == 0);
+    REQUIRE(run_mastotape("redact --seed 3", dir).exit_code == 0);
+    schema::TapeStore store(dir.file("mastotape.db"), schema::OpenMode::read);
+    const auto request_ids = [&](std::int64_t session) {
+        std::set<std::string> out;
+        for (const auto& c : store.connections(session)) {
+            const Json h = Json::parse(c.response_headers_json.empty() ? "{}" : c.response_headers_json);
+            if (h.contains("X-Request-Id")) {
+                out.insert(h["X-Request-Id"].get<std::string>());
+            }
+        }
+        return out;
+    };
+    const auto before = request_ids(1);
+    const auto after = request_ids(2);
+    REQUIRE(before.size() >= 2);
+    REQUIRE(after.size() == before.size());  // one pseudonym each, in a request id's shape
+    for (const auto& id : after) {
+        CHECK(before.count(id) == 0);
+        CHECK_THAT(id, Catch::Matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                      "[0-9a-f]{12}"));
+    }
+    const auto notifications = [&](std::int64_t session) {
+        std::vector<Json> out;
+        auto cursor = store.frames_from_seq(session, 1);
+        for (schema::Frame f; cursor.next(f);) {
+            if (f.columns.event == "notification") {
+                out.push_back(Json::parse(
+                    *schema::event_payload(schema::Transport::websocket, f.bytes)));
+            }
+        }
+        return out;
+    };
+    const auto original = notifications(1);
+    const auto redacted = notifications(2);
+    REQUIRE(original.size() == redacted.size());
+    REQUIRE_FALSE(original.empty());
+    for (std::size_t i = 0; i < original.size(); ++i) {
+        INFO(original[i]["group_key"] << " became " << redacted[i]["group_key"]);
+        CHECK(original[i]["group_key"] == "ungrouped-" + original[i]["id"].get<std::string>());
+        CHECK(redacted[i]["id"] != original[i]["id"]);
+        CHECK(redacted[i]["group_key"] == "ungrouped-" + redacted[i]["id"].get<std::string>());
+    }
+    // The same seed, the same request ids.
+    REQUIRE(run_mastotape("redact 1 --seed 3", dir).exit_code == 0);
+    CHECK(request_ids(3) == after);
 }
 
 TEST_CASE("A redacted session's REST pages come in the original's order") {
