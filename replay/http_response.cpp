@@ -89,12 +89,18 @@ bool named(const std::string& name, const char* wanted) {
 
 }  // namespace
 
-Response streaming_error(const Request& req, http::status status, const std::string& message) {
+namespace {
+
+// The head of the streaming server's Express answers, in its order: the app's own headers, then
+// `more`, then Node's Date and Connection (and Keep-Alive).
+Response express_answer(const Request& req, http::status status, const HeaderList& more) {
     Response res{status, req.version()};
     res.set("X-Powered-By", "Express");
     res.set("X-Request-Id", random_uuid());
     res.set(http::field::access_control_allow_origin, "*");
-    res.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : more) {
+        res.insert(name, value);
+    }
     res.set(http::field::date, http_date());
     if (req.keep_alive()) {
         res.set(http::field::connection, "keep-alive");
@@ -102,9 +108,38 @@ Response streaming_error(const Request& req, http::status status, const std::str
     } else {
         res.set(http::field::connection, "close");
     }
+    return res;
+}
+
+}  // namespace
+
+Response streaming_error(const Request& req, http::status status, const std::string& message) {
+    Response res = express_answer(req, status, {{"Content-Type", "application/json"}});
     res.body() = error_body(message);
     res.chunked(true);
     return res;
+}
+
+Response streaming_health(const Request& req) {
+    Response res = express_answer(
+        req, http::status::ok,
+        {{"Content-Type", "text/plain"}, {"Cache-Control", "private, no-store"}});
+    res.body() = "OK";
+    res.chunked(true);
+    return res;
+}
+
+Response cors_preflight(const Request& req) {
+    // The cors() middleware with its defaults: any origin, the usual methods, the headers asked
+    // for, and no body.
+    HeaderList more = {{"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE"},
+                       {"Vary", "Access-Control-Request-Headers"}};
+    const auto asked = req[http::field::access_control_request_headers];
+    if (!asked.empty()) {
+        more.emplace_back("Access-Control-Allow-Headers", std::string(asked));
+    }
+    more.emplace_back("Content-Length", "0");
+    return express_answer(req, http::status::no_content, more);
 }
 
 HeaderList header_list(const std::string& json) {

@@ -28,6 +28,12 @@ std::string error_body(const std::string& message);
 Response streaming_error(const Request& req, boost::beast::http::status status,
                          const std::string& message);
 
+// GET /api/v1/streaming/health as the streaming server answers it: a chunked text/plain "OK".
+Response streaming_health(const Request& req);
+
+// A CORS preflight (OPTIONS) on the Mastodon routes, as the cors() middleware answers it: 204.
+Response cors_preflight(const Request& req);
+
 // A response head's fields, in order, as a tape stores them (a JSON object whose keys may repeat).
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // Empty when `json` is not such an object.

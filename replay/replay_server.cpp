@@ -37,6 +37,9 @@ using tcp = net::ip::tcp;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr auto kRequestDeadline = std::chrono::seconds(30);
+// How long a kept-alive connection may sit idle between requests: Node's keepAliveTimeout, which
+// the real server's Keep-Alive: timeout=5 announces (after an SSE 401 too).
+constexpr auto kKeepAliveIdle = std::chrono::seconds(5);
 // Mastodon's per-token REST window: 300 requests per 5 minutes.
 constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
@@ -195,13 +198,7 @@ std::string ReplayServer::Impl::instance_v2() const {
 // The health and instance endpoints.
 Response ReplayServer::Impl::fixed_answer(const Request& req, std::string_view path) const {
     if (path == "/api/v1/streaming/health") {
-        Response res{http::status::ok, req.version()};
-        res.set(http::field::content_type, "text/plain");
-        res.set(http::field::cache_control, "private, no-store");
-        res.body() = "OK";
-        res.keep_alive(req.keep_alive());
-        res.prepare_payload();
-        return res;
+        return streaming_health(req);
     }
     if (path == "/api/v1/instance" || path == "/api/v1/instance/") {
         return json_response(req, http::status::ok, instance_v1());
@@ -381,9 +378,9 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
     beast::error_code peer_ec;
     const bool loopback_peer = stream.socket().remote_endpoint(peer_ec).address().is_loopback();
     beast::flat_buffer buffer;
-    for (;;) {
+    for (bool first = true;; first = false) {
         Request req;
-        stream.next_layer().expires_after(kRequestDeadline);
+        stream.next_layer().expires_after(first ? kRequestDeadline : kKeepAliveIdle);
         auto [ec, n] = co_await http::async_read(stream, buffer, req, kUseTuple);
         if (ec) {
             report_failure(ec, "read request");
@@ -408,7 +405,11 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
         }
         Response res = co_await answer(req, path, query, loopback_peer && !peer_ec);
         const bool keep_alive = res.keep_alive();
-        auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+        http::response_serializer<http::string_body> out{res};
+        // A HEAD gets the head a GET would, and no body (not even a chunked body's last chunk).
+        auto [wec, wn] = req.method() == http::verb::head
+                             ? co_await http::async_write_header(stream, out, kUseTuple)
+                             : co_await http::async_write(stream, out, kUseTuple);
         if (wec || !keep_alive) {
             co_await stream.async_drain(kUseTuple);
             beast::error_code ignored;
@@ -434,6 +435,9 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         InFlight(const InFlight&) = delete;
         InFlight& operator=(const InFlight&) = delete;
     } in_flight(*this);
+    if (req.method() == http::verb::options) {
+        co_return cors_preflight(req);
+    }
     if (fixed_route(path)) {
         co_return fixed_answer(req, path);
     }
@@ -441,7 +445,9 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
     if (timeline) {
         co_return std::move(*timeline);
     }
-    if (path.rfind("/api/v1/streaming", 0) == 0) {
+    // Beyond the REST routes (/api/...: the web host's 404), what the streaming server answers:
+    // an unknown channel, whatever the path.
+    if (path.rfind("/api/v1/streaming", 0) == 0 || path.rfind("/api/", 0) != 0) {
         co_return streaming_error(req, http::status::bad_request, "Unknown channel requested");
     }
     co_return json_response(req, http::status::not_found, R"({"error":"Record not found"})");
@@ -479,9 +485,6 @@ net::awaitable<Response> ReplayServer::Impl::control_answer(const Request& req,
         res.set("Content-Security-Policy",
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                 "connect-src 'self'; img-src data:; frame-ancestors 'none'");
-    }
-    if (req.method() == http::verb::head) {
-        res.body().clear();  // Content-Length stays the GET's
     }
     co_return res;
 }

@@ -25,7 +25,7 @@ TEST_CASE("The replayer answers health, instance and unknown-channel requests as
     const auto health = http_get(replay.port(), "/api/v1/streaming/health");
     CHECK_THAT(health, Catch::StartsWith("HTTP/1.1 200 OK"));
     CHECK_THAT(health, Catch::Contains("Cache-Control: private, no-store"));
-    CHECK(health.substr(health.size() - 4) == "\r\nOK");
+    CHECK(health.substr(health.size() - 14) == "\r\n2\r\nOK\r\n0\r\n\r\n");  // chunked
 
     for (const char* path : {"/api/v1/instance", "/api/v1/instance/"}) {
         const auto v1 = http_get(replay.port(), path);

@@ -239,3 +239,75 @@ TEST_CASE("An SSE error is a chunked JSON body from Express, and the connection 
     REQUIRE(conn.wait_for("OK"));
     CHECK_THAT(conn.data(), Catch::StartsWith("HTTP/1.1 200"));
 }
+
+TEST_CASE("Health, HEAD, a CORS preflight and an unknown path get the real server's answers") {
+    // Before: health had no Express head, HEAD got a body, a preflight got 404 and /foo the web
+    // host's 404 where the streaming server says "Unknown channel requested".
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.clock = replay::ClockMode::virtual_clock;
+    RunningReplay replay(o);
+    RawConn conn(replay.port());
+
+    conn.send("GET /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(conn.wait_for("0\r\n\r\n"));
+    auto [status, fields] = parse_head(conn.data());
+    CHECK(status == "HTTP/1.1 200 OK");
+    CHECK(names(fields) == std::vector<std::string>{"X-Powered-By", "X-Request-Id",
+                                                    "Access-Control-Allow-Origin",
+                                                    "Content-Type", "Cache-Control", "Date",
+                                                    "Connection", "Keep-Alive",
+                                                    "Transfer-Encoding"});
+    CHECK(field(fields, "Content-Type") == "text/plain");
+    CHECK(body_chunks(conn.data()) == std::vector<std::string>{"OK"});
+
+    // HEAD: the same head and nothing after it, so the next answer starts right there.
+    conn.data().clear();
+    conn.send("HEAD /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(conn.wait_for("0\r\n\r\n"));
+    const auto head_end = conn.data().find("\r\n\r\n");
+    REQUIRE(head_end != std::string::npos);
+    CHECK(conn.data().compare(head_end + 4, 9, "HTTP/1.1 ") == 0);
+
+    conn.data().clear();
+    conn.send("OPTIONS /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n"
+              "Origin: https://client.example\r\nAccess-Control-Request-Method: GET\r\n"
+              "Access-Control-Request-Headers: authorization\r\n\r\n");
+    REQUIRE(conn.wait_for("\r\n\r\n"));
+    std::tie(status, fields) = parse_head(conn.data());
+    CHECK(status == "HTTP/1.1 204 No Content");
+    CHECK(field(fields, "Access-Control-Allow-Origin") == "*");
+    CHECK(field(fields, "Access-Control-Allow-Methods") == "GET,HEAD,PUT,PATCH,POST,DELETE");
+    CHECK(field(fields, "Access-Control-Allow-Headers") == "authorization");
+    CHECK(field(fields, "Content-Length") == "0");
+
+    conn.data().clear();
+    conn.send("GET /foo HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(conn.wait_for("0\r\n\r\n"));
+    CHECK_THAT(conn.data(), Catch::StartsWith("HTTP/1.1 400 Bad Request"));
+    CHECK(body_chunks(conn.data()) ==
+          std::vector<std::string>{R"({"error":"Unknown channel requested"})"});
+    CHECK_FALSE(conn.ended());
+}
+
+TEST_CASE("An idle kept-alive connection is closed after Keep-Alive's 5 s, as Node does") {
+    // After an SSE 401 the real server closes the idle connection about 5 s later; the replayer
+    // kept it for 30 s.
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 3;
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.require_token = "tok-right";
+    RunningReplay replay(o);
+    RawConn conn(replay.port());
+    conn.send(sse_request("/api/v1/streaming/user", "Authorization: Bearer tok-wrong\r\n"));
+    REQUIRE(conn.wait_for("0\r\n\r\n"));
+    CHECK_THAT(conn.data(), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_FALSE(conn.wait_end(3));  // open for a while, as announced
+    CHECK(conn.wait_end(5));        // then closed (before: for 30 s)
+}

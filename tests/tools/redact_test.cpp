@@ -5,10 +5,9 @@
 // REST pages come out in the original's order.
 
 #include <catch2/catch.hpp>
-
-#include <set>
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <sstream>
 
 #include "schema/frame_classifier.hpp"
