@@ -56,6 +56,10 @@ std::optional<std::int64_t> parse_iso(std::string_view text) {
         return std::nullopt;
     }
     const std::int64_t secs = utc_seconds(y, mo, d, h, mi, s) - offset_s;
+    // Nanoseconds since 1970 in 64 bits: the years 1678 to 2262.
+    if (secs < -9'223'372'035 || secs > 9'223'372'035) {
+        return std::nullopt;
+    }
     return secs * 1'000'000'000 + frac_ns;
 }
 

@@ -13,6 +13,7 @@
 #include "schema/frame_classifier.hpp"
 #include "schema/iso_time.hpp"
 #include "schema/json_text.hpp"
+#include "schema/tape_verifier.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::tools {
@@ -135,10 +136,27 @@ class EntryReader {
    private:
     [[noreturn]] void fail(const std::string& why) const { throw TapeError(where_ + ": " + why); }
 
-    // `time` (epoch seconds) to the microsecond: a double holds no more of it.
-    static std::int64_t time_ns(const json& m) {
+    // `time` (epoch seconds) to the microsecond: a double holds no more of it. Refused past what
+    // nanoseconds since 1970 hold (the year 2262), as a NaN or a 1e300 would be.
+    std::int64_t time_ns(const json& m) const {
         const json& t = member(m, "time");
-        return t.is_number() ? std::llround(t.get<double>() * 1e6) * kUs : 0;
+        if (!t.is_number()) {
+            return 0;
+        }
+        const double s = t.get<double>();
+        if (!std::isfinite(s) || s < 0 || s > 9.2e9) {
+            fail("a message's time, " + t.dump() + ", is not a time in seconds since 1970");
+        }
+        return std::llround(s * 1e6) * kUs;
+    }
+
+    // Milliseconds of the entry as nanoseconds; refused when no tape could hold them.
+    std::int64_t ms_ns(const json& ms, const char* what) const {
+        const double v = ms.get<double>();
+        if (!std::isfinite(v) || v > static_cast<double>(schema::kMaxOffsetNs) / 1e6) {
+            fail(std::string(what) + ", " + ms.dump() + " ms, is longer than a tape can hold");
+        }
+        return std::llround(v * 1e6);
     }
 
     void handshake(std::int64_t first_ns, bool ok) {
@@ -156,7 +174,7 @@ class EntryReader {
     std::int64_t handshake_took() const {
         for (const json* ms : {&member(member(e_, "timings"), "wait"), &member(e_, "time")}) {
             if (ms->is_number() && ms->get<double>() >= 0) {
-                return std::llround(ms->get<double>() * 1e6);
+                return ms_ns(*ms, "the handshake's time");
             }
         }
         return 0;
@@ -165,7 +183,7 @@ class EntryReader {
     // The entry's `time`: when the response ended, as an offset.
     std::int64_t response_end() const {
         const json& ms = member(e_, "time");
-        return ms.is_number() && ms.get<double>() > 0 ? std::llround(ms.get<double>() * 1e6) : 0;
+        return ms.is_number() && ms.get<double>() > 0 ? ms_ns(ms, "the entry's time") : 0;
     }
 
     std::string bytes_of(const json& m, std::size_t i, bool base64) const {
@@ -414,8 +432,26 @@ void EntryReader::event_stream() {
 }
 
 json parse_har(const std::string& text, const std::string& name) {
-    json har = json::parse(text, nullptr, false);
-    if (har.is_discarded() || !har.is_object() ||
+    if (!schema::is_valid_utf8(text)) {
+        const auto valid = schema::valid_utf8(text);
+        std::size_t at = 0;
+        while (at < text.size() && at < valid.size() && text[at] == valid[at]) {
+            ++at;
+        }
+        throw TapeError(name + ": not a HAR file: not UTF-8 text (byte " + std::to_string(at) +
+                        " of " + std::to_string(text.size()) + ")");
+    }
+    json har;
+    try {
+        har = json::parse(text);
+    } catch (const json::parse_error& e) {
+        const bool cut = e.byte >= text.size();
+        throw TapeError(name + ": not a HAR file: " +
+                        (cut ? "the JSON ends too soon (" + std::to_string(text.size()) +
+                                   " bytes): was it cut short?"
+                             : "not JSON at byte " + std::to_string(e.byte)));
+    }
+    if (!har.is_object() ||
         !member(member(har, "log"), "entries").is_array()) {
         throw TapeError(name +
                         ": not a HAR file (a JSON object with log.entries); export one from the "
@@ -493,6 +529,14 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
             m.session_id = result.session_id;
         }
         store.append(d.batch);
+        // What verify and replay would refuse is refused here, before it lands: the session is
+        // checked as verify checks it, and nothing is kept unless it passes.
+        const auto problems = schema::check_session(store, store.session(result.session_id));
+        if (!problems.empty()) {
+            throw TapeError(name + ": entry " + std::to_string(result.entry) +
+                            " makes a session that does not hold together (" +
+                            problems.front().text + "); nothing was imported");
+        }
     });
     result.frames = static_cast<std::int64_t>(d.batch.frames.size());
     result.client_messages = static_cast<std::int64_t>(d.batch.client_messages.size());

@@ -277,6 +277,19 @@ TEST_CASE("import-har refuses what it cannot read, in one line, adding nothing")
     write(dir.file("page.har"), no_streams.dump());
     write(dir.file("bad.har"), "{\"log\": 3}");
     write(dir.file("ui.har"), chrome_har().dump());
+    // Before: accepted, then refused by verify and replay (UBSan: a signed overflow).
+    const std::string whole = chrome_har().dump();
+    write(dir.file("cut.har"), whole.substr(0, whole.size() / 2));
+    write(dir.file("latin1.har"), "{\"log\": {\"entries\": [], \"x\": \"caf\xe9\"}}");
+    json long_wait = chrome_har();
+    long_wait["log"]["entries"][1]["timings"]["wait"] = 1e300;
+    write(dir.file("wait.har"), long_wait.dump());
+    json far_message = chrome_har();
+    far_message["log"]["entries"][1]["_webSocketMessages"][1]["time"] = 1e300;
+    write(dir.file("far.har"), far_message.dump());
+    json backwards = chrome_har();  // a message before the handshake ended
+    backwards["log"]["entries"][1]["startedDateTime"] = "2999-11-30T09:15:02.123Z";
+    write(dir.file("future.har"), backwards.dump());
     const struct {
         const char* args;
         const char* says;
@@ -285,6 +298,11 @@ TEST_CASE("import-har refuses what it cannot read, in one line, adding nothing")
         {"import-har bad.har", "bad.har: not a HAR file"},
         {"import-har ui.har --entry 0", "entry 0 is not a streaming entry (those are: 1)"},
         {"import-har missing.har", "missing.har: cannot read"},
+        {"import-har cut.har", "cut.har: not a HAR file: the JSON ends too soon"},
+        {"import-har latin1.har", "latin1.har: not a HAR file: not UTF-8 text (byte 33 of"},
+        {"import-har wait.har", "the handshake's time, 1e+300 ms, is longer than a tape can hold"},
+        {"import-har far.har", "is not a time in seconds since 1970"},
+        {"import-har future.har", "entry 1"},
     };
     for (const auto& c : cases) {
         INFO(c.args);
