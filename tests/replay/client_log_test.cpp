@@ -61,6 +61,11 @@ TEST_CASE("A client's attempts while away: hammering, backing off, a steady dela
         const Attempts a = attempts({0, 100, 300, 700});
         CHECK(a.pattern() == "backed off: delays grew from 0.10 s to 0.40 s, no jitter");
     }
+    SECTION("Two delays, the second doubled (masto.js: 1, 2, 4 s): a backoff, jitter unjudged") {
+        // Before: "kept a delay of about 3.00 s, with jitter".
+        const Attempts a = attempts({1000, 3000, 7000});
+        CHECK(a.pattern() == "backed off: delays grew from 2.00 s to 4.00 s");
+    }
     SECTION("Backing off with jitter") {
         const Attempts a = attempts({0, 400, 1500, 3100, 7600});
         CHECK(a.spread() > 0.05);
