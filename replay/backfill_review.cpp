@@ -43,6 +43,7 @@ enum Kind {
     outside_bounds,
     delete_missed,
     edit_missed,
+    announcement_missed,
 };
 
 // Why `m` was missed.
@@ -54,6 +55,9 @@ Cause cause_of(const ClientLog& log, const std::vector<RequestReview>& reviews,
     }
     if (event == "status.update") {
         return {"an edit came while away", std::nullopt, edit_missed};
+    }
+    if (event.rfind("announcement", 0) == 0) {  // announcement, .reaction, .delete
+        return {"announcements are in no timeline", std::nullopt, announcement_missed};
     }
     const Requests& reqs = log.rest_requests();
     std::optional<std::size_t> last_before;
@@ -142,6 +146,10 @@ std::string advice(const Cause& c, const ClientLog& log, const std::vector<Reque
         case delete_missed:
             return n + " (deletes) came while the client was away: REST never shows a deleted " +
                    "status, so a client that holds one must re-check it after reconnecting";
+        case announcement_missed:
+            return n + " (announcements, their reactions and removals) came while the client " +
+                   "was away: no timeline holds them; after reconnecting, ask " +
+                   "/api/v1/announcements";
         default:
             return n + " (edits) came while the client was away and it never fetched the " +
                    "statuses again after them";

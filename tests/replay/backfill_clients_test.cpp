@@ -314,3 +314,52 @@ TEST_CASE("A client back later than the recording was loses what the stream carr
         CHECK(all_missed.count(id) == 1);  // and the gap's, which only REST had
     }
 }
+
+TEST_CASE("Announcements missed while away are sent to /api/v1/announcements, not a timeline") {
+    // Before: announcement.delete was filed under "fetch the home timeline".
+    TempDir dir;
+    replay::ReplayOptions o;
+    schema::SynthOptions so = statuses_with_gap(3);
+    so.events = 200;
+    so.event_mix = {"update", "announcement", "announcement.reaction", "announcement.delete"};
+    o.tape = make_tape(dir, so);
+    o.speed = 4;
+    o.client_report = true;
+    std::int64_t end = 0;
+    std::int64_t up = 0;
+    {
+        schema::TapeStore store(o.tape, schema::OpenMode::read);
+        const auto conns = store.connections(1);
+        end = *conns.front().ended_offset_ns;
+        up = *conns.back().handshake_offset_ns;
+    }
+    RunningReplay replay(o);
+    RawWs first(replay.port(), "stream=user", bearer("tok-ann"));
+    while (first.next(10)) {
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>((up - end) / 4e9 + 0.75));
+    auto late = reconnect(replay.port(), "tok-ann", 0.02);
+    while (late->next(10)) {
+    }
+    const auto report = get_json(replay.port(), "/_mastotape/report");
+    INFO(report.dump(2));
+    const auto& c = client_named(report, "client 1");
+    int announcements = 0;
+    for (const auto& m : c["missed"]) {
+        if (m["event"].get<std::string>().rfind("announcement", 0) == 0) {
+            ++announcements;
+            CHECK(m["why"] == "announcements are in no timeline");
+        }
+    }
+    CHECK(announcements > 0);
+    bool advised = false;
+    for (const auto& f : c["findings"]) {
+        if (f["reason"] == "announcements are in no timeline") {
+            advised = true;
+            CHECK_THAT(f["advice"].get<std::string>(), Catch::Contains("/api/v1/announcements"));
+        } else {
+            CHECK_THAT(f["advice"].get<std::string>(), !Catch::Contains("announcement"));
+        }
+    }
+    CHECK(advised);
+}
