@@ -120,6 +120,40 @@ const nlohmann::json& client_named(const nlohmann::json& report, const std::stri
     return report;
 }
 
+// A replay at 4x of a 10 s tape of `mix` with one gap and a client, `token`, that reads the first
+// connection to its end and comes back `late_s` seconds of tape after the recorded reconnect:
+// the connection it comes back on, and the tape's recorded handshake of that reconnect.
+struct LateReturn {
+    std::unique_ptr<RunningReplay> replay;
+    std::unique_ptr<RawWs> back;
+    std::int64_t up = 0;
+};
+
+LateReturn come_back_late(const TempDir& dir, replay::ReplayOptions& o,
+                          std::vector<std::string> mix, const std::string& token, double late_s) {
+    schema::SynthOptions so = statuses_with_gap(3);
+    so.events = 200;  // 5 s of stream after the gap
+    so.event_mix = std::move(mix);
+    o.tape = make_tape(dir, so);
+    o.speed = 4;
+    o.client_report = true;
+    std::int64_t end = 0;
+    LateReturn r;
+    {
+        schema::TapeStore store(o.tape, schema::OpenMode::read);
+        const auto conns = store.connections(1);
+        end = *conns.front().ended_offset_ns;
+        r.up = *conns.back().handshake_offset_ns;
+    }
+    r.replay = std::make_unique<RunningReplay>(o);
+    RawWs first(r.replay->port(), "stream=user", bearer(token));
+    while (first.next(10)) {
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>((r.up - end) / 4e9 + late_s / 4));
+    r.back = reconnect(r.replay->port(), token, 0.02);
+    return r;
+}
+
 }  // namespace
 
 TEST_CASE("since_id with a gap longer than a page misses the items under the page, by id") {
@@ -259,31 +293,16 @@ TEST_CASE("A client back later than the recording was loses what the stream carr
     // connection whenever the client came back, so the late client lost nothing.
     TempDir dir;
     replay::ReplayOptions o;
-    schema::SynthOptions so = statuses_with_gap(3);
-    so.events = 200;  // 5 s of stream after the gap
-    o.tape = make_tape(dir, so);
-    o.speed = 4;
-    o.client_report = true;
-    std::int64_t end = 0;
-    std::int64_t up = 0;
-    {
-        schema::TapeStore store(o.tape, schema::OpenMode::read);
-        const auto conns = store.connections(1);
-        end = *conns.front().ended_offset_ns;
-        up = *conns.back().handshake_offset_ns;
-    }
+    LateReturn r = come_back_late(dir, o, {"update"}, "tok-late", 2);
     std::vector<std::string> second;  // the ids connection 2 carried, in order
     for (const auto& f : tape_frames(o.tape)) {
         if (f.columns.event == "update" && f.connection_idx != 0) {
             second.push_back(*f.columns.object_id);
         }
     }
-    RunningReplay replay(o);
-    RawWs first(replay.port(), "stream=user", bearer("tok-late"));
-    stream_to_end(first, "");
-    // Back 2 s of tape after the recorded handshake (half a second of real time at 4x).
-    std::this_thread::sleep_for(std::chrono::duration<double>((up - end) / 4e9 + 0.5));
-    auto late = reconnect(replay.port(), "tok-late", 0.02);
+    auto& late = r.back;
+    const std::int64_t up = r.up;
+    auto& replay = *r.replay;
     std::vector<std::string> got;
     while (auto f = late->next(10)) {
         if (f->opcode == 1 && f->payload.find("\"event\":\"update\"") != std::string::npos) {
@@ -319,28 +338,12 @@ TEST_CASE("Announcements missed while away are sent to /api/v1/announcements, no
     // Before: announcement.delete was filed under "fetch the home timeline".
     TempDir dir;
     replay::ReplayOptions o;
-    schema::SynthOptions so = statuses_with_gap(3);
-    so.events = 200;
-    so.event_mix = {"update", "announcement", "announcement.reaction", "announcement.delete"};
-    o.tape = make_tape(dir, so);
-    o.speed = 4;
-    o.client_report = true;
-    std::int64_t end = 0;
-    std::int64_t up = 0;
-    {
-        schema::TapeStore store(o.tape, schema::OpenMode::read);
-        const auto conns = store.connections(1);
-        end = *conns.front().ended_offset_ns;
-        up = *conns.back().handshake_offset_ns;
+    LateReturn r = come_back_late(
+        dir, o, {"update", "announcement", "announcement.reaction", "announcement.delete"},
+        "tok-ann", 3);
+    while (r.back->next(10)) {
     }
-    RunningReplay replay(o);
-    RawWs first(replay.port(), "stream=user", bearer("tok-ann"));
-    while (first.next(10)) {
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>((up - end) / 4e9 + 0.75));
-    auto late = reconnect(replay.port(), "tok-ann", 0.02);
-    while (late->next(10)) {
-    }
+    auto& replay = *r.replay;
     const auto report = get_json(replay.port(), "/_mastotape/report");
     INFO(report.dump(2));
     const auto& c = client_named(report, "client 1");
