@@ -103,7 +103,8 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log, bool timed
         }
     }
     if (const auto& left = log.pending_attempts(); left.count() > 0) {
-        v += "; " + std::to_string(left.count()) + " attempts refused after its last connection";
+        v += std::string(r.gave_up ? "; gave up after " : "; ") + std::to_string(left.count()) +
+             " attempts refused after its last connection";
     }
     for (const auto& c : conns) {
         if (c.silent) {
@@ -185,6 +186,10 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
             r.missed[i].finding = f;
         }
     }
+    const auto& conns = log.connections();
+    const bool played_out = !conns.empty() && conns.back().how == ConnectionEnd::tape &&
+                            conns.back().recorded_end == "tape-end";
+    r.gave_up = view.over && log.pending_attempts().count() > 0 && !played_out;
     r.verdict = verdict_line(r, log, view.timed);
     return r;
 }
@@ -311,6 +316,7 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
         const bool timed = clients[i].timed;
         c["connections"] = connections_json(log, timed);
         c["attempts_after_last"] = attempts_json(log.pending_attempts(), timed);
+        c["gave_up"] = r.gave_up;
         c["rest_requests"] = requests_json(r, log, timed);
         c["pings"] = timed ? Json{{"sent", log.pings()}, {"pongs", log.pongs()}}
                            : Json{{"sent", log.pings()}};

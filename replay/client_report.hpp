@@ -36,6 +36,9 @@ struct ClientReport {
     std::vector<Missed> missed;
     std::vector<Finding> findings;
     std::vector<RequestReview> requests;
+    // The run is over, the client's last attempts were refused, and the tape had more for it:
+    // it stopped trying.
+    bool gave_up = false;
     std::string verdict;  // one line
 };
 
@@ -52,6 +55,8 @@ struct ClientView {
     // --max-speed and on a virtual clock they are the machine's, not the tape's, and are left
     // out, so that the same client on the same tape gives the same report on every run.
     bool timed = true;
+    // The run is over (the final report): a client that is not trying any more has stopped.
+    bool over = false;
 };
 
 // Every client's report, from the logs and the tape: judged on the tape up to where each got.

@@ -113,7 +113,7 @@ std::vector<ClientView> ControlApi::clients(bool whole_tape) const {
         }
         out.push_back({c.name, c.log, now,
                        c.live > 0 ? c.subscriptions : decltype(c.subscriptions){},
-                       clock_.mode() == ClockMode::realtime});
+                       clock_.mode() == ClockMode::realtime, whole_tape});
     }
     // "client 2" before "client 10": in the order they came.
     std::sort(out.begin(), out.end(), [](const ClientView& a, const ClientView& b) {

@@ -314,3 +314,38 @@ TEST_CASE(
     // It gets everything once it reads again.
     CHECK(texts_of(stuck.drain(2)) == expected);
 }
+
+TEST_CASE("With --exit-when-done, a client that stopped trying before the tape's end gave up") {
+    // Before: "2 attempts refused after its last connection", never that it gave up.
+    TempDir dir;
+    schema::SynthOptions so;
+    so.events = 40;
+    so.rate = 20;
+    so.connection_ends = {"eof"};
+    so.failed_attempts = 2;  // the recorded gap refuses for 1.5 to 3 s of tape
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 4;
+    o.exit_when_done = true;
+    o.exit_grace_s = 0.5;
+    o.client_report = true;
+    replay::ReplayServer server(o);
+    auto run = std::async(std::launch::async, [&] { return server.run(); });
+    {
+        RawWs ws(server.port(), "stream=user");
+        ws.drain(10);
+        REQUIRE(ws.ended());
+    }
+    for (int i = 0; i < 2; ++i) {  // at once, in the gap: refused, then no more
+        RawWs again(server.port(), "stream=user");
+        CHECK_FALSE(again.upgraded());
+    }
+    REQUIRE(run.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    run.get();
+    const auto r = server.report();
+    REQUIRE(r.verdicts.size() == 1);
+    CHECK_THAT(r.verdicts[0],
+               Catch::Contains("; gave up after 2 attempts refused after its last connection"));
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(j["clients"][0]["gave_up"] == true);
+}
