@@ -1,20 +1,16 @@
 #include "replay/control_access.hpp"
 
-#include <arpa/inet.h>
-
 #include <string>
 
 #include "replay/client_protocol.hpp"
-#include "schema/byte_codec.hpp"
 #include "schema/json_text.hpp"
+#include "schema/url.hpp"
 
 namespace mastotape::replay {
 namespace {
 
 ControlRefusal refused(int status, const std::string& message, std::string allow = {}) {
-    std::string body = "{\"error\":";
-    schema::append_json_string(body, message);
-    return {status, body + "}", std::move(allow)};
+    return {status, schema::error_json(message), std::move(allow)};
 }
 
 // Compares in time independent of where the first difference is.
@@ -46,18 +42,7 @@ std::string_view host_only(std::string_view host) {
 
 }  // namespace
 
-bool loopback_host(std::string_view host) {
-    const std::string h(host_only(host));
-    if (h == "localhost") {
-        return true;
-    }
-    in_addr v4{};
-    if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    }
-    in6_addr v6{};
-    return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
+bool loopback_host(std::string_view host) { return schema::loopback_address(host_only(host)); }
 
 bool control_acts(std::string_view path, std::string_view query) {
     if (path == "/_mastotape/faults") {
@@ -85,7 +70,7 @@ std::optional<ControlRefusal> control_refusal(const ControlRequest& r, std::stri
         if (!r.origin.empty() && r.origin != "http://" + std::string(r.host) &&
             r.origin != "https://" + std::string(r.host)) {
             return refused(403, "the control API answers no other web page (Origin: " +
-                                    schema::valid_utf8(std::string(r.origin)) + ")");
+                                    std::string(r.origin) + ")");
         }
     }
     const bool acts = control_acts(path, query);

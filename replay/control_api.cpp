@@ -17,9 +17,7 @@ namespace mastotape::replay {
 namespace {
 
 ControlAnswer error(int status, const std::string& message) {
-    std::string body = "{\"error\":";
-    schema::append_json_string(body, schema::valid_utf8(message));
-    return {status, body + "}"};
+    return {status, schema::error_json(message)};
 }
 
 // A number in the query: nullopt when absent, NaN when not a finite number in [0, 1e12].

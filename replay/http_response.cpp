@@ -30,12 +30,6 @@ Response json_response(const Request& req, http::status status, std::string body
     return res;
 }
 
-std::string error_body(const std::string& message) {
-    std::string body = "{\"error\":";
-    schema::append_json_string(body, schema::valid_utf8(message));
-    return body + "}";
-}
-
 namespace {
 
 // An HTTP date (RFC 9110 IMF-fixdate) of now, as Node writes `Date`.
@@ -115,7 +109,7 @@ Response express_answer(const Request& req, http::status status, const HeaderLis
 
 Response streaming_error(const Request& req, http::status status, const std::string& message) {
     Response res = express_answer(req, status, {{"Content-Type", "application/json"}});
-    res.body() = error_body(message);
+    res.body() = schema::error_json(message);
     res.chunked(true);
     return res;
 }

@@ -20,9 +20,6 @@ std::string random_uuid();
 // connection alive as the request asks.
 Response json_response(const Request& req, boost::beast::http::status status, std::string body);
 
-// {"error":"<message>"} with the message escaped.
-std::string error_body(const std::string& message);
-
 // The streaming server's own error answer (its Express error handler): {"error":"<message>"} as
 // a chunked application/json body, the connection kept alive as the request asks.
 Response streaming_error(const Request& req, boost::beast::http::status status,

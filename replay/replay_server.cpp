@@ -25,6 +25,7 @@
 #include "replay/websocket_outlet.hpp"
 #include "schema/background_thread.hpp"
 #include "schema/byte_codec.hpp"
+#include "schema/json_text.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::replay {
@@ -251,7 +252,7 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         failure = e.what();
     }
     if (!failure.empty()) {
-        co_return json_response(req, http::status::internal_server_error, error_body(failure));
+        co_return json_response(req, http::status::internal_server_error, schema::error_json(failure));
     }
     if (!r) {
         co_return std::nullopt;
@@ -264,7 +265,7 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
     if (const auto status = admission.rest_refusal()) {
         // rest-error=K:STATUS. A 429 says the window is spent and starts over in a second.
         Response res = json_response(req, static_cast<http::status>(*status),
-                                     error_body("refused by a fault overlay"));
+                                     schema::error_json("refused by a fault overlay"));
         if (*status == 429) {
             res.set("X-RateLimit-Limit", std::to_string(kRestWindowRequests));
             res.set("X-RateLimit-Remaining", "0");
@@ -461,25 +462,25 @@ net::awaitable<Response> ReplayServer::Impl::control_answer(const Request& req,
                                                             bool loopback_peer) {
     const ControlRequest who{req.method_string(), loopback_peer, req[http::field::host],
                              req[http::field::origin], req[http::field::authorization]};
-    if (auto refusal = control_refusal(who, path, query, options.require_token)) {
-        Response res = json_response(req, static_cast<http::status>(refusal->status),
-                                     std::move(refusal->body));
-        res.erase(http::field::access_control_allow_origin);
-        if (!refusal->allow.empty()) {
-            res.set(http::field::allow, refusal->allow);
-        }
-        co_return res;
-    }
     ControlAnswer a;
-    try {
-        a = co_await control_request(path, query);
-    } catch (const std::exception& e) {
-        a = {500, error_body(e.what())};
+    std::string allow;  // a 405's
+    if (auto refusal = control_refusal(who, path, query, options.require_token)) {
+        a = {refusal->status, std::move(refusal->body)};
+        allow = std::move(refusal->allow);
+    } else {
+        try {
+            a = co_await control_request(path, query);
+        } catch (const std::exception& e) {
+            a = {500, schema::error_json(e.what())};
+        }
     }
     Response res = json_response(req, static_cast<http::status>(a.status), std::move(a.body));
     res.erase(http::field::access_control_allow_origin);
     res.set(http::field::content_type, a.content_type);
     res.set(http::field::cache_control, "no-store");
+    if (!allow.empty()) {
+        res.set(http::field::allow, allow);
+    }
     if (a.content_type.rfind("text/html", 0) == 0) {
         // The dashboard: its own script and styles, requests to this server only.
         res.set("Content-Security-Policy",

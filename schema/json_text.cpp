@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdio>
 
+#include "schema/byte_codec.hpp"
+
 namespace mastotape::schema {
 
 namespace {
@@ -96,6 +98,12 @@ std::string format_uuid_v4(std::uint64_t high, std::uint64_t low) {
                   static_cast<unsigned>(high & 0xfff), static_cast<unsigned>(0x8000 | (low >> 50)),
                   static_cast<unsigned long long>(low & 0xffffffffffffULL));
     return buf;
+}
+
+std::string error_json(std::string_view message) {
+    std::string body = "{\"error\":";
+    append_json_string(body, valid_utf8(message));
+    return body + "}";
 }
 
 }  // namespace mastotape::schema

@@ -8,10 +8,8 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
-#include <random>
 
 #include "schema/iso_time.hpp"
-#include "schema/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -253,33 +251,6 @@ std::string Redactor::id(std::string_view digits) {
     std::from_chars(digits.data(), digits.data() + digits.size(), v);
     count("ids");
     return std::to_string(static_cast<std::uint64_t>(static_cast<std::int64_t>(v) + it->second));
-}
-
-std::string Redactor::headers(std::string_view json) {
-    std::string out = hosts_in(json);
-    static const std::string kName = "\"x-request-id\":\"";
-    for (std::size_t at = 0;;) {
-        std::string folded = lower(out);
-        at = folded.find(kName, at);
-        if (at == std::string::npos) {
-            return out;
-        }
-        const std::size_t from = at + kName.size();
-        const std::size_t to = out.find('"', from);
-        if (to == std::string::npos) {
-            return out;
-        }
-        std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: the same on every machine
-        for (std::size_t i = from; i < to; ++i) {
-            h = (h ^ static_cast<unsigned char>(out[i])) * 1099511628211ULL;
-        }
-        std::mt19937_64 rng(o_.seed ^ h);
-        const std::uint64_t high = rng();
-        const std::string made = format_uuid_v4(high, rng());
-        out.replace(from, to - from, made);
-        count("X-Request-Id");
-        at = from + made.size();
-    }
 }
 
 std::string Redactor::host(std::string_view h) {

@@ -43,9 +43,6 @@ class Redactor {
     std::string url(std::string_view u);
     // Every known host in free text (a header value, a label) mapped.
     std::string hosts_in(std::string_view text);
-    // Recorded response headers (a JSON object) with their hosts mapped and each X-Request-Id
-    // (which the server's logs tie to the user) replaced by a UUID of the seed and the original.
-    std::string headers(std::string_view json);
     std::string host(std::string_view h);
 
     // What was redacted, per field, and the distinct accounts and hosts.

@@ -2,12 +2,47 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <random>
+
 #include "schema/frame_classifier.hpp"
+#include "schema/json_text.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/timeline.hpp"
 
 namespace mastotape::schema {
 namespace {
+
+// Recorded response headers (a JSON object) with their hosts mapped and each X-Request-Id (which
+// the server's logs tie to the user) replaced by a UUID of the seed and the original.
+std::string redacted_headers(Redactor& r, std::string_view json) {
+    std::string out = r.hosts_in(json);
+    static const std::string kName = "\"x-request-id\":\"";
+    std::string folded = out;
+    std::transform(folded.begin(), folded.end(), folded.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    // `folded` (for a case-blind search) gets each replacement too, so the two stay in step.
+    for (std::size_t at = folded.find(kName); at != std::string::npos;
+         at = folded.find(kName, at + kName.size())) {
+        const std::size_t from = at + kName.size();
+        const std::size_t to = out.find('"', from);
+        if (to == std::string::npos) {
+            break;
+        }
+        std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: the same on every machine
+        for (std::size_t i = from; i < to; ++i) {
+            h = (h ^ static_cast<unsigned char>(out[i])) * 1099511628211ULL;
+        }
+        std::mt19937_64 rng(r.options().seed ^ h);
+        const std::uint64_t high = rng();
+        const std::string made = format_uuid_v4(high, rng());
+        out.replace(from, to - from, made);
+        folded.replace(from, to - from, made);
+        r.count("X-Request-Id");
+    }
+    return out;
+}
 
 std::string host_of(const std::string& url) {
     const auto colon = url.find("://");
@@ -98,7 +133,7 @@ class TapeRedactor {
             case TimelineKind::connection_opened:
                 c = *e.connection;
                 c.url = mapped_url(c.url);
-                c.response_headers_json = r_.headers(c.response_headers_json);
+                c.response_headers_json = redacted_headers(r_, c.response_headers_json);
                 c.error_message = r_.hosts_in(c.error_message);
                 copy.connection = &c;
                 break;

@@ -1,5 +1,7 @@
 #include "schema/url.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -118,6 +120,19 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+bool loopback_address(std::string_view host) {
+    const std::string h(host);
+    if (h == "localhost") {
+        return true;
+    }
+    in_addr v4{};
+    if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    return inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 std::string percent_decode(std::string_view s) {
     std::string out;

@@ -30,6 +30,10 @@ std::optional<Url> parse_url(std::string_view text);
 // would read as a space, a '&' or '=' would split the parameter).
 std::string percent_encode(std::string_view text);
 
+// Whether `host` (an address literal without brackets, or a name) is this machine's loopback:
+// localhost, 127.0.0.0/8 or ::1.
+bool loopback_address(std::string_view host);
+
 // A query's key or value as the server reads it: %XX decoded, '+' a space.
 std::string percent_decode(std::string_view text);
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "schema/url.hpp"
+
 namespace mastotape::tools {
 
 std::optional<ListenAddress> parse_listen_address(const std::string& text, std::string& error) {
@@ -23,14 +25,14 @@ std::optional<ListenAddress> parse_listen_address(const std::string& text, std::
         return std::nullopt;
     }
     a.port = static_cast<std::uint16_t>(std::stoul(port));
+    in6_addr v6{};
     if (a.host.size() >= 2 && a.host.front() == '[' && a.host.back() == ']') {
         a.host = a.host.substr(1, a.host.size() - 2);
-        in6_addr v6{};
         if (inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) {
             error = "'" + a.host + "' in '" + text + "' is not an IPv6 address";
             return std::nullopt;
         }
-        a.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+        a.loopback = schema::loopback_address(a.host);
         return a;
     }
     if (a.host == "localhost") {
@@ -38,10 +40,9 @@ std::optional<ListenAddress> parse_listen_address(const std::string& text, std::
     }
     in_addr v4{};
     if (inet_pton(AF_INET, a.host.c_str(), &v4) == 1) {
-        a.loopback = (ntohl(v4.s_addr) >> 24) == 127;
+        a.loopback = schema::loopback_address(a.host);
         return a;
     }
-    in6_addr v6{};
     if (inet_pton(AF_INET6, a.host.c_str(), &v6) == 1) {
         error = "put an IPv6 address in brackets: [" + a.host + "]:" + port;
     } else {

@@ -100,10 +100,7 @@ TEST_CASE("The control API answers this machine's user, or the required token fr
 
 TEST_CASE("On the wire the control API acts on a local POST only and sends no CORS headers") {
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 5;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.require_token = "s3cret";
     RunningReplay replay(o);
     const auto port = replay.port();

@@ -244,10 +244,7 @@ TEST_CASE("Health, HEAD, a CORS preflight and an unknown path get the real serve
     // Before: health had no Express head, HEAD got a body, a preflight got 404 and /foo the web
     // host's 404 where the streaming server says "Unknown channel requested".
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 3;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.clock = replay::ClockMode::virtual_clock;
     RunningReplay replay(o);
     RawConn conn(replay.port());
@@ -298,10 +295,7 @@ TEST_CASE("An idle kept-alive connection is closed after Keep-Alive's 5 s, as No
     // After an SSE 401 the real server closes the idle connection about 5 s later; the replayer
     // kept it for 30 s.
     TempDir dir;
-    schema::SynthOptions so;
-    so.events = 3;
-    replay::ReplayOptions o;
-    o.tape = make_tape(dir, so);
+    replay::ReplayOptions o = five_event_tape(dir);
     o.require_token = "tok-right";
     RunningReplay replay(o);
     RawConn conn(replay.port());
