@@ -21,6 +21,25 @@ namespace net = boost::asio;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // How often one page is asked again after a failure that may pass (429, 5xx, no answer).
 constexpr int kRetries = 5;
+// Items a page is asked for: Mastodon's most for a timeline.
+constexpr std::int64_t kPage = 40;
+
+// `target` asking for `limit` items: its limit parameter set, or added.
+std::string with_limit(const std::string& target, std::int64_t limit) {
+    const auto query = target.find('?');
+    const std::string value = "limit=" + std::to_string(limit);
+    if (query == std::string::npos) {
+        return target + "?" + value;
+    }
+    for (auto at = query + 1; at < target.size();) {
+        const auto end = std::min(target.find('&', at), target.size());
+        if (target.compare(at, 6, "limit=") == 0) {
+            return target.substr(0, at) + value + target.substr(end);
+        }
+        at = end + 1;
+    }
+    return target + "&" + value;
+}
 
 }  // namespace
 
@@ -63,7 +82,7 @@ net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
         }
         const std::string first = target.endpoint + "?" +
                                   (target.query.empty() ? "" : target.query + "&") +
-                                  "min_id=" + seen->second + "&limit=40";
+                                  "min_id=" + seen->second + "&limit=" + std::to_string(kPage);
         co_await fetch_endpoint(target.endpoint, first, gap.idx, f);
     }
     gap.backfilled = f.count;
@@ -81,7 +100,9 @@ net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
 
 // Pages through one endpoint from `first_target` (path and query) until a page is empty, the
 // endpoint's limit is reached or a request fails. Each endpoint has the whole limit: a busy home
-// timeline does not leave the notifications unfetched. A limit that left items behind is said.
+// timeline does not leave the notifications unfetched. A page asks for no more items than the
+// limit has left, so what is kept runs on from the gap's start (a page comes newest first), and
+// once the limit is reached one item more is asked for: a limit that left items behind is said.
 net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
                                               const std::string& first_target, std::int64_t gap,
                                               Fetched& f) {
@@ -90,7 +111,9 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
     int retries = 0;  // of the page under way
     std::int64_t here = 0;
     bool more = false;  // the limit stopped paging with items left
-    while (here < settings_.limit) {
+    for (;;) {
+        const bool probe = here >= settings_.limit;  // asking whether anything is left
+        page.target = with_limit(page.target, probe ? 1 : std::min(kPage, settings_.limit - here));
         if (interrupted_) {
             f.cut_short = true;
             co_return;
@@ -131,13 +154,16 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
         if (elements->empty()) {
             co_return;
         }
+        if (probe) {
+            more = true;
+            break;
+        }
         const std::string query =
             schema::without_access_token(page.target.substr(page.target.find('?') + 1));
         std::vector<schema::BackfillItem> items;
         for (const auto element : *elements) {
             if (here >= settings_.limit) {
-                more = true;
-                break;
+                break;  // a server that sent more than asked for
             }
             schema::BackfillItem item;
             item.gap_idx = gap;
@@ -158,7 +184,6 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
         if (!next_page) {
             break;
         }
-        more = more || here >= settings_.limit;
         page.target = next_page->target;
         if (r.rate_remaining == "0") {
             co_await sleep_s(seconds_until(r.rate_reset));

@@ -312,13 +312,12 @@ void RecordingSession::start_backfill() {
             net::post(ioc_, [this, gap, error] {
                 if (error.empty()) {
                     push(gap);
-                    if (gap.backfilled > 0 || !gap.backfill_error.empty()) {
-                        log("gap " + std::to_string(gap.idx) + " backfill " +
-                            std::string(schema::to_string(gap.backfill_status)) + ": " +
-                            std::to_string(gap.backfilled) + " items" +
-                            (gap.backfill_error.empty() ? std::string()
-                                                        : " (" + gap.backfill_error + ")"));
-                    }
+                    // Every gap's outcome, "ok: 0 items" too: the gap lost nothing.
+                    log("gap " + std::to_string(gap.idx) + " backfill " +
+                        std::string(schema::to_string(gap.backfill_status)) + ": " +
+                        std::to_string(gap.backfilled) + " items" +
+                        (gap.backfill_error.empty() ? std::string()
+                                                    : " (" + gap.backfill_error + ")"));
                 } else {
                     log("backfill stopped by an error: " + error);
                 }

@@ -14,8 +14,17 @@ reconnects refused (503, then 429) and its backfill requests answered 503 or 429
 retries. With --tls the replayer serves wss:// with a throwaway CA the recorder is given,
 and TLS errors join the causes. With --sse the recorder streams over SSE.
 
+With --storm K the replayer also drops the connection (`--fault drop-after=N`) K times, evenly
+over the tape: gaps the recording does not have, which last as long as the recorder takes to come
+back, while the replay clock runs on (at --speed), so the stream moves past items only REST can
+give back. With --backfill-limit L the recorder fetches at most L items per endpoint and gap.
+An item the recording lacks is then lost for a reason only if a gap's backfill says it stopped at
+the limit on that item's endpoint and the item lies between what that backfill fetched and what
+the stream sent next; any other missing item is a loss REST could have prevented, and fails the run.
+
 Usage: disconnect_campaign.py [--speed max|N] [--events 20000] [--ends 200] [--seed 1]
                               [--exit-when-done] [--all-causes] [--refusals] [--tls] [--sse]
+                              [--storm K] [--backfill-limit L]
                               [--binary build/mastotape]
 """
 import argparse
@@ -99,21 +108,51 @@ def end_causes(binary, db):
                                if l.startswith('{"type":"connection"'))
 
 
-def export_items(binary, db):
-    """(event type -> ids) the session holds, streamed or backfilled, and the deleted ids."""
+# The endpoint a backfilled item came from, by the event that streams it.
+ENDPOINT_OF = {"update": "/api/v1/timelines/home", "notification": "/api/v1/notifications",
+               "conversation": "/api/v1/conversations"}
+
+
+def export_records(binary, db):
     out = subprocess.run([binary, "export", "--db", db], capture_output=True, text=True,
                          check=True).stdout
+    # not splitlines(): frames hold U+2028
+    return [json.loads(line) for line in filter(None, out.split("\n"))]
+
+
+def export_items(records):
+    """(event type -> ids) the session holds, streamed or backfilled."""
+    event_of = {endpoint: event for event, endpoint in ENDPOINT_OF.items()}
     items = collections.defaultdict(set)
-    for line in filter(None, out.split("\n")):  # not splitlines(): frames hold U+2028
-        r = json.loads(line)
+    for r in records:
         if r.get("type") == "frame" and r.get("kind") == "event" and r.get("id"):
             items[r["event"]].add(r["id"])
         elif r.get("type") == "backfill" and r.get("id"):
-            endpoint = r.get("endpoint", "")
-            event = ("notification" if "notifications" in endpoint else
-                     "conversation" if "conversations" in endpoint else "update")
-            items[event].add(r["id"])
+            items[event_of.get(r.get("endpoint"), "update")].add(r["id"])
     return items
+
+
+def limit_windows(records):
+    """(event type -> [(low, high)]): for each gap whose backfill stopped at --backfill-limit on
+    the endpoint of that event, the ids the limit left out: past the newest the backfill fetched
+    there, before the first the stream sent after the gap."""
+    gaps = [r for r in records if r.get("type") == "gap"]
+    fetched = collections.defaultdict(list)  # (gap, endpoint) -> ids
+    streamed = collections.defaultdict(list)  # event -> [(conn, id)]
+    for r in records:
+        if r.get("type") == "backfill" and r.get("id"):
+            fetched[(r["gap"], r["endpoint"])].append(int(r["id"]))
+        elif r.get("type") == "frame" and r.get("kind") == "event" and r.get("id"):
+            streamed[r["event"]].append((r["conn"], int(r["id"])))
+    windows = collections.defaultdict(list)
+    for gap in gaps:
+        for event, endpoint in ENDPOINT_OF.items():
+            if endpoint + ": stopped at --backfill-limit" not in gap["backfill_error"]:
+                continue
+            low = max(fetched[(gap["idx"], endpoint)], default=0)
+            after = [i for conn, i in streamed[event] if conn > gap["from_conn"]]
+            windows[event].append((low, min(after, default=float("inf"))))
+    return windows
 
 
 def main():
@@ -127,6 +166,8 @@ def main():
     parser.add_argument("--refusals", action="store_true")
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--sse", action="store_true")
+    parser.add_argument("--storm", type=int, default=0)
+    parser.add_argument("--backfill-limit", type=int)
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
@@ -150,7 +191,9 @@ def main():
             tls = ["--tls-cert", os.path.join(work, "server.pem"),
                    "--tls-key", os.path.join(work, "server.key")]
             trust = ["--cacert", os.path.join(work, "ca.pem")]
-        replay = subprocess.Popen([binary, "replay", source, *speed, *exit_when_done, *tls,
+        storm = [f"--fault=drop-after={(i + 1) * args.events // (args.storm + 1)}"
+                 for i in range(args.storm)]
+        replay = subprocess.Popen([binary, "replay", source, *speed, *exit_when_done, *tls, *storm,
                                    "--rate-limit", "1000000", "--port-file", port_file],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
@@ -173,7 +216,8 @@ def main():
                 [binary, "record", f"{scheme}://127.0.0.1:{port}", "--db", rec, *trust,
                  *(["--transport", "sse"] if args.sse else []),
                  "--backoff-start", "0.02", "--backoff-cap", "0.1", "--json-log",
-                 *(["--heartbeat-timeout", "2"] if args.all_causes else [])],
+                 *(["--heartbeat-timeout", "2"] if args.all_causes else []),
+                 *(["--backfill-limit", str(args.backfill_limit)] if args.backfill_limit else [])],
                 env={**os.environ, "ACCESS_TOKEN": "campaign"}, stdout=out, stderr=out)
         # Every gap's backfill ends (ok, partial or failed) and the stream reaches the tape's end
         # (the replayer ends the connection there: one end more than the tape's), then the
@@ -183,7 +227,11 @@ def main():
         while time.monotonic() < deadline:
             text = open(log).read()
             backfills = sum(text.count(" backfill " + how) for how in ("ok", "partial", "failed"))
-            if backfills >= len(ends) and text.count(" ended: ") > len(ends):
+            # A storm's drop keyed to an event the recorder missed never happens: the replayer
+            # refusing with "the tape has ended" says the stream is through.
+            ended = text.count(" ended: ")
+            if backfills >= ended - 1 and (
+                    ended > len(ends) + args.storm or "the tape has ended" in text):
                 break
             if args.exit_when_done and replay.poll() is not None:
                 break  # it left by itself: what the recording has now is what it got
@@ -197,13 +245,28 @@ def main():
         recorder.wait()
         replay.send_signal(signal.SIGTERM)
         replay.wait()
-        source_items, recorded = export_items(binary, source), export_items(binary, rec)
+        records = export_records(binary, rec)
+        source_items, recorded = export_items(export_records(binary, source)), export_items(records)
+        windows = limit_windows(records)
         deleted = source_items.get("delete", set())
         missing_total = 0
         for event in sorted(source_items):
-            missing = source_items[event] - recorded.get(event, set()) - deleted
+            # An item deleted later need not be there (a delete's id is the status it deletes).
+            missing = (source_items[event] - recorded.get(event, set()) -
+                       (deleted if event != "delete" else set()))
+            if args.storm and event not in ENDPOINT_OF:
+                # What a storm's gap streamed past and no REST list holds (deletes, edits,
+                # announcements) is lost with the stream, as it would be from Mastodon.
+                print(f"{event:22} {len(source_items[event]):6} available, {len(missing):4} "
+                      "streamed while away (no REST list to recover them from)")
+                continue
+            limited = {i for i in missing
+                       if any(low < int(i) < high for low, high in windows.get(event, []))}
+            missing -= limited
             missing_total += len(missing)
             print(f"{event:22} {len(source_items[event]):6} available, {len(missing):4} missing"
+                  + (f" ({len(limited)} more left out by --backfill-limit in "
+                     f"{len(windows[event])} gaps)" if event in windows else "")
                   + (f": {' '.join(sorted(missing)[:5])}" if missing else ""))
         text = open(log).read()
         print(f"{text.count(' ended: ')} connection ends at {' '.join(speed)}; backfills: "

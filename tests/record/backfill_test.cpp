@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -118,6 +119,57 @@ TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one
     CHECK(r.gap.backfill_status == schema::BackfillStatus::partial);
     CHECK(r.gap.backfill_error ==
           "/api/v1/timelines/home: stopped at --backfill-limit (50 items) with pages left");
+}
+
+namespace {
+
+// A query parameter's value in a request head, or -1.
+long long param(const std::string& head, const std::string& key) {
+    const auto at = head.find(key + "=");
+    return at == std::string::npos ? -1 : std::stoll(head.substr(at + key.size() + 1));
+}
+
+// A home timeline holding statuses 101 to `last`, answering min_id and limit as Mastodon does:
+// the `limit` statuses right after min_id, newest first, and a prev link from the newest.
+ScriptedServer::Script timeline_to(int last) {
+    return [last](ScriptedServer& s, int fd) {
+        const std::string head = s.read_request(fd);
+        const auto min_id = static_cast<int>(param(head, "min_id"));
+        const auto limit = static_cast<int>(param(head, "limit"));
+        const int newest = std::min(last, min_id + limit);
+        const std::string origin = "http://127.0.0.1:" + std::to_string(s.port());
+        s.send(fd, ok(statuses(newest, newest - min_id),
+                      newest > min_id ? origin + "/api/v1/timelines/home?limit=" +
+                                            std::to_string(limit) +
+                                            "&min_id=" + std::to_string(newest)
+                                      : ""));
+    };
+}
+
+}  // namespace
+
+TEST_CASE("A limit keeps the items right after the gap's start and asks for no more than it keeps") {
+    // Before, a page of 40 was asked for and its first items kept: with a limit of 50, statuses
+    // 101-120 were left out in the middle of what was kept (Mastodon sends a page newest first).
+    ScriptedServer rest(std::vector<ScriptedServer::Script>(10, timeline_to(300)));
+    const OneGap cut =
+        backfill_once(rest, {{"public", ""}}, {{"/api/v1/timelines/public", "100"}}, 50);
+    const auto fetched = cut.ids();
+    const std::set<std::string> ids(fetched.begin(), fetched.end());
+    CHECK(ids.size() == 50);
+    CHECK(*ids.begin() == "101");
+    CHECK(*ids.rbegin() == "150");
+    CHECK(cut.gap.backfill_status == schema::BackfillStatus::partial);
+    CHECK(cut.gap.backfill_error ==
+          "/api/v1/timelines/public: stopped at --backfill-limit (50 items) with pages left");
+
+    // Exactly as many items as the limit: nothing was left, so the gap is whole.
+    ScriptedServer exact(std::vector<ScriptedServer::Script>(10, timeline_to(150)));
+    const OneGap whole =
+        backfill_once(exact, {{"public", ""}}, {{"/api/v1/timelines/public", "100"}}, 50);
+    CHECK(whole.ids().size() == 50);
+    CHECK(whole.gap.backfill_status == schema::BackfillStatus::ok);
+    CHECK(whole.gap.backfill_error.empty());
 }
 
 namespace {
