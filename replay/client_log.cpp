@@ -175,6 +175,12 @@ void ClientLog::silence(std::optional<SteadyClock::duration> noticed) {
     }
 }
 
+void ClientLog::left_after_heartbeat(SteadyClock::duration after) {
+    if (!connections_.empty()) {
+        connections_.back().left_after_heartbeat = after;
+    }
+}
+
 void ClientLog::streamed(std::int64_t seq) {
     if (!keep_items_) {
         return;

@@ -93,6 +93,9 @@ class ClientLog {
         // on its own), after how long from the last frame.
         bool silent = false;
         std::optional<SteadyClock::duration> noticed_after;
+        // The client left this soon after a heartbeat (a ping, a `:thump`) went out to it: it
+        // could not take it.
+        std::optional<SteadyClock::duration> left_after_heartbeat;
     };
     struct RestRequest {
         std::string target;  // path?query
@@ -123,6 +126,8 @@ class ClientLog {
     // The connection that just ended went silent as recorded; `noticed`: after how long the
     // client left on its own (nullopt: it never did).
     void silence(std::optional<SteadyClock::duration> noticed);
+    // The connection that just ended was left by the client `after` a heartbeat went out.
+    void left_after_heartbeat(SteadyClock::duration after);
     void ping_sent() { ++pings_; }
     void pong_received() { ++pongs_; }
 

@@ -71,6 +71,35 @@ std::string missed_summary(const ClientReport& r) {
     return out + ")";
 }
 
+// Whether the client tried again after its connection `i`: a later connection, or attempts.
+bool came_back(const ClientLog& log, std::size_t i) {
+    return i + 1 < log.connections().size() || log.pending_attempts().count() > 0;
+}
+
+// What the wire shows of how the client left connection `i`: right after a heartbeat (it could
+// not take it), on noticing a recorded silence (it came back), or in a silence it never came
+// back from (it stopped or crashed: noticing a silence is for reconnecting).
+std::string connection_phrase(const ClientLog::Connection& c, std::size_t i, bool back,
+                              bool timed) {
+    const std::string which = "connection " + std::to_string(i);
+    if (c.left_after_heartbeat) {
+        return "; left " + which +
+               (timed ? " " + seconds(*c.left_after_heartbeat) : std::string(" right")) +
+               " after a heartbeat (a ping or :thump) was sent: a frame it could not take" +
+               (back ? "" : ", and never came back");
+    }
+    if (!c.silent) {
+        return "";
+    }
+    if (!c.noticed_after) {
+        return "; never noticed the silent connection";
+    }
+    const std::string after = timed ? " after " + seconds(*c.noticed_after) : std::string();
+    return back ? "; noticed the silent connection" + after
+                : "; left the silent connection" + after +
+                      " and never came back (it stopped, not reconnected)";
+}
+
 // The one line: items seen of those available, what was missed and why, reconnects, silences,
 // pings.
 std::string verdict_line(const ClientReport& r, const ClientLog& log, bool timed) {
@@ -106,15 +135,8 @@ std::string verdict_line(const ClientReport& r, const ClientLog& log, bool timed
         v += std::string(r.gave_up ? "; gave up after " : "; ") + std::to_string(left.count()) +
              " attempts refused after its last connection";
     }
-    for (const auto& c : conns) {
-        if (c.silent) {
-            if (!c.noticed_after) {
-                v += "; never noticed the silent connection";
-            } else {
-                v += "; noticed the silent connection" +
-                     (timed ? " after " + seconds(*c.noticed_after) : std::string());
-            }
-        }
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        v += connection_phrase(conns[i], i, came_back(log, i), timed);
     }
     if (timed && log.pings() > 0) {  // at --max-speed a pong races the connection's end
         v += "; answered " + std::to_string(std::min(log.pongs(), log.pings())) + "/" +
@@ -229,6 +251,12 @@ Json connections_json(const ClientLog& log, bool timed) {
         }
         j["refused_before"] = cs[k].attempts.count() - 1;
         j["attempts"] = attempts_json(cs[k].attempts, timed);
+        if (cs[k].left_after_heartbeat) {
+            j["left_after_heartbeat"] = true;
+            if (timed) {
+                j["left_after_heartbeat_s"] = measured(*cs[k].left_after_heartbeat);
+            }
+        }
         if (cs[k].silent && !timed) {
             j["silence_noticed"] = cs[k].noticed_after.has_value();
         } else if (cs[k].silent) {

@@ -19,6 +19,9 @@ constexpr auto kOversizeGrace = std::chrono::seconds(5);
 // At a real-time clock, a client that does not subscribe as the recorded one did is waited for a
 // second at most.
 constexpr auto kSubscribeGrace = std::chrono::seconds(1);
+// A client that leaves this soon after a heartbeat left because of it (a frame it could not
+// parse): no watchdog fires that soon after a sign of life.
+constexpr auto kTookBadly = std::chrono::milliseconds(500);
 
 // Waits on `c`'s timer until `until` (real time) or until it is woken and `done()` holds.
 template <typename Done>
@@ -53,6 +56,23 @@ struct Player::Run {
     std::int64_t events_here = 0;
     std::set<std::size_t> applied;         // time faults already applied on this connection
     std::optional<TimePoint> all_sent_at;  // when only the recorded end was left
+    // When the client was last sent something, whether that was a heartbeat (a ping, a
+    // `:thump`), and how long nothing had gone before it: a client that leaves right after a
+    // heartbeat that came alone could not take it.
+    std::optional<TimePoint> wrote_at;
+    bool wrote_heartbeat = false;
+    SteadyClock::duration quiet_before = SteadyClock::duration::max();
+
+    void wrote(TimePoint at, bool heartbeat) {
+        quiet_before = wrote_at ? at - *wrote_at : SteadyClock::duration::max();
+        wrote_at = at;
+        wrote_heartbeat = heartbeat;
+    }
+    // The client left now just after a heartbeat that came alone (not just after an event it
+    // may have been waiting for).
+    bool left_on_heartbeat(TimePoint now) const {
+        return wrote_heartbeat && now - *wrote_at < kTookBadly && quiet_before >= kTookBadly;
+    }
 };
 
 Player::Player(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan,
@@ -153,6 +173,11 @@ void Player::logged_end(Run& run, ConnectionEnd how) {
     }
     run.client.log.connection_ended(SteadyClock::now(), reached, how, std::move(recorded),
                                     run.conn.ever_subscribed());
+    // At --max-speed frames come too close together to tell what a client left on.
+    if (how == ConnectionEnd::client && clock_.mode() != ClockMode::max_speed &&
+        run.left_on_heartbeat(SteadyClock::now())) {
+        run.client.log.left_after_heartbeat(SteadyClock::now() - *run.wrote_at);
+    }
     if (silent) {
         run.client.log.silence(noticed);
     }
@@ -189,7 +214,7 @@ net::awaitable<bool> Player::apply_time_faults(Run& run, std::int64_t until) {
             continue;
         }
         run.applied.insert(i);
-        const bool alive = co_await wait_with_heartbeats(run.out, fault.at_ns);
+        const bool alive = co_await wait_with_heartbeats(run, fault.at_ns);
         if (!alive) {
             co_return false;
         }
@@ -222,7 +247,7 @@ net::awaitable<bool> Player::wait_for(Run& run, const schema::Frame& f) {
         run.conn.needed_texts = std::max<std::size_t>(sent_before, run.conn.subscriptions.empty());
     }
     if (run.out.next_synth_ns() <= f.offset_ns) {
-        co_return co_await wait_with_heartbeats(run.out, f.offset_ns);
+        co_return co_await wait_with_heartbeats(run, f.offset_ns);
     }
     co_return co_await run.out.wait(f.offset_ns);  // per frame: one coroutine fewer
 }
@@ -271,6 +296,10 @@ net::awaitable<bool> Player::send(Run& run, const schema::Frame& f) {
     }
     run.last_offset = f.offset_ns;
     run.client.position_ns = f.offset_ns;
+    if (run.out.bytes_written() != written_before) {
+        run.wrote(SteadyClock::now(),
+                  f.columns.kind == FrameKind::ping || f.columns.kind == FrameKind::comment);
+    }
     if (f.columns.kind == FrameKind::event) {
         if (alive && !spoiled && run.out.bytes_written() != written_before) {
             run.client.log.streamed(f.seq);
@@ -326,7 +355,7 @@ net::awaitable<ConnectionEnd> Player::finish(Run& run) {
         run.client.ending = run.k;
     }
     run.all_sent_at = SteadyClock::now();
-    const bool reached_end = co_await wait_with_heartbeats(run.out, plan_.end_of(run.k));
+    const bool reached_end = co_await wait_with_heartbeats(run, plan_.end_of(run.k));
     if (!reached_end) {
         co_return early();
     }
@@ -338,14 +367,16 @@ net::awaitable<ConnectionEnd> Player::finish(Run& run) {
     co_return ConnectionEnd::tape;
 }
 
-net::awaitable<bool> wait_with_heartbeats(Outlet& out, std::int64_t until) {
+net::awaitable<bool> Player::wait_with_heartbeats(Run& run, std::int64_t until) {
     // No co_await in a condition or beside && or ||: g++ 12 miscompiles some of those.
+    Outlet& out = run.out;
     bool alive = true;
     while (alive && out.next_synth_ns() <= until) {
         const std::int64_t due = out.next_synth_ns();
         alive = co_await out.wait(due);
         if (alive) {
             alive = co_await out.synth_heartbeat();
+            run.wrote(SteadyClock::now(), true);
         }
     }
     if (alive) {

@@ -52,6 +52,9 @@ class Player {
     boost::asio::awaitable<void> play_frames(Run& run);
     boost::asio::awaitable<bool> apply_time_faults(Run& run, std::int64_t until);
     boost::asio::awaitable<bool> wait_for(Run& run, const schema::Frame& f);
+    // Sends the heartbeats the outlet makes up that are due by tape time `until`, then waits for
+    // `until`; false when the connection is gone.
+    boost::asio::awaitable<bool> wait_with_heartbeats(Run& run, std::int64_t until);
     boost::asio::awaitable<bool> send(Run& run, const schema::Frame& f);
     // What ended the connection: the tape (its recorded end was played), a fault overlay, or the
     // client (it left, or its socket failed).
@@ -74,8 +77,5 @@ class Player {
     Lateness lateness_;
 };
 
-// Sends the heartbeats `out` makes up that are due by tape time `until`, then waits for
-// `until`; false when the connection is gone.
-boost::asio::awaitable<bool> wait_with_heartbeats(Outlet& out, std::int64_t until);
 
 }  // namespace mastotape::replay

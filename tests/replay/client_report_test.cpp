@@ -219,12 +219,14 @@ TEST_CASE("The report says whether a client noticed a recorded silence, and afte
     o.speed = 10;
     o.client_report = true;
     RunningReplay replay(o);
-    // Client 1 has a watchdog of 0.5 s: it leaves once nothing has come for that long.
+    // Client 1 has a watchdog of 0.5 s: it leaves once nothing has come for that long, and
+    // comes back, which is what noticing a silence is for.
     {
         RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-watchful\r\n");
         while (ws.next(0.5)) {
         }
     }
+    { RawWs back(replay.port(), "stream=user", "Authorization: Bearer tok-watchful\r\n"); }
     // Client 2 has none: the server ends its connection after the silence.
     {
         RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-trusting\r\n");
@@ -232,19 +234,84 @@ TEST_CASE("The report says whether a client noticed a recorded silence, and afte
         }
         REQUIRE(ws.ended());
     }
-    const auto report = get_json(replay.port(), "/_mastotape/report");
-    REQUIRE(report["clients"].size() == 2);
+    // Client 3 leaves as client 1 did and never comes back: it stopped (Mastodon.py's stream
+    // thread dies on an exception and its socket closes later), it did not notice anything.
+    {
+        RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-stopped\r\n");
+        while (ws.next(0.5)) {
+        }
+    }
+    nlohmann::json report;
+    REQUIRE(eventually([&] {
+        report = get_json(replay.port(), "/_mastotape/report");
+        return report["clients"].size() == 3 &&
+               report["clients"][2]["connections"][0]["ended_by"] == "client";
+    }));
     const auto& watchful = report["clients"][0];
     const auto& trusting = report["clients"][1];
+    const auto& stopped = report["clients"][2];
     INFO(report.dump(2));
     REQUIRE_FALSE(watchful["connections"].empty());
     CHECK(watchful["connections"][0]["silence_noticed_after_s"].get<double>() >= 0.4);
     CHECK_THAT(watchful["verdict"].get<std::string>(),
-               Catch::Contains("noticed the silent connection after"));
+               Catch::Contains("; noticed the silent connection after"));
     REQUIRE_FALSE(trusting["connections"].empty());
     CHECK(trusting["connections"][0]["silence_noticed_after_s"].is_null());
     CHECK_THAT(trusting["verdict"].get<std::string>(),
                Catch::Contains("never noticed the silent connection"));
+    CHECK_THAT(stopped["verdict"].get<std::string>(),
+               Catch::Contains("; left the silent connection after ") &&
+                   Catch::Contains(" and never came back (it stopped, not reconnected)") &&
+                   !Catch::Contains("noticed"));
+}
+
+TEST_CASE("A client that leaves right after a heartbeat is said to have been unable to take it") {
+    // Issue 36, item 12: a Mastodon.py client that died on a `:thump` was reported as having
+    // noticed the silent connection; what the wire shows is that it left as the heartbeat came.
+    TempDir dir;
+    schema::SynthOptions so = one_gap();
+    so.connection_ends = {};
+    so.rate = 0.5;  // a minute of tape, with pings at 30 s
+    replay::ReplayOptions o;
+    o.tape = make_tape(dir, so);
+    o.speed = 10;
+    o.client_report = true;
+    RunningReplay replay(o);
+    {
+        RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-choking\r\n");
+        while (auto f = ws.next(10)) {
+            if (f->opcode == 9) {
+                break;  // leaves on the ping at once
+            }
+        }
+    }
+    // One that takes the ping and leaves a second later, with what it wanted.
+    {
+        RawWs ws(replay.port(), "stream=user", "Authorization: Bearer tok-calm\r\n");
+        while (auto f = ws.next(10)) {
+            if (f->opcode == 9) {
+                ws.next(1);
+                break;
+            }
+        }
+    }
+    nlohmann::json report;
+    REQUIRE(eventually([&] {
+        report = get_json(replay.port(), "/_mastotape/report");
+        return report["clients"].size() == 2 &&
+               report["clients"][1]["connections"][0]["ended_by"] == "client";
+    }));
+    INFO(report.dump(2));
+    const auto& choking = report["clients"][0];
+    CHECK(choking["connections"][0]["left_after_heartbeat"] == true);
+    CHECK(choking["connections"][0]["left_after_heartbeat_s"].get<double>() < 0.5);
+    CHECK_THAT(choking["verdict"].get<std::string>(),
+               Catch::Contains("; left connection 0 ") &&
+                   Catch::Contains(" after a heartbeat (a ping or :thump) was sent: a frame it "
+                                   "could not take, and never came back"));
+    const auto& calm = report["clients"][1];
+    CHECK_FALSE(calm["connections"][0].contains("left_after_heartbeat"));
+    CHECK_THAT(calm["verdict"].get<std::string>(), !Catch::Contains("heartbeat"));
 }
 
 TEST_CASE(
