@@ -151,6 +151,13 @@ std::string percent_decode(std::string_view s) {
 }
 
 std::string without_access_token(std::string_view url) {
+    // A URL or path has its query after a '?'; a query alone has no '/' before its first '='.
+    const bool bare_query =
+        url.find('?') == std::string_view::npos && url.find('/') > url.find('=');
+    if (bare_query) {
+        std::string out = without_access_token("?" + std::string(url));
+        return out.empty() ? out : out.substr(1);
+    }
     const auto q = url.find('?');
     if (q == std::string_view::npos) {
         return std::string(url);

@@ -37,8 +37,9 @@ bool loopback_address(std::string_view host);
 // A query's key or value as the server reads it: %XX decoded, '+' a space.
 std::string percent_decode(std::string_view text);
 
-// Removes an `access_token` parameter from a URL or query, so a token never reaches a tape or log:
-// its key as the server reads it (`access%5Ftoken` is one too).
+// Removes an `access_token` parameter from a URL, a path with a query or a query alone
+// (`min_id=1&access_token=x`), so a token never reaches a tape or log: its key as the server
+// reads it (`access%5Ftoken` is one too).
 std::string without_access_token(std::string_view url);
 
 }  // namespace mastotape::schema

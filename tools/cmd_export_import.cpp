@@ -84,9 +84,14 @@ int run_import_har(const ImportHarOptions& o) {
     for (const std::string& note : r.notes) {
         std::cerr << "import-har: " << note << '\n';
     }
-    std::cout << "imported entry " << r.entry << " of " << o.input << " into " << store.path()
-              << " as session " << r.session_id << " (" << r.frames << " frames, "
-              << r.client_messages << " client messages)\n";
+    std::cout << "imported " << (r.entries.size() == 1 ? "entry " : "entries ");
+    for (std::size_t i = 0; i < r.entries.size(); ++i) {
+        std::cout << (i ? "," : "") << r.entries[i];
+    }
+    std::cout << " of " << o.input << " into " << store.path() << " as session " << r.session_id
+              << " (" << r.entries.size() << " connections, " << r.frames << " frames, "
+              << r.client_messages << " client messages, " << r.gaps << " gaps, " << r.backfilled
+              << " backfilled items)\n";
     return kExitOk;
 }
 
@@ -99,8 +104,9 @@ void add_import_har_command(CLI::App& app, Runner& run) {
         "Read a browser's HAR export (a WebSocket or event-stream entry) into a new session");
     sub->add_option("FILE", o->input, "HAR file (Chrome DevTools, Firefox, mitmproxy)")->required();
     sub->add_option("--entry", o->entry,
-                    "Index in log.entries of the entry to import (default: the first streaming "
-                    "one)");
+                    "Index in log.entries of one entry to import as a session of its own "
+                    "(default: every streaming entry of the first one's origin, as one session's "
+                    "connections with their gaps)");
     add_db_option(*sub, o->db);
     add_compress_option(*sub, o->compression);
     sub->callback([o, &run] { run = [o] { return run_import_har(*o); }; });

@@ -1,4 +1,5 @@
-// export --format har: a session as a HAR file, one entry per connection (see har.hpp).
+// export --format har: a session as a HAR file, one entry per connection and one per backfill
+// page (see har.hpp).
 
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -29,9 +30,11 @@ void put_data(json& m, const std::string& bytes, bool text) {
     }
 }
 
+// Epoch seconds to the microsecond, as HAR writes a message's time.
+double seconds(std::int64_t wall_ns) { return static_cast<double>(wall_ns / kUs) / 1e6; }
+
 json message(const char* type, std::int64_t wall_ns, int opcode, const std::string& bytes) {
-    json m = {
-        {"type", type}, {"time", static_cast<double>(wall_ns / kUs) / 1e6}, {"opcode", opcode}};
+    json m = {{"type", type}, {"time", seconds(wall_ns)}, {"opcode", opcode}};
     put_data(m, bytes, opcode == 1);
     return m;
 }
@@ -45,6 +48,7 @@ class EntryWriter {
         sent_until(f.seq);
         if (s_.transport == schema::Transport::sse) {
             body_ += f.bytes;
+            frame_times_.push_back(seconds(wall(f.offset_ns)));
             return;
         }
         const int opcode = schema::is_text_kind(f.columns.kind)          ? 1
@@ -54,6 +58,12 @@ class EntryWriter {
         messages_.push_back(message("receive", wall(f.offset_ns), opcode, f.bytes));
     }
     void client_message(const schema::ClientMessage& m) { pending_.push_back(&m); }
+    // The gap this connection's end opened: its backfill's outcome, which import-har reads back.
+    void gap(const schema::Gap& g) {
+        gap_ = {{"idx", g.idx},
+                {"backfill_status", schema::to_string(g.backfill_status)},
+                {"backfill_error", g.backfill_error}};
+    }
 
     json finish() {
         sent_until(std::numeric_limits<std::int64_t>::max());
@@ -91,11 +101,15 @@ class EntryWriter {
                 {"close_reason", c_.close_reason},
                 {"detail", c_.end_detail}};
         }
+        if (!gap_.is_null()) {
+            e["_mastotapeGap"] = std::move(gap_);
+        }
         if (s_.transport == schema::Transport::websocket) {
             e["_resourceType"] = "websocket";
             e["_webSocketMessages"] = std::move(messages_);
         } else {
             e["_resourceType"] = "eventsource";
+            e["_mastotapeFrameTimes"] = std::move(frame_times_);  // a HAR has no time per event
         }
         return e;
     }
@@ -169,7 +183,50 @@ class EntryWriter {
     std::vector<const schema::ClientMessage*> pending_;
     std::size_t next_pending_ = 0;  // the first of pending_ not yet written
     std::string body_;
+    json frame_times_ = json::array();
+    json gap_;
 };
+
+// One page of a gap's backfill as the GET that fetched it: the items' exact bytes as its JSON
+// array, `_mastotapeGap` naming the gap.
+json backfill_entry(const schema::Session& s, const std::vector<schema::BackfillItem>& page) {
+    const schema::BackfillItem& first = page.front();
+    std::string body = "[";
+    for (const auto& item : page) {
+        body += (body.size() > 1 ? "," : "") + item.body;
+    }
+    body += "]";
+    // The instance's REST origin (a bare host is https), else the streaming one's.
+    auto rest = schema::parse_url(s.instance.empty() ? s.source : s.instance);
+    if (rest) {
+        rest->scheme = rest->tls() ? "https" : "http";
+    }
+    const std::string url = (rest ? rest->origin() : s.instance) + first.endpoint +
+                            (first.query.empty() ? "" : "?" + first.query);
+    json content = {{"size", static_cast<std::int64_t>(body.size())},
+                    {"mimeType", "application/json"}};
+    if (schema::is_valid_utf8(body)) {
+        content["text"] = std::move(body);
+    } else {
+        content["text"] = schema::base64_encode(body);
+        content["encoding"] = "base64";
+    }
+    return {{"startedDateTime", schema::format_iso_us(first.wall_ns)},
+            {"time", 0},
+            {"request",
+             {{"method", "GET"}, {"url", url}, {"httpVersion", "HTTP/1.1"},
+              {"cookies", json::array()}, {"headers", json::array()},
+              {"queryString", json::array()}, {"headersSize", -1}, {"bodySize", 0}}},
+            {"response",
+             {{"status", first.http_status}, {"statusText", ""}, {"httpVersion", "HTTP/1.1"},
+              {"cookies", json::array()}, {"headers", json::array()},
+              {"content", std::move(content)}, {"redirectURL", ""}, {"headersSize", -1},
+              {"bodySize", -1}}},
+            {"cache", json::object()},
+            {"timings", {{"send", 0}, {"wait", 0}, {"receive", 0}}},
+            {"_resourceType", "fetch"},
+            {"_mastotapeGap", first.gap_idx}};
+}
 
 }  // namespace
 
@@ -190,8 +247,14 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
     schema::Frame f;
     bool have = cursor.next(f);
     std::size_t next_sent = 0;
+    const std::vector<schema::Gap> gaps = store.gaps(session_id);
     for (std::size_t i = 0; i < connections.size(); ++i) {
         EntryWriter w(s, connections[i]);
+        for (const auto& g : gaps) {
+            if (g.from_connection_idx == connections[i].idx) {
+                w.gap(g);
+            }
+        }
         for (; next_sent < sent.size() && sent[next_sent].connection_idx <= connections[i].idx;
              ++next_sent) {
             if (sent[next_sent].connection_idx == connections[i].idx) {
@@ -204,6 +267,20 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
             }
         }
         out << (i ? "," : "") << w.finish().dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    // The backfill, a page an entry: the items of one gap from one request, in order.
+    const std::vector<schema::BackfillItem> items = store.backfill(session_id);
+    for (std::size_t i = 0; i < items.size();) {
+        std::size_t end = i + 1;
+        while (end < items.size() && items[end].gap_idx == items[i].gap_idx &&
+               items[end].endpoint == items[i].endpoint && items[end].query == items[i].query &&
+               items[end].http_status == items[i].http_status) {
+            ++end;
+        }
+        const std::vector<schema::BackfillItem> page(items.begin() + static_cast<std::ptrdiff_t>(i),
+                                                     items.begin() + static_cast<std::ptrdiff_t>(end));
+        out << ',' << backfill_entry(s, page).dump(-1, ' ', false, json::error_handler_t::replace);
+        i = end;
     }
     out << "]}}\n";
     out.flush();

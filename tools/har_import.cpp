@@ -1,6 +1,7 @@
-// import-har: one streaming entry of a HAR into a new session (see har.hpp).
+// import-har: the streaming entries of a HAR into a new session (see har.hpp).
 
 #include "tools/har.hpp"
+#include "tools/har_join.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,6 +13,7 @@
 #include "schema/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/iso_time.hpp"
+#include "schema/json_array.hpp"
 #include "schema/json_text.hpp"
 #include "schema/tape_verifier.hpp"
 #include "schema/url.hpp"
@@ -86,12 +88,20 @@ struct Draft {
     std::vector<std::string> notes;
 };
 
+// A backfill's outcome as export_har writes it in `_mastotapeGap`.
+void read_gap(const json& gap, HarDraft& d) {
+    if (const auto status = schema::backfill_status_from_string(text_of(gap, "backfill_status"))) {
+        d.gap_status = *status;
+        d.gap_error = text_of(gap, "backfill_error");
+    }
+}
+
 class EntryReader {
    public:
     EntryReader(const json& e, std::size_t index, const std::string& name)
         : e_(e), where_(name + ": entry " + std::to_string(index)) {}
 
-    Draft read() {
+    HarDraft read() {
         const std::string raw_url = text_of(member(e_, "request"), "url");
         const std::string url = schema::without_access_token(raw_url);
         const auto parsed = schema::parse_url(url);
@@ -130,7 +140,10 @@ class EntryReader {
         recorded_end();
         d_.session.ended_wall_ns = d_.session.started_wall_ns + end_;
         d_.session.ended_offset_ns = end_;
-        return std::move(d_);
+        HarDraft out{std::move(d_.session), std::move(d_.batch), std::move(d_.notes), {}, ""};
+        out.batch.connections.push_back(std::move(d_.connection));
+        read_gap(member(e_, "_mastotapeGap"), out);
+        return out;
     }
 
    private:
@@ -138,8 +151,8 @@ class EntryReader {
 
     // `time` (epoch seconds) to the microsecond: a double holds no more of it. Refused past what
     // nanoseconds since 1970 hold (the year 2262), as a NaN or a 1e300 would be.
-    std::int64_t time_ns(const json& m) const {
-        const json& t = member(m, "time");
+    std::int64_t time_ns(const json& m) const { return seconds_ns(member(m, "time")); }
+    std::int64_t seconds_ns(const json& t) const {
         if (!t.is_number()) {
             return 0;
         }
@@ -400,7 +413,6 @@ void EntryReader::event_stream() {
             "stream; mitmproxy keeps it)");
     }
     const std::int64_t at = response_end();
-    handshake(at, ok);
     record::SseSplitter splitter;
     splitter.feed(body);
     std::vector<std::string> blocks;
@@ -411,17 +423,26 @@ void EntryReader::event_stream() {
         blocks.push_back(body.substr(body.size() - splitter.buffered()));
         d_.notes.push_back("the body ends inside an event: kept as the last frame");
     }
+    // mastotape's `_mastotapeFrameTimes` (export_har writes it): each event's time.
+    const json& times = member(e_, "_mastotapeFrameTimes");
+    const bool timed = !blocks.empty() && times.is_array() && times.size() == blocks.size();
+    const auto offset_of = [&](std::size_t i) {
+        return timed ? std::max(seconds_ns(times[i]) - d_.session.started_wall_ns,
+                                std::int64_t{0})
+                     : at;
+    };
+    handshake(blocks.empty() ? at : offset_of(0), ok);
     const std::string label = schema::sse_label(d_.session);
-    for (std::string& bytes : blocks) {
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
         schema::Frame f;
         f.seq = static_cast<std::int64_t>(d_.batch.frames.size()) + 1;
-        f.offset_ns = at;
-        f.wall_ns = d_.session.started_wall_ns + at;
-        f.columns = schema::classify_text(schema::Transport::sse, bytes, label);
-        f.bytes = std::move(bytes);
+        f.offset_ns = offset_of(i);
+        f.wall_ns = d_.session.started_wall_ns + f.offset_ns;
+        f.columns = schema::classify_text(schema::Transport::sse, blocks[i], label);
+        f.bytes = std::move(blocks[i]);
         d_.batch.frames.push_back(std::move(f));
     }
-    if (!blocks.empty()) {
+    if (!blocks.empty() && !timed) {
         d_.notes.push_back("a HAR keeps no time for each SSE event: all " +
                            std::to_string(blocks.size()) +
                            " frames are placed at the response's end");
@@ -484,6 +505,117 @@ int opcode_of(std::string_view kind) {
     return 1;
 }
 
+namespace {
+
+// The streaming entries of the first one's origin (a failed attempt included), and a note for
+// any of another origin that was left out.
+std::vector<std::size_t> same_origin(const json& entries, const std::vector<std::size_t>& streaming,
+                                     std::vector<std::string>& notes) {
+    const auto origin_of = [&](std::size_t i) {
+        const auto url = schema::parse_url(
+            schema::without_access_token(text_of(member(entries[i], "request"), "url")));
+        return url ? url->origin() : std::string();
+    };
+    const std::string origin = origin_of(streaming.front());
+    std::vector<std::size_t> out;
+    std::size_t other = 0;
+    for (const std::size_t i : streaming) {
+        if (origin_of(i) == origin &&
+            is_event_stream(entries[i]) == is_event_stream(entries[streaming.front()])) {
+            out.push_back(i);
+        } else {
+            ++other;
+        }
+    }
+    if (other > 0) {
+        notes.push_back(std::to_string(other) + " streaming entries of another origin or " +
+                        "transport than " + origin + "'s were left out (--entry N takes one)");
+    }
+    return out;
+}
+
+// The GETs of a list a backfill reads (a timeline, the notifications, the conversations) on
+// `host` that answered with a JSON array, with their items' exact bytes.
+std::vector<HarPage> rest_pages(const json& entries, const std::string& host) {
+    std::vector<HarPage> out;
+    for (const json& e : entries) {
+        const json& request = member(e, "request");
+        const auto url = schema::parse_url(text_of(request, "url"));
+        const auto started = schema::parse_iso(text_of(e, "startedDateTime"));
+        // An instance may stream from a host of its own (streaming.example.social).
+        const bool same_host = url && (url->host == host || "streaming." + url->host == host);
+        if (!same_host || !started || text_of(request, "method") != "GET") {
+            continue;
+        }
+        const std::size_t q = url->target.find('?');
+        HarPage page;
+        page.endpoint = url->target.substr(0, q);
+        if (page.endpoint.rfind("/api/v1/timelines/", 0) != 0 &&
+            page.endpoint != "/api/v1/notifications" && page.endpoint != "/api/v1/conversations") {
+            continue;
+        }
+        const json& content = member(member(e, "response"), "content");
+        std::string body = text_of(content, "text");
+        if (text_of(content, "encoding") == "base64") {
+            body = schema::base64_decode(body).value_or("");
+        }
+        const auto items = schema::split_json_array(body);
+        if (!items) {
+            continue;
+        }
+        page.wall_ns = *started;
+        page.query = q == std::string::npos
+                         ? ""
+                         : schema::without_access_token(url->target.substr(q + 1));
+        const json& status = member(member(e, "response"), "status");
+        page.status = status.is_number_integer() ? status.get<std::int64_t>() : 0;
+        for (const auto item : *items) {
+            page.items.emplace_back(item);
+        }
+        const json& gap = member(e, "_mastotapeGap");
+        if (gap.is_number_integer()) {
+            page.gap = gap.get<std::int64_t>();
+        }
+        out.push_back(std::move(page));
+    }
+    return out;
+}
+
+// Writes the session `d` makes into `store` in one transaction, checked as verify checks it.
+std::int64_t store_draft(schema::TapeStore& store, HarDraft& d, const std::string& what) {
+    std::int64_t id = 0;
+    store.in_transaction([&] {
+        id = store.create_session(d.session);
+        d.batch.session_id = id;
+        for (auto& c : d.batch.connections) {
+            c.session_id = id;
+        }
+        for (auto& f : d.batch.frames) {
+            f.session_id = id;
+        }
+        for (auto& m : d.batch.client_messages) {
+            m.session_id = id;
+        }
+        for (auto& g : d.batch.gaps) {
+            g.session_id = id;
+        }
+        for (auto& b : d.batch.backfill) {
+            b.session_id = id;
+        }
+        store.append(d.batch);
+        // What verify and replay would refuse is refused here, before it lands: the session is
+        // checked as verify checks it, and nothing is kept unless it passes.
+        const auto problems = schema::check_session(store, store.session(id));
+        if (!problems.empty()) {
+            throw TapeError(what + " makes a session that does not hold together (" +
+                            problems.front().text + "); nothing was imported");
+        }
+    });
+    return id;
+}
+
+}  // namespace
+
 HarImport import_har(schema::TapeStore& store, const std::string& text, const std::string& name,
                      std::optional<std::size_t> entry) {
     const json har = parse_har(text, name);
@@ -509,37 +641,29 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
         throw TapeError(name + ": entry " + std::to_string(*entry) +
                         " is not a streaming entry (those are: " + listed + ")");
     }
-    result.entry = entry.value_or(result.streaming.front());
-    Draft d = EntryReader(entries[result.entry], result.entry, name).read();
-    d.session.label = "HAR entry " + std::to_string(result.entry);
-    if (!entry && result.streaming.size() > 1) {
-        d.notes.push_back("the HAR has " + std::to_string(result.streaming.size()) +
-                          " streaming entries (" + listed + "); this is " +
-                          std::to_string(result.entry) + ", pick another with --entry N");
+    std::vector<std::string> notes;
+    result.entries = entry ? std::vector<std::size_t>{*entry}
+                           : same_origin(entries, result.streaming, notes);
+    std::vector<HarDraft> drafts;
+    for (const std::size_t i : result.entries) {
+        drafts.push_back(EntryReader(entries[i], i, name).read());
     }
-    store.in_transaction([&] {
-        result.session_id = store.create_session(d.session);
-        d.batch.session_id = result.session_id;
-        d.connection.session_id = result.session_id;
-        d.batch.connections.push_back(d.connection);
-        for (auto& f : d.batch.frames) {
-            f.session_id = result.session_id;
-        }
-        for (auto& m : d.batch.client_messages) {
-            m.session_id = result.session_id;
-        }
-        store.append(d.batch);
-        // What verify and replay would refuse is refused here, before it lands: the session is
-        // checked as verify checks it, and nothing is kept unless it passes.
-        const auto problems = schema::check_session(store, store.session(result.session_id));
-        if (!problems.empty()) {
-            throw TapeError(name + ": entry " + std::to_string(result.entry) +
-                            " makes a session that does not hold together (" +
-                            problems.front().text + "); nothing was imported");
-        }
-    });
+    const std::string host = schema::parse_url(drafts.front().session.source)->host;
+    HarDraft d = entry ? std::move(drafts.front())
+                       : join_entries(std::move(drafts), rest_pages(entries, host));
+    d.notes.insert(d.notes.end(), notes.begin(), notes.end());
+    d.session.label = entry || result.entries.size() == 1
+                          ? "HAR entry " + std::to_string(result.entries.front())
+                          : "HAR entries " + std::to_string(result.entries.front()) + "-" +
+                                std::to_string(result.entries.back());
+    result.session_id = store_draft(
+        store, d,
+        name + (result.entries.size() == 1 ? ": entry " + std::to_string(result.entries.front())
+                                           : ": its streaming entries"));
     result.frames = static_cast<std::int64_t>(d.batch.frames.size());
     result.client_messages = static_cast<std::int64_t>(d.batch.client_messages.size());
+    result.gaps = static_cast<std::int64_t>(d.batch.gaps.size());
+    result.backfilled = static_cast<std::int64_t>(d.batch.backfill.size());
     result.notes = std::move(d.notes);
     return result;
 }
