@@ -12,7 +12,7 @@
 #include "record/http_client.hpp"
 #include "record/rest_plan.hpp"
 #include "schema/frame_classifier.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 
 namespace mastotape::record {
 namespace {

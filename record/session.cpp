@@ -13,9 +13,9 @@
 #include "record/discovery.hpp"
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::record {
 namespace {

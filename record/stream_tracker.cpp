@@ -4,7 +4,7 @@
 #include <iterator>
 
 #include "record/rest_plan.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 
 namespace mastotape::record {
 

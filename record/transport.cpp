@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "record/token_redaction.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::record {
 namespace {

@@ -4,7 +4,7 @@
 #include <tuple>
 
 #include "replay/client_protocol.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 
 namespace mastotape::replay {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "replay/offered_items.hpp"
-#include "schema/xml_text.hpp"
+#include "schema/text/xml_text.hpp"
 
 namespace mastotape::replay {
 namespace {

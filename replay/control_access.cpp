@@ -3,7 +3,7 @@
 #include <string>
 
 #include "replay/client_protocol.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::replay {

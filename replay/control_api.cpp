@@ -5,9 +5,9 @@
 #include <cstdlib>
 
 #include "replay/client_protocol.hpp"
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::assets {
 extern const std::string_view dashboard_page;  // replay/assets/dashboard.html

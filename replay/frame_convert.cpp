@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/frame_classifier.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::replay {
 

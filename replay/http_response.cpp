@@ -6,8 +6,8 @@
 #include <ctime>
 #include <random>
 
-#include "schema/byte_codec.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/byte_codec.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::replay {
 

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "replay/client_protocol.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 #include "schema/streams.hpp"
 
 namespace mastotape::replay {

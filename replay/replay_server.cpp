@@ -24,8 +24,8 @@
 #include "replay/streaming.hpp"
 #include "replay/websocket_outlet.hpp"
 #include "schema/background_thread.hpp"
-#include "schema/byte_codec.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/byte_codec.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/tape_store.hpp"
 
 namespace mastotape::replay {

@@ -6,7 +6,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/frame_classifier.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 #include "schema/streams.hpp"
 
 namespace mastotape::replay {

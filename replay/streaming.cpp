@@ -6,7 +6,7 @@
 #include <exception>
 #include <iostream>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::replay {
 

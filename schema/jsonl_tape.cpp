@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/rows.hpp"
 #include "schema/tape_verifier.hpp"

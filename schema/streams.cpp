@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {

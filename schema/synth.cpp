@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "schema/frame_classifier.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/streams.hpp"
 #include "schema/synth_content.hpp"
 

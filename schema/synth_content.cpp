@@ -4,7 +4,7 @@
 #include <array>
 #include <ctime>
 
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/streams.hpp"
 
 namespace mastotape::schema {

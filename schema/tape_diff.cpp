@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 
 namespace mastotape::schema {

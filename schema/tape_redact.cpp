@@ -7,7 +7,7 @@
 #include <random>
 
 #include "schema/frame_classifier.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/timeline.hpp"
 

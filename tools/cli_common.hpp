@@ -9,7 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
 

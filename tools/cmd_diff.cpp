@@ -5,7 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"

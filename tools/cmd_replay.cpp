@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "replay/replay_server.hpp"
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/scratch_tape.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"

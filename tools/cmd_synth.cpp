@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/synth.hpp"
 #include "tools/commands.hpp"
 

@@ -6,7 +6,7 @@
 #include <ostream>
 
 #include "replay/client_protocol.hpp"
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/iso_time.hpp"
 #include "schema/url.hpp"

@@ -10,11 +10,11 @@
 
 #include "record/sse_splitter.hpp"
 #include "replay/client_protocol.hpp"
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
 #include "schema/iso_time.hpp"
-#include "schema/json_array.hpp"
-#include "schema/json_text.hpp"
+#include "schema/text/json_array.hpp"
+#include "schema/text/json_text.hpp"
 #include "schema/tape_verifier.hpp"
 #include "schema/url.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "tools/commands.hpp"
 #include "tools/version.hpp"

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/byte_codec.hpp"
-#include "schema/xml_text.hpp"
+#include "schema/text/byte_codec.hpp"
+#include "schema/text/xml_text.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/plot_svg.hpp"
 

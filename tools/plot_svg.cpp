@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <functional>
 
-#include "schema/byte_codec.hpp"
-#include "schema/xml_text.hpp"
+#include "schema/text/byte_codec.hpp"
+#include "schema/text/xml_text.hpp"
 #include "tools/cli_common.hpp"
 
 namespace mastotape::tools {

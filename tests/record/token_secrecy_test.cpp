@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <map>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/tape_store.hpp"
 #include "schema/url.hpp"
 #include "tests/record/scripted_server.hpp"

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 #include "schema/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"

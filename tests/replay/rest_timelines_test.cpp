@@ -12,7 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "replay/rest_timelines.hpp"
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 #include "schema/tape_store.hpp"
 #include "tests/test_support.hpp"
 

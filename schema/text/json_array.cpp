@@ -1,4 +1,4 @@
-#include "schema/json_array.hpp"
+#include "schema/text/json_array.hpp"
 
 #include <simdjson.h>
 

@@ -1,4 +1,4 @@
-#include "schema/xml_text.hpp"
+#include "schema/text/xml_text.hpp"
 
 namespace mastotape::schema {
 

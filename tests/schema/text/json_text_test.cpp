@@ -1,6 +1,6 @@
 // JSON string escaping as the streaming server's JSON.stringify does it.
 
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "schema/json_text.hpp"
+#include "schema/text/json_text.hpp"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdio>
 
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::schema {
 

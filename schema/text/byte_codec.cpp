@@ -1,4 +1,4 @@
-#include "schema/byte_codec.hpp"
+#include "schema/text/byte_codec.hpp"
 
 #include <simdjson.h>
 
