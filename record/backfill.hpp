@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "record/session_clock.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {

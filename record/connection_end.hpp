@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

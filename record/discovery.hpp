@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {

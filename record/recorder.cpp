@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "record/session.hpp"
-#include "schema/background_thread.hpp"
+#include "schema/tape/background_thread.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "record/stream_connection.hpp"
-#include "schema/model.hpp"
-#include "schema/zstd_codec.hpp"
+#include "schema/tape/model.hpp"
+#include "schema/tape/zstd_codec.hpp"
 
 namespace mastotape::record {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

@@ -25,7 +25,7 @@
 #include "record/stream_connection.hpp"
 #include "record/stream_tracker.hpp"
 #include "record/tape_writer.hpp"
-#include "schema/recorder_lock.hpp"
+#include "schema/tape/recorder_lock.hpp"
 
 namespace mastotape::record {
 

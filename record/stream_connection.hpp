@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "record/connection_end.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {

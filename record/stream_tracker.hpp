@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

@@ -18,7 +18,7 @@
 #include <thread>
 #include <variant>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::record {
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "record/client_stream.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::record {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "replay/replay_clock.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::replay {
 

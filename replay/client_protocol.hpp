@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::replay {
 

@@ -15,7 +15,7 @@
 #include "replay/backfill_review.hpp"
 #include "replay/client_log.hpp"
 #include "replay/tape_plan.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
 

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 
 namespace mastotape::replay {
 namespace {

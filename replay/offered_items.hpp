@@ -14,7 +14,7 @@
 
 #include "replay/client_log.hpp"
 #include "replay/tape_plan.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
 

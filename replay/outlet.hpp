@@ -12,7 +12,7 @@
 
 #include "replay/faults.hpp"
 #include "replay/tape_plan.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::replay {
 

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 
 namespace mastotape::replay {
 namespace {

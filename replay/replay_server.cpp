@@ -23,10 +23,10 @@
 #include "replay/sse_outlet.hpp"
 #include "replay/streaming.hpp"
 #include "replay/websocket_outlet.hpp"
-#include "schema/background_thread.hpp"
+#include "schema/tape/background_thread.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
 namespace {

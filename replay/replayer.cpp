@@ -13,7 +13,7 @@
 
 #include "replay/replay_server.hpp"
 #include "schema/scratch_tape.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
 

@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::replay {
 

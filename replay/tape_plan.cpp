@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 
 namespace mastotape::replay {
 namespace {

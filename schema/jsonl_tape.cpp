@@ -7,9 +7,9 @@
 
 #include "schema/text/byte_codec.hpp"
 #include "schema/frame_classifier.hpp"
-#include "schema/rows.hpp"
-#include "schema/tape_verifier.hpp"
-#include "schema/timeline.hpp"
+#include "schema/tape/rows.hpp"
+#include "schema/tape/tape_verifier.hpp"
+#include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
 namespace {

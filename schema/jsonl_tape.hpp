@@ -14,8 +14,8 @@
 #include <ostream>
 #include <string>
 
-#include "schema/tape_store.hpp"
-#include "schema/timeline.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
 

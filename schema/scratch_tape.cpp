@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
 

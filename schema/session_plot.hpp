@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "schema/recorder_lock.hpp"
+#include "schema/tape/recorder_lock.hpp"
 
 namespace mastotape::schema {
 

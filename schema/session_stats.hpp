@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::schema {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/timeline.hpp"
+#include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
 namespace {

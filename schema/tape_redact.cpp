@@ -9,7 +9,7 @@
 #include "schema/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/jsonl_tape.hpp"
-#include "schema/timeline.hpp"
+#include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
 namespace {

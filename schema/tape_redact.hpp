@@ -13,7 +13,7 @@
 #include <string>
 
 #include "schema/redactor.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
 

@@ -11,7 +11,7 @@
 
 #include "schema/text/byte_codec.hpp"
 #include "schema/scratch_tape.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::tools {
 
@@ -71,8 +71,8 @@ bool stderr_is_tty();
 #include <fstream>
 #include <optional>
 
-#include "schema/model.hpp"
-#include "schema/new_tape.hpp"
+#include "schema/tape/model.hpp"
+#include "schema/tape/new_tape.hpp"
 
 namespace mastotape::tools {
 // A JSONL file beside `target` (TARGET.WHAT-PID.jsonl), removed when this goes: what cut, redact

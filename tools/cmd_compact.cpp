@@ -8,8 +8,8 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/new_tape.hpp"
-#include "schema/recorder_lock.hpp"
+#include "schema/tape/new_tape.hpp"
+#include "schema/tape/recorder_lock.hpp"
 #include "schema/tape_compact.hpp"
 #include "tools/commands.hpp"
 

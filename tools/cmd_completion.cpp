@@ -8,7 +8,7 @@
 #include <set>
 
 #include "replay/faults.hpp"
-#include "schema/model.hpp"
+#include "schema/tape/model.hpp"
 #include "schema/streams.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape_diff.hpp"

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/recorder_lock.hpp"
+#include "schema/tape/recorder_lock.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -3,9 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/recorder_lock.hpp"
+#include "schema/tape/recorder_lock.hpp"
 #include "schema/session_stats.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/tape_store.hpp"
-#include "schema/timeline.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/tape/timeline.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

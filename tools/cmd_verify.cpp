@@ -1,7 +1,7 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::tools {
 

@@ -15,7 +15,7 @@
 #include "schema/iso_time.hpp"
 #include "schema/text/json_array.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "schema/url.hpp"
 
 namespace mastotape::tools {

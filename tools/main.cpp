@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tools/commands.hpp"
 #include "tools/version.hpp"
 

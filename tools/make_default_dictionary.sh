@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains schema/builtin_dictionary.zdict, the zstd dictionary built into mastotape: what each
+# Trains schema/tape/builtin_dictionary.zdict, the zstd dictionary built into mastotape: what each
 # session's first frames (before 2,000 of them have trained the session's own) are compressed
 # with. Trained with the zstd tool on frames and backfilled bodies of `synth` sessions of every
 # transport and stream kind, from seeds and a host the fixtures do not use, so that the fixtures'
@@ -7,7 +7,7 @@
 # Usage: tools/make_default_dictionary.sh [MASTOTAPE_BINARY] [OUT_FILE]
 set -euo pipefail
 bin=${1:-build/mastotape}
-out=${2:-schema/builtin_dictionary.zdict}
+out=${2:-schema/tape/builtin_dictionary.zdict}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::tools {
 namespace {

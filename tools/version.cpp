@@ -7,7 +7,7 @@
 #include <boost/beast/version.hpp>
 #include <boost/version.hpp>
 
-#include "schema/migrations.hpp"
+#include "schema/tape/migrations.hpp"
 
 namespace mastotape::tools {
 

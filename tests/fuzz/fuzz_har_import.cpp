@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "schema/tape_store.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "tools/har.hpp"
 
 namespace {

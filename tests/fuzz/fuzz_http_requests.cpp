@@ -27,7 +27,7 @@
 #include "replay/rest_timelines.hpp"
 #include "replay/tape_plan.hpp"
 #include "schema/synth.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string>
 
-#include "schema/tape_store.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/tape/tape_verifier.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "record/recorder.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/record/scripted_server.hpp"
 #include "tests/test_support.hpp"

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "schema/recorder_lock.hpp"
-#include "schema/tape_store.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/recorder_lock.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 

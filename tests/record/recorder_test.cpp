@@ -14,7 +14,7 @@
 
 #include "replay/replay_server.hpp"
 #include "schema/synth.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/record/scripted_server.hpp"
 #include "tests/replay/running_replay.hpp"

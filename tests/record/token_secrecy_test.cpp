@@ -10,7 +10,7 @@
 #include <map>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "schema/url.hpp"
 #include "tests/record/scripted_server.hpp"
 #include "tests/tape_helpers.hpp"

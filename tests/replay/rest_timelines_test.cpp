@@ -13,7 +13,7 @@
 
 #include "replay/rest_timelines.hpp"
 #include "schema/text/json_array.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tests/test_support.hpp"
 
 namespace mastotape {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "schema/synth.hpp"
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tests/test_support.hpp"
 
 namespace mastotape::test {

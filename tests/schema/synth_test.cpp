@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "schema/jsonl_tape.hpp"
-#include "schema/tape_verifier.hpp"
+#include "schema/tape/tape_verifier.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

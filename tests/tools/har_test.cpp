@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "schema/url.hpp"
 #include "tests/test_support.hpp"
 #include "tools/har.hpp"

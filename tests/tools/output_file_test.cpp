@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "schema/tape_store.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"
 

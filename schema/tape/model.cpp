@@ -1,0 +1,153 @@
+#include "schema/tape/model.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ostream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace mastotape::schema {
+namespace {
+
+constexpr std::array<std::pair<FrameKind, std::string_view>, 7> kFrameKinds{{
+    {FrameKind::event, "event"},
+    {FrameKind::error, "error"},
+    {FrameKind::text, "text"},
+    {FrameKind::binary, "binary"},
+    {FrameKind::ping, "ping"},
+    {FrameKind::pong, "pong"},
+    {FrameKind::comment, "comment"},
+}};
+
+constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
+    {EndCause::none, ""},
+    {EndCause::close, "close"},
+    {EndCause::close_no_code, "close-no-code"},
+    {EndCause::eof, "eof"},
+    {EndCause::reset, "reset"},
+    {EndCause::heartbeat_timeout, "heartbeat-timeout"},
+    {EndCause::local_stop, "local-stop"},
+    {EndCause::tls_error, "tls-error"},
+    {EndCause::network_error, "network-error"},
+    {EndCause::handshake_failed, "handshake-failed"},
+    {EndCause::frame_too_large, "frame-too-large"},
+    {EndCause::protocol_error, "protocol-error"},
+    {EndCause::interrupted, "interrupted"},
+}};
+
+constexpr std::array<EndCause, 13> kAllEndCauses = [] {
+    std::array<EndCause, 13> out{};
+    for (std::size_t i = 0; i < kEndCauses.size(); ++i) {
+        out[i] = kEndCauses[i].first;
+    }
+    return out;
+}();
+
+constexpr std::array<std::pair<BackfillStatus, std::string_view>, 6> kBackfillStatuses{{
+    {BackfillStatus::none, "none"},
+    {BackfillStatus::running, "running"},
+    {BackfillStatus::ok, "ok"},
+    {BackfillStatus::partial, "partial"},
+    {BackfillStatus::failed, "failed"},
+    {BackfillStatus::skipped, "skipped"},
+}};
+
+// The name of `value` in a table of (value, name) pairs.
+template <typename Table, typename E>
+std::string_view name_in(const Table& table, E value) {
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const auto& entry) { return entry.first == value; });
+    return it == table.end() ? std::string_view() : it->second;
+}
+
+// The value named `name` in such a table.
+template <typename E, typename Table>
+std::optional<E> value_in(const Table& table, std::string_view name) {
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const auto& entry) { return entry.second == name; });
+    return it == table.end() ? std::nullopt : std::optional<E>(it->first);
+}
+
+}  // namespace
+
+std::span<const EndCause> all_end_causes() { return kAllEndCauses; }
+
+std::string_view to_string(EndCause c) { return name_in(kEndCauses, c); }
+
+std::optional<EndCause> end_cause_from_string(std::string_view s) {
+    return value_in<EndCause>(kEndCauses, s);
+}
+
+std::ostream& operator<<(std::ostream& out, EndCause c) { return out << to_string(c); }
+
+std::string_view to_string(BackfillStatus s) { return name_in(kBackfillStatuses, s); }
+
+std::optional<BackfillStatus> backfill_status_from_string(std::string_view s) {
+    return value_in<BackfillStatus>(kBackfillStatuses, s);
+}
+
+std::ostream& operator<<(std::ostream& out, BackfillStatus s) { return out << to_string(s); }
+
+std::string_view to_string(Transport t) { return t == Transport::sse ? "sse" : "websocket"; }
+
+std::optional<Transport> transport_from_string(std::string_view s) {
+    if (s == "websocket" || s == "ws") {
+        return Transport::websocket;
+    }
+    if (s == "sse") {
+        return Transport::sse;
+    }
+    return std::nullopt;
+}
+
+std::string_view to_string(FrameKind k) { return name_in(kFrameKinds, k); }
+
+std::optional<FrameKind> frame_kind_from_string(std::string_view s) {
+    return value_in<FrameKind>(kFrameKinds, s);
+}
+
+std::string Subscription::label() const {
+    nlohmann::json array = nlohmann::json::array({stream});
+    if (!param.empty()) {
+        array.push_back(param);
+    }
+    return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string sse_label(const Session& s) {
+    return s.transport == Transport::sse && !s.subscriptions.empty()
+               ? s.subscriptions.front().label()
+               : std::string();
+}
+
+std::string_view to_string(SessionState s) {
+    switch (s) {
+        case SessionState::recording:
+            return "recording";
+        case SessionState::ended:
+            return "ended";
+        case SessionState::interrupted:
+            return "interrupted";
+    }
+    return "interrupted";
+}
+
+SessionState session_state(const Session& s, std::int64_t now_wall_ns,
+                           std::int64_t stale_after_ns) {
+    if (s.ended_wall_ns) {
+        return SessionState::ended;
+    }
+    return now_wall_ns - s.updated_wall_ns > stale_after_ns ? SessionState::interrupted
+                                                            : SessionState::recording;
+}
+
+std::string error_message_note(const Connection& c) {
+    if (c.error_message.empty()) {
+        return "";
+    }
+    const bool websocket = c.url.rfind("ws", 0) == 0;
+    return (websocket ? "X-Error-Message: " : "error in JSON body: ") + c.error_message;
+}
+
+}  // namespace mastotape::schema

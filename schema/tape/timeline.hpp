@@ -1,0 +1,40 @@
+#pragma once
+
+// A session read as one timeline: connection opens and ends, gap starts and ends, client
+// messages, frames and backfilled items merged in time order. Frames stream from the store, so
+// memory holds only the session's small records (connections, gaps, client messages, backfill).
+
+#include <cstdint>
+#include <functional>
+
+#include "schema/tape/tape_store.hpp"
+
+namespace mastotape::schema {
+
+enum class TimelineKind {
+    connection_opened,
+    connection_ended,
+    gap_started,
+    gap_ended,
+    client_message,
+    frame,
+    backfill,
+};
+
+// One entry; exactly the pointer that matches `kind` is set, valid only during the callback.
+struct TimelineEntry {
+    TimelineKind kind = TimelineKind::frame;
+    std::int64_t offset_ns = 0;
+    const Connection* connection = nullptr;
+    const Gap* gap = nullptr;
+    const ClientMessage* client_message = nullptr;
+    const Frame* frame = nullptr;
+    const BackfillItem* backfill = nullptr;
+};
+
+// Calls `visit` for each entry in order of (offset, kind, number). Returning false stops the walk.
+// Open connections and gaps have no end entry.
+void walk_timeline(TapeStore& store, std::int64_t session_id,
+                   const std::function<bool(const TimelineEntry&)>& visit);
+
+}  // namespace mastotape::schema
