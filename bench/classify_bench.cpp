@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/synth.hpp"
 
 using namespace mastotape::schema;

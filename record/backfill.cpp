@@ -11,7 +11,7 @@
 
 #include "record/http_client.hpp"
 #include "record/rest_plan.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_array.hpp"
 
 namespace mastotape::record {

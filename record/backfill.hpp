@@ -20,7 +20,7 @@
 
 #include "record/session_clock.hpp"
 #include "schema/tape/model.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "schema/tape/model.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 

@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 

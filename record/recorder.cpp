@@ -17,7 +17,7 @@
 
 #include "record/session.hpp"
 #include "schema/tape/background_thread.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 namespace {

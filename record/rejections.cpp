@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::record {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::record {
 namespace {

@@ -14,7 +14,7 @@
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::record {

@@ -1,6 +1,6 @@
 #include "record/stream_connection.hpp"
 
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::record {
 

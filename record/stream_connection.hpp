@@ -15,7 +15,7 @@
 
 #include "record/connection_end.hpp"
 #include "schema/tape/model.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 

@@ -14,7 +14,7 @@
 
 #include "record/client_stream.hpp"
 #include "schema/tape/model.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::record {
 

@@ -16,7 +16,7 @@
 #include "record/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::record {
 namespace {

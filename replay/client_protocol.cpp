@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/streams.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/streams.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::replay {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::replay {
 namespace {

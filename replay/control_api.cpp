@@ -6,7 +6,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::assets {

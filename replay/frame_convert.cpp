@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::replay {

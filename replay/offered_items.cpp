@@ -8,7 +8,7 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/text/json_array.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {
 namespace {

@@ -14,7 +14,7 @@
 #include "replay/replay_server.hpp"
 #include "schema/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape {
 namespace {

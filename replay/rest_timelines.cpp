@@ -5,9 +5,9 @@
 #include <tuple>
 
 #include "replay/client_protocol.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_array.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {
 namespace {

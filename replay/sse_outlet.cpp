@@ -6,8 +6,8 @@
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
-#include "schema/frame_classifier.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {
 namespace {

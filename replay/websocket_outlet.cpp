@@ -10,7 +10,7 @@
 #include "replay/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {
 namespace {

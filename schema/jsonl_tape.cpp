@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/rows.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "schema/tape/timeline.hpp"

@@ -9,7 +9,7 @@
 #include <ctime>
 #include <functional>
 
-#include "schema/iso_time.hpp"
+#include "schema/mastodon/iso_time.hpp"
 
 namespace mastotape::schema {
 namespace {

@@ -9,9 +9,9 @@
 #include <random>
 #include <stdexcept>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 #include "schema/synth_content.hpp"
 
 namespace mastotape::schema {

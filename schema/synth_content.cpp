@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "schema/text/json_text.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 namespace mastotape::schema {
 namespace {

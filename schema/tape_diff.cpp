@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 
 namespace mastotape::schema {
 namespace {

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <random>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/tape/timeline.hpp"

@@ -93,7 +93,7 @@ bool stderr_is_tty() { return ::isatty(STDERR_FILENO) != 0; }
 
 }  // namespace mastotape::tools
 
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::tools {

@@ -9,7 +9,7 @@
 
 #include "replay/faults.hpp"
 #include "schema/tape/model.hpp"
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"

@@ -7,9 +7,9 @@
 
 #include "replay/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
-#include "schema/iso_time.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/iso_time.hpp"
+#include "schema/mastodon/url.hpp"
 #include "tools/har.hpp"
 
 namespace mastotape::tools {

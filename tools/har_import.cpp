@@ -11,12 +11,12 @@
 #include "record/sse_splitter.hpp"
 #include "replay/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
-#include "schema/frame_classifier.hpp"
-#include "schema/iso_time.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/json_array.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/tape/tape_verifier.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::tools {
 namespace {

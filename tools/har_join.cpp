@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 
 namespace mastotape::tools {
 namespace {

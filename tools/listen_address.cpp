@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::tools {
 

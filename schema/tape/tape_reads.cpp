@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/row_sql.hpp"
 #include "schema/tape/sqlite_util.hpp"
 #include "schema/tape/tape_store_impl.hpp"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/recorder_lock.hpp"
 
 namespace mastotape::schema {

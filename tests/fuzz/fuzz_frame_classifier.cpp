@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace mastotape::schema;

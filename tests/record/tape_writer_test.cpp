@@ -8,7 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape;

@@ -11,7 +11,7 @@
 
 #include "schema/text/byte_codec.hpp"
 #include "schema/tape/tape_store.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 #include "tests/record/scripted_server.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"

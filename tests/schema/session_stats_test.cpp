@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/tape/tape_store.hpp"
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 #include "tests/test_support.hpp"
 #include "tools/har.hpp"
 

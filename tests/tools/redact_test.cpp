@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "tests/replay/running_replay.hpp"

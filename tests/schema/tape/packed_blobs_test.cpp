@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/migrations.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape/tape_verifier.hpp"

@@ -1,4 +1,4 @@
-#include "schema/frame_classifier.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "schema/url.hpp"
+#include "schema/mastodon/url.hpp"
 
 #include <arpa/inet.h>
 

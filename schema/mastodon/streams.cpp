@@ -1,4 +1,4 @@
-#include "schema/streams.hpp"
+#include "schema/mastodon/streams.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "schema/iso_time.hpp"
+#include "schema/mastodon/iso_time.hpp"
 
 #include <catch2/catch.hpp>
 
