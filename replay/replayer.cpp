@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replay/replay_server.hpp"
-#include "schema/scratch_tape.hpp"
+#include "schema/formats/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "schema/mastodon/url.hpp"
 

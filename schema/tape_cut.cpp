@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {

@@ -8,7 +8,7 @@
 
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {

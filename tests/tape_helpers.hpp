@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "tests/test_support.hpp"
 
 namespace mastotape::test {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 
 namespace mastotape::tools {
 

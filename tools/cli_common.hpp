@@ -10,7 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/scratch_tape.hpp"
+#include "schema/formats/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::tools {

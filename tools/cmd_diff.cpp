@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape_diff.hpp"
 #include "tools/commands.hpp"
 

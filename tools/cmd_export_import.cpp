@@ -5,7 +5,7 @@
 #include <memory>
 #include <optional>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "tools/commands.hpp"
 #include "tools/output_file.hpp"
 #include "tools/har.hpp"

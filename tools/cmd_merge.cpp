@@ -7,7 +7,7 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/recorder_lock.hpp"
 #include "tools/commands.hpp"
 

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape_redact.hpp"
 #include "tools/commands.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "replay/replay_server.hpp"
 #include "schema/text/byte_codec.hpp"
-#include "schema/scratch_tape.hpp"
+#include "schema/formats/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "tools/commands.hpp"
 #include "tools/listen_address.hpp"

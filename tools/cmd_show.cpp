@@ -4,7 +4,7 @@
 #include <memory>
 #include <set>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "schema/tape/timeline.hpp"
 #include "tools/commands.hpp"

@@ -14,7 +14,7 @@
 #include "record/recorder.hpp"
 #include "replay/client_protocol.hpp"
 #include "replay/replay_server.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "schema/tape_cut.hpp"
 #include "schema/tape_diff.hpp"

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "record/recorder.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"

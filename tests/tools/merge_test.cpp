@@ -6,7 +6,7 @@
 
 #include <sstream>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"

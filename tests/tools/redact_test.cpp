@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"

@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "tests/test_support.hpp"
 

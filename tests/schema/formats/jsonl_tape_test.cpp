@@ -1,4 +1,4 @@
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -1,10 +1,10 @@
-#include "schema/scratch_tape.hpp"
+#include "schema/formats/scratch_tape.hpp"
 
 #include <unistd.h>
 
 #include <fstream>
 
-#include "schema/jsonl_tape.hpp"
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
