@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 
 using namespace mastotape::schema;
 

@@ -1,6 +1,6 @@
 // `mastotape compact`: a tape rewritten into a new file with its frames compressed (or, with
 // --compress none, stored plain), every session whole, nothing at the new path unless all of it
-// was copied (schema/tape_compact.hpp).
+// was copied (schema/ops/tape_compact.hpp).
 
 #include <chrono>
 #include <cstdio>
@@ -10,7 +10,7 @@
 
 #include "schema/tape/new_tape.hpp"
 #include "schema/tape/recorder_lock.hpp"
-#include "schema/tape_compact.hpp"
+#include "schema/ops/tape_compact.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -10,8 +10,8 @@
 #include "replay/faults.hpp"
 #include "schema/tape/model.hpp"
 #include "schema/mastodon/streams.hpp"
-#include "schema/synth.hpp"
-#include "schema/tape_diff.hpp"
+#include "schema/ops/synth.hpp"
+#include "schema/ops/tape_diff.hpp"
 #include "tools/commands.hpp"
 #include "tools/man_page.hpp"
 

@@ -1,4 +1,4 @@
-// `mastotape cut`: a slice of a session into a new session (schema/tape_cut.hpp).
+// `mastotape cut`: a slice of a session into a new session (schema/ops/tape_cut.hpp).
 
 #include <cmath>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "schema/formats/jsonl_tape.hpp"
-#include "schema/tape_cut.hpp"
+#include "schema/ops/tape_cut.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -7,7 +7,7 @@
 
 #include "schema/text/byte_codec.hpp"
 #include "schema/formats/jsonl_tape.hpp"
-#include "schema/tape_diff.hpp"
+#include "schema/ops/tape_diff.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

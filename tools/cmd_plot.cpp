@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/session_plot.hpp"
+#include "schema/ops/session_plot.hpp"
 #include "tools/commands.hpp"
 #include "tools/output_file.hpp"
 #include "tools/plot_html.hpp"

@@ -1,12 +1,12 @@
 // `mastotape redact`: a session made safe to publish, into a new session
-// (schema/tape_redact.hpp).
+// (schema/ops/tape_redact.hpp).
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "schema/formats/jsonl_tape.hpp"
-#include "schema/tape_redact.hpp"
+#include "schema/ops/tape_redact.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/tape/recorder_lock.hpp"
-#include "schema/session_stats.hpp"
+#include "schema/ops/session_stats.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "tools/commands.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/session_stats.hpp"
+#include "schema/ops/session_stats.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "schema/text/byte_codec.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "schema/session_plot.hpp"
+#include "schema/ops/session_plot.hpp"
 
 namespace mastotape::tools {
 

@@ -26,7 +26,7 @@
 #include "replay/replay_clock.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/tape_plan.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace {

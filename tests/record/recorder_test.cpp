@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "replay/replay_server.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/record/scripted_server.hpp"

@@ -8,7 +8,7 @@
 
 #include "record/recorder.hpp"
 #include "replay/replay_server.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/record/loopback_recorder.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "tests/test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"

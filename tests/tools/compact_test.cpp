@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 

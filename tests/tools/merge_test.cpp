@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "schema/formats/jsonl_tape.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"
 

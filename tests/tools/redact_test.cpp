@@ -12,7 +12,7 @@
 
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/formats/jsonl_tape.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/tape_helpers.hpp"

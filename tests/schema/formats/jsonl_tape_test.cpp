@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

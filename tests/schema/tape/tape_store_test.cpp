@@ -7,7 +7,7 @@
 
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/migrations.hpp"
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

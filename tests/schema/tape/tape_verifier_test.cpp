@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

@@ -1,4 +1,4 @@
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

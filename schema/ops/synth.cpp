@@ -1,4 +1,4 @@
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/mastodon/streams.hpp"
-#include "schema/synth_content.hpp"
+#include "schema/ops/synth_content.hpp"
 
 namespace mastotape::schema {
 namespace {

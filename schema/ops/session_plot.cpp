@@ -1,4 +1,4 @@
-#include "schema/session_plot.hpp"
+#include "schema/ops/session_plot.hpp"
 
 #include <algorithm>
 #include <array>

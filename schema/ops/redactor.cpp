@@ -1,4 +1,4 @@
-#include "schema/redactor.hpp"
+#include "schema/ops/redactor.hpp"
 
 #include <nlohmann/json.hpp>
 

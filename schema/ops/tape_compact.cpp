@@ -1,4 +1,4 @@
-#include "schema/tape_compact.hpp"
+#include "schema/ops/tape_compact.hpp"
 
 namespace mastotape::schema {
 namespace {

@@ -1,4 +1,4 @@
-#include "schema/synth_content.hpp"
+#include "schema/ops/synth_content.hpp"
 
 #include <algorithm>
 #include <array>

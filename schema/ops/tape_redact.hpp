@@ -1,6 +1,6 @@
 #pragma once
 
-// `mastotape redact`: a session made safe to publish (schema/redactor.hpp), as a JSONL tape that
+// `mastotape redact`: a session made safe to publish (schema/ops/redactor.hpp), as a JSONL tape that
 // import reads into a new session. Two passes over the session with flat memory: the first reads
 // the ids (for their offsets), the second writes every record with its entities redacted: event
 // frames (their envelopes rebuilt around the redacted payload), backfilled items and their
@@ -12,7 +12,7 @@
 #include <ostream>
 #include <string>
 
-#include "schema/redactor.hpp"
+#include "schema/ops/redactor.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {

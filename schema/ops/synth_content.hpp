@@ -3,14 +3,14 @@
 // What synth's events say: eight accounts on several instances, statuses with mentions, tags and
 // non-ASCII text, notifications, conversations and announcements, as Mastodon renders them (JSON
 // built by hand: synth writes a million events in seconds). It draws from the caller's random
-// source, so a seed gives the same session. Private to schema/synth.cpp.
+// source, so a seed gives the same session. Private to schema/ops/synth.cpp.
 
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 
 namespace mastotape::schema {
 

@@ -1,9 +1,9 @@
-#include "schema/session_plot.hpp"
+#include "schema/ops/session_plot.hpp"
 
 #include <catch2/catch.hpp>
 #include <numeric>
 
-#include "schema/synth.hpp"
+#include "schema/ops/synth.hpp"
 #include "tests/test_support.hpp"
 #include "tools/plot_svg.hpp"
 

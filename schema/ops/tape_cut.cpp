@@ -1,4 +1,4 @@
-#include "schema/tape_cut.hpp"
+#include "schema/ops/tape_cut.hpp"
 
 #include <algorithm>
 #include <deque>

@@ -1,4 +1,4 @@
-#include "schema/session_stats.hpp"
+#include "schema/ops/session_stats.hpp"
 
 #include <catch2/catch.hpp>
 

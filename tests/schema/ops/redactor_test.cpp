@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "schema/redactor.hpp"
+#include "schema/ops/redactor.hpp"
 
 using namespace mastotape::schema;
 using Json = nlohmann::json;

@@ -1,4 +1,4 @@
-#include "schema/tape_redact.hpp"
+#include "schema/ops/tape_redact.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "schema/tape_diff.hpp"
+#include "schema/ops/tape_diff.hpp"
 
 #include <algorithm>
 #include <cmath>
