@@ -11,7 +11,7 @@
 
 #include "record/backfill.hpp"
 #include "record/discovery.hpp"
-#include "record/token_redaction.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"

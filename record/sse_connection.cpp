@@ -12,9 +12,9 @@
 #include <optional>
 #include <vector>
 
-#include "record/sse_splitter.hpp"
+#include "schema/mastodon/sse_splitter.hpp"
 #include "record/stream_connection.hpp"
-#include "record/token_redaction.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <stdexcept>
 
-#include "record/token_redaction.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::record {

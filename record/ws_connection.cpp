@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "record/stream_connection.hpp"
-#include "record/token_redaction.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
 #include "schema/mastodon/streams.hpp"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "record/sse_splitter.hpp"
+#include "schema/mastodon/sse_splitter.hpp"
 #include "replay/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "record/sse_splitter.hpp"
+#include "schema/mastodon/sse_splitter.hpp"
 
 namespace {
 

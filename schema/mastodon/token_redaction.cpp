@@ -1,4 +1,4 @@
-#include "record/token_redaction.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 
 #include <cctype>
 

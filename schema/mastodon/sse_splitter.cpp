@@ -1,4 +1,4 @@
-#include "record/sse_splitter.hpp"
+#include "schema/mastodon/sse_splitter.hpp"
 
 namespace mastotape::record {
 
