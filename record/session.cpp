@@ -153,12 +153,12 @@ void RecordingSession::log(const std::string& line, bool always) {
     }
     if (o.json_log) {
         std::string out = "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
-        schema::append_json_string(out, redact(line, o.token));  // escaped by JSON
+        schema::append_json_string(out, schema::redact(line, o.token));  // escaped by JSON
         std::cerr << out << "}\n";
     } else {
         // Server-sent text (an error message, a close reason) is printed escaped: a terminal
         // never sees its control characters.
-        std::cerr << "record: " << schema::printable(redact(line, o.token)) << '\n';
+        std::cerr << "record: " << schema::printable(schema::redact(line, o.token)) << '\n';
     }
 }
 
@@ -485,12 +485,12 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
     // What the server said may echo the token (a close reason, a status line's reason phrase):
     // it is kept, without the token.
     const std::string& token = plan_.options.token;
-    row.close_reason = redact(out.close_reason, token);
-    row.end_detail = redact(out.detail, token);
+    row.close_reason = schema::redact(out.close_reason, token);
+    row.end_detail = schema::redact(out.detail, token);
     if (out.http_status && !out.established) {
         row.http_status = out.http_status;
     }
-    row.error_message = redact(out.error_message, token);
+    row.error_message = schema::redact(out.error_message, token);
     push(row);
     live_row_.reset();
     if (out.established) {
@@ -552,7 +552,7 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
     if (exit_code_ != 0 && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
         std::cerr << "mastotape record: "
-                  << schema::printable(redact(stop_detail_, plan_.options.token)) << '\n';
+                  << schema::printable(schema::redact(stop_detail_, plan_.options.token)) << '\n';
     }
     return exit_code_;
 }

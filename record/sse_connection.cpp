@@ -148,7 +148,7 @@ net::awaitable<void> SseConnection::read_error_body(Outcome& out) {
     }
     const auto json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_object() && json.contains("error") && json["error"].is_string()) {
-        out.error_message = redact(json["error"].get<std::string>(), settings_.token);
+        out.error_message = schema::redact(json["error"].get<std::string>(), settings_.token);
     }
 }
 
@@ -156,7 +156,7 @@ net::awaitable<void> SseConnection::read_error_body(Outcome& out) {
 net::awaitable<Outcome> SseConnection::read_body() {
     Outcome out;
     out.established = true;
-    SseSplitter splitter;
+    schema::SseSplitter splitter;
     std::vector<char> chunk(64 * 1024);
     for (;;) {
         if (parser_.is_done()) {

@@ -97,7 +97,7 @@ std::string headers_json(const boost::beast::http::fields& fields, const std::st
         first = false;
         schema::append_json_string(out, std::string(f.name_string()));
         out += ':';
-        schema::append_json_string(out, redact(std::string(f.value()), token));
+        schema::append_json_string(out, schema::redact(std::string(f.value()), token));
     }
     out += '}';
     return out;

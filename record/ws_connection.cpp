@@ -232,7 +232,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
     if (answered && res.result_int() != 0) {
         out.http_status = res.result_int();
         row.response_headers_json = headers_json(res, settings_.token);
-        out.error_message = redact(std::string(res["X-Error-Message"]), settings_.token);
+        out.error_message = schema::redact(std::string(res["X-Error-Message"]), settings_.token);
     }
     if (ec) {
         out.cause =
@@ -250,7 +250,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
     up_ = true;
     row.http_status = 101;
     row.subprotocol =
-        redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
+        schema::redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
     watchdog_.emplace(ws_.get_executor(), settings_.heartbeat_timeout, [&tcp_layer] {
         beast::error_code ignored;
         tcp_layer.socket().close(ignored);

@@ -413,7 +413,7 @@ void EntryReader::event_stream() {
             "stream; mitmproxy keeps it)");
     }
     const std::int64_t at = response_end();
-    record::SseSplitter splitter;
+    schema::SseSplitter splitter;
     splitter.feed(body);
     std::vector<std::string> blocks;
     while (auto block = splitter.next()) {

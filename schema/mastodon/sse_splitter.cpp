@@ -1,6 +1,6 @@
 #include "schema/mastodon/sse_splitter.hpp"
 
-namespace mastotape::record {
+namespace mastotape::schema {
 
 void SseSplitter::feed(std::string_view bytes) {
     if (start_ > 0 && start_ * 2 >= pending_.size()) {
@@ -52,4 +52,4 @@ std::string SseSplitter::take(std::size_t end) {
     return out;
 }
 
-}  // namespace mastotape::record
+}  // namespace mastotape::schema

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace mastotape::record {
+namespace mastotape::schema {
 
 class SseSplitter {
    public:
@@ -29,4 +29,4 @@ class SseSplitter {
     std::size_t scanned_ = 0;  // bytes from start_ already searched for the frame's end
 };
 
-}  // namespace mastotape::record
+}  // namespace mastotape::schema

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-namespace mastotape::record {
+namespace mastotape::schema {
 namespace {
 
 // What access tokens are made of (Mastodon's are base64url).
@@ -34,4 +34,4 @@ std::string redact(const std::string& value, const std::string& token) {
     return out;
 }
 
-}  // namespace mastotape::record
+}  // namespace mastotape::schema

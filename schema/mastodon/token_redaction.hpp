@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace mastotape::record {
+namespace mastotape::schema {
 
 // `value` with each occurrence of `token` replaced by "[token]". A token shorter than 16
 // characters counts only where it stands alone, not inside a longer run of token characters
@@ -12,4 +12,4 @@ namespace mastotape::record {
 // recorded header, into the mark. A longer one counts wherever it is.
 std::string redact(const std::string& value, const std::string& token);
 
-}  // namespace mastotape::record
+}  // namespace mastotape::schema

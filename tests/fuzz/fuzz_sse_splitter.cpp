@@ -14,7 +14,7 @@
 namespace {
 
 std::vector<std::string> split(std::string_view body, std::size_t step, std::size_t& buffered) {
-    mastotape::record::SseSplitter splitter;
+    mastotape::schema::SseSplitter splitter;
     std::vector<std::string> frames;
     for (std::size_t at = 0; at < body.size(); at += step) {
         splitter.feed(body.substr(at, step));

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-using mastotape::record::SseSplitter;
+using mastotape::schema::SseSplitter;
 
 namespace {
 
