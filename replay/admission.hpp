@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "replay/client_report.hpp"
+#include "replay/report/client_report.hpp"
 #include "replay/faults.hpp"
-#include "replay/lateness.hpp"
+#include "replay/report/lateness.hpp"
 #include "replay/replay_clock.hpp"
 #include "replay/tape_plan.hpp"
 

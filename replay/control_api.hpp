@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "replay/admission.hpp"
-#include "replay/client_report.hpp"
+#include "replay/report/client_report.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
 #include "replay/replay_clock.hpp"

@@ -18,7 +18,7 @@
 #include "replay/admission.hpp"
 #include "replay/faults.hpp"
 #include "replay/frame_window.hpp"
-#include "replay/lateness.hpp"
+#include "replay/report/lateness.hpp"
 #include "replay/live_connection.hpp"
 #include "replay/outlet.hpp"
 #include "replay/replay_clock.hpp"

@@ -18,7 +18,7 @@
 
 #include "replay/admission.hpp"
 #include "replay/client_protocol.hpp"
-#include "replay/client_report.hpp"
+#include "replay/report/client_report.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/faults.hpp"

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "replay/client_log.hpp"
+#include "replay/report/client_log.hpp"
 #include "replay/tape_plan.hpp"
 #include "schema/tape/tape_store.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "replay/client_log.hpp"
+#include "replay/report/client_log.hpp"
 
 namespace mastotape::replay {
 

@@ -1,4 +1,4 @@
-#include "replay/client_log.hpp"
+#include "replay/report/client_log.hpp"
 
 #include <algorithm>
 #include <charconv>

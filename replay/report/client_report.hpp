@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "replay/backfill_review.hpp"
-#include "replay/client_log.hpp"
+#include "replay/report/backfill_review.hpp"
+#include "replay/report/client_log.hpp"
 #include "replay/tape_plan.hpp"
 #include "schema/tape/tape_store.hpp"
 

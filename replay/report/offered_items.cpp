@@ -1,4 +1,4 @@
-#include "replay/offered_items.hpp"
+#include "replay/report/offered_items.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -4,8 +4,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "replay/backfill_review.hpp"
-#include "replay/client_log.hpp"
+#include "replay/report/backfill_review.hpp"
+#include "replay/report/client_log.hpp"
 
 using namespace mastotape;
 using namespace mastotape::replay;

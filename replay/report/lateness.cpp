@@ -1,4 +1,4 @@
-#include "replay/lateness.hpp"
+#include "replay/report/lateness.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "replay/client_report.hpp"
+#include "replay/report/client_report.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <map>
 
-#include "replay/offered_items.hpp"
+#include "replay/report/offered_items.hpp"
 #include "schema/text/xml_text.hpp"
 
 namespace mastotape::replay {

@@ -1,6 +1,6 @@
 // The replayer's send-lateness figures: exact to the µs below 10 ms, to the ms beyond.
 
-#include "replay/lateness.hpp"
+#include "replay/report/lateness.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

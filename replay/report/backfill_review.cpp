@@ -1,4 +1,4 @@
-#include "replay/backfill_review.hpp"
+#include "replay/report/backfill_review.hpp"
 
 #include <map>
 #include <tuple>
