@@ -51,15 +51,17 @@ std::optional<BackfillTarget> target_of_event(std::string_view label, std::strin
     if (j.size() > 1) {
         s.param = j.at(1).is_string() ? j.at(1).get<std::string>() : j.at(1).dump();
     }
+    // Only a stream that carries them: as the replayer's verdict reads the same flags.
+    const schema::StreamInfo* info = schema::find_stream(s.stream);
     if (event == "notification") {
-        const schema::StreamInfo* info = schema::find_stream(s.stream);
-        if (info != nullptr && info->notifications) {
-            return BackfillTarget{"/api/v1/notifications", ""};
-        }
-        return std::nullopt;
+        return info != nullptr && info->notifications
+                   ? std::optional(BackfillTarget{"/api/v1/notifications", ""})
+                   : std::nullopt;
     }
     if (event == "conversation") {
-        return BackfillTarget{"/api/v1/conversations", ""};
+        return info != nullptr && info->conversations
+                   ? std::optional(BackfillTarget{"/api/v1/conversations", ""})
+                   : std::nullopt;
     }
     if (event == "update") {
         return status_target(s);

@@ -54,3 +54,13 @@ TEST_CASE("The tracker remembers a bounded number of recent ids") {
     t.note(ping);  // not an event: nothing changes
     CHECK(t.newest().at("/api/v1/timelines/home") == "4");
 }
+
+TEST_CASE("A conversation counts for the conversations only on a stream that carries them") {
+    // Issue 37: the recorder sent every `conversation` event to /api/v1/conversations whatever
+    // its stream, while the replayer's verdict checked the stream's flags.
+    StreamTracker t("");
+    t.note(event(R"(["user"])", "conversation", "40"));
+    CHECK(t.newest().count("/api/v1/conversations") == 0);
+    t.note(event(R"(["direct"])", "conversation", "41"));
+    CHECK(t.newest().at("/api/v1/conversations") == "41");
+}
