@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/mastodon/url.hpp"
 

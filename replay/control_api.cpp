@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_text.hpp"

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 
 namespace mastotape::replay {
 namespace {

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <tuple>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/descriptors.hpp"

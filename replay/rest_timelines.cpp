@@ -4,7 +4,7 @@
 #include <map>
 #include <tuple>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_array.hpp"
 #include "schema/mastodon/streams.hpp"

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <array>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/streams.hpp"

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"

@@ -3,7 +3,7 @@
 #include <map>
 #include <tuple>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/json_array.hpp"
 
 namespace mastotape::replay {

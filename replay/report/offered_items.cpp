@@ -6,7 +6,7 @@
 #include <optional>
 #include <set>
 
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/json_array.hpp"
 #include "schema/mastodon/streams.hpp"
 

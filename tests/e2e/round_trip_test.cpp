@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "record/recorder.hpp"
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "replay/replay_server.hpp"
 #include "schema/formats/jsonl_tape.hpp"
 #include "schema/ops/synth.hpp"

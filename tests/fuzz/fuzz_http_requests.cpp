@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "replay/admission.hpp"
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "replay/report/client_report.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"

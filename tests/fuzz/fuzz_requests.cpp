@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "record/rest_plan.hpp"
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "replay/faults.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,4 +1,4 @@
-#include "replay/client_protocol.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 
 #include <algorithm>
 #include <cctype>
