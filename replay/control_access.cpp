@@ -46,7 +46,7 @@ bool loopback_host(std::string_view host) { return schema::loopback_address(host
 
 bool control_acts(std::string_view path, std::string_view query) {
     if (path == "/_mastotape/faults") {
-        return query_param(query, "add").has_value() || query_param(query, "clear").has_value();
+        return schema::query_param(query, "add").has_value() || schema::query_param(query, "clear").has_value();
     }
     return path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to" ||
            path == "/_mastotape/pause" || path == "/_mastotape/resume" ||

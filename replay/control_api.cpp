@@ -22,7 +22,7 @@ ControlAnswer error(int status, const std::string& message) {
 
 // A number in the query: nullopt when absent, NaN when not a finite number in [0, 1e12].
 std::optional<double> number(std::string_view query, const char* name) {
-    const auto text = query_param(query, name);
+    const auto text = schema::query_param(query, name);
     if (!text) {
         return std::nullopt;
     }
@@ -264,7 +264,7 @@ ControlAnswer ControlApi::run_to(std::string_view query) {
         }
         return {};
     }
-    const auto next = query_param(query, "next");
+    const auto next = schema::query_param(query, "next");
     if (next == "gap") {
         for (const auto& p : plan_.connections) {
             if (p.end_offset_ns > clock_.virtual_ns()) {
@@ -289,7 +289,7 @@ ControlAnswer ControlApi::run_to(std::string_view query) {
 }
 
 ControlAnswer ControlApi::faults(std::string_view query) {
-    if (auto spec = query_param(query, "add")) {
+    if (auto spec = schema::query_param(query, "add")) {
         std::string why;
         auto f = parse_fault(*spec, why);
         if (!f) {
@@ -297,7 +297,7 @@ ControlAnswer ControlApi::faults(std::string_view query) {
         }
         add_fault(*f);
     }
-    if (query_param(query, "clear")) {
+    if (schema::query_param(query, "clear")) {
         faults_.clear();
         admission_.stop_refusing();
     }
@@ -305,7 +305,7 @@ ControlAnswer ControlApi::faults(std::string_view query) {
 }
 
 ControlAnswer ControlApi::reset(std::string_view query) {
-    const auto name = query_param(query, "client").value_or("");
+    const auto name = schema::query_param(query, "client").value_or("");
     const int n = admission_.reset(name);
     if (n == 0 && !name.empty()) {
         return error(404, "no such client (see /_mastotape/status)");

@@ -22,7 +22,7 @@ bool LiveConnection::subscribed(const std::string& label) {
     auto it = matched_labels_.find(label);
     if (it == matched_labels_.end()) {
         const bool match = std::any_of(subscriptions.begin(), subscriptions.end(),
-                                       [&](const auto& s) { return label_matches(label, s); });
+                                       [&](const auto& s) { return schema::label_matches(label, s); });
         it = matched_labels_.emplace(label, match).first;
     }
     return it->second;

@@ -239,7 +239,7 @@ net::awaitable<ControlAnswer> ReplayServer::Impl::control_request(std::string pa
 net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const Request& req,
                                                                          std::string path,
                                                                          std::string query) {
-    const std::string token = request_token(req[http::field::authorization], query, "");
+    const std::string token = schema::request_token(req[http::field::authorization], query, "");
     ClientState& client = admission.client(token);
     std::optional<RestResponse> r;
     std::string failure;
@@ -388,7 +388,7 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             co_return;
         }
         stream.next_layer().expires_never();
-        const auto target = split_target(req.target());
+        const auto target = schema::split_target(req.target());
         const std::string& path = target.first;
         const std::string& query = target.second;
         if (beast::websocket::is_upgrade(req)) {
@@ -396,7 +396,7 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             run_end.activity_ended();  // played, or refused
             co_return;
         }
-        if (auto sub = sse_subscription(path, query); sub && req.method() == http::verb::get) {
+        if (auto sub = schema::sse_subscription(path, query); sub && req.method() == http::verb::get) {
             const bool more = co_await serve_sse(streaming, stream, std::move(req), *sub);
             run_end.activity_ended();
             if (more) {

@@ -44,12 +44,12 @@ std::vector<schema::Subscription> status_sources(std::string_view path, std::str
     const auto has_flag = [](std::string_view flags, std::string_view key) {
         return flags.find(std::string(key) + "=true") != std::string_view::npos;
     };
-    const bool local = schema::query_truthy(query_param(query, "local"));
+    const bool local = schema::query_truthy(schema::query_param(query, "local"));
     const auto asked = [&](std::string_view key) {
         if (key == "remote" && local) {
             return false;  // local wins, as Mastodon's PublicFeed reads them
         }
-        return schema::query_truthy(query_param(query, key));
+        return schema::query_truthy(schema::query_param(query, key));
     };
     for (const auto* s : sharing) {
         bool match = true;
@@ -123,7 +123,7 @@ std::string link(const std::string& base, const Endpoint& e, std::string_view qu
     for (const auto& p : e.link_params) {
         if (p == "limit") {
             url += "limit=" + std::to_string(limit) + "&";
-        } else if (auto v = query_param(query, p)) {
+        } else if (auto v = schema::query_param(query, p)) {
             url += p + "=" + *v + "&";
         }
     }
@@ -141,7 +141,7 @@ std::vector<std::optional<std::string>> labels_of(schema::TapeStore& store,
     for (auto& label : store.event_streams(session.id, event)) {
         const std::string& text = label ? *label : sse_label;
         if (std::any_of(e.sources.begin(), e.sources.end(),
-                        [&](const auto& s) { return label_matches(text, s); })) {
+                        [&](const auto& s) { return schema::label_matches(text, s); })) {
             out.push_back(std::move(label));
         }
     }
@@ -313,7 +313,7 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
         return std::nullopt;
     }
     std::int64_t limit = e->default_limit;
-    if (auto l = query_param(query, "limit"); l && !l->empty()) {
+    if (auto l = schema::query_param(query, "limit"); l && !l->empty()) {
         try {
             limit = std::min<std::int64_t>(std::llabs(std::stoll(*l)), 2 * e->default_limit);
         } catch (const std::exception&) {
@@ -321,9 +321,9 @@ std::optional<RestResponse> RestTimelines::handle(std::string_view path, std::st
     }
     // The page's id bounds: below max_id, above since_id and min_id; with min_id the page is the
     // `limit` items right after it, otherwise the newest ones.
-    const auto max_id = query_param(query, "max_id");
-    std::optional<std::string> after = query_param(query, "since_id");
-    const auto min_id = query_param(query, "min_id");
+    const auto max_id = schema::query_param(query, "max_id");
+    std::optional<std::string> after = schema::query_param(query, "since_id");
+    const auto min_id = schema::query_param(query, "min_id");
     if (min_id && (!after || schema::compare_ids(*min_id, *after) > 0)) {
         after = min_id;
     }

@@ -246,8 +246,8 @@ net::awaitable<bool> answer(ServerStream& stream, Response res) {
 
 net::awaitable<bool> serve_sse(Streaming& s, ServerStream& stream, Request req,
                                schema::Subscription sub) {
-    const std::string query = split_target(req.target()).second;
-    const std::string token = request_token(req[http::field::authorization], query, "");
+    const std::string query = schema::split_target(req.target()).second;
+    const std::string token = schema::request_token(req[http::field::authorization], query, "");
     if (auto problem = s.token_problem(token)) {
         Response res = streaming_error(req, http::status::unauthorized, *problem);
         co_return co_await answer(stream, std::move(res));

@@ -169,16 +169,16 @@ net::awaitable<void> WebSocketOutlet::read_client() {
         buffer.consume(buffer.size());
         ++conn_.client_texts;
         const auto before = conn_.subscriptions;
-        const auto m = parse_client_message(text);
+        const auto m = schema::parse_client_message(text);
         if (m.type == "subscribe") {
-            if (auto error = subscribe_error(m.subscription)) {
+            if (auto error = schema::subscribe_error(m.subscription)) {
                 conn_.pending.push_back(*error);
             } else if (std::find(conn_.subscriptions.begin(), conn_.subscriptions.end(),
                                  m.subscription) == conn_.subscriptions.end()) {
                 conn_.subscriptions.push_back(m.subscription);
             }
         } else if (m.type == "unsubscribe") {
-            if (subscribe_error(m.subscription)) {
+            if (schema::subscribe_error(m.subscription)) {
                 conn_.pending.push_back(R"({"error":"Error unsubscribing from channel"})");
             } else {
                 std::erase(conn_.subscriptions, m.subscription);
@@ -368,16 +368,16 @@ net::awaitable<bool> accept(WebSocket& ws, const Request& req, const std::string
 
 // The stream of `?stream=` (with its tag or list), refused or accepted as the server does.
 void subscribe_from_query(LiveConnection& conn, const std::string& query) {
-    const auto stream = query_param(query, "stream");
+    const auto stream = schema::query_param(query, "stream");
     if (!stream) {
         return;
     }
     schema::Subscription sub{*stream, ""};
     if (const auto* info = schema::find_stream(sub.stream)) {
         const std::string key(schema::param_key(info->param));
-        sub.param = key.empty() ? "" : query_param(query, key).value_or("");
+        sub.param = key.empty() ? "" : schema::query_param(query, key).value_or("");
     }
-    if (auto error = subscribe_error(sub)) {
+    if (auto error = schema::subscribe_error(sub)) {
         conn.pending.push_back(*error);
     } else {
         conn.subscriptions.push_back(sub);
@@ -408,7 +408,7 @@ net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
 net::awaitable<void> serve_websocket(Streaming& s, ServerStream& stream, Request req,
                                      std::string query) {
     const std::string subprotocol(req[http::field::sec_websocket_protocol]);
-    const std::string token = request_token(req[http::field::authorization], query, subprotocol);
+    const std::string token = schema::request_token(req[http::field::authorization], query, subprotocol);
     if (auto problem = s.token_problem(token)) {
         co_await refuse_upgrade(stream, 401, *problem);
         co_return;

@@ -136,7 +136,7 @@ class EntryWriter {
                 rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
                 const std::string key(pair.substr(0, pair.find('=')));
                 query.push_back(
-                    {{"name", key}, {"value", replay::query_param(pair, key).value_or("")}});
+                    {{"name", key}, {"value", schema::query_param(pair, key).value_or("")}});
             }
         }
         return {{"method", "GET"},           {"url", c_.url},

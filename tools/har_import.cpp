@@ -273,14 +273,14 @@ void EntryReader::subscriptions_from(const std::vector<std::string>& texts) {
             subs.push_back(s);
         }
     };
-    if (const auto stream = replay::query_param(query_, "stream")) {
+    if (const auto stream = schema::query_param(query_, "stream")) {
         schema::Subscription s{*stream, ""};
-        s.param = replay::query_param(query_, "tag")
-                      .value_or(replay::query_param(query_, "list").value_or(""));
+        s.param = schema::query_param(query_, "tag")
+                      .value_or(schema::query_param(query_, "list").value_or(""));
         add(s);
     }
     for (const std::string& text : texts) {
-        const replay::ClientMessage m = replay::parse_client_message(text);
+        const schema::ClientCommand m = schema::parse_client_message(text);
         if (m.valid_json && m.type == "subscribe") {
             add(m.subscription);
         }
@@ -392,7 +392,7 @@ void EntryReader::close_from(const std::string& payload, std::int64_t at, schema
 
 void EntryReader::event_stream() {
     d_.session.transport = schema::Transport::sse;
-    const auto sub = replay::sse_subscription(path_, query_);
+    const auto sub = schema::sse_subscription(path_, query_);
     if (!sub) {
         fail(path_ + " is not a streaming path Mastodon serves");
     }

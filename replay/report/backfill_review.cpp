@@ -164,10 +164,10 @@ std::vector<RequestReview> review_requests(const Requests& requests) {
         const auto& q = requests[i];
         RequestReview& r = out[i];
         std::string query;
-        std::tie(r.path, query) = split_target(q.target);
-        r.since_id = query_param(query, "since_id");
-        r.min_id = query_param(query, "min_id");
-        r.max_id = query_param(query, "max_id");
+        std::tie(r.path, query) = schema::split_target(q.target);
+        r.since_id = schema::query_param(query, "since_id");
+        r.min_id = schema::query_param(query, "min_id");
+        r.max_id = schema::query_param(query, "max_id");
         r.full = q.items > 0 && q.items >= q.limit;
         // The newest earlier page of the same endpoint whose Link it took.
         for (std::size_t j = i; j-- > 0;) {

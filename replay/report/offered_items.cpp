@@ -65,7 +65,7 @@ std::vector<Head> heads_for(schema::TapeStore& store, const TapePlan& plan,
     for (auto& label : store.event_streams(session.id, event)) {
         const std::string text = label ? *label : sse_label;
         const auto sub = std::find_if(subs.begin(), subs.end(),
-                                      [&](const auto& s) { return label_matches(text, s); });
+                                      [&](const auto& s) { return schema::label_matches(text, s); });
         if (sub != subs.end()) {
             scan.stream = std::move(label);
             heads.push_back(

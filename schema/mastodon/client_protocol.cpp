@@ -8,15 +8,15 @@
 #include "schema/mastodon/streams.hpp"
 #include "schema/mastodon/url.hpp"
 
-namespace mastotape::replay {
+namespace mastotape::schema {
 namespace {
 
-schema::StreamParam param_of(const std::string& stream) {
-    const schema::StreamInfo* info = schema::find_stream(stream);
-    return info == nullptr ? schema::StreamParam::none : info->param;
+StreamParam param_of(const std::string& stream) {
+    const StreamInfo* info = find_stream(stream);
+    return info == nullptr ? StreamParam::none : info->param;
 }
 
-bool is_hashtag(const std::string& stream) { return param_of(stream) == schema::StreamParam::tag; }
+bool is_hashtag(const std::string& stream) { return param_of(stream) == StreamParam::tag; }
 
 std::string json_scalar_text(const nlohmann::json& v) {
     if (v.is_string()) {
@@ -36,8 +36,8 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-ClientMessage parse_client_message(std::string_view text) {
-    ClientMessage m;
+ClientCommand parse_client_message(std::string_view text) {
+    ClientCommand m;
     const auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_object()) {
         return m;
@@ -54,20 +54,20 @@ ClientMessage parse_client_message(std::string_view text) {
             m.subscription.stream = s.at(0).get<std::string>();
         }
     }
-    const std::string key(schema::param_key(param_of(m.subscription.stream)));
+    const std::string key(param_key(param_of(m.subscription.stream)));
     if (!key.empty() && j.contains(key)) {
         m.subscription.param = json_scalar_text(j.at(key));
     }
     return m;
 }
 
-std::optional<std::string> subscribe_error(const schema::Subscription& s) {
-    const schema::StreamInfo* info = schema::find_stream(s.stream);
+std::optional<std::string> subscribe_error(const Subscription& s) {
+    const StreamInfo* info = find_stream(s.stream);
     if (info == nullptr) {
         return R"({"error":"Unknown stream type","status":400})";
     }
-    if (info->param != schema::StreamParam::none && s.param.empty()) {
-        return "{\"error\":\"Missing " + std::string(schema::param_key(info->param)) +
+    if (info->param != StreamParam::none && s.param.empty()) {
+        return "{\"error\":\"Missing " + std::string(param_key(info->param)) +
                " name parameter\",\"status\":400}";
     }
     return std::nullopt;
@@ -90,24 +90,24 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
         }
         const std::string_view pair = query.substr(pos, end - pos);
         const std::size_t eq = pair.find('=');
-        if (schema::percent_decode(pair.substr(0, eq)) == key) {
+        if (percent_decode(pair.substr(0, eq)) == key) {
             return eq == std::string_view::npos ? std::string()
-                                                : schema::percent_decode(pair.substr(eq + 1));
+                                                : percent_decode(pair.substr(eq + 1));
         }
         pos = end + 1;
     }
     return std::nullopt;
 }
 
-std::optional<schema::Subscription> sse_subscription(std::string_view path,
+std::optional<Subscription> sse_subscription(std::string_view path,
                                                      std::string_view query) {
     const auto only_media = query_param(query, "only_media");
     const auto tag = query_param(query, "tag");
     const auto list = query_param(query, "list");
-    return schema::subscription_of_sse_path(path, only_media, tag, list);
+    return subscription_of_sse_path(path, only_media, tag, list);
 }
 
-bool label_matches(std::string_view label, const schema::Subscription& s) {
+bool label_matches(std::string_view label, const Subscription& s) {
     const auto j = nlohmann::json::parse(label, nullptr, false);
     if (!j.is_array() || j.empty() || !j.at(0).is_string() ||
         j.at(0).get<std::string>() != s.stream) {
@@ -138,4 +138,4 @@ std::string request_token(std::string_view authorization, std::string_view query
     return std::string(subprotocol);
 }
 
-}  // namespace mastotape::replay
+}  // namespace mastotape::schema

@@ -46,7 +46,7 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
         // What the original client subscribed to, unknown streams included (their errors are
         // frames of the tape).
         for (const auto& m : original.client_messages(id)) {
-            const auto parsed = replay::parse_client_message(m.bytes);
+            const auto parsed = schema::parse_client_message(m.bytes);
             if (m.kind == "text" && parsed.type == "subscribe" &&
                 std::find(s.subscriptions.begin(), s.subscriptions.end(), parsed.subscription) ==
                     s.subscriptions.end()) {

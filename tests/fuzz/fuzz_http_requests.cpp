@@ -102,15 +102,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const auto& req = parser.get();
-    const auto [path, query] = replay::split_target(req.target());
-    const std::string token = replay::request_token(req[http::field::authorization], query,
+    const auto [path, query] = schema::split_target(req.target());
+    const std::string token = schema::request_token(req[http::field::authorization], query,
                                                     req[http::field::sec_websocket_protocol]);
     (void)w.admission.client(token);
     if (boost::beast::websocket::is_upgrade(req)) {
-        (void)replay::query_param(query, "stream");
+        (void)schema::query_param(query, "stream");
         return 0;
     }
-    if (replay::sse_subscription(path, query)) {
+    if (schema::sse_subscription(path, query)) {
         return 0;
     }
     if (w.control.keeps_report(path)) {

@@ -19,11 +19,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view path = text.substr(0, q);
     const std::string_view query = q == std::string_view::npos ? "" : text.substr(q + 1);
     for (const char* key : {"stream", "tag", "list", "access_token", "ms", "seq", "add"}) {
-        (void)replay::query_param(query, key);
+        (void)schema::query_param(query, key);
     }
-    (void)replay::request_token(text, query, text);
-    (void)replay::sse_subscription(path, query);
-    const replay::ClientMessage m = replay::parse_client_message(text);
+    (void)schema::request_token(text, query, text);
+    (void)schema::sse_subscription(path, query);
+    const schema::ClientCommand m = schema::parse_client_message(text);
     (void)m;
     std::string error;
     if (const auto fault = replay::parse_fault(text, error)) {
