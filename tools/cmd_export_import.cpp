@@ -8,7 +8,7 @@
 #include "schema/formats/jsonl_tape.hpp"
 #include "tools/commands.hpp"
 #include "tools/output_file.hpp"
-#include "tools/har.hpp"
+#include "schema/formats/har.hpp"
 
 namespace mastotape::tools {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "schema/tape/tape_store.hpp"
 #include "schema/tape/tape_verifier.hpp"
-#include "tools/har.hpp"
+#include "schema/formats/har.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
 #include "schema/mastodon/url.hpp"
-#include "tools/har.hpp"
+#include "schema/formats/har.hpp"
 
 namespace mastotape::tools {
 

@@ -7,7 +7,7 @@
 #include "schema/tape/tape_store.hpp"
 #include "schema/mastodon/url.hpp"
 #include "tests/test_support.hpp"
-#include "tools/har.hpp"
+#include "schema/formats/har.hpp"
 
 using mastotape::test::read_file;
 using mastotape::test::run_mastotape;

@@ -1,7 +1,7 @@
 // import-har: the streaming entries of a HAR into a new session (see har.hpp).
 
-#include "tools/har.hpp"
-#include "tools/har_join.hpp"
+#include "schema/formats/har.hpp"
+#include "schema/formats/har_join.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 // import-har: streaming entries joined into one session (see har_join.hpp).
 
-#include "tools/har_join.hpp"
+#include "schema/formats/har_join.hpp"
 
 #include <algorithm>
 #include <set>
