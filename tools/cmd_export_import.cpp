@@ -32,7 +32,7 @@ int run_export(const ExportOptions& o) {
     const std::int64_t id = session_or_newest(store, o.session);
     write_output(o.output, [&](std::ostream& out) {
         if (o.format == "har") {
-            export_har(store, id, out);
+            schema::export_har(store, id, out);
         } else {
             schema::export_session(store, id, out);
         }
@@ -79,7 +79,7 @@ int run_import_har(const ImportHarOptions& o) {
     const std::string text((std::istreambuf_iterator<char>(file)),
                            std::istreambuf_iterator<char>());
     TapeTarget target(resolve_db(o.db), o.compression);
-    const HarImport r = import_har(target.store(), text, o.input, o.entry);
+    const schema::HarImport r = schema::import_har(target.store(), text, o.input, o.entry);
     auto& store = target.finish();
     for (const std::string& note : r.notes) {
         std::cerr << "import-har: " << note << '\n';

@@ -31,7 +31,7 @@
 
 #include "schema/tape/tape_store.hpp"
 
-namespace mastotape::tools {
+namespace mastotape::schema {
 
 // Nanoseconds a microsecond: HAR keeps its times to the microsecond.
 inline constexpr std::int64_t kUs = 1000;
@@ -60,4 +60,4 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
 std::string opcode_name(int opcode);
 int opcode_of(std::string_view kind);
 
-}  // namespace mastotape::tools
+}  // namespace mastotape::schema

@@ -12,7 +12,7 @@
 #include "schema/mastodon/url.hpp"
 #include "schema/formats/har.hpp"
 
-namespace mastotape::tools {
+namespace mastotape::schema {
 
 using nlohmann::json;
 
@@ -290,4 +290,4 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
     }
 }
 
-}  // namespace mastotape::tools
+}  // namespace mastotape::schema

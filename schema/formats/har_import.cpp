@@ -18,7 +18,7 @@
 #include "schema/tape/tape_verifier.hpp"
 #include "schema/mastodon/url.hpp"
 
-namespace mastotape::tools {
+namespace mastotape::schema {
 namespace {
 
 using nlohmann::json;
@@ -668,4 +668,4 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
     return result;
 }
 
-}  // namespace mastotape::tools
+}  // namespace mastotape::schema

@@ -7,7 +7,7 @@
 
 #include "schema/mastodon/frame_classifier.hpp"
 
-namespace mastotape::tools {
+namespace mastotape::schema {
 namespace {
 
 // Moves draft `d`'s one connection and what arrived on it into `out` as connection `k`, its
@@ -167,4 +167,4 @@ HarDraft join_entries(std::vector<HarDraft> drafts, const std::vector<HarPage>& 
     return out;
 }
 
-}  // namespace mastotape::tools
+}  // namespace mastotape::schema

@@ -10,7 +10,7 @@
 
 #include "schema/tape/tape_store.hpp"
 
-namespace mastotape::tools {
+namespace mastotape::schema {
 
 // One streaming entry read: a session of one connection (in `batch`).
 struct HarDraft {
@@ -39,4 +39,4 @@ struct HarPage {
 // fetched inside a gap is that gap's backfill (with `_mastotapeGap`, the gap it names).
 HarDraft join_entries(std::vector<HarDraft> drafts, const std::vector<HarPage>& pages);
 
-}  // namespace mastotape::tools
+}  // namespace mastotape::schema

@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string text(reinterpret_cast<const char*>(data), size);
     schema::TapeStore store(fresh_tape(), schema::OpenMode::create);
     try {
-        const tools::HarImport r = tools::import_har(store, text, "fuzz.har", std::nullopt);
+        const schema::HarImport r = schema::import_har(store, text, "fuzz.har", std::nullopt);
         if (!schema::check_session(store, store.session(r.session_id)).empty()) {
             std::abort();  // imported, but verify would refuse it
         }
