@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/tape/model.hpp"
+#include "schema/mastodon/vocabulary.hpp"
 
 namespace mastotape::schema {
 

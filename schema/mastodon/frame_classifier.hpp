@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "schema/tape/model.hpp"
+#include "schema/mastodon/vocabulary.hpp"
 
 namespace mastotape::schema {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/tape/model.hpp"
+#include "schema/mastodon/vocabulary.hpp"
 
 namespace mastotape::schema {
 

@@ -10,16 +10,6 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::array<std::pair<FrameKind, std::string_view>, 7> kFrameKinds{{
-    {FrameKind::event, "event"},
-    {FrameKind::error, "error"},
-    {FrameKind::text, "text"},
-    {FrameKind::binary, "binary"},
-    {FrameKind::ping, "ping"},
-    {FrameKind::pong, "pong"},
-    {FrameKind::comment, "comment"},
-}};
-
 constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
     {EndCause::none, ""},
     {EndCause::close, "close"},
@@ -88,32 +78,6 @@ std::optional<BackfillStatus> backfill_status_from_string(std::string_view s) {
 }
 
 std::ostream& operator<<(std::ostream& out, BackfillStatus s) { return out << to_string(s); }
-
-std::string_view to_string(Transport t) { return t == Transport::sse ? "sse" : "websocket"; }
-
-std::optional<Transport> transport_from_string(std::string_view s) {
-    if (s == "websocket" || s == "ws") {
-        return Transport::websocket;
-    }
-    if (s == "sse") {
-        return Transport::sse;
-    }
-    return std::nullopt;
-}
-
-std::string_view to_string(FrameKind k) { return name_in(kFrameKinds, k); }
-
-std::optional<FrameKind> frame_kind_from_string(std::string_view s) {
-    return value_in<FrameKind>(kFrameKinds, s);
-}
-
-std::string Subscription::label() const {
-    nlohmann::json array = nlohmann::json::array({stream});
-    if (!param.empty()) {
-        array.push_back(param);
-    }
-    return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 std::string sse_label(const Session& s) {
     return s.transport == Transport::sse && !s.subscriptions.empty()

@@ -12,32 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "schema/mastodon/vocabulary.hpp"
+
 namespace mastotape::schema {
-
-enum class Transport { websocket, sse };
-
-std::string_view to_string(Transport t);
-std::optional<Transport> transport_from_string(std::string_view s);
-
-// What a received frame is. `event`, `error` and `text` are text frames (WebSocket) or SSE blocks,
-// told apart by their bytes; `binary`, `ping` and `pong` are WebSocket opcodes; `comment` is an SSE
-// comment line such as `:)` or `:thump`.
-enum class FrameKind { event, error, text, binary, ping, pong, comment };
-
-std::string_view to_string(FrameKind k);
-std::optional<FrameKind> frame_kind_from_string(std::string_view s);
-
-// One subscription: a stream name and, for `hashtag*` and `list`, its parameter.
-struct Subscription {
-    std::string stream;
-    std::string param;  // tag or list id; empty when the stream takes none
-
-    // The `stream` array the server labels events with, as compact JSON: ["hashtag","foo"].
-    std::string label() const;
-    // As --stream takes it: "hashtag=rust", "user".
-    std::string spec() const { return param.empty() ? stream : stream + "=" + param; }
-    bool operator==(const Subscription&) const = default;
-};
 
 struct Session {
     std::int64_t id = 0;
@@ -127,16 +104,6 @@ struct Connection {
 // A refused attempt's error message and where it came from: `X-Error-Message: ...` (the header of
 // a WebSocket upgrade's refusal) or `error in JSON body: ...` (an SSE response's); empty without.
 std::string error_message_note(const Connection& c);
-
-// The columns parsed from a frame's bytes for querying; see frame_classifier.hpp.
-struct FrameColumns {
-    FrameKind kind = FrameKind::text;
-    std::optional<std::string> stream;     // the `stream` array as compact JSON
-    std::optional<std::string> event;      // event name
-    std::optional<std::string> object_id;  // status/notification/conversation/deleted id
-    bool parse_ok = true;                  // false: the bytes did not parse as their kind should
-    bool operator==(const FrameColumns&) const = default;
-};
 
 struct Frame {
     std::int64_t session_id = 0;
