@@ -8,20 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "schema/formats/har_entry.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
-
-// One streaming entry read: a session of one connection (in `batch`).
-struct HarDraft {
-    schema::Session session;
-    schema::Batch batch;
-    std::vector<std::string> notes;
-    // mastotape's `_mastotapeGap`: the outcome of the backfill of the gap the connection's end
-    // opened, which a HAR has no field for.
-    std::optional<schema::BackfillStatus> gap_status;
-    std::string gap_error;
-};
 
 // A GET of a list a backfill reads (a timeline, the notifications, the conversations) and what
 // it answered: each item's exact bytes.
