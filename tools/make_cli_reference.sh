@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Writes docs/cli.md from `mastotape --help` and every subcommand's `--help`, so the reference
+# Writes tools/docs/cli.md from `mastotape --help` and every subcommand's `--help`, so the reference
 # cannot drift from the binary (a test compares the two).
 # Usage: tools/make_cli_reference.sh [MASTOTAPE_BINARY] [OUT_FILE]
 set -euo pipefail
 bin=${1:-build/mastotape}
-out=${2:-docs/cli.md}
+out=${2:-tools/docs/cli.md}
 {
     echo "# mastotape command-line reference"
     echo

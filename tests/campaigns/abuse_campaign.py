@@ -253,7 +253,7 @@ def main():
     parser.add_argument("--cycles", type=int, default=10000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--no-low-fd", action="store_true",
-                        help="skip the low descriptor limit phase (see docs/RELIABILITY.md)")
+                        help="skip the low descriptor limit phase (see tools/docs/RELIABILITY.md)")
     parser.add_argument("--binary", default="build/mastotape")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)

@@ -376,7 +376,7 @@ TEST_CASE("diff: equal sessions exit 0, a changed byte or a missing frame exits 
     CHECK(run_mastotape("diff a.db a.db --ignore everything", dir).exit_code == 2);
 }
 
-TEST_CASE("docs/cli.md is exactly what tools/make_cli_reference.sh writes from --help") {
+TEST_CASE("tools/docs/cli.md is exactly what tools/make_cli_reference.sh writes from --help") {
     TempDir dir;
     const std::string cmd = std::string("cd '") + MASTOTAPE_SOURCE_DIR +
                             "' && tools/make_cli_reference.sh '" + MASTOTAPE_BINARY + "' '" +
@@ -384,7 +384,7 @@ TEST_CASE("docs/cli.md is exactly what tools/make_cli_reference.sh writes from -
     REQUIRE(std::system(cmd.c_str()) == 0);
     const auto generated = read_file(dir.file("cli.md"));
     CHECK_THAT(generated, Catch::Contains("## mastotape diff"));
-    CHECK(generated == read_file(std::string(MASTOTAPE_SOURCE_DIR) + "/docs/cli.md"));
+    CHECK(generated == read_file(std::string(MASTOTAPE_SOURCE_DIR) + "/tools/docs/cli.md"));
 }
 
 TEST_CASE("A short token is redacted where it stands alone, not inside ordinary words") {
