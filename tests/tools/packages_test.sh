@@ -62,7 +62,7 @@ for entry in "${names[@]}"; do
 done
 
 # The exported package config finds the same names, so the -dev package depends on their packages.
-depends=$(sed -n '/CPACK_DEBIAN_DEV_PACKAGE_DEPENDS/,/")/p' cmake/packaging.cmake |
+depends=$(sed -n '/CPACK_DEBIAN_DEV_PACKAGE_DEPENDS/,/")/p' tools/cmake/packaging.cmake |
     grep -o '[a-z][a-z0-9.+-]*' | grep -v -e '^set$' -e '^cpack' -e '^cmake$' || true)
 check "the -dev package has Depends" test -n "$depends"
 for package in $depends; do

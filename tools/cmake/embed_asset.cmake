@@ -6,7 +6,7 @@ if(NOT clash EQUAL -1)
   message(FATAL_ERROR "${INPUT} contains the raw string's end marker")
 endif()
 file(WRITE "${OUTPUT}.tmp"
-  "// Generated from ${INPUT} by cmake/embed_asset.cmake; do not edit.\n"
+  "// Generated from ${INPUT} by tools/cmake/embed_asset.cmake; do not edit.\n"
   "#include <string_view>\n"
   "namespace mastotape::assets {\n"
   "extern const std::string_view ${SYMBOL};\n"
