@@ -1,4 +1,4 @@
-// The public in-process replayer (include/mastotape/replayer.hpp): a ReplayServer on a thread of
+// The public in-process replayer (replay/include/mastotape/replayer.hpp): a ReplayServer on a thread of
 // its own, driven through its control API.
 
 #include "mastotape/replayer.hpp"
