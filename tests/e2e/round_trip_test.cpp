@@ -145,7 +145,7 @@ void check_round_trip(const std::function<schema::DiffResult()>& run,
 }
 
 // Frame times within 10 ms (diff's default is 5): on this project's two shared cores a bare
-// Asio timer alone is up to 4 ms late (bench/RESULTS.md, "raw: Asio timer lateness ... max"),
+// Asio timer alone is up to 4 ms late (tests/bench/RESULTS.md, "raw: Asio timer lateness ... max"),
 // and the replayer's send and the recorder's stamp each take that chance, so one frame in a
 // suite run came 6.8 ms late. An unoptimized ASan+UBSan build is slower still: 25 ms there.
 // Everything else is compared exactly.

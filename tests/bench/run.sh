@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Measures mastotape against this machine's raw limits, in one run, and writes bench/RESULTS.md.
-# Usage: bench/run.sh [EVENTS]        (default 1,000,000; RUNS=3 repeats each figure)
+# Measures mastotape against this machine's raw limits, in one run, and writes tests/bench/RESULTS.md.
+# Usage: tests/bench/run.sh [EVENTS]        (default 1,000,000; RUNS=3 repeats each figure)
 # Not part of the test suite. Needs the build dependencies, python3-websockets, and Node.js with
-# npm (the Node.js recorder's packages come from bench/node/package-lock.json).
+# npm (the Node.js recorder's packages come from tests/bench/node/package-lock.json).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 events=${1:-1000000}
 runs=${RUNS:-3}
 clients=100
@@ -16,9 +16,9 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DMASTOTAPE_BENCH=ON \
 cmake --build build-release -j "$(nproc)" --target mastotape raw_limits > /dev/null
 bin=$PWD/build-release/mastotape
 raw=$PWD/build-release/raw_limits
-if [[ ! -e bench/node/node_modules/better-sqlite3/build/Release/better_sqlite3.node ]]; then
+if [[ ! -e tests/bench/node/node_modules/better-sqlite3/build/Release/better_sqlite3.node ]]; then
     echo "== installing the Node.js recorder's packages (npm ci, builds better-sqlite3)"
-    (cd bench/node && npm ci --no-audit --no-fund > /dev/null)
+    (cd tests/bench/node && npm ci --no-audit --no-fund > /dev/null)
 fi
 
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/mastotape-bench.XXXXXX")
@@ -196,7 +196,7 @@ for run in $(seq "$runs"); do
     # What a user would write instead: python3-websockets + sqlite3.
     start_replay "$work/replay.rss" "$work/tape.db"
     rm -f "$work"/py.db*
-    /usr/bin/python3 bench/py_recorder.py \
+    /usr/bin/python3 tests/bench/py_recorder.py \
         "ws://127.0.0.1:$port/api/v1/streaming?stream=public&access_token=bench" \
         "$work/py.db" "$events" | note "$run"
     finish_replay
@@ -204,7 +204,7 @@ for run in $(seq "$runs"); do
     for mode in each batched; do
         start_replay "$work/replay.rss" "$work/tape.db"
         rm -f "$work"/node.db*
-        node bench/node/recorder.mjs \
+        node tests/bench/node/recorder.mjs \
             "ws://127.0.0.1:$port/api/v1/streaming?stream=public&access_token=bench" \
             "$work/node.db" "$events" "$mode" | note "$run"
         finish_replay
@@ -329,6 +329,6 @@ while (( n <= scale_max )); do
 done
 rm -f "$work"/scale.db*
 
-cp "$results" bench/results.jsonl
-/usr/bin/python3 bench/report.py bench/results.jsonl > bench/RESULTS.md
-echo "== wrote bench/RESULTS.md"
+cp "$results" tests/bench/results.jsonl
+/usr/bin/python3 tests/bench/report.py tests/bench/results.jsonl > tests/bench/RESULTS.md
+echo "== wrote tests/bench/RESULTS.md"

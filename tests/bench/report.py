@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Turns bench/run.sh's results (JSON lines) into bench/RESULTS.md: the machine, the method, and
+"""Turns tests/bench/run.sh's results (JSON lines) into tests/bench/RESULTS.md: the machine, the method, and
 every figure as min / median / max over the runs, with the ratios against the raw limits measured
 in the same run."""
 import json
@@ -47,7 +47,7 @@ out = []
 w = out.append
 w("# Benchmark results")
 w("")
-w(f"Written by `bench/run.sh` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; do not edit by hand.")
+w(f"Written by `tests/bench/run.sh` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; do not edit by hand.")
 w("")
 w("## Machine")
 w("")
@@ -59,7 +59,7 @@ w(f"* Compiler: {gxx}, Release (-O3)")
 w("")
 w("## Method")
 w("")
-w(f"One run of `bench/run.sh {tape['events']}` measures everything {len(runs)} times on the same "
+w(f"One run of `tests/bench/run.sh {tape['events']}` measures everything {len(runs)} times on the same "
   "machine; each figure is min / median / max over the runs, and each ratio is computed within "
   "a run against the raw limits measured in that run, because the machine is shared and "
   "absolute rates drift.")
@@ -72,7 +72,7 @@ if stored:
       f"2,000 frames): {stored:,} bytes per event frame on average. The same tape written with "
       f"`--compress none` (what every raw limit sends and inserts): "
       f"{tape['plain_tape_bytes'] / tape['events']:,.0f} bytes per event.")
-w("* Raw limits (`bench/raw_limits.cpp`, nothing of mastotape): a bare Beast WebSocket server "
+w("* Raw limits (`tests/bench/raw_limits.cpp`, nothing of mastotape): a bare Beast WebSocket server "
   "writing as fast as it can to a bare Beast client on loopback (padded envelopes of 200 B, 1 KB "
   "and the tape's mean size, and the tape's own first 1,000 event frames over and over: the "
   "ratios use these, since the client's UTF-8 check costs more on real statuses than on padding; "
@@ -84,9 +84,9 @@ w("* Recording: `mastotape replay TAPE --max-speed` served to `mastotape record 
   "--no-backfill`, wall time from start to exit (connect, every frame classified and stored "
   "with its columns and indexes, final commit); over ws:// and over wss:// (`replay --tls-cert` "
   "with a throwaway CA, `record --cacert`). The replayer and the recorder share the two cores.")
-w("* What a user would write instead, against the same replayer: `bench/py_recorder.py` (Debian's "
-  "python3-websockets 10.4 and sqlite3, 1,000 rows a transaction) and `bench/node/recorder.mjs` "
-  "(Node.js 20, `ws` 8 and better-sqlite3 12 from `bench/node/package-lock.json`; one INSERT per "
+w("* What a user would write instead, against the same replayer: `tests/bench/py_recorder.py` (Debian's "
+  "python3-websockets 10.4 and sqlite3, 1,000 rows a transaction) and `tests/bench/node/recorder.mjs` "
+  "(Node.js 20, `ws` 8 and better-sqlite3 12 from `tests/bench/node/package-lock.json`; one INSERT per "
   "message, and 1,000 rows a transaction). Each stores the message and its receive time: no "
   "columns, no indexes, no heartbeats, connections or gaps.")
 w("* Replay: `raw_limits drain` clients (bare Beast) reading from `mastotape replay --max-speed` "
@@ -273,7 +273,7 @@ if scale_synth:
         if r["what"] == "inspect":
             w(f"* `mastotape {r['command']}` on that tape: {r['seconds']:,.2f} s.")
     w("")
-# The hand-written part: the targets, the profiles and what changed (bench/profile.md).
+# The hand-written part: the targets, the profiles and what changed (tests/bench/profile.md).
 profile = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
 if os.path.exists(profile):
     w(open(profile).read().rstrip())

@@ -1,7 +1,7 @@
 // raw_limits' bare clients (bare_clients.hpp): a blocking Beast client, the same on an event
 // loop, and LeanClients, the lightest client that still speaks WebSocket.
 
-#include "bench/bare_clients.hpp"
+#include "tests/bench/bare_clients.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // The machine's raw limits, measured in the same run as mastotape, so that mastotape's figures
-// can be given as ratios (bench/run.sh). Nothing of mastotape is used here: bare Beast, bare
+// can be given as ratios (tests/bench/run.sh). Nothing of mastotape is used here: bare Beast, bare
 // SQLite, a bare Asio timer, and a bare draining client for the replayer.
 //
 //   raw_limits ws COUNT SIZE [TAPE]     bare Beast server -> bare Beast client on loopback
@@ -47,7 +47,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench/bare_clients.hpp"
+#include "tests/bench/bare_clients.hpp"
 
 namespace net = boost::asio;
 namespace beast = boost::beast;

@@ -2,7 +2,7 @@
 # Compares two builds of mastotape on one tape, alternating, so that the shared machine's drift
 # falls on both alike: each version's replayer at --max-speed feeding the same version's recorder
 # (events/s), then each replayer at --max-speed to one bare client (messages/s).
-# Usage: bench/ab.sh OLD_MASTOTAPE NEW_MASTOTAPE RAW_LIMITS [EVENTS]   (RUNS=3 pairs of each)
+# Usage: tests/bench/ab.sh OLD_MASTOTAPE NEW_MASTOTAPE RAW_LIMITS [EVENTS]   (RUNS=3 pairs of each)
 # Builds nothing: point it at two Release builds (e.g. git worktree + cmake -DMASTOTAPE_BENCH=ON).
 set -euo pipefail
 if (($# < 3)); then
