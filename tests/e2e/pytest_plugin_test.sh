@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pytest plugin as a user gets it on Debian 12: installed by the command the READMEs give, run
-# as written from the top of a checkout (a copy of integrations/python in a scratch folder, since
+# as written from the top of a checkout (a copy of tools/integrations/python in a scratch folder, since
 # pip builds beside the sources), then its tests in tests/e2e/python and the READMEs' pytest
 # examples, as written, against the mastotape binary given.
 # Usage: pytest_plugin_test.sh MASTOTAPE_BINARY SOURCE_DIR
@@ -19,7 +19,7 @@ blocks() { # blocks FILE KIND
 }
 commands=()
 examples=0
-for readme in README.md integrations/python/README.md; do
+for readme in README.md tools/integrations/python/README.md; do
     mapfile -t -d '' found < <(blocks "$source_dir/$readme" command)
     [[ ${#found[@]} -ge 1 ]] || { echo "FAILED: $readme has no tested install command" >&2; exit 1; }
     commands+=("${found[0]}")
@@ -33,8 +33,8 @@ for readme in README.md integrations/python/README.md; do
 done
 [[ ${commands[0]} == "${commands[1]}" ]] || { echo "FAILED: the READMEs' install commands differ" >&2; exit 1; }
 
-mkdir -p "$work/checkout/integrations"
-cp -r "$source_dir/integrations/python" "$work/checkout/integrations/python"
+mkdir -p "$work/checkout/tools/integrations"
+cp -r "$source_dir/tools/integrations/python" "$work/checkout/tools/integrations/python"
 ln -s "$source_dir/fixtures" "$work/checkout/fixtures"
 cd "$work/checkout"
 echo "+ ${commands[0]}"

@@ -14,7 +14,7 @@ using namespace mastotape::test;
 namespace {
 
 const std::string kUnit =
-    std::string(MASTOTAPE_SOURCE_DIR) + "/integrations/systemd/mastotape-record@.service.in";
+    std::string(MASTOTAPE_SOURCE_DIR) + "/tools/integrations/systemd/mastotape-record@.service.in";
 
 }  // namespace
 

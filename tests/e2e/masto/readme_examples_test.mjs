@@ -1,4 +1,4 @@
-// The Node examples of README.md and integrations/node/README.md, run as written: each block after
+// The Node examples of README.md and tools/integrations/node/README.md, run as written: each block after
 // a "tested: tests/e2e/masto/readme_examples_test.mjs" marker becomes a module in a scratch folder
 // (with this folder's node_modules and the repository's fixtures/ beside it, as in a user's
 // project) and runs under `node --test`, which fails on an uncaught error or a failed test.
@@ -25,7 +25,7 @@ function examples(file) {
   return out;
 }
 
-for (const file of ["README.md", "integrations/node/README.md"]) {
+for (const file of ["README.md", "tools/integrations/node/README.md"]) {
   const blocks = examples(file);
   test(`${file} has a tested Node example`, () => assert.ok(blocks.length >= 1));
   blocks.forEach((code, i) => {

@@ -1,4 +1,4 @@
-// The Node helper (integrations/node, installed here with npm from the repository) under
+// The Node helper (tools/integrations/node, installed here with npm from the repository) under
 // node:test, with masto.js: the clock, the control API, the final report, and a crash that fails
 // the test with the replayer's output.
 // Usage: node --test replay_helper_test.mjs (MASTOTAPE and MASTOTAPE_FIXTURES in the environment)

@@ -1,4 +1,4 @@
-"""The tests of the pytest plugin (integrations/python), run by tests/e2e/pytest_plugin_test.sh
+"""The tests of the pytest plugin (tools/integrations/python), run by tests/e2e/pytest_plugin_test.sh
 with the plugin installed in a virtual environment and --mastotape-binary given."""
 
 import json
