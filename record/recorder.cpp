@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "record/session.hpp"
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/tape/background_thread.hpp"
 #include "schema/mastodon/url.hpp"
 
@@ -63,7 +64,8 @@ SessionPlan plan_of(RecordOptions o) {
             "SSE takes exactly one stream; use --transport websocket for several");
     }
     if (o.heartbeat_timeout_s <= 0) {
-        o.heartbeat_timeout_s = o.transport == schema::Transport::websocket ? 75 : 40;
+        o.heartbeat_timeout_s =
+            static_cast<double>(schema::default_heartbeat_timeout_ns(o.transport)) / 1e9;
     }
     p.discover = instance && o.discover;
     p.status_line = !o.quiet && !o.json_log && ::isatty(STDERR_FILENO) != 0;

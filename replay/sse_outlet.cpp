@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
@@ -19,9 +20,8 @@ using tcp = net::ip::tcp;
 using schema::FrameKind;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-constexpr std::int64_t kSec = 1'000'000'000;
-constexpr std::int64_t kThumpInterval = 15 * kSec;  // Mastodon's SSE heartbeat
-constexpr std::int64_t kPingInterval = 30 * kSec;   // and its WebSocket one
+using schema::kPingIntervalNs;
+using schema::kThumpIntervalNs;
 // The data of an oversize-at event: over the recorder's default --max-frame of 16 MiB.
 constexpr std::size_t kOversize = 17 * 1024 * 1024;
 
@@ -121,9 +121,9 @@ net::awaitable<bool> SseOutlet::open(std::int64_t start, bool resumed, std::int6
     start_ = start;
     // Alive for a ping interval after its last sign of life, on the tape's clock: a connection
     // resumed inside a recorded silence gets no :thump, however often the client comes back.
-    alive_until_ = alive_at + kPingInterval;
+    alive_until_ = alive_at + kPingIntervalNs;
     if (synthesizing()) {
-        next_synth_ns_ = start + kThumpInterval;  // each response's own 15 s interval
+        next_synth_ns_ = start + kThumpIntervalNs;  // each response's own 15 s interval
     }
     if (s_.sse_tape && !resumed) {
         co_return true;
@@ -153,7 +153,7 @@ net::awaitable<bool> SseOutlet::synth_heartbeat() {
         next_synth_ns_ = kNever;  // silent until the tape's next ping
         co_return true;
     }
-    next_synth_ns_ = due + kThumpInterval;
+    next_synth_ns_ = due + kThumpIntervalNs;
     co_return co_await write(thump_);
 }
 
@@ -165,10 +165,10 @@ net::awaitable<bool> SseOutlet::play_websocket_tape(const schema::Frame& f) {
             co_return co_await write_event(*block);
         }
     } else if (f.columns.kind == FrameKind::ping && synthesizing()) {
-        alive_until_ = f.offset_ns + kPingInterval;
+        alive_until_ = f.offset_ns + kPingIntervalNs;
         if (next_synth_ns_ == kNever) {  // after a silence: the cadence goes on from the start
             next_synth_ns_ =
-                start_ + ((f.offset_ns - start_) / kThumpInterval + 1) * kThumpInterval;
+                start_ + ((f.offset_ns - start_) / kThumpIntervalNs + 1) * kThumpIntervalNs;
         }
     }
     co_return true;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
@@ -255,9 +256,9 @@ net::awaitable<bool> WebSocketOutlet::play(const schema::Frame& f) {
             co_return true;
         case FrameKind::comment:
             // An SSE tape's `:thump` every 15 s: a ping every 30 s of them (the real server's
-            // period, give or take the recorded jitter).
+            // period, give or take a second of recorded jitter).
             if (synthesizing() && f.bytes.rfind(":thump", 0) == 0 &&
-                f.offset_ns - last_ping_ns_ >= 29 * kSec) {
+                f.offset_ns - last_ping_ns_ >= schema::kPingIntervalNs - kSec) {
                 last_ping_ns_ = f.offset_ns;
                 co_return co_await ping({});
             }

@@ -173,10 +173,10 @@ void Synth::emit_heartbeats_until(std::int64_t until) {
         if (o_.transport == Transport::websocket) {
             emit_frame(next_ping_, FrameKind::ping, "");
             emit_client(next_ping_ + 150'000, "pong", "");
-            next_ping_ += 30 * kSec + pick(3 * kMs);
+            next_ping_ += kPingIntervalNs + pick(3 * kMs);
         } else {
             emit_frame(next_ping_, FrameKind::comment, ":thump\n\n");
-            next_ping_ += 15 * kSec;
+            next_ping_ += kThumpIntervalNs;
         }
     }
 }
@@ -242,10 +242,10 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
     batch_.connections.push_back(conn_);
     if (o_.transport == Transport::sse) {
         emit_frame(handshake, FrameKind::comment, ":)\n");
-        next_ping_ = handshake + 15 * kSec;
+        next_ping_ = handshake + kThumpIntervalNs;
         return;
     }
-    next_ping_ = handshake + pick(30 * kSec);
+    next_ping_ = handshake + pick(kPingIntervalNs);
     std::int64_t t = handshake + kMs;
     if (o_.subscriptions.size() > 1 || o_.error_frame) {
         for (const auto& s : o_.subscriptions) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
@@ -33,7 +34,7 @@ struct SynthOptions {
     std::string label;
     std::string host = "example.social";
     std::int64_t start_wall_ns = 1'787'313'600'000'000'000;  // 2026-08-21T12:00:00Z
-    std::int64_t heartbeat_timeout_ns = 75'000'000'000;
+    std::int64_t heartbeat_timeout_ns = default_heartbeat_timeout_ns(Transport::websocket);
 };
 
 // The connection ends synth can make (--connection-ends).

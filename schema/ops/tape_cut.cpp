@@ -1,3 +1,4 @@
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/ops/tape_cut.hpp"
 
 #include <algorithm>
@@ -119,8 +120,9 @@ class Cutter {
         // A connection the slice sees end by a heartbeat timeout is kept from before its
         // silence began: a cut shorter than the silence could not have ended that way.
         const auto settings = nlohmann::json::parse(session_.settings_json, nullptr, false);
+        const std::int64_t fallback = default_heartbeat_timeout_ns(session_.transport) / 1'000'000;
         const std::int64_t silence =
-            (settings.is_object() ? settings.value("heartbeat_timeout_ms", 75000) : 75000) *
+            (settings.is_object() ? settings.value("heartbeat_timeout_ms", fallback) : fallback) *
             std::int64_t{1'000'000};
         const auto conns = store_.connections(id_);
         for (bool widened = true; widened;) {
