@@ -26,14 +26,6 @@ constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
     {EndCause::interrupted, "interrupted"},
 }};
 
-constexpr std::array<EndCause, 13> kAllEndCauses = [] {
-    std::array<EndCause, 13> out{};
-    for (std::size_t i = 0; i < kEndCauses.size(); ++i) {
-        out[i] = kEndCauses[i].first;
-    }
-    return out;
-}();
-
 constexpr std::array<std::pair<BackfillStatus, std::string_view>, 6> kBackfillStatuses{{
     {BackfillStatus::none, "none"},
     {BackfillStatus::running, "running"},
@@ -60,8 +52,6 @@ std::optional<E> value_in(const Table& table, std::string_view name) {
 }
 
 }  // namespace
-
-std::span<const EndCause> all_end_causes() { return kAllEndCauses; }
 
 std::string_view to_string(EndCause c) { return name_in(kEndCauses, c); }
 

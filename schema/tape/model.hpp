@@ -53,8 +53,6 @@ enum class EndCause {
     interrupted,        // the recorder died with it open (set by `verify --repair`)
 };
 
-// Every cause, in the order above.
-std::span<const EndCause> all_end_causes();
 std::string_view to_string(EndCause c);
 std::optional<EndCause> end_cause_from_string(std::string_view s);
 std::ostream& operator<<(std::ostream& out, EndCause c);
