@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/streams.hpp"
 
 namespace mastotape::record {
@@ -42,15 +41,11 @@ std::vector<BackfillTarget> backfill_targets(const std::vector<schema::Subscript
 }
 
 std::optional<BackfillTarget> target_of_event(std::string_view label, std::string_view event) {
-    const auto j = nlohmann::json::parse(label, nullptr, false);
-    if (!j.is_array() || j.empty() || !j.at(0).is_string()) {
+    const auto named = schema::subscription_of_label(label);
+    if (!named) {
         return std::nullopt;
     }
-    schema::Subscription s;
-    s.stream = j.at(0).get<std::string>();
-    if (j.size() > 1) {
-        s.param = j.at(1).is_string() ? j.at(1).get<std::string>() : j.at(1).dump();
-    }
+    const schema::Subscription& s = *named;
     // Only a stream that carries them: as the replayer's verdict reads the same flags.
     const schema::StreamInfo* info = schema::find_stream(s.stream);
     if (event == "notification") {

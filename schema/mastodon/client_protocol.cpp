@@ -107,21 +107,28 @@ std::optional<Subscription> sse_subscription(std::string_view path,
     return subscription_of_sse_path(path, only_media, tag, list);
 }
 
-bool label_matches(std::string_view label, const Subscription& s) {
+std::optional<Subscription> subscription_of_label(std::string_view label) {
     const auto j = nlohmann::json::parse(label, nullptr, false);
-    if (!j.is_array() || j.empty() || !j.at(0).is_string() ||
-        j.at(0).get<std::string>() != s.stream) {
+    if (!j.is_array() || j.empty() || !j.at(0).is_string()) {
+        return std::nullopt;
+    }
+    Subscription s{j.at(0).get<std::string>(), ""};
+    if (j.size() > 1) {
+        if (!j.at(1).is_string() && !j.at(1).is_number_integer()) {
+            return std::nullopt;  // a tag or a list id is neither
+        }
+        s.param = json_scalar_text(j.at(1));
+    }
+    return s;
+}
+
+bool label_matches(std::string_view label, const Subscription& s) {
+    const auto named = subscription_of_label(label);
+    if (!named || named->stream != s.stream) {
         return false;
     }
-    if (s.param.empty()) {
-        return j.size() == 1;
-    }
-    if (j.size() < 2) {
-        return false;
-    }
-    const std::string param = json_scalar_text(j.at(1));
     // The server keys hashtag subscriptions by the normalized tag; case is the common difference.
-    return is_hashtag(s.stream) ? lower(param) == lower(s.param) : param == s.param;
+    return is_hashtag(s.stream) ? lower(named->param) == lower(s.param) : named->param == s.param;
 }
 
 std::string request_token(std::string_view authorization, std::string_view query,

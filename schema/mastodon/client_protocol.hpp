@@ -35,6 +35,10 @@ std::pair<std::string, std::string> split_target(std::string_view target);
 // Value of `key` in a URL query (first occurrence, percent-decoded); nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);
 
+// The subscription a recorded event's label names: `["hashtag","rust"]` is hashtag=rust, `["user"]`
+// is user (a parameter written as a number is its text); nullopt for what is not such an array.
+std::optional<Subscription> subscription_of_label(std::string_view label);
+
 // Whether a recorded event labelled `label` (compact JSON array) is delivered to `s`.
 bool label_matches(std::string_view label, const Subscription& s);
 

@@ -1,4 +1,3 @@
-#include "schema/mastodon/heartbeats.hpp"
 #include "schema/ops/tape_cut.hpp"
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/formats/jsonl_tape.hpp"
+#include "schema/mastodon/client_protocol.hpp"
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
@@ -187,11 +188,9 @@ class Cutter {
         }
         const auto& streams = spec_.streams;
         if (!streams.empty() && f.columns.stream) {
-            // The stored label is a JSON array: ["hashtag","rust"]; its first element names it.
-            const std::string& label = *f.columns.stream;
-            return std::any_of(streams.begin(), streams.end(), [&](const std::string& s) {
-                return label.rfind("[\"" + s + "\"", 0) == 0;
-            });
+            const auto named = subscription_of_label(*f.columns.stream);
+            return named && std::find(streams.begin(), streams.end(), named->stream) !=
+                                streams.end();
         }
         return true;
     }
