@@ -101,9 +101,9 @@ TEST_CASE("synth then sessions works on a fresh tape in the working directory") 
     const auto table = run_mastotape("sessions", dir);
     CHECK(table.exit_code == 0);
     CHECK_THAT(table.out, Catch::Contains("ended"));
-    const auto json = run_mastotape("sessions --json", dir);
-    REQUIRE(json.exit_code == 0);
-    const auto rows = nlohmann::json::parse(json.out);
+    const auto listed = run_mastotape("sessions --json", dir);
+    REQUIRE(listed.exit_code == 0);
+    const auto rows = nlohmann::json::parse(listed.out);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].at("events") == 100);
     CHECK(rows[0].at("gaps") == 1);
@@ -337,9 +337,9 @@ TEST_CASE("diff: equal sessions exit 0, a changed byte or a missing frame exits 
     CHECK_THAT(changed.out, Catch::Contains("bytes differ at byte"));
     CHECK_THAT(changed.out, Catch::Contains("is missing from B"));
     CHECK_THAT(changed.out, Catch::Contains("different: 2 differences (frames 2)"));
-    const auto json = run_mastotape("diff '" + fixture + "' changed.jsonl --json", dir);
-    CHECK(json.exit_code == 1);
-    const auto verdict = nlohmann::json::parse(json.out);
+    const auto as_json = run_mastotape("diff '" + fixture + "' changed.jsonl --json", dir);
+    CHECK(as_json.exit_code == 1);
+    const auto verdict = nlohmann::json::parse(as_json.out);
     CHECK(verdict["equal"] == false);
     CHECK(verdict["differences"] == 2);
 
