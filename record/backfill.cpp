@@ -10,7 +10,7 @@
 #include <ctime>
 
 #include "record/http_client.hpp"
-#include "record/rest_plan.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_array.hpp"
 
@@ -75,15 +75,15 @@ void Backfill::interrupt() {
 net::awaitable<schema::Gap> Backfill::run(schema::Gap gap,
                                           std::map<std::string, std::string> newest) {
     Fetched f;
-    for (const auto& target : backfill_targets(settings_.subscriptions)) {
+    for (const auto& target : schema::rest_endpoints(settings_.subscriptions)) {
         const auto seen = newest.find(target.key());
         if (seen == newest.end()) {
             continue;  // nothing seen there yet: no place to start from
         }
-        const std::string first = target.endpoint + "?" +
+        const std::string first = target.path + "?" +
                                   (target.query.empty() ? "" : target.query + "&") +
                                   "min_id=" + seen->second + "&limit=" + std::to_string(kPage);
-        co_await fetch_endpoint(target.endpoint, first, gap.idx, f);
+        co_await fetch_endpoint(target.path, first, gap.idx, f);
     }
     gap.backfilled = f.count;
     gap.backfill_status = schema::BackfillStatus::ok;
@@ -179,7 +179,7 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
             ++f.count;
         }
         items_(std::move(items));
-        const auto prev = link_url(r.link, "prev");
+        const auto prev = schema::link_url(r.link, "prev");
         const auto next_page = prev ? schema::parse_url(*prev) : std::nullopt;
         if (!next_page) {
             break;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
-#include "record/rest_plan.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/text/json_array.hpp"
 
 namespace mastotape::record {
@@ -34,7 +34,7 @@ void StreamTracker::note(const schema::Frame& f) {
                      [&](const EventTarget& t) { return t.event == event && t.label == label; });
     if (cached == event_targets_.end()) {
         EventTarget t{label, event, nullptr};
-        if (const auto target = target_of_event(label, event)) {
+        if (const auto target = schema::endpoint_of_label(label, event)) {
             t.newest = &newest_[target->key()];  // map nodes stay where they are
         }
         event_targets_.push_back(std::move(t));

@@ -23,7 +23,7 @@ class StreamTracker {
 
     // Notes an event frame (anything else is ignored).
     void note(const schema::Frame& f);
-    // Backfill target key (BackfillTarget::key()) -> newest id streamed there.
+    // Backfill target key (schema::RestEndpoint::key()) -> newest id streamed there.
     const std::map<std::string, std::string>& newest() const { return newest_; }
     // Whether an item with this id came on the stream (a delete names an item, not delivers it).
     bool streamed(const std::string& object_id) const { return ids_.count(object_id) > 0; }

@@ -7,114 +7,23 @@
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/text/json_array.hpp"
-#include "schema/mastodon/streams.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 
 namespace mastotape::replay {
 namespace {
 
-// One endpoint: the stream labels and events that feed it, its page size and the query
-// parameters its Link headers keep.
-struct Endpoint {
+// One endpoint: its path and what a GET of it lists.
+struct Endpoint : schema::ListedItems {
     std::string path;
-    std::vector<schema::Subscription> sources;
-    std::string event;      // the event that brings an item
-    bool statuses = false;  // deletes and edits apply
-    std::int64_t default_limit = 20;
-    std::vector<std::string> link_params;
+    bool statuses() const { return event == "update"; }  // deletes and edits apply
 };
 
-// The streams whose statuses the status timeline `path` holds, as `query` selects them: of the
-// streams sharing the timeline, the one whose flags (local, remote, only_media) are exactly the
-// truthy ones among the flags those streams use (a tag timeline ignores only_media, say).
-std::vector<schema::Subscription> status_sources(std::string_view path, std::string_view query) {
-    std::vector<const schema::StreamInfo*> sharing;
-    std::string param;
-    for (const auto& s : schema::all_streams()) {
-        if (s.status_timeline.empty()) {
-            continue;
-        }
-        const bool prefix = s.param != schema::StreamParam::none;
-        if (prefix ? path.size() > s.status_timeline.size() &&
-                         path.substr(0, s.status_timeline.size()) == s.status_timeline
-                   : path == s.status_timeline) {
-            sharing.push_back(&s);
-            param = prefix ? std::string(path.substr(s.status_timeline.size())) : "";
-        }
-    }
-    const auto has_flag = [](std::string_view flags, std::string_view key) {
-        return flags.find(std::string(key) + "=true") != std::string_view::npos;
-    };
-    const bool local = schema::query_truthy(schema::query_param(query, "local"));
-    const auto asked = [&](std::string_view key) {
-        if (key == "remote" && local) {
-            return false;  // local wins, as Mastodon's PublicFeed reads them
-        }
-        return schema::query_truthy(schema::query_param(query, key));
-    };
-    for (const auto* s : sharing) {
-        bool match = true;
-        for (const std::string_view key : {"local", "remote", "only_media"}) {
-            const bool used = std::any_of(sharing.begin(), sharing.end(), [&](const auto* o) {
-                return has_flag(o->timeline_flags, key);
-            });
-            if (used && has_flag(s->timeline_flags, key) != asked(key)) {
-                match = false;
-            }
-        }
-        if (match) {
-            return {{std::string(s->name), param}};
-        }
-    }
-    return {};
-}
-
-// The parameters a status timeline's Link headers keep (mastodon-streaming.md section 10).
-std::vector<std::string> link_params_of(std::string_view path) {
-    if (path == "/api/v1/timelines/home") {
-        return {"local", "limit"};
-    }
-    if (path == "/api/v1/timelines/public") {
-        return {"local", "remote", "limit", "only_media"};
-    }
-    if (path.rfind("/api/v1/timelines/tag/", 0) == 0) {
-        return {"local", "limit", "only_media"};
-    }
-    return {"limit"};
-}
-
-// The streams whose `flag` items (notifications, conversations) an endpoint holds.
-std::vector<schema::Subscription> streams_with(bool schema::StreamInfo::*flag) {
-    std::vector<schema::Subscription> out;
-    for (const auto& s : schema::all_streams()) {
-        if (s.*flag) {
-            out.push_back({std::string(s.name), ""});
-        }
-    }
-    return out;
-}
-
 std::optional<Endpoint> endpoint_for(std::string_view path, std::string_view query) {
-    Endpoint e;
-    e.path = std::string(path);
-    if (path == "/api/v1/notifications") {
-        e.sources = streams_with(&schema::StreamInfo::notifications);
-        e.event = "notification";
-        e.default_limit = 40;
-        e.link_params = {"limit"};
-    } else if (path == "/api/v1/conversations") {
-        e.sources = streams_with(&schema::StreamInfo::conversations);
-        e.event = "conversation";
-        e.link_params = {"limit"};
-    } else {
-        e.sources = status_sources(path, query);
-        if (e.sources.empty()) {
-            return std::nullopt;
-        }
-        e.event = "update";
-        e.statuses = true;
-        e.link_params = link_params_of(path);
+    auto listed = schema::listed_items(path, query);
+    if (!listed) {
+        return std::nullopt;
     }
-    return e;
+    return Endpoint{std::move(*listed), std::string(path)};
 }
 
 std::string link(const std::string& base, const Endpoint& e, std::string_view query,
@@ -124,7 +33,7 @@ std::string link(const std::string& base, const Endpoint& e, std::string_view qu
         if (p == "limit") {
             url += "limit=" + std::to_string(limit) + "&";
         } else if (auto v = schema::query_param(query, p)) {
-            url += p + "=" + *v + "&";
+            url += std::string(p) + "=" + *v + "&";
         }
     }
     return "<" + url + cursor + "=" + id + ">";
@@ -161,7 +70,7 @@ class PageCollector {
         for (const auto& g : store.gaps(session.id)) {
             gap_end_[g.idx] = g.end_offset_ns.value_or(g.start_offset_ns);
         }
-        if (e.statuses) {
+        if (e.statuses()) {
             delete_labels_ = labels_of(store, session, e, "delete");
             edit_labels_ = labels_of(store, session, e, "status.update");
         }
@@ -210,7 +119,7 @@ class PageCollector {
         scan.after = after;
         scan.before = before;
         scan.newest_first = newest_first;
-        for (auto& label : labels_of(store_, session_, e_, e_.event)) {
+        for (auto& label : labels_of(store_, session_, e_, std::string(e_.event))) {
             scan.stream = std::move(label);
             heads_.push_back({store_.items_by_id(session_.id, scan), {}, false, false});
         }

@@ -8,38 +8,17 @@
 
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/text/json_array.hpp"
-#include "schema/mastodon/streams.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 
 namespace mastotape::replay {
 namespace {
 
-// The endpoints that hold a subscription's items, with the event that brings each.
-std::vector<std::pair<std::string, std::string>> endpoints_of(const schema::Subscription& s) {
-    std::vector<std::pair<std::string, std::string>> out;
-    if (const std::string timeline = schema::status_timeline(s); !timeline.empty()) {
-        out.emplace_back(timeline, "update");
-    }
-    if (const auto* info = schema::find_stream(s.stream)) {
-        if (info->notifications) {
-            out.emplace_back("/api/v1/notifications", "notification");
-        }
-        if (info->conversations) {
-            out.emplace_back("/api/v1/conversations", "conversation");
-        }
-    }
-    return out;
-}
-
 // The endpoint of `s` that holds `event` items (a delete or an edit: the status timeline).
 std::string endpoint_of(const schema::Subscription& s, const std::string& event) {
-    const std::string holds =
-        event == "notification" || event == "conversation" ? event : std::string("update");
-    for (const auto& [endpoint, e] : endpoints_of(s)) {
-        if (e == holds) {
-            return endpoint;
-        }
-    }
-    return "";
+    const std::string_view holds =
+        event == "notification" || event == "conversation" ? event : std::string_view("update");
+    const auto e = schema::endpoint_of(s, holds);
+    return e ? e->path : "";
 }
 
 // One id-ordered walk: a stream label's frames of one kind, or an endpoint's backfilled items.
@@ -74,9 +53,9 @@ std::vector<Head> heads_for(schema::TapeStore& store, const TapePlan& plan,
     }
     std::set<std::string> endpoints;
     for (const auto& s : subs) {
-        for (const auto& [endpoint, e] : endpoints_of(s)) {
-            if (e == event) {
-                endpoints.insert(endpoint);
+        for (const auto& e : schema::rest_endpoints(s)) {
+            if (e.event == event) {
+                endpoints.insert(e.path);
             }
         }
     }
@@ -136,8 +115,8 @@ void for_each_offered(schema::TapeStore& store, const TapePlan& plan,
         kinds.insert(std::move(e));
     }
     for (const auto& s : subs) {
-        for (const auto& [endpoint, e] : endpoints_of(s)) {
-            kinds.insert(e);
+        for (const auto& e : schema::rest_endpoints(s)) {
+            kinds.insert(std::string(e.event));
         }
     }
     for (const auto& event : kinds) {

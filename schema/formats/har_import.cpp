@@ -9,6 +9,7 @@
 #include "schema/formats/har_entry.hpp"
 #include "schema/formats/har_join.hpp"
 #include "schema/mastodon/iso_time.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/url.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "schema/text/byte_codec.hpp"
@@ -117,8 +118,9 @@ std::vector<HarPage> rest_pages(const json& entries, const std::string& host) {
         const std::size_t q = url->target.find('?');
         HarPage page;
         page.endpoint = url->target.substr(0, q);
-        if (page.endpoint.rfind("/api/v1/timelines/", 0) != 0 &&
-            page.endpoint != "/api/v1/notifications" && page.endpoint != "/api/v1/conversations") {
+        const std::string_view query =
+            q == std::string::npos ? std::string_view() : std::string_view(url->target).substr(q + 1);
+        if (!schema::listed_items(page.endpoint, query)) {
             continue;
         }
         const json& content = member(member(e, "response"), "content");

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "schema/text/json_text.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/streams.hpp"
 
 namespace mastotape::schema {
@@ -202,16 +203,6 @@ std::string SynthContent::announcement_json(std::int64_t offset) {
            "\",\"mentions\":[],\"statuses\":[],\"tags\":[],\"emojis\":[],\"reactions\":[]}";
 }
 
-std::string SynthContent::endpoint_of(const Subscription& sub, const std::string& event) const {
-    if (event == "notification") {
-        return "/api/v1/notifications";
-    }
-    if (event == "conversation") {
-        return "/api/v1/conversations";
-    }
-    return event == "update" ? status_timeline(sub) : "";
-}
-
 // The event to draw for `sub`: one of --event-mix the stream carries, else the stream's usual
 // mix (mostly new posts, some deletes and edits, a few of the rest).
 std::string SynthContent::choose_event(const Subscription& sub, bool entity_only) {
@@ -293,7 +284,9 @@ SynthContent::Drawn SynthContent::draw_event(const Subscription& sub, std::int64
     } else if (d.event == "announcement.delete") {
         d.payload = std::to_string(std::max<std::int64_t>(1, announcement_id_));
     }
-    d.endpoint = endpoint_of(sub, d.event);
+    if (const auto e = endpoint_of(sub, d.event)) {
+        d.endpoint = e->path;
+    }
     if (d.event == "update") {
         d.filter = timeline_flags(sub);  // as the recorder asks
     }

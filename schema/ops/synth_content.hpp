@@ -64,7 +64,6 @@ class SynthContent {
     std::string notification_json(std::int64_t offset);
     std::string conversation_json(std::int64_t offset);
     std::string announcement_json(std::int64_t offset);
-    std::string endpoint_of(const Subscription& sub, const std::string& event) const;
 
     const SynthOptions& o_;
     std::mt19937_64& rng_;

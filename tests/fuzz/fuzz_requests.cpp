@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "record/rest_plan.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/client_protocol.hpp"
 #include "replay/faults.hpp"
 
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::abort();
         }
     }
-    (void)record::link_url(text, "next");
-    (void)record::link_url(text, "prev");
+    (void)schema::link_url(text, "next");
+    (void)schema::link_url(text, "prev");
     return 0;
 }

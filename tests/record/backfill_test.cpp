@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "record/rest_plan.hpp"
 #include "record/transport.hpp"
 #include "tests/record/scripted_server.hpp"
 
@@ -230,23 +229,4 @@ TEST_CASE("A backfill that keeps failing gives up after five tries and says why"
     const OneGap once = notifications_backfill(refused);
     CHECK(once.log.empty());
     CHECK(once.gap.backfill_error == "/api/v1/notifications: HTTP 401");
-}
-
-TEST_CASE("The Link header gives the page a rel names, as Mastodon writes it") {
-    const std::string mastodon =
-        "<https://example.social/api/v1/timelines/home?max_id=10>; rel=\"next\", "
-        "<https://example.social/api/v1/timelines/home?min_id=20>; rel=\"prev\"";
-    CHECK(record::link_url(mastodon, "next") ==
-          "https://example.social/api/v1/timelines/home?max_id=10");
-    CHECK(record::link_url(mastodon, "prev") ==
-          "https://example.social/api/v1/timelines/home?min_id=20");
-    CHECK(record::link_url(mastodon, "last") == std::nullopt);
-    CHECK(record::link_url("<https://a/b?min_id=1>; rel=\"prev\"", "prev") ==
-          "https://a/b?min_id=1");
-    // A comma inside the URL is the URL's; a malformed header gives nothing.
-    CHECK(record::link_url("<https://a/b?x=1,2>; rel=\"prev\"", "prev") == "https://a/b?x=1,2");
-    for (const char* bad : {"", "garbage", "<https://a/b; rel=\"prev\"", "https://a/b; rel=prev"}) {
-        INFO(bad);
-        CHECK(record::link_url(bad, "prev") == std::nullopt);
-    }
 }
