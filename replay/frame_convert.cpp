@@ -3,11 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/text/json_text.hpp"
 
 namespace mastotape::replay {
-
-using schema::append_json_string;
 
 std::optional<std::string> sse_block_from_envelope(std::string_view envelope) {
     const auto j = nlohmann::json::parse(envelope, nullptr, false);
@@ -15,8 +12,7 @@ std::optional<std::string> sse_block_from_envelope(std::string_view envelope) {
         !j.at("event").is_string() || !j.at("payload").is_string()) {
         return std::nullopt;
     }
-    return "event: " + j.at("event").get<std::string>() +
-           "\ndata: " + j.at("payload").get<std::string>() + "\n\n";
+    return schema::sse_block(j.at("event").get<std::string>(), j.at("payload").get<std::string>());
 }
 
 std::optional<std::string> envelope_from_sse_block(std::string_view block, std::string_view label) {
@@ -24,14 +20,7 @@ std::optional<std::string> envelope_from_sse_block(std::string_view block, std::
     if (!fields.has_event || !fields.has_data) {
         return std::nullopt;
     }
-    std::string out = "{\"stream\":";
-    out += label;
-    out += ",\"event\":";
-    append_json_string(out, fields.event);
-    out += ",\"payload\":";
-    append_json_string(out, fields.data);
-    out += "}";
-    return out;
+    return schema::ws_envelope(label, fields.event, fields.data);
 }
 
 }  // namespace mastotape::replay

@@ -204,9 +204,7 @@ net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
 // a blank line, so the client's parser meets it as one event.
 net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind kind) {
     if (kind == FaultKind::oversize_at) {
-        const std::string oversized =
-            "event: update\ndata: " + std::string(kOversize, 'x') + "\n\n";
-        co_return co_await write(oversized);
+        co_return co_await write(schema::sse_block("update", std::string(kOversize, 'x')));
     }
     const std::string block =
         s_.sse_tape ? f.bytes : sse_block_from_envelope(f.bytes).value_or(f.bytes);

@@ -9,6 +9,7 @@
 
 #include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/client_protocol.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/streams.hpp"
@@ -120,9 +121,8 @@ class WebSocketOutlet final : public Outlet {
     net::awaitable<bool> play(const schema::Frame& f) override;
     net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override {
         if (kind == FaultKind::oversize_at) {
-            const std::string env = "{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"" +
-                                    std::string(kOversize, 'x') + "\"}";
-            co_return co_await writer_.send(env, kText);
+            co_return co_await writer_.send(
+                schema::ws_envelope(R"(["user"])", "update", std::string(kOversize, 'x')), kText);
         }
         co_return co_await writer_.send(std::string_view(f.bytes).substr(0, f.bytes.size() / 2),
                                         kText);

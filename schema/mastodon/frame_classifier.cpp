@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "schema/text/json_text.hpp"
+
 namespace mastotape::schema {
 namespace {
 
@@ -138,6 +140,30 @@ SseFields parse_sse_block(std::string_view bytes) {
             out.has_data = true;
         }
     }
+    return out;
+}
+
+std::string ws_envelope(std::string_view label, std::string_view event, std::string_view payload) {
+    std::string out;
+    out.reserve(label.size() + event.size() + payload.size() + 64);
+    out += "{\"stream\":";
+    out += label;
+    out += ",\"event\":";
+    append_json_string(out, event);
+    out += ",\"payload\":";
+    append_json_string(out, payload);
+    out += "}";
+    return out;
+}
+
+std::string sse_block(std::string_view event, std::string_view payload) {
+    std::string out;
+    out.reserve(event.size() + payload.size() + 16);
+    out += "event: ";
+    out += event;
+    out += "\ndata: ";
+    out += payload;
+    out += "\n\n";
     return out;
 }
 

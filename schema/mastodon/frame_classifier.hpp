@@ -50,6 +50,13 @@ struct SseFields {
 };
 SseFields parse_sse_block(std::string_view bytes);
 
+// An event as Mastodon's streaming server writes it, the reverse of the above. On a WebSocket:
+// {"stream":LABEL,"event":EVENT,"payload":PAYLOAD} with `label` compact JSON (["hashtag","rust"])
+// and event and payload as JSON strings. On SSE: "event: EVENT\ndata: PAYLOAD\n\n", the payload
+// written as it is (Mastodon's payloads are one line).
+std::string ws_envelope(std::string_view label, std::string_view event, std::string_view payload);
+std::string sse_block(std::string_view event, std::string_view payload);
+
 // The payload of an event frame as the entity's JSON text (or bare id): the envelope's `payload`
 // string unescaped (WebSocket) or the `data:` lines (SSE). nullopt for anything else.
 std::optional<std::string> event_payload(Transport transport, std::string_view bytes);

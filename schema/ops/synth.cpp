@@ -183,20 +183,10 @@ void Synth::emit_heartbeats_until(std::int64_t until) {
 
 void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d) {
     const std::size_t sub_index = static_cast<std::size_t>(&sub - o_.subscriptions.data());
-    std::string bytes;
-    if (o_.transport == Transport::websocket) {
-        bytes.reserve(d.payload.size() + 128);
-        bytes += "{\"stream\":";
-        bytes += labels_[sub_index];
-        bytes += ",\"event\":";
-        append_json_string(bytes, d.event);
-        bytes += ",\"payload\":";
-        append_json_string(bytes, d.payload);
-        bytes += "}";
-    } else {
-        bytes = "event: " + d.event + "\ndata: " + d.payload + "\n\n";
-    }
-    emit_frame(at, FrameKind::event, std::move(bytes));
+    emit_frame(at, FrameKind::event,
+               o_.transport == Transport::websocket
+                   ? ws_envelope(labels_[sub_index], d.event, d.payload)
+                   : sse_block(d.event, d.payload));
     if (!d.endpoint.empty()) {
         newest_seen_[d.timeline()] = d.id;
     }

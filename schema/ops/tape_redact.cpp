@@ -168,7 +168,7 @@ class TapeRedactor {
             ++summary_.unparsable;
         } else if (session_.transport == Transport::sse) {
             const auto fields = parse_sse_block(f.bytes);
-            f.bytes = "event: " + fields.event + "\ndata: " + *redacted + "\n\n";
+            f.bytes = sse_block(fields.event, *redacted);
         } else {
             auto envelope = nlohmann::ordered_json::parse(f.bytes);
             envelope["payload"] = *redacted;

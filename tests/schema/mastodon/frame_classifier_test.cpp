@@ -90,3 +90,24 @@ TEST_CASE("Control frames keep their kind") {
     CHECK(is_text_kind(FrameKind::comment));
     CHECK_FALSE(is_text_kind(FrameKind::pong));
 }
+
+TEST_CASE("An event is written as Mastodon writes it and reads back the same") {
+    // streaming/index.js: JSON.stringify({ stream, event, payload }), and SSE's
+    // `event: ${event}\ndata: ${payload}\n\n`.
+    const std::string payload = R"({"id":"7","content":"<p>\"hi\" \u00e9</p>"})";
+    const std::string ws = ws_envelope(R"(["hashtag","rust"])", "update", payload);
+    CHECK(ws == R"({"stream":["hashtag","rust"],"event":"update","payload":"{\"id\":\"7\",)"
+                R"(\"content\":\"<p>\\\"hi\\\" \\u00e9</p>\"}"})");
+    const FrameColumns w = classify_text(Transport::websocket, ws, "");
+    CHECK(w.kind == FrameKind::event);
+    CHECK(w.stream == R"(["hashtag","rust"])");
+    CHECK(w.object_id == "7");
+    CHECK(event_payload(Transport::websocket, ws) == payload);
+
+    const std::string sse = sse_block("delete", "109");
+    CHECK(sse == "event: delete\ndata: 109\n\n");
+    const FrameColumns s = classify_text(Transport::sse, sse, R"(["user"])");
+    CHECK(s.event == "delete");
+    CHECK(s.object_id == "109");
+    CHECK(event_payload(Transport::sse, sse) == "109");
+}
