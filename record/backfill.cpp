@@ -12,6 +12,7 @@
 #include "record/http_client.hpp"
 #include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/json_array.hpp"
 
 namespace mastotape::record {
@@ -197,12 +198,11 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
 
 // Seconds until an X-RateLimit-Reset time (ISO 8601 UTC), bounded by the cap.
 double Backfill::seconds_until(const std::string& iso) const {
-    std::tm tm{};
-    if (iso.size() < 19 ||
-        strptime(iso.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+    const auto secs = schema::parse_iso_seconds(iso);
+    if (!secs) {
         return 5;
     }
-    const auto reset = std::chrono::system_clock::from_time_t(timegm(&tm));
+    const auto reset = std::chrono::system_clock::time_point(std::chrono::seconds(*secs));
     const double s =
         std::chrono::duration<double>(reset - std::chrono::system_clock::now()).count();
     return std::clamp(s, 0.0, settings_.rate_limit_wait_cap_s);

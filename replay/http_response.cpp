@@ -6,6 +6,7 @@
 #include <ctime>
 #include <random>
 
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
 
@@ -32,14 +33,11 @@ Response json_response(const Request& req, http::status status, std::string body
 
 namespace {
 
-// An HTTP date (RFC 9110 IMF-fixdate) of now, as Node writes `Date`.
+// Now as an HTTP date, as Node writes `Date`.
 std::string http_date() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
+    return schema::http_date(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
 }
 
 // Collects an object's string members in order, repeated keys included; anything else in the

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "schema/mastodon/client_protocol.hpp"
+#include "schema/mastodon/iso_time.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/descriptors.hpp"
@@ -46,13 +47,10 @@ constexpr std::int64_t kRestWindowRequests = 300;
 constexpr auto kRestWindow = std::chrono::minutes(5);
 // How long the accept loop waits after a failed accept (out of descriptors, most often).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// A rate-limit reset time as Mastodon writes it, to the whole second.
 std::string iso_utc(std::chrono::system_clock::time_point t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
-    return buf;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
+    return schema::format_iso_us(std::chrono::nanoseconds(secs).count());
 }
 
 bool fixed_route(std::string_view path) {

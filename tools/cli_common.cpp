@@ -50,18 +50,6 @@ std::int64_t now_wall_ns() {
         .count();
 }
 
-std::string format_wall(std::int64_t wall_ns) {
-    const std::time_t secs = static_cast<std::time_t>(wall_ns / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char base[32];
-    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", base,
-                  static_cast<int>((wall_ns / 1'000'000) % 1000));
-    return out;
-}
-
 std::string format_duration(std::int64_t ns) {
     char out[48];
     const double secs = static_cast<double>(ns) / 1e9;

@@ -56,8 +56,6 @@ class ReadTape {
 };
 
 std::int64_t now_wall_ns();
-// 2026-08-21T12:00:00.123Z
-std::string format_wall(std::int64_t wall_ns);
 // 1h02m03s, 4.250s, 12ms
 std::string format_duration(std::int64_t ns);
 // +12.345678 (seconds since the session start)

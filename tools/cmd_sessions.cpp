@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/tape/recorder_lock.hpp"
 #include "schema/ops/session_stats.hpp"
 #include "schema/tape/tape_store.hpp"
@@ -54,7 +55,7 @@ int run_sessions(const SessionsOptions& o) {
             for (const auto& sub : s.subscriptions) {
                 r["streams"].push_back(nlohmann::ordered_json::parse(sub.label()));
             }
-            r["start"] = format_wall(s.started_wall_ns);
+            r["start"] = schema::format_iso_ms(s.started_wall_ns);
             r["duration_ns"] = duration;
             r["frames"] = c.frames;
             r["events"] = c.events;
@@ -71,7 +72,7 @@ int run_sessions(const SessionsOptions& o) {
             "%-4lld %-20s %-28s %-9s %-24s %-24s %10s %9lld %9lld %5lld %5lld %4lld %6lld %s\n",
             static_cast<long long>(s.id), preview(s.label, 20).c_str(),
             preview(s.source, 28).c_str(), std::string(schema::to_string(s.transport)).c_str(),
-            preview(streams_text(s), 24).c_str(), format_wall(s.started_wall_ns).c_str(),
+            preview(streams_text(s), 24).c_str(), schema::format_iso_ms(s.started_wall_ns).c_str(),
             format_duration(duration).c_str(), static_cast<long long>(c.frames),
             static_cast<long long>(c.events), static_cast<long long>(c.heartbeats),
             static_cast<long long>(c.connections), static_cast<long long>(c.gaps),

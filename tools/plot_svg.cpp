@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/text/xml_text.hpp"
 #include "tools/cli_common.hpp"
@@ -128,7 +129,7 @@ class SvgPlot {
         title += " · " + s.source + " · " + std::string(schema::to_string(s.transport));
         out_ += "<text x=\"12\" y=\"22\" font-size=\"16\" font-weight=\"bold\">" + xml(title) +
                 "</text>\n";
-        std::string line = format_wall(s.started_wall_ns) + " · " + format_duration(d_.length_ns) +
+        std::string line = schema::format_iso_ms(s.started_wall_ns) + " · " + format_duration(d_.length_ns) +
                            " · " + std::to_string(d_.counts.events) + " events · " +
                            std::to_string(d_.counts.connections) + " connections · " +
                            std::to_string(d_.counts.gaps) + " gaps · " +

@@ -443,26 +443,13 @@ std::string Redactor::html(std::string_view h) {
 
 std::string Redactor::shifted(const std::string& time) const {
     // YYYY-MM-DD, then THH:MM:SS and the rest (fraction, zone) kept as written.
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     const bool date_only = time.size() == 10;
-    if (o_.shift_s == 0 || time.size() < 10 ||
-        (date_only ? std::sscanf(time.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3
-                   : time.size() < 19 || time[10] != 'T' ||
-                         std::sscanf(time.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi,
-                                     &s) != 6)) {
+    const auto secs = parse_iso_seconds(date_only ? time + "T00:00:00" : time);
+    if (o_.shift_s == 0 || !secs) {
         return time;
     }
-    const auto t = static_cast<std::time_t>(utc_seconds(y, mo, d, h, mi, s) +
-                                            static_cast<std::int64_t>(o_.shift_s));
-    std::tm out{};
-    gmtime_r(&t, &out);
-    char buf[32];
-    if (date_only) {
-        std::strftime(buf, sizeof buf, "%Y-%m-%d", &out);
-        return buf;
-    }
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &out);
-    return buf + time.substr(19);
+    const std::int64_t ns = (*secs + static_cast<std::int64_t>(o_.shift_s)) * 1'000'000'000;
+    return date_only ? format_iso_date(ns) : format_iso_ms(ns).substr(0, 19) + time.substr(19);
 }
 
 std::string Redactor::media_url(std::string_view u) {

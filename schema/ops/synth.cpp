@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/mastodon/streams.hpp"
 #include "schema/ops/synth_content.hpp"
@@ -217,17 +218,13 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
         conn_.url = "https://" + o_.host + sse_target(o_.subscriptions.front());
         conn_.http_status = 200;
         // Mastodon's head, in its order (Express on Node).
-        const std::time_t date = static_cast<std::time_t>(wall(handshake) / kSec);
-        std::tm tm{};
-        gmtime_r(&date, &tm);
-        char http_date[64];
-        std::strftime(http_date, sizeof http_date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        const std::string date = http_date(wall(handshake));
         conn_.response_headers_json =
             "{\"X-Powered-By\":\"Express\",\"X-Request-Id\":\"" + content_.uuid() +
             "\",\"Access-Control-Allow-Origin\":\"*\",\"Content-Type\":\"text/event-stream\","
             "\"Cache-Control\":\"private, "
             "no-store\",\"Transfer-Encoding\":\"chunked\",\"Date\":\"" +
-            http_date + "\",\"Connection\":\"keep-alive\",\"Keep-Alive\":\"timeout=5\"}";
+            date + "\",\"Connection\":\"keep-alive\",\"Keep-Alive\":\"timeout=5\"}";
     }
     batch_.connections.push_back(conn_);
     if (o_.transport == Transport::sse) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <ctime>
 
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/streams.hpp"
@@ -13,22 +14,6 @@ namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
-
-std::string iso_time(std::int64_t wall_ns, bool date_only = false) {
-    const std::time_t secs = static_cast<std::time_t>(wall_ns / kSec);
-    const int millis = static_cast<int>((wall_ns / kMs) % 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    if (date_only) {
-        std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-        return buf;
-    }
-    char base[32];
-    std::strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf, sizeof buf, "%s.%03dZ", base, millis);
-    return buf;
-}
 
 const std::array<std::string_view, 24> kWords{
     "hello",   "fediverse", "mastodon", "streaming", "today",       "café",
@@ -88,7 +73,7 @@ void SynthContent::make_accounts() {
         j += ",\"followers_count\":" + std::to_string(10 * n + 3);
         j += ",\"following_count\":" + std::to_string(5 * n + 1);
         j += ",\"statuses_count\":" + std::to_string(42 * n);
-        j += ",\"last_status_at\":\"" + iso_time(o_.start_wall_ns, true) + "\"";
+        j += ",\"last_status_at\":\"" + format_iso_date(o_.start_wall_ns) + "\"";
         j += ",\"hide_collections\":false,\"emojis\":[],\"fields\":[]}";
         accounts_.push_back(std::move(a));
     }
@@ -112,7 +97,7 @@ std::string SynthContent::status_json(const std::string& id, std::int64_t offset
         sub.stream.rfind("public", 0) == 0 || sub.stream.rfind("hashtag", 0) == 0;
     const bool tagged = find_stream(sub.stream)->param == StreamParam::tag && !sub.param.empty();
     const std::string tag = tagged ? sub.param : "fediverse";
-    const std::string created = iso_time(wall(o_, offset) - 200 * kMs);
+    const std::string created = format_iso_ms(wall(o_, offset) - 200 * kMs);
     const std::string base = "https://" + a.domain;
     std::string content = "<p>";
     const std::int64_t words = 6 + pick(rng_, 14);
@@ -141,7 +126,7 @@ std::string SynthContent::status_json(const std::string& id, std::int64_t offset
     j += ",\"reblogs_count\":" + std::to_string(pick(rng_, 9));
     j += ",\"favourites_count\":" + std::to_string(pick(rng_, 30));
     j += ",\"quotes_count\":0,\"edited_at\":";
-    j += edited ? "\"" + iso_time(wall(o_, offset)) + "\"" : std::string("null");
+    j += edited ? "\"" + format_iso_ms(wall(o_, offset)) + "\"" : std::string("null");
     if (!public_view) {
         j += ",\"favourited\":false,\"reblogged\":false,\"muted\":false,\"bookmarked\":false";
     }
@@ -173,7 +158,7 @@ std::string SynthContent::notification_json(std::int64_t offset) {
     const std::string id = std::to_string(notification_id_++);
     const Account& from = accounts_[static_cast<std::size_t>(pick(rng_, 8))];
     std::string j = "{\"id\":\"" + id + "\",\"type\":\"" + std::string(type) +
-                    "\",\"created_at\":\"" + iso_time(wall(o_, offset)) +
+                    "\",\"created_at\":\"" + format_iso_ms(wall(o_, offset)) +
                     "\",\"group_key\":\"ungrouped-" + id + "\",\"account\":" + from.json;
     if (type != "follow") {
         j += ",\"status\":" + status_json(status_id(offset), offset, {"user", ""}, false);
@@ -195,7 +180,7 @@ std::string SynthContent::conversation_json(std::int64_t offset) {
 
 std::string SynthContent::announcement_json(std::int64_t offset) {
     const std::string id = std::to_string(++announcement_id_);
-    const std::string at = iso_time(wall(o_, offset));
+    const std::string at = format_iso_ms(wall(o_, offset));
     return "{\"id\":\"" + id +
            "\",\"content\":\"<p>Maintenance tonight 🛠️</p>\",\"starts_at\":null,"
            "\"ends_at\":null,\"all_day\":true,\"published_at\":\"" +
