@@ -22,68 +22,82 @@ std::string Url::origin() const {
     return out;
 }
 
-std::optional<Url> parse_url(std::string_view text) {
-    Url u;
+std::optional<UrlParts> split_url(std::string_view text) {
     const auto sep = text.find("://");
-    if (sep == std::string_view::npos) {
-        u.scheme = "https";
-    } else {
-        u.scheme = std::string(text.substr(0, sep));
-        std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        text.remove_prefix(sep + 3);
-    }
-    if (u.scheme != "ws" && u.scheme != "wss" && u.scheme != "http" && u.scheme != "https") {
+    if (sep == std::string_view::npos || sep == 0) {
         return std::nullopt;
     }
-    const auto path_start = text.find_first_of("/?");
-    std::string_view authority = text.substr(0, path_start);
-    if (path_start != std::string_view::npos) {
-        u.target = std::string(text.substr(path_start));
-        if (u.target.front() == '?') {
-            u.target = "/" + u.target;
-        }
-    }
-    if (authority.empty() || authority.find('@') != std::string_view::npos) {
+    UrlParts p;
+    p.scheme = text.substr(0, sep);
+    text.remove_prefix(sep + 3);
+    const auto end = std::min(text.find_first_of("/?#"), text.size());
+    p.authority = text.substr(0, end);
+    if (p.authority.empty()) {
         return std::nullopt;
     }
-    u.port = default_port(u.scheme);
-    std::string_view host = authority;
-    if (authority.front() == '[') {
-        const auto close = authority.find(']');
+    text.remove_prefix(end);
+    const auto fragment = std::min(text.find('#'), text.size());
+    p.fragment = text.substr(fragment);
+    text = text.substr(0, fragment);
+    const auto query = std::min(text.find('?'), text.size());
+    p.path = text.substr(0, query);
+    p.query = text.substr(query);
+    // host[:port] or [v6][:port]
+    std::string_view host = p.authority;
+    if (host.front() == '[') {
+        const auto close = host.find(']');
         if (close == std::string_view::npos) {
             return std::nullopt;
         }
-        host = authority.substr(1, close - 1);
-        authority.remove_prefix(close + 1);
-        if (!authority.empty() && authority.front() != ':') {
+        p.host = host.substr(1, close - 1);
+        host.remove_prefix(close + 1);
+        if (!host.empty() && host.front() != ':') {
             return std::nullopt;
         }
-        if (!authority.empty()) {
-            authority.remove_prefix(1);
-            if (authority.empty()) {
-                return std::nullopt;
-            }
-            const int p = std::stoi(std::string(authority));
-            u.port = static_cast<std::uint16_t>(p);
-        }
-    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        const std::string_view port = authority.substr(colon + 1);
-        if (port.empty() || port.size() > 5 ||
+        p.port = host.empty() ? host : host.substr(1);
+    } else {
+        const auto colon = host.rfind(':');
+        p.host = host.substr(0, colon);
+        p.port = colon == std::string_view::npos ? std::string_view() : host.substr(colon + 1);
+    }
+    return p;
+}
+
+std::optional<Url> parse_url(std::string_view text) {
+    const std::string full = text.find("://") == std::string_view::npos
+                                 ? "https://" + std::string(text)  // a bare host means https
+                                 : std::string(text);
+    const auto p = split_url(full);
+    if (!p || p->host.empty() || p->authority.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    Url u;
+    u.scheme = std::string(p->scheme);
+    std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (u.scheme != "ws" && u.scheme != "wss" && u.scheme != "http" && u.scheme != "https") {
+        return std::nullopt;
+    }
+    u.host = std::string(p->host);
+    u.port = default_port(u.scheme);
+    if (p->authority.back() == ':' ||
+        (p->authority.front() != '[' && p->host.find(':') != std::string_view::npos)) {
+        return std::nullopt;  // "host:" or a bare IPv6 address
+    }
+    if (!p->port.empty()) {
+        const std::string_view port = p->port;
+        if (port.size() > 5 ||
             !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             return std::nullopt;
         }
-        const int p = std::stoi(std::string(port));
-        if (p <= 0 || p > 65535) {
+        const int n = std::stoi(std::string(port));
+        if (n <= 0 || n > 65535) {
             return std::nullopt;
         }
-        u.port = static_cast<std::uint16_t>(p);
+        u.port = static_cast<std::uint16_t>(n);
     }
-    if (host.empty()) {
-        return std::nullopt;
-    }
-    u.host = std::string(host);
+    // The fragment is the client's own, as a browser keeps it.
+    u.target = std::string(p->path.empty() ? "/" : p->path) + std::string(p->query);
     return u;
 }
 

@@ -22,8 +22,22 @@ struct Url {
     std::string str() const { return origin() + target; }
 };
 
-// Parses `scheme://host[:port][/path][?query]`; a bare host (`example.social`) means https.
-// nullopt for anything else.
+// The parts of an absolute URL as written, each a view into it (nothing checked, nothing lowered):
+// "https://[::1]:8080/a/b?x=1#top" is https, [::1]:8080, ::1, 8080, /a/b, ?x=1, #top. nullopt
+// without a scheme and `://`, an authority or a closing bracket.
+struct UrlParts {
+    std::string_view scheme;
+    std::string_view authority;  // host and port as written
+    std::string_view host;       // without brackets or port
+    std::string_view port;       // empty when none is written
+    std::string_view path;       // empty or starting with '/'
+    std::string_view query;      // empty or starting with '?'
+    std::string_view fragment;   // empty or starting with '#'
+};
+std::optional<UrlParts> split_url(std::string_view text);
+
+// Parses `scheme://host[:port][/path][?query][#fragment]` (ws, wss, http, https; a fragment is
+// dropped); a bare host (`example.social`) means https. nullopt for anything else.
 std::optional<Url> parse_url(std::string_view text);
 
 // `text` as a query parameter's value: every byte but RFC 3986's unreserved ones as %XX (a '+'

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "schema/mastodon/iso_time.hpp"
+#include "schema/mastodon/url.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -66,27 +67,18 @@ bool text_key(std::string_view k) {
                       "provider_name", "comment", "name"});
 }
 
-// The URL parts: scheme, host (with port), path.
-struct UrlParts {
+// The parts of a URL the redactor rewrites: scheme, host (with port), path; `ok` for an absolute
+// URL with a host.
+struct RedactedUrl {
     std::string scheme, host, path;
     bool ok = false;
 };
-UrlParts split_url(std::string_view u) {
-    UrlParts p;
-    const auto colon = u.find("://");
-    if (colon == std::string_view::npos) {
-        return p;
+RedactedUrl url_parts(std::string_view u) {
+    const auto p = split_url(u);
+    if (!p) {
+        return {};
     }
-    p.scheme = std::string(u.substr(0, colon));
-    const auto rest = u.substr(colon + 3);
-    const auto slash = rest.find_first_of("/?#");
-    p.host = std::string(rest.substr(0, slash));
-    if (slash != std::string_view::npos) {
-        const auto path = rest.substr(slash);
-        p.path = std::string(path.substr(0, path.find_first_of("?#")));
-    }
-    p.ok = !p.host.empty();
-    return p;
+    return {std::string(p->scheme), std::string(p->authority), std::string(p->path), true};
 }
 
 // Path segments Mastodon's own routes use, kept as they are.
@@ -137,7 +129,7 @@ void for_each_href(std::string_view html, const std::function<void(std::string_v
 
 // The numeric segments of a URL's path.
 void for_each_numeric_segment(std::string_view u, const std::function<void(std::string_view)>& f) {
-    const auto p = split_url(u);
+    const auto p = url_parts(u);
     std::string_view path = p.path;
     while (!path.empty()) {
         const auto slash = path.find('/', 1);
@@ -338,7 +330,7 @@ std::string Redactor::scrambled(std::string_view text) {
 }
 
 std::string Redactor::url(std::string_view u) {
-    const auto p = split_url(u);
+    const auto p = url_parts(u);
     if (!p.ok) {
         return u.empty() ? std::string() : scrambled(u);
     }
@@ -400,7 +392,7 @@ std::string Redactor::html(std::string_view h) {
                 anchor = cls.find("hashtag") != std::string::npos   ? Anchor::hashtag
                          : cls.find("mention") != std::string::npos ? Anchor::mention
                                                                     : Anchor::link;
-                mention_host = split_url(href).host;
+                mention_host = url_parts(href).host;
                 if (!href.empty()) {
                     const auto at = tag.find("href=\"" + href + "\"");
                     tag.replace(at + 6, href.size(), url(href));
@@ -453,7 +445,7 @@ std::string Redactor::shifted(const std::string& time) const {
 }
 
 std::string Redactor::media_url(std::string_view u) {
-    const auto p = split_url(u);
+    const auto p = url_parts(u);
     const auto dot = p.path.rfind('.');
     count("media");
     return p.ok ? p.scheme + "://" + host(p.host) + "/system/redacted" +
@@ -521,7 +513,7 @@ void pseudonymize_account(Redactor& r, Json& v) {
     const auto at = acct.find('@');
     const std::string h = at != std::string::npos ? acct.substr(at + 1)
                           : v.contains("url") && v["url"].is_string()
-                              ? split_url(v["url"].get<std::string>()).host
+                              ? url_parts(v["url"].get<std::string>()).host
                               : r.options().home_host;
     const std::string name = r.username(v["username"].get<std::string>(), h);
     v["username"] = name;

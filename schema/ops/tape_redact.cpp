@@ -7,6 +7,7 @@
 #include <random>
 
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/url.hpp"
 #include "schema/text/json_text.hpp"
 #include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/timeline.hpp"
@@ -44,13 +45,10 @@ std::string redacted_headers(Redactor& r, std::string_view json) {
     return out;
 }
 
+// The host of an absolute URL, without its port; "" for anything else.
 std::string host_of(const std::string& url) {
-    const auto colon = url.find("://");
-    if (colon == std::string::npos) {
-        return "";
-    }
-    const auto rest = url.substr(colon + 3);
-    return rest.substr(0, rest.find_first_of("/?#:"));
+    const auto p = split_url(url);
+    return p ? std::string(p->host) : "";
 }
 
 class TapeRedactor {

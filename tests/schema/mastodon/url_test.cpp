@@ -62,3 +62,32 @@ TEST_CASE("Percent coding round-trips any bytes, and a token is left out by its 
         CHECK_FALSE(loopback_address(host));
     }
 }
+
+TEST_CASE("Any absolute URL splits into its parts as written") {
+    const auto p = split_url("HTTPS://user@[::1]:8080/a/b?x=1&y#top");
+    REQUIRE(p);
+    CHECK(p->scheme == "HTTPS");
+    CHECK(p->authority == "user@[::1]:8080");
+    CHECK(p->path == "/a/b");
+    CHECK(p->query == "?x=1&y");
+    CHECK(p->fragment == "#top");
+    const auto plain = split_url("mailto-ish://example.social");
+    REQUIRE(plain);
+    CHECK(plain->host == "example.social");
+    CHECK(plain->port.empty());
+    CHECK(plain->path.empty());
+    CHECK(split_url("https://files.example:8443?q")->port == "8443");
+    CHECK(split_url("https://[::1]/x")->host == "::1");
+    for (const char* bad : {"", "example.social", "://x", "https://", "https:///path", "https://[::1"}) {
+        INFO(bad);
+        CHECK_FALSE(split_url(bad));
+    }
+    // parse_url: a fragment is dropped, a bare or unclosed IPv6 address or a port not a number
+    // is refused (it threw std::invalid_argument for "[::1]:x").
+    CHECK(parse_url("https://example.social/p?q=1#frag")->target == "/p?q=1");
+    for (const char* bad : {"http://[::1]:x/", "http://[::1]:/", "http://::1:80/", "http://[::1]x/",
+                            "https://user@example.social/", "https://host:/"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_url(bad));
+    }
+}
