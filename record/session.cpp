@@ -115,7 +115,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
             net::post(ioc_, [this, items = std::move(items)]() mutable {
                 for (auto& item : items) {
                     item.session_id = session_id_;
-                    item.seq = next_backfill_seq_++;
+                    item.seq = numbering_.next_backfill_item();
                     item.already_streamed = tracker_.streamed(item.object_id);
                     ++backfilled_;
                     push(std::move(item));
@@ -228,7 +228,7 @@ void RecordingSession::request_stop(const std::string& reason, const std::string
 void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     schema::Frame f;
     f.session_id = session_id_;
-    f.seq = next_seq_++;
+    f.seq = numbering_.next_frame();
     f.connection_idx = current_connection_;
     f.offset_ns = clock_.offset_now();
     f.wall_ns = clock_.wall(f.offset_ns);
@@ -267,11 +267,11 @@ void RecordingSession::rejected(const std::string& error_frame) {
 void RecordingSession::on_sent(std::string kind, std::string bytes) {
     schema::ClientMessage m;
     m.session_id = session_id_;
-    m.seq = next_client_seq_++;
+    m.seq = numbering_.next_client_message();
     m.connection_idx = current_connection_;
     m.offset_ns = clock_.offset_now();
     m.wall_ns = clock_.wall(m.offset_ns);
-    m.after_seq = next_seq_ - 1;
+    m.after_seq = numbering_.last_frame();
     m.kind = std::move(kind);
     m.bytes = std::move(bytes);
     push(std::move(m));
@@ -415,7 +415,7 @@ net::awaitable<void> RecordingSession::run() {
     while (!stop_requested_) {
         schema::Connection row;
         row.session_id = session_id_;
-        row.idx = next_connection_++;
+        row.idx = numbering_.next_connection();
         current_connection_ = row.idx;
         row.url = connection_.url.origin() + connection_.target(plan_.options.transport, false);
         row.started_offset_ns = clock_.offset_now();
@@ -508,12 +508,12 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
 void RecordingSession::open_gap(const schema::Connection& row, const Outcome& out) {
     schema::Gap g;
     g.session_id = session_id_;
-    g.idx = next_gap_++;
+    g.idx = numbering_.next_gap();
     g.from_connection_idx = row.idx;
     g.start_offset_ns = *row.ended_offset_ns;
     g.start_wall_ns = clock_.wall(g.start_offset_ns);
     g.cause = out.cause;
-    g.last_seq_before = next_seq_ - 1;
+    g.last_seq_before = numbering_.last_frame();
     push(g);
     open_gap_ = g;
     gap_start_newest_ = tracker_.newest();

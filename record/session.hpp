@@ -26,6 +26,7 @@
 #include "record/stream_tracker.hpp"
 #include "record/tape_writer.hpp"
 #include "schema/tape/recorder_lock.hpp"
+#include "schema/tape/session_numbering.hpp"
 
 namespace mastotape::record {
 
@@ -111,11 +112,7 @@ class RecordingSession final : public ConnectionEvents {
     RequestCanceller discovery_;        // a stop ends the discovery in flight
 
     // Counters (network thread only).
-    std::int64_t next_seq_ = 1;
-    std::int64_t next_client_seq_ = 1;
-    std::int64_t next_connection_ = 0;
-    std::int64_t next_gap_ = 0;
-    std::int64_t next_backfill_seq_ = 1;
+    schema::SessionNumbering numbering_;
     std::int64_t current_connection_ = 0;
     std::int64_t events_ = 0;
     std::int64_t heartbeats_ = 0;

@@ -6,17 +6,19 @@
 #include <set>
 
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/tape/session_numbering.hpp"
 
 namespace mastotape::schema {
 namespace {
 
-// Moves draft `d`'s one connection and what arrived on it into `out` as connection `k`, its
-// times rebased from the draft's start onto the session's.
-void append_connection(HarDraft& out, HarDraft& d, std::int64_t k) {
+// Moves draft `d`'s one connection and what arrived on it into `out` as its next connection,
+// numbered on from what came before, its times rebased from the draft's start onto the session's.
+void append_connection(HarDraft& out, HarDraft& d, SessionNumbering& n) {
     const std::int64_t shift = d.session.started_wall_ns - out.session.started_wall_ns;
-    const auto frames_before = static_cast<std::int64_t>(out.batch.frames.size());
+    const std::int64_t frames_before = n.last_frame();  // the draft's frames count from 1
     schema::Connection c = d.batch.connections.front();
-    c.idx = k;
+    c.idx = n.next_connection();
+    const std::int64_t k = c.idx;
     c.started_offset_ns += shift;
     for (auto* t : {&c.handshake_offset_ns, &c.ended_offset_ns}) {
         if (*t) {
@@ -25,13 +27,13 @@ void append_connection(HarDraft& out, HarDraft& d, std::int64_t k) {
     }
     out.batch.connections.push_back(std::move(c));
     for (auto& f : d.batch.frames) {
-        f.seq += frames_before;
+        f.seq = n.next_frame();
         f.connection_idx = k;
         f.offset_ns += shift;
         out.batch.frames.push_back(std::move(f));
     }
     for (auto& m : d.batch.client_messages) {
-        m.seq = static_cast<std::int64_t>(out.batch.client_messages.size()) + 1;
+        m.seq = n.next_client_message();
         m.after_seq += frames_before;
         m.connection_idx = k;
         m.offset_ns += shift;
@@ -58,7 +60,7 @@ void append_connection(HarDraft& out, HarDraft& d, std::int64_t k) {
 
 // A gap after every established connection that the capture did not end, until the next
 // established connection's handshake (open when none came).
-void add_gaps(HarDraft& out, const std::vector<HarDraft>& drafts) {
+void add_gaps(HarDraft& out, const std::vector<HarDraft>& drafts, SessionNumbering& n) {
     const auto& cs = out.batch.connections;
     std::vector<std::int64_t> last_seq(cs.size(), 0);  // the last frame by each connection's end
     for (const auto& f : out.batch.frames) {
@@ -75,7 +77,7 @@ void add_gaps(HarDraft& out, const std::vector<HarDraft>& drafts) {
             continue;
         }
         schema::Gap g;
-        g.idx = static_cast<std::int64_t>(out.batch.gaps.size());
+        g.idx = n.next_gap();
         g.from_connection_idx = cs[k].idx;
         g.start_offset_ns = *cs[k].ended_offset_ns;
         g.start_wall_ns = out.session.started_wall_ns + g.start_offset_ns;
@@ -114,7 +116,7 @@ std::optional<std::size_t> gap_of(const HarDraft& out, const HarPage& page) {
 
 // Each page inside a gap as that gap's backfill; an item the stream had delivered before it was
 // fetched is marked so.
-void add_backfill(HarDraft& out, const std::vector<HarPage>& pages) {
+void add_backfill(HarDraft& out, const std::vector<HarPage>& pages, SessionNumbering& n) {
     for (const HarPage& page : pages) {
         const auto g = gap_of(out, page);
         if (!g) {
@@ -130,7 +132,7 @@ void add_backfill(HarDraft& out, const std::vector<HarPage>& pages) {
         }
         for (const std::string& body : page.items) {
             schema::BackfillItem item;
-            item.seq = static_cast<std::int64_t>(out.batch.backfill.size()) + 1;
+            item.seq = n.next_backfill_item();
             item.gap_idx = gap.idx;
             item.offset_ns = offset;
             item.wall_ns = page.wall_ns;
@@ -159,11 +161,12 @@ HarDraft join_entries(std::vector<HarDraft> drafts, const std::vector<HarPage>& 
     out.session = drafts.front().session;
     out.session.subscriptions.clear();
     out.session.ended_offset_ns.reset();
-    for (std::size_t k = 0; k < drafts.size(); ++k) {
-        append_connection(out, drafts[k], static_cast<std::int64_t>(k));
+    SessionNumbering n;
+    for (auto& d : drafts) {
+        append_connection(out, d, n);
     }
-    add_gaps(out, drafts);
-    add_backfill(out, pages);
+    add_gaps(out, drafts, n);
+    add_backfill(out, pages, n);
     return out;
 }
 

@@ -14,6 +14,7 @@
 #include "schema/text/json_text.hpp"
 #include "schema/mastodon/streams.hpp"
 #include "schema/ops/synth_content.hpp"
+#include "schema/tape/session_numbering.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -74,13 +75,10 @@ class Synth {
     std::vector<std::string> labels_;
     std::string sse_label_;
     Connection conn_;
-    std::int64_t next_frame_seq_ = 1;
-    std::int64_t next_client_seq_ = 1;
-    std::int64_t next_backfill_seq_ = 1;
+    SessionNumbering numbering_;
     std::int64_t next_ping_ = 0;
     std::int64_t last_activity_ = 0;
     std::int64_t events_written_ = 0;
-    std::int64_t next_gap_idx_ = 0;
     std::map<std::string, std::string>
         newest_seen_;  // timeline (endpoint?filter) -> newest id streamed
 };
@@ -145,7 +143,7 @@ void Synth::flush(bool force) {
 void Synth::emit_frame(std::int64_t at, FrameKind kind, std::string bytes) {
     Frame f;
     f.session_id = session_id_;
-    f.seq = next_frame_seq_++;
+    f.seq = numbering_.next_frame();
     f.connection_idx = conn_.idx;
     f.offset_ns = at;
     f.wall_ns = wall(at);
@@ -159,11 +157,11 @@ void Synth::emit_frame(std::int64_t at, FrameKind kind, std::string bytes) {
 void Synth::emit_client(std::int64_t at, const std::string& kind, std::string bytes) {
     ClientMessage m;
     m.session_id = session_id_;
-    m.seq = next_client_seq_++;
+    m.seq = numbering_.next_client_message();
     m.connection_idx = conn_.idx;
     m.offset_ns = at;
     m.wall_ns = wall(at);
-    m.after_seq = next_frame_seq_ - 1;
+    m.after_seq = numbering_.last_frame();
     m.kind = kind;
     m.bytes = std::move(bytes);
     batch_.client_messages.push_back(std::move(m));
@@ -198,10 +196,9 @@ void Synth::emit_event(std::int64_t at, const Subscription& sub, const Drawn& d)
 }
 
 void Synth::open_connection(std::int64_t at, bool resubscribe) {
-    const std::int64_t idx = conn_.idx;
     conn_ = Connection{};
     conn_.session_id = session_id_;
-    conn_.idx = idx;
+    conn_.idx = numbering_.next_connection();
     conn_.started_offset_ns = at;
     conn_.started_wall_ns = wall(at);
     const std::int64_t handshake = at + 38 * kMs + pick(10 * kMs);
@@ -284,7 +281,7 @@ std::int64_t Synth::fail_attempts(std::int64_t t, std::int64_t& backoff) {
         backoff *= 2;
         Connection failed;
         failed.session_id = session_id_;
-        failed.idx = conn_.idx + 1;
+        failed.idx = numbering_.next_connection();
         failed.url = conn_.url;
         failed.started_offset_ns = t;
         failed.started_wall_ns = wall(t);
@@ -322,7 +319,7 @@ void Synth::add_backfill(Gap& g, const Drawn& d, bool streamed,
     }
     BackfillItem b;
     b.session_id = session_id_;
-    b.seq = next_backfill_seq_++;
+    b.seq = numbering_.next_backfill_item();
     b.gap_idx = g.idx;
     b.offset_ns = fetched_at;
     b.wall_ns = wall(fetched_at);
@@ -342,7 +339,7 @@ void Synth::add_backfill(Gap& g, const Drawn& d, bool streamed,
 // Ends the current connection with `cause` at `end_at`, fails some attempts, reconnects, and
 // backfills what was published in between. Returns the time the new connection is up.
 std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
-    const std::int64_t gap_idx = next_gap_idx_++;
+    const std::int64_t gap_idx = numbering_.next_gap();
     end_connection(end_at, cause);
     // The recorder answers a close frame with one of its own echoing the code, without the
     // reason (1000 when the server's had no code), as Beast does.
@@ -358,14 +355,13 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     g.start_offset_ns = end_at;
     g.start_wall_ns = wall(end_at);
     g.cause = cause;
-    g.last_seq_before = next_frame_seq_ - 1;
+    g.last_seq_before = numbering_.last_frame();
 
     std::int64_t backoff = kSec;
     std::int64_t t = fail_attempts(end_at, backoff);
     const auto missed = draw_missed(end_at, t);
     t += backoff / 2 + pick(backoff / 2);
     const auto seen_before = newest_seen_;
-    conn_.idx += 1;
     open_connection(t, true);
     const std::int64_t up = *conn_.handshake_offset_ns;
     g.end_offset_ns = up;
@@ -429,7 +425,6 @@ std::int64_t Synth::run() {
         } wait_for_storing{storing_};
         session_id_ = store_.create_session(s);
         batch_.session_id = session_id_;
-        conn_.idx = 0;
         open_connection(0, false);
         std::int64_t t = *conn_.handshake_offset_ns + 5 * kMs;
         const std::size_t gaps = o_.connection_ends.size();

@@ -10,6 +10,7 @@
 #include "schema/formats/jsonl_tape.hpp"
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/heartbeats.hpp"
+#include "schema/tape/session_numbering.hpp"
 #include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
@@ -81,11 +82,11 @@ class Cutter {
         for (const auto& c : stopped_) {
             ClientMessage close;
             close.session_id = id_;
-            close.seq = ++messages_;
+            close.seq = numbering_.next_client_message();
             close.connection_idx = c.idx;
             close.offset_ns = hi_ - lo_;
             close.wall_ns = c.started_wall_ns + (hi_ - c.started_offset_ns);
-            close.after_seq = frames_;
+            close.after_seq = numbering_.last_frame();
             close.kind = "close";
             close.bytes = std::string("\x03\xe8", 2);
             emit(close);
@@ -147,9 +148,8 @@ class Cutter {
         }
         hi_ = std::min(hi_, end_);
         // Renumbered in order (the gaps' map filled as found: renumber by idx).
-        std::int64_t n = 0;
         for (auto& [idx, renumbered] : gap_idx_) {
-            renumbered = n++;
+            renumbered = numbering_.next_gap();
         }
         for (const auto& c : conns) {
             const bool opened = c.handshake_offset_ns.has_value();
@@ -157,7 +157,7 @@ class Cutter {
             const bool kept = opened ? c.started_offset_ns <= hi_ && c_end >= lo_
                                      : c.started_offset_ns >= lo_ && c.started_offset_ns <= hi_;
             if (kept) {
-                conn_idx_[c.idx] = static_cast<std::int64_t>(conn_idx_.size());
+                conn_idx_[c.idx] = numbering_.next_connection();
             }
         }
     }
@@ -308,7 +308,7 @@ class Cutter {
             m.after_seq = renumbered(m.after_seq);
         }
         m.connection_idx = it->second;
-        m.seq = ++messages_;
+        m.seq = numbering_.next_client_message();
         m.offset_ns -= lo_;
         emit(m);
     }
@@ -322,10 +322,10 @@ class Cutter {
         } else if (!keeps_frame(f)) {
             return;
         }
-        copy.seq = ++frames_;
+        copy.seq = numbering_.next_frame();
         copy.connection_idx = conn_idx_.at(copy.connection_idx);
         copy.offset_ns -= lo_;
-        recent_.emplace_back(f.seq, frames_);
+        recent_.emplace_back(f.seq, copy.seq);
         if (recent_.size() > 4096) {
             recent_.pop_front();
         }
@@ -339,7 +339,7 @@ class Cutter {
             return;
         }
         b.gap_idx = it->second;
-        b.seq = ++backfilled_;
+        b.seq = numbering_.next_backfill_item();
         b.offset_ns -= lo_;
         emit(b);
         ++summary_.backfilled;
@@ -353,7 +353,7 @@ class Cutter {
     std::int64_t lo_ = 0, hi_ = 0, end_ = 0;
     std::map<std::int64_t, std::int64_t> conn_idx_, gap_idx_;   // old idx -> new idx
     std::deque<std::pair<std::int64_t, std::int64_t>> recent_;  // (old seq, new seq) kept
-    std::int64_t frames_ = 0, messages_ = 0, backfilled_ = 0;
+    SessionNumbering numbering_;
     std::vector<Connection> stopped_;  // open at the slice's end (idx renumbered, offsets not)
     CutSummary summary_;
 };
