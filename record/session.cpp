@@ -15,6 +15,7 @@
 #include "record/transport.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/tape/session_settings.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::record {
@@ -83,9 +84,10 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     s.subscriptions = o.subscriptions;
     s.started_wall_ns = clock_.started_wall_ns();
     s.updated_wall_ns = s.started_wall_ns;
-    s.settings_json =
-        "{\"heartbeat_timeout_ms\":" + std::to_string(ms(o.heartbeat_timeout_s).count()) +
-        ",\"token_in\":\"" + std::string(record::to_string(o.token_in)) + "\"}";
+    schema::SessionSettings settings;
+    settings.heartbeat_timeout_ms = ms(o.heartbeat_timeout_s).count();
+    settings.token_in = o.token_in;
+    s.settings_json = settings.to_json();
     // Held until the session object goes: readers tell this live recorder from a dead one by it.
     session_id_ = store->create_session(s, &lock_);
     WriterOptions wo;

@@ -4,18 +4,6 @@
 
 namespace mastotape::record {
 
-std::string_view to_string(TokenIn t) {
-    switch (t) {
-        case TokenIn::header:
-            return "header";
-        case TokenIn::query:
-            return "query";
-        case TokenIn::subprotocol:
-            return "subprotocol";
-    }
-    return "header";
-}
-
 std::string ConnectionSettings::target(schema::Transport transport, bool with_token) const {
     std::string out;
     std::string query;

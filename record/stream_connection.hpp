@@ -22,9 +22,7 @@ namespace mastotape::record {
 
 struct Transport;
 
-enum class TokenIn { header, query, subprotocol };
-
-std::string_view to_string(TokenIn t);
+using schema::TokenIn;
 
 // What every attempt of a session is made with.
 struct ConnectionSettings {

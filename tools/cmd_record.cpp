@@ -65,16 +65,12 @@ int run_record(RecordCommandOptions& o) {
         return usage_error("--transport must be websocket or sse");
     }
     r.transport = *transport;
-    if (o.token_in == "header") {
-        r.token_in = record::TokenIn::header;
-    } else if (o.token_in == "query") {
-        r.token_in = record::TokenIn::query;
-    } else if (o.token_in == "subprotocol") {
-        r.token_in = record::TokenIn::subprotocol;
-    } else {
+    const auto token_in = schema::token_in_from_string(o.token_in);
+    if (!token_in) {
         return usage_error("--token-in must be header, query or subprotocol");
     }
-    if (r.transport == schema::Transport::sse && r.token_in == record::TokenIn::subprotocol) {
+    r.token_in = *token_in;
+    if (r.transport == schema::Transport::sse && r.token_in == schema::TokenIn::subprotocol) {
         return usage_error(
             "--token-in subprotocol is for WebSocket; over SSE use header (the default) or query");
     }

@@ -19,6 +19,27 @@ constexpr std::array<std::pair<FrameKind, std::string_view>, 7> kFrameKinds{{
     {FrameKind::comment, "comment"},
 }};
 
+constexpr std::array<std::pair<TokenIn, std::string_view>, 3> kTokenIns{{
+    {TokenIn::header, "header"},
+    {TokenIn::query, "query"},
+    {TokenIn::subprotocol, "subprotocol"},
+}};
+
+// The name of `value` in `table`, and back.
+template <typename T, std::size_t N>
+std::string_view name_in(const std::array<std::pair<T, std::string_view>, N>& table, T value) {
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const auto& e) { return e.first == value; });
+    return it == table.end() ? std::string_view() : it->second;
+}
+template <typename T, std::size_t N>
+std::optional<T> value_in(const std::array<std::pair<T, std::string_view>, N>& table,
+                          std::string_view name) {
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [&](const auto& e) { return e.second == name; });
+    return it == table.end() ? std::nullopt : std::optional(it->first);
+}
+
 }  // namespace
 
 std::string_view to_string(Transport t) { return t == Transport::sse ? "sse" : "websocket"; }
@@ -33,17 +54,15 @@ std::optional<Transport> transport_from_string(std::string_view s) {
     return std::nullopt;
 }
 
-std::string_view to_string(FrameKind k) {
-    const auto it = std::find_if(kFrameKinds.begin(), kFrameKinds.end(),
-                                 [&](const auto& e) { return e.first == k; });
-    return it == kFrameKinds.end() ? std::string_view() : it->second;
-}
+std::string_view to_string(FrameKind k) { return name_in(kFrameKinds, k); }
 
 std::optional<FrameKind> frame_kind_from_string(std::string_view s) {
-    const auto it = std::find_if(kFrameKinds.begin(), kFrameKinds.end(),
-                                 [&](const auto& e) { return e.second == s; });
-    return it == kFrameKinds.end() ? std::nullopt : std::optional(it->first);
+    return value_in(kFrameKinds, s);
 }
+
+std::string_view to_string(TokenIn t) { return name_in(kTokenIns, t); }
+
+std::optional<TokenIn> token_in_from_string(std::string_view s) { return value_in(kTokenIns, s); }
 
 std::string Subscription::label() const {
     nlohmann::json array = nlohmann::json::array({stream});

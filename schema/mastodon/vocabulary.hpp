@@ -23,6 +23,14 @@ enum class FrameKind { event, error, text, binary, ping, pong, comment };
 std::string_view to_string(FrameKind k);
 std::optional<FrameKind> frame_kind_from_string(std::string_view s);
 
+// Where a client hands the server its access token (mastodon-streaming.md section 2): the
+// Authorization header, the `access_token` query parameter, or the Sec-WebSocket-Protocol header.
+// Named as --token-in and a session's settings write it: header, query, subprotocol.
+enum class TokenIn { header, query, subprotocol };
+
+std::string_view to_string(TokenIn t);
+std::optional<TokenIn> token_in_from_string(std::string_view s);
+
 // One subscription: a stream name and, for `hashtag*` and `list`, its parameter.
 struct Subscription {
     std::string stream;

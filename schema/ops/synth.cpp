@@ -15,6 +15,7 @@
 #include "schema/mastodon/streams.hpp"
 #include "schema/ops/synth_content.hpp"
 #include "schema/tape/session_numbering.hpp"
+#include "schema/tape/session_settings.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -408,9 +409,10 @@ std::int64_t Synth::run() {
     s.subscriptions = o_.subscriptions;
     s.started_wall_ns = o_.start_wall_ns;
     s.updated_wall_ns = o_.start_wall_ns;
-    s.settings_json = "{\"synth_seed\":" + std::to_string(o_.seed) +
-                      ",\"heartbeat_timeout_ms\":" + std::to_string(o_.heartbeat_timeout_ns / kMs) +
-                      "}";
+    SessionSettings settings;
+    settings.synth_seed = o_.seed;
+    settings.heartbeat_timeout_ms = o_.heartbeat_timeout_ns / kMs;
+    s.settings_json = settings.to_json();
 
     std::int64_t end_offset = 0;
     store_.in_transaction([&] {

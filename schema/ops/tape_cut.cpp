@@ -11,6 +11,7 @@
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/heartbeats.hpp"
 #include "schema/tape/session_numbering.hpp"
+#include "schema/tape/session_settings.hpp"
 #include "schema/tape/timeline.hpp"
 
 namespace mastotape::schema {
@@ -121,11 +122,8 @@ class Cutter {
         }
         // A connection the slice sees end by a heartbeat timeout is kept from before its
         // silence began: a cut shorter than the silence could not have ended that way.
-        const auto settings = nlohmann::json::parse(session_.settings_json, nullptr, false);
-        const std::int64_t fallback = default_heartbeat_timeout_ns(session_.transport) / 1'000'000;
-        const std::int64_t silence =
-            (settings.is_object() ? settings.value("heartbeat_timeout_ms", fallback) : fallback) *
-            std::int64_t{1'000'000};
+        const std::int64_t silence = SessionSettings::from_json(session_.settings_json)
+                                         .heartbeat_timeout_ns(session_.transport);
         const auto conns = store_.connections(id_);
         for (bool widened = true; widened;) {
             widened = false;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "schema/tape/session_settings.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::schema {
@@ -77,8 +78,7 @@ SessionState live_state(const std::string& path, const Session& s, std::int64_t 
     if (s.ended_wall_ns) {
         return SessionState::ended;
     }
-    const std::string marker = "\"" + std::string(kRecorderLockSetting) + "\":\"ofd\"";
-    if (s.settings_json.find(marker) == std::string::npos) {
+    if (!SessionSettings::from_json(s.settings_json).recorder_lock) {
         return session_state(s, now_wall_ns);
     }
     if (const auto alive = recorder_alive(path, s.id)) {

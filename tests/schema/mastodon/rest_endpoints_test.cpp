@@ -9,7 +9,7 @@ using namespace mastotape::schema;
 
 namespace {
 
-Subscription with_param(const StreamInfo& s) {
+Subscription sample_subscription(const StreamInfo& s) {
     return {std::string(s.name), s.param == StreamParam::none ? "" : "rust"};
 }
 
@@ -68,7 +68,7 @@ TEST_CASE("An event's item is on its stream's list only when the stream carries 
 
 TEST_CASE("A GET of each stream's list serves that stream's items back") {
     for (const auto& info : all_streams()) {
-        const Subscription sub = with_param(info);
+        const Subscription sub = sample_subscription(info);
         for (const auto& e : rest_endpoints(sub)) {
             INFO(sub.stream << " " << e.key());
             const auto listed = listed_items(e.path, e.query);
