@@ -100,7 +100,7 @@ struct Recorder::Impl {
             }
             if (++signals_seen == 1) {
                 session.log("stopping (interrupt again to exit at once)");
-                session.request_stop("stopped", "", true);
+                session.request_stop(schema::SessionEnd::stopped, "", true);
                 wait_signal();
             } else {
                 hard_stop = "second interrupt";
@@ -128,10 +128,10 @@ Recorder::~Recorder() = default;
 std::int64_t Recorder::session_id() const { return impl_->session.id(); }
 
 void Recorder::stop() {
-    net::post(impl_->ioc, [impl = impl_.get()] { impl->session.request_stop("stopped", ""); });
+    net::post(impl_->ioc, [impl = impl_.get()] { impl->session.request_stop(schema::SessionEnd::stopped, ""); });
 }
 
-int Recorder::run() {
+RecordResult Recorder::run() {
     auto& impl = *impl_;
     impl.wait_signal();
     net::steady_timer duration(impl.ioc);
@@ -140,7 +140,7 @@ int Recorder::run() {
             std::chrono::milliseconds(static_cast<std::int64_t>(impl.duration_s * 1000)));
         duration.async_wait([&impl](const boost::system::error_code& ec) {
             if (!ec) {
-                impl.session.request_stop("duration", "");
+                impl.session.request_stop(schema::SessionEnd::duration, "");
             }
         });
     }

@@ -99,7 +99,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     // stops at once instead of reading on for nothing (or for a file no name reaches). finish()
     // says why.
     wo.on_error = [this](const std::string& error) {
-        net::post(ioc_, [this, error] { request_stop("error", error, true); });
+        net::post(ioc_, [this, error] { request_stop(schema::SessionEnd::error, error, true); });
     };
     writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, wo);
 
@@ -209,7 +209,7 @@ void RecordingSession::report_backpressure() {
     }
 }
 
-void RecordingSession::request_stop(const std::string& reason, const std::string& detail,
+void RecordingSession::request_stop(schema::SessionEnd reason, const std::string& detail,
                                     bool cut_backfill) {
     if (stop_requested_) {
         return;
@@ -247,7 +247,7 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     push(std::move(f));
     const std::int64_t max_events = plan_.options.max_events;
     if (max_events > 0 && events_ >= max_events) {
-        request_stop("count", std::to_string(max_events) + " events recorded");
+        request_stop(schema::SessionEnd::count, std::to_string(max_events) + " events recorded");
     }
 }
 
@@ -260,13 +260,13 @@ void RecordingSession::rejected(const std::string& error_frame) {
     }
     log("the server rejected stream " + r->subscription.spec() + ": " + r->message, true);
     if (rejections_.all_rejected()) {
-        exit_code_ = 1;
-        request_stop("error", "the server rejected every stream of this recording (the last, " +
+        outcome_ = RecordOutcome::failed;
+        request_stop(schema::SessionEnd::error, "the server rejected every stream of this recording (the last, " +
                                   r->subscription.spec() + ": " + r->message + "); check --stream");
     }
 }
 
-void RecordingSession::on_sent(std::string kind, std::string bytes) {
+void RecordingSession::on_sent(schema::MessageKind kind, std::string bytes) {
     schema::ClientMessage m;
     m.session_id = session_id_;
     m.seq = numbering_.next_client_message();
@@ -274,7 +274,7 @@ void RecordingSession::on_sent(std::string kind, std::string bytes) {
     m.offset_ns = clock_.offset_now();
     m.wall_ns = clock_.wall(m.offset_ns);
     m.after_seq = numbering_.last_frame();
-    m.kind = std::move(kind);
+    m.kind = kind;
     m.bytes = std::move(bytes);
     push(std::move(m));
 }
@@ -336,9 +336,9 @@ void RecordingSession::mark_run_done(std::exception_ptr e) {
     const std::string error = message_of(e);
     run_done_ = true;
     if (!error.empty()) {
-        stop_reason_ = "error";
+        stop_reason_ = schema::SessionEnd::error;
         stop_detail_ = error;
-        exit_code_ = 1;
+        outcome_ = RecordOutcome::failed;
     }
     // Waiting for the io_context to run out of work is not enough: what a finished connection
     // left behind (a close's timeout) would hold it for seconds.
@@ -379,8 +379,8 @@ net::awaitable<void> RecordingSession::discover_streaming_url() {
         co_return;
     }
     if (d.downgrade && !plan_.options.allow_insecure_streaming) {
-        exit_code_ = 1;
-        request_stop("error", "the instance " + plan_.rest_origin.origin() +
+        outcome_ = RecordOutcome::failed;
+        request_stop(schema::SessionEnd::error, "the instance " + plan_.rest_origin.origin() +
                                   " names a cleartext streaming server, " + d.streaming->origin() +
                                   "; the token is not sent in the clear (pass "
                                   "--allow-insecure-streaming to allow it)");
@@ -428,8 +428,8 @@ net::awaitable<void> RecordingSession::run() {
         const Outcome out = co_await attempt(row);
         ended(row, out);
         if (out.http_status && *out.http_status == 401) {
-            exit_code_ = 3;
-            request_stop("error",
+            outcome_ = RecordOutcome::token_refused;
+            request_stop(schema::SessionEnd::error,
                          "the server refused the token: " +
                              (out.error_message.empty() ? std::string("401") : out.error_message));
             break;
@@ -437,8 +437,8 @@ net::awaitable<void> RecordingSession::run() {
         if (!out.established && out.http_status &&
             (*out.http_status == 400 || *out.http_status == 404)) {
             // Not a passing trouble (that is 5xx, 429 or the network): asking again gets the same.
-            exit_code_ = 1;
-            request_stop("error", "the server refused the stream: " + out.detail +
+            outcome_ = RecordOutcome::failed;
+            request_stop(schema::SessionEnd::error, "the server refused the stream: " + out.detail +
                                       (row.error_message.empty()
                                            ? std::string()
                                            : " (" + schema::error_message_note(row) + ")") +
@@ -458,8 +458,8 @@ net::awaitable<void> RecordingSession::run() {
             open_gap(row, out);
         }
         if (plan_.options.max_reconnects >= 0 && reconnects >= plan_.options.max_reconnects) {
-            exit_code_ = 1;
-            request_stop("error", "gave up after " + std::to_string(reconnects) +
+            outcome_ = RecordOutcome::failed;
+            request_stop(schema::SessionEnd::error, "gave up after " + std::to_string(reconnects) +
                                       " reconnects in a row without a healthy connection");
             break;
         }
@@ -522,7 +522,7 @@ void RecordingSession::open_gap(const schema::Connection& row, const Outcome& ou
     ++gaps_;
 }
 
-int RecordingSession::finish(const std::string& hard_stop_detail) {
+RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
     const std::int64_t end = clock_.offset_now();
     state_ = State::stopped;
     if (live_row_) {
@@ -533,8 +533,8 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
         live_row_->end_detail = hard_stop_detail;
         push(*live_row_);
     }
-    if (stop_reason_.empty()) {
-        stop_reason_ = "stopped";
+    if (stop_reason_ == schema::SessionEnd::open) {
+        stop_reason_ = schema::SessionEnd::stopped;
     }
     if (!hard_stop_detail.empty()) {
         stop_detail_ = hard_stop_detail;
@@ -542,21 +542,22 @@ int RecordingSession::finish(const std::string& hard_stop_detail) {
     writer_->finish(clock_.wall(end), end, stop_reason_, stop_detail_);
     if (const auto rescued = writer_->rescued(); !rescued.empty()) {
         std::cerr << "mastotape record: " << schema::printable(rescued) << '\n';
-        return 1;
+        return {RecordOutcome::failed, schema::SessionEnd::error, rescued};
     }
     if (const auto error = writer_->error(); !error.empty()) {
         std::cerr << "mastotape record: " << schema::printable(error)
                   << "; recording stopped (what was committed before is intact)\n";
-        return 1;
+        return {RecordOutcome::failed, schema::SessionEnd::error, error};
     }
-    log("session " + std::to_string(session_id_) + " ended (" + stop_reason_ +
+    log("session " + std::to_string(session_id_) + " ended (" +
+        std::string(schema::to_string(stop_reason_)) +
         "): " + std::to_string(events_) + " events, " + std::to_string(gaps_) + " gaps");
-    if (exit_code_ != 0 && !stop_detail_.empty()) {
+    if (outcome_ != RecordOutcome::finished && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
         std::cerr << "mastotape record: "
                   << schema::printable(schema::redact(stop_detail_, plan_.options.token)) << '\n';
     }
-    return exit_code_;
+    return {outcome_, stop_reason_, stop_detail_};
 }
 
 }  // namespace mastotape::record

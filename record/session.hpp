@@ -55,14 +55,14 @@ class RecordingSession final : public ConnectionEvents {
     // Ends the recording (network thread): the live connection closes, no reconnect follows.
     // `cut_backfill`: an interrupt cuts a backfill in flight short; any other stop lets it finish
     // (it is bounded by --backfill-limit and the rate-limit wait cap).
-    void request_stop(const std::string& reason, const std::string& detail,
+    void request_stop(schema::SessionEnd reason, const std::string& detail,
                       bool cut_backfill = false);
     // Called once run() has returned (with what it threw, if anything): the network thread's
     // loop stops as soon as no backfill is left.
     void mark_run_done(std::exception_ptr e);
     // After the threads have stopped: ends a connection still open (a second interrupt), commits
-    // everything, marks the session ended. Returns the exit code.
-    int finish(const std::string& hard_stop_detail);
+    // everything, marks the session ended. Returns how the recording went.
+    RecordResult finish(const std::string& hard_stop_detail);
 
     // A line on stderr, unless --quiet; `always`: even then (what the user must act on).
     void log(const std::string& line, bool always = false);
@@ -73,7 +73,7 @@ class RecordingSession final : public ConnectionEvents {
 
     // ConnectionEvents
     void on_frame(schema::FrameKind kind, std::string bytes) override;
-    void on_sent(std::string kind, std::string bytes) override;
+    void on_sent(schema::MessageKind kind, std::string bytes) override;
     void on_up(schema::Connection& row) override;
     bool writer_has_room() override;
     boost::asio::awaitable<void> writer_room() override;
@@ -122,9 +122,9 @@ class RecordingSession final : public ConnectionEvents {
     State state_ = State::starting;
     bool backpressure_reported_ = false;
     bool stop_requested_ = false;
-    std::string stop_reason_;  // stopped, duration, count, error
+    schema::SessionEnd stop_reason_ = schema::SessionEnd::open;
     std::string stop_detail_;
-    int exit_code_ = 0;
+    RecordOutcome outcome_ = RecordOutcome::finished;
     bool run_done_ = false;
     int backfills_in_flight_ = 0;
     std::optional<schema::Connection> live_row_;  // the connection in progress, for a hard stop

@@ -45,7 +45,7 @@ class ConnectionEvents {
     // A frame arrived.
     virtual void on_frame(schema::FrameKind kind, std::string bytes) = 0;
     // The connection sent a message of `kind` (text, pong, close) itself.
-    virtual void on_sent(std::string kind, std::string bytes) = 0;
+    virtual void on_sent(schema::MessageKind kind, std::string bytes) = 0;
     // The handshake finished: `row` has its status, headers and subprotocol; the session stamps
     // its time and stores it.
     virtual void on_up(schema::Connection& row) = 0;

@@ -100,7 +100,7 @@ void TapeWriter::flush_now() {
 }
 
 void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
-                        const std::string& reason, const std::string& detail) {
+                        schema::SessionEnd reason, const std::string& detail) {
     // The writer thread commits what is queued and goes: nothing runs beside the session's end
     // and the rescue (SQLite's VACUUM INTO fails inside another's transaction).
     stop_thread();

@@ -56,7 +56,7 @@ class TapeWriter {
     bool has_room() const;
     // Commits everything queued so far, ends the writer thread, then marks the session ended.
     // When the tape's path lost the file, copies the tape to rescue_path() (see rescued()).
-    void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, const std::string& reason,
+    void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, schema::SessionEnd reason,
                 const std::string& detail);
     // Commits everything queued so far and returns (for a second Ctrl-C).
     void flush_now();

@@ -87,7 +87,7 @@ class WsConnection final : public StreamConnection {
             close_socket();  // nothing to say goodbye to yet: the handshake ends here
             return;
         }
-        events_.on_sent("close", close_payload(1000));
+        events_.on_sent(schema::MessageKind::close, close_payload(1000));
         if (reading_) {
             start_close();
         }
@@ -261,7 +261,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
             watchdog_->feed();
             events_.on_frame(FrameKind::ping, std::string(payload));
             // Beast answers every ping with a pong carrying the same payload.
-            events_.on_sent("pong", std::string(payload));
+            events_.on_sent(schema::MessageKind::pong, std::string(payload));
         } else if (kind == websocket::frame_type::pong) {
             watchdog_->feed();
             events_.on_frame(FrameKind::pong, std::string(payload));
@@ -271,7 +271,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
                 // Beast answers with a close frame echoing the code (1000 for none), without the
                 // reason.
                 const auto code = ws_.reason().code;
-                events_.on_sent("close", close_payload(code == websocket::close_code::none
+                events_.on_sent(schema::MessageKind::close, close_payload(code == websocket::close_code::none
                                                            ? std::uint16_t{1000}
                                                            : static_cast<std::uint16_t>(code)));
             }
@@ -287,7 +287,7 @@ net::awaitable<bool> WsConnection::subscribe(Outcome& out) {
     }
     for (const auto& s : settings_.subscriptions) {
         const std::string msg = schema::subscribe_message(s);
-        events_.on_sent("text", msg);
+        events_.on_sent(schema::MessageKind::text, msg);
         ws_.text(true);
         auto [ec, n] = co_await ws_.async_write(net::buffer(msg), kUseTuple);
         if (ec) {
@@ -336,7 +336,7 @@ void WsConnection::ended_by(const beast::error_code& ec, Outcome& out) {
             out.close_reason = std::string(reason.reason.data(), reason.reason.size());
         }
     } else if (const auto sent = violation_close_code(ec)) {
-        events_.on_sent("close", close_payload(sent));
+        events_.on_sent(schema::MessageKind::close, close_payload(sent));
         classify_end(ec, out);
         out.close_code = sent;
     } else if (watchdog_->fired()) {

@@ -86,7 +86,7 @@ Player::Player(schema::TapeStore& store, std::int64_t session_id, const TapePlan
       hold_(hold),
       frame_window_(store, session_id) {
     for (const auto& m : store.client_messages(session_id)) {
-        if (m.kind == "text") {
+        if (m.kind == schema::MessageKind::text) {
             recorded_texts_[m.connection_idx].push_back(m.after_seq);
         }
     }

@@ -35,6 +35,19 @@ int usage_error(const std::string& message) {
     return kExitUsage;
 }
 
+// The exit code of a recording's outcome (README: exit codes).
+int exit_code_of(record::RecordOutcome outcome) {
+    switch (outcome) {
+        case record::RecordOutcome::finished:
+            return kExitOk;
+        case record::RecordOutcome::failed:
+            return kExitFailure;
+        case record::RecordOutcome::token_refused:
+            return kExitAuth;
+    }
+    return kExitFailure;
+}
+
 int run_record(RecordCommandOptions& o) {
     if (!o.token_on_command_line.empty()) {
         return usage_error(
@@ -103,7 +116,7 @@ int run_record(RecordCommandOptions& o) {
             std::cerr << "recording session " << recorder.session_id() << " into " << r.db
                       << " (Ctrl-C to stop)\n";
         }
-        return recorder.run();
+        return exit_code_of(recorder.run().outcome);
     } catch (const std::invalid_argument& e) {
         return usage_error(e.what());
     }
@@ -181,6 +194,19 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->add_flag("--json-log", o->record.json_log,
                   "Log connection changes as JSON lines on stderr");
     sub->callback([o, &run] { run = [o] { return run_record(*o); }; });
+}
+
+// The exit code of a recording's outcome (README: exit codes).
+int exit_code_of(record::RecordOutcome outcome) {
+    switch (outcome) {
+        case record::RecordOutcome::finished:
+            return kExitOk;
+        case record::RecordOutcome::failed:
+            return kExitFailure;
+        case record::RecordOutcome::token_refused:
+            return kExitAuth;
+    }
+    return kExitFailure;
 }
 
 }  // namespace mastotape::tools

@@ -64,7 +64,7 @@ int run_sessions(const SessionsOptions& o) {
             r["gaps"] = c.gaps;
             r["backfilled"] = c.backfilled;
             r["state"] = std::string(schema::to_string(state));
-            r["end_reason"] = s.end_reason;
+            r["end_reason"] = schema::to_string(s.end_reason);
             rows.push_back(r);
             continue;
         }

@@ -93,7 +93,7 @@ std::string describe(const schema::TimelineEntry& e) {
                    (g.backfill_error.empty() ? "" : ": " + g.backfill_error);
         }
         case TimelineKind::client_message:
-            return "-> client " + e.client_message->kind + " " +
+            return "-> client " + std::string(schema::to_string(e.client_message->kind)) + " " +
                    preview(e.client_message->bytes, 100);
         case TimelineKind::backfill: {
             const auto& b = *e.backfill;

@@ -366,7 +366,7 @@ class SvgPlot {
         std::vector<const schema::ClientMessage*> shown;
         std::vector<std::int64_t> times;
         for (const schema::ClientMessage& m : d_.client_messages) {
-            if (m.kind != "pong" && m.kind != "ping") {
+            if (m.kind != schema::MessageKind::pong && m.kind != schema::MessageKind::ping) {
                 shown.push_back(&m);
                 times.push_back(m.offset_ns);
             }
@@ -374,7 +374,7 @@ class SvgPlot {
         lane_marks(
             1, times, "client-message", "#6a4c93",
             [&](std::size_t i) {
-                return xml("sent " + shown[i]->kind + ": " + shown[i]->bytes, 200);
+                return xml("sent " + std::string(schema::to_string(shown[i]->kind)) + ": " + shown[i]->bytes, 200);
             },
             "messages sent");
     }

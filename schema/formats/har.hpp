@@ -56,8 +56,8 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
 
 void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream& out);
 
-// The kind the tape gives a client message of WebSocket opcode `opcode` ("" for none), and back.
-std::string opcode_name(int opcode);
-int opcode_of(std::string_view kind);
+// The kind of a WebSocket message of opcode `opcode` (nullopt for none), and back.
+std::optional<MessageKind> kind_of_opcode(int opcode);
+int opcode_of(MessageKind kind);
 
 }  // namespace mastotape::schema

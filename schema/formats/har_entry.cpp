@@ -114,7 +114,7 @@ class EntryReader {
         d_.session.source = parsed->origin();
         d_.session.instance = parsed->host;
         d_.session.started_wall_ns = *started;
-        d_.session.end_reason = "stopped";
+        d_.session.end_reason = schema::SessionEnd::stopped;
         d_.session.end_detail = "imported from a HAR";
         schema::Connection& c = d_.connection;
         c.url = url;
@@ -336,7 +336,7 @@ EntryReader::Message EntryReader::message_at(const json& m, std::size_t i) const
     }
     out.send = type == "send";
     out.opcode = member(m, "opcode").is_number_integer() ? member(m, "opcode").get<int>() : 1;
-    if (opcode_name(out.opcode).empty()) {
+    if (!kind_of_opcode(out.opcode)) {
         fail("message " + std::to_string(i) + ": opcode " + std::to_string(out.opcode) +
              " is not a WebSocket frame's");
     }
@@ -352,7 +352,7 @@ void EntryReader::sent(Message&& m) {
     cm.offset_ns = m.offset;
     cm.wall_ns = m.wall;
     cm.after_seq = static_cast<std::int64_t>(d_.batch.frames.size());
-    cm.kind = opcode_name(m.opcode);
+    cm.kind = *kind_of_opcode(m.opcode);
     if (m.opcode == 1) {
         sent_texts_.push_back(m.bytes);
     } else if (m.opcode == 8) {

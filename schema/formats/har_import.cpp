@@ -51,22 +51,25 @@ json parse_har(const std::string& text, const std::string& name) {
 
 }  // namespace
 
-// WebSocket opcodes as HAR writes them, and the kinds the tape gives client messages.
-constexpr std::array<std::pair<int, std::string_view>, 5> kOpcodes = {
-    {{1, "text"}, {2, "binary"}, {8, "close"}, {9, "ping"}, {10, "pong"}}};
+// WebSocket opcodes as HAR writes them (RFC 6455 section 5.2).
+constexpr std::array<std::pair<int, MessageKind>, 5> kOpcodes = {{{1, MessageKind::text},
+                                                                  {2, MessageKind::binary},
+                                                                  {8, MessageKind::close},
+                                                                  {9, MessageKind::ping},
+                                                                  {10, MessageKind::pong}}};
 
-std::string opcode_name(int opcode) {
-    for (const auto& [code, name] : kOpcodes) {
+std::optional<MessageKind> kind_of_opcode(int opcode) {
+    for (const auto& [code, kind] : kOpcodes) {
         if (code == opcode) {
-            return std::string(name);
+            return kind;
         }
     }
-    return "";
+    return std::nullopt;
 }
 
-int opcode_of(std::string_view kind) {
-    for (const auto& [code, name] : kOpcodes) {
-        if (name == kind) {
+int opcode_of(MessageKind kind) {
+    for (const auto& [code, k] : kOpcodes) {
+        if (k == kind) {
             return code;
         }
     }

@@ -228,6 +228,14 @@ void get_fields(const json& o, Record& r) {
                        [&](FrameKind* v) {
                            *v = get_enum<FrameKind>(o, key, frame_kind_from_string, "frame kind");
                        },
+                       [&](SessionEnd* v) {
+                           *v = get_enum<SessionEnd>(o, key, session_end_from_string,
+                                                     "end reason");
+                       },
+                       [&](MessageKind* v) {
+                           *v = get_enum<MessageKind>(o, key, message_kind_from_string,
+                                                      "message kind");
+                       },
                        [&](Transport* v) {
                            const auto t = transport_from_string(get_str(o, key));
                            if (!t) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/text/name_table.hpp"
+
 namespace mastotape::schema {
 namespace {
 
@@ -19,26 +21,19 @@ constexpr std::array<std::pair<FrameKind, std::string_view>, 7> kFrameKinds{{
     {FrameKind::comment, "comment"},
 }};
 
+constexpr std::array<std::pair<MessageKind, std::string_view>, 5> kMessageKinds{{
+    {MessageKind::text, "text"},
+    {MessageKind::binary, "binary"},
+    {MessageKind::ping, "ping"},
+    {MessageKind::pong, "pong"},
+    {MessageKind::close, "close"},
+}};
+
 constexpr std::array<std::pair<TokenIn, std::string_view>, 3> kTokenIns{{
     {TokenIn::header, "header"},
     {TokenIn::query, "query"},
     {TokenIn::subprotocol, "subprotocol"},
 }};
-
-// The name of `value` in `table`, and back.
-template <typename T, std::size_t N>
-std::string_view name_in(const std::array<std::pair<T, std::string_view>, N>& table, T value) {
-    const auto it = std::find_if(table.begin(), table.end(),
-                                 [&](const auto& e) { return e.first == value; });
-    return it == table.end() ? std::string_view() : it->second;
-}
-template <typename T, std::size_t N>
-std::optional<T> value_in(const std::array<std::pair<T, std::string_view>, N>& table,
-                          std::string_view name) {
-    const auto it = std::find_if(table.begin(), table.end(),
-                                 [&](const auto& e) { return e.second == name; });
-    return it == table.end() ? std::nullopt : std::optional(it->first);
-}
 
 }  // namespace
 
@@ -57,12 +52,20 @@ std::optional<Transport> transport_from_string(std::string_view s) {
 std::string_view to_string(FrameKind k) { return name_in(kFrameKinds, k); }
 
 std::optional<FrameKind> frame_kind_from_string(std::string_view s) {
-    return value_in(kFrameKinds, s);
+    return value_in<FrameKind>(kFrameKinds, s);
+}
+
+std::string_view to_string(MessageKind k) { return name_in(kMessageKinds, k); }
+
+std::optional<MessageKind> message_kind_from_string(std::string_view s) {
+    return value_in<MessageKind>(kMessageKinds, s);
 }
 
 std::string_view to_string(TokenIn t) { return name_in(kTokenIns, t); }
 
-std::optional<TokenIn> token_in_from_string(std::string_view s) { return value_in(kTokenIns, s); }
+std::optional<TokenIn> token_in_from_string(std::string_view s) {
+    return value_in<TokenIn>(kTokenIns, s);
+}
 
 std::string Subscription::label() const {
     nlohmann::json array = nlohmann::json::array({stream});

@@ -23,6 +23,13 @@ enum class FrameKind { event, error, text, binary, ping, pong, comment };
 std::string_view to_string(FrameKind k);
 std::optional<FrameKind> frame_kind_from_string(std::string_view s);
 
+// What a client sends on a WebSocket, by opcode: text (subscribe and unsubscribe messages),
+// binary, ping, pong, close. SSE clients send nothing once the request is made.
+enum class MessageKind { text, binary, ping, pong, close };
+
+std::string_view to_string(MessageKind k);
+std::optional<MessageKind> message_kind_from_string(std::string_view s);
+
 // Where a client hands the server its access token (mastodon-streaming.md section 2): the
 // Authorization header, the `access_token` query parameter, or the Sec-WebSocket-Protocol header.
 // Named as --token-in and a session's settings write it: header, query, subprotocol.

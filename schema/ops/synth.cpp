@@ -52,7 +52,7 @@ class Synth {
     void open_connection(std::int64_t at, bool resubscribe);
     void end_connection(std::int64_t at, EndCause cause);
     void emit_frame(std::int64_t at, FrameKind kind, std::string bytes);
-    void emit_client(std::int64_t at, const std::string& kind, std::string bytes);
+    void emit_client(std::int64_t at, MessageKind kind, std::string bytes);
     void emit_heartbeats_until(std::int64_t until);
     void emit_event(std::int64_t at, const Subscription& sub, const Drawn& d);
     std::int64_t run_gap(std::int64_t end_at, EndCause cause);
@@ -155,7 +155,7 @@ void Synth::emit_frame(std::int64_t at, FrameKind kind, std::string bytes) {
     flush(false);
 }
 
-void Synth::emit_client(std::int64_t at, const std::string& kind, std::string bytes) {
+void Synth::emit_client(std::int64_t at, MessageKind kind, std::string bytes) {
     ClientMessage m;
     m.session_id = session_id_;
     m.seq = numbering_.next_client_message();
@@ -172,7 +172,7 @@ void Synth::emit_heartbeats_until(std::int64_t until) {
     while (next_ping_ < until) {
         if (o_.transport == Transport::websocket) {
             emit_frame(next_ping_, FrameKind::ping, "");
-            emit_client(next_ping_ + 150'000, "pong", "");
+            emit_client(next_ping_ + 150'000, MessageKind::pong, "");
             next_ping_ += kPingIntervalNs + pick(3 * kMs);
         } else {
             emit_frame(next_ping_, FrameKind::comment, ":thump\n\n");
@@ -234,11 +234,11 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
     std::int64_t t = handshake + kMs;
     if (o_.subscriptions.size() > 1 || o_.error_frame) {
         for (const auto& s : o_.subscriptions) {
-            emit_client(t, "text", subscribe_message(s));
+            emit_client(t, MessageKind::text, subscribe_message(s));
             t += 100'000;
         }
         if (o_.error_frame && !resubscribe) {
-            emit_client(t, "text", "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
+            emit_client(t, MessageKind::text, "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
             emit_frame(t + 4 * kMs, FrameKind::error,
                        "{\"error\":\"Unknown stream type\",\"status\":400}");
         }
@@ -345,9 +345,9 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
     // The recorder answers a close frame with one of its own echoing the code, without the
     // reason (1000 when the server's had no code), as Beast does.
     if (o_.transport == Transport::websocket && cause == EndCause::close) {
-        emit_client(end_at + 100'000, "close", std::string("\x03\xe9", 2));
+        emit_client(end_at + 100'000, MessageKind::close, std::string("\x03\xe9", 2));
     } else if (o_.transport == Transport::websocket && cause == EndCause::close_no_code) {
-        emit_client(end_at + 100'000, "close", std::string("\x03\xe8", 2));
+        emit_client(end_at + 100'000, MessageKind::close, std::string("\x03\xe8", 2));
     }
     Gap g;
     g.session_id = session_id_;
@@ -458,12 +458,12 @@ std::int64_t Synth::run() {
         end_offset = t + kSec;
         emit_heartbeats_until(end_offset);
         if (o_.transport == Transport::websocket) {
-            emit_client(end_offset, "close", std::string("\x03\xe8", 2));
+            emit_client(end_offset, MessageKind::close, std::string("\x03\xe8", 2));
         }
         end_connection(end_offset + 2 * kMs, EndCause::local_stop);
         end_offset += 2 * kMs;
         flush(true);
-        store_.end_session(session_id_, wall(end_offset), end_offset, "stopped", "");
+        store_.end_session(session_id_, wall(end_offset), end_offset, SessionEnd::stopped, "");
     });
     return session_id_;
 }

@@ -68,7 +68,7 @@ class Cutter {
         s.started_wall_ns += lo_;
         s.ended_offset_ns = hi_ - lo_;
         s.ended_wall_ns = s.started_wall_ns + (hi_ - lo_);
-        s.end_reason = hi_ == end_ && session_.ended_offset_ns ? session_.end_reason : "stopped";
+        s.end_reason = hi_ == end_ && session_.ended_offset_ns ? session_.end_reason : SessionEnd::stopped;
         s.end_detail = hi_ == end_ ? session_.end_detail : "";
         out_ << header_jsonl(s) << '\n';
         std::int64_t read = 0;
@@ -88,7 +88,7 @@ class Cutter {
             close.offset_ns = hi_ - lo_;
             close.wall_ns = c.started_wall_ns + (hi_ - c.started_offset_ns);
             close.after_seq = numbering_.last_frame();
-            close.kind = "close";
+            close.kind = MessageKind::close;
             close.bytes = std::string("\x03\xe8", 2);
             emit(close);
         }
@@ -296,7 +296,7 @@ class Cutter {
         if (m.offset_ns < lo_) {
             // Sent before the slice on a connection it keeps: what the connection depends on
             // (its subscriptions) stays, as sent at the slice's start.
-            if (m.kind != "text") {
+            if (m.kind != MessageKind::text) {
                 return;
             }
             m.wall_ns += lo_ - m.offset_ns;

@@ -251,7 +251,7 @@ class Differ {
         auto by_connection = [this](Side& s) {
             std::map<std::int64_t, std::vector<ClientMessage>> out;
             for (auto& m : s.store.client_messages(s.id)) {
-                if (ignored("heartbeats") && (m.kind == "ping" || m.kind == "pong")) {
+                if (ignored("heartbeats") && (m.kind == MessageKind::ping || m.kind == MessageKind::pong)) {
                     continue;
                 }
                 out[s.position_of(m.connection_idx)].push_back(std::move(m));
@@ -270,8 +270,10 @@ class Differ {
                 for (std::size_t i = 0; i < la.size(); ++i) {
                     if (la[i].kind != lb[i].kind || la[i].bytes != lb[i].bytes) {
                         differ("client", where + ", message " + std::to_string(i) + ": A " +
-                                             la[i].kind + " " + preview(la[i].bytes, 50) + " | B " +
-                                             lb[i].kind + " " + preview(lb[i].bytes, 50));
+                                             std::string(to_string(la[i].kind)) + " " +
+                                             preview(la[i].bytes, 50) + " | B " +
+                                             std::string(to_string(lb[i].kind)) + " " +
+                                             preview(lb[i].bytes, 50));
                     }
                 }
             });

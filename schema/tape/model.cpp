@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/text/name_table.hpp"
+
 namespace mastotape::schema {
 namespace {
 
@@ -26,6 +28,15 @@ constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
     {EndCause::interrupted, "interrupted"},
 }};
 
+constexpr std::array<std::pair<SessionEnd, std::string_view>, 6> kSessionEnds{{
+    {SessionEnd::open, ""},
+    {SessionEnd::stopped, "stopped"},
+    {SessionEnd::duration, "duration"},
+    {SessionEnd::count, "count"},
+    {SessionEnd::error, "error"},
+    {SessionEnd::interrupted, "interrupted"},
+}};
+
 constexpr std::array<std::pair<BackfillStatus, std::string_view>, 6> kBackfillStatuses{{
     {BackfillStatus::none, "none"},
     {BackfillStatus::running, "running"},
@@ -34,22 +45,6 @@ constexpr std::array<std::pair<BackfillStatus, std::string_view>, 6> kBackfillSt
     {BackfillStatus::failed, "failed"},
     {BackfillStatus::skipped, "skipped"},
 }};
-
-// The name of `value` in a table of (value, name) pairs.
-template <typename Table, typename E>
-std::string_view name_in(const Table& table, E value) {
-    const auto it = std::find_if(table.begin(), table.end(),
-                                 [&](const auto& entry) { return entry.first == value; });
-    return it == table.end() ? std::string_view() : it->second;
-}
-
-// The value named `name` in such a table.
-template <typename E, typename Table>
-std::optional<E> value_in(const Table& table, std::string_view name) {
-    const auto it = std::find_if(table.begin(), table.end(),
-                                 [&](const auto& entry) { return entry.second == name; });
-    return it == table.end() ? std::nullopt : std::optional<E>(it->first);
-}
 
 }  // namespace
 
@@ -60,6 +55,14 @@ std::optional<EndCause> end_cause_from_string(std::string_view s) {
 }
 
 std::ostream& operator<<(std::ostream& out, EndCause c) { return out << to_string(c); }
+
+std::string_view to_string(SessionEnd e) { return name_in(kSessionEnds, e); }
+
+std::optional<SessionEnd> session_end_from_string(std::string_view s) {
+    return value_in<SessionEnd>(kSessionEnds, s);
+}
+
+std::ostream& operator<<(std::ostream& out, SessionEnd e) { return out << to_string(e); }
 
 std::string_view to_string(BackfillStatus s) { return name_in(kBackfillStatuses, s); }
 

@@ -16,6 +16,20 @@
 
 namespace mastotape::schema {
 
+// Why a session ended. Stored as its name; "" while it is open.
+enum class SessionEnd {
+    open,         // "": still recording, or its recorder died (see session_state)
+    stopped,      // stopped by the user (a signal, Recorder::stop), or a cut or import ends there
+    duration,     // --duration ran out
+    count,        // --max-events were recorded
+    error,        // the recorder gave up; end_detail says why
+    interrupted,  // its recorder died with it open (set by `verify --repair`)
+};
+
+std::string_view to_string(SessionEnd e);
+std::optional<SessionEnd> session_end_from_string(std::string_view s);
+std::ostream& operator<<(std::ostream& out, SessionEnd e);
+
 struct Session {
     std::int64_t id = 0;
     std::string label;
@@ -26,7 +40,7 @@ struct Session {
     std::int64_t started_wall_ns = 0;
     std::optional<std::int64_t> ended_wall_ns;
     std::optional<std::int64_t> ended_offset_ns;
-    std::string end_reason;  // stopped, duration, count, error, repaired; empty while open
+    SessionEnd end_reason = SessionEnd::open;
     std::string end_detail;
     std::int64_t updated_wall_ns = 0;  // refreshed by a live recorder at least every few seconds
     std::string settings_json = "{}";  // recorder settings worth keeping (heartbeat timeout, ...)
@@ -113,8 +127,8 @@ struct Frame {
     FrameColumns columns;
 };
 
-// What the recorder sent. `kind`: text, binary, ping, pong, close. `after_seq` is the last frame
-// seq received before it was sent, so the two directions interleave deterministically.
+// What the recorder sent. `after_seq` is the last frame seq received before it was sent, so the
+// two directions interleave deterministically.
 struct ClientMessage {
     std::int64_t session_id = 0;
     std::int64_t seq = 0;  // 1-based, gapless within the session, separate from frames
@@ -122,7 +136,7 @@ struct ClientMessage {
     std::int64_t offset_ns = 0;
     std::int64_t wall_ns = 0;
     std::int64_t after_seq = 0;
-    std::string kind;
+    MessageKind kind = MessageKind::text;
     std::string bytes;
 };
 

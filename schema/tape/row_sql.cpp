@@ -168,6 +168,13 @@ void read_row(SQLite::Statement& st, Record& r, const std::string& path, BlobUnp
                 [&](Transport* v) {
                     *v = transport_from_string(column_bytes(c)).value_or(Transport::websocket);
                 },
+                [&](SessionEnd* v) {
+                    *v = parse_stored<SessionEnd>(c, session_end_from_string, "end reason", path);
+                },
+                [&](MessageKind* v) {
+                    *v = parse_stored<MessageKind>(c, message_kind_from_string, "message kind",
+                                                   path);
+                },
             },
             f.ref(r));
     }

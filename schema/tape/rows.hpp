@@ -34,7 +34,8 @@ struct ParsedRef {
 // Where a field lives in a record. An optional string is NULL when absent and, in JSONL, left out.
 using FieldRef = std::variant<std::int64_t*, std::optional<std::int64_t>*, std::string*, bool*,
                               std::optional<std::string>*, BytesRef, LabelRef, ParsedRef, EndCause*,
-                              BackfillStatus*, FrameKind*, Transport*, std::vector<Subscription>*>;
+                              BackfillStatus*, FrameKind*, Transport*, SessionEnd*, MessageKind*,
+                              std::vector<Subscription>*>;
 
 enum class InJsonl {
     yes,      // written and read

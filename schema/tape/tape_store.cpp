@@ -327,7 +327,7 @@ void TapeStore::restore_session(const Session& s) {
 }
 
 void TapeStore::end_session(std::int64_t id, std::int64_t ended_wall_ns,
-                            std::int64_t ended_offset_ns, const std::string& reason,
+                            std::int64_t ended_offset_ns, SessionEnd reason,
                             const std::string& detail) {
     guarded(path_, [&] {
         SQLite::Statement st(impl_->db,
@@ -335,7 +335,7 @@ void TapeStore::end_session(std::int64_t id, std::int64_t ended_wall_ns,
                              "end_reason = ?, end_detail = ?, updated_wall_ns = ? WHERE id = ?");
         st.bind(1, ended_wall_ns);
         st.bind(2, ended_offset_ns);
-        st.bind(3, reason);
+        st.bind(3, std::string(to_string(reason)));
         st.bind(4, detail);
         st.bind(5, ended_wall_ns);
         st.bind(6, id);
@@ -381,7 +381,7 @@ void TapeStore::set_session_end(const Session& s) {
                              "end_reason = ?, end_detail = ? WHERE id = ?");
         bind_opt(st, 1, s.ended_wall_ns);
         bind_opt(st, 2, s.ended_offset_ns);
-        st.bind(3, s.end_reason);
+        st.bind(3, std::string(to_string(s.end_reason)));
         st.bind(4, s.end_detail);
         st.bind(5, s.id);
         st.exec();

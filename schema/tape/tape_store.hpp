@@ -162,7 +162,7 @@ class TapeStore {
     void restore_session(const Session& s);
     // Marks a session ended. `ended_offset_ns` is the session's length.
     void end_session(std::int64_t id, std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
-                     const std::string& reason, const std::string& detail);
+                     SessionEnd reason, const std::string& detail);
     // Writes `b` in one transaction.
     void append(const Batch& b);
     // Runs `f` inside one transaction (for imports and repairs that span several calls).

@@ -303,7 +303,7 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
             Session closed = s;
             closed.ended_offset_ns = last_offset;
             closed.ended_wall_ns = s.started_wall_ns + last_offset;
-            closed.end_reason = "interrupted";
+            closed.end_reason = SessionEnd::interrupted;
             closed.end_detail = "closed by verify --repair at its last record";
             store.set_session_end(closed);
             Batch b;

@@ -5,6 +5,7 @@
 // new round trip goes where it balances the two, about 50 s each).
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -47,7 +48,7 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
         // frames of the tape).
         for (const auto& m : original.client_messages(id)) {
             const auto parsed = schema::parse_client_message(m.bytes);
-            if (m.kind == "text" && parsed.type == "subscribe" &&
+            if (m.kind == schema::MessageKind::text && parsed.type == "subscribe" &&
                 std::find(s.subscriptions.begin(), s.subscriptions.end(), parsed.subscription) ==
                     s.subscriptions.end()) {
                 s.subscriptions.push_back(parsed.subscription);
@@ -88,8 +89,8 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
     r.quiet = std::getenv("ROUND_TRIP_LOG") == nullptr;
     r.duration_s = 120;  // a bound, should the test go wrong
     record::Recorder recorder(r);
-    int exit_code = -1;
-    std::thread running([&] { exit_code = recorder.run(); });
+    std::optional<record::RecordResult> result;
+    std::thread running([&] { result = recorder.run(); });
     {
         schema::TapeStore live(db, schema::OpenMode::read);
         const auto recorded = [&] { return live.counts(recorder.session_id()).frames; };
@@ -108,7 +109,8 @@ schema::DiffResult round_trip(const std::string& tape, std::int64_t id, double s
     const auto stopped_at = std::chrono::steady_clock::now();
     recorder.stop();
     running.join();
-    REQUIRE(exit_code == 0);
+    REQUIRE(result);
+    REQUIRE(result->outcome == record::RecordOutcome::finished);
     // The server answers the close at once: the recorder's 6 s fallback for a server that never
     // does must not hold the recording (it once did).
     CHECK(std::chrono::steady_clock::now() - stopped_at < std::chrono::seconds(5));

@@ -74,7 +74,7 @@ void record_two_seconds(const ScriptedServer& server) {
     r.backoff_cap_s = 10;
     r.duration_s = 2;
     record::Recorder recorder(r);
-    CHECK(recorder.run() == 0);
+    CHECK(recorder.run().outcome == record::RecordOutcome::finished);
 }
 
 }  // namespace
@@ -127,10 +127,10 @@ TEST_CASE("An https instance that names a cleartext streaming server is refused,
     r.duration_s = 1;
     SECTION("refused: the token never goes out") {
         record::Recorder recorder(r);
-        CHECK(recorder.run() == 1);
+        CHECK(recorder.run().outcome == record::RecordOutcome::failed);
         CHECK(streaming.accepted() == 0);
         schema::TapeStore tape(r.db, schema::OpenMode::read);
-        CHECK(tape.session(1).end_reason == "error");
+        CHECK(tape.session(1).end_reason == schema::SessionEnd::error);
         CHECK_THAT(tape.session(1).end_detail,
                    Catch::Contains("names a cleartext streaming server, " + streaming.url()));
         CHECK_THAT(tape.session(1).end_detail, Catch::Contains("--allow-insecure-streaming"));
@@ -139,7 +139,7 @@ TEST_CASE("An https instance that names a cleartext streaming server is refused,
     SECTION("allowed") {
         r.allow_insecure_streaming = true;
         record::Recorder recorder(r);
-        CHECK(recorder.run() == 0);
+        CHECK(recorder.run().outcome == record::RecordOutcome::finished);
         CHECK(streaming.accepted() >= 1);
         schema::TapeStore tape(r.db, schema::OpenMode::read);
         REQUIRE_FALSE(tape.connections(1).empty());
@@ -158,10 +158,10 @@ TEST_CASE("A --duration stop ends a discovery still waiting, at once") {
     r.duration_s = 0.3;
     record::Recorder recorder(r);
     const auto t0 = std::chrono::steady_clock::now();
-    CHECK(recorder.run() == 0);
+    CHECK(recorder.run().outcome == record::RecordOutcome::finished);
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));  // not the deadline
     schema::TapeStore tape(r.db, schema::OpenMode::read);
-    CHECK(tape.session(1).end_reason == "duration");
+    CHECK(tape.session(1).end_reason == schema::SessionEnd::duration);
     CHECK(tape.connections(1).empty());  // no attempt after the stop
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("An attempt that never got an HTTP response stores no status, and why 
     r.handshake_timeout_s = 0.5;
     r.max_reconnects = 4;
     record::Recorder recorder(r);
-    CHECK(recorder.run() == 1);  // gave up after 4 reconnects
+    CHECK(recorder.run().outcome == record::RecordOutcome::failed);  // gave up after 4 reconnects
     schema::TapeStore tape(r.db, schema::OpenMode::read);
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 5);
@@ -223,7 +223,7 @@ TEST_CASE("The recorder's --max-reconnects counts them in a row: a healthy conne
     r.max_reconnects = 1;
     r.backfill = false;  // every connection to the server is a stream's
     record::Recorder recorder(r);
-    CHECK(recorder.run() == 1);
+    CHECK(recorder.run().outcome == record::RecordOutcome::failed);
     schema::TapeStore tape(r.db, schema::OpenMode::read);
     const auto conns = tape.connections(1);
     for (const auto& c : conns) {
@@ -293,10 +293,10 @@ TEST_CASE("A server's protocol violation is the end, at once, with the code sent
     r.max_frame = 4096;
     r.heartbeat_timeout_s = 15;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
     schema::TapeStore tape(r.db, schema::OpenMode::read);
-    CHECK(tape.session(1).end_reason == "count");
+    CHECK(tape.session(1).end_reason == schema::SessionEnd::count);
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 6);
     using C = schema::EndCause;
@@ -315,7 +315,7 @@ TEST_CASE("A server's protocol violation is the end, at once, with the code sent
         // The close that went out, on the tape as sent and as the server read it.
         std::vector<std::string> closes;
         for (const auto& m : sent) {
-            if (m.connection_idx == conns[i].idx && m.kind == "close") {
+            if (m.connection_idx == conns[i].idx && m.kind == schema::MessageKind::close) {
                 closes.push_back(m.bytes);
             }
         }

@@ -67,12 +67,12 @@ TEST_CASE("Ctrl-C closes with 1000, commits, marks the session stopped and exits
 
     schema::TapeStore store(db, schema::OpenMode::read);
     const auto s = store.session(1);
-    CHECK(s.end_reason == "stopped");
+    CHECK(s.end_reason == schema::SessionEnd::stopped);
     const auto conns = store.connections(1);
     REQUIRE(conns.size() == 1);
     CHECK(conns[0].end_cause == schema::EndCause::local_stop);
     CHECK(conns[0].close_code == 1000);
-    CHECK(store.client_messages(1).back().kind == "close");
+    CHECK(store.client_messages(1).back().kind == schema::MessageKind::close);
     CHECK(store.counts(1).events == 30);
     CHECK(schema::verify_tape(store, false, 0).clean());
     // The token is in no file and no output.
@@ -111,7 +111,7 @@ TEST_CASE("kill -9 mid-stream loses at most the last batch and --repair closes t
     CHECK_THAT(before.problems[0], Catch::Contains("interrupted"));
     const auto repaired = schema::verify_tape(store, true, later);
     CHECK(repaired.clean());
-    CHECK(store.session(1).end_reason == "interrupted");
+    CHECK(store.session(1).end_reason == schema::SessionEnd::interrupted);
 }
 
 TEST_CASE("TLS is verified: a trusted CA passes, an unknown CA and a wrong host name fail") {
@@ -309,7 +309,7 @@ TEST_CASE("A tape deleted or replaced under the recorder is saved beside its pat
             schema::TapeStore saved(rescued, schema::OpenMode::read);
             CHECK(saved.integrity_problems().empty());
             const auto s = saved.session(1);
-            CHECK(s.end_reason == "error");
+            CHECK(s.end_reason == schema::SessionEnd::error);
             CHECK_THAT(s.end_detail, Catch::Contains(replace ? "replaced" : "deleted"));
             CHECK(saved.counts(1).events == 30);
             CHECK(schema::verify_tape(saved, false, 0).clean());
@@ -369,7 +369,7 @@ TEST_CASE("A stream the server rejects is named at once, and with none left the 
         CHECK(code == 0);
         CHECK_THAT(err, Catch::Contains("the server rejected stream bogus: Unknown stream type"));
         schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
-        CHECK(tape.session(1).end_reason == "count");
+        CHECK(tape.session(1).end_reason == schema::SessionEnd::count);
     }
     SECTION("every stream rejected over WebSocket: the recording stops with exit 1") {
         // Before: it recorded nothing until --duration, and exited 0.
@@ -379,7 +379,7 @@ TEST_CASE("A stream the server rejects is named at once, and with none left the 
                                         "parameter"));
         CHECK_THAT(err, Catch::Contains("rejected every stream"));
         schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
-        CHECK(tape.session(1).end_reason == "error");
+        CHECK(tape.session(1).end_reason == schema::SessionEnd::error);
     }
     SECTION("a 400 over SSE is not retried: exit 1 with the server's message") {
         // Before: retried with backoff until --duration.
@@ -388,7 +388,7 @@ TEST_CASE("A stream the server rejects is named at once, and with none left the 
         CHECK_THAT(err, Catch::Contains("HTTP 400"));
         CHECK_THAT(err, Catch::Contains("Unknown channel requested"));
         schema::TapeStore tape(dir.file("rec.db"), schema::OpenMode::read);
-        CHECK(tape.session(1).end_reason == "error");
+        CHECK(tape.session(1).end_reason == schema::SessionEnd::error);
         CHECK(tape.connections(1).size() == 1);
     }
 }

@@ -97,13 +97,13 @@ TEST_CASE("Recording a replayed tape gives the same events and the same connecti
     r.max_events = so.events;
     r.token = "tok-SECRET-0123456789";
     SECTION("token in the Authorization header") {}
-    SECTION("token in the query") { r.token_in = record::TokenIn::query; }
-    SECTION("token as the subprotocol") { r.token_in = record::TokenIn::subprotocol; }
+    SECTION("token in the query") { r.token_in = schema::TokenIn::query; }
+    SECTION("token as the subprotocol") { r.token_in = schema::TokenIn::subprotocol; }
     SECTION("a token that occurs in ordinary header values and in the redaction mark") {
         r.token = "t";  // redacting it once looped forever
     }
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
     schema::TapeStore original(original_path, schema::OpenMode::read);
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
@@ -126,7 +126,7 @@ TEST_CASE("Recording a replayed tape gives the same events and the same connecti
     }
     CHECK(got_conns.back().end_cause == schema::EndCause::local_stop);
     CHECK(recorded.gaps(id).size() == so.connection_ends.size());
-    CHECK(recorded.session(id).end_reason == "count");
+    CHECK(recorded.session(id).end_reason == schema::SessionEnd::count);
     CHECK(schema::verify_tape(recorded, false, 0).clean());
 
     // The token reaches neither the tape nor its WAL.
@@ -157,7 +157,7 @@ TEST_CASE("An SSE tape records back over SSE with its comments and events") {
     r.subscriptions = {{"hashtag", "rust"}};
     r.max_events = so.events;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
     schema::TapeStore original(original_path, schema::OpenMode::read);
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
@@ -217,7 +217,7 @@ TEST_CASE(
             r.subscriptions = {stream};
             r.max_events = so.events;
             record::Recorder recorder(r);
-            REQUIRE(recorder.run() == 0);
+            REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
             schema::TapeStore original(original_path, schema::OpenMode::read);
             schema::TapeStore recorded(r.db, schema::OpenMode::read);
@@ -267,14 +267,14 @@ TEST_CASE("A refused token ends the recording with exit code 3 and the server's 
     auto r = test::loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.token = "a-wrong-one";
     record::Recorder recorder(r);
-    CHECK(recorder.run() == 3);
+    CHECK(recorder.run().outcome == record::RecordOutcome::token_refused);
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
     const auto conns = recorded.connections(1);
     REQUIRE(conns.size() == 1);
     CHECK(conns[0].http_status == 401);
     CHECK(conns[0].error_message == "Invalid access token");
     CHECK(conns[0].end_cause == schema::EndCause::handshake_failed);
-    CHECK(recorded.session(1).end_reason == "error");
+    CHECK(recorded.session(1).end_reason == schema::SessionEnd::error);
 }
 
 TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout") {
@@ -297,7 +297,7 @@ TEST_CASE("A silent connection is ended by the watchdog as a heartbeat timeout")
     r.heartbeat_timeout_s = 0.5;
     r.max_events = 20;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
     const auto conns = established(recorded, 1);
     REQUIRE(conns.size() >= 2);
@@ -327,10 +327,10 @@ TEST_CASE("A count stop that meets the server's own close at --max-speed ends th
                                          dir.file("recorded-" + std::to_string(run) + ".db"));
         r.max_events = 10000;
         record::Recorder recorder(r);
-        REQUIRE(recorder.run() == 0);
+        REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
         schema::TapeStore recorded(r.db, schema::OpenMode::read);
         CHECK(recorded.counts(1).events == 10000);
-        CHECK(recorded.session(1).end_reason == "count");
+        CHECK(recorded.session(1).end_reason == schema::SessionEnd::count);
     }
 }
 
@@ -345,7 +345,7 @@ TEST_CASE("A handshake that never answers fails after --handshake-timeout") {
     r.max_reconnects = 0;
     record::Recorder recorder(r);
     const auto t0 = std::chrono::steady_clock::now();
-    CHECK(recorder.run() == 1);  // gave up after 0 reconnects
+    CHECK(recorder.run().outcome == record::RecordOutcome::failed);  // gave up after 0 reconnects
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
     schema::TapeStore recorded(r.db, schema::OpenMode::read);
     const auto conns = recorded.connections(1);
@@ -365,9 +365,9 @@ TEST_CASE("A --duration stop ends a handshake still waiting, at once, as a local
         r.handshake_timeout_s = 60;  // the handshake would wait this long
         r.duration_s = 0.3;
         record::Recorder recorder(r);
-        CHECK(recorder.run() == 0);
+        CHECK(recorder.run().outcome == record::RecordOutcome::finished);
         schema::TapeStore recorded(db, schema::OpenMode::read);
-        CHECK(recorded.session(1).end_reason == "duration");
+        CHECK(recorded.session(1).end_reason == schema::SessionEnd::duration);
         const auto conns = recorded.connections(1);
         REQUIRE(conns.size() == 1);  // and no reconnect after the stop
         CHECK(conns[0].end_cause == schema::EndCause::local_stop);
@@ -437,11 +437,11 @@ TEST_CASE(
     auto r = scripted_recording(server, dir, schema::Transport::websocket, 4);
     r.max_frame = 4096;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
     CHECK(server.accepted() == 6);
 
     schema::TapeStore tape(r.db, schema::OpenMode::read);
-    CHECK(tape.session(1).end_reason == "count");
+    CHECK(tape.session(1).end_reason == schema::SessionEnd::count);
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 6);
     CHECK(conns[0].end_cause == schema::EndCause::protocol_error);
@@ -477,7 +477,7 @@ TEST_CASE(
     // The pong sent back for the ping, with its payload, after it.
     const auto sent = tape.client_messages(1);
     const auto pong =
-        std::find_if(sent.begin(), sent.end(), [](const auto& m) { return m.kind == "pong"; });
+        std::find_if(sent.begin(), sent.end(), [](const auto& m) { return m.kind == schema::MessageKind::pong; });
     REQUIRE(pong != sent.end());
     CHECK(pong->bytes == "p1");
     CHECK(pong->connection_idx == 0);
@@ -528,10 +528,10 @@ TEST_CASE(
     auto r = scripted_recording(server, dir, schema::Transport::sse, 4);
     r.max_frame = 4096;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
     CHECK(server.accepted() == 3);
     schema::TapeStore tape(r.db, schema::OpenMode::read);
-    CHECK(tape.session(1).end_reason == "count");
+    CHECK(tape.session(1).end_reason == schema::SessionEnd::count);
     const auto conns = tape.connections(1);
     REQUIRE(conns.size() == 3);
     CHECK(conns[0].end_cause == schema::EndCause::eof);  // mid-chunk: the half event is not a frame
@@ -575,7 +575,7 @@ TEST_CASE("After each reconnect the recorder backfills what the gap missed over 
     r.token = "tok";
     r.rate_limit_wait_cap_s = 0.05;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
     schema::TapeStore original(original_path, schema::OpenMode::read);
     schema::TapeStore recorded(r.db, schema::OpenMode::read);

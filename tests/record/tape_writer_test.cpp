@@ -55,7 +55,7 @@ TEST_CASE("The writer queue is bounded in bytes: room goes at half, push says fu
     writer.flush_now();
     CHECK(writer.has_room());
     CHECK(writer.push(frame(++seq)));
-    writer.finish(1, 1, "count", "");
+    writer.finish(1, 1, schema::SessionEnd::count, "");
     CHECK(writer.error().empty());
     schema::TapeStore store(path, schema::OpenMode::read);
     CHECK(store.counts(session_id).frames == seq);  // every frame pushed, over the limit too
@@ -115,7 +115,7 @@ TEST_CASE("Behind a commit that is stuck, reading pauses once a batch is queued"
     CHECK_FALSE(writer.has_room());  // a whole batch queued behind the stuck one
     blocker.exec("COMMIT");
     CHECK(mastotape::test::eventually([&] { return writer.has_room(); }, 5));
-    writer.finish(1, 1, "count", "");
+    writer.finish(1, 1, schema::SessionEnd::count, "");
     CHECK(writer.error().empty());
     schema::TapeStore store(tape.path, schema::OpenMode::read);
     CHECK(store.counts(tape.session_id).frames == 20);

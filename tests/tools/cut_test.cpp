@@ -115,11 +115,11 @@ TEST_CASE("cut in the middle of a connection opens it at the cut with its subscr
     const auto messages = store.client_messages(1);
     REQUIRE(messages.size() >= 5);
     for (std::size_t i = 0; i < 4; ++i) {
-        CHECK(messages[i].kind == "text");
+        CHECK(messages[i].kind == schema::MessageKind::text);
         CHECK_THAT(messages[i].bytes, Catch::Contains("\"subscribe\""));
         CHECK(messages[i].offset_ns == 0);
     }
-    CHECK(messages.back().kind == "close");
+    CHECK(messages.back().kind == schema::MessageKind::close);
     CHECK(messages.back().bytes == std::string("\x03\xe8", 2));
     CHECK(messages.back().offset_ns == 30'000'000'000);
     // The frames of the range, after the error that answered the subscribe to an unknown

@@ -112,7 +112,7 @@ TEST_CASE("mastotape record replayed a tape with gaps misses nothing (the self-c
     auto r = loopback_recorder(replay.url(), dir.file("recorded.db"));
     r.max_events = so.events;
     record::Recorder recorder(r);
-    REQUIRE(recorder.run() == 0);
+    REQUIRE(recorder.run().outcome == record::RecordOutcome::finished);
 
     const auto report = get_json(replay.port(), "/_mastotape/report");
     REQUIRE(report["clients"].size() == 1);

@@ -125,7 +125,7 @@ TEST_CASE("import-har reads Chrome's WebSocket entry of the web UI, without its 
     CHECK_FALSE(cursor.next(f));
     const auto sent = store.client_messages(1);
     REQUIRE(sent.size() == 1);
-    CHECK(sent[0].kind == "text");
+    CHECK(sent[0].kind == schema::MessageKind::text);
     CHECK(sent[0].after_seq == 0);
     CHECK(sent[0].offset_ns == 76'544'000);
 

@@ -163,7 +163,7 @@ TEST_CASE("Each connection end cause makes a gap with failed attempts and backfi
     CHECK(hb.end_detail == "no frame or ping for 75 s");
     CHECK(connections.back().end_cause == EndCause::local_stop);
     CHECK(connections.back().close_code == 1000);
-    CHECK(store.session(id).end_reason == "stopped");
+    CHECK(store.session(id).end_reason == SessionEnd::stopped);
     CHECK(verify_tape(store, false, 0).clean());
 }
 

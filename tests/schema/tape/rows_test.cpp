@@ -100,7 +100,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     s.started_wall_ns = 1'700'000'000'000'000'000;
     s.ended_wall_ns = s.started_wall_ns + 9'000;
     s.ended_offset_ns = 9'000;
-    s.end_reason = "count";
+    s.end_reason = SessionEnd::count;
     s.end_detail = "3 events";
     s.updated_wall_ns = *s.ended_wall_ns;
     s.settings_json = R"({"heartbeat_timeout_ms":75000})";
@@ -140,7 +140,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     m.seq = 1;
     m.offset_ns = 25;
     m.wall_ns = s.started_wall_ns + 25;
-    m.kind = "text";
+    m.kind = MessageKind::text;
     m.bytes = R"({"type":"subscribe","stream":"user"})";
     b.client_messages.push_back(m);
     Gap g;
@@ -198,4 +198,47 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     std::ostringstream again;
     export_session(copy, copied, again);
     CHECK(again.str() == out.str());
+}
+
+TEST_CASE("What the tape keeps by name has the names it always had, and reads back") {
+    // The tape format and JSONL: these strings are on disk; a change here is a format change.
+    const std::vector<std::pair<SessionEnd, std::string_view>> ends{
+        {SessionEnd::open, ""},         {SessionEnd::stopped, "stopped"},
+        {SessionEnd::duration, "duration"}, {SessionEnd::count, "count"},
+        {SessionEnd::error, "error"},   {SessionEnd::interrupted, "interrupted"}};
+    for (const auto& [value, name] : ends) {
+        CHECK(to_string(value) == name);
+        CHECK(session_end_from_string(name) == value);
+    }
+    const std::vector<std::pair<MessageKind, std::string_view>> kinds{
+        {MessageKind::text, "text"},
+        {MessageKind::binary, "binary"},
+        {MessageKind::ping, "ping"},
+        {MessageKind::pong, "pong"},
+        {MessageKind::close, "close"}};
+    for (const auto& [value, name] : kinds) {
+        CHECK(to_string(value) == name);
+        CHECK(message_kind_from_string(name) == value);
+    }
+    CHECK_FALSE(session_end_from_string("repaired"));
+    CHECK_FALSE(message_kind_from_string("continuation"));
+    CHECK(token_in_from_string("subprotocol") == TokenIn::subprotocol);
+    CHECK_FALSE(token_in_from_string("cookie"));
+
+    // A name this version does not know is refused in one line, not read as something else.
+    TempDir dir;
+    const std::string db = dir.file("t.db");
+    {
+        TapeStore store(db, OpenMode::create);
+        Session s;
+        s.label = "x";
+        store.create_session(s);
+    }
+    {
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+        raw.exec("UPDATE sessions SET end_reason = 'repaired'");
+    }
+    TapeStore store(db, OpenMode::read);
+    CHECK_THROWS_WITH(store.session(1),
+                      Catch::Contains("unknown end reason \"repaired\" (written by a newer"));
 }

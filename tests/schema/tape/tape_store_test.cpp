@@ -105,7 +105,7 @@ TEST_CASE(
     ClientMessage m;
     m.session_id = id;
     m.seq = 1;
-    m.kind = "text";
+    m.kind = MessageKind::text;
     m.bytes = R"({"type":"subscribe","stream":"user"})";
     b.client_messages.push_back(m);
     Gap g;

@@ -131,7 +131,7 @@ TEST_CASE("An interrupted session is reported, and --repair closes it at its las
     CHECK(repaired.repairs.size() == 1);
     CHECK(repaired.clean());
     const auto s = store.session(1);
-    CHECK(s.end_reason == "interrupted");
+    CHECK(s.end_reason == SessionEnd::interrupted);
     CHECK(*s.ended_offset_ns <= last_offset);
     CHECK(*s.ended_offset_ns > 0);
     CHECK(store.connections(1).back().end_cause == EndCause::interrupted);
