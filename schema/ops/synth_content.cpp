@@ -13,7 +13,6 @@ namespace mastotape::schema {
 namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
-constexpr std::int64_t kSec = 1'000'000'000;
 
 const std::array<std::string_view, 24> kWords{
     "hello",   "fediverse", "mastodon", "streaming", "today",       "café",
