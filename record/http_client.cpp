@@ -59,7 +59,7 @@ net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::strin
         co_return out;
     }
     http::request<http::empty_body> req{http::verb::get, target.target, 11};
-    req.set(http::field::host, host_header(target));
+    req.set(http::field::host, target.authority());
     req.set(http::field::user_agent, kUserAgent);
     req.set(http::field::accept, "application/json");
     if (!token.empty()) {

@@ -91,7 +91,7 @@ net::awaitable<bool> SseConnection::request(schema::Connection& row, Outcome& ou
     }
     http::request<http::empty_body> req{http::verb::get,
                                         settings_.target(schema::Transport::sse, true), 11};
-    req.set(http::field::host, host_header(url));
+    req.set(http::field::host, url.authority());
     req.set(http::field::user_agent, kUserAgent);
     req.set(http::field::accept, "text/event-stream");
     if (!settings_.token.empty() && settings_.token_in == TokenIn::header) {

@@ -83,10 +83,6 @@ net::awaitable<std::optional<OpenFailure>> open_stream(const Transport& t, Clien
     co_return std::nullopt;
 }
 
-std::string host_header(const schema::Url& u) {
-    return u.port == 443 || u.port == 80 ? u.host : u.host + ":" + std::to_string(u.port);
-}
-
 std::string headers_json(const boost::beast::http::fields& fields, const std::string& token) {
     std::string out = "{";
     bool first = true;

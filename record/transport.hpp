@@ -47,9 +47,6 @@ boost::asio::awaitable<std::optional<OpenFailure>> open_stream(const Transport& 
                                                                ClientStream& stream,
                                                                const schema::Url& url);
 
-// host[:port], the port only when not 80 or 443.
-std::string host_header(const schema::Url& u);
-
 // Response headers as a JSON object, in order, each value with the token redacted.
 std::string headers_json(const boost::beast::http::fields& fields, const std::string& token);
 

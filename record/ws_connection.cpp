@@ -224,7 +224,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
     ws_.auto_fragment(false);
     websocket::response_type res;
     auto [ec] = co_await ws_.async_handshake(
-        res, host_header(url), settings_.target(schema::Transport::websocket, true), kUseTuple);
+        res, url.authority(), settings_.target(schema::Transport::websocket, true), kUseTuple);
     // A status only when a response head came: an error of the HTTP parser (garbage, a header
     // over the limit, silence) leaves `res` as Beast made it, not as a server sent it.
     const bool answered =

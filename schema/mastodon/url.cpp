@@ -14,13 +14,17 @@ std::uint16_t default_port(const std::string& scheme) {
 
 }  // namespace
 
-std::string Url::origin() const {
-    std::string out = scheme + "://" + host;
+std::string Url::authority() const {
+    // An IPv6 address goes in brackets, or its colons would read as the port's.
+    const bool v6 = host.find(':') != std::string::npos;
+    std::string out = v6 ? "[" + host + "]" : host;
     if (port != default_port(scheme)) {
         out += ":" + std::to_string(port);
     }
     return out;
 }
+
+std::string Url::origin() const { return scheme + "://" + authority(); }
 
 std::optional<UrlParts> split_url(std::string_view text) {
     const auto sep = text.find("://");
@@ -80,9 +84,15 @@ std::optional<Url> parse_url(std::string_view text) {
     }
     u.host = std::string(p->host);
     u.port = default_port(u.scheme);
+    const bool bracketed = p->authority.front() == '[';
+    const auto ipv6_char = [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    };
     if (p->authority.back() == ':' ||
-        (p->authority.front() != '[' && p->host.find(':') != std::string_view::npos)) {
-        return std::nullopt;  // "host:" or a bare IPv6 address
+        (bracketed ? p->host.find(':') == std::string_view::npos ||
+                         !std::all_of(p->host.begin(), p->host.end(), ipv6_char)
+                   : p->host.find_first_of(":[]") != std::string_view::npos)) {
+        return std::nullopt;  // "host:", a bare IPv6 address, or brackets round something else
     }
     if (!p->port.empty()) {
         const std::string_view port = p->port;

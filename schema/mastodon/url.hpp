@@ -17,7 +17,10 @@ struct Url {
     std::string target = "/";  // path and query
 
     bool tls() const { return scheme == "wss" || scheme == "https"; }
-    // scheme://host[:port] (the port only when not the scheme's default)
+    // host[:port] as a URL and the Host header write it: an IPv6 address in brackets, the port
+    // only when not the scheme's default.
+    std::string authority() const;
+    // scheme://authority
     std::string origin() const;
     std::string str() const { return origin() + target; }
 };

@@ -1,5 +1,7 @@
 #include "schema/text/json_array.hpp"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 namespace mastotape::schema {
@@ -48,6 +50,11 @@ std::optional<std::vector<std::string_view>> split_json_array(std::string_view t
         } else if (c == ']' || c == '}') {
             if (depth == 0) {
                 close_element(i);
+                // Only whitespace may follow: simdjson takes a NUL for the end of the document.
+                const auto rest = text.substr(i + 1);
+                if (!std::all_of(rest.begin(), rest.end(), is_space)) {
+                    return std::nullopt;
+                }
                 break;
             }
             --depth;

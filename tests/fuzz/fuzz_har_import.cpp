@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "schema/formats/har.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "schema/tape/tape_verifier.hpp"
-#include "schema/formats/har.hpp"
 
 namespace {
 

@@ -5,10 +5,10 @@
 // synthesized tape with gaps, on a virtual clock. Every answer has a status; a JSON answer is
 // JSON. Never a crash, a hang or undefined behaviour.
 
+#include <unistd.h>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -17,15 +17,15 @@
 #include <vector>
 
 #include "replay/admission.hpp"
-#include "schema/mastodon/client_protocol.hpp"
-#include "replay/report/client_report.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
 #include "replay/replay_clock.hpp"
+#include "replay/report/client_report.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/tape_plan.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/ops/synth.hpp"
 #include "schema/tape/tape_store.hpp"
 
@@ -119,8 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (replay::ControlApi::owns(path)) {
         const replay::ControlRequest who{req.method_string(), true, req[http::field::host],
-                                         req[http::field::origin],
-                                         req[http::field::authorization]};
+                                         req[http::field::origin], req[http::field::authorization]};
         if (const auto refusal = replay::control_refusal(who, path, query, "fuzz-token")) {
             check_json(refusal->body);
             return 0;

@@ -42,6 +42,9 @@ TEST_CASE("A URL parses into scheme, host, port and target, or not at all") {
     }
     CHECK(parse_url("https://example.social:443/a")->origin() == "https://example.social");
     CHECK(parse_url("http://127.0.0.1:4000/a")->str() == "http://127.0.0.1:4000/a");
+    // Found by fuzz_url: an IPv6 origin was written without its brackets and did not parse back.
+    CHECK(parse_url("http://[::1]:4000/a")->str() == "http://[::1]:4000/a");
+    CHECK(parse_url("wss://[::1]/")->origin() == "wss://[::1]");
 }
 
 TEST_CASE("Percent coding round-trips any bytes, and a token is left out by its decoded key") {
@@ -86,6 +89,7 @@ TEST_CASE("Any absolute URL splits into its parts as written") {
     // is refused (it threw std::invalid_argument for "[::1]:x").
     CHECK(parse_url("https://example.social/p?q=1#frag")->target == "/p?q=1");
     for (const char* bad : {"http://[::1]:x/", "http://[::1]:/", "http://::1:80/", "http://[::1]x/",
+                            "[[]", "https://[example.social]/", "https://a]b/",
                             "https://user@example.social/", "https://host:/"}) {
         INFO(bad);
         CHECK_FALSE(parse_url(bad));
