@@ -10,9 +10,9 @@
 #include <ctime>
 
 #include "record/http_client.hpp"
-#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
+#include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/text/json_array.hpp"
 
 namespace mastotape::record {
@@ -128,10 +128,9 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
                                     ? seconds_until(r.rate_reset)
                                     : settings_.retry_start_s * static_cast<double>(1 << retries);
             ++retries;
-            const std::string why = !r.error.empty() ? r.error
-                                    : r.status == 429
-                                        ? std::string("rate-limited (429)")
-                                        : "HTTP " + std::to_string(r.status);
+            const std::string why = !r.error.empty()  ? r.error
+                                    : r.status == 429 ? std::string("rate-limited (429)")
+                                                      : "HTTP " + std::to_string(r.status);
             log_("backfill " + endpoint + ": " + why + "; trying again in " +
                  std::to_string(static_cast<int>(std::ceil(wait))) + " s (" +
                  std::to_string(retries) + " of " + std::to_string(kRetries) + ")");

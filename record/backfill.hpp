@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "record/session_clock.hpp"
-#include "schema/tape/model.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "schema/tape/model.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

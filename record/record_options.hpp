@@ -25,11 +25,11 @@ struct RecordOptions {
     double heartbeat_timeout_s = 0;  // 0: 75 s for WebSocket, 40 s for SSE
     double backoff_start_s = 1;
     double backoff_cap_s = 60;
-    std::uint64_t seed = 0;            // 0: random jitter
+    std::uint64_t seed = 0;  // 0: random jitter
     // Reconnects in a row without a healthy connection before giving up; -1: never.
     std::int64_t max_reconnects = -1;
-    double duration_s = 0;             // 0: until stopped
-    std::int64_t max_events = 0;       // 0: unlimited
+    double duration_s = 0;        // 0: until stopped
+    std::int64_t max_events = 0;  // 0: unlimited
     std::size_t max_frame = 16 * 1024 * 1024;
     double handshake_timeout_s = 30;
     std::int64_t batch_interval_ms = 250;
@@ -59,7 +59,7 @@ enum class RecordOutcome {
 struct RecordResult {
     RecordOutcome outcome = RecordOutcome::finished;
     schema::SessionEnd end = schema::SessionEnd::stopped;  // as the session row says
-    std::string detail;  // why, when it failed (never the token)
+    std::string detail;                                    // why, when it failed (never the token)
 };
 
 }  // namespace mastotape::record

@@ -17,8 +17,8 @@
 
 #include "record/session.hpp"
 #include "schema/mastodon/heartbeats.hpp"
-#include "schema/tape/background_thread.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/background_thread.hpp"
 
 namespace mastotape::record {
 namespace {
@@ -128,7 +128,9 @@ Recorder::~Recorder() = default;
 std::int64_t Recorder::session_id() const { return impl_->session.id(); }
 
 void Recorder::stop() {
-    net::post(impl_->ioc, [impl = impl_.get()] { impl->session.request_stop(schema::SessionEnd::stopped, ""); });
+    net::post(impl_->ioc, [impl = impl_.get()] {
+        impl->session.request_stop(schema::SessionEnd::stopped, "");
+    });
 }
 
 RecordResult Recorder::run() {

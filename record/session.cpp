@@ -11,11 +11,11 @@
 
 #include "record/backfill.hpp"
 #include "record/discovery.hpp"
-#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
-#include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 #include "schema/tape/session_settings.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::record {
@@ -261,8 +261,9 @@ void RecordingSession::rejected(const std::string& error_frame) {
     log("the server rejected stream " + r->subscription.spec() + ": " + r->message, true);
     if (rejections_.all_rejected()) {
         outcome_ = RecordOutcome::failed;
-        request_stop(schema::SessionEnd::error, "the server rejected every stream of this recording (the last, " +
-                                  r->subscription.spec() + ": " + r->message + "); check --stream");
+        request_stop(schema::SessionEnd::error,
+                     "the server rejected every stream of this recording (the last, " +
+                         r->subscription.spec() + ": " + r->message + "); check --stream");
     }
 }
 
@@ -381,9 +382,10 @@ net::awaitable<void> RecordingSession::discover_streaming_url() {
     if (d.downgrade && !plan_.options.allow_insecure_streaming) {
         outcome_ = RecordOutcome::failed;
         request_stop(schema::SessionEnd::error, "the instance " + plan_.rest_origin.origin() +
-                                  " names a cleartext streaming server, " + d.streaming->origin() +
-                                  "; the token is not sent in the clear (pass "
-                                  "--allow-insecure-streaming to allow it)");
+                                                    " names a cleartext streaming server, " +
+                                                    d.streaming->origin() +
+                                                    "; the token is not sent in the clear (pass "
+                                                    "--allow-insecure-streaming to allow it)");
         co_return;
     }
     if (d.downgrade) {
@@ -438,11 +440,12 @@ net::awaitable<void> RecordingSession::run() {
             (*out.http_status == 400 || *out.http_status == 404)) {
             // Not a passing trouble (that is 5xx, 429 or the network): asking again gets the same.
             outcome_ = RecordOutcome::failed;
-            request_stop(schema::SessionEnd::error, "the server refused the stream: " + out.detail +
-                                      (row.error_message.empty()
-                                           ? std::string()
-                                           : " (" + schema::error_message_note(row) + ")") +
-                                      "; check --stream and the URL");
+            request_stop(
+                schema::SessionEnd::error,
+                "the server refused the stream: " + out.detail +
+                    (row.error_message.empty() ? std::string()
+                                               : " (" + schema::error_message_note(row) + ")") +
+                    "; check --stream and the URL");
             break;
         }
         if (stop_requested_) {
@@ -459,8 +462,9 @@ net::awaitable<void> RecordingSession::run() {
         }
         if (plan_.options.max_reconnects >= 0 && reconnects >= plan_.options.max_reconnects) {
             outcome_ = RecordOutcome::failed;
-            request_stop(schema::SessionEnd::error, "gave up after " + std::to_string(reconnects) +
-                                      " reconnects in a row without a healthy connection");
+            request_stop(schema::SessionEnd::error,
+                         "gave up after " + std::to_string(reconnects) +
+                             " reconnects in a row without a healthy connection");
             break;
         }
         ++reconnects;
@@ -550,8 +554,8 @@ RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
         return {RecordOutcome::failed, schema::SessionEnd::error, error};
     }
     log("session " + std::to_string(session_id_) + " ended (" +
-        std::string(schema::to_string(stop_reason_)) +
-        "): " + std::to_string(events_) + " events, " + std::to_string(gaps_) + " gaps");
+        std::string(schema::to_string(stop_reason_)) + "): " + std::to_string(events_) +
+        " events, " + std::to_string(gaps_) + " gaps");
     if (outcome_ != RecordOutcome::finished && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
         std::cerr << "mastotape record: "

@@ -12,11 +12,11 @@
 #include <optional>
 #include <vector>
 
-#include "schema/mastodon/sse_splitter.hpp"
 #include "record/stream_connection.hpp"
-#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
+#include "schema/mastodon/sse_splitter.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 
 namespace mastotape::record {
 namespace {

@@ -15,8 +15,8 @@
 
 #include "record/connection_end.hpp"
 #include "schema/mastodon/heartbeats.hpp"
-#include "schema/tape/model.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 
@@ -30,8 +30,8 @@ struct ConnectionSettings {
     std::vector<schema::Subscription> subscriptions;
     std::string token;  // never logged, stored or printed
     TokenIn token_in = TokenIn::header;
-    std::chrono::steady_clock::duration heartbeat_timeout =
-        std::chrono::nanoseconds(schema::default_heartbeat_timeout_ns(schema::Transport::websocket));
+    std::chrono::steady_clock::duration heartbeat_timeout = std::chrono::nanoseconds(
+        schema::default_heartbeat_timeout_ns(schema::Transport::websocket));
     std::size_t max_frame = 16 * 1024 * 1024;
 
     // The request target, with the token in the query when it travels there and `with_token`.

@@ -142,9 +142,8 @@ std::string TapeWriter::rescue() {
     } catch (const schema::TapeError& e) {
         return what + "; could not save it: " + e.what();
     }
-    return what + "; everything recorded is saved in " + to +
-           " (`mastotape sessions --db " + to + "`; `mastotape merge " + to +
-           " --db TAPE` copies it into a tape)";
+    return what + "; everything recorded is saved in " + to + " (`mastotape sessions --db " + to +
+           "`; `mastotape merge " + to + " --db TAPE` copies it into a tape)";
 }
 
 void TapeWriter::check_path() {

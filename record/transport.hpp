@@ -13,8 +13,8 @@
 #include <string>
 
 #include "record/client_stream.hpp"
-#include "schema/tape/model.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/model.hpp"
 
 namespace mastotape::record {
 

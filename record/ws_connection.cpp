@@ -13,10 +13,10 @@
 #include <optional>
 
 #include "record/stream_connection.hpp"
-#include "schema/mastodon/token_redaction.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
 #include "schema/mastodon/streams.hpp"
+#include "schema/mastodon/token_redaction.hpp"
 
 namespace mastotape::record {
 namespace {
@@ -271,9 +271,10 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
                 // Beast answers with a close frame echoing the code (1000 for none), without the
                 // reason.
                 const auto code = ws_.reason().code;
-                events_.on_sent(schema::MessageKind::close, close_payload(code == websocket::close_code::none
-                                                           ? std::uint16_t{1000}
-                                                           : static_cast<std::uint16_t>(code)));
+                events_.on_sent(schema::MessageKind::close,
+                                close_payload(code == websocket::close_code::none
+                                                  ? std::uint16_t{1000}
+                                                  : static_cast<std::uint16_t>(code)));
             }
         }
     });

@@ -119,8 +119,8 @@ void Admission::await_connection(ClientState& c, std::size_t k, std::int64_t now
     std::int64_t refused_until = now;
     if (!p.failed_before.empty()) {
         const schema::Connection& last = p.failed_before.back();
-        refused_until = std::min(last.ended_offset_ns.value_or(last.started_offset_ns),
-                                 p.up_offset_ns);
+        refused_until =
+            std::min(last.ended_offset_ns.value_or(last.started_offset_ns), p.up_offset_ns);
     }
     c.gap_until = clock_.now() + clock_.scaled(std::max<std::int64_t>(refused_until - now, 0));
 }

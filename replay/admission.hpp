@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
-#include "replay/report/client_report.hpp"
 #include "replay/faults.hpp"
-#include "replay/report/lateness.hpp"
 #include "replay/replay_clock.hpp"
+#include "replay/report/client_report.hpp"
+#include "replay/report/lateness.hpp"
 #include "replay/tape_plan.hpp"
 
 namespace mastotape::replay {

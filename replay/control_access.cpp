@@ -3,8 +3,8 @@
 #include <string>
 
 #include "schema/mastodon/client_protocol.hpp"
-#include "schema/text/json_text.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -46,7 +46,8 @@ bool loopback_host(std::string_view host) { return schema::loopback_address(host
 
 bool control_acts(std::string_view path, std::string_view query) {
     if (path == "/_mastotape/faults") {
-        return schema::query_param(query, "add").has_value() || schema::query_param(query, "clear").has_value();
+        return schema::query_param(query, "add").has_value() ||
+               schema::query_param(query, "clear").has_value();
     }
     return path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to" ||
            path == "/_mastotape/pause" || path == "/_mastotape/resume" ||
@@ -54,8 +55,8 @@ bool control_acts(std::string_view path, std::string_view query) {
 }
 
 std::optional<ControlRefusal> control_refusal(const ControlRequest& r, std::string_view path,
-                                             std::string_view query,
-                                             std::string_view required_token) {
+                                              std::string_view query,
+                                              std::string_view required_token) {
     if (!has_token(r.authorization, required_token)) {
         if (!r.loopback_peer) {
             return refused(403,

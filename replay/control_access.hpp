@@ -5,7 +5,8 @@
 // replayer's required token (--require-token, as `Authorization: Bearer`), or else when it comes
 // from this machine (a loopback peer), names this machine in `Host` (no DNS rebinding), and has
 // no `Origin` but this server's own (no other web page). Reads take GET or HEAD; whatever changes
-// state takes POST only, so neither a link nor a form-less `fetch` of another page acts. Beast-free.
+// state takes POST only, so neither a link nor a form-less `fetch` of another page acts.
+// Beast-free.
 
 #include <optional>
 #include <string>
@@ -35,8 +36,8 @@ bool control_acts(std::string_view path, std::string_view query);
 // The refusal for a request to the control API, or nullopt when it may go on. `required_token`:
 // the replayer's --require-token ("" for none).
 std::optional<ControlRefusal> control_refusal(const ControlRequest& r, std::string_view path,
-                                             std::string_view query,
-                                             std::string_view required_token);
+                                              std::string_view query,
+                                              std::string_view required_token);
 
 // Whether a Host header's host names this machine: localhost, 127.0.0.0/8 or [::1], with or
 // without a port.

@@ -5,8 +5,8 @@
 #include <cstdlib>
 
 #include "schema/mastodon/client_protocol.hpp"
-#include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::assets {
@@ -217,10 +217,9 @@ std::string ControlApi::client_json(const ClientState& c) const {
 }
 
 std::string ControlApi::faults_json() const {
-    std::string out =
-        "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) +
-        ",\"rest_errors_remaining\":" + std::to_string(admission_.refusing_rest()) +
-        ",\"faults\":[";
+    std::string out = "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) +
+                      ",\"rest_errors_remaining\":" + std::to_string(admission_.refusing_rest()) +
+                      ",\"faults\":[";
     for (std::size_t i = 0; i < faults_.size(); ++i) {
         out += (i ? "," : "");
         schema::append_json_string(out, faults_[i].describe());  // ASCII

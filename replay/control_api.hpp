@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "replay/admission.hpp"
-#include "replay/report/client_report.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
 #include "replay/replay_clock.hpp"
+#include "replay/report/client_report.hpp"
 #include "replay/tape_plan.hpp"
 
 namespace mastotape::replay {

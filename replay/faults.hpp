@@ -26,8 +26,8 @@ enum class FaultKind {
 
 // The NAME of each --fault NAME=VALUE, in FaultKind's order.
 inline constexpr std::array<std::string_view, 8> kFaultNames{
-    "drop-after", "close-at", "stall", "refuse", "malformed-at", "oversize-at", "slow",
-    "rest-error"};
+    "drop-after",   "close-at",    "stall", "refuse",
+    "malformed-at", "oversize-at", "slow",  "rest-error"};
 
 struct Fault {
     FaultKind kind = FaultKind::drop_after;

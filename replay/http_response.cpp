@@ -113,9 +113,9 @@ Response streaming_error(const Request& req, http::status status, const std::str
 }
 
 Response streaming_health(const Request& req) {
-    Response res = express_answer(
-        req, http::status::ok,
-        {{"Content-Type", "text/plain"}, {"Cache-Control", "private, no-store"}});
+    Response res =
+        express_answer(req, http::status::ok,
+                       {{"Content-Type", "text/plain"}, {"Cache-Control", "private, no-store"}});
     res.body() = "OK";
     res.chunked(true);
     return res;

@@ -21,8 +21,9 @@ constexpr auto kWithoutSubscription = std::chrono::seconds(5);
 bool LiveConnection::subscribed(const std::string& label) {
     auto it = matched_labels_.find(label);
     if (it == matched_labels_.end()) {
-        const bool match = std::any_of(subscriptions.begin(), subscriptions.end(),
-                                       [&](const auto& s) { return schema::label_matches(label, s); });
+        const bool match =
+            std::any_of(subscriptions.begin(), subscriptions.end(),
+                        [&](const auto& s) { return schema::label_matches(label, s); });
         it = matched_labels_.emplace(label, match).first;
     }
     return it->second;
@@ -30,8 +31,8 @@ bool LiveConnection::subscribed(const std::string& label) {
 
 void LiveConnection::subscriptions_changed(const std::vector<schema::Subscription>& before) {
     for (const auto& s : before) {
-        const bool kept = std::find(subscriptions.begin(), subscriptions.end(), s) !=
-                          subscriptions.end();
+        const bool kept =
+            std::find(subscriptions.begin(), subscriptions.end(), s) != subscriptions.end();
         if (!kept && std::find(dropped_.begin(), dropped_.end(), s) == dropped_.end()) {
             dropped_.push_back(s);
         }

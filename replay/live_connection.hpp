@@ -75,7 +75,7 @@ struct LiveConnection {
     bool reader_done() const { return reader_done_; }
 
    private:
-    std::vector<schema::Subscription> dropped_;  // subscriptions it had and gave up
+    std::vector<schema::Subscription> dropped_;   // subscriptions it had and gave up
     std::map<std::string, bool> matched_labels_;  // stream label -> subscribed
     boost::asio::steady_timer reader_joined;
     bool reader_done_ = true;

@@ -18,10 +18,10 @@
 #include "replay/admission.hpp"
 #include "replay/faults.hpp"
 #include "replay/frame_window.hpp"
-#include "replay/report/lateness.hpp"
 #include "replay/live_connection.hpp"
 #include "replay/outlet.hpp"
 #include "replay/replay_clock.hpp"
+#include "replay/report/lateness.hpp"
 #include "replay/tape_plan.hpp"
 
 namespace mastotape::replay {
@@ -76,6 +76,5 @@ class Player {
     std::set<LiveConnection*> live_;
     Lateness lateness_;
 };
-
 
 }  // namespace mastotape::replay

@@ -12,8 +12,6 @@
 #include <iostream>
 #include <tuple>
 
-#include "schema/mastodon/client_protocol.hpp"
-#include "schema/mastodon/iso_time.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/descriptors.hpp"
@@ -24,10 +22,12 @@
 #include "replay/sse_outlet.hpp"
 #include "replay/streaming.hpp"
 #include "replay/websocket_outlet.hpp"
+#include "schema/mastodon/client_protocol.hpp"
+#include "schema/mastodon/iso_time.hpp"
 #include "schema/tape/background_thread.hpp"
+#include "schema/tape/tape_store.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
-#include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -250,7 +250,8 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         failure = e.what();
     }
     if (!failure.empty()) {
-        co_return json_response(req, http::status::internal_server_error, schema::error_json(failure));
+        co_return json_response(req, http::status::internal_server_error,
+                                schema::error_json(failure));
     }
     if (!r) {
         co_return std::nullopt;
@@ -394,7 +395,8 @@ net::awaitable<void> ReplayServer::Impl::serve_http(ServerStream& stream) {
             run_end.activity_ended();  // played, or refused
             co_return;
         }
-        if (auto sub = schema::sse_subscription(path, query); sub && req.method() == http::verb::get) {
+        if (auto sub = schema::sse_subscription(path, query);
+            sub && req.method() == http::verb::get) {
             const bool more = co_await serve_sse(streaming, stream, std::move(req), *sub);
             run_end.activity_ended();
             if (more) {

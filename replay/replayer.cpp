@@ -1,5 +1,5 @@
-// The public in-process replayer (replay/include/mastotape/replayer.hpp): a ReplayServer on a thread of
-// its own, driven through its control API.
+// The public in-process replayer (replay/include/mastotape/replayer.hpp): a ReplayServer on a
+// thread of its own, driven through its control API.
 
 #include "mastotape/replayer.hpp"
 
@@ -13,8 +13,8 @@
 
 #include "replay/replay_server.hpp"
 #include "schema/formats/scratch_tape.hpp"
-#include "schema/tape/tape_store.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/tape_store.hpp"
 
 namespace mastotape {
 namespace {
@@ -179,8 +179,8 @@ void Replayer::wait_for_client(int clients, double timeout_s) {
             throw std::runtime_error(
                 "wait_for_client: " + std::to_string(subscribed) + " of " +
                 std::to_string(clients) + " clients connected and subscribed after " +
-                std::to_string(timeout_s) + " s (" + std::to_string(j.at("live_connections").get<int>()) +
-                " live connections)");
+                std::to_string(timeout_s) + " s (" +
+                std::to_string(j.at("live_connections").get<int>()) + " live connections)");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

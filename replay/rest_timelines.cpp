@@ -6,8 +6,8 @@
 
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/text/json_array.hpp"
 #include "schema/mastodon/rest_endpoints.hpp"
+#include "schema/text/json_array.hpp"
 
 namespace mastotape::replay {
 namespace {

@@ -3,11 +3,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "schema/mastodon/heartbeats.hpp"
-#include "schema/mastodon/client_protocol.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {

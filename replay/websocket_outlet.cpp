@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <array>
 
-#include "schema/mastodon/heartbeats.hpp"
-#include "schema/mastodon/client_protocol.hpp"
-#include "schema/mastodon/frame_classifier.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
+#include "schema/mastodon/client_protocol.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
+#include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/streams.hpp"
 
 namespace mastotape::replay {
@@ -409,7 +409,8 @@ net::awaitable<void> refuse_upgrade(ServerStream& stream, int status,
 net::awaitable<void> serve_websocket(Streaming& s, ServerStream& stream, Request req,
                                      std::string query) {
     const std::string subprotocol(req[http::field::sec_websocket_protocol]);
-    const std::string token = schema::request_token(req[http::field::authorization], query, subprotocol);
+    const std::string token =
+        schema::request_token(req[http::field::authorization], query, subprotocol);
     if (auto problem = s.token_problem(token)) {
         co_await refuse_upgrade(stream, 401, *problem);
         co_return;

@@ -162,8 +162,9 @@ std::int64_t JsonlTransit::import_into(schema::TapeStore& store, const std::stri
 
 TapeTarget::TapeTarget(const std::string& path, schema::Compression compression) : path_(path) {
     if (schema::is_jsonl_path(path)) {
-        throw schema::TapeError(path + ": a JSONL tape is read here, never written in place; "
-                                       "give --out FILE.db (then `mastotape export` for JSONL)");
+        throw schema::TapeError(path +
+                                ": a JSONL tape is read here, never written in place; "
+                                "give --out FILE.db (then `mastotape export` for JSONL)");
     }
     if (schema::tape_is_new(path)) {
         fresh_.emplace(path);

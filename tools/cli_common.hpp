@@ -9,9 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/formats/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::tools {
 

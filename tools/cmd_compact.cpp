@@ -8,9 +8,9 @@
 #include <iostream>
 #include <memory>
 
+#include "schema/ops/tape_compact.hpp"
 #include "schema/tape/new_tape.hpp"
 #include "schema/tape/recorder_lock.hpp"
-#include "schema/ops/tape_compact.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -8,10 +8,10 @@
 #include <set>
 
 #include "replay/faults.hpp"
-#include "schema/tape/model.hpp"
 #include "schema/mastodon/streams.hpp"
 #include "schema/ops/synth.hpp"
 #include "schema/ops/tape_diff.hpp"
+#include "schema/tape/model.hpp"
 #include "tools/commands.hpp"
 #include "tools/man_page.hpp"
 

@@ -5,9 +5,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/formats/jsonl_tape.hpp"
 #include "schema/ops/tape_diff.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

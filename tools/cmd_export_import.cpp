@@ -5,10 +5,10 @@
 #include <memory>
 #include <optional>
 
+#include "schema/formats/har.hpp"
 #include "schema/formats/jsonl_tape.hpp"
 #include "tools/commands.hpp"
 #include "tools/output_file.hpp"
-#include "schema/formats/har.hpp"
 
 namespace mastotape::tools {
 namespace {

@@ -5,9 +5,9 @@
 #include <optional>
 
 #include "replay/replay_server.hpp"
-#include "schema/text/byte_codec.hpp"
 #include "schema/formats/scratch_tape.hpp"
 #include "schema/tape/tape_store.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "tools/commands.hpp"
 #include "tools/listen_address.hpp"
 #include "tools/output_file.hpp"

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/mastodon/iso_time.hpp"
-#include "schema/tape/recorder_lock.hpp"
 #include "schema/ops/session_stats.hpp"
+#include "schema/tape/recorder_lock.hpp"
 #include "schema/tape/tape_store.hpp"
 #include "tools/commands.hpp"
 

@@ -3,8 +3,8 @@
 #include <iostream>
 #include <memory>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/ops/synth.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "tools/commands.hpp"
 
 namespace mastotape::tools {

@@ -5,8 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/tape/tape_store.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "tools/commands.hpp"
 #include "tools/version.hpp"
 

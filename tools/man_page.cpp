@@ -41,15 +41,18 @@ using Examples = std::vector<std::pair<std::string, std::string>>;
 // What each page shows a newcomer first: a command and what it does.
 const std::map<std::string, Examples>& examples() {
     static const std::map<std::string, Examples> all{
-        {"", {{"tools/demo.sh", "Build, replay a bundled session, record it back and diff it."},
-              {"ACCESS_TOKEN=... mastotape record mastodon.social --stream user",
-               "Record a real instance's user stream into ./mastotape.db (Ctrl-C stops)."},
-              {"mastotape replay fixtures/user-gaps.jsonl --speed 10",
-               "Serve a recorded session as a Mastodon streaming server."}}},
+        {"",
+         {{"tools/demo.sh", "Build, replay a bundled session, record it back and diff it."},
+          {"ACCESS_TOKEN=... mastotape record mastodon.social --stream user",
+           "Record a real instance's user stream into ./mastotape.db (Ctrl-C stops)."},
+          {"mastotape replay fixtures/user-gaps.jsonl --speed 10",
+           "Serve a recorded session as a Mastodon streaming server."}}},
         {"record",
-         {{"ACCESS_TOKEN=... mastotape record mastodon.social \\\n    --stream user --stream hashtag=rust",
+         {{"ACCESS_TOKEN=... mastotape record mastodon.social \\\n    --stream user --stream "
+           "hashtag=rust",
            "Two streams over one WebSocket, into ./mastotape.db."},
-          {"mastotape record wss://streaming.example \\\n    --transport sse --stream public --db a.db",
+          {"mastotape record wss://streaming.example \\\n    --transport sse --stream public --db "
+           "a.db",
            "One stream over SSE, into a.db."}}},
         {"replay",
          {{"mastotape replay fixtures/user-gaps.jsonl --speed 10",
@@ -67,23 +70,30 @@ const std::map<std::string, Examples>& examples() {
           {"mastotape show --event update --json", "Its update frames as JSONL records."}}},
         {"stats", {{"mastotape stats --db fixtures/user-gaps.jsonl", "Counts, rates, gaps."}}},
         {"verify", {{"mastotape verify archive.db", "Check every invariant; exit 4 on damage."}}},
-        {"export", {{"mastotape export 2 -o fixture.jsonl", "Session 2 as a JSONL tape."},
-                    {"mastotape export --format har -o s.har", "As a HAR file for browsers."}}},
+        {"export",
+         {{"mastotape export 2 -o fixture.jsonl", "Session 2 as a JSONL tape."},
+          {"mastotape export --format har -o s.har", "As a HAR file for browsers."}}},
         {"import", {{"mastotape import fixture.jsonl --db t.db", "A JSONL tape into t.db."}}},
-        {"import-har", {{"mastotape import-har capture.har --db t.db",
-                         "The streaming entries of a HAR capture as a session."}}},
-        {"synth", {{"mastotape synth --events 1000 \\\n    --connection-ends eof,heartbeat-timeout",
-                    "A made-up session with two gaps."}}},
-        {"diff", {{"mastotape diff fixture.jsonl recorded.db --time-scale 10",
-                   "Compare a recording of a 10x replay with its original."}}},
-        {"cut", {{"mastotape cut --db archive.db --around-gap 41 \\\n    --before 60 --after 60 --out f.db",
-                  "Two minutes around gap 41 as a session of its own."}}},
+        {"import-har",
+         {{"mastotape import-har capture.har --db t.db",
+           "The streaming entries of a HAR capture as a session."}}},
+        {"synth",
+         {{"mastotape synth --events 1000 \\\n    --connection-ends eof,heartbeat-timeout",
+           "A made-up session with two gaps."}}},
+        {"diff",
+         {{"mastotape diff fixture.jsonl recorded.db --time-scale 10",
+           "Compare a recording of a 10x replay with its original."}}},
+        {"cut",
+         {{"mastotape cut --db archive.db --around-gap 41 \\\n    --before 60 --after 60 --out "
+           "f.db",
+           "Two minutes around gap 41 as a session of its own."}}},
         {"merge", {{"mastotape merge other.db --db archive.db", "Copy other.db's sessions in."}}},
         {"redact", {{"mastotape redact --db f.db --seed 1", "A session safe to publish."}}},
         {"compact", {{"mastotape compact --db big.db small.db", "A smaller copy."}}},
         {"plot", {{"mastotape plot -o session.svg", "The newest session as a picture."}}},
-        {"completion", {{"mastotape completion bash > /etc/bash_completion.d/mastotape",
-                         "Install the bash completion."}}},
+        {"completion",
+         {{"mastotape completion bash > /etc/bash_completion.d/mastotape",
+           "Install the bash completion."}}},
     };
     return all;
 }
@@ -173,9 +183,11 @@ std::string man_page(const CLI::App& app, const CLI::App* sub, const std::string
     std::string summary = self.get_description();
     summary = summary.substr(0, summary.find('\n'));
     std::string out = ".TH " + title + " 1 \"\" \"" + roff(version) + "\" \"User Commands\"\n";
-    out += ".SH NAME\n" + roff(name) + " \\- " + roff(sub ? summary : "record Mastodon streaming "
-                                                                   "sessions into tapes and "
-                                                                   "replay them") +
+    out += ".SH NAME\n" + roff(name) + " \\- " +
+           roff(sub ? summary
+                    : "record Mastodon streaming "
+                      "sessions into tapes and "
+                      "replay them") +
            "\n";
     out += ".SH SYNOPSIS\n";
     if (sub) {
@@ -202,22 +214,25 @@ std::string man_page(const CLI::App& app, const CLI::App* sub, const std::string
             out += ".PP\n" + roff(what) + "\n.PP\n.RS 4\n.EX\n" + roff(command) + "\n.EE\n.RE\n";
         }
     }
-    out += ".SH EXIT STATUS\n"
-           ".TP\n0\nSuccess.\n"
-           ".TP\n1\nFailure: a bad tape or file, an I/O error; for diff, the sessions differ; for "
-           "replay, a client missed an item (\\-\\-fail\\-on\\-missed) or \\-\\-timeout passed.\n"
-           ".TP\n2\nUsage: a bad command line, or input that cannot be read.\n"
-           ".TP\n3\nThe server refused the token (record).\n"
-           ".TP\n4\nverify found problems.\n";
-    out += ".SH ENVIRONMENT\n"
-           ".TP\nMASTOTAPE_DB\nThe tape when \\-\\-db is not given.\n"
-           ".TP\nACCESS_TOKEN, STREAMING_DOMAIN, STREAM\nThe recorder's token (never on the "
-           "command line) and the seed's variables.\n";
-    out += ".SH FILES\n"
-           ".TP\n./mastotape.db\nThe tape when neither \\-\\-db nor MASTOTAPE_DB says another.\n"
-           ".TP\n/usr/lib/systemd/system/mastotape\\-record@.service\nThe recorder as a "
-           "service: /etc/mastotape/NAME.conf and NAME.token, the tape in "
-           "/var/lib/mastotape/NAME.db.\n";
+    out +=
+        ".SH EXIT STATUS\n"
+        ".TP\n0\nSuccess.\n"
+        ".TP\n1\nFailure: a bad tape or file, an I/O error; for diff, the sessions differ; for "
+        "replay, a client missed an item (\\-\\-fail\\-on\\-missed) or \\-\\-timeout passed.\n"
+        ".TP\n2\nUsage: a bad command line, or input that cannot be read.\n"
+        ".TP\n3\nThe server refused the token (record).\n"
+        ".TP\n4\nverify found problems.\n";
+    out +=
+        ".SH ENVIRONMENT\n"
+        ".TP\nMASTOTAPE_DB\nThe tape when \\-\\-db is not given.\n"
+        ".TP\nACCESS_TOKEN, STREAMING_DOMAIN, STREAM\nThe recorder's token (never on the "
+        "command line) and the seed's variables.\n";
+    out +=
+        ".SH FILES\n"
+        ".TP\n./mastotape.db\nThe tape when neither \\-\\-db nor MASTOTAPE_DB says another.\n"
+        ".TP\n/usr/lib/systemd/system/mastotape\\-record@.service\nThe recorder as a "
+        "service: /etc/mastotape/NAME.conf and NAME.token, the tape in "
+        "/var/lib/mastotape/NAME.db.\n";
     out += ".SH SEE ALSO\n";
     if (sub) {
         out += ".BR mastotape (1)\n";

@@ -129,8 +129,9 @@ class SvgPlot {
         title += " · " + s.source + " · " + std::string(schema::to_string(s.transport));
         out_ += "<text x=\"12\" y=\"22\" font-size=\"16\" font-weight=\"bold\">" + xml(title) +
                 "</text>\n";
-        std::string line = schema::format_iso_ms(s.started_wall_ns) + " · " + format_duration(d_.length_ns) +
-                           " · " + std::to_string(d_.counts.events) + " events · " +
+        std::string line = schema::format_iso_ms(s.started_wall_ns) + " · " +
+                           format_duration(d_.length_ns) + " · " +
+                           std::to_string(d_.counts.events) + " events · " +
                            std::to_string(d_.counts.connections) + " connections · " +
                            std::to_string(d_.counts.gaps) + " gaps · " +
                            std::to_string(d_.counts.backfilled) + " backfilled";
@@ -374,7 +375,9 @@ class SvgPlot {
         lane_marks(
             1, times, "client-message", "#6a4c93",
             [&](std::size_t i) {
-                return xml("sent " + std::string(schema::to_string(shown[i]->kind)) + ": " + shown[i]->bytes, 200);
+                return xml("sent " + std::string(schema::to_string(shown[i]->kind)) + ": " +
+                               shown[i]->bytes,
+                           200);
             },
             "messages sent");
     }

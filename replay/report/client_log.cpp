@@ -119,9 +119,7 @@ std::string Attempts::pattern() const {
     }
     const double mean = sum_ / static_cast<double>(delays_);
     // Jitter is judged on three delays (two ratios) at least; with fewer, nothing is said.
-    const std::string jitter = ratios_ < 2        ? ""
-                               : spread() > 0.05 ? ", with jitter"
-                                                 : ", no jitter";
+    const std::string jitter = ratios_ < 2 ? "" : spread() > 0.05 ? ", with jitter" : ", no jitter";
     // Growing delays are a backoff however short they started (0.1, 0.2, 0.4 s...), and two
     // delays are one when the second grew (masto.js: 2 s, then 4 s).
     if ((ratios_ >= 2 && 3 * grew_ >= 2 * ratios_) || (ratios_ == 1 && grew_ == 1)) {

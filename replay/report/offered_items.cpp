@@ -7,8 +7,8 @@
 #include <set>
 
 #include "schema/mastodon/client_protocol.hpp"
-#include "schema/text/json_array.hpp"
 #include "schema/mastodon/rest_endpoints.hpp"
+#include "schema/text/json_array.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -43,8 +43,9 @@ std::vector<Head> heads_for(schema::TapeStore& store, const TapePlan& plan,
     scan.newest_first = false;
     for (auto& label : store.event_streams(session.id, event)) {
         const std::string text = label ? *label : sse_label;
-        const auto sub = std::find_if(subs.begin(), subs.end(),
-                                      [&](const auto& s) { return schema::label_matches(text, s); });
+        const auto sub = std::find_if(subs.begin(), subs.end(), [&](const auto& s) {
+            return schema::label_matches(text, s);
+        });
         if (sub != subs.end()) {
             scan.stream = std::move(label);
             heads.push_back(

@@ -426,8 +426,7 @@ void EntryReader::event_stream() {
     const json& times = member(e_, "_mastotapeFrameTimes");
     const bool timed = !blocks.empty() && times.is_array() && times.size() == blocks.size();
     const auto offset_of = [&](std::size_t i) {
-        return timed ? std::max(seconds_ns(times[i]) - d_.session.started_wall_ns,
-                                std::int64_t{0})
+        return timed ? std::max(seconds_ns(times[i]) - d_.session.started_wall_ns, std::int64_t{0})
                      : at;
     };
     handshake(blocks.empty() ? at : offset_of(0), ok);

@@ -5,12 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "schema/formats/har.hpp"
 #include "schema/mastodon/client_protocol.hpp"
-#include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
 #include "schema/mastodon/url.hpp"
-#include "schema/formats/har.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::schema {
 
@@ -214,13 +214,23 @@ json backfill_entry(const schema::Session& s, const std::vector<schema::Backfill
     return {{"startedDateTime", schema::format_iso_us(first.wall_ns)},
             {"time", 0},
             {"request",
-             {{"method", "GET"}, {"url", url}, {"httpVersion", "HTTP/1.1"},
-              {"cookies", json::array()}, {"headers", json::array()},
-              {"queryString", json::array()}, {"headersSize", -1}, {"bodySize", 0}}},
+             {{"method", "GET"},
+              {"url", url},
+              {"httpVersion", "HTTP/1.1"},
+              {"cookies", json::array()},
+              {"headers", json::array()},
+              {"queryString", json::array()},
+              {"headersSize", -1},
+              {"bodySize", 0}}},
             {"response",
-             {{"status", first.http_status}, {"statusText", ""}, {"httpVersion", "HTTP/1.1"},
-              {"cookies", json::array()}, {"headers", json::array()},
-              {"content", std::move(content)}, {"redirectURL", ""}, {"headersSize", -1},
+             {{"status", first.http_status},
+              {"statusText", ""},
+              {"httpVersion", "HTTP/1.1"},
+              {"cookies", json::array()},
+              {"headers", json::array()},
+              {"content", std::move(content)},
+              {"redirectURL", ""},
+              {"headersSize", -1},
               {"bodySize", -1}}},
             {"cache", json::object()},
             {"timings", {{"send", 0}, {"wait", 0}, {"receive", 0}}},
@@ -277,8 +287,9 @@ void export_har(schema::TapeStore& store, std::int64_t session_id, std::ostream&
                items[end].http_status == items[i].http_status) {
             ++end;
         }
-        const std::vector<schema::BackfillItem> page(items.begin() + static_cast<std::ptrdiff_t>(i),
-                                                     items.begin() + static_cast<std::ptrdiff_t>(end));
+        const std::vector<schema::BackfillItem> page(
+            items.begin() + static_cast<std::ptrdiff_t>(i),
+            items.begin() + static_cast<std::ptrdiff_t>(end));
         out << ',' << backfill_entry(s, page).dump(-1, ' ', false, json::error_handler_t::replace);
         i = end;
     }

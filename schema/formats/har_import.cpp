@@ -40,8 +40,7 @@ json parse_har(const std::string& text, const std::string& name) {
                                    " bytes): was it cut short?"
                              : "not JSON at byte " + std::to_string(e.byte)));
     }
-    if (!har.is_object() ||
-        !member(member(har, "log"), "entries").is_array()) {
+    if (!har.is_object() || !member(member(har, "log"), "entries").is_array()) {
         throw TapeError(name +
                         ": not a HAR file (a JSON object with log.entries); export one from the "
                         "browser's network panel with \"Save all as HAR\"");
@@ -121,8 +120,9 @@ std::vector<HarPage> rest_pages(const json& entries, const std::string& host) {
         const std::size_t q = url->target.find('?');
         HarPage page;
         page.endpoint = url->target.substr(0, q);
-        const std::string_view query =
-            q == std::string::npos ? std::string_view() : std::string_view(url->target).substr(q + 1);
+        const std::string_view query = q == std::string::npos
+                                           ? std::string_view()
+                                           : std::string_view(url->target).substr(q + 1);
         if (!schema::listed_items(page.endpoint, query)) {
             continue;
         }
@@ -136,9 +136,8 @@ std::vector<HarPage> rest_pages(const json& entries, const std::string& host) {
             continue;
         }
         page.wall_ns = *started;
-        page.query = q == std::string::npos
-                         ? ""
-                         : schema::without_access_token(url->target.substr(q + 1));
+        page.query =
+            q == std::string::npos ? "" : schema::without_access_token(url->target.substr(q + 1));
         const json& status = member(member(e, "response"), "status");
         page.status = status.is_number_integer() ? status.get<std::int64_t>() : 0;
         for (const auto item : *items) {
@@ -214,8 +213,8 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
                         " is not a streaming entry (those are: " + listed + ")");
     }
     std::vector<std::string> notes;
-    result.entries = entry ? std::vector<std::size_t>{*entry}
-                           : same_origin(entries, result.streaming, notes);
+    result.entries =
+        entry ? std::vector<std::size_t>{*entry} : same_origin(entries, result.streaming, notes);
     std::vector<HarDraft> drafts;
     for (const std::size_t i : result.entries) {
         drafts.push_back(read_har_entry(entries[i], i, name));

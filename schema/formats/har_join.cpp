@@ -39,9 +39,9 @@ void append_connection(HarDraft& out, HarDraft& d, SessionNumbering& n) {
         m.offset_ns += shift;
         out.batch.client_messages.push_back(std::move(m));
     }
-    if (d.session.ended_offset_ns && (!out.session.ended_offset_ns ||
-                                      *d.session.ended_offset_ns + shift >
-                                          *out.session.ended_offset_ns)) {
+    if (d.session.ended_offset_ns &&
+        (!out.session.ended_offset_ns ||
+         *d.session.ended_offset_ns + shift > *out.session.ended_offset_ns)) {
         out.session.ended_offset_ns = *d.session.ended_offset_ns + shift;
         out.session.ended_wall_ns = out.session.started_wall_ns + *out.session.ended_offset_ns;
     }

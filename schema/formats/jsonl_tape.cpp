@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/tape/rows.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "schema/tape/timeline.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -229,8 +229,7 @@ void get_fields(const json& o, Record& r) {
                            *v = get_enum<FrameKind>(o, key, frame_kind_from_string, "frame kind");
                        },
                        [&](SessionEnd* v) {
-                           *v = get_enum<SessionEnd>(o, key, session_end_from_string,
-                                                     "end reason");
+                           *v = get_enum<SessionEnd>(o, key, session_end_from_string, "end reason");
                        },
                        [&](MessageKind* v) {
                            *v = get_enum<MessageKind>(o, key, message_kind_from_string,

@@ -99,8 +99,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
-std::optional<Subscription> sse_subscription(std::string_view path,
-                                                     std::string_view query) {
+std::optional<Subscription> sse_subscription(std::string_view path, std::string_view query) {
     const auto only_media = query_param(query, "only_media");
     const auto tag = query_param(query, "tag");
     const auto list = query_param(query, "list");

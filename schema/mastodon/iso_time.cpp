@@ -79,15 +79,13 @@ std::string format_iso_ms(std::int64_t wall_ns) {
     return date_time(c.tm, ".%03lldZ", static_cast<long long>(c.sub_ns / 1'000'000));
 }
 
-std::string format_iso_date(std::int64_t wall_ns) {
-    return format_iso_ms(wall_ns).substr(0, 10);
-}
+std::string format_iso_date(std::int64_t wall_ns) { return format_iso_ms(wall_ns).substr(0, 10); }
 
 std::string http_date(std::int64_t wall_ns) {
     static constexpr std::array<const char*, 7> kDays{"Sun", "Mon", "Tue", "Wed",
                                                       "Thu", "Fri", "Sat"};
-    static constexpr std::array<const char*, 12> kMonths{
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const Civil c = civil(wall_ns);
     char out[40];
     std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d GMT",

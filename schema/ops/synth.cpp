@@ -11,11 +11,11 @@
 
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
-#include "schema/text/json_text.hpp"
 #include "schema/mastodon/streams.hpp"
 #include "schema/ops/synth_content.hpp"
 #include "schema/tape/session_numbering.hpp"
 #include "schema/tape/session_settings.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -238,7 +238,8 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
             t += 100'000;
         }
         if (o_.error_frame && !resubscribe) {
-            emit_client(t, MessageKind::text, "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
+            emit_client(t, MessageKind::text,
+                        "{\"type\":\"subscribe\",\"stream\":\"public:nope\"}");
             emit_frame(t + 4 * kMs, FrameKind::error,
                        "{\"error\":\"Unknown stream type\",\"status\":400}");
         }

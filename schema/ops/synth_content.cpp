@@ -5,9 +5,9 @@
 #include <ctime>
 
 #include "schema/mastodon/iso_time.hpp"
-#include "schema/text/json_text.hpp"
 #include "schema/mastodon/rest_endpoints.hpp"
 #include "schema/mastodon/streams.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {

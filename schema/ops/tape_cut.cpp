@@ -68,7 +68,8 @@ class Cutter {
         s.started_wall_ns += lo_;
         s.ended_offset_ns = hi_ - lo_;
         s.ended_wall_ns = s.started_wall_ns + (hi_ - lo_);
-        s.end_reason = hi_ == end_ && session_.ended_offset_ns ? session_.end_reason : SessionEnd::stopped;
+        s.end_reason =
+            hi_ == end_ && session_.ended_offset_ns ? session_.end_reason : SessionEnd::stopped;
         s.end_detail = hi_ == end_ ? session_.end_detail : "";
         out_ << header_jsonl(s) << '\n';
         std::int64_t read = 0;
@@ -187,8 +188,8 @@ class Cutter {
         const auto& streams = spec_.streams;
         if (!streams.empty() && f.columns.stream) {
             const auto named = subscription_of_label(*f.columns.stream);
-            return named && std::find(streams.begin(), streams.end(), named->stream) !=
-                                streams.end();
+            return named &&
+                   std::find(streams.begin(), streams.end(), named->stream) != streams.end();
         }
         return true;
     }

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "schema/text/byte_codec.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
+#include "schema/text/byte_codec.hpp"
 
 namespace mastotape::schema {
 namespace {
@@ -251,32 +251,33 @@ class Differ {
         auto by_connection = [this](Side& s) {
             std::map<std::int64_t, std::vector<ClientMessage>> out;
             for (auto& m : s.store.client_messages(s.id)) {
-                if (ignored("heartbeats") && (m.kind == MessageKind::ping || m.kind == MessageKind::pong)) {
+                if (ignored("heartbeats") &&
+                    (m.kind == MessageKind::ping || m.kind == MessageKind::pong)) {
                     continue;
                 }
                 out[s.position_of(m.connection_idx)].push_back(std::move(m));
             }
             return out;
         };
-        for_each_key(
-            by_connection(a_), by_connection(b_),
-            [this](std::int64_t p, const auto& la, const auto& lb) {
-                const std::string where = "client messages on connection " + std::to_string(p);
-                if (la.size() != lb.size()) {
-                    differ("client", where + ": " + std::to_string(la.size()) + " in A, " +
-                                         std::to_string(lb.size()) + " in B");
-                    return;
-                }
-                for (std::size_t i = 0; i < la.size(); ++i) {
-                    if (la[i].kind != lb[i].kind || la[i].bytes != lb[i].bytes) {
-                        differ("client", where + ", message " + std::to_string(i) + ": A " +
-                                             std::string(to_string(la[i].kind)) + " " +
-                                             preview(la[i].bytes, 50) + " | B " +
-                                             std::string(to_string(lb[i].kind)) + " " +
-                                             preview(lb[i].bytes, 50));
-                    }
-                }
-            });
+        for_each_key(by_connection(a_), by_connection(b_),
+                     [this](std::int64_t p, const auto& la, const auto& lb) {
+                         const std::string where =
+                             "client messages on connection " + std::to_string(p);
+                         if (la.size() != lb.size()) {
+                             differ("client", where + ": " + std::to_string(la.size()) + " in A, " +
+                                                  std::to_string(lb.size()) + " in B");
+                             return;
+                         }
+                         for (std::size_t i = 0; i < la.size(); ++i) {
+                             if (la[i].kind != lb[i].kind || la[i].bytes != lb[i].bytes) {
+                                 differ("client", where + ", message " + std::to_string(i) +
+                                                      ": A " + std::string(to_string(la[i].kind)) +
+                                                      " " + preview(la[i].bytes, 50) + " | B " +
+                                                      std::string(to_string(lb[i].kind)) + " " +
+                                                      preview(lb[i].bytes, 50));
+                             }
+                         }
+                     });
     }
 
     void compare_gaps() {

@@ -6,11 +6,11 @@
 #include <cctype>
 #include <random>
 
+#include "schema/formats/jsonl_tape.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/url.hpp"
-#include "schema/text/json_text.hpp"
-#include "schema/formats/jsonl_tape.hpp"
 #include "schema/tape/timeline.hpp"
+#include "schema/text/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {

@@ -1,9 +1,9 @@
 #pragma once
 
-// `mastotape redact`: a session made safe to publish (schema/ops/redactor.hpp), as a JSONL tape that
-// import reads into a new session. Two passes over the session with flat memory: the first reads
-// the ids (for their offsets), the second writes every record with its entities redacted: event
-// frames (their envelopes rebuilt around the redacted payload), backfilled items and their
+// `mastotape redact`: a session made safe to publish (schema/ops/redactor.hpp), as a JSONL tape
+// that import reads into a new session. Two passes over the session with flat memory: the first
+// reads the ids (for their offsets), the second writes every record with its entities redacted:
+// event frames (their envelopes rebuilt around the redacted payload), backfilled items and their
 // queries, connection URLs and headers, the session's source.
 
 #include <cstdint>

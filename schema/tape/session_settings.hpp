@@ -16,9 +16,9 @@
 namespace mastotape::schema {
 
 struct SessionSettings {
-    std::optional<std::uint64_t> synth_seed;            // made by `synth --seed`
+    std::optional<std::uint64_t> synth_seed;           // made by `synth --seed`
     std::optional<std::int64_t> heartbeat_timeout_ms;  // a silence this long ended a connection
-    std::optional<TokenIn> token_in;                    // how the recorder sent the token
+    std::optional<TokenIn> token_in;                   // how the recorder sent the token
     bool recorder_lock = false;  // "recorder_lock":"ofd": the recorder holds an OFD lock on it
 
     std::string to_json() const;

@@ -365,8 +365,9 @@ std::optional<std::int64_t> TapeStore::first_seq_at(std::int64_t session_id,
 }
 
 FrameCursor TapeStore::frames_from_offset(std::int64_t session_id, std::int64_t offset_ns) {
-    return frames_from_seq(session_id, first_seq_at(session_id, offset_ns)
-                                           .value_or(std::numeric_limits<std::int64_t>::max()));
+    return frames_from_seq(
+        session_id,
+        first_seq_at(session_id, offset_ns).value_or(std::numeric_limits<std::int64_t>::max()));
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> TapeStore::heartbeats(std::int64_t session_id) {

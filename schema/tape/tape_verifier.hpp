@@ -18,7 +18,9 @@ namespace mastotape::schema {
 constexpr std::int64_t kMaxOffsetNs = 100LL * 366 * 24 * 3600 * 1'000'000'000;
 
 // Whether `offset` is a time a tape can hold.
-constexpr bool offset_in_range(std::int64_t offset) { return offset >= 0 && offset <= kMaxOffsetNs; }
+constexpr bool offset_in_range(std::int64_t offset) {
+    return offset >= 0 && offset <= kMaxOffsetNs;
+}
 
 // The record a problem is about, so that `import` can name the line it came from.
 struct RecordRef {

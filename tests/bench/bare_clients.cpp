@@ -355,7 +355,6 @@ int bench_drain(const std::string& url, int clients, DrainMode mode) {
     return total > 0 ? 0 : 1;
 }
 
-
 int bench_first(const std::string& url, int count) {
     const unsigned short port = port_of(url);
     std::vector<double> ms;

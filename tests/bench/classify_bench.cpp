@@ -1,7 +1,7 @@
 // The hot path of recording: classifying each incoming frame (kind, stream label, event, object id)
-// from its bytes. Compares the shipped simdjson classifier with the same work done by nlohmann/json,
-// on synthesized frames shaped like the real server's. Prints frames/s for both and their ratio.
-// Usage: classify_bench [FRAMES]
+// from its bytes. Compares the shipped simdjson classifier with the same work done by
+// nlohmann/json, on synthesized frames shaped like the real server's. Prints frames/s for both and
+// their ratio. Usage: classify_bench [FRAMES]
 
 #include <algorithm>
 #include <chrono>
@@ -62,7 +62,8 @@ double frames_per_second(const std::vector<std::string>& frames, F&& classify) {
     for (const auto& f : frames) {
         ids += classify(f).object_id ? 1 : 0;
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (ids == 0) {
         std::fprintf(stderr, "no ids classified\n");
     }
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
     }
     std::sort(simd.begin(), simd.end());
     std::sort(nl.begin(), nl.end());
-    std::printf("frames %zu, mean size %.0f B\n", frames.size(), bytes / static_cast<double>(frames.size()));
+    std::printf("frames %zu, mean size %.0f B\n", frames.size(),
+                bytes / static_cast<double>(frames.size()));
     std::printf("simdjson  frames/s min %.0f median %.0f max %.0f\n", simd[0], simd[1], simd[2]);
     std::printf("nlohmann  frames/s min %.0f median %.0f max %.0f\n", nl[0], nl[1], nl[2]);
     std::printf("ratio simdjson/nlohmann (median) %.2f\n", simd[1] / nl[1]);

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <memory>
 #include <mastotape/replayer.hpp>
+#include <memory>
 #include <stdexcept>
 #include <string>
 

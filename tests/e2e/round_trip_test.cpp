@@ -5,17 +5,17 @@
 // new round trip goes where it balances the two, about 50 s each).
 
 #include <catch2/catch.hpp>
-#include <optional>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "record/recorder.hpp"
-#include "schema/mastodon/client_protocol.hpp"
 #include "replay/replay_server.hpp"
 #include "schema/formats/jsonl_tape.hpp"
+#include "schema/mastodon/client_protocol.hpp"
 #include "schema/ops/synth.hpp"
 #include "schema/ops/tape_cut.hpp"
 #include "schema/ops/tape_diff.hpp"

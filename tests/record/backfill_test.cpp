@@ -54,9 +54,8 @@ struct OneGap {
         return out;
     }
     int from(const std::string& endpoint) const {
-        return static_cast<int>(std::count_if(items.begin(), items.end(), [&](const auto& item) {
-            return item.first == endpoint;
-        }));
+        return static_cast<int>(std::count_if(
+            items.begin(), items.end(), [&](const auto& item) { return item.first == endpoint; }));
     }
 };
 
@@ -97,22 +96,21 @@ OneGap notifications_backfill(ScriptedServer& rest) {
 TEST_CASE("Each endpoint gets the whole backfill limit, and a limit that cut one short is said") {
     // Issue 16, item 8: in a storm of gaps the home timeline used the whole limit, the
     // notifications were never fetched, and each gap still said `ok`.
-    ScriptedServer rest(std::vector<ScriptedServer::Script>(
-        40, [](ScriptedServer& s, int fd) {
-            const std::string head = s.read_request(fd);
-            const std::string origin = "http://127.0.0.1:" + std::to_string(s.port());
-            if (head.find("GET /api/v1/timelines/home") == 0) {
-                // A timeline with no end: a full page and a link to more, every time.
-                s.send(fd, ok(statuses(900000, 40), origin + "/api/v1/timelines/home?min_id=1"));
-            } else if (head.find("min_id=500") != std::string::npos) {
-                s.send(fd, ok(statuses(503, 3), origin + "/api/v1/notifications?min_id=503"));
-            } else {
-                s.send(fd, ok("[]", ""));
-            }
-        }));
-    const OneGap r = backfill_once(
-        rest, {{"user", ""}},
-        {{"/api/v1/timelines/home", "100"}, {"/api/v1/notifications", "500"}}, 50);
+    ScriptedServer rest(std::vector<ScriptedServer::Script>(40, [](ScriptedServer& s, int fd) {
+        const std::string head = s.read_request(fd);
+        const std::string origin = "http://127.0.0.1:" + std::to_string(s.port());
+        if (head.find("GET /api/v1/timelines/home") == 0) {
+            // A timeline with no end: a full page and a link to more, every time.
+            s.send(fd, ok(statuses(900000, 40), origin + "/api/v1/timelines/home?min_id=1"));
+        } else if (head.find("min_id=500") != std::string::npos) {
+            s.send(fd, ok(statuses(503, 3), origin + "/api/v1/notifications?min_id=503"));
+        } else {
+            s.send(fd, ok("[]", ""));
+        }
+    }));
+    const OneGap r =
+        backfill_once(rest, {{"user", ""}},
+                      {{"/api/v1/timelines/home", "100"}, {"/api/v1/notifications", "500"}}, 50);
     CHECK(r.from("/api/v1/timelines/home") == 50);
     CHECK(r.from("/api/v1/notifications") == 3);
     CHECK(r.gap.backfilled == 53);
@@ -139,16 +137,17 @@ ScriptedServer::Script timeline_to(int last) {
         const int newest = std::min(last, min_id + limit);
         const std::string origin = "http://127.0.0.1:" + std::to_string(s.port());
         s.send(fd, ok(statuses(newest, newest - min_id),
-                      newest > min_id ? origin + "/api/v1/timelines/home?limit=" +
-                                            std::to_string(limit) +
-                                            "&min_id=" + std::to_string(newest)
-                                      : ""));
+                      newest > min_id
+                          ? origin + "/api/v1/timelines/home?limit=" + std::to_string(limit) +
+                                "&min_id=" + std::to_string(newest)
+                          : ""));
     };
 }
 
 }  // namespace
 
-TEST_CASE("A limit keeps the items right after the gap's start and asks for no more than it keeps") {
+TEST_CASE(
+    "A limit keeps the items right after the gap's start and asks for no more than it keeps") {
     // Before, a page of 40 was asked for and its first items kept: with a limit of 50, statuses
     // 101-120 were left out in the middle of what was kept (Mastodon sends a page newest first).
     ScriptedServer rest(std::vector<ScriptedServer::Script>(10, timeline_to(300)));

@@ -96,8 +96,7 @@ TEST_CASE("A connection that delivers its one event and breaks gets a growing ba
     // drops was asked again 1.4 times a second at the default start of 1 s.
     ScriptedServer server(std::vector<ScriptedServer::Script>(200, [](ScriptedServer& s, int fd) {
         s.upgrade(fd);
-        s.send(fd, test::ws_frame(
-                       1, R"({"stream":["user"],"event":"delete","payload":"1"})"));
+        s.send(fd, test::ws_frame(1, R"({"stream":["user"],"event":"delete","payload":"1"})"));
         s.read_until_closed(fd, 50);
     }));
     record_two_seconds(server);
@@ -204,13 +203,15 @@ TEST_CASE("An attempt that never got an HTTP response stores no status, and why 
     CHECK(conns[4].end_detail == "HTTP 503 Service Unavailable");
 }
 
-TEST_CASE("The recorder's --max-reconnects counts them in a row: a healthy connection starts over") {
+TEST_CASE(
+    "The recorder's --max-reconnects counts them in a row: a healthy connection starts over") {
     // Before, it counted every reconnect of the session: a recording of weeks gave up after N of
     // a server's ordinary restarts.
     using test::ws_frame;
     const auto one_event = [](ScriptedServer& s, int fd) {  // and a heartbeat: healthy
         s.upgrade(fd);
-        s.send(fd, ws_frame(1, R"({"stream":["user"],"event":"update","payload":"{\"id\":\"1\"}"})"));
+        s.send(fd,
+               ws_frame(1, R"({"stream":["user"],"event":"update","payload":"{\"id\":\"1\"}"})"));
         s.send(fd, ws_frame(9, ""));
     };
     const auto refuse = [](ScriptedServer& s, int fd) {

@@ -203,7 +203,8 @@ TEST_CASE("On a terminal the recorder keeps one status line up to date, elsewher
     const std::string record = std::string("'") + MASTOTAPE_BINARY + "' record " + replay.url +
                                " --db tty.db --max-events 30";
     const std::string cmd = "cd '" + dir.path().string() + "' && ACCESS_TOKEN=" + kProcessToken +
-                            " script -qefc \"" + record + "\" typescript > tty.out 2>&1 < /dev/null";
+                            " script -qefc \"" + record +
+                            "\" typescript > tty.out 2>&1 < /dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
     const auto tty = read_file(dir.file("tty.out"));
     CHECK_THAT(tty, Catch::Contains("\r\033[K"));  // the line is rewritten in place

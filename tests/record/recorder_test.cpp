@@ -476,8 +476,9 @@ TEST_CASE(
     CHECK(wire_records(tape) == expected);
     // The pong sent back for the ping, with its payload, after it.
     const auto sent = tape.client_messages(1);
-    const auto pong =
-        std::find_if(sent.begin(), sent.end(), [](const auto& m) { return m.kind == schema::MessageKind::pong; });
+    const auto pong = std::find_if(sent.begin(), sent.end(), [](const auto& m) {
+        return m.kind == schema::MessageKind::pong;
+    });
     REQUIRE(pong != sent.end());
     CHECK(pong->bytes == "p1");
     CHECK(pong->connection_idx == 0);

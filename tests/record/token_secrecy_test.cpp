@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <map>
 
-#include "schema/text/byte_codec.hpp"
-#include "schema/tape/tape_store.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "schema/text/byte_codec.hpp"
 #include "tests/record/scripted_server.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"

@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "schema/text/json_array.hpp"
 #include "schema/ops/synth.hpp"
+#include "schema/text/json_array.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
 #include "tests/test_support.hpp"
@@ -240,7 +240,8 @@ TEST_CASE("A catch-up before the stream is back misses the gap, and each client'
     TempDir dir;
     replay::ReplayOptions o;
     o.tape = make_tape(dir, statuses_with_gap(3));
-    o.speed = 2;  // the gap's recorded failures: about 0.75 to 1.5 s, the reconnect 0.5 to 1 s later
+    o.speed =
+        2;  // the gap's recorded failures: about 0.75 to 1.5 s, the reconnect 0.5 to 1 s later
     o.client_report = true;
     const Ids in_gap = gap_ids(o.tape);
     RunningReplay replay(o);

@@ -12,14 +12,12 @@
 
 using namespace mastotape;
 using namespace mastotape::test;
-using replay::ControlRequest;
 using replay::control_refusal;
+using replay::ControlRequest;
 
 namespace {
 
-ControlRequest local(std::string_view method) {
-    return {method, true, "127.0.0.1:4000", "", ""};
-}
+ControlRequest local(std::string_view method) { return {method, true, "127.0.0.1:4000", "", ""}; }
 
 int refusal_status(const ControlRequest& r, std::string_view path, std::string_view query = "",
                    std::string_view token = "") {
@@ -72,14 +70,14 @@ TEST_CASE("The control API answers this machine's user, or the required token fr
         REQUIRE(refusal);
         CHECK(refusal->status == 403);
         CHECK_THAT(refusal->body, Catch::Contains("Host"));
-        for (const char* host : {"localhost:4000", "127.0.0.1", "127.8.9.1:80", "[::1]:4000",
-                                 "localhost"}) {
+        for (const char* host :
+             {"localhost:4000", "127.0.0.1", "127.8.9.1:80", "[::1]:4000", "localhost"}) {
             r.host = host;
             INFO(host);
             CHECK(refusal_status(r, pause) == 0);
         }
-        for (const char* host : {"", "localhost.evil.example", "128.0.0.1", "[::2]:4000",
-                                 "127.0.0.1.evil.example"}) {
+        for (const char* host :
+             {"", "localhost.evil.example", "128.0.0.1", "[::2]:4000", "127.0.0.1.evil.example"}) {
             r.host = host;
             INFO(host);
             CHECK(refusal_status(r, pause) == 403);
@@ -132,13 +130,15 @@ TEST_CASE("On the wire the control API acts on a local POST only and sends no CO
     CHECK_THAT(ok, !Catch::Contains("Access-Control"));
     CHECK(refusals() == 3);
     // The required token opens it from any Host, but only with POST for an action.
-    CHECK_THAT(raw_http(port, "POST /_mastotape/faults?clear=1 HTTP/1.1\r\nHost: replay.test\r\n"
-                              "Authorization: Bearer s3cret\r\nContent-Length: 0\r\n"
-                              "Connection: close\r\n\r\n"),
+    CHECK_THAT(raw_http(port,
+                        "POST /_mastotape/faults?clear=1 HTTP/1.1\r\nHost: replay.test\r\n"
+                        "Authorization: Bearer s3cret\r\nContent-Length: 0\r\n"
+                        "Connection: close\r\n\r\n"),
                Catch::StartsWith("HTTP/1.1 200"));
     CHECK(refusals() == 0);
-    const auto head = raw_http(port, "HEAD /_mastotape/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                     "Connection: close\r\n\r\n");
+    const auto head = raw_http(port,
+                               "HEAD /_mastotape/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Connection: close\r\n\r\n");
     CHECK_THAT(head, Catch::StartsWith("HTTP/1.1 200"));
     CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
 }

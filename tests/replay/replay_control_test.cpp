@@ -46,8 +46,9 @@ TEST_CASE("On a virtual clock nothing plays until the control API moves time, fr
     }
     CHECK_FALSE(ws.next(0.3));
 
-    const auto ping = std::find_if(frames.begin() + 4, frames.end(),
-                                   [](const auto& f) { return f.columns.kind == schema::FrameKind::ping; });
+    const auto ping = std::find_if(frames.begin() + 4, frames.end(), [](const auto& f) {
+        return f.columns.kind == schema::FrameKind::ping;
+    });
     REQUIRE(ping != frames.end());
     j = post_json(port, "/_mastotape/clock/run-to?next=heartbeat");
     CHECK(offset_of(j) == ping->offset_ns);

@@ -219,7 +219,7 @@ TEST_CASE("Over SSE a WebSocket tape's silence stays silent: no :thump 30 s past
     sse.send("GET /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(sse.wait_for(":)"));
     post_json(replay.port(),
-             "/_mastotape/clock/advance?ms=" + std::to_string((end - 1'000'000'000) / 1'000'000));
+              "/_mastotape/clock/advance?ms=" + std::to_string((end - 1'000'000'000) / 1'000'000));
     sse.settle();
     std::size_t thumps = 0;
     for (const auto& c : body_chunks(sse.data())) {
@@ -239,7 +239,7 @@ TEST_CASE("A client that comes back inside a recorded silence gets no fresh :thu
     const auto advance_to = [&](std::int64_t ns) {
         const auto now = get_json(replay.port(), "/_mastotape/status")["tape_offset_ns"];
         post_json(replay.port(), "/_mastotape/clock/advance?ms=" +
-                                    std::to_string((ns - now.get<std::int64_t>()) / 1'000'000));
+                                     std::to_string((ns - now.get<std::int64_t>()) / 1'000'000));
     };
     {
         RawConn first(replay.port());

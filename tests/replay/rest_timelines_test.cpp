@@ -12,8 +12,8 @@
 #include <catch2/catch.hpp>
 
 #include "replay/rest_timelines.hpp"
-#include "schema/text/json_array.hpp"
 #include "schema/tape/tape_store.hpp"
+#include "schema/text/json_array.hpp"
 #include "tests/test_support.hpp"
 
 namespace mastotape {

@@ -254,26 +254,27 @@ TEST_CASE("Health, HEAD, a CORS preflight and an unknown path get the real serve
     auto [status, fields] = parse_head(conn.data());
     CHECK(status == "HTTP/1.1 200 OK");
     CHECK(names(fields) == std::vector<std::string>{"X-Powered-By", "X-Request-Id",
-                                                    "Access-Control-Allow-Origin",
-                                                    "Content-Type", "Cache-Control", "Date",
-                                                    "Connection", "Keep-Alive",
-                                                    "Transfer-Encoding"});
+                                                    "Access-Control-Allow-Origin", "Content-Type",
+                                                    "Cache-Control", "Date", "Connection",
+                                                    "Keep-Alive", "Transfer-Encoding"});
     CHECK(field(fields, "Content-Type") == "text/plain");
     CHECK(body_chunks(conn.data()) == std::vector<std::string>{"OK"});
 
     // HEAD: the same head and nothing after it, so the next answer starts right there.
     conn.data().clear();
-    conn.send("HEAD /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n"
-              "GET /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    conn.send(
+        "HEAD /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /api/v1/streaming/health HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(conn.wait_for("0\r\n\r\n"));
     const auto head_end = conn.data().find("\r\n\r\n");
     REQUIRE(head_end != std::string::npos);
     CHECK(conn.data().compare(head_end + 4, 9, "HTTP/1.1 ") == 0);
 
     conn.data().clear();
-    conn.send("OPTIONS /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n"
-              "Origin: https://client.example\r\nAccess-Control-Request-Method: GET\r\n"
-              "Access-Control-Request-Headers: authorization\r\n\r\n");
+    conn.send(
+        "OPTIONS /api/v1/streaming/user HTTP/1.1\r\nHost: x\r\n"
+        "Origin: https://client.example\r\nAccess-Control-Request-Method: GET\r\n"
+        "Access-Control-Request-Headers: authorization\r\n\r\n");
     REQUIRE(conn.wait_for("\r\n\r\n"));
     std::tie(status, fields) = parse_head(conn.data());
     CHECK(status == "HTTP/1.1 204 No Content");

@@ -58,14 +58,13 @@ TEST_CASE("replay --listen takes HOST:PORT whole or says what is wrong in one li
     // refused as not loopback.
     TempDir dir;
     REQUIRE(run_mastotape("synth --events 3 -q", dir).exit_code == 0);
-    for (const auto& [listen, says] :
-         {std::pair{"127.0.0.1:abc", "not a number from 0 to 65535"},
-          std::pair{"127.0.0.1:99999", "not a number from 0 to 65535"},
-          std::pair{"127.0.0.1:", "not a number from 0 to 65535"},
-          std::pair{"127.0.0.1:-1", "not a number from 0 to 65535"},
-          std::pair{"4000", "is not HOST:PORT"},
-          std::pair{"::1:4000", "put an IPv6 address in brackets"},
-          std::pair{"example.org:4000", "is not an IP address"}}) {
+    for (const auto& [listen, says] : {std::pair{"127.0.0.1:abc", "not a number from 0 to 65535"},
+                                       std::pair{"127.0.0.1:99999", "not a number from 0 to 65535"},
+                                       std::pair{"127.0.0.1:", "not a number from 0 to 65535"},
+                                       std::pair{"127.0.0.1:-1", "not a number from 0 to 65535"},
+                                       std::pair{"4000", "is not HOST:PORT"},
+                                       std::pair{"::1:4000", "put an IPv6 address in brackets"},
+                                       std::pair{"example.org:4000", "is not an IP address"}}) {
         INFO(listen);
         const auto r = run_mastotape(std::string("replay --listen ") + listen, dir);
         CHECK(r.exit_code == 2);
@@ -86,9 +85,10 @@ TEST_CASE("replay --listen takes HOST:PORT whole or says what is wrong in one li
 TEST_CASE("replay --listen [::1]:0 serves on IPv6 loopback") {
     TempDir dir;
     REQUIRE(run_mastotape("synth --events 3 -q", dir).exit_code == 0);
-    const auto r = run_mastotape("replay --listen [::1]:0 --max-speed --exit-when-done "
-                                 "--exit-grace 0.1 --timeout 1",
-                                 dir);
+    const auto r = run_mastotape(
+        "replay --listen [::1]:0 --max-speed --exit-when-done "
+        "--exit-grace 0.1 --timeout 1",
+        dir);
     INFO(r.err);
     CHECK_THAT(r.out, Catch::StartsWith("listening ws://[::1]:"));
 }

@@ -69,9 +69,9 @@ TEST_CASE("cmake --install puts a working mastotape, its man pages and completio
         const std::string page =
             bash("gzip -dc '" + prefix + "/share/man/man1/mastotape-" + sub + ".1.gz'\n", dir);
         CHECK_THAT(page, Catch::StartsWith(".TH MASTOTAPE-"));
-        for (const char* section : {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS",
-                                    ".SH EXAMPLES", ".SH EXIT STATUS", ".SH FILES",
-                                    ".SH SEE ALSO"}) {
+        for (const char* section :
+             {".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH EXAMPLES",
+              ".SH EXIT STATUS", ".SH FILES", ".SH SEE ALSO"}) {
             CHECK_THAT(page, Catch::Contains(section));
         }
         CHECK_THAT(page, Catch::Contains("\\fB\\-\\-help\\fR"));
@@ -79,9 +79,8 @@ TEST_CASE("cmake --install puts a working mastotape, its man pages and completio
     }
     const std::string replay =
         bash("gzip -dc '" + prefix + "/share/man/man1/mastotape-replay.1.gz'\n", dir);
-    CHECK_THAT(replay, Catch::Contains("\\-\\-virtual\\-clock") &&
-                           Catch::Contains("\\-\\-fault") && Catch::Contains("Clocks") &&
-                           Catch::Contains("control API"));
+    CHECK_THAT(replay, Catch::Contains("\\-\\-virtual\\-clock") && Catch::Contains("\\-\\-fault") &&
+                           Catch::Contains("Clocks") && Catch::Contains("control API"));
     // Laid out by man for an 80-column terminal: no line runs over.
     if (std::filesystem::exists("/usr/bin/man")) {
         CHECK(bash("MANWIDTH=80 man -l '" + prefix +

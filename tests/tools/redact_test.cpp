@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/formats/jsonl_tape.hpp"
+#include "schema/mastodon/frame_classifier.hpp"
 #include "schema/ops/synth.hpp"
 #include "tests/replay/running_replay.hpp"
 #include "tests/replay/wire_client.hpp"
@@ -249,7 +249,8 @@ TEST_CASE("redact maps the ids inside a group_key and replaces X-Request-Id") {
     const auto request_ids = [&](std::int64_t session) {
         std::set<std::string> out;
         for (const auto& c : store.connections(session)) {
-            const Json h = Json::parse(c.response_headers_json.empty() ? "{}" : c.response_headers_json);
+            const Json h =
+                Json::parse(c.response_headers_json.empty() ? "{}" : c.response_headers_json);
             if (h.contains("X-Request-Id")) {
                 out.insert(h["X-Request-Id"].get<std::string>());
             }
@@ -270,8 +271,8 @@ TEST_CASE("redact maps the ids inside a group_key and replaces X-Request-Id") {
         auto cursor = store.frames_from_seq(session, 1);
         for (schema::Frame f; cursor.next(f);) {
             if (f.columns.event == "notification") {
-                out.push_back(Json::parse(
-                    *schema::event_payload(schema::Transport::websocket, f.bytes)));
+                out.push_back(
+                    Json::parse(*schema::event_payload(schema::Transport::websocket, f.bytes)));
             }
         }
         return out;

@@ -35,10 +35,10 @@ TEST_CASE("The systemd unit passes systemd-analyze verify without a warning") {
     CHECK(r.exit_code == 0);
     CHECK(r.out.empty());
     // Sandboxed: what is left is the network a recorder needs.
-    const RunResult security =
-        run_bash("systemd-analyze security --offline=true mastotape-record@archive.service 2>&1 |"
-                 " sed -n 's/.*Overall exposure level for [^:]*: \\([0-9.]*\\).*/\\1/p'\n",
-                 dir);
+    const RunResult security = run_bash(
+        "systemd-analyze security --offline=true mastotape-record@archive.service 2>&1 |"
+        " sed -n 's/.*Overall exposure level for [^:]*: \\([0-9.]*\\).*/\\1/p'\n",
+        dir);
     INFO(security.out);
     REQUIRE_FALSE(security.out.empty());
     CHECK(std::stod(security.out) <= 3.0);

@@ -4,10 +4,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "schema/tape/tape_store.hpp"
-#include "schema/mastodon/url.hpp"
-#include "tests/test_support.hpp"
 #include "schema/formats/har.hpp"
+#include "schema/mastodon/url.hpp"
+#include "schema/tape/tape_store.hpp"
+#include "tests/test_support.hpp"
 
 using mastotape::test::read_file;
 using mastotape::test::run_mastotape;
@@ -286,7 +286,8 @@ TEST_CASE("An SSE session goes to HAR as its body, and comes back with the same 
     CHECK(n == a.counts(1).frames);
 }
 
-TEST_CASE("A session exported as HAR comes back whole: connections, gaps, backfill, equal by diff") {
+TEST_CASE(
+    "A session exported as HAR comes back whole: connections, gaps, backfill, equal by diff") {
     // Issue 36, item 13: it came back as one session per connection (13 of its 40 events in
     // the first).
     for (const std::string transport : {"websocket", "sse"}) {
@@ -300,15 +301,15 @@ TEST_CASE("A session exported as HAR comes back whole: connections, gaps, backfi
             REQUIRE(run_mastotape("export --db t.db --format har -o s.har", dir).exit_code == 0);
             const auto r = run_mastotape("import-har s.har --db back.db", dir);
             REQUIRE(r.exit_code == 0);
-            CHECK_THAT(r.out, Catch::Contains("(10 connections, ") &&
-                                  Catch::Contains(", 3 gaps, "));
+            CHECK_THAT(r.out,
+                       Catch::Contains("(10 connections, ") && Catch::Contains(", 3 gaps, "));
             CHECK_THAT(r.err, !Catch::Contains("no time for each SSE event"));
             // Failed attempts and their places too; frame times within HAR's microsecond.
-            const auto d = run_mastotape(
-                "diff --strict-attempts --time-tolerance 0.002 t.db back.db", dir);
+            const auto d =
+                run_mastotape("diff --strict-attempts --time-tolerance 0.002 t.db back.db", dir);
             CHECK(d.exit_code == 0);
-            CHECK_THAT(d.out, Catch::StartsWith("equal: 4 connections, ") &&
-                                  Catch::Contains(" 3 gaps, "));
+            CHECK_THAT(d.out,
+                       Catch::StartsWith("equal: 4 connections, ") && Catch::Contains(" 3 gaps, "));
             CHECK(run_mastotape("verify --db back.db", dir).exit_code == 0);
             TapeStore a(dir.file("t.db"), OpenMode::read);
             TapeStore b(dir.file("back.db"), OpenMode::read);
@@ -330,7 +331,8 @@ TEST_CASE("A session exported as HAR comes back whole: connections, gaps, backfi
     }
 }
 
-TEST_CASE("A browser's HAR with a reconnect comes in as one session, its timeline fetch the gap's") {
+TEST_CASE(
+    "A browser's HAR with a reconnect comes in as one session, its timeline fetch the gap's") {
     // What Chrome saves of the web UI across a dropped stream: the stream, the timeline it
     // fetched on coming back, the stream again; and another instance's stream, left out.
     json har = chrome_har();

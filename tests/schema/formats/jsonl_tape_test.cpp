@@ -56,7 +56,8 @@ std::string set_value(const std::string& text, const std::string& key, const std
 std::string line_with(const std::string& text, const std::string& needle) {
     const auto pos = text.find(needle);
     REQUIRE(pos != std::string::npos);
-    return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+    return std::to_string(1 +
+                          std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
 }
 
 }  // namespace
@@ -190,12 +191,14 @@ TEST_CASE("Import refuses what verify would, at the line of the record it is abo
     }
     SECTION("frames on a connection without a handshake") {
         const auto bad = set_value(good, "handshake_offset_ns", "null");
-        CHECK_THAT(import_error(store, bad),
-                   Catch::StartsWith("x.jsonl:" + line_with(bad, "{\"type\":\"frame\",\"seq\":1,") +
-                                     ": frame 1 came on connection 0, whose handshake never finished"));
+        CHECK_THAT(
+            import_error(store, bad),
+            Catch::StartsWith("x.jsonl:" + line_with(bad, "{\"type\":\"frame\",\"seq\":1,") +
+                              ": frame 1 came on connection 0, whose handshake never finished"));
     }
     SECTION("a gap after a connection that is not recorded") {
-        const auto bad = replace_once(good, "\"idx\":0,\"from_conn\":0", "\"idx\":0,\"from_conn\":4");
+        const auto bad =
+            replace_once(good, "\"idx\":0,\"from_conn\":0", "\"idx\":0,\"from_conn\":4");
         CHECK_THAT(import_error(store, bad),
                    Catch::StartsWith("x.jsonl:" + line_with(bad, "\"from_conn\":4") +
                                      ": gap 0 follows connection 4, which is not recorded"));
@@ -211,13 +214,13 @@ TEST_CASE("Import refuses what verify would, at the line of the record it is abo
                                      ": backfill item 2 names gap 3, which is not recorded"));
     }
     SECTION("a connection that ends before its frames") {
-        const auto bad = set_value(good, "ended_offset_ns", "39338767",
-                                   good.find("{\"type\":\"connection\""));
+        const auto bad =
+            set_value(good, "ended_offset_ns", "39338767", good.find("{\"type\":\"connection\""));
         CHECK_THAT(import_error(store, bad), Catch::Contains("lies outside its connection's time"));
     }
     SECTION("a frame at an absurd offset (INT64_MAX made the replayer spin)") {
-        const auto bad = set_value(good, "offset_ns", "9223372036854775807",
-                                   good.rfind("{\"type\":\"frame\""));
+        const auto bad =
+            set_value(good, "offset_ns", "9223372036854775807", good.rfind("{\"type\":\"frame\""));
         CHECK_THAT(import_error(store, bad),
                    Catch::StartsWith("x.jsonl:" + line_with(bad, "9223372036854775807")));
         CHECK_THAT(import_error(store, bad), Catch::Contains("outside what a tape can hold"));

@@ -24,8 +24,8 @@ TEST_CASE("Each form of a UTC time is written one way") {
     CHECK(format_iso_ms(-1'000'000) == "1969-12-31T23:59:59.999Z");
     CHECK(format_iso_us(-1'000'000) == "1969-12-31T23:59:59.999000Z");
     // Every field in range and back: leap day, year end.
-    for (const char* iso : {"2024-02-29T23:59:59.000Z", "2025-12-31T00:00:00.500Z",
-                            "1999-01-01T12:34:56.789Z"}) {
+    for (const char* iso :
+         {"2024-02-29T23:59:59.000Z", "2025-12-31T00:00:00.500Z", "1999-01-01T12:34:56.789Z"}) {
         INFO(iso);
         CHECK(format_iso_ms(*parse_iso(iso)) == iso);
     }

@@ -53,8 +53,7 @@ TEST_CASE("An event's item is on its stream's list only when the stream carries 
     CHECK_FALSE(endpoint_of({"user", ""}, "conversation"));
     CHECK(endpoint_of({"direct", ""}, "conversation")->path == "/api/v1/conversations");
     CHECK_FALSE(endpoint_of({"public", ""}, "notification"));
-    CHECK(endpoint_of({"user:notification", ""}, "notification")->path ==
-          "/api/v1/notifications");
+    CHECK(endpoint_of({"user:notification", ""}, "notification")->path == "/api/v1/notifications");
     CHECK(endpoint_of({"hashtag:local", "rust"}, "update")->key() ==
           "/api/v1/timelines/tag/rust?local=true");
     for (const char* lost : {"delete", "status.update", "announcement", "notifications_merged"}) {

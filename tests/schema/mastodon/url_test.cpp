@@ -81,7 +81,8 @@ TEST_CASE("Any absolute URL splits into its parts as written") {
     CHECK(plain->path.empty());
     CHECK(split_url("https://files.example:8443?q")->port == "8443");
     CHECK(split_url("https://[::1]/x")->host == "::1");
-    for (const char* bad : {"", "example.social", "://x", "https://", "https:///path", "https://[::1"}) {
+    for (const char* bad :
+         {"", "example.social", "://x", "https://", "https:///path", "https://[::1"}) {
         INFO(bad);
         CHECK_FALSE(split_url(bad));
     }

@@ -105,8 +105,8 @@ TEST_CASE("What killed writers left beside a tape is removed, but not a live wri
     const std::string dead = std::to_string(child);
     const std::string alive = std::to_string(::getpid());
     for (const std::string& name : {"t.db.partial-" + dead, "t.db.partial-" + dead + "-wal",
-                                   "t.db.partial-" + alive, "t.db.cut-" + dead + ".jsonl",
-                                   std::string("t.db.partial-x"), "other.db.partial-" + dead}) {
+                                    "t.db.partial-" + alive, "t.db.cut-" + dead + ".jsonl",
+                                    std::string("t.db.partial-x"), "other.db.partial-" + dead}) {
         std::ofstream(dir.file(name)) << "x";
     }
     CHECK(schema::remove_dead_leftovers(dir.file("t.db"), ".partial-", "") == 2);

@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/tape/migrations.hpp"
 #include "schema/ops/synth.hpp"
+#include "schema/tape/migrations.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "tests/tape_helpers.hpp"
 #include "tests/test_support.hpp"

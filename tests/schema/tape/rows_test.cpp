@@ -203,9 +203,12 @@ TEST_CASE("Every field of every record survives the store and an export and impo
 TEST_CASE("What the tape keeps by name has the names it always had, and reads back") {
     // The tape format and JSONL: these strings are on disk; a change here is a format change.
     const std::vector<std::pair<SessionEnd, std::string_view>> ends{
-        {SessionEnd::open, ""},         {SessionEnd::stopped, "stopped"},
-        {SessionEnd::duration, "duration"}, {SessionEnd::count, "count"},
-        {SessionEnd::error, "error"},   {SessionEnd::interrupted, "interrupted"}};
+        {SessionEnd::open, ""},
+        {SessionEnd::stopped, "stopped"},
+        {SessionEnd::duration, "duration"},
+        {SessionEnd::count, "count"},
+        {SessionEnd::error, "error"},
+        {SessionEnd::interrupted, "interrupted"}};
     for (const auto& [value, name] : ends) {
         CHECK(to_string(value) == name);
         CHECK(session_end_from_string(name) == value);

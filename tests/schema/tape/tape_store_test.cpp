@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/tape/migrations.hpp"
 #include "schema/ops/synth.hpp"
+#include "schema/tape/migrations.hpp"
 #include "tests/test_support.hpp"
 
 using namespace mastotape::schema;

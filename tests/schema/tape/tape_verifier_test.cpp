@@ -71,8 +71,9 @@ TEST_CASE("Verify finds tampered frames") {
     SECTION("an offset past what a tape can hold") {
         db.exec("UPDATE frames SET offset_ns = 9223372036854775807 WHERE seq = 30");
         TapeStore store(path, OpenMode::read);
-        CHECK(mentions(verify_tape(store, false, 0),
-                       "frame 30 is at offset 9223372036854775807 ns, outside what a tape can hold"));
+        CHECK(
+            mentions(verify_tape(store, false, 0),
+                     "frame 30 is at offset 9223372036854775807 ns, outside what a tape can hold"));
     }
     SECTION("a negative offset") {
         db.exec("UPDATE connections SET started_offset_ns = -5 WHERE idx = 0");
