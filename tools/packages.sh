@@ -23,7 +23,8 @@ build_packages=(
 test_packages=(
     catch2 openssl sqlite3 shellcheck
     python3 python3-mastodon python3-websockets python3-pytest python3-venv python3-setuptools
-    python3-wheel dpkg-dev clang libclang-rt-14-dev iproute2 chromium systemd
+    python3-wheel dpkg-dev clang libclang-rt-14-dev clang-format clang-tidy iproute2 chromium
+    systemd
 )
 
 # Node.js for masto.js, wscat, puppeteer-core and the Node helper: installed only where no `node`

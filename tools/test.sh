@@ -64,6 +64,8 @@ PY
 say "packages (tools/packages.sh: build and test)"
 install_packages build test
 install_node_packages
+say "lint (tools/lint.sh: clang-format)"
+bash tools/lint.sh
 say "disk: $(fsync_latency)"
 # -g1: line tables and functions, enough for a backtrace; full debug info costs a quarter more
 # compile time (websocket_outlet.cpp: 49 s against 37 s at -O2). -O1: the tests need an
