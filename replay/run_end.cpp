@@ -14,8 +14,6 @@ namespace {
 
 namespace net = boost::asio;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-// How often the quiet after the last stream is looked at.
-constexpr auto kQuietCheck = std::chrono::milliseconds(50);
 
 SteadyClock::duration seconds(double s) {
     return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(s));
@@ -35,39 +33,42 @@ void RunEnd::request_ended() {
 }
 
 void RunEnd::activity_ended() {
-    last_activity_ = SteadyClock::now();
-    if (exit_when_done_ && probe_.live_streams() == 0) {
-        stop_when_quiet();
+    if (!exit_when_done_) {
+        return;
+    }
+    if (!watching_) {
+        watching_ = true;  // its first run is posted: until then quiet_ is not set
+        net::co_spawn(ioc_, watch_quiet(), net::detached);
+    }
+    // Each ending starts the grace over: the timer's wait ends (aborted) and waits on anew.
+    quiet_deadline_ = SteadyClock::now() + grace_;
+    if (quiet_ != nullptr) {
+        quiet_->expires_at(quiet_deadline_);
     }
 }
 
 // The clients are done when no stream is open and no client connected, was refused or asked
 // anything for the grace: a client that read what it wanted and left, one that played the whole
-// tape, one that gave up. Stops the server then; gives up waiting when a stream starts.
-void RunEnd::stop_when_quiet() {
-    if (waiting_for_quiet_) {
-        return;
+// tape, one that gave up. Stops the server then. The timer is armed by the endings, never polled:
+// a stream or request still under way when it fires waits for its own ending to arm it again.
+net::awaitable<void> RunEnd::watch_quiet() {
+    net::steady_timer timer(ioc_);
+    quiet_ = &timer;
+    timer.expires_at(quiet_deadline_);
+    for (;;) {
+        const auto [ec] = co_await timer.async_wait(kUseTuple);
+        if (ec == net::error::operation_aborted) {
+            continue;  // re-armed by an ending
+        }
+        if (probe_.live_streams() == 0 && in_flight_ == 0) {
+            ended_by_clients_ = true;
+            ioc_.stop();
+            break;
+        }
+        timer.expires_at(SteadyClock::time_point::max());
     }
-    waiting_for_quiet_ = true;
-    net::co_spawn(
-        ioc_,
-        [this]() -> net::awaitable<void> {
-            net::steady_timer tick(ioc_);
-            for (;;) {
-                tick.expires_after(kQuietCheck);
-                co_await tick.async_wait(kUseTuple);
-                if (probe_.live_streams() > 0) {
-                    break;
-                }
-                if (in_flight_ == 0 && SteadyClock::now() - last_activity_ >= grace_) {
-                    ended_by_clients_ = true;
-                    ioc_.stop();
-                    break;
-                }
-            }
-            waiting_for_quiet_ = false;
-        },
-        net::detached);
+    quiet_ = nullptr;
+    watching_ = false;
 }
 
 void RunEnd::start_timeout(net::steady_timer& timer, double timeout_s) {

@@ -4,6 +4,7 @@
 // and no connection, refusal or request for exit_grace_s); with --timeout, when that has passed,
 // done or not. Network thread only.
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -39,15 +40,18 @@ class RunEnd {
     bool timed_out() const { return timed_out_; }
 
    private:
-    void stop_when_quiet();
+    boost::asio::awaitable<void> watch_quiet();
 
     boost::asio::io_context& ioc_;
     bool exit_when_done_;
     SteadyClock::duration grace_;
     Probe probe_;
     int in_flight_ = 0;
-    SteadyClock::time_point last_activity_{};
-    bool waiting_for_quiet_ = false;
+    // The quiet's timer, in watch_quiet's frame (which the io_context owns: this object outlives
+    // it), and when the quiet ends unless something happens first.
+    boost::asio::steady_timer* quiet_ = nullptr;
+    SteadyClock::time_point quiet_deadline_{};
+    bool watching_ = false;
     bool ended_by_clients_ = false;
     bool timed_out_ = false;
 };
