@@ -159,14 +159,20 @@ RecordResult Recorder::run() {
     // second interrupt stops everything is left undone.
     {
         auto rest_work = net::make_work_guard(impl.rest_ioc);
-        std::thread rest([&impl] {
+        const std::jthread rest([&impl] {
             schema::make_this_thread_background();
             impl.rest_ioc.run();
         });
+        // Before the thread is joined, however the network loop ends (a throw included).
+        struct StopRest {
+            decltype(rest_work)& work;
+            net::io_context& ioc;
+            ~StopRest() {
+                work.reset();
+                ioc.stop();
+            }
+        } stop_rest{rest_work, impl.rest_ioc};
         impl.ioc.run();
-        rest_work.reset();
-        impl.rest_ioc.stop();
-        rest.join();
     }
     if (impl.status_line) {
         std::cerr << "\r\033[K" << impl.session.status(true) << '\n';

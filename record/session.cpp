@@ -25,7 +25,6 @@ namespace net = boost::asio;
 using schema::FrameKind;
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-constexpr auto kWriterPoll = std::chrono::milliseconds(2);
 // Reading held back this long by the writer is reported as a disk that is not keeping up.
 constexpr auto kSlowDisk = std::chrono::milliseconds(500);
 // A connection up this long has proved the server works, even with nothing received.
@@ -100,6 +99,15 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     // says why.
     wo.on_error = [this](const std::string& error) {
         net::post(ioc_, [this, error] { request_stop(schema::SessionEnd::error, error, true); });
+    };
+    // Posted: the wait it ends is the network thread's (and began before the room came, since
+    // writer_room() asks has_room() on that thread before it waits).
+    wo.on_room = [this] {
+        net::post(ioc_, [this] {
+            if (room_ != nullptr) {
+                room_->cancel();
+            }
+        });
     };
     writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, wo);
 
@@ -187,17 +195,23 @@ void RecordingSession::push(TapeWriter::Record r) {
 
 bool RecordingSession::writer_has_room() { return writer_->has_room(); }
 
-// Holds reading while the writer is behind (WriterOptions::queue_limit_bytes).
+// Holds reading while the writer is behind (WriterOptions::queue_limit_bytes), until the writer
+// says it has room (on_room cancels the wait). A pause shorter than kSlowDisk is the writer
+// taking its next batch, not a slow disk.
 net::awaitable<void> RecordingSession::writer_room() {
-    // A pause shorter than a batch interval is the writer taking its next batch, not a slow disk.
-    const auto since = std::chrono::steady_clock::now();
+    net::steady_timer room(ioc_);
+    room.expires_after(kSlowDisk);
+    room_ = &room;
+    struct Forget {
+        net::steady_timer*& room;
+        ~Forget() { room = nullptr; }
+    } forget{room_};
     while (!writer_->has_room()) {
-        if (std::chrono::steady_clock::now() - since > kSlowDisk) {
+        const auto [ec] = co_await room.async_wait(kUseTuple);
+        if (!ec) {
             report_backpressure();
+            room.expires_at(net::steady_timer::time_point::max());
         }
-        net::steady_timer pause(ioc_);
-        pause.expires_after(kWriterPoll);
-        co_await pause.async_wait(kUseTuple);
     }
 }
 

@@ -108,8 +108,9 @@ class RecordingSession final : public ConnectionEvents {
     Rejections rejections_;
     Backoff backoff_;
     boost::asio::steady_timer backoff_timer_;
-    StreamConnection* live_ = nullptr;  // the attempt under way, while run() awaits it
-    RequestCanceller discovery_;        // a stop ends the discovery in flight
+    boost::asio::steady_timer* room_ = nullptr;  // writer_room()'s wait, while it waits
+    StreamConnection* live_ = nullptr;           // the attempt under way, while run() awaits it
+    RequestCanceller discovery_;                 // a stop ends the discovery in flight
 
     // Counters (network thread only).
     schema::SessionNumbering numbering_;

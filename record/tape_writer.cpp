@@ -91,14 +91,6 @@ std::string TapeWriter::error() const {
     return error_;
 }
 
-void TapeWriter::flush_now() {
-    std::unique_lock lock(mutex_);
-    const std::int64_t target = flushes_done_ + 1;
-    flush_requested_ = true;
-    wake_.notify_all();
-    drained_.wait(lock, [&] { return flushes_done_ >= target || !thread_.joinable(); });
-}
-
 void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
                         schema::SessionEnd reason, const std::string& detail) {
     // The writer thread commits what is queued and goes: nothing runs beside the session's end
@@ -208,12 +200,12 @@ void TapeWriter::run() {
     for (;;) {
         std::deque<Record> items;
         bool stop = false;
-        bool flushing = false;
+        bool took = false;
         {
             std::unique_lock lock(mutex_);
             const auto deadline = last_commit + options_.batch_interval;
             wake_.wait_until(lock, deadline, [&] {
-                return stopping_ || flush_requested_ || queue_.size() >= options_.batch_records ||
+                return stopping_ || queue_.size() >= options_.batch_records ||
                        (options_.sync_full && !queue_.empty());
             });
             const std::size_t take = options_.sync_full
@@ -225,11 +217,14 @@ void TapeWriter::run() {
                 queue_.pop_front();
             }
             queued_records_ = queue_.size();
-            flushing = flush_requested_ && queue_.empty();
+            took = take > 0;
             stop = stopping_ && queue_.empty();
             if (!error_.empty()) {
                 items.clear();  // storage failed: keep what is committed, write nothing more
             }
+        }
+        if (took && options_.on_room && has_room()) {
+            options_.on_room();
         }
         try {
             // An empty batch still refreshes `updated_wall_ns`, which tells a live recording from
@@ -240,18 +235,7 @@ void TapeWriter::run() {
             fail(e.what());
         }
         last_commit = std::chrono::steady_clock::now();
-        {
-            std::lock_guard lock(mutex_);
-            if (flushing) {
-                flush_requested_ = false;
-                ++flushes_done_;
-                drained_.notify_all();
-            }
-        }
         if (stop) {
-            std::lock_guard lock(mutex_);
-            ++flushes_done_;
-            drained_.notify_all();
             return;
         }
     }

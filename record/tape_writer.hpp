@@ -34,6 +34,9 @@ struct WriterOptions {
     // names the file being written (deleted, or another file moved over it), after which what is
     // queued is still committed and finish() saves it all beside the path.
     std::function<void(const std::string&)> on_error;
+    // Called on the writer thread each time it has taken a batch and has_room() holds again: the
+    // network side, held back, may read on.
+    std::function<void()> on_room;
 };
 
 class TapeWriter {
@@ -58,8 +61,6 @@ class TapeWriter {
     // When the tape's path lost the file, copies the tape to rescue_path() (see rescued()).
     void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, schema::SessionEnd reason,
                 const std::string& detail);
-    // Commits everything queued so far and returns (for a second Ctrl-C).
-    void flush_now();
     // The first storage error, empty when none; once set, nothing more is written.
     std::string error() const;
     // After finish(): when the tape's path lost the file, one line for the user saying so and
@@ -84,14 +85,11 @@ class TapeWriter {
     WriterOptions options_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::condition_variable drained_;
     std::deque<Record> queue_;
     // Written under mutex_, read without it by has_room() (asked before every read).
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_records_{0};
     bool stopping_ = false;
-    bool flush_requested_ = false;
-    std::int64_t flushes_done_ = 0;
     std::string error_;
     std::string path_problem_;  // written once by the writer thread, under mutex_
     std::string rescued_;

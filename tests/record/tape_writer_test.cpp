@@ -26,8 +26,10 @@ TEST_CASE("The writer queue is bounded in bytes: room goes at half, push says fu
     }
     record::WriterOptions o;
     o.queue_limit_bytes = 64 * 1024;
-    o.batch_interval = std::chrono::hours(1);  // nothing is written until asked
-    o.batch_records = 1'000'000;
+    o.batch_interval = std::chrono::hours(1);  // nothing is written before the 17th record
+    o.batch_records = 17;
+    std::atomic<int> rooms{0};
+    o.on_room = [&] { ++rooms; };
     record::TapeWriter writer(std::make_unique<schema::TapeStore>(path, schema::OpenMode::write),
                               session_id, o);
     auto frame = [&](std::int64_t seq) {
@@ -52,7 +54,10 @@ TEST_CASE("The writer queue is bounded in bytes: room goes at half, push says fu
     }
     CHECK(seq == 16);
     CHECK_FALSE(writer.has_room());
-    writer.flush_now();
+    CHECK(rooms.load() == 0);
+    // The 17th makes a batch: the writer takes it and says there is room again, once.
+    CHECK_FALSE(writer.push(frame(++seq)));
+    REQUIRE(mastotape::test::eventually([&] { return rooms.load() == 1; }, 5));
     CHECK(writer.has_room());
     CHECK(writer.push(frame(++seq)));
     writer.finish(1, 1, schema::SessionEnd::count, "");
@@ -135,12 +140,16 @@ TEST_CASE("The first storage error is handed to on_error once, and nothing more 
         std::make_unique<schema::TapeStore>(tape.path, schema::OpenMode::write), tape.session_id,
         o);
     writer.push(tape.frame(1));
-    writer.flush_now();
+    {
+        schema::TapeStore committed(tape.path, schema::OpenMode::read);
+        REQUIRE(mastotape::test::eventually(
+            [&] { return committed.counts(tape.session_id).frames == 1; }, 5));
+    }
     // A frame that breaks the gapless seq's uniqueness: its commit fails, as a full disk's would.
     writer.push(tape.frame(1));
     REQUIRE(mastotape::test::eventually([&] { return calls.load() > 0; }, 5));
     writer.push(tape.frame(2));
-    writer.flush_now();
+    writer.finish(1, 1, schema::SessionEnd::error, "");
     CHECK(calls.load() == 1);
     CHECK_FALSE(said.empty());
     CHECK(writer.error() == said);
