@@ -204,12 +204,4 @@ int Admission::reset(const std::string& name) {
     return n;
 }
 
-bool Admission::all_finished() const {
-    if (clients_.empty()) {
-        return false;
-    }
-    return std::all_of(clients_.begin(), clients_.end(),
-                       [](const auto& entry) { return entry.second.finished; });
-}
-
 }  // namespace mastotape::replay

@@ -123,8 +123,6 @@ class Admission {
 
     // Starts the named client over ("" : every client); returns how many were reset.
     int reset(const std::string& name);
-    // Every client has played the whole tape (and there is at least one).
-    bool all_finished() const;
 
    private:
     Admitted decide(ClientState& c);
