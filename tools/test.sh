@@ -64,7 +64,7 @@ PY
 say "packages (tools/packages.sh: build and test)"
 install_packages build test
 install_node_packages
-say "lint (tools/lint.sh: clang-format)"
+say "lint (tools/lint.sh: clang-format, clang-tidy over schema/)"
 bash tools/lint.sh
 say "disk: $(fsync_latency)"
 # -g1: line tables and functions, enough for a backtrace; full debug info costs a quarter more

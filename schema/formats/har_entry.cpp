@@ -27,9 +27,9 @@ std::string text_of(const json& j, const char* key) {
 }
 
 const json& member(const json& j, const char* key) {
-    static const json null;
+    static const json kNull;
     const auto it = j.find(key);
-    return it != j.end() ? *it : null;
+    return it != j.end() ? *it : kNull;
 }
 
 // The HAR's header list as the tape keeps response headers: a JSON object text, in order, with
@@ -199,7 +199,7 @@ class EntryReader {
     }
 
     std::string bytes_of(const json& m, std::size_t i, bool base64) const {
-        const std::string data = text_of(m, "data");
+        std::string data = text_of(m, "data");
         if (!base64) {
             return data;
         }

@@ -30,8 +30,14 @@ void put_data(json& m, const std::string& bytes, bool text) {
     }
 }
 
-// Epoch seconds to the microsecond, as HAR writes a message's time.
-double seconds(std::int64_t wall_ns) { return static_cast<double>(wall_ns / kUs) / 1e6; }
+// Nanoseconds in whole microseconds, as `unit` (1e6: seconds, as HAR writes a message's time;
+// 1000: milliseconds, its timings).
+double whole_us(std::int64_t ns, double unit) {
+    const std::int64_t us = ns / kUs;
+    return static_cast<double>(us) / unit;
+}
+
+double seconds(std::int64_t wall_ns) { return whole_us(wall_ns, 1e6); }
 
 json message(const char* type, std::int64_t wall_ns, int opcode, const std::string& bytes) {
     json m = {{"type", type}, {"time", seconds(wall_ns)}, {"opcode", opcode}};
@@ -82,7 +88,7 @@ class EntryWriter {
         const std::int64_t end =
             c_.ended_offset_ns.value_or(c_.started_offset_ns) - c_.started_offset_ns;
         json e = {{"startedDateTime", schema::format_iso_us(wall(c_.started_offset_ns))},
-                  {"time", static_cast<double>(std::max(handshake, end) / kUs) / 1000},
+                  {"time", whole_us(std::max(handshake, end), 1000)},
                   {"request", request()},
                   {"response", response()},
                   {"cache", json::object()},
@@ -92,7 +98,7 @@ class EntryWriter {
                     {"connect", -1},
                     {"ssl", -1},
                     {"send", 0},
-                    {"wait", static_cast<double>(handshake / kUs) / 1000},
+                    {"wait", whole_us(handshake, 1000)},
                     {"receive", 0}}}};
         if (c_.end_cause != schema::EndCause::none) {
             e["_mastotapeEnd"] = {

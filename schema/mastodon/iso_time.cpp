@@ -128,7 +128,7 @@ std::optional<std::int64_t> parse_iso(std::string_view text) {
         if (!oh || !om || text[at + 3] != ':' || text.size() != at + 6) {
             return std::nullopt;
         }
-        offset_s = (text[at] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
+        offset_s = (text[at] == '+' ? 1 : -1) * (std::int64_t{*oh} * 3600 + std::int64_t{*om} * 60);
     } else if (at + 1 != text.size() || text[at] != 'Z') {
         return std::nullopt;
     }

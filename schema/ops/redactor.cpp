@@ -254,7 +254,7 @@ std::string Redactor::host(std::string_view h) {
     if (it != hosts_.end()) {
         return it->second;
     }
-    const std::string made = "instance-" + std::to_string(hosts_.size() + 1) + ".example";
+    std::string made = "instance-" + std::to_string(hosts_.size() + 1) + ".example";
     hosts_.emplace(key, made);
     return made;
 }

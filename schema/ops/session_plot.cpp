@@ -89,14 +89,14 @@ void read_frames(TapeStore& store, std::int64_t session_id, const PlotOptions& o
 }  // namespace
 
 std::int64_t choose_bin_ns(std::int64_t length_ns, int max_bins) {
-    static constexpr std::array<std::int64_t, 24> ladder = {
+    static constexpr std::array<std::int64_t, 24> kLadder = {
         10 * kMs,        20 * kMs,        50 * kMs,        100 * kMs,      200 * kMs,
         500 * kMs,       kSecond,         2 * kSecond,     5 * kSecond,    10 * kSecond,
         15 * kSecond,    30 * kSecond,    60 * kSecond,    120 * kSecond,  300 * kSecond,
         600 * kSecond,   900 * kSecond,   1800 * kSecond,  3600 * kSecond, 7200 * kSecond,
         10800 * kSecond, 21600 * kSecond, 43200 * kSecond, 86400 * kSecond};
     const std::int64_t bins = std::max(1, max_bins);
-    for (const std::int64_t width : ladder) {
+    for (const std::int64_t width : kLadder) {
         if (length_ns / width < bins) {
             return width;
         }

@@ -88,7 +88,7 @@ std::string around(const std::string& bytes, std::size_t at) {
 // the empty one.
 template <typename Map, typename F>
 void for_each_key(const Map& a, const Map& b, F f) {
-    static const typename Map::mapped_type none{};
+    static const typename Map::mapped_type kNone{};
     std::set<typename Map::key_type> keys;
     for (const auto& entry : a) {
         keys.insert(entry.first);
@@ -99,7 +99,7 @@ void for_each_key(const Map& a, const Map& b, F f) {
     for (const auto& key : keys) {
         const auto ia = a.find(key);
         const auto ib = b.find(key);
-        f(key, ia == a.end() ? none : ia->second, ib == b.end() ? none : ib->second);
+        f(key, ia == a.end() ? kNone : ia->second, ib == b.end() ? kNone : ib->second);
     }
 }
 

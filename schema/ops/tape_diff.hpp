@@ -20,9 +20,9 @@ namespace mastotape::schema {
 
 // What `ignore` may name.
 inline const std::set<std::string>& diff_aspects() {
-    static const std::set<std::string> aspects{"timing", "backfill", "heartbeats",
-                                               "client", "ends",     "gaps"};
-    return aspects;
+    static const std::set<std::string> kAspects{"timing", "backfill", "heartbeats",
+                                                "client", "ends",     "gaps"};
+    return kAspects;
 }
 
 struct DiffOptions {

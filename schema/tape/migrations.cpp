@@ -144,8 +144,8 @@ ALTER TABLE backfill_items ADD COLUMN checksum INTEGER;
 }  // namespace
 
 const std::vector<std::string_view>& migrations() {
-    static const std::vector<std::string_view> all{kVersion1, kVersion2, kVersion3, kVersion4};
-    return all;
+    static const std::vector<std::string_view> kAll{kVersion1, kVersion2, kVersion3, kVersion4};
+    return kAll;
 }
 
 }  // namespace mastotape::schema

@@ -180,11 +180,14 @@ void read_row(SQLite::Statement& st, Record& r, const std::string& path, BlobUnp
     }
 }
 
+// A type, which parentheses round the argument would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MASTOTAPE_ROW_SQL(Record)                                                   \
     template std::string columns_of<Record>();                                      \
     template std::string insert_sql<Record>(bool);                                  \
     template void bind_row<Record>(SQLite::Statement&, const Record&, BlobPacker*); \
     template void read_row<Record>(SQLite::Statement&, Record&, const std::string&, BlobUnpacker*);
+// NOLINTEND(bugprone-macro-parentheses)
 
 MASTOTAPE_ROW_SQL(Session)
 MASTOTAPE_ROW_SQL(Connection)

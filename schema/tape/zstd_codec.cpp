@@ -19,7 +19,7 @@ namespace {
 constexpr std::uint32_t kCrc32cPolynomial = 0x82f63b78;  // reflected Castagnoli
 
 const std::array<std::uint32_t, 256>& crc32c_table() {
-    static const auto table = [] {
+    static const auto kTable = [] {
         std::array<std::uint32_t, 256> t{};
         for (std::uint32_t i = 0; i < 256; ++i) {
             std::uint32_t c = i;
@@ -30,7 +30,7 @@ const std::array<std::uint32_t, 256>& crc32c_table() {
         }
         return t;
     }();
-    return table;
+    return kTable;
 }
 
 std::uint32_t crc32c_portable(std::string_view bytes) {
@@ -84,8 +84,8 @@ std::optional<Compression> parse_compression(std::string_view text) {
 
 std::uint32_t crc32c(std::string_view bytes) {
 #if defined(__x86_64__)
-    static const bool hardware = __builtin_cpu_supports("sse4.2");
-    if (hardware) {
+    static const bool kHardware = __builtin_cpu_supports("sse4.2");
+    if (kHardware) {
         return crc32c_sse42(bytes);
     }
 #endif
