@@ -1,5 +1,7 @@
 #include "replay/control_api.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -47,26 +49,31 @@ const char* mode_name(ClockMode m) {
     return "";
 }
 
+// A document of the control API as bytes: text not valid UTF-8 (a label, a close reason) gets
+// U+FFFD where it breaks.
+std::string dump(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 // The session as the dashboard shows it: which, from where, its streams, how long.
-std::string tape_json(schema::TapeStore& store, std::int64_t session_id, const TapePlan& plan) {
+nlohmann::ordered_json tape_json(schema::TapeStore& store, std::int64_t session_id,
+                                 const TapePlan& plan) {
     const schema::Session s = store.session(session_id);
     const schema::SessionCounts counts = store.counts(session_id);
-    std::string out = "{\"session\":" + std::to_string(session_id) + ",\"label\":";
-    schema::append_json_string(out, schema::valid_utf8(s.label));
-    out += ",\"source\":";
-    schema::append_json_string(out, schema::valid_utf8(s.source));
-    out += ",\"transport\":\"" + std::string(schema::to_string(s.transport)) + "\",\"streams\":[";
-    for (std::size_t i = 0; i < s.subscriptions.size(); ++i) {
-        out += i ? "," : "";
-        schema::append_json_string(out, schema::valid_utf8(s.subscriptions[i].spec()));
+    nlohmann::ordered_json streams = nlohmann::ordered_json::array();
+    for (const auto& sub : s.subscriptions) {
+        streams.push_back(sub.spec());
     }
-    out += "],\"length_ns\":" +
-           std::to_string(std::max(s.ended_offset_ns.value_or(0), counts.last_offset_ns)) +
-           ",\"frames\":" + std::to_string(counts.frames) +
-           ",\"events\":" + std::to_string(counts.events) +
-           ",\"gaps\":" + std::to_string(counts.gaps) +
-           ",\"recorded_connections\":" + std::to_string(plan.connections.size()) + "}";
-    return out;
+    return {{"session", session_id},
+            {"label", s.label},
+            {"source", s.source},
+            {"transport", schema::to_string(s.transport)},
+            {"streams", std::move(streams)},
+            {"length_ns", std::max(s.ended_offset_ns.value_or(0), counts.last_offset_ns)},
+            {"frames", counts.frames},
+            {"events", counts.events},
+            {"gaps", counts.gaps},
+            {"recorded_connections", plan.connections.size()}};
 }
 
 }  // namespace
@@ -144,7 +151,7 @@ ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) 
             clock_.resume();
         }
         player_.wake_all();
-        return {200, std::string("{\"paused\":") + (clock_.paused() ? "true" : "false") + "}"};
+        return {200, dump({{"paused", clock_.paused()}})};
     }
     if (path == "/_mastotape/faults") {
         return faults(query);
@@ -160,71 +167,68 @@ ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) 
 bool ControlApi::ready(const ClientState& c) { return c.live > 0 && !c.subscriptions.empty(); }
 
 ControlAnswer ControlApi::status() const {
-    std::string out = "{\"clock\":\"";
-    out += mode_name(clock_.mode());
-    out += "\",\"speed\":" + std::to_string(clock_.speed());
-    out += ",\"tape_offset_ns\":" + std::to_string(clock_.shared_tape_now());
-    out += ",\"session\":" + std::to_string(session_id_);
     if (tape_json_.empty()) {  // the tape's counts: not worth a replayer's start-up
-        tape_json_ = tape_json(store_, session_id_, plan_);
+        tape_json_ = dump(tape_json(store_, session_id_, plan_));
     }
-    out += ",\"tape\":" + tape_json_;
-    out += ",\"recorded_connections\":" + std::to_string(plan_.connections.size());
-    out += ",\"live_connections\":" + std::to_string(player_.live());
-    out += std::string(",\"paused\":") + (clock_.paused() ? "true" : "false");
-    out += std::string(",\"report_kept\":") + (admission_.keeps_items() ? "true" : "false");
-    out += ",\"lateness\":" + player_.lateness().json();
-    out += ",\"faults\":" + faults_json();
     int subscribed = 0;
+    nlohmann::ordered_json clients = nlohmann::ordered_json::array();
     for (const auto& [token, c] : admission_.clients()) {
         subscribed += ready(c) ? 1 : 0;
+        clients.push_back(client_json(c));
     }
-    out += ",\"clients_subscribed\":" + std::to_string(subscribed);
-    out += ",\"clients\":[";
-    bool first = true;
-    for (const auto& [token, c] : admission_.clients()) {
-        out += first ? "" : ",";
-        first = false;
-        out += client_json(c);
-    }
-    out += "]}";
-    return {200, out};
+    const nlohmann::ordered_json out = {{"clock", mode_name(clock_.mode())},
+                                        {"speed", clock_.speed()},
+                                        {"tape_offset_ns", clock_.shared_tape_now()},
+                                        {"session", session_id_},
+                                        {"tape", nlohmann::ordered_json::parse(tape_json_)},
+                                        {"recorded_connections", plan_.connections.size()},
+                                        {"live_connections", player_.live()},
+                                        {"paused", clock_.paused()},
+                                        {"report_kept", admission_.keeps_items()},
+                                        {"lateness", player_.lateness().json()},
+                                        {"faults", faults_json()},
+                                        {"clients_subscribed", subscribed},
+                                        {"clients", std::move(clients)}};
+    return {200, dump(out)};
 }
 
 // One client: never its token (the map's key), only the name it was given.
-std::string ControlApi::client_json(const ClientState& c) const {
-    std::string out = "{\"name\":\"" + c.name + "\",\"next_connection\":" + std::to_string(c.next) +
-                      ",\"live\":" + std::to_string(c.live) +
-                      ",\"subscribed\":" + (ready(c) ? "true" : "false") +
-                      ",\"finished\":" + (c.finished ? "true" : "false") +
-                      ",\"frames_sent\":" + std::to_string(c.frames_sent) + ",\"position_ns\":" +
-                      (c.position_ns ? std::to_string(*c.position_ns) : std::string("null")) +
-                      ",\"lateness\":" + c.lateness.json() + ",\"subscriptions\":[";
-    for (std::size_t i = 0; i < c.subscriptions.size(); ++i) {
-        out += (i ? "," : "") + schema::valid_utf8(c.subscriptions[i].label());  // a JSON array
+nlohmann::ordered_json ControlApi::client_json(const ClientState& c) const {
+    nlohmann::ordered_json subscriptions = nlohmann::ordered_json::array();
+    for (const auto& sub : c.subscriptions) {
+        nlohmann::ordered_json label = {sub.stream};  // as the server labels its events
+        if (!sub.param.empty()) {
+            label.push_back(sub.param);
+        }
+        subscriptions.push_back(std::move(label));
     }
-    out += "],\"connections\":[";
-    const auto& connections = c.log.connections();
-    for (std::size_t i = 0; i < connections.size(); ++i) {
-        const ClientLog::Connection& k = connections[i];
-        out += std::string(i ? "," : "") + "{\"tape_start_ns\":" + std::to_string(k.tape_start) +
-               ",\"tape_end_ns\":" + std::to_string(k.tape_end) + ",\"how\":\"" + to_string(k.how) +
-               "\",\"recorded_end\":";
-        schema::append_json_string(out, schema::valid_utf8(k.recorded_end));
-        out += "}";
+    nlohmann::ordered_json connections = nlohmann::ordered_json::array();
+    for (const ClientLog::Connection& k : c.log.connections()) {
+        connections.push_back({{"tape_start_ns", k.tape_start},
+                               {"tape_end_ns", k.tape_end},
+                               {"how", to_string(k.how)},
+                               {"recorded_end", k.recorded_end}});
     }
-    return out + "]}";
+    return {{"name", c.name},
+            {"next_connection", c.next},
+            {"live", c.live},
+            {"subscribed", ready(c)},
+            {"finished", c.finished},
+            {"frames_sent", c.frames_sent},
+            {"position_ns", c.position_ns ? nlohmann::ordered_json(*c.position_ns) : nullptr},
+            {"lateness", c.lateness.json()},
+            {"subscriptions", std::move(subscriptions)},
+            {"connections", std::move(connections)}};
 }
 
-std::string ControlApi::faults_json() const {
-    std::string out = "{\"refuse_remaining\":" + std::to_string(admission_.refusing()) +
-                      ",\"rest_errors_remaining\":" + std::to_string(admission_.refusing_rest()) +
-                      ",\"faults\":[";
-    for (std::size_t i = 0; i < faults_.size(); ++i) {
-        out += (i ? "," : "");
-        schema::append_json_string(out, faults_[i].describe());  // ASCII
+nlohmann::ordered_json ControlApi::faults_json() const {
+    nlohmann::ordered_json faults = nlohmann::ordered_json::array();
+    for (const auto& f : faults_) {
+        faults.push_back(f.describe());
     }
-    return out + "]}";
+    return {{"refuse_remaining", admission_.refusing()},
+            {"rest_errors_remaining", admission_.refusing_rest()},
+            {"faults", std::move(faults)}};
 }
 
 ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view query) {
@@ -247,7 +251,7 @@ ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view 
         }
     }
     player_.wake_all();
-    return {200, "{\"tape_offset_ns\":" + std::to_string(clock_.virtual_ns()) + "}"};
+    return {200, dump({{"tape_offset_ns", clock_.virtual_ns()}})};
 }
 
 // Moves the virtual clock to a frame (seq=N), or to the next frame, heartbeat or gap.
@@ -300,7 +304,7 @@ ControlAnswer ControlApi::faults(std::string_view query) {
         faults_.clear();
         admission_.stop_refusing();
     }
-    return {200, faults_json()};
+    return {200, dump(faults_json())};
 }
 
 ControlAnswer ControlApi::reset(std::string_view query) {
@@ -309,7 +313,7 @@ ControlAnswer ControlApi::reset(std::string_view query) {
     if (n == 0 && !name.empty()) {
         return error(404, "no such client (see /_mastotape/status)");
     }
-    return {200, "{\"reset\":" + std::to_string(n) + "}"};
+    return {200, dump({{"reset", n}})};
 }
 
 }  // namespace mastotape::replay

@@ -6,6 +6,8 @@
 // (replay/assets/dashboard.html) that drives them. Answers are JSON but for the page; Beast-free
 // (the server writes them). Network thread only.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,9 +52,9 @@ class ControlApi {
 
    private:
     ControlAnswer status() const;
-    std::string client_json(const ClientState& c) const;
+    nlohmann::ordered_json client_json(const ClientState& c) const;
     static bool ready(const ClientState& c);
-    std::string faults_json() const;
+    nlohmann::ordered_json faults_json() const;
     ControlAnswer clock_control(std::string_view path, std::string_view query);
     ControlAnswer run_to(std::string_view query);
     ControlAnswer faults(std::string_view query);

@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <ctime>
@@ -176,22 +177,35 @@ std::string ReplayServer::Impl::host_port() const {
     return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
 }
 
+// The instance documents (GET /api/v1/instance, /api/v2/instance), with what a client reads
+// from them: the streaming URL. The replayer's own address stands for the domain.
 std::string ReplayServer::Impl::instance_v1() const {
-    return "{\"uri\":\"" + host_port() +
-           "\",\"title\":\"mastotape replay\",\"short_description\":\"\",\"description\":\"\","
-           "\"email\":\"\",\"version\":\"" +
-           options.version + "\",\"urls\":{\"streaming_api\":\"ws://" + host_port() +
-           "\"},\"stats\":{\"user_count\":0,\"status_count\":0,\"domain_count\":0},"
-           "\"languages\":[\"en\"],\"registrations\":false,\"approval_required\":false,"
-           "\"invites_enabled\":false}";
+    const nlohmann::ordered_json doc = {
+        {"uri", host_port()},
+        {"title", "mastotape replay"},
+        {"short_description", ""},
+        {"description", ""},
+        {"email", ""},
+        {"version", options.version},
+        {"urls", {{"streaming_api", "ws://" + host_port()}}},
+        {"stats", {{"user_count", 0}, {"status_count", 0}, {"domain_count", 0}}},
+        {"languages", nlohmann::ordered_json::array({"en"})},
+        {"registrations", false},
+        {"approval_required", false},
+        {"invites_enabled", false}};
+    return doc.dump();
 }
 
 std::string ReplayServer::Impl::instance_v2() const {
-    return "{\"domain\":\"" + host_port() + "\",\"title\":\"mastotape replay\",\"version\":\"" +
-           options.version +
-           "\",\"source_url\":\"\",\"description\":\"\",\"configuration\":{\"urls\":{"
-           "\"streaming\":\"ws://" +
-           host_port() + "\"}},\"languages\":[\"en\"]}";
+    const nlohmann::ordered_json doc = {
+        {"domain", host_port()},
+        {"title", "mastotape replay"},
+        {"version", options.version},
+        {"source_url", ""},
+        {"description", ""},
+        {"configuration", {{"urls", {{"streaming", "ws://" + host_port()}}}}},
+        {"languages", nlohmann::ordered_json::array({"en"})}};
+    return doc.dump();
 }
 
 // The health and instance endpoints.

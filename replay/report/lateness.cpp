@@ -1,8 +1,9 @@
 #include "replay/report/lateness.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace mastotape::replay {
 
@@ -38,13 +39,11 @@ std::int64_t Lateness::percentile_us(double p) const {
     return 0;
 }
 
-std::string Lateness::json() const {
-    char out[160];
-    std::snprintf(
-        out, sizeof out, R"({"frames":%llu,"p50_us":%lld,"p99_us":%lld,"max_us":%.1f})",
-        static_cast<unsigned long long>(count_), static_cast<long long>(percentile_us(0.50)),
-        static_cast<long long>(percentile_us(0.99)), static_cast<double>(max_ns_) / 1000.0);
-    return out;
+nlohmann::ordered_json Lateness::json() const {
+    return {{"frames", count_},
+            {"p50_us", percentile_us(0.50)},
+            {"p99_us", percentile_us(0.99)},
+            {"max_us", std::round(static_cast<double>(max_ns_) / 100.0) / 10.0}};
 }
 
 void LatenessSummary::add(std::chrono::nanoseconds late) {
@@ -54,10 +53,9 @@ void LatenessSummary::add(std::chrono::nanoseconds late) {
     max_ns = std::max(max_ns, ns);
 }
 
-std::string LatenessSummary::json() const {
+nlohmann::ordered_json LatenessSummary::json() const {
     const std::int64_t mean = frames == 0 ? 0 : total_ns / static_cast<std::int64_t>(frames);
-    return "{\"frames\":" + std::to_string(frames) + ",\"mean_us\":" + std::to_string(mean / 1000) +
-           ",\"max_us\":" + std::to_string(max_ns / 1000) + "}";
+    return {{"frames", frames}, {"mean_us", mean / 1000}, {"max_us", max_ns / 1000}};
 }
 
 }  // namespace mastotape::replay

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -18,7 +20,7 @@ class Lateness {
     // frames went out; 0 when none did.
     std::int64_t percentile_us(double p) const;
     // {"frames":N,"p50_us":N,"p99_us":N,"max_us":N.N}
-    std::string json() const;
+    nlohmann::ordered_json json() const;
 
    private:
     static constexpr std::int64_t kFineUs = 10'000;    // 1 µs steps below 10 ms
@@ -38,7 +40,7 @@ struct LatenessSummary {
     std::int64_t max_ns = 0;
     void add(std::chrono::nanoseconds late);
     // {"frames":N,"mean_us":N,"max_us":N}
-    std::string json() const;
+    nlohmann::ordered_json json() const;
 };
 
 }  // namespace mastotape::replay

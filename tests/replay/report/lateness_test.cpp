@@ -33,7 +33,7 @@ TEST_CASE("Send lateness percentiles are microseconds below 10 ms and millisecon
     CHECK(late.percentile_us(0.50) == 42'000);
     CHECK(late.percentile_us(0.99) == 250'000);
     CHECK(late.percentile_us(1.0) == 10'000'000);  // beyond the histogram: its top
-    const auto j = nlohmann::json::parse(late.json());
+    const nlohmann::ordered_json j = late.json();
     CHECK(j.at("frames") == 100);
     CHECK(j.at("p50_us") == 42'000);
     CHECK(j.at("p99_us") == 250'000);
