@@ -73,17 +73,17 @@ class WsConnection final : public StreamConnection {
     net::awaitable<Outcome> run(schema::Connection& row) override;
 
     void stop() override {
-        if (tearing_down_ && !ended_) {
+        if (phase_ == Phase::tearing_down) {
             // How the connection ended is settled (a closing handshake, or a violation): the
             // wait for the server to close TCP ends here.
             close_socket();
             return;
         }
-        if (ended_ || closing_ || close_received_) {
+        if (phase_ == Phase::ended || closer_ != Closer::nobody) {
             return;
         }
-        closing_ = true;
-        if (!up_) {
+        closer_ = Closer::us;
+        if (phase_ == Phase::handshaking) {
             close_socket();  // nothing to say goodbye to yet: the handshake ends here
             return;
         }
@@ -105,12 +105,12 @@ class WsConnection final : public StreamConnection {
     // waits on the socket; otherwise the loop closes before reading again, and once a close is
     // under way the loop waits for it instead of reading.
     void start_close() {
-        close_started_ = true;
+        close_op_ = CloseOp::started;
         ws_.set_option(
             websocket::stream_base::timeout{kCloseTimeout, websocket::stream_base::none(), false});
         ws_.async_close(websocket::close_code::normal, [this, alive = alive_](beast::error_code) {
             if (*alive) {
-                close_done_ = true;
+                close_op_ = CloseOp::done;
                 close_wait_.cancel();
             }
         });
@@ -120,8 +120,10 @@ class WsConnection final : public StreamConnection {
     // the server does can change how the connection ended: the socket closes now. After a
     // closing handshake the server should close TCP (RFC 6455 section 7.1.1), and has a while to.
     void teardown_started() {
-        tearing_down_ = true;
-        if (!closing_ && !close_received_) {
+        if (phase_ != Phase::ended) {
+            phase_ = Phase::tearing_down;
+        }
+        if (closer_ == Closer::nobody) {
             close_socket();
             return;
         }
@@ -147,34 +149,37 @@ class WsConnection final : public StreamConnection {
     std::optional<Watchdog> watchdog_;
     // The close's completion may come after the object has gone: it looks here first.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    bool up_ = false;              // the handshake is done
-    bool ended_ = false;           // run() has returned
-    bool closing_ = false;         // a stop asked for the close
-    bool reading_ = false;         // the loop waits in ws_.async_read
-    bool close_started_ = false;   // ws_.async_close is under way
-    bool close_received_ = false;  // the server's close frame arrived
-    bool tearing_down_ = false;    // Beast is ending the transport
-    bool close_done_ = false;
+    // Where the connection is in its life: upgrading, open, Beast ending the transport, or run()
+    // has returned.
+    enum class Phase { handshaking, open, tearing_down, ended };
+    // Who began the closing handshake: a stop (ours), or the server's close frame.
+    enum class Closer { nobody, us, server };
+    // Our ws_.async_close: not begun, under way, finished.
+    enum class CloseOp { none, started, done };
+    Phase phase_ = Phase::handshaking;
+    Closer closer_ = Closer::nobody;
+    CloseOp close_op_ = CloseOp::none;
+    bool reading_ = false;  // the loop waits in ws_.async_read
 };
 
 net::awaitable<Outcome> WsConnection::run(schema::Connection& row) {
     Outcome out;
     const bool ok = co_await handshake(row, out);
     if (!ok) {
-        ended_ = true;
-        if (closing_) {
+        phase_ = Phase::ended;
+        if (closer_ == Closer::us) {
             out = stopped_before("the handshake finished");
         }
         co_return out;
     }
     const bool subscribed = co_await subscribe(out);
     if (!subscribed) {
-        ended_ = true;
+        phase_ = Phase::ended;
         co_return out;
     }
     beast::flat_buffer buffer;
     for (;;) {
-        if (closing_) {
+        if (closer_ == Closer::us) {
             co_return co_await close_locally();
         }
         if (!events_.writer_has_room()) {
@@ -186,7 +191,7 @@ net::awaitable<Outcome> WsConnection::run(schema::Connection& row) {
         reading_ = false;
         if (ec) {
             ended_by(ec, out);
-            ended_ = true;
+            phase_ = Phase::ended;
             co_return out;
         }
         watchdog_->feed();
@@ -247,7 +252,7 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
     ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
                                                    websocket::stream_base::none(), false});
     out.established = true;
-    up_ = true;
+    phase_ = Phase::open;
     row.http_status = 101;
     row.subprotocol =
         schema::redact(std::string(res[http::field::sec_websocket_protocol]), settings_.token);
@@ -266,8 +271,8 @@ net::awaitable<bool> WsConnection::handshake(schema::Connection& row, Outcome& o
             watchdog_->feed();
             events_.on_frame(FrameKind::pong, std::string(payload));
         } else {
-            close_received_ = true;
-            if (!closing_) {
+            if (closer_ == Closer::nobody) {
+                closer_ = Closer::server;
                 // Beast answers with a close frame echoing the code (1000 for none), without the
                 // reason.
                 const auto code = ws_.reason().code;
@@ -301,10 +306,10 @@ net::awaitable<bool> WsConnection::subscribe(Outcome& out) {
 
 // Closes with 1000 and waits for the server's answer (or gives up on it).
 net::awaitable<Outcome> WsConnection::close_locally() {
-    if (!close_started_) {
+    if (close_op_ == CloseOp::none) {
         start_close();
     }
-    while (!close_done_) {
+    while (close_op_ != CloseOp::done) {
         close_wait_.expires_after(kCloseLastResort);
         auto [ec] = co_await close_wait_.async_wait(kUseTuple);
         if (!ec) {
@@ -312,7 +317,7 @@ net::awaitable<Outcome> WsConnection::close_locally() {
             break;
         }
     }
-    ended_ = true;
+    phase_ = Phase::ended;
     Outcome out;
     out.established = true;
     out.cause = schema::EndCause::local_stop;
@@ -323,7 +328,7 @@ net::awaitable<Outcome> WsConnection::close_locally() {
 // How a read error ended the connection: our own stop, the server's close frame (answered by
 // Beast), a violation Beast failed the connection on, the watchdog, or the transport.
 void WsConnection::ended_by(const beast::error_code& ec, Outcome& out) {
-    if (closing_) {
+    if (closer_ == Closer::us) {
         out.cause = schema::EndCause::local_stop;
         out.close_code = 1000;
     } else if (ec == websocket::error::closed) {
