@@ -196,17 +196,4 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->callback([o, &run] { run = [o] { return run_record(*o); }; });
 }
 
-// The exit code of a recording's outcome (README: exit codes).
-int exit_code_of(record::RecordOutcome outcome) {
-    switch (outcome) {
-        case record::RecordOutcome::finished:
-            return kExitOk;
-        case record::RecordOutcome::failed:
-            return kExitFailure;
-        case record::RecordOutcome::token_refused:
-            return kExitAuth;
-    }
-    return kExitFailure;
-}
-
 }  // namespace mastotape::tools

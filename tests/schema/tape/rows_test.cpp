@@ -209,20 +209,20 @@ TEST_CASE("What the tape keeps by name has the names it always had, and reads ba
         {SessionEnd::count, "count"},
         {SessionEnd::error, "error"},
         {SessionEnd::interrupted, "interrupted"}};
-    for (const auto& [value, name] : ends) {
-        CHECK(to_string(value) == name);
-        CHECK(session_end_from_string(name) == value);
-    }
+    const auto read_back = [](const auto& table, auto from_string) {
+        for (const auto& [value, name] : table) {
+            CHECK(to_string(value) == name);
+            CHECK(from_string(name) == value);
+        }
+    };
+    read_back(ends, session_end_from_string);
     const std::vector<std::pair<MessageKind, std::string_view>> kinds{
         {MessageKind::text, "text"},
         {MessageKind::binary, "binary"},
         {MessageKind::ping, "ping"},
         {MessageKind::pong, "pong"},
         {MessageKind::close, "close"}};
-    for (const auto& [value, name] : kinds) {
-        CHECK(to_string(value) == name);
-        CHECK(message_kind_from_string(name) == value);
-    }
+    read_back(kinds, message_kind_from_string);
     CHECK_FALSE(session_end_from_string("repaired"));
     CHECK_FALSE(message_kind_from_string("continuation"));
     CHECK(token_in_from_string("subprotocol") == TokenIn::subprotocol);
