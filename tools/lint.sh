@@ -29,7 +29,13 @@ for tool in clang-format-14 clang-tidy-14 run-clang-tidy-14; do
     fi
 done
 
-mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' ':!:**/node_modules/**')
+# The repository's files; outside a clone (an unpacked tarball), the same folders' files.
+if git rev-parse --git-dir > /dev/null 2>&1; then
+    mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' ':!:**/node_modules/**')
+else
+    mapfile -t sources < <(find schema record replay tools tests \( -name '*.cpp' -o -name '*.hpp' \) \
+        -not -path '*/node_modules/*' | sort)
+fi
 clang-format-14 --dry-run -Werror "${sources[@]}"
 echo "clang-format: ${#sources[@]} files as .clang-format has them"
 
