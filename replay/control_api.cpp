@@ -8,7 +8,6 @@
 
 #include "schema/mastodon/client_protocol.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
-#include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::assets {

@@ -29,16 +29,12 @@ Civil civil(std::int64_t wall_ns) {
     return c;
 }
 
-std::string date_time(const std::tm& tm, const char* rest, long long fraction) {
+// YYYY-MM-DDTHH:MM:SS, then `fraction` in `digits` digits and Z.
+std::string date_time(const std::tm& tm, int digits, long long fraction) {
     char out[64];
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    std::string text(out);
-    if (rest != nullptr) {
-        std::snprintf(out, sizeof out, rest, fraction);
-        text += out;
-    }
-    return text;
+    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%0*lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, digits, fraction);
+    return out;
 }
 
 // The `n` digits of `text` at `at` as a number; nullopt when any is missing or not a digit.
@@ -71,12 +67,12 @@ std::int64_t utc_seconds(int year, int month, int day, int hour, int minute, int
 
 std::string format_iso_us(std::int64_t wall_ns) {
     const Civil c = civil(wall_ns);
-    return date_time(c.tm, ".%06lldZ", static_cast<long long>(c.sub_ns / 1000));
+    return date_time(c.tm, 6, static_cast<long long>(c.sub_ns / 1000));
 }
 
 std::string format_iso_ms(std::int64_t wall_ns) {
     const Civil c = civil(wall_ns);
-    return date_time(c.tm, ".%03lldZ", static_cast<long long>(c.sub_ns / 1'000'000));
+    return date_time(c.tm, 3, static_cast<long long>(c.sub_ns / 1'000'000));
 }
 
 std::string format_iso_date(std::int64_t wall_ns) { return format_iso_ms(wall_ns).substr(0, 10); }

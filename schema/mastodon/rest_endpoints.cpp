@@ -44,10 +44,6 @@ std::optional<RestEndpoint> status_endpoint(const Subscription& s) {
     return RestEndpoint{std::move(path), timeline_flags(s), "update"};
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-    return text.substr(0, prefix.size()) == prefix;
-}
-
 // The streams whose statuses the status timeline `path` holds, as `query` selects them: of the
 // streams sharing the timeline, the one whose flags (local, remote, only_media) are exactly the
 // truthy ones among the flags those streams use (a tag timeline ignores only_media, say).
@@ -59,7 +55,7 @@ std::vector<Subscription> status_sources(std::string_view path, std::string_view
             continue;
         }
         const bool prefix = s.param != StreamParam::none;
-        if (prefix ? path.size() > s.status_timeline.size() && starts_with(path, s.status_timeline)
+        if (prefix ? path.size() > s.status_timeline.size() && path.starts_with(s.status_timeline)
                    : path == s.status_timeline) {
             sharing.push_back(&s);
             param = prefix ? std::string(path.substr(s.status_timeline.size())) : "";
@@ -152,7 +148,7 @@ std::optional<ListedItems> listed_items(std::string_view path, std::string_view 
         return std::nullopt;
     }
     for (const auto& t : kTimelineLinks) {
-        if (t.prefix ? starts_with(path, t.path) : path == t.path) {
+        if (t.prefix ? path.starts_with(t.path) : path == t.path) {
             out.link_params.clear();
             for (const auto p : t.params) {
                 if (!p.empty()) {

@@ -15,7 +15,6 @@
 #include "schema/ops/synth_content.hpp"
 #include "schema/tape/session_numbering.hpp"
 #include "schema/tape/session_settings.hpp"
-#include "schema/text/json_text.hpp"
 
 namespace mastotape::schema {
 namespace {
