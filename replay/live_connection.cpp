@@ -79,18 +79,6 @@ net::awaitable<void> LiveConnection::wait_closed() {
     }
 }
 
-void LiveConnection::reader_finished() {
-    reader_done_ = true;
-    reader_joined.cancel();
-}
-
-net::awaitable<void> LiveConnection::join_reader() {
-    while (!reader_done_) {
-        reader_joined.expires_at(TimePoint::max());
-        co_await reader_joined.async_wait(kUseTuple);
-    }
-}
-
 net::awaitable<bool> wait_due(const ReplayClock& clock, LiveConnection& c, std::int64_t offset) {
     for (;;) {
         if (c.closed || !c.pending.empty() || c.close_1003) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replay/replay_clock.hpp"
@@ -22,7 +23,7 @@
 namespace mastotape::replay {
 
 struct LiveConnection {
-    explicit LiveConnection(boost::asio::any_io_executor ex) : wake(ex), reader_joined(ex) {}
+    explicit LiveConnection(boost::asio::any_io_executor ex) : wake(std::move(ex)) {}
 
     boost::asio::steady_timer wake;
     ConnectionClock clock;
@@ -66,19 +67,9 @@ struct LiveConnection {
     // Waits until the connection has closed (the client went, or its reader saw the end).
     boost::asio::awaitable<void> wait_closed();
 
-    // The reader, a coroutine of its own, refers to this connection until it ends: it calls
-    // reader_finished() last, and the connection's owner awaits join_reader() before letting the
-    // connection go.
-    void reader_started() { reader_done_ = false; }
-    void reader_finished();
-    boost::asio::awaitable<void> join_reader();
-    bool reader_done() const { return reader_done_; }
-
    private:
     std::vector<schema::Subscription> dropped_;   // subscriptions it had and gave up
     std::map<std::string, bool> matched_labels_;  // stream label -> subscribed
-    boost::asio::steady_timer reader_joined;
-    bool reader_done_ = true;
 };
 
 // Waits until tape offset `offset` is due on `c` by `clock`, or `c` has something to send or has

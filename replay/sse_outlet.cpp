@@ -111,7 +111,6 @@ net::awaitable<void> SseOutlet::watch_client() {
     }
     conn_.closed = true;
     conn_.wake.cancel();
-    conn_.reader_finished();
 }
 
 // The real server writes `:)` right after the headers; an SSE tape has it recorded, and it is

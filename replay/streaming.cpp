@@ -1,7 +1,6 @@
 #include "replay/streaming.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <exception>
 #include <iostream>
@@ -33,18 +32,24 @@ SteadyClock::duration Streaming::silence_after(const PlannedConnection& p) const
     return clock.silence_for(gap);
 }
 
-boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, ClientState& client,
-                                             const Admitted& a, boost::asio::awaitable<void> reader,
-                                             const std::function<void()>& stop_reader) {
-    player.add(conn);
-    ++client.live;
-    client.subscriptions = conn.subscriptions;
-    conn.reader_started();
-    boost::asio::co_spawn(conn.wake.get_executor(), std::move(reader), boost::asio::detached);
+namespace {
+
+// The client's side read to its end, then said so.
+boost::asio::awaitable<void> read_to_end(boost::asio::awaitable<void> reader, bool& done) {
+    co_await std::move(reader);
+    done = true;
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> Streaming::play_then_stop(Outlet& out, LiveConnection& conn,
+                                                       ClientState& client, const Admitted& a,
+                                                       const bool& reader_done,
+                                                       const std::function<void()>& stop_reader,
+                                                       std::exception_ptr& failure) {
     // A tape that fails to read (a corrupt page) ends this connection: the log says why before
     // the socket closes (a client that sees it close may be gone, with the server, before a
-    // line written later), then its reader is joined and its state let go as after any end.
-    std::exception_ptr failure;
+    // line written later).
     try {
         co_await player.play(out, conn, client, a.connection, a.start);
     } catch (const std::exception& e) {
@@ -55,10 +60,24 @@ boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, 
         failure = std::current_exception();
         conn.closed = true;
     }
-    if (!conn.reader_done()) {
+    if (!reader_done) {
         stop_reader();
     }
-    co_await conn.join_reader();
+}
+
+boost::asio::awaitable<void> Streaming::play(Outlet& out, LiveConnection& conn, ClientState& client,
+                                             const Admitted& a, boost::asio::awaitable<void> reader,
+                                             const std::function<void()>& stop_reader) {
+    using boost::asio::experimental::awaitable_operators::operator&&;
+    player.add(conn);
+    ++client.live;
+    client.subscriptions = conn.subscriptions;
+    // The reader and the player run together and both end here: whichever ends first, nothing
+    // refers to `out` or `conn` once this returns.
+    bool reader_done = false;
+    std::exception_ptr failure;
+    co_await (read_to_end(std::move(reader), reader_done) &&
+              play_then_stop(out, conn, client, a, reader_done, stop_reader, failure));
     --client.live;
     player.remove(conn);
     if (connection_ended) {

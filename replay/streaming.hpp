@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -32,12 +33,19 @@ struct Streaming {
     SteadyClock::duration silence_after(const PlannedConnection& p) const;
 
     // Plays the recorded connection `a` admitted to `client` on `conn` through `out`, with `reader`
-    // (the coroutine that reads the client's side and ends with conn.reader_finished()) running
-    // beside it. When the playing ends first, `stop_reader` ends the reader; either way this
-    // returns once the reader has, so nothing refers to `out` or `conn` after it.
+    // (the coroutine that reads the client's side) running beside it. When the playing ends
+    // first, `stop_reader` ends the reader; either way this returns once both have ended, so
+    // nothing refers to `out` or `conn` after it.
     boost::asio::awaitable<void> play(Outlet& out, LiveConnection& conn, ClientState& client,
                                       const Admitted& a, boost::asio::awaitable<void> reader,
                                       const std::function<void()>& stop_reader);
+
+   private:
+    boost::asio::awaitable<void> play_then_stop(Outlet& out, LiveConnection& conn,
+                                                ClientState& client, const Admitted& a,
+                                                const bool& reader_done,
+                                                const std::function<void()>& stop_reader,
+                                                std::exception_ptr& failure);
 };
 
 }  // namespace mastotape::replay

@@ -205,7 +205,6 @@ net::awaitable<void> WebSocketOutlet::read_client() {
     }
     conn_.closed = true;
     conn_.wake.cancel();
-    conn_.reader_finished();
 }
 
 // Sends what is pending; false when the connection is gone.
