@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 
 namespace mastotape::record {
 namespace {
@@ -165,24 +166,7 @@ void TapeWriter::write_batch(std::deque<Record>& items) {
     schema::Batch b;
     b.session_id = session_id_;
     b.now_wall_ns = now_wall_ns();
-    for (auto& r : items) {
-        std::visit(
-            [&](auto&& v) {
-                using T = std::decay_t<decltype(v)>;
-                if constexpr (std::is_same_v<T, schema::Frame>) {
-                    b.frames.push_back(std::move(v));
-                } else if constexpr (std::is_same_v<T, schema::ClientMessage>) {
-                    b.client_messages.push_back(std::move(v));
-                } else if constexpr (std::is_same_v<T, schema::Connection>) {
-                    b.connections.push_back(std::move(v));
-                } else if constexpr (std::is_same_v<T, schema::Gap>) {
-                    b.gaps.push_back(std::move(v));
-                } else {
-                    b.backfill.push_back(std::move(v));
-                }
-            },
-            r);
-    }
+    b.records.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
     items.clear();
     store_->append(b);
 }

@@ -41,8 +41,7 @@ struct WriterOptions {
 
 class TapeWriter {
    public:
-    using Record = std::variant<schema::Frame, schema::ClientMessage, schema::Connection,
-                                schema::Gap, schema::BackfillItem>;
+    using Record = schema::Record;
 
     // Takes ownership of `store` for the writer thread; `session_id` is the session written to.
     TapeWriter(std::unique_ptr<schema::TapeStore> store, std::int64_t session_id,

@@ -31,27 +31,16 @@ struct ShowOptions {
 
 // The filter name of an entry: a frame's kind, or the record type.
 std::string kind_name(const schema::TimelineEntry& e) {
-    switch (e.kind) {
-        case TimelineKind::connection_opened:
-        case TimelineKind::connection_ended:
-            return "connection";
-        case TimelineKind::gap_started:
-        case TimelineKind::gap_ended:
-            return "gap";
-        case TimelineKind::client_message:
-            return "client";
-        case TimelineKind::backfill:
-            return "backfill";
-        case TimelineKind::frame:
-            break;
+    if (const auto* f = std::get_if<schema::Frame>(&e.record)) {
+        return std::string(schema::to_string(f->columns.kind));
     }
-    return std::string(schema::to_string(e.frame->columns.kind));
+    return std::string(schema::jsonl_type(e.record));
 }
 
 std::string describe(const schema::TimelineEntry& e) {
     switch (e.kind) {
         case TimelineKind::connection_opened: {
-            const auto& c = *e.connection;
+            const auto& c = e.as<schema::Connection>();
             std::string s = "connection " + std::to_string(c.idx) + " open " + c.url;
             if (c.http_status) {
                 s += " -> " + std::to_string(*c.http_status);
@@ -66,7 +55,7 @@ std::string describe(const schema::TimelineEntry& e) {
             return s;
         }
         case TimelineKind::connection_ended: {
-            const auto& c = *e.connection;
+            const auto& c = e.as<schema::Connection>();
             std::string s = "connection " + std::to_string(c.idx) + " end " +
                             std::string(schema::to_string(c.end_cause));
             if (c.close_code) {
@@ -80,23 +69,27 @@ std::string describe(const schema::TimelineEntry& e) {
             }
             return s;
         }
-        case TimelineKind::gap_started:
-            return "gap " + std::to_string(e.gap->idx) + " start (" +
-                   std::string(schema::to_string(e.gap->cause)) + ", last frame #" +
-                   std::to_string(e.gap->last_seq_before) + ")";
+        case TimelineKind::gap_started: {
+            const auto& g = e.as<schema::Gap>();
+            return "gap " + std::to_string(g.idx) + " start (" +
+                   std::string(schema::to_string(g.cause)) + ", last frame #" +
+                   std::to_string(g.last_seq_before) + ")";
+        }
         case TimelineKind::gap_ended: {
-            const auto& g = *e.gap;
+            const auto& g = e.as<schema::Gap>();
             return "gap " + std::to_string(g.idx) + " end after " +
                    format_duration(*g.end_offset_ns - g.start_offset_ns) + ", backfill " +
                    std::string(schema::to_string(g.backfill_status)) + " (" +
                    std::to_string(g.backfilled) + " items)" +
                    (g.backfill_error.empty() ? "" : ": " + g.backfill_error);
         }
-        case TimelineKind::client_message:
-            return "-> client " + std::string(schema::to_string(e.client_message->kind)) + " " +
-                   preview(e.client_message->bytes, 100);
+        case TimelineKind::client_message: {
+            const auto& m = e.as<schema::ClientMessage>();
+            return "-> client " + std::string(schema::to_string(m.kind)) + " " +
+                   preview(m.bytes, 100);
+        }
         case TimelineKind::backfill: {
-            const auto& b = *e.backfill;
+            const auto& b = e.as<schema::BackfillItem>();
             return "backfill #" + std::to_string(b.seq) + " gap " + std::to_string(b.gap_idx) +
                    " " + b.endpoint + "?" + b.query + " -> " + std::to_string(b.http_status) +
                    " id=" + b.object_id + (b.already_streamed ? " (already streamed)" : "") + " (" +
@@ -105,7 +98,7 @@ std::string describe(const schema::TimelineEntry& e) {
         case TimelineKind::frame:
             break;
     }
-    const auto& f = *e.frame;
+    const auto& f = e.as<schema::Frame>();
     std::string s = "#" + std::to_string(f.seq) + " conn " + std::to_string(f.connection_idx) +
                     " " + std::string(schema::to_string(f.columns.kind));
     if (f.columns.event) {
@@ -172,13 +165,12 @@ int run_show(ShowOptions o) {
         if (!kinds.empty() && kinds.count(kind_name(e)) == 0) {
             return true;
         }
-        if (!events.empty() && (e.kind != TimelineKind::frame || !e.frame->columns.event ||
-                                events.count(*e.frame->columns.event) == 0)) {
+        const auto* f = std::get_if<schema::Frame>(&e.record);
+        if (!events.empty() && (!f || !f->columns.event || events.count(*f->columns.event) == 0)) {
             return true;
         }
-        if (e.kind == TimelineKind::frame &&
-            (e.frame->seq < o.from_seq || e.frame->seq > o.to_seq)) {
-            return e.frame->seq <= o.to_seq;
+        if (f && (f->seq < o.from_seq || f->seq > o.to_seq)) {
+            return f->seq <= o.to_seq;
         }
         if (o.json) {
             const std::string line = schema::to_jsonl(e);

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=tools/packages.sh
 source tools/packages.sh
+# shellcheck source=tools/build_flags.sh
+source tools/build_flags.sh
 
 # A step, with the time since the start (where CI's minutes go). A failure names its step.
 step="start"
@@ -67,17 +69,9 @@ install_node_packages
 say "lint (tools/lint.sh: clang-format, clang-tidy over schema/)"
 bash tools/lint.sh
 say "disk: $(fsync_latency)"
-# -g1: line tables and functions, enough for a backtrace; full debug info costs a quarter more
-# compile time (websocket_outlet.cpp: 49 s against 37 s at -O2). -O1: the tests need an
-# optimized build, not the release's -O2, which costs a third more (ws_connection.cpp: 78 s
-# against 53 s; the whole build 7:00 alone, 9:13 at -O2 in a full run).
-# MASTOTAPE_UNITY: the tools and the tests compiled 8 files at a time, which share their headers'
-# work (the plain build 4:36 against 6:16).
-build_and_test build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-    -DMASTOTAPE_UNITY=ON
+build_and_test build "${PLAIN_BUILD_FLAGS[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" \
-    -DMASTOTAPE_SANITIZE=ON -DMASTOTAPE_UNITY=ON
+    build_and_test build-asan "${ASAN_BUILD_FLAGS[@]}"
 say "fuzz smoke: each target's corpus (its regressions), then 15 s of fuzzing each"
 # -O0: the fuzz build takes 2:05 against 4:33 at -O2, for 2 to 6 times fewer runs in 15 s.
 FUZZ_OPT=-O0 bash tools/fuzz.sh 15

@@ -13,6 +13,7 @@
 #include "schema/mastodon/iso_time.hpp"
 #include "schema/mastodon/sse_splitter.hpp"
 #include "schema/mastodon/url.hpp"
+#include "schema/tape/session_numbering.hpp"
 #include "schema/tape/tape_verifier.hpp"
 #include "schema/text/byte_codec.hpp"
 #include "schema/text/json_text.hpp"
@@ -79,14 +80,6 @@ bool is_event_stream(const json& e) {
 
 namespace {
 
-// What one entry makes: the session and everything in it.
-struct Draft {
-    schema::Session session;
-    schema::Connection connection;
-    schema::Batch batch;
-    std::vector<std::string> notes;
-};
-
 // A backfill's outcome as export_har writes it in `_mastotapeGap`.
 void read_gap(const json& gap, HarDraft& d) {
     if (const auto status = schema::backfill_status_from_string(text_of(gap, "backfill_status"))) {
@@ -116,7 +109,7 @@ class EntryReader {
         d_.session.started_wall_ns = *started;
         d_.session.end_reason = schema::SessionEnd::stopped;
         d_.session.end_detail = "imported from a HAR";
-        schema::Connection& c = d_.connection;
+        schema::Connection& c = connection_;
         c.url = url;
         c.started_wall_ns = *started;
         const json& response = member(e_, "response");
@@ -139,10 +132,9 @@ class EntryReader {
         recorded_end();
         d_.session.ended_wall_ns = d_.session.started_wall_ns + end_;
         d_.session.ended_offset_ns = end_;
-        HarDraft out{std::move(d_.session), std::move(d_.batch), std::move(d_.notes), {}, ""};
-        out.batch.connections.push_back(std::move(d_.connection));
-        read_gap(member(e_, "_mastotapeGap"), out);
-        return out;
+        d_.connections.push_back(std::move(connection_));
+        read_gap(member(e_, "_mastotapeGap"), d_);
+        return std::move(d_);
     }
 
    private:
@@ -172,7 +164,7 @@ class EntryReader {
     }
 
     void handshake(std::int64_t first_ns, bool ok) {
-        schema::Connection& c = d_.connection;
+        schema::Connection& c = connection_;
         if (!ok) {
             c.end_cause = schema::EndCause::handshake_failed;
             c.ended_offset_ns = 0;
@@ -232,7 +224,9 @@ class EntryReader {
     std::string where_;
     std::string path_;
     std::string query_;
-    Draft d_;
+    HarDraft d_;
+    schema::Connection connection_;  // the entry's one connection
+    schema::SessionNumbering numbering_;
     std::int64_t end_ = 0;                 // the connection's end, as an offset
     std::vector<std::string> sent_texts_;  // the client's text messages (its subscriptions)
     std::string client_close_;             // the client's close frame's payload
@@ -243,10 +237,10 @@ class EntryReader {
 void EntryReader::recorded_end() {
     const json& end = member(e_, "_mastotapeEnd");
     const auto cause = schema::end_cause_from_string(text_of(end, "cause"));
-    if (!cause || *cause == schema::EndCause::none || !d_.connection.ended_offset_ns) {
+    if (!cause || *cause == schema::EndCause::none || !connection_.ended_offset_ns) {
         return;
     }
-    schema::Connection& c = d_.connection;
+    schema::Connection& c = connection_;
     c.end_cause = *cause;
     const json& code = member(end, "close_code");
     c.close_code =
@@ -257,7 +251,7 @@ void EntryReader::recorded_end() {
 
 void EntryReader::end_connection(std::int64_t at_ns, schema::EndCause cause,
                                  const std::string& detail) {
-    schema::Connection& c = d_.connection;
+    schema::Connection& c = connection_;
     c.end_cause = cause;
     c.ended_offset_ns = at_ns;
     c.ended_wall_ns = d_.session.started_wall_ns + at_ns;
@@ -296,20 +290,20 @@ void EntryReader::websocket() {
     // In time order; messages with one time keep the HAR's order.
     std::stable_sort(messages.begin(), messages.end(),
                      [](const Message& a, const Message& b) { return a.offset < b.offset; });
-    handshake(messages.empty() ? 0 : messages.front().offset, d_.connection.http_status == 101);
+    handshake(messages.empty() ? 0 : messages.front().offset, connection_.http_status == 101);
     const json& headers = member(member(e_, "response"), "headers");
-    if (d_.connection.http_status == 101 &&
+    if (connection_.http_status == 101 &&
         !header_value(headers, "sec-websocket-protocol").empty()) {
-        d_.connection.subprotocol = "[token]";
+        connection_.subprotocol = "[token]";
         d_.notes.push_back("the token in Sec-WebSocket-Protocol was left out");
     }
-    std::int64_t last = d_.connection.handshake_offset_ns.value_or(0);
+    std::int64_t last = connection_.handshake_offset_ns.value_or(0);
     std::int64_t after_close = 0;
     for (Message& m : messages) {
         last = std::max(last, m.offset);
         if (m.send) {
             sent(std::move(m));
-        } else if (d_.connection.ended_offset_ns) {
+        } else if (connection_.ended_offset_ns) {
             ++after_close;
         } else if (m.opcode == 8) {
             close_from(m.bytes, m.offset, schema::EndCause::close);
@@ -322,9 +316,9 @@ void EntryReader::websocket() {
                            " frames received after the server's close were left out");
     }
     subscriptions_from(sent_texts_);
-    if (!d_.connection.ended_offset_ns) {  // the capture stopped: the client's own close, if any
+    if (!connection_.ended_offset_ns) {  // the capture stopped: the client's own close, if any
         close_from(client_close_, std::max(last, response_end()), schema::EndCause::local_stop);
-        d_.connection.end_detail = "the HAR capture ends here";
+        connection_.end_detail = "the HAR capture ends here";
     }
 }
 
@@ -348,10 +342,10 @@ EntryReader::Message EntryReader::message_at(const json& m, std::size_t i) const
 
 void EntryReader::sent(Message&& m) {
     schema::ClientMessage cm;
-    cm.seq = static_cast<std::int64_t>(d_.batch.client_messages.size()) + 1;
+    cm.seq = numbering_.next_client_message();
     cm.offset_ns = m.offset;
     cm.wall_ns = m.wall;
-    cm.after_seq = static_cast<std::int64_t>(d_.batch.frames.size());
+    cm.after_seq = numbering_.last_frame();
     cm.kind = *kind_of_opcode(m.opcode);
     if (m.opcode == 1) {
         sent_texts_.push_back(m.bytes);
@@ -359,12 +353,12 @@ void EntryReader::sent(Message&& m) {
         client_close_ = m.bytes;
     }
     cm.bytes = std::move(m.bytes);
-    d_.batch.client_messages.push_back(std::move(cm));
+    d_.client_messages.push_back(std::move(cm));
 }
 
 void EntryReader::received(Message&& m) {
     schema::Frame f;
-    f.seq = static_cast<std::int64_t>(d_.batch.frames.size()) + 1;
+    f.seq = numbering_.next_frame();
     f.offset_ns = m.offset;
     f.wall_ns = m.wall;
     const schema::FrameKind kind = m.opcode == 1   ? schema::FrameKind::text
@@ -373,16 +367,16 @@ void EntryReader::received(Message&& m) {
                                                    : schema::FrameKind::pong;
     f.columns = schema::expected_columns(schema::Transport::websocket, kind, m.bytes, "");
     f.bytes = std::move(m.bytes);
-    d_.batch.frames.push_back(std::move(f));
+    d_.frames.push_back(std::move(f));
 }
 
 // Ends the connection at `at` by a close frame's payload: a code in its first two bytes, then
 // the reason. A server's close without a code is close-no-code.
 void EntryReader::close_from(const std::string& payload, std::int64_t at, schema::EndCause cause) {
     if (payload.size() >= 2) {
-        d_.connection.close_code =
+        connection_.close_code =
             (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
-        d_.connection.close_reason = payload.substr(2);
+        connection_.close_reason = payload.substr(2);
     } else if (cause == schema::EndCause::close) {
         cause = schema::EndCause::close_no_code;
     }
@@ -405,7 +399,7 @@ void EntryReader::event_stream() {
         }
         body = std::move(*decoded);
     }
-    const bool ok = d_.connection.http_status == 200;
+    const bool ok = connection_.http_status == 200;
     if (ok && body.empty()) {
         fail(
             "the event stream's body is not in the HAR (browsers leave it out of an open "
@@ -433,12 +427,12 @@ void EntryReader::event_stream() {
     const std::string label = schema::sse_label(d_.session);
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         schema::Frame f;
-        f.seq = static_cast<std::int64_t>(d_.batch.frames.size()) + 1;
+        f.seq = numbering_.next_frame();
         f.offset_ns = offset_of(i);
         f.wall_ns = d_.session.started_wall_ns + f.offset_ns;
         f.columns = schema::classify_text(schema::Transport::sse, blocks[i], label);
         f.bytes = std::move(blocks[i]);
-        d_.batch.frames.push_back(std::move(f));
+        d_.frames.push_back(std::move(f));
     }
     if (!blocks.empty() && !timed) {
         d_.notes.push_back("a HAR keeps no time for each SSE event: all " +
@@ -451,6 +445,24 @@ void EntryReader::event_stream() {
 }
 
 }  // namespace
+
+Batch HarDraft::take_batch(std::int64_t session_id) {
+    Batch b;
+    b.session_id = session_id;
+    const auto take = [&](auto& records) {
+        for (auto& r : records) {
+            r.session_id = session_id;
+            b.records.emplace_back(std::move(r));
+        }
+        records.clear();
+    };
+    take(connections);
+    take(frames);
+    take(client_messages);
+    take(gaps);
+    take(backfill);
+    return b;
+}
 
 HarDraft read_har_entry(const json& entry, std::size_t index, const std::string& name) {
     return EntryReader(entry, index, name).read();

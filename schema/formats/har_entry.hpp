@@ -14,15 +14,23 @@
 
 namespace mastotape::schema {
 
-// One streaming entry read: a session of one connection (in `batch`).
+// One streaming entry read: a session of one connection; or, once joined, several. Its records
+// are kept by kind, numbered as they will be stored, for the join to renumber and rebase.
 struct HarDraft {
     schema::Session session;
-    schema::Batch batch;
+    std::vector<Connection> connections;
+    std::vector<Frame> frames;
+    std::vector<ClientMessage> client_messages;
+    std::vector<Gap> gaps;
+    std::vector<BackfillItem> backfill;
     std::vector<std::string> notes;
     // mastotape's `_mastotapeGap`: the outcome of the backfill of the gap the connection's end
     // opened, which a HAR has no field for.
     std::optional<schema::BackfillStatus> gap_status;
     std::string gap_error;
+
+    // Its records as one batch for session `session_id`, which they are moved into.
+    Batch take_batch(std::int64_t session_id);
 };
 
 // Reads entry `entry` (number `index` of the HAR `name`, for errors). Throws TapeError with a

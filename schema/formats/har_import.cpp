@@ -157,23 +157,7 @@ std::int64_t store_draft(schema::TapeStore& store, HarDraft& d, const std::strin
     std::int64_t id = 0;
     store.in_transaction([&] {
         id = store.create_session(d.session);
-        d.batch.session_id = id;
-        for (auto& c : d.batch.connections) {
-            c.session_id = id;
-        }
-        for (auto& f : d.batch.frames) {
-            f.session_id = id;
-        }
-        for (auto& m : d.batch.client_messages) {
-            m.session_id = id;
-        }
-        for (auto& g : d.batch.gaps) {
-            g.session_id = id;
-        }
-        for (auto& b : d.batch.backfill) {
-            b.session_id = id;
-        }
-        store.append(d.batch);
+        store.append(d.take_batch(id));
         // What verify and replay would refuse is refused here, before it lands: the session is
         // checked as verify checks it, and nothing is kept unless it passes.
         const auto problems = schema::check_session(store, store.session(id));
@@ -227,14 +211,14 @@ HarImport import_har(schema::TapeStore& store, const std::string& text, const st
                           ? "HAR entry " + std::to_string(result.entries.front())
                           : "HAR entries " + std::to_string(result.entries.front()) + "-" +
                                 std::to_string(result.entries.back());
+    result.frames = static_cast<std::int64_t>(d.frames.size());
+    result.client_messages = static_cast<std::int64_t>(d.client_messages.size());
+    result.gaps = static_cast<std::int64_t>(d.gaps.size());
+    result.backfilled = static_cast<std::int64_t>(d.backfill.size());
     result.session_id = store_draft(
         store, d,
         name + (result.entries.size() == 1 ? ": entry " + std::to_string(result.entries.front())
                                            : ": its streaming entries"));
-    result.frames = static_cast<std::int64_t>(d.batch.frames.size());
-    result.client_messages = static_cast<std::int64_t>(d.batch.client_messages.size());
-    result.gaps = static_cast<std::int64_t>(d.batch.gaps.size());
-    result.backfilled = static_cast<std::int64_t>(d.batch.backfill.size());
     result.notes = std::move(d.notes);
     return result;
 }

@@ -16,7 +16,7 @@ namespace {
 void append_connection(HarDraft& out, HarDraft& d, SessionNumbering& n) {
     const std::int64_t shift = d.session.started_wall_ns - out.session.started_wall_ns;
     const std::int64_t frames_before = n.last_frame();  // the draft's frames count from 1
-    schema::Connection c = d.batch.connections.front();
+    schema::Connection c = d.connections.front();
     c.idx = n.next_connection();
     const std::int64_t k = c.idx;
     c.started_offset_ns += shift;
@@ -25,19 +25,19 @@ void append_connection(HarDraft& out, HarDraft& d, SessionNumbering& n) {
             **t += shift;
         }
     }
-    out.batch.connections.push_back(std::move(c));
-    for (auto& f : d.batch.frames) {
+    out.connections.push_back(std::move(c));
+    for (auto& f : d.frames) {
         f.seq = n.next_frame();
         f.connection_idx = k;
         f.offset_ns += shift;
-        out.batch.frames.push_back(std::move(f));
+        out.frames.push_back(std::move(f));
     }
-    for (auto& m : d.batch.client_messages) {
+    for (auto& m : d.client_messages) {
         m.seq = n.next_client_message();
         m.after_seq += frames_before;
         m.connection_idx = k;
         m.offset_ns += shift;
-        out.batch.client_messages.push_back(std::move(m));
+        out.client_messages.push_back(std::move(m));
     }
     if (d.session.ended_offset_ns &&
         (!out.session.ended_offset_ns ||
@@ -61,9 +61,9 @@ void append_connection(HarDraft& out, HarDraft& d, SessionNumbering& n) {
 // A gap after every established connection that the capture did not end, until the next
 // established connection's handshake (open when none came).
 void add_gaps(HarDraft& out, const std::vector<HarDraft>& drafts, SessionNumbering& n) {
-    const auto& cs = out.batch.connections;
+    const auto& cs = out.connections;
     std::vector<std::int64_t> last_seq(cs.size(), 0);  // the last frame by each connection's end
-    for (const auto& f : out.batch.frames) {
+    for (const auto& f : out.frames) {
         last_seq[static_cast<std::size_t>(f.connection_idx)] = f.seq;
     }
     for (std::size_t k = 1; k < cs.size(); ++k) {
@@ -92,14 +92,14 @@ void add_gaps(HarDraft& out, const std::vector<HarDraft>& drafts, SessionNumberi
         }
         g.backfill_status = drafts[k].gap_status.value_or(schema::BackfillStatus::none);
         g.backfill_error = drafts[k].gap_error;
-        out.batch.gaps.push_back(std::move(g));
+        out.gaps.push_back(std::move(g));
     }
 }
 
 // The gap a page belongs to: the one it names, else the latest that had started when it was
 // asked for and had not ended long before (a client backfills as it comes back).
 std::optional<std::size_t> gap_of(const HarDraft& out, const HarPage& page) {
-    const auto& gaps = out.batch.gaps;
+    const auto& gaps = out.gaps;
     if (page.gap) {
         return *page.gap >= 0 && static_cast<std::size_t>(*page.gap) < gaps.size()
                    ? std::optional<std::size_t>(static_cast<std::size_t>(*page.gap))
@@ -122,10 +122,10 @@ void add_backfill(HarDraft& out, const std::vector<HarPage>& pages, SessionNumbe
         if (!g) {
             continue;
         }
-        schema::Gap& gap = out.batch.gaps[*g];
+        schema::Gap& gap = out.gaps[*g];
         const std::int64_t offset = page.wall_ns - out.session.started_wall_ns;
         std::set<std::string> streamed;
-        for (const auto& f : out.batch.frames) {
+        for (const auto& f : out.frames) {
             if (f.offset_ns <= offset && f.columns.object_id) {
                 streamed.insert(*f.columns.object_id);
             }
@@ -142,7 +142,7 @@ void add_backfill(HarDraft& out, const std::vector<HarPage>& pages, SessionNumbe
             item.object_id = schema::entity_id(body).value_or("");
             item.already_streamed = streamed.count(item.object_id) > 0;
             item.body = body;
-            out.batch.backfill.push_back(std::move(item));
+            out.backfill.push_back(std::move(item));
             ++gap.backfilled;
         }
         if (!page.gap && gap.backfill_status == schema::BackfillStatus::none) {

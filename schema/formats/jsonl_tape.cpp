@@ -19,6 +19,10 @@ using json = nlohmann::json;
 
 constexpr std::size_t kImportBatch = 5000;
 
+// Each record kind's `type`, in the order of Record's alternatives.
+constexpr std::array<std::string_view, std::variant_size_v<Record>> kTypes = {
+    "connection", "gap", "client", "frame", "backfill"};
+
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::strict); }
 
 // ---- export ----
@@ -82,11 +86,10 @@ void put_fields(ojson& o, const Record& r) {
     }
 }
 
-template <typename Record>
-std::string line_of(const char* type, const Record& r) {
+std::string line_of(const Record& record) {
     ojson o;
-    o["type"] = type;
-    put_fields(o, r);
+    o["type"] = kTypes[record.index()];
+    std::visit([&](const auto& r) { put_fields(o, r); }, record);
     return dump(o);
 }
 
@@ -317,16 +320,16 @@ class Importer {
             frame(o);
             lines_of(Kind::frame).push_back(line_no);
         } else if (type == "connection") {
-            check_next("connection idx", read(o, batch_.connections).idx, next_connection_);
+            check_next("connection idx", read<Connection>(o).idx, next_connection_);
             lines_of(Kind::connection).push_back(line_no);
         } else if (type == "gap") {
-            check_next("gap idx", read(o, batch_.gaps).idx, next_gap_);
+            check_next("gap idx", read<Gap>(o).idx, next_gap_);
             lines_of(Kind::gap).push_back(line_no);
         } else if (type == "client") {
-            check_next("client seq", read(o, batch_.client_messages).seq, next_client_);
+            check_next("client seq", read<ClientMessage>(o).seq, next_client_);
             lines_of(Kind::client_message).push_back(line_no);
         } else if (type == "backfill") {
-            check_next("backfill seq", read(o, batch_.backfill).seq, next_backfill_);
+            check_next("backfill seq", read<BackfillItem>(o).seq, next_backfill_);
             lines_of(Kind::backfill).push_back(line_no);
         } else {
             bad("unknown record type \"" + type + "\"");
@@ -362,16 +365,16 @@ class Importer {
     }
 
    private:
-    template <typename Record>
-    Record& read(const json& o, std::vector<Record>& into) {
-        Record& r = into.emplace_back();
+    template <typename T>
+    T& read(const json& o) {
+        T& r = std::get<T>(batch_.records.emplace_back(T{}));
         r.session_id = batch_.session_id;
         get_fields(o, r);
         return r;
     }
 
     void frame(const json& o) {
-        Frame& f = read(o, batch_.frames);
+        Frame& f = read<Frame>(o);
         check_next("frame seq", f.seq, next_frame_);
         if (f.offset_ns < last_frame_offset_) {
             bad("frame offset_ns goes backwards");
@@ -417,31 +420,22 @@ class Importer {
 
 }  // namespace
 
+std::string_view jsonl_type(const Record& r) { return kTypes[r.index()]; }
+
+std::string to_jsonl(const Record& r) { return line_of(r); }
+
 std::string to_jsonl(const TimelineEntry& e) {
-    switch (e.kind) {
-        case TimelineKind::connection_opened:
-            return line_of("connection", *e.connection);
-        case TimelineKind::gap_started:
-            return line_of("gap", *e.gap);
-        case TimelineKind::client_message:
-            return line_of("client", *e.client_message);
-        case TimelineKind::frame:
-            return line_of("frame", *e.frame);
-        case TimelineKind::backfill:
-            return line_of("backfill", *e.backfill);
-        case TimelineKind::connection_ended:
-        case TimelineKind::gap_ended:
-            break;
-    }
-    return "";
+    const bool an_end =
+        e.kind == TimelineKind::connection_ended || e.kind == TimelineKind::gap_ended;
+    return an_end ? "" : line_of(e.record);
 }
 
 void export_session(TapeStore& store, std::int64_t session_id, std::ostream& out) {
     out << header_jsonl(store.session(session_id)) << '\n';
     // Connections and gaps are whole records at their start; their ends are inside them.
     walk_timeline(store, session_id, [&](const TimelineEntry& e) {
-        if (e.kind != TimelineKind::connection_ended && e.kind != TimelineKind::gap_ended) {
-            out << to_jsonl(e) << '\n';
+        if (const std::string line = to_jsonl(e); !line.empty()) {
+            out << line << '\n';
         }
         return static_cast<bool>(out);
     });

@@ -13,6 +13,7 @@
 #include <istream>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "schema/tape/tape_store.hpp"
 #include "schema/tape/timeline.hpp"
@@ -27,7 +28,11 @@ void export_session(TapeStore& store, std::int64_t session_id, std::ostream& out
 // The header line of a session's JSONL tape.
 std::string header_jsonl(const Session& s);
 
-// The JSONL record of a timeline entry: connections and gaps at their start hold their ends, so
+// A record's `type` in JSONL: "connection", "gap", "client", "frame" or "backfill".
+std::string_view jsonl_type(const Record& r);
+// A record's JSONL line.
+std::string to_jsonl(const Record& r);
+// The JSONL line of a timeline entry: connections and gaps at their start hold their ends, so
 // connection_ended and gap_ended give "".
 std::string to_jsonl(const TimelineEntry& e);
 

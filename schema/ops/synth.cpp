@@ -149,7 +149,7 @@ void Synth::emit_frame(std::int64_t at, FrameKind kind, std::string bytes) {
     f.wall_ns = wall(at);
     f.columns = expected_columns(o_.transport, kind, bytes, sse_label_);
     f.bytes = std::move(bytes);
-    batch_.frames.push_back(std::move(f));
+    batch_.records.push_back(std::move(f));
     last_activity_ = at;
     flush(false);
 }
@@ -164,7 +164,7 @@ void Synth::emit_client(std::int64_t at, MessageKind kind, std::string bytes) {
     m.after_seq = numbering_.last_frame();
     m.kind = kind;
     m.bytes = std::move(bytes);
-    batch_.client_messages.push_back(std::move(m));
+    batch_.records.push_back(std::move(m));
 }
 
 void Synth::emit_heartbeats_until(std::int64_t until) {
@@ -223,7 +223,7 @@ void Synth::open_connection(std::int64_t at, bool resubscribe) {
             "no-store\",\"Transfer-Encoding\":\"chunked\",\"Date\":\"" +
             date + "\",\"Connection\":\"keep-alive\",\"Keep-Alive\":\"timeout=5\"}";
     }
-    batch_.connections.push_back(conn_);
+    batch_.records.push_back(conn_);
     if (o_.transport == Transport::sse) {
         emit_frame(handshake, FrameKind::comment, ":)\n");
         next_ping_ = handshake + kThumpIntervalNs;
@@ -271,7 +271,7 @@ void Synth::end_connection(std::int64_t at, EndCause cause) {
     } else if (cause == EndCause::local_stop && o_.transport == Transport::websocket) {
         conn_.close_code = 1000;  // the recorder's close frame; SSE has none
     }
-    batch_.connections.push_back(conn_);
+    batch_.records.push_back(conn_);
 }
 
 // The attempts that fail in a gap from `t` on, with the backoff doubling from `backoff`; returns
@@ -291,7 +291,7 @@ std::int64_t Synth::fail_attempts(std::int64_t t, std::int64_t& backoff) {
         failed.ended_wall_ns = wall(t + 20 * kMs);
         failed.end_cause = EndCause::handshake_failed;
         failed.end_detail = "HTTP 502 Bad Gateway";
-        batch_.connections.push_back(failed);
+        batch_.records.push_back(failed);
         conn_ = failed;
     }
     return t;
@@ -332,7 +332,7 @@ void Synth::add_backfill(Gap& g, const Drawn& d, bool streamed,
     b.object_id = d.id;
     b.body = d.payload;
     b.already_streamed = streamed;
-    batch_.backfill.push_back(std::move(b));
+    batch_.records.push_back(std::move(b));
     fetched_at += 100'000;
     ++g.backfilled;
 }
@@ -378,7 +378,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
 
     if (!o_.backfill) {
         g.backfill_status = BackfillStatus::skipped;
-        batch_.gaps.push_back(g);
+        batch_.records.push_back(g);
         return up + 50 * kMs;
     }
     // Each page is newest first, as Mastodon returns it.
@@ -388,7 +388,7 @@ std::int64_t Synth::run_gap(std::int64_t end_at, EndCause cause) {
         add_backfill(g, it->second, false, seen_before, fetched_at);
     }
     g.backfill_status = BackfillStatus::ok;
-    batch_.gaps.push_back(g);
+    batch_.records.push_back(g);
     // The next event comes after the backfill's last fetch: one before it would be on the page.
     return fetched_at;
 }

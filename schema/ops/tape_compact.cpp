@@ -11,47 +11,41 @@ void copy_session(TapeStore& from, TapeStore& to, const Session& s,
                   CompactSummary& summary) {
     const SessionCounts counts = from.counts(s.id);
     to.restore_session(s);
-    Batch records;
-    records.session_id = s.id;
-    records.connections = from.connections(s.id);
-    records.gaps = from.gaps(s.id);
-    records.client_messages = from.client_messages(s.id);
-    records.backfill = from.backfill(s.id);
     CompactProgress p{s.id, 0, counts.frames};
-    Batch frames;
-    frames.session_id = s.id;
-    frames.frames.reserve(kBatchFrames);
-    auto cursor = from.frames_from_seq(s.id, 1);
-    Frame f;
     // The first batch also carries the session's other records, so that its backfilled bodies
     // are among what the session's dictionary is trained on.
-    bool first = true;
-    const auto flush = [&] {
-        if (first) {
-            frames.connections = std::move(records.connections);
-            frames.gaps = std::move(records.gaps);
-            frames.client_messages = std::move(records.client_messages);
-            frames.backfill = std::move(records.backfill);
-            first = false;
+    Batch batch;
+    batch.session_id = s.id;
+    const auto take = [&](auto records) {
+        for (auto& r : records) {
+            batch.records.emplace_back(std::move(r));
         }
-        p.frames_done += static_cast<std::int64_t>(frames.frames.size());
-        to.append(frames);
-        frames.frames.clear();
-        frames.connections.clear();
-        frames.gaps.clear();
-        frames.client_messages.clear();
-        frames.backfill.clear();
+    };
+    take(from.connections(s.id));
+    take(from.gaps(s.id));
+    take(from.client_messages(s.id));
+    take(from.backfill(s.id));
+    std::int64_t frames_in_batch = 0;
+    bool flushed = false;
+    const auto flush = [&] {
+        p.frames_done += frames_in_batch;
+        to.append(batch);
+        batch.records.clear();
+        frames_in_batch = 0;
+        flushed = true;
         if (progress) {
             progress(p);
         }
     };
+    auto cursor = from.frames_from_seq(s.id, 1);
+    Frame f;
     while (cursor.next(f)) {
-        frames.frames.push_back(std::move(f));
-        if (frames.frames.size() == kBatchFrames) {
+        batch.records.emplace_back(std::move(f));
+        if (++frames_in_batch == static_cast<std::int64_t>(kBatchFrames)) {
             flush();
         }
     }
-    if (first || !frames.frames.empty()) {
+    if (!flushed || !batch.empty()) {
         flush();
     }
     const SessionCounts copied = to.counts(s.id);

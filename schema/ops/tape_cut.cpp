@@ -195,50 +195,20 @@ class Cutter {
     }
 
     // A record as its JSONL line.
-    void emit(const TimelineEntry& e) { out_ << to_jsonl(e) << '\n'; }
-    void emit(const Connection& c) {
-        TimelineEntry e;
-        e.kind = TimelineKind::connection_opened;
-        e.connection = &c;
-        emit(e);
-    }
-    void emit(const Gap& g) {
-        TimelineEntry e;
-        e.kind = TimelineKind::gap_started;
-        e.gap = &g;
-        emit(e);
-    }
-    void emit(const ClientMessage& m) {
-        TimelineEntry e;
-        e.kind = TimelineKind::client_message;
-        e.client_message = &m;
-        emit(e);
-    }
-    void emit(const Frame& f) {
-        TimelineEntry e;
-        e.kind = TimelineKind::frame;
-        e.frame = &f;
-        emit(e);
-    }
-    void emit(const BackfillItem& b) {
-        TimelineEntry e;
-        e.kind = TimelineKind::backfill;
-        e.backfill = &b;
-        emit(e);
-    }
+    void emit(const Record& r) { out_ << to_jsonl(r) << '\n'; }
 
     void visit(const TimelineEntry& e) {
         switch (e.kind) {
             case TimelineKind::connection_opened:
-                return connection(*e.connection);
+                return connection(e.as<Connection>());
             case TimelineKind::gap_started:
-                return gap(*e.gap);
+                return gap(e.as<Gap>());
             case TimelineKind::client_message:
-                return message(*e.client_message);
+                return message(e.as<ClientMessage>());
             case TimelineKind::frame:
-                return frame(*e.frame);
+                return frame(e.as<Frame>());
             case TimelineKind::backfill:
-                return backfill(*e.backfill);
+                return backfill(e.as<BackfillItem>());
             default:
                 return;
         }

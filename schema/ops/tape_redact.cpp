@@ -63,13 +63,14 @@ class TapeRedactor {
     RedactSummary run(std::ostream* out, const std::function<void(std::int64_t)>& progress) {
         // The ids first, for their offsets.
         walk_timeline(store_, id_, [&](const TimelineEntry& e) {
-            if (e.kind == TimelineKind::frame && e.frame->columns.kind == FrameKind::event) {
-                if (auto payload = event_payload(session_.transport, e.frame->bytes)) {
+            if (const auto* f = std::get_if<Frame>(&e.record);
+                f && f->columns.kind == FrameKind::event) {
+                if (auto payload = event_payload(session_.transport, f->bytes)) {
                     r_.observe(*payload);
                 }
-            } else if (e.kind == TimelineKind::backfill) {
-                r_.observe(e.backfill->body);
-                r_.observe(e.backfill->object_id);
+            } else if (const auto* b = std::get_if<BackfillItem>(&e.record)) {
+                r_.observe(b->body);
+                r_.observe(b->object_id);
             }
             return true;
         });
@@ -123,33 +124,24 @@ class TapeRedactor {
     }
 
     std::string redacted(const TimelineEntry& e) {
-        TimelineEntry copy = e;
-        Connection c;
-        Frame f;
-        BackfillItem b;
         switch (e.kind) {
-            case TimelineKind::connection_opened:
-                c = *e.connection;
+            case TimelineKind::connection_opened: {
+                Connection c = e.as<Connection>();
                 c.url = mapped_url(c.url);
                 c.response_headers_json = redacted_headers(r_, c.response_headers_json);
                 c.error_message = r_.hosts_in(c.error_message);
-                copy.connection = &c;
-                break;
+                return to_jsonl(c);
+            }
             case TimelineKind::frame:
-                f = frame(*e.frame);
-                copy.frame = &f;
-                break;
+                return to_jsonl(frame(e.as<Frame>()));
             case TimelineKind::backfill:
-                b = backfill(*e.backfill);
-                copy.backfill = &b;
-                break;
+                return to_jsonl(backfill(e.as<BackfillItem>()));
             case TimelineKind::connection_ended:
             case TimelineKind::gap_ended:
                 return "";
             default:
-                break;
+                return to_jsonl(e.record);
         }
-        return to_jsonl(copy);
     }
 
     Frame frame(const Frame& original) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "schema/mastodon/vocabulary.hpp"
@@ -170,5 +171,9 @@ struct BackfillItem {
     std::string body;
     bool already_streamed = false;
 };
+
+// Any one of a session's records: what the recorder's writer queues, a batch holds in the order
+// it was written, and a timeline walk hands out.
+using Record = std::variant<Connection, Gap, ClientMessage, Frame, BackfillItem>;
 
 }  // namespace mastotape::schema

@@ -1,5 +1,7 @@
 #include "schema/tape/packed_blobs.hpp"
 
+#include <algorithm>
+
 #include "schema/tape/sqlite_util.hpp"
 
 namespace mastotape::schema {
@@ -89,7 +91,11 @@ void BlobPacker::train(std::int64_t session_id, SessionCodec& c) {
 
 void BlobPacker::begin_batch(const Batch& b) {
     current_ = nullptr;
-    if (compression_.codec == Codec::none || (b.frames.empty() && b.backfill.empty())) {
+    const auto packed = [](const Record& r) {
+        return std::holds_alternative<Frame>(r) || std::holds_alternative<BackfillItem>(r);
+    };
+    if (compression_.codec == Codec::none ||
+        std::none_of(b.records.begin(), b.records.end(), packed)) {
         return;
     }
     SessionCodec& c = session_codec(b.session_id);
@@ -103,11 +109,12 @@ void BlobPacker::begin_batch(const Batch& b) {
             c.sample_bytes += bytes.size();
         }
     };
-    for (const auto& f : b.frames) {
-        sample(f.bytes);
-    }
-    for (const auto& item : b.backfill) {
-        sample(item.body);
+    for (const Record& r : b.records) {
+        if (const auto* f = std::get_if<Frame>(&r)) {
+            sample(f->bytes);
+        } else if (const auto* item = std::get_if<BackfillItem>(&r)) {
+            sample(item->body);
+        }
     }
     if (c.samples.size() >= kTrainingFrames || c.sample_bytes >= kTrainingBytes) {
         train(b.session_id, c);

@@ -388,22 +388,6 @@ void TapeStore::set_session_end(const Session& s) {
     });
 }
 
-namespace {
-
-// Runs one prepared INSERT for each record. tryReset(): a statement that failed in an earlier
-// batch still holds its error, which reset() would throw again.
-template <typename Record>
-void insert_all(SQLite::Statement& st, const std::vector<Record>& records,
-                BlobPacker* packer = nullptr) {
-    for (const auto& r : records) {
-        st.tryReset();
-        bind_row(st, r, packer);
-        st.exec();
-    }
-}
-
-}  // namespace
-
 void TapeStore::append(const Batch& b) {
     if (!impl_->insert_frame) {
         throw TapeError(path_ + ": opened read-only");
@@ -411,11 +395,18 @@ void TapeStore::append(const Batch& b) {
     in_transaction([&] {
         guarded(path_, [&] {
             impl_->packer.begin_batch(b);
-            insert_all(*impl_->upsert_connection, b.connections);
-            insert_all(*impl_->insert_frame, b.frames, &impl_->packer);
-            insert_all(*impl_->insert_client_message, b.client_messages);
-            insert_all(*impl_->upsert_gap, b.gaps);
-            insert_all(*impl_->insert_backfill, b.backfill, &impl_->packer);
+            for (const Record& record : b.records) {
+                std::visit(
+                    [&](const auto& r) {
+                        // tryReset(): a statement that failed in an earlier batch still holds
+                        // its error, which reset() would throw again.
+                        SQLite::Statement& st = impl_->insert_of(r);
+                        st.tryReset();
+                        bind_row(st, r, &impl_->packer);
+                        st.exec();
+                    },
+                    record);
+            }
             if (b.now_wall_ns != 0) {
                 auto& st = *impl_->touch_session;
                 st.tryReset();

@@ -58,25 +58,15 @@ enum class OpenMode {
     create,  // created when missing
 };
 
-// Everything appended in one transaction: all of it lands or none of it does. Connections and
-// gaps are upserted by (session, idx), so a writer re-sends a row when it changes.
+// Everything appended in one transaction, in order: all of it lands or none of it does.
+// Connections and gaps are upserted by (session, idx), so a writer re-sends a row when it changes.
 struct Batch {
     std::int64_t session_id = 0;
     std::int64_t now_wall_ns = 0;  // stored as the session's `updated_wall_ns` when non-zero
-    std::vector<Connection> connections;
-    std::vector<Frame> frames;
-    std::vector<ClientMessage> client_messages;
-    std::vector<Gap> gaps;
-    std::vector<BackfillItem> backfill;
+    std::vector<Record> records;
 
-    bool empty() const {
-        return connections.empty() && frames.empty() && client_messages.empty() && gaps.empty() &&
-               backfill.empty();
-    }
-    std::size_t size() const {
-        return connections.size() + frames.size() + client_messages.size() + gaps.size() +
-               backfill.size();
-    }
+    bool empty() const { return records.empty(); }
+    std::size_t size() const { return records.size(); }
 };
 
 // Per-session counts, computed from the indexes.

@@ -67,6 +67,13 @@ struct TapeStore::Impl {
         return SQLITE_OK;
     }
 
+    // The prepared INSERT (or upsert) of a record's kind.
+    SQLite::Statement& insert_of(const Connection&) { return *upsert_connection; }
+    SQLite::Statement& insert_of(const Gap&) { return *upsert_gap; }
+    SQLite::Statement& insert_of(const ClientMessage&) { return *insert_client_message; }
+    SQLite::Statement& insert_of(const Frame&) { return *insert_frame; }
+    SQLite::Statement& insert_of(const BackfillItem&) { return *insert_backfill; }
+
     void prepare_writers() {
         const auto prepare = [&](const std::string& sql) {
             return std::make_unique<SQLite::Statement>(db, sql);

@@ -315,7 +315,7 @@ VerifyReport verify_tape(TapeStore& store, bool repair, std::int64_t now_wall_ns
                         c.started_wall_ns + (*c.ended_offset_ns - c.started_offset_ns);
                     c.end_cause = EndCause::interrupted;
                     c.end_detail = "the recorder stopped without closing this connection";
-                    b.connections.push_back(c);
+                    b.records.push_back(c);
                 }
             }
             store.append(b);

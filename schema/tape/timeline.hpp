@@ -21,15 +21,17 @@ enum class TimelineKind {
     backfill,
 };
 
-// One entry; exactly the pointer that matches `kind` is set, valid only during the callback.
+// One entry: the record it is about (a connection or a gap twice, at its start and at its end).
 struct TimelineEntry {
     TimelineKind kind = TimelineKind::frame;
     std::int64_t offset_ns = 0;
-    const Connection* connection = nullptr;
-    const Gap* gap = nullptr;
-    const ClientMessage* client_message = nullptr;
-    const Frame* frame = nullptr;
-    const BackfillItem* backfill = nullptr;
+    Record record;
+
+    // The record as the kind it is (std::bad_variant_access if not).
+    template <typename T>
+    const T& as() const {
+        return std::get<T>(record);
+    }
 };
 
 // Calls `visit` for each entry in order of (offset, kind, number). Returning false stops the walk.

@@ -161,7 +161,7 @@ TEST_CASE(
         ++f.seq;
         f.offset_ns += 1'000'000;
         f.wall_ns += 1'000'000;
-        more.frames.push_back(f);
+        more.records.push_back(f);
         f.bytes = t.frames[t.frames.size() - 2].bytes;
     }
     t.store.append(more);

@@ -70,19 +70,19 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
     c.http_status = 101;
     c.ended_offset_ns = 300 * kMs;
     c.end_cause = schema::EndCause::eof;
-    b.connections.push_back(c);
+    b.records.push_back(c);
     c.idx = 1;
     c.started_offset_ns = 400 * kMs;
     c.handshake_offset_ns = 400 * kMs;
     c.ended_offset_ns.reset();
     c.end_cause = schema::EndCause::none;
-    b.connections.push_back(c);
+    b.records.push_back(c);
     schema::Gap g;
     g.session_id = session_id;
     g.start_offset_ns = 300 * kMs;
     g.end_offset_ns = 400 * kMs;
     g.cause = schema::EndCause::eof;
-    b.gaps.push_back(g);
+    b.records.push_back(g);
 
     std::vector<std::string> created;
     std::int64_t seq = 0;
@@ -120,7 +120,7 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
         f.columns.stream = a.label;
         f.columns.event = a.event;
         f.columns.object_id = a.id;
-        b.frames.push_back(f);
+        b.records.push_back(f);
         tape.arrivals.push_back(a);
     }
     std::int64_t bseq = 0;
@@ -139,7 +139,7 @@ Tape make_tape(const std::string& path, std::uint32_t seed) {
             item.object_id = any_id();
             item.body =
                 R"({"id":")" + item.object_id + R"(","backfilled":)" + std::to_string(bseq) + "}";
-            b.backfill.push_back(item);
+            b.records.push_back(item);
             Arrival a;
             a.at = 400 * kMs;  // visible from the gap's end
             a.order = 0;

@@ -98,7 +98,7 @@ TEST_CASE("Binary frames and invalid UTF-8 survive the JSONL round trip as base6
     c.url = "wss://example.social/api/v1/streaming";
     c.handshake_offset_ns = 0;
     c.http_status = 101;
-    b.connections.push_back(c);
+    b.records.push_back(c);
     const std::vector<std::pair<FrameKind, std::string>> frames{
         {FrameKind::binary, std::string("\x00\x01\xfe\xff", 4)},
         {FrameKind::text, "caf\xe9 not utf-8"},
@@ -113,7 +113,7 @@ TEST_CASE("Binary frames and invalid UTF-8 survive the JSONL round trip as base6
         f.offset_ns = seq;
         f.bytes = bytes;
         f.columns = expected_columns(Transport::websocket, kind, bytes, "");
-        b.frames.push_back(f);
+        b.records.push_back(f);
     }
     store.append(b);
     const auto text = export_text(store, id);

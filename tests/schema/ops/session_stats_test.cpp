@@ -27,7 +27,7 @@ TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
         c.started_offset_ns = i * 6 * kSec;
         c.ended_offset_ns = i == 0 ? 4 * kSec : 10 * kSec;
         c.end_cause = i == 0 ? EndCause::eof : EndCause::local_stop;
-        b.connections.push_back(c);
+        b.records.push_back(c);
     }
     std::int64_t seq = 0;
     auto add = [&](std::int64_t conn, std::int64_t offset, FrameKind kind,
@@ -39,7 +39,7 @@ TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
         f.offset_ns = offset;
         f.bytes = bytes;
         f.columns = expected_columns(Transport::websocket, kind, bytes, "");
-        b.frames.push_back(f);
+        b.records.push_back(f);
     };
     const std::string del = R"({"stream":["user"],"event":"delete","payload":"1"})";
     add(0, kSec / 2, FrameKind::ping, "");
@@ -56,7 +56,7 @@ TEST_CASE("Stats count events by type, rates, heartbeat intervals and gaps") {
     g.cause = EndCause::eof;
     g.start_offset_ns = 4 * kSec;
     g.end_offset_ns = 6 * kSec;
-    b.gaps.push_back(g);
+    b.records.push_back(g);
     store.append(b);
 
     const auto st = compute_stats(store, id, 0);

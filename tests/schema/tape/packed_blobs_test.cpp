@@ -59,7 +59,7 @@ std::int64_t new_session(TapeStore& store) {
     c.url = "wss://example.social/api/v1/streaming";
     c.handshake_offset_ns = 0;
     c.http_status = 101;
-    b.connections.push_back(c);
+    b.records.push_back(c);
     store.append(b);
     return id;
 }
@@ -129,8 +129,8 @@ TEST_CASE("A session's dictionary is trained on its first 2,000 frames and store
             Batch b;
             b.session_id = id;
             for (int i = 0; i < 50; ++i, ++seq) {
-                b.frames.push_back(status_frame(id, seq));
-                written.push_back(b.frames.back().bytes);
+                b.records.push_back(status_frame(id, seq));
+                written.push_back(std::get<Frame>(b.records.back()).bytes);
             }
             store.append(b);
         }
@@ -163,13 +163,13 @@ TEST_CASE("A batch rolled back after storing a dictionary leaves no row pointing
     Batch first;
     first.session_id = id;
     for (std::int64_t seq = 1; seq <= 2000; ++seq) {
-        first.frames.push_back(status_frame(id, seq));
+        first.records.push_back(status_frame(id, seq));
     }
     // The batch that completes the training samples fails (a seq stored twice), so the
     // dictionary stored in its transaction is gone with it.
-    first.frames.push_back(status_frame(id, 1));
+    first.records.push_back(status_frame(id, 1));
     CHECK_THROWS_AS(store.append(first), TapeError);
-    first.frames.pop_back();
+    first.records.pop_back();
     store.append(first);
     CHECK(scalar(path,
                  "SELECT count(*) FROM frames WHERE dictionary_id NOT IN (SELECT id FROM "
@@ -279,7 +279,7 @@ TEST_CASE("A version 3 tape reads its plain rows, and what is added to it is com
     CHECK(store.schema_version() == current_schema_version());
     Batch b;
     b.session_id = 1;
-    b.frames.push_back(status_frame(1, 2));
+    b.records.push_back(status_frame(1, 2));
     store.append(b);
     const auto frames = frames_of(store, 1);
     REQUIRE(frames.size() == 2);
@@ -302,11 +302,11 @@ TEST_CASE("A frame that compression would not shrink is stored as it is") {
     ping.session_id = id;
     ping.seq = 1;
     ping.columns.kind = FrameKind::ping;
-    b.frames.push_back(ping);
+    b.records.push_back(ping);
     Frame noise = status_frame(id, 2);
     noise.columns.kind = FrameKind::binary;
     noise.bytes = std::string("\x8f\x01\xfe\x42\x99", 5);
-    b.frames.push_back(noise);
+    b.records.push_back(noise);
     store.append(b);
     CHECK(scalar(path, "SELECT count(*) FROM frames WHERE codec = 0") == 2);
     const auto frames = frames_of(store, id);

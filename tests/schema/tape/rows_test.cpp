@@ -125,7 +125,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     c.close_code = 4001;
     c.close_reason = "bye";
     c.end_detail = "closed";
-    b.connections.push_back(c);
+    b.records.push_back(c);
     Frame f;
     f.session_id = id;
     f.seq = 1;
@@ -134,7 +134,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     f.bytes = std::string("\x00\xff not text", 11);
     f.columns.kind = FrameKind::binary;
     f.columns.parse_ok = true;
-    b.frames.push_back(f);
+    b.records.push_back(f);
     ClientMessage m;
     m.session_id = id;
     m.seq = 1;
@@ -142,7 +142,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     m.wall_ns = s.started_wall_ns + 25;
     m.kind = MessageKind::text;
     m.bytes = R"({"type":"subscribe","stream":"user"})";
-    b.client_messages.push_back(m);
+    b.records.push_back(m);
     Gap g;
     g.session_id = id;
     g.from_connection_idx = 0;
@@ -153,7 +153,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     g.backfill_status = BackfillStatus::partial;
     g.backfill_error = "HTTP 429";
     g.backfilled = 1;
-    b.gaps.push_back(g);
+    b.records.push_back(g);
     BackfillItem item;
     item.session_id = id;
     item.seq = 1;
@@ -165,7 +165,7 @@ TEST_CASE("Every field of every record survives the store and an export and impo
     item.object_id = "2";
     item.body = R"({"id":"2"})";
     item.already_streamed = true;
-    b.backfill.push_back(item);
+    b.records.push_back(item);
     store.append(b);
 
     const auto check = [&](TapeStore& t, std::int64_t sid, bool same_ids) {

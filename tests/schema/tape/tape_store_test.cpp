@@ -64,9 +64,9 @@ std::int64_t session_of_events(TapeStore& store, int events) {
     const auto id = store.create_session(sample_session());
     Batch b;
     b.session_id = id;
-    b.connections.push_back(open_connection(id));
+    b.records.push_back(open_connection(id));
     for (int i = 1; i <= events; ++i) {
-        b.frames.push_back(event_frame(id, i, i * 100));
+        b.records.push_back(event_frame(id, i, i * 100));
     }
     store.append(b);
     return id;
@@ -91,9 +91,9 @@ TEST_CASE(
     const auto id = store.create_session(sample_session());
     Batch b;
     b.session_id = id;
-    b.connections.push_back(open_connection(id));
+    b.records.push_back(open_connection(id));
     for (int i = 1; i <= 3; ++i) {
-        b.frames.push_back(event_frame(id, i, i * 10));
+        b.records.push_back(event_frame(id, i, i * 10));
     }
     Frame binary;
     binary.session_id = id;
@@ -101,18 +101,18 @@ TEST_CASE(
     binary.offset_ns = 40;
     binary.bytes = std::string("\x00\xff\x01", 3);
     binary.columns = control_columns(FrameKind::binary);
-    b.frames.push_back(binary);
+    b.records.push_back(binary);
     ClientMessage m;
     m.session_id = id;
     m.seq = 1;
     m.kind = MessageKind::text;
     m.bytes = R"({"type":"subscribe","stream":"user"})";
-    b.client_messages.push_back(m);
+    b.records.push_back(m);
     Gap g;
     g.session_id = id;
     g.cause = EndCause::eof;
     g.start_offset_ns = 50;
-    b.gaps.push_back(g);
+    b.records.push_back(g);
     BackfillItem item;
     item.session_id = id;
     item.seq = 1;
@@ -120,7 +120,7 @@ TEST_CASE(
     item.object_id = "9";
     item.body = "{\"id\":\"9\"}";
     item.already_streamed = true;
-    b.backfill.push_back(item);
+    b.records.push_back(item);
     store.append(b);
 
     const auto s = store.session(id);
@@ -150,22 +150,22 @@ TEST_CASE("A batch commits whole or not at all") {
     const auto id = store.create_session(sample_session());
     Batch first;
     first.session_id = id;
-    first.connections.push_back(open_connection(id));
-    first.frames.push_back(event_frame(id, 1, 1));
+    first.records.push_back(open_connection(id));
+    first.records.push_back(event_frame(id, 1, 1));
     store.append(first);
 
     Batch bad;
     bad.session_id = id;
-    bad.frames.push_back(event_frame(id, 2, 2));
-    bad.frames.push_back(event_frame(id, 3, 3));
-    bad.frames.push_back(event_frame(id, 1, 4));  // duplicate seq: the whole batch must fail
+    bad.records.push_back(event_frame(id, 2, 2));
+    bad.records.push_back(event_frame(id, 3, 3));
+    bad.records.push_back(event_frame(id, 1, 4));  // duplicate seq: the whole batch must fail
     CHECK_THROWS_AS(store.append(bad), TapeError);
     CHECK(store.counts(id).frames == 1);
 
     // The store is still usable after the failed batch.
     Batch good;
     good.session_id = id;
-    good.frames.push_back(event_frame(id, 2, 2));
+    good.records.push_back(event_frame(id, 2, 2));
     store.append(good);
     CHECK(store.counts(id).frames == 2);
 }
@@ -408,7 +408,7 @@ TEST_CASE("Background checkpoints copy the WAL into the file while writing and k
                 Frame f = event_frame(id, seq, seq * 1'000);
                 f.bytes += std::string(4'000 - f.bytes.size(), ' ');
                 written.push_back(f.bytes);
-                b.frames.push_back(std::move(f));
+                b.records.push_back(std::move(f));
             }
             store.append(b);
             largest_wal = std::max(largest_wal, std::filesystem::file_size(wal));
