@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "record/coro.hpp"
 #include "record/http_client.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
@@ -19,7 +20,6 @@ namespace mastotape::record {
 namespace {
 
 namespace net = boost::asio;
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // How often one page is asked again after a failure that may pass (429, 5xx, no answer).
 constexpr int kRetries = 5;
 // Items a page is asked for: Mastodon's most for a timeline.

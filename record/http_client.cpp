@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "record/coro.hpp"
 #include "record/transport.hpp"
 
 namespace mastotape::record {
@@ -15,8 +16,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
 // Points a canceller at one request's connection while the request runs.
 class CancelScope {

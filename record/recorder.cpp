@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "record/coro.hpp"
 #include "record/session.hpp"
 #include "schema/mastodon/heartbeats.hpp"
 #include "schema/mastodon/url.hpp"
@@ -24,7 +25,6 @@ namespace mastotape::record {
 namespace {
 
 namespace net = boost::asio;
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr auto kStatusPeriod = std::chrono::milliseconds(250);
 
 // Works out from the options where to stream from and where REST goes; throws

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "record/backfill.hpp"
+#include "record/coro.hpp"
 #include "record/discovery.hpp"
 #include "record/transport.hpp"
 #include "schema/mastodon/frame_classifier.hpp"
@@ -24,7 +25,6 @@ namespace {
 namespace net = boost::asio;
 using schema::FrameKind;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // Reading held back this long by the writer is reported as a disk that is not keeping up.
 constexpr auto kSlowDisk = std::chrono::milliseconds(500);
 // A connection up this long has proved the server works, even with nothing received.

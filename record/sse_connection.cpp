@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "record/coro.hpp"
 #include "record/stream_connection.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
@@ -26,7 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using schema::FrameKind;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kErrorBodyLimit = 64 * 1024;
 
 class SseConnection final : public StreamConnection {

@@ -10,6 +10,7 @@
 
 #include <stdexcept>
 
+#include "record/coro.hpp"
 #include "schema/mastodon/token_redaction.hpp"
 #include "schema/text/json_text.hpp"
 
@@ -19,8 +20,6 @@ namespace {
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
 net::awaitable<boost::system::error_code> connect(const Transport& t,
                                                   boost::beast::tcp_stream& stream,

@@ -12,6 +12,7 @@
 
 #include <optional>
 
+#include "record/coro.hpp"
 #include "record/stream_connection.hpp"
 #include "record/transport.hpp"
 #include "record/watchdog.hpp"
@@ -27,7 +28,6 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using schema::FrameKind;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // A server that never answers our close, or never closes TCP after a closing handshake, must not
 // hold the recorder: Beast's own close timeout and the teardown's deadline, and a last resort.
 constexpr auto kCloseTimeout = std::chrono::seconds(5);

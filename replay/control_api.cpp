@@ -22,7 +22,7 @@ ControlAnswer error(int status, const std::string& message) {
 }
 
 // A number in the query: nullopt when absent, NaN when not a finite number in [0, 1e12].
-std::optional<double> number(std::string_view query, const char* name) {
+std::optional<double> query_number(std::string_view query, const char* name) {
     const auto text = schema::query_param(query, name);
     if (!text) {
         return std::nullopt;
@@ -235,7 +235,7 @@ ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view 
         return error(409, "the clock is not virtual (start with --virtual-clock)");
     }
     if (path == "/_mastotape/clock/advance") {
-        const auto ms = number(query, "ms");
+        const auto ms = query_number(query, "ms");
         if (!ms) {
             return error(400, "ms= is required: the milliseconds to advance, e.g. ms=1500");
         }
@@ -255,7 +255,7 @@ ControlAnswer ControlApi::clock_control(std::string_view path, std::string_view 
 
 // Moves the virtual clock to a frame (seq=N), or to the next frame, heartbeat or gap.
 ControlAnswer ControlApi::run_to(std::string_view query) {
-    if (const auto seq = number(query, "seq")) {
+    if (const auto seq = query_number(query, "seq")) {
         if (std::isnan(*seq)) {
             return error(400, "seq= must be a frame sequence number");
         }

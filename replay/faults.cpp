@@ -12,7 +12,7 @@ namespace {
 // Counts and rates past this are not meant (and would overflow once scaled).
 constexpr double kMaxCount = 1e15;
 
-double number(std::string_view text, const char* what, double max = kMaxCount) {
+double bounded_number(std::string_view text, const char* what, double max = kMaxCount) {
     std::size_t used = 0;
     const std::string s(text);
     const double v = std::stod(s, &used);
@@ -26,7 +26,7 @@ double number(std::string_view text, const char* what, double max = kMaxCount) {
 // Seconds of tape time, no later than a tape can hold.
 std::int64_t seconds_ns(std::string_view text, const char* what) {
     constexpr double kMaxSeconds = static_cast<double>(schema::kMaxOffsetNs / 1'000'000'000);
-    return static_cast<std::int64_t>(number(text, what, kMaxSeconds) * 1e9);
+    return static_cast<std::int64_t>(bounded_number(text, what, kMaxSeconds) * 1e9);
 }
 
 }  // namespace
@@ -91,19 +91,20 @@ std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
             f.kind = name == "drop-after"     ? FaultKind::drop_after
                      : name == "malformed-at" ? FaultKind::malformed_at
                                               : FaultKind::oversize_at;
-            f.n = static_cast<std::int64_t>(number(value, "N"));
+            f.n = static_cast<std::int64_t>(bounded_number(value, "N"));
             if (f.n < 1) {
                 throw std::invalid_argument("N must be at least 1");
             }
         } else if (name == "refuse" || name == "rest-error") {
             f.kind = name == "refuse" ? FaultKind::refuse : FaultKind::rest_error;
-            f.n = static_cast<std::int64_t>(number(value.substr(0, colon), "K"));
+            f.n = static_cast<std::int64_t>(bounded_number(value.substr(0, colon), "K"));
             if (f.n < 1) {
                 throw std::invalid_argument("K must be at least 1");
             }
             f.code = 503;
             if (colon != std::string_view::npos) {
-                f.code = static_cast<std::int64_t>(number(value.substr(colon + 1), "STATUS"));
+                f.code =
+                    static_cast<std::int64_t>(bounded_number(value.substr(colon + 1), "STATUS"));
                 if (f.code < 400 || f.code > 599) {
                     throw std::invalid_argument("STATUS must be an HTTP error status (400-599)");
                 }
@@ -118,7 +119,7 @@ std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
             if (f.kind == FaultKind::stall) {
                 f.duration_ns = seconds_ns(value.substr(colon + 1), "DURATION");
             } else {
-                f.code = static_cast<std::int64_t>(number(value.substr(colon + 1), "CODE"));
+                f.code = static_cast<std::int64_t>(bounded_number(value.substr(colon + 1), "CODE"));
                 if (f.code < 1000 || f.code > 4999 || f.code == 1005 || f.code == 1006) {
                     throw std::invalid_argument(
                         "CODE must be a close code that can be sent (1000-4999, not 1005/1006)");
@@ -126,7 +127,7 @@ std::optional<Fault> parse_fault(std::string_view spec, std::string& error) {
             }
         } else if (name == "slow") {
             f.kind = FaultKind::slow;
-            f.bytes_per_s = static_cast<std::int64_t>(number(value, "BYTES_PER_S"));
+            f.bytes_per_s = static_cast<std::int64_t>(bounded_number(value, "BYTES_PER_S"));
             if (f.bytes_per_s < 1) {
                 throw std::invalid_argument("BYTES_PER_S must be at least 1");
             }

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 
+#include "replay/coro.hpp"
 #include "schema/mastodon/client_protocol.hpp"
 
 namespace mastotape::replay {
 namespace {
 
 namespace net = boost::asio;
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // The subscription gate's graces (see awaited_labels).
 constexpr auto kAfterFirstSubscribe = std::chrono::seconds(1);
 constexpr auto kWithoutSubscription = std::chrono::seconds(5);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "replay/coro.hpp"
 #include "schema/tape/tape_verifier.hpp"
 
 namespace mastotape::replay {
@@ -13,7 +14,6 @@ namespace {
 namespace net = boost::asio;
 using schema::FrameKind;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // How long a client has to refuse an oversize-at frame before its connection's end is played.
 constexpr auto kOversizeGrace = std::chrono::seconds(5);
 // At a real-time clock, a client that does not subscribe as the recorded one did is waited for a

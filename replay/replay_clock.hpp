@@ -27,6 +27,10 @@ enum class ClockMode {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
+inline double in_seconds(SteadyClock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
 // One connection's anchor: the tape offset `base` was due at replay time `r0`.
 struct ConnectionClock {
     TimePoint r0{};

@@ -15,6 +15,7 @@
 
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
+#include "replay/coro.hpp"
 #include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
 #include "replay/rest_timelines.hpp"
@@ -38,7 +39,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr auto kRequestDeadline = std::chrono::seconds(30);
 // How long a kept-alive connection may sit idle between requests: Node's keepAliveTimeout, which
 // the real server's Keep-Alive: timeout=5 announces (after an SSE 401 too).

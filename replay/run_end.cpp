@@ -1,5 +1,7 @@
 #include "replay/run_end.hpp"
 
+#include "replay/coro.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,7 +15,6 @@ namespace mastotape::replay {
 namespace {
 
 namespace net = boost::asio;
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
 SteadyClock::duration seconds(double s) {
     return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(s));

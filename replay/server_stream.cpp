@@ -1,5 +1,7 @@
 #include "replay/server_stream.hpp"
 
+#include "replay/coro.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -39,7 +41,6 @@ void report_failure(const boost::system::error_code& ec, const char* what) {
 
 namespace {
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 // A peer that acknowledges nothing more for this long is reset with what it has not taken.
 constexpr auto kAckPatience = std::chrono::seconds(10);
 

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "replay/coro.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/client_protocol.hpp"
@@ -19,7 +20,6 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using schema::FrameKind;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 using schema::kPingIntervalNs;
 using schema::kThumpIntervalNs;
 // The data of an oversize-at event: over the recorder's default --max-frame of 16 MiB.

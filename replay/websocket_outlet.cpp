@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "replay/coro.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/client_protocol.hpp"
@@ -24,7 +25,6 @@ namespace websocket = beast::websocket;
 using schema::FrameKind;
 using WebSocket = websocket::stream<ServerStream&>;
 
-constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::int64_t kSec = 1'000'000'000;
 // The payload of an oversize-at frame: over the recorder's default --max-frame of 16 MiB.
 constexpr std::size_t kOversize = 17 * 1024 * 1024;

@@ -14,10 +14,12 @@
 #include <sstream>
 #include <string>
 
+#include "schema/tape/model.hpp"
+
 namespace mastotape::test {
 
 // Tape times are in nanoseconds.
-inline constexpr std::int64_t kMs = 1'000'000;
+using schema::kMs;
 inline constexpr std::int64_t kSec = 1'000'000'000;
 
 // A fresh directory, removed with everything in it when the object goes.

@@ -8,8 +8,6 @@
 namespace mastotape::replay {
 namespace {
 
-double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 // Standard deviation over mean, of `n` values summing to `sum` (squares: `sum_sq`).
 double variation(double sum, double sum_sq, std::int64_t n) {
     if (n < 2 || sum <= 0) {

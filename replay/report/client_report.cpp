@@ -16,8 +16,6 @@ namespace {
 using Views = std::vector<ClientView>;
 using Json = nlohmann::ordered_json;
 
-double in_seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 // A span measured in real time, as the report gives it: to a tenth of a second, so that two runs
 // of the same client on the same tape give the same report (the milliseconds are the machine's).
 double measured(SteadyClock::duration d) { return std::round(in_seconds(d) * 10) / 10; }

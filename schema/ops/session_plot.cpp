@@ -7,7 +7,6 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSecond = 1000 * kMs;
 
 PlotFrame plot_frame(Frame&& f, bool keep_bytes) {

@@ -19,7 +19,6 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::size_t kFlushEvery = 8192;
 

@@ -12,8 +12,6 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::int64_t kMs = 1'000'000;
-
 const std::array<std::string_view, 24> kWords{
     "hello",   "fediverse", "mastodon", "streaming", "today",       "café",
     "naïve",   "日本語",    "🦣",     "🎉",         "coffee",      "rust",

@@ -17,6 +17,9 @@
 
 namespace mastotape::schema {
 
+// Offsets and wall times are nanoseconds: a millisecond of them.
+inline constexpr std::int64_t kMs = 1'000'000;
+
 // Why a session ended. Stored as its name; "" while it is open.
 enum class SessionEnd {
     open,         // "": still recording, or its recorder died (see session_state)
