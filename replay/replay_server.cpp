@@ -13,11 +13,13 @@
 #include <iostream>
 #include <tuple>
 
+#include "replay/bot_api.hpp"
 #include "replay/control_access.hpp"
 #include "replay/control_api.hpp"
 #include "replay/coro.hpp"
 #include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
+#include "replay/report/request_journal.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/run_end.hpp"
 #include "replay/server_stream.hpp"
@@ -79,6 +81,7 @@ struct ReplayServer::Impl {
           control(store, session_id, plan, clock, admission, player, faults),
           streaming{options, clock, plan, admission, player, false, "", nullptr},
           rest(rest_store, plan.session),
+          bot(rest_store, plan.session),
           acceptor(ioc),
           signals(ioc) {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
@@ -113,6 +116,8 @@ struct ReplayServer::Impl {
     ControlApi control;
     Streaming streaming;
     RestTimelines rest;
+    BotApi bot;
+    RequestJournal journal;
     // When the run ends by itself (--exit-when-done, --timeout); before the io_context, whose
     // coroutines it outlives.
     RunEnd run_end{
@@ -140,10 +145,11 @@ struct ReplayServer::Impl {
     Response fixed_answer(const Request& req, std::string_view path) const;
     net::awaitable<std::string> report_json(std::vector<ClientView> clients);
     net::awaitable<ControlAnswer> control_request(std::string path, std::string query);
-    net::awaitable<std::optional<RestResponse>> rest_page(std::string path, std::string query,
-                                                          std::int64_t now, std::string base);
+    net::awaitable<std::optional<RestResponse>> rest_page(BotCall call);
     net::awaitable<std::optional<Response>> rest_request(const Request& req, std::string path,
                                                          std::string query);
+    void journal_request(const Request& req, const std::string& path, const std::string& query,
+                         const Response& res, bool matched);
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve_connection(tcp::socket socket);
     net::awaitable<void> serve_http(ServerStream& stream);
@@ -221,11 +227,13 @@ Response ReplayServer::Impl::fixed_answer(const Request& req, std::string_view p
 
 // Runs on the REST thread. (A member, not a lambda with captures: with g++ 12 and co_spawn, such a
 // lambda's captured strings were freed as invalid pointers.)
-net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(std::string path,
-                                                                          std::string query,
-                                                                          std::int64_t now,
-                                                                          std::string base) {
-    co_return rest.handle(path, query, now, base);
+net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(BotCall call) {
+    if (call.method == "GET") {
+        if (auto page = rest.handle(call.path, call.query, call.tape_now, call.base)) {
+            co_return page;
+        }
+    }
+    co_return bot.handle(call);
 }
 
 // Runs on the REST thread, which has a connection to the tape of its own.
@@ -237,6 +245,9 @@ net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientVi
 // on the REST thread, so that frames due meanwhile never wait for it.
 net::awaitable<ControlAnswer> ReplayServer::Impl::control_request(std::string path,
                                                                   std::string query) {
+    if (path == "/_mastotape/requests") {
+        co_return ControlAnswer{200, journal.json()};
+    }
     if (control.keeps_report(path)) {
         // (Nothing made inside the co_await: g++ 12 destroys such temporaries twice.)
         auto work = report_json(control.clients());
@@ -246,8 +257,9 @@ net::awaitable<ControlAnswer> ReplayServer::Impl::control_request(std::string pa
     co_return control.handle(path, query);
 }
 
-// A REST timeline request; nullopt for a path that is none. The page is read on the REST thread
-// (from its own connection to the tape), so that frames due meanwhile never wait for it.
+// A REST request (a timeline, or what a bot calls: bot_api.hpp); nullopt for a path that is
+// none. It is answered on the REST thread (from its own connection to the tape), so that frames
+// due meanwhile never wait for it.
 net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const Request& req,
                                                                          std::string path,
                                                                          std::string query) {
@@ -256,10 +268,19 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
     std::optional<RestResponse> r;
     std::string failure;
     const std::int64_t tape_now = clock.tape_now(client.clock);
+    BotCall call{std::string(req.method_string()),
+                 path,
+                 query,
+                 req.body(),
+                 std::string(req[http::field::content_type]),
+                 std::string(req["Idempotency-Key"]),
+                 tape_now,
+                 "http://" + host_port()};
     try {
-        r = co_await net::co_spawn(rest_pool,
-                                   rest_page(path, query, tape_now, "http://" + host_port()),
-                                   net::use_awaitable);
+        // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one
+        // twice.)
+        auto page = rest_page(std::move(call));
+        r = co_await net::co_spawn(rest_pool, std::move(page), net::use_awaitable);
     } catch (const std::exception& e) {
         failure = e.what();
     }
@@ -298,12 +319,14 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         res =
             json_response(req, http::status::too_many_requests, R"({"error":"Too many requests"})");
     } else {
-        res = json_response(req, http::status::ok, std::move(r->body));
+        res = json_response(req, static_cast<http::status>(r->status), std::move(r->body));
         for (const auto& [name, value] : r->headers) {
             res.set(name, value);
         }
-        client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->limit, r->ids,
-                             tape_now);
+        if (!r->event.empty()) {  // a timeline's page
+            client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->limit,
+                                 r->ids, tape_now);
+        }
     }
     res.set("X-RateLimit-Limit", std::to_string(limit));
     res.set("X-RateLimit-Remaining", std::to_string(remaining));
@@ -456,16 +479,32 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
     if (fixed_route(path)) {
         co_return fixed_answer(req, path);
     }
-    auto timeline = co_await rest_request(req, path, query);
-    if (timeline) {
-        co_return std::move(*timeline);
+    auto rest_answer = co_await rest_request(req, path, query);
+    const bool matched = rest_answer.has_value();
+    Response res;
+    if (rest_answer) {
+        res = std::move(*rest_answer);
+    } else if (path.rfind("/api/v1/streaming", 0) == 0 || path.rfind("/api/", 0) != 0) {
+        // Beyond the REST routes (/api/...: the web host's 404), what the streaming server
+        // answers: an unknown channel, whatever the path.
+        res = streaming_error(req, http::status::bad_request, "Unknown channel requested");
+    } else {
+        res = json_response(req, http::status::not_found, R"({"error":"Record not found"})");
     }
-    // Beyond the REST routes (/api/...: the web host's 404), what the streaming server answers:
-    // an unknown channel, whatever the path.
-    if (path.rfind("/api/v1/streaming", 0) == 0 || path.rfind("/api/", 0) != 0) {
-        co_return streaming_error(req, http::status::bad_request, "Unknown channel requested");
-    }
-    co_return json_response(req, http::status::not_found, R"({"error":"Record not found"})");
+    journal_request(req, path, query, res, matched);
+    co_return res;
+}
+
+// Writes a client's request and its answer in the journal.
+void ReplayServer::Impl::journal_request(const Request& req, const std::string& path,
+                                         const std::string& query, const Response& res,
+                                         bool matched) {
+    const std::string token = schema::request_token(req[http::field::authorization], query, "");
+    ClientState& client = admission.client(token);
+    journal.add(JournalEntry{client.name, clock.tape_now(client.clock), client.position_ns,
+                             std::string(req.method_string()), path, query, req.body(),
+                             static_cast<int>(res.result_int()), matched},
+                token);
 }
 
 // The control API's answer: only to this machine's user (control_access.hpp), and never with CORS

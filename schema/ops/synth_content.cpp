@@ -215,7 +215,11 @@ std::string SynthContent::choose_event(const Subscription& sub, bool entity_only
     std::string event = candidates[static_cast<std::size_t>(
         pick(rng_, static_cast<std::int64_t>(candidates.size())))];
     const bool needs_earlier = event == "delete" || event == "status.update";
-    if (entity_only || (needs_earlier && recent_statuses_.empty())) {
+    // What a backfill recovers is an entity; from a mix given, one of the mix's (a notification
+    // missed in a gap comes back from /api/v1/notifications).
+    const bool entity = event == "update" || event == "notification" || event == "conversation";
+    const bool kept = entity && !o_.event_mix.empty();
+    if ((entity_only && !kept) || (needs_earlier && recent_statuses_.empty())) {
         event = sub.stream == "direct"              ? "conversation"
                 : sub.stream == "user:notification" ? "notification"
                                                     : "update";

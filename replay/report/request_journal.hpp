@@ -1,0 +1,39 @@
+#pragma once
+
+// Every request clients made of the replayer's REST (timelines, the bot routes, and what no
+// route answers), in order: who asked, when on its replay clock, where its stream stood (the
+// last tape frame played to it), what it asked (method, path, query, body, with its access token
+// removed), and the answer's status. Served at /_mastotape/requests. Network thread only.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mastotape::replay {
+
+struct JournalEntry {
+    std::string client;                       // "client N", never the token
+    std::int64_t at_ns = 0;                   // the client's replay clock, tape time
+    std::optional<std::int64_t> position_ns;  // the last tape frame played to it
+    std::string method;
+    std::string path;
+    std::string query;  // token removed
+    std::string body;   // token removed
+    int status = 0;
+    bool matched = true;  // false: no route answered it (Mastodon's 404)
+};
+
+class RequestJournal {
+   public:
+    // Records a request; `token` (the one it carried) is removed from its query and body.
+    void add(JournalEntry e, const std::string& token);
+    const std::vector<JournalEntry>& entries() const { return entries_; }
+    // {"requests":[{...}, ...]}
+    std::string json() const;
+
+   private:
+    std::vector<JournalEntry> entries_;
+};
+
+}  // namespace mastotape::replay
