@@ -131,9 +131,11 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
             const std::string why = !r.error.empty()  ? r.error
                                     : r.status == 429 ? std::string("rate-limited (429)")
                                                       : "HTTP " + std::to_string(r.status);
-            log_("backfill " + endpoint + ": " + why + "; trying again in " +
-                 std::to_string(static_cast<int>(std::ceil(wait))) + " s (" +
-                 std::to_string(retries) + " of " + std::to_string(kRetries) + ")");
+            std::string line = "backfill " + endpoint;
+            line += ": " + why + "; trying again in ";
+            line += std::to_string(static_cast<int>(std::ceil(wait))) + " s (";
+            line += std::to_string(retries) + " of " + std::to_string(kRetries) + ")";
+            log_(line);
             co_await sleep_s(wait);
             continue;
         }

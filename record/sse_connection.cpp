@@ -27,7 +27,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using schema::FrameKind;
 
-constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+constexpr std::size_t kErrorBodyLimit = std::size_t{64} * 1024;
 
 class SseConnection final : public StreamConnection {
    public:
@@ -157,7 +157,7 @@ net::awaitable<Outcome> SseConnection::read_body() {
     Outcome out;
     out.established = true;
     schema::SseSplitter splitter;
-    std::vector<char> chunk(64 * 1024);
+    std::vector<char> chunk(std::size_t{64} * 1024);
     for (;;) {
         if (parser_.is_done()) {
             out.cause = schema::EndCause::close_no_code;

@@ -32,7 +32,7 @@ struct ConnectionSettings {
     TokenIn token_in = TokenIn::header;
     std::chrono::steady_clock::duration heartbeat_timeout = std::chrono::nanoseconds(
         schema::default_heartbeat_timeout_ns(schema::Transport::websocket));
-    std::size_t max_frame = 16 * 1024 * 1024;
+    std::size_t max_frame = std::size_t{16} * 1024 * 1024;
 
     // The request target, with the token in the query when it travels there and `with_token`.
     std::string target(schema::Transport transport, bool with_token) const;

@@ -19,7 +19,7 @@ std::int64_t now_wall_ns() {
 
 TapeWriter::TapeWriter(std::unique_ptr<schema::TapeStore> store, std::int64_t session_id,
                        WriterOptions options)
-    : store_(std::move(store)), session_id_(session_id), options_(options) {
+    : store_(std::move(store)), session_id_(session_id), options_(std::move(options)) {
     thread_ = std::thread([this] { run(); });
 }
 

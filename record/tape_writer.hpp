@@ -28,7 +28,7 @@ struct WriterOptions {
     bool sync_full = false;  // commit every record on its own, with synchronous=FULL
     // Bytes of queued records (their frame bytes and a fixed share each). Reading pauses at half
     // of it, so the recorder's memory stays flat when the disk is slower than the network.
-    std::size_t queue_limit_bytes = 16 * 1024 * 1024;
+    std::size_t queue_limit_bytes = std::size_t{16} * 1024 * 1024;
     // Called once, on the writer thread, when the recording must stop: with the first storage
     // error (a full disk), after which nothing more is written; or when the tape's path no longer
     // names the file being written (deleted, or another file moved over it), after which what is

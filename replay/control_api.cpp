@@ -11,7 +11,7 @@
 #include "schema/text/json_text.hpp"
 
 namespace mastotape::assets {
-extern const std::string_view dashboard_page;  // replay/assets/dashboard.html
+extern const std::string_view kDashboardPage;  // replay/assets/dashboard.html
 }  // namespace mastotape::assets
 
 namespace mastotape::replay {
@@ -128,7 +128,7 @@ std::vector<ClientView> ControlApi::clients(bool whole_tape) const {
 
 ControlAnswer ControlApi::handle(std::string_view path, std::string_view query) {
     if (path == "/_mastotape/") {
-        return {200, std::string(assets::dashboard_page), "text/html; charset=utf-8"};
+        return {200, std::string(assets::kDashboardPage), "text/html; charset=utf-8"};
     }
     if (path == "/_mastotape/status") {
         return status();

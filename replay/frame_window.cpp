@@ -5,7 +5,7 @@ namespace {
 
 // An evicted frame whose buffer grew past this (a rare big status) is let go instead of read
 // into again: kept, it would hold its big buffer for good, and count as big in the window.
-constexpr std::size_t kReuseLimit = 64 * 1024;
+constexpr std::size_t kReuseLimit = std::size_t{64} * 1024;
 
 }  // namespace
 

@@ -143,7 +143,7 @@ HeaderList header_list(const std::string& json) {
 }
 
 std::string sse_head(const HeaderList& recorded) {
-    static const HeaderList mastodon = {
+    static const HeaderList kMastodon = {
         {"X-Powered-By", "Express"},
         {"X-Request-Id", ""},
         {"Access-Control-Allow-Origin", "*"},
@@ -156,7 +156,7 @@ std::string sse_head(const HeaderList& recorded) {
     };
     std::string head = "HTTP/1.1 200 OK\r\n";
     bool chunked = false;
-    for (const auto& [name, recorded_value] : recorded.empty() ? mastodon : recorded) {
+    for (const auto& [name, recorded_value] : recorded.empty() ? kMastodon : recorded) {
         std::string value = recorded_value;
         if (named(name, "Content-Length") || named(name, "Content-Encoding")) {
             continue;
@@ -169,7 +169,7 @@ std::string sse_head(const HeaderList& recorded) {
             chunked = true;
             value = "chunked";
         }
-        head += name + ": " + value + "\r\n";
+        head.append(name).append(": ").append(value).append("\r\n");
     }
     if (!chunked) {
         head += "Transfer-Encoding: chunked\r\n";

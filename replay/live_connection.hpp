@@ -14,7 +14,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "replay/replay_clock.hpp"
@@ -23,7 +22,7 @@
 namespace mastotape::replay {
 
 struct LiveConnection {
-    explicit LiveConnection(boost::asio::any_io_executor ex) : wake(std::move(ex)) {}
+    explicit LiveConnection(const boost::asio::any_io_executor& ex) : wake(ex) {}
 
     boost::asio::steady_timer wake;
     ConnectionClock clock;

@@ -99,9 +99,9 @@ void Player::wake_all() {
 }
 
 const std::vector<std::int64_t>& Player::texts_of(const PlannedConnection& p) const {
-    static const std::vector<std::int64_t> none;
+    static const std::vector<std::int64_t> kNone;
     const auto it = recorded_texts_.find(p.recorded.idx);
-    return it == recorded_texts_.end() ? none : it->second;
+    return it == recorded_texts_.end() ? kNone : it->second;
 }
 
 net::awaitable<void> Player::play(Outlet& out, LiveConnection& conn, ClientState& client,

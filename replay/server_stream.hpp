@@ -139,7 +139,7 @@ class ServerStream : public std::enable_shared_from_this<ServerStream> {
     }
 
    private:
-    static constexpr std::size_t kBufferLimit = 64 * 1024;
+    static constexpr std::size_t kBufferLimit = std::size_t{64} * 1024;
 
     void append(boost::asio::const_buffer piece) {
         bytes_written_ += piece.size();

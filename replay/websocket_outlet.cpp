@@ -27,7 +27,7 @@ using WebSocket = websocket::stream<ServerStream&>;
 
 constexpr std::int64_t kSec = 1'000'000'000;
 // The payload of an oversize-at frame: over the recorder's default --max-frame of 16 MiB.
-constexpr std::size_t kOversize = 17 * 1024 * 1024;
+constexpr std::size_t kOversize = std::size_t{17} * 1024 * 1024;
 // With --kill-unresponsive, how long a ping's pong is waited for when the next ping is due sooner.
 constexpr auto kPongGrace = std::chrono::seconds(1);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);

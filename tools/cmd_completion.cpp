@@ -67,10 +67,10 @@ std::string values_of(const std::string& sub, const std::string& option) {
 
 // Options whose value is a file.
 bool takes_file(const std::string& option) {
-    static const std::set<std::string> files{
+    static const std::set<std::string> kFiles{
         "--db",      "--out",    "-o",           "--output",    "--report",       "--tls-cert",
         "--tls-key", "--cacert", "--token-file", "--port-file", "--json-log-file"};
-    return files.count(option) != 0;
+    return kFiles.count(option) != 0;
 }
 
 std::vector<const CLI::App*> subcommands(const CLI::App& app) {
@@ -96,9 +96,11 @@ std::string value_branches(const CLI::App& sub) {
         for (const auto& name : names) {
             const std::string pattern = "        \"" + sub.get_name() + " " + name + "\") ";
             if (takes_file(name)) {
-                out += pattern + "_mastotape_files; return ;;\n";
+                out += pattern;
+                out += "_mastotape_files; return ;;\n";
             } else if (const std::string words = values_of(sub.get_name(), name); !words.empty()) {
-                out += pattern + "COMPREPLY=($(compgen " + words +
+                out += pattern;
+                out += "COMPREPLY=($(compgen " + words +
                        " -- \"$cur\"))\n"
                        "            [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && "
                        "compopt -o nospace 2> /dev/null\n"

@@ -25,7 +25,7 @@ std::string roff(const std::string& text) {
         const auto end = out.find('\n', at);
         std::string line = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
         if (!line.empty() && (line[0] == '.' || line[0] == '\'')) {
-            line = "\\&" + line;
+            line.insert(0, "\\&");
         }
         lines += line + (end == std::string::npos ? "" : "\n");
         if (end == std::string::npos) {
@@ -40,7 +40,7 @@ using Examples = std::vector<std::pair<std::string, std::string>>;
 
 // What each page shows a newcomer first: a command and what it does.
 const std::map<std::string, Examples>& examples() {
-    static const std::map<std::string, Examples> all{
+    static const std::map<std::string, Examples> kAll{
         {"",
          {{"tools/demo.sh", "Build, replay a bundled session, record it back and diff it."},
           {"ACCESS_TOKEN=... mastotape record mastodon.social --stream user",
@@ -95,12 +95,12 @@ const std::map<std::string, Examples>& examples() {
          {{"mastotape completion bash > /etc/bash_completion.d/mastotape",
            "Install the bash completion."}}},
     };
-    return all;
+    return kAll;
 }
 
 // What a page says beyond the one-line description.
 const std::map<std::string, std::string>& details() {
-    static const std::map<std::string, std::string> all{
+    static const std::map<std::string, std::string> kAll{
         {"replay",
          "A client connects as to Mastodon: WebSocket at /api/v1/streaming, SSE at "
          "/api/v1/streaming/STREAM, the REST timelines, the instance endpoints; it gets the tape's "
@@ -132,7 +132,7 @@ const std::map<std::string, std::string>& details() {
          "recovered. The token comes from ACCESS_TOKEN or \\-\\-token\\-file, never the "
          "command line; TLS is verified."},
     };
-    return all;
+    return kAll;
 }
 
 std::string synopsis(const CLI::App& sub, const std::string& name) {

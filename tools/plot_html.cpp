@@ -8,7 +8,7 @@
 #include "tools/plot_svg.hpp"
 
 namespace mastotape::assets {
-extern const std::string_view plot_page;  // tools/assets/plot.html
+extern const std::string_view kPlotPage;  // tools/assets/plot.html
 }  // namespace mastotape::assets
 
 namespace mastotape::tools {
@@ -140,7 +140,7 @@ void replace_marker(std::string& page, std::string_view marker, const std::strin
 }  // namespace
 
 std::string render_plot_html(const schema::PlotData& d) {
-    std::string page(assets::plot_page);
+    std::string page(assets::kPlotPage);
     const std::string title = "session " + std::to_string(d.session.id) +
                               (d.session.label.empty() ? "" : " (" + d.session.label + ")");
     replace_marker(page, "<!--mastotape:title-->",

@@ -107,31 +107,34 @@ std::string advice(const Cause& c, const ClientLog& log, const std::vector<Reque
                    const std::vector<std::size_t>& items) {
     const std::string n = items_text(items.size());
     const Requests& reqs = log.rest_requests();
-    const ClientLog::RestRequest* q = c.request ? &reqs[*c.request] : nullptr;
-    const RequestReview* r = c.request ? &reviews[*c.request] : nullptr;
+    // (The causes about a request have one; the others read neither.)
+    static const ClientLog::RestRequest kNoRequest{};
+    static const RequestReview kNoReview{};
+    const ClientLog::RestRequest& q = c.request ? reqs[*c.request] : kNoRequest;
+    const RequestReview& r = c.request ? reviews[*c.request] : kNoReview;
     switch (c.kind) {
         case since_page_full:
-            return "the client asked " + quoted(*q) + " and got a full page of " +
-                   std::to_string(q->items) + "; " + n + " newer than " + *r->since_id +
+            return "the client asked " + quoted(q) + " and got a full page of " +
+                   std::to_string(q.items) + "; " + n + " newer than " + *r.since_id +
                    " but older than the page" + were(items.size()) +
                    " never asked for: use min_id and follow "
                    "Link rel=\"prev\" until a page comes back short";
         case min_page_full:
-            return "the client asked " + quoted(*q) + " and got a full page of " +
-                   std::to_string(q->items) + " but did not follow its Link rel=\"prev\" to " +
+            return "the client asked " + quoted(q) + " and got a full page of " +
+                   std::to_string(q.items) + " but did not follow its Link rel=\"prev\" to " +
                    "the end; " + n + " newer than the page" + were(items.size()) +
                    " never asked for";
         case next_not_followed:
-            return "the client asked " + quoted(*q) + " and got a full page of " +
-                   std::to_string(q->items) + " but did not follow its Link rel=\"next\"; " + n +
+            return "the client asked " + quoted(q) + " and got a full page of " +
+                   std::to_string(q.items) + " but did not follow its Link rel=\"next\"; " + n +
                    " older than the page" + were(items.size()) + " never asked for";
         case before_stream_back:
-            return "the client asked " + quoted(*q) + " while away, before connection " +
-                   std::to_string(q->connections_before + 1) + " began; " + n +
+            return "the client asked " + quoted(q) + " while away, before connection " +
+                   std::to_string(q.connections_before + 1) + " began; " + n +
                    " came between that request and the stream's return, in neither: " +
                    "catch up once the stream is back (or ask again then)";
         case after_last_request:
-            return n + " came after the client's last request for them (" + quoted(*q) +
+            return n + " came after the client's last request for them (" + quoted(q) +
                    ") while it was not streaming";
         case never_asked:
             return n + " the stream did not bring" + were(items.size()) +
@@ -204,6 +207,7 @@ std::vector<Finding> explain(const ClientLog& log, const std::vector<RequestRevi
         by_cause[cause_of(log, reviews, missed[i])].push_back(i);
     }
     std::vector<Finding> out;
+    out.reserve(by_cause.size());
     for (auto& [cause, items] : by_cause) {
         out.push_back(
             {cause.reason, advice(cause, log, reviews, items), cause.request, std::move(items)});
