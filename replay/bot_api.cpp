@@ -9,6 +9,7 @@
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/mastodon/iso_time.hpp"
 #include "schema/text/json_text.hpp"
+#include "schema/text/xml_text.hpp"
 
 namespace mastotape::replay {
 namespace {
@@ -31,27 +32,14 @@ RestResponse unprocessable(const std::string& why) {
     return answer(422, schema::error_json("Validation failed: " + why));
 }
 
-std::string html_escaped(std::string_view text) {
+// Plain text as Mastodon renders it into `content`: escaped, a line break as <br />.
+std::string html_of(std::string_view text) {
     std::string out;
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "<br />";
-                break;
-            default:
-                out += c;
+    for (const char c : schema::xml_escaped(text)) {
+        if (c == '\n') {
+            out += "<br />";
+        } else {
+            out += c;
         }
     }
     return out;
@@ -180,7 +168,7 @@ std::optional<RestResponse> BotApi::status_route(const BotCall& c, const std::st
         }
         Json s = std::move(it->second);
         made_.erase(it);
-        deleted_[id] = "";
+        deleted_.insert(id);
         return answer(200, s.dump());
     }
     if (action == "context" && c.method == "GET") {
@@ -330,7 +318,7 @@ RestResponse BotApi::post_status(const BotCall& c) {
               {"muted", false},
               {"bookmarked", false},
               {"pinned", false},
-              {"content", "<p>" + html_escaped(text) + "</p>"},
+              {"content", "<p>" + html_of(text) + "</p>"},
               {"filtered", Json::array()},
               {"reblog", nullptr},
               {"application", {{"name", "mastotape"}, {"website", nullptr}}},

@@ -114,6 +114,8 @@ TEST_CASE("A bot learns who it is, reads the tape's statuses and accounts, and r
                         "application/json"));
     REQUIRE(json_post);
     CHECK(json::parse(json_post->body)["visibility"] == "direct");
+    const auto two_lines = api.handle(call("POST", "/api/v1/statuses", "status=a%0A%3Cb%3E"));
+    CHECK(json::parse(two_lines->body)["content"] == "<p>a<br />&lt;b&gt;</p>");
 }
 
 TEST_CASE("The bot's writes answer as Mastodon does: ids in sequence, errors with its bodies",
