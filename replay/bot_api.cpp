@@ -15,7 +15,6 @@ namespace mastotape::replay {
 namespace {
 
 constexpr std::string_view kStatuses = "/api/v1/statuses";
-constexpr std::string_view kAccounts = "/api/v1/accounts/";
 constexpr std::array<std::string_view, 4> kVisibilities = {"public", "unlisted", "private",
                                                            "direct"};
 
