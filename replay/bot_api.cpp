@@ -167,7 +167,6 @@ std::optional<RestResponse> BotApi::status_route(const BotCall& c, const std::st
         }
         Json s = std::move(it->second);
         made_.erase(it);
-        deleted_.insert(id);
         return answer(200, s.dump());
     }
     if (action == "context" && c.method == "GET") {
@@ -353,9 +352,6 @@ RestResponse BotApi::upload(const BotCall& c) {
 }
 
 std::optional<BotApi::Json> BotApi::status(const std::string& id) {
-    if (deleted_.count(id) > 0) {
-        return std::nullopt;
-    }
     if (const auto it = made_.find(id); it != made_.end()) {
         return it->second;
     }

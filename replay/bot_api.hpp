@@ -12,7 +12,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "replay/rest_timelines.hpp"
@@ -66,7 +65,6 @@ class BotApi {
     std::string base_;  // the last call's
     std::int64_t next_id_ = 0;
     std::map<std::string, Json> made_;            // the bot's statuses, by id
-    std::set<std::string> deleted_;               // the bot's statuses it deleted
     std::map<std::string, std::string> by_key_;   // Idempotency-Key -> status id
     std::map<std::string, Json> favourited_;      // tape statuses the bot favourited
     std::map<std::string, Json> noted_statuses_;  // statuses inside the tape's notifications

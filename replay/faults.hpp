@@ -4,6 +4,7 @@
 // uses them is reproducible. Parsed from `--fault SPEC` and from the control API.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -25,6 +26,9 @@ enum class FaultKind {
 };
 
 // The NAME of each --fault NAME=VALUE, in FaultKind's order.
+// What oversize-at sends: a text frame or SSE event of 17 MiB, past the 16 MiB a client takes.
+inline constexpr std::size_t kOversizeBytes = std::size_t{17} * 1024 * 1024;
+
 inline constexpr std::array<std::string_view, 8> kFaultNames{
     "drop-after",   "close-at",    "stall", "refuse",
     "malformed-at", "oversize-at", "slow",  "rest-error"};

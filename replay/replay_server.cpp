@@ -19,6 +19,7 @@
 #include "replay/coro.hpp"
 #include "replay/descriptors.hpp"
 #include "replay/http_response.hpp"
+#include "replay/instance_documents.hpp"
 #include "replay/report/request_journal.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/run_end.hpp"
@@ -140,8 +141,6 @@ struct ReplayServer::Impl {
 
     void load_tls();
     std::string host_port() const;
-    std::string instance_v1() const;
-    std::string instance_v2() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
     net::awaitable<std::string> report_json(std::vector<ClientView> clients);
     net::awaitable<ControlAnswer> control_request(std::string path, std::string query);
@@ -183,46 +182,15 @@ std::string ReplayServer::Impl::host_port() const {
     return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
 }
 
-// The instance documents (GET /api/v1/instance, /api/v2/instance), with what a client reads
-// from them: the streaming URL. The replayer's own address stands for the domain.
-std::string ReplayServer::Impl::instance_v1() const {
-    const nlohmann::ordered_json doc = {
-        {"uri", host_port()},
-        {"title", "mastotape replay"},
-        {"short_description", ""},
-        {"description", ""},
-        {"email", ""},
-        {"version", options.version},
-        {"urls", {{"streaming_api", "ws://" + host_port()}}},
-        {"stats", {{"user_count", 0}, {"status_count", 0}, {"domain_count", 0}}},
-        {"languages", nlohmann::ordered_json::array({"en"})},
-        {"registrations", false},
-        {"approval_required", false},
-        {"invites_enabled", false}};
-    return doc.dump();
-}
-
-std::string ReplayServer::Impl::instance_v2() const {
-    const nlohmann::ordered_json doc = {
-        {"domain", host_port()},
-        {"title", "mastotape replay"},
-        {"version", options.version},
-        {"source_url", ""},
-        {"description", ""},
-        {"configuration", {{"urls", {{"streaming", "ws://" + host_port()}}}}},
-        {"languages", nlohmann::ordered_json::array({"en"})}};
-    return doc.dump();
-}
-
 // The health and instance endpoints.
 Response ReplayServer::Impl::fixed_answer(const Request& req, std::string_view path) const {
     if (path == "/api/v1/streaming/health") {
         return streaming_health(req);
     }
     if (path == "/api/v1/instance" || path == "/api/v1/instance/") {
-        return json_response(req, http::status::ok, instance_v1());
+        return json_response(req, http::status::ok, instance_v1(host_port(), options.version));
     }
-    return json_response(req, http::status::ok, instance_v2());
+    return json_response(req, http::status::ok, instance_v2(host_port(), options.version));
 }
 
 // Runs on the REST thread. (A member, not a lambda with captures: with g++ 12 and co_spawn, such a

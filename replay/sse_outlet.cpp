@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "replay/coro.hpp"
+#include "replay/faults.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/client_protocol.hpp"
@@ -17,13 +18,11 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = net::ip::tcp;
 using schema::FrameKind;
 
 using schema::kPingIntervalNs;
 using schema::kThumpIntervalNs;
 // The data of an oversize-at event: over the recorder's default --max-frame of 16 MiB.
-constexpr std::size_t kOversize = 17 * 1024 * 1024;
 
 class SseOutlet final : public Outlet {
    public:
@@ -49,7 +48,7 @@ class SseOutlet final : public Outlet {
         co_await net::async_write(stream_, http::make_chunk_last(), kUseTuple);
         co_await stream_.async_drain(kUseTuple);
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     }
     net::awaitable<void> drop() override { co_await end_transport(stream_, schema::EndCause::eof); }
     net::awaitable<void> end(const PlannedConnection& p, bool tape_end) override;
@@ -203,7 +202,7 @@ net::awaitable<bool> SseOutlet::play(const schema::Frame& f) {
 // a blank line, so the client's parser meets it as one event.
 net::awaitable<bool> SseOutlet::play_spoiled(const schema::Frame& f, FaultKind kind) {
     if (kind == FaultKind::oversize_at) {
-        co_return co_await write(schema::sse_block("update", std::string(kOversize, 'x')));
+        co_return co_await write(schema::sse_block("update", std::string(kOversizeBytes, 'x')));
     }
     const std::string block =
         s_.sse_tape ? f.bytes : sse_block_from_envelope(f.bytes).value_or(f.bytes);

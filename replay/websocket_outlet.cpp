@@ -8,6 +8,7 @@
 #include <array>
 
 #include "replay/coro.hpp"
+#include "replay/faults.hpp"
 #include "replay/frame_convert.hpp"
 #include "replay/outlet.hpp"
 #include "schema/mastodon/client_protocol.hpp"
@@ -27,7 +28,6 @@ using WebSocket = websocket::stream<ServerStream&>;
 
 constexpr std::int64_t kSec = 1'000'000'000;
 // The payload of an oversize-at frame: over the recorder's default --max-frame of 16 MiB.
-constexpr std::size_t kOversize = std::size_t{17} * 1024 * 1024;
 // With --kill-unresponsive, how long a ping's pong is waited for when the next ping is due sooner.
 constexpr auto kPongGrace = std::chrono::seconds(1);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
@@ -122,7 +122,8 @@ class WebSocketOutlet final : public Outlet {
     net::awaitable<bool> play_spoiled(const schema::Frame& f, FaultKind kind) override {
         if (kind == FaultKind::oversize_at) {
             co_return co_await writer_.send(
-                schema::ws_envelope(R"(["user"])", "update", std::string(kOversize, 'x')), kText);
+                schema::ws_envelope(R"(["user"])", "update", std::string(kOversizeBytes, 'x')),
+                kText);
         }
         co_return co_await writer_.send(std::string_view(f.bytes).substr(0, f.bytes.size() / 2),
                                         kText);
