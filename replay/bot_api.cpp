@@ -44,22 +44,6 @@ std::string html_of(std::string_view text) {
     return out;
 }
 
-// A parameter as Mastodon reads it: from a JSON body, a form body, or the query.
-std::optional<std::string> param(const BotCall& c, const std::string& key) {
-    if (c.content_type.starts_with("application/json")) {
-        const auto doc = nlohmann::json::parse(c.body, nullptr, false);
-        if (doc.is_object() && doc.contains(key) && !doc[key].is_null()) {
-            const auto& v = doc[key];
-            return v.is_string() ? v.get<std::string>() : v.dump();
-        }
-    } else if (c.content_type.starts_with("application/x-www-form-urlencoded")) {
-        if (auto v = schema::query_param(c.body, key)) {
-            return v;
-        }
-    }
-    return schema::query_param(c.query, key);
-}
-
 bool truthy(const std::optional<std::string>& v) {
     return v && (*v == "true" || *v == "1" || *v == "on");
 }
@@ -121,7 +105,7 @@ BotApi::Json BotApi::bot_account() const {
         {"fields", Json::array()}};
 }
 
-std::optional<RestResponse> BotApi::handle(const BotCall& c) {
+std::optional<RestResponse> BotApi::handle(const HttpCall& c) {
     base_ = c.base;
     if (c.path == "/api/v1/accounts/verify_credentials") {
         if (c.method != "GET") {
@@ -154,7 +138,7 @@ std::optional<RestResponse> BotApi::handle(const BotCall& c) {
     return std::nullopt;
 }
 
-std::optional<RestResponse> BotApi::status_route(const BotCall& c, const std::string& id,
+std::optional<RestResponse> BotApi::status_route(const HttpCall& c, const std::string& id,
                                                  const std::string& action) {
     if (action.empty() && c.method == "GET") {
         const auto s = status(id);
@@ -235,7 +219,7 @@ std::optional<RestResponse> BotApi::status_route(const BotCall& c, const std::st
     return std::nullopt;
 }
 
-std::optional<RestResponse> BotApi::account_route(const BotCall& c, const std::string& id,
+std::optional<RestResponse> BotApi::account_route(const HttpCall& c, const std::string& id,
                                                   const std::string& action) {
     if (action.empty() && c.method == "GET") {
         const auto a = account(id);
@@ -264,7 +248,7 @@ std::optional<RestResponse> BotApi::account_route(const BotCall& c, const std::s
     return std::nullopt;
 }
 
-RestResponse BotApi::post_status(const BotCall& c) {
+RestResponse BotApi::post_status(const HttpCall& c) {
     if (!c.idempotency_key.empty()) {
         if (const auto it = by_key_.find(c.idempotency_key); it != by_key_.end()) {
             if (const auto s = status(it->second)) {
@@ -335,7 +319,7 @@ RestResponse BotApi::post_status(const BotCall& c) {
     return answer(200, s.dump());
 }
 
-RestResponse BotApi::upload(const BotCall& c) {
+RestResponse BotApi::upload(const HttpCall& c) {
     const std::string id = next_id();
     const Json attachment = {
         {"id", id},

@@ -14,22 +14,11 @@
 #include <optional>
 #include <string>
 
+#include "replay/http_call.hpp"
 #include "replay/rest_timelines.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::replay {
-
-// A request as the bot sent it.
-struct BotCall {
-    std::string method;  // GET, POST, DELETE...
-    std::string path;
-    std::string query;
-    std::string body;
-    std::string content_type;
-    std::string idempotency_key;  // the Idempotency-Key header
-    std::int64_t tape_now = 0;    // the client's replay clock
-    std::string base;             // http://host:port of the replayer, for the URLs of what is made
-};
 
 inline constexpr const char* kBotAccountId = "1";
 
@@ -39,17 +28,17 @@ class BotApi {
     BotApi(schema::TapeStore& store, const schema::Session& session);
 
     // nullopt when the path is none of the routes above.
-    std::optional<RestResponse> handle(const BotCall& c);
+    std::optional<RestResponse> handle(const HttpCall& c);
 
    private:
     using Json = nlohmann::ordered_json;
 
-    std::optional<RestResponse> status_route(const BotCall& c, const std::string& id,
+    std::optional<RestResponse> status_route(const HttpCall& c, const std::string& id,
                                              const std::string& action);
-    std::optional<RestResponse> account_route(const BotCall& c, const std::string& id,
+    std::optional<RestResponse> account_route(const HttpCall& c, const std::string& id,
                                               const std::string& action);
-    RestResponse post_status(const BotCall& c);
-    RestResponse upload(const BotCall& c);
+    RestResponse post_status(const HttpCall& c);
+    RestResponse upload(const HttpCall& c);
 
     // A status by id: one the bot made, or one on the tape (a streamed status, or the status of a
     // notification).

@@ -49,6 +49,13 @@ bool control_acts(std::string_view path, std::string_view query) {
         return schema::query_param(query, "add").has_value() ||
                schema::query_param(query, "clear").has_value();
     }
+    if (path == "/_mastotape/stubs") {
+        return schema::query_param(query, "reload").has_value();
+    }
+    if (path == "/_mastotape/expectations") {
+        return schema::query_param(query, "add").has_value() ||
+               schema::query_param(query, "clear").has_value();
+    }
     return path == "/_mastotape/clock/advance" || path == "/_mastotape/clock/run-to" ||
            path == "/_mastotape/pause" || path == "/_mastotape/resume" ||
            path == "/_mastotape/reset";

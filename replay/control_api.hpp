@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "replay/admission.hpp"
+#include "replay/control_answer.hpp"
 #include "replay/faults.hpp"
 #include "replay/player.hpp"
 #include "replay/replay_clock.hpp"
@@ -22,12 +23,6 @@
 #include "replay/tape_plan.hpp"
 
 namespace mastotape::replay {
-
-struct ControlAnswer {
-    int status = 200;
-    std::string body;  // JSON, but for the dashboard's page
-    std::string content_type = "application/json; charset=utf-8";
-};
 
 class ControlApi {
    public:

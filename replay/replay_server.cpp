@@ -18,9 +18,9 @@
 #include "replay/control_api.hpp"
 #include "replay/coro.hpp"
 #include "replay/descriptors.hpp"
+#include "replay/harness.hpp"
 #include "replay/http_response.hpp"
 #include "replay/instance_documents.hpp"
-#include "replay/report/request_journal.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/run_end.hpp"
 #include "replay/server_stream.hpp"
@@ -83,6 +83,7 @@ struct ReplayServer::Impl {
           streaming{options, clock, plan, admission, player, false, "", nullptr},
           rest(rest_store, plan.session),
           bot(rest_store, plan.session),
+          harness(options.stub_file, options.expect_file),
           acceptor(ioc),
           signals(ioc) {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
@@ -118,7 +119,7 @@ struct ReplayServer::Impl {
     Streaming streaming;
     RestTimelines rest;
     BotApi bot;
-    RequestJournal journal;
+    Harness harness;  // stubs, the request journal, expectations
     // When the run ends by itself (--exit-when-done, --timeout); before the io_context, whose
     // coroutines it outlives.
     RunEnd run_end{
@@ -142,13 +143,22 @@ struct ReplayServer::Impl {
     void load_tls();
     std::string host_port() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
-    net::awaitable<std::string> report_json(std::vector<ClientView> clients);
-    net::awaitable<ControlAnswer> control_request(std::string path, std::string query);
-    net::awaitable<std::optional<RestResponse>> rest_page(BotCall call);
+    net::awaitable<std::string> report_json(std::vector<ClientView> clients,
+                                            std::vector<Expectation> expectations,
+                                            RequestJournal journal);
+    net::awaitable<std::string> expectations_json(std::vector<ClientView> clients,
+                                                  std::vector<Expectation> expectations,
+                                                  RequestJournal journal);
+    net::awaitable<ControlAnswer> control_request(std::string path, std::string query,
+                                                  std::string body);
+    net::awaitable<std::optional<RestResponse>> rest_page(HttpCall call);
+    HttpCall call_of(const Request& req, const std::string& path, const std::string& query);
+    net::awaitable<Response> stub_answer(const Request& req, const std::string& path,
+                                         const std::string& query, StubAnswer stub);
     net::awaitable<std::optional<Response>> rest_request(const Request& req, std::string path,
                                                          std::string query);
     void journal_request(const Request& req, const std::string& path, const std::string& query,
-                         const Response& res, bool matched);
+                         const Response& res, bool matched, const std::string& stub = {});
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve_connection(tcp::socket socket);
     net::awaitable<void> serve_http(ServerStream& stream);
@@ -195,7 +205,7 @@ Response ReplayServer::Impl::fixed_answer(const Request& req, std::string_view p
 
 // Runs on the REST thread. (A member, not a lambda with captures: with g++ 12 and co_spawn, such a
 // lambda's captured strings were freed as invalid pointers.)
-net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(BotCall call) {
+net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(HttpCall call) {
     if (call.method == "GET") {
         if (auto page = rest.handle(call.path, call.query, call.tape_now, call.base)) {
             co_return page;
@@ -204,25 +214,76 @@ net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(BotCal
     co_return bot.handle(call);
 }
 
-// Runs on the REST thread, which has a connection to the tape of its own.
-net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientView> clients) {
-    co_return reports_json(make_reports(rest_store, plan, clients), clients);
+// Runs on the REST thread, which has a connection to the tape of its own; from copies of what the
+// network thread keeps.
+net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientView> clients,
+                                                            std::vector<Expectation> expectations,
+                                                            RequestJournal journal) {
+    const auto verdict = judge(expectations, journal, rest_store, plan.session, clients);
+    co_return reports_json(make_reports(rest_store, plan, clients), clients, &verdict.report);
 }
 
-// A control API request, from HTTP or from control(). The live report reads the tape: it is made
-// on the REST thread, so that frames due meanwhile never wait for it.
+// The same, for /_mastotape/expectations.
+net::awaitable<std::string> ReplayServer::Impl::expectations_json(
+    std::vector<ClientView> clients, std::vector<Expectation> expectations,
+    RequestJournal journal) {
+    const auto verdict = judge(expectations, journal, rest_store, plan.session, clients);
+    co_return nlohmann::ordered_json{{"expectations", verdict.report["expectations"]}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A control API request, from HTTP or from control(). The live report and the expectations read
+// the tape: they are judged on the REST thread, so that frames due meanwhile never wait.
 net::awaitable<ControlAnswer> ReplayServer::Impl::control_request(std::string path,
-                                                                  std::string query) {
-    if (path == "/_mastotape/requests") {
-        co_return ControlAnswer{200, journal.json()};
-    }
-    if (control.keeps_report(path)) {
+                                                                  std::string query,
+                                                                  std::string body) {
+    const bool report = control.keeps_report(path);
+    if (Harness::owns(path) || report) {
+        if (!report) {
+            if (auto a = harness.control(path, query, body)) {
+                co_return *a;
+            }
+        }
         // (Nothing made inside the co_await: g++ 12 destroys such temporaries twice.)
-        auto work = report_json(control.clients());
-        std::string body = co_await net::co_spawn(rest_pool, std::move(work), net::use_awaitable);
-        co_return ControlAnswer{200, std::move(body)};
+        auto work =
+            report
+                ? report_json(control.clients(), harness.expectations(), harness.journal())
+                : expectations_json(control.clients(), harness.expectations(), harness.journal());
+        std::string text = co_await net::co_spawn(rest_pool, std::move(work), net::use_awaitable);
+        co_return ControlAnswer{200, std::move(text)};
     }
     co_return control.handle(path, query);
+}
+
+// A request as the REST rooms see it.
+HttpCall ReplayServer::Impl::call_of(const Request& req, const std::string& path,
+                                     const std::string& query) {
+    const std::string token = schema::request_token(req[http::field::authorization], query, "");
+    return {std::string(req.method_string()),
+            path,
+            query,
+            req.body(),
+            std::string(req[http::field::content_type]),
+            std::string(req["Idempotency-Key"]),
+            clock.tape_now(admission.client(token).clock),
+            "http://" + host_port()};
+}
+
+// A stub's answer, after its delay.
+net::awaitable<Response> ReplayServer::Impl::stub_answer(const Request& req,
+                                                         const std::string& path,
+                                                         const std::string& query,
+                                                         StubAnswer stub) {
+    if (stub.delay_ms > 0) {
+        net::steady_timer delay(ioc, std::chrono::milliseconds(stub.delay_ms));
+        co_await delay.async_wait(kUseTuple);
+    }
+    Response res = json_response(req, static_cast<http::status>(stub.status), stub.body);
+    for (const auto& [name, value] : stub.headers) {
+        res.set(name, value);
+    }
+    journal_request(req, path, query, res, true, stub.name);
+    co_return res;
 }
 
 // A REST request (a timeline, or what a bot calls: bot_api.hpp); nullopt for a path that is
@@ -235,15 +296,8 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
     ClientState& client = admission.client(token);
     std::optional<RestResponse> r;
     std::string failure;
-    const std::int64_t tape_now = clock.tape_now(client.clock);
-    BotCall call{std::string(req.method_string()),
-                 path,
-                 query,
-                 req.body(),
-                 std::string(req[http::field::content_type]),
-                 std::string(req["Idempotency-Key"]),
-                 tape_now,
-                 "http://" + host_port()};
+    HttpCall call = call_of(req, path, query);
+    const std::int64_t tape_now = call.tape_now;
     try {
         // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one
         // twice.)
@@ -444,8 +498,13 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
     if (req.method() == http::verb::options) {
         co_return cors_preflight(req);
     }
+    if (auto stub = harness.stub(call_of(req, path, query))) {
+        co_return co_await stub_answer(req, path, query, std::move(*stub));
+    }
     if (fixed_route(path)) {
-        co_return fixed_answer(req, path);
+        Response res = fixed_answer(req, path);
+        journal_request(req, path, query, res, true);
+        co_return res;
     }
     auto rest_answer = co_await rest_request(req, path, query);
     const bool matched = rest_answer.has_value();
@@ -466,13 +525,15 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
 // Writes a client's request and its answer in the journal.
 void ReplayServer::Impl::journal_request(const Request& req, const std::string& path,
                                          const std::string& query, const Response& res,
-                                         bool matched) {
+                                         bool matched, const std::string& stub) {
     const std::string token = schema::request_token(req[http::field::authorization], query, "");
     ClientState& client = admission.client(token);
-    journal.add(JournalEntry{client.name, clock.tape_now(client.clock), client.position_ns,
-                             std::string(req.method_string()), path, query, req.body(),
-                             static_cast<int>(res.result_int()), matched},
-                token);
+    harness.journal().add(
+        JournalEntry{client.name, clock.tape_now(client.clock), client.position_ns,
+                     std::string(req.method_string()), path, query, req.body(),
+                     std::string(req[http::field::content_type]),
+                     static_cast<int>(res.result_int()), matched, stub},
+        token);
 }
 
 // The control API's answer: only to this machine's user (control_access.hpp), and never with CORS
@@ -490,7 +551,7 @@ net::awaitable<Response> ReplayServer::Impl::control_answer(const Request& req,
         allow = std::move(refusal->allow);
     } else {
         try {
-            a = co_await control_request(path, query);
+            a = co_await control_request(path, query, req.body());
         } catch (const std::exception& e) {
             a = {500, schema::error_json(e.what())};
         }
@@ -562,8 +623,11 @@ ReplayReport ReplayServer::report() {
     ReplayReport out;
     const auto clients = impl_->control.clients(impl_->run_end.ended_by_clients());
     const auto reports = make_reports(impl_->store, impl_->plan, clients);
-    out.json = reports_json(reports, clients);
-    out.junit = reports_junit(reports, clients);
+    const auto verdict = judge(impl_->harness.expectations(), impl_->harness.journal(),
+                               impl_->store, impl_->plan.session, clients);
+    out.json = reports_json(reports, clients, &verdict.report);
+    out.junit = reports_junit(reports, clients, verdict.junit, verdict.journal_lines);
+    out.unmet = verdict.unmet;
     for (const auto& r : reports) {
         out.verdicts.push_back(r.verdict);
         out.missed = out.missed || !r.missed.empty();
@@ -571,10 +635,11 @@ ReplayReport ReplayServer::report() {
     return out;
 }
 
-ControlAnswer ReplayServer::control(std::string path, std::string query) {
+ControlAnswer ReplayServer::control(std::string path, std::string query, std::string body) {
     auto answer = std::make_shared<std::promise<ControlAnswer>>();
     auto reply = answer->get_future();
-    net::co_spawn(impl_->ioc, impl_->control_request(std::move(path), std::move(query)),
+    net::co_spawn(impl_->ioc,
+                  impl_->control_request(std::move(path), std::move(query), std::move(body)),
                   [answer](const std::exception_ptr& e, ControlAnswer a) {
                       if (e) {
                           answer->set_exception(e);

@@ -49,6 +49,8 @@ struct ReplayOptions {
     std::string tls_cert;            // PEM certificate chain: serve TLS (wss://, https://)
     std::string tls_key;             // PEM private key of tls_cert
     bool handle_signals = true;      // SIGINT and SIGTERM stop run() (not in a host's process)
+    std::string stub_file;           // answers for other routes (stubs.hpp)
+    std::string expect_file;         // what the client must do (report/expectations.hpp)
 };
 
 // The verdict on the clients (`replay --report`): the public header's.
@@ -72,9 +74,9 @@ class ReplayServer {
     // Thread-safe; makes run() return.
     void stop();
     // Thread-safe, while run() runs: the control API's answer to `path` (/_mastotape/...) with
-    // `query`, as /_mastotape/ over HTTP gives it. Throws std::runtime_error when the server does
-    // not answer within 10 s.
-    ControlAnswer control(std::string path, std::string query);
+    // `query` (and a POST's `body`), as /_mastotape/ over HTTP gives it. Throws
+    // std::runtime_error when the server does not answer within 10 s.
+    ControlAnswer control(std::string path, std::string query, std::string body = {});
     // control("/_mastotape/status", "")'s JSON text.
     std::string status();
     // After run() has returned: the report on every client (with client_report).

@@ -43,6 +43,8 @@ replay::ReplayOptions server_options(const ReplayerOptions& o, std::string tape)
     r.loop = o.loop;
     r.client_report = true;
     r.handle_signals = false;
+    r.stub_file = o.stubs;
+    r.expect_file = o.expect;
     if (o.speed <= 0) {
         throw std::invalid_argument("the replayer's speed must be positive");
     }
@@ -67,18 +69,19 @@ struct Replayer::Impl {
     std::optional<ReplayerReport> verdict;  // once stopped
     std::string failure;                    // what ended run() by throwing, if anything did
 
-    std::string ask(const std::string& path, const std::string& query) {
+    std::string ask(const std::string& path, const std::string& query,
+                    const std::string& body = {}) {
         {
             std::lock_guard lock(stopping);
             if (verdict) {
                 throw std::logic_error("the replayer is stopped");
             }
         }
-        const replay::ControlAnswer a = server->control(path, query);
+        const replay::ControlAnswer a = server->control(path, query, body);
         if (a.status != 200) {
-            const auto body = nlohmann::json::parse(a.body, nullptr, false);
-            throw std::invalid_argument(body.is_object() && body.contains("error")
-                                            ? body["error"].get<std::string>()
+            const auto why = nlohmann::json::parse(a.body, nullptr, false);
+            throw std::invalid_argument(why.is_object() && why.contains("error")
+                                            ? why["error"].get<std::string>()
                                             : path + " answered " + std::to_string(a.status));
         }
         return a.body;
@@ -190,6 +193,18 @@ std::string Replayer::report() { return impl_->ask("/_mastotape/report", ""); }
 
 std::string Replayer::control(const std::string& path, const std::string& query) {
     return impl_->ask(path, query);
+}
+
+std::string Replayer::requests() { return impl_->ask("/_mastotape/requests", ""); }
+
+void Replayer::expect(const std::string& document) {
+    impl_->ask("/_mastotape/expectations", "add=1", document);
+}
+
+std::string Replayer::expectations() { return impl_->ask("/_mastotape/expectations", ""); }
+
+void Replayer::set_stubs(const std::string& document) {
+    impl_->ask("/_mastotape/stubs", "reload=1", document);
 }
 
 ReplayerReport Replayer::stop() {

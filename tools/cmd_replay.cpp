@@ -49,7 +49,10 @@ int report_on_clients(replay::ReplayServer& server, const ReplayCommandOptions& 
             std::cerr << "replay: " << schema::printable(v) << '\n';
         }
     }
-    return code == 0 && o.fail_on_missed && r.missed ? 1 : code;
+    for (const auto& u : r.unmet) {
+        std::cerr << "replay: expectation unmet: " << schema::printable(u) << '\n';
+    }
+    return code == 0 && o.fail_on_missed && (r.missed || !r.unmet.empty()) ? 1 : code;
 }
 
 int run_replay(ReplayCommandOptions& o) {
@@ -108,7 +111,8 @@ int run_replay(ReplayCommandOptions& o) {
     } else {
         o.replay.tape = o.tape.empty() ? resolve_db(o.db) : o.tape;
     }
-    o.replay.client_report = !o.report.empty() || !o.junit.empty() || o.fail_on_missed;
+    o.replay.client_report =
+        !o.report.empty() || !o.junit.empty() || o.fail_on_missed || !o.replay.expect_file.empty();
     std::optional<replay::ReplayServer> server;
     try {
         server.emplace(o.replay);
@@ -199,7 +203,16 @@ void add_replay_command(CLI::App& app, Runner& run) {
     sub->add_option("--junit", o->junit,
                     "Write the verdict as JUnit XML (a test case per client and per gap)");
     sub->add_flag("--fail-on-missed", o->fail_on_missed,
-                  "Exit 1 when a client missed an item the tape made available");
+                  "Exit 1 when a client missed an item the tape made available, or an "
+                  "--expect expectation is unmet");
+    sub->add_option("--stub", o->replay.stub_file,
+                    "Answer the requests it matches from this JSON or YAML file of stubs (first "
+                    "match wins; before the replayer's own routes); reload at /_mastotape/stubs")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--expect", o->replay.expect_file,
+                    "Judge the clients' requests against this JSON or YAML file of expectations "
+                    "when the replay ends (in --report, --junit, and stderr)")
+        ->check(CLI::ExistingFile);
     sub->add_option("--rate-limit", o->replay.rate_limit,
                     "Answer REST requests beyond this many per 5 minutes per token with 429");
     sub->add_option("--tls-cert", o->replay.tls_cert,

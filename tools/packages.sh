@@ -16,7 +16,7 @@ build_packages=(
     build-essential cmake pkg-config
     libboost1.81-dev libssl-dev
     libsqlite3-dev libsqlitecpp-dev
-    nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev
+    nlohmann-json3-dev libsimdjson-dev libcli11-dev libzstd-dev libyaml-cpp-dev
 )
 
 # shellcheck disable=SC2034
@@ -46,6 +46,7 @@ declare -A cmake_package_of=(
     [libzstd]=libzstd-dev
     [SQLite3]=libsqlite3-dev
     [Catch2]=catch2
+    [yaml-cpp]=libyaml-cpp-dev
 )
 
 # The packages of the named lists (build, test) that dpkg does not have installed.

@@ -27,26 +27,6 @@ std::string seconds(SteadyClock::duration d) {
     return out;
 }
 
-// Where a client was when the tape made an item available at `t`, and k when it was away between
-// connections k-1 and k. Connections and gaps count from 0 here as everywhere (`show`, `cut`).
-std::pair<std::string, std::optional<std::size_t>> where(const ClientLog& log, std::int64_t t) {
-    const auto& conns = log.connections();
-    for (std::size_t i = 0; i < conns.size(); ++i) {
-        if (t >= conns[i].tape_start && t <= conns[i].tape_end) {
-            return {"while connection " + std::to_string(i) + " was up", std::nullopt};
-        }
-        if (t < conns[i].tape_start) {
-            if (i == 0) {
-                return {"before its first connection", std::nullopt};
-            }
-            return {"while away between connections " + std::to_string(i - 1) + " and " +
-                        std::to_string(i),
-                    i};
-        }
-    }
-    return {"after its last connection", std::nullopt};
-}
-
 // "3 (away 1-2: since_id page full)": the missed items by where and why.
 std::string missed_summary(const ClientReport& r) {
     std::map<std::pair<std::string, std::string>, std::size_t> groups;
@@ -193,7 +173,7 @@ ClientReport judge(schema::TapeStore& store, const TapePlan& plan, const ClientV
         } else if (over_rest) {
             ++r.over_rest;
         } else {
-            auto [place, away] = where(log, o.happened);
+            auto [place, away] = where_on_tape(log, o.happened);
             r.missed.push_back(
                 {o.item, o.happened, o.note.empty() ? place : o.note + ", " + place, away, 0});
             missed.push_back({o.item, o.at, o.happened, o.endpoint});
@@ -299,6 +279,27 @@ Json requests_json(const ClientReport& r, const ClientLog& log, bool timed) {
 
 }  // namespace
 
+// Connections and gaps count from 0 here as everywhere (`show`, `cut`).
+std::pair<std::string, std::optional<std::size_t>> where_on_tape(const ClientLog& log,
+                                                                 std::int64_t t) {
+    const auto& conns = log.connections();
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        const bool open = conns[i].how == ConnectionEnd::open;  // up to where it is now
+        if (t >= conns[i].tape_start && (open || t <= conns[i].tape_end)) {
+            return {"while connection " + std::to_string(i) + " was up", std::nullopt};
+        }
+        if (t < conns[i].tape_start) {
+            if (i == 0) {
+                return {"before its first connection", std::nullopt};
+            }
+            return {"while away between connections " + std::to_string(i - 1) + " and " +
+                        std::to_string(i),
+                    i};
+        }
+    }
+    return {"after its last connection", std::nullopt};
+}
+
 std::vector<ClientReport> make_reports(schema::TapeStore& store, const TapePlan& plan,
                                        const Views& clients) {
     std::vector<ClientReport> out;
@@ -308,7 +309,8 @@ std::vector<ClientReport> make_reports(schema::TapeStore& store, const TapePlan&
     return out;
 }
 
-std::string reports_json(const std::vector<ClientReport>& reports, const Views& clients) {
+std::string reports_json(const std::vector<ClientReport>& reports, const Views& clients,
+                         const Json* more) {
     Json out_clients = Json::array();
     for (std::size_t i = 0; i < reports.size(); ++i) {
         const ClientReport& r = reports[i];
@@ -350,43 +352,57 @@ std::string reports_json(const std::vector<ClientReport>& reports, const Views& 
     }
     Json out;
     out["clients"] = std::move(out_clients);
-    return out.dump(2) + "\n";
+    if (more != nullptr) {
+        out.update(*more);
+    }
+    return out.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-std::string reports_junit(const std::vector<ClientReport>& reports, const Views& clients) {
-    std::string cases;
-    std::size_t tests = 0;
-    std::size_t failures = 0;
-    const auto test_case = [&](const std::string& name, const ClientReport& r,
-                               const std::vector<const ClientReport::Missed*>& missed) {
-        ++tests;
-        cases +=
-            "  <testcase classname=\"mastotape.replay\" name=\"" + schema::xml_escaped(name) + "\"";
-        if (missed.empty()) {
-            cases += "/>\n";
-            return;
-        }
-        ++failures;
-        std::string text;
-        std::vector<bool> explained(r.findings.size());
-        for (const auto* m : missed) {
-            text += m->item.first + " " + m->item.second + " (" + m->where + "; " +
-                    r.findings[m->finding].reason + ")\n";
-            explained[m->finding] = true;
-        }
-        for (std::size_t f = 0; f < r.findings.size(); ++f) {
-            text += explained[f] ? r.findings[f].advice + "\n" : "";
-        }
-        cases += ">\n    <failure message=\"missed " + std::to_string(missed.size()) + " items\">" +
-                 schema::xml_escaped(text) + "</failure>\n  </testcase>\n";
-    };
+namespace {
+
+std::string junit_case(const JunitCase& c) {
+    std::string out = "  <testcase classname=\"" + schema::xml_escaped(c.classname) + "\" name=\"" +
+                      schema::xml_escaped(c.name) + "\"";
+    if (!c.failure) {
+        return out + "/>\n";
+    }
+    return out + ">\n    <failure message=\"" + schema::xml_escaped(*c.failure) + "\">" +
+           schema::xml_escaped(c.text) + "</failure>\n  </testcase>\n";
+}
+
+// A client's case: failed when it missed an item (its missed items and the findings that explain
+// them).
+JunitCase client_case(const std::string& name, const ClientReport& r,
+                      const std::vector<const ClientReport::Missed*>& missed) {
+    JunitCase c{"mastotape.replay", name, {}, {}};
+    if (missed.empty()) {
+        return c;
+    }
+    std::vector<bool> explained(r.findings.size());
+    for (const auto* m : missed) {
+        c.text += m->item.first + " " + m->item.second + " (" + m->where + "; " +
+                  r.findings[m->finding].reason + ")\n";
+        explained[m->finding] = true;
+    }
+    for (std::size_t f = 0; f < r.findings.size(); ++f) {
+        c.text += explained[f] ? r.findings[f].advice + "\n" : "";
+    }
+    c.failure = "missed " + std::to_string(missed.size()) + " items";
+    return c;
+}
+
+}  // namespace
+
+std::string reports_junit(const std::vector<ClientReport>& reports, const Views& clients,
+                          const std::vector<JunitCase>& more, const std::string& out) {
+    std::vector<JunitCase> cases;
     for (std::size_t i = 0; i < reports.size(); ++i) {
         const ClientReport& r = reports[i];
         std::vector<const ClientReport::Missed*> all;
         for (const auto& m : r.missed) {
             all.push_back(&m);
         }
-        test_case(r.verdict, r, all);
+        cases.push_back(client_case(r.verdict, r, all));
         const auto& conns = clients[i].log.connections();
         for (std::size_t k = 1; k < conns.size(); ++k) {
             std::vector<const ClientReport::Missed*> in_gap;
@@ -395,15 +411,25 @@ std::string reports_junit(const std::vector<ClientReport>& reports, const Views&
                     in_gap.push_back(&m);
                 }
             }
-            test_case(r.name + ": away between connections " + std::to_string(k - 1) + " and " +
-                          std::to_string(k),
-                      r, in_gap);
+            cases.push_back(client_case(r.name + ": away between connections " +
+                                            std::to_string(k - 1) + " and " + std::to_string(k),
+                                        r, in_gap));
         }
+    }
+    cases.insert(cases.end(), more.begin(), more.end());
+    std::string body;
+    std::size_t failures = 0;
+    for (const auto& c : cases) {
+        body += junit_case(c);
+        failures += c.failure ? 1 : 0;
+    }
+    if (!out.empty()) {
+        body += "  <system-out>" + schema::xml_escaped(out) + "</system-out>\n";
     }
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"mastotape replay\" "
            "tests=\"" +
-           std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\">\n" + cases +
-           "</testsuite>\n";
+           std::to_string(cases.size()) + "\" failures=\"" + std::to_string(failures) + "\">\n" +
+           body + "</testsuite>\n";
 }
 
 }  // namespace mastotape::replay

@@ -7,6 +7,8 @@
 // (how soon, how often, whether the delays grew); its REST requests and the Links it followed;
 // pings and pongs. Beast-free.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,14 +65,31 @@ struct ClientView {
 std::vector<ClientReport> make_reports(schema::TapeStore& store, const TapePlan& plan,
                                        const std::vector<ClientView>& clients);
 
+// Where a client was at tape time `t` ("while connection 0 was up", "while away between
+// connections 0 and 1"), and k when it was away between connections k-1 and k.
+std::pair<std::string, std::optional<std::size_t>> where_on_tape(const ClientLog& log,
+                                                                 std::int64_t t);
+
 // The reports as JSON (what `--report FILE` writes and /_mastotape/report serves), with each
-// client's connections, reconnects, REST requests and pings from its log.
+// client's connections, reconnects, REST requests and pings from its log; `more` (a JSON
+// object's members: the request journal, the expectations) is added at the top level.
 std::string reports_json(const std::vector<ClientReport>& reports,
-                         const std::vector<ClientView>& clients);
+                         const std::vector<ClientView>& clients,
+                         const nlohmann::ordered_json* more = nullptr);
+
+// One test case of a JUnit document: failed when `failure` (its message) is set.
+struct JunitCase {
+    std::string classname;
+    std::string name;
+    std::optional<std::string> failure;
+    std::string text;  // the failure's text
+};
 
 // A JUnit XML document: one test case per client (failed when it missed an item) and one per
-// gap between its connections (failed when an item of it was missed).
+// gap between its connections (failed when an item of it was missed), then `more`; `out`, when
+// given, is the suite's <system-out> (the request journal, a line each).
 std::string reports_junit(const std::vector<ClientReport>& reports,
-                          const std::vector<ClientView>& clients);
+                          const std::vector<ClientView>& clients,
+                          const std::vector<JunitCase>& more = {}, const std::string& out = {});
 
 }  // namespace mastotape::replay

@@ -1,6 +1,6 @@
 #include "replay/report/request_journal.hpp"
 
-#include <nlohmann/json.hpp>
+#include <cstdio>
 #include <utility>
 
 #include "schema/mastodon/token_redaction.hpp"
@@ -17,24 +17,41 @@ void RequestJournal::add(JournalEntry e, const std::string& token) {
     entries_.push_back(std::move(e));
 }
 
-std::string RequestJournal::json() const {
-    auto list = nlohmann::ordered_json::array();
+nlohmann::ordered_json RequestJournal::list() const {
+    using Json = nlohmann::ordered_json;
+    auto list = Json::array();
     for (const auto& e : entries_) {
         list.push_back(
             {{"client", e.client},
              {"at_s", static_cast<double>(e.at_ns) / 1e9},
-             {"position_s", e.position_ns
-                                ? nlohmann::ordered_json(static_cast<double>(*e.position_ns) / 1e9)
-                                : nlohmann::ordered_json(nullptr)},
+             {"position_s",
+              e.position_ns ? Json(static_cast<double>(*e.position_ns) / 1e9) : Json(nullptr)},
              {"method", e.method},
              {"path", e.path},
              {"query", e.query},
              {"body", e.body},
              {"status", e.status},
-             {"matched", e.matched}});
+             {"matched", e.matched},
+             {"stub", e.stub.empty() ? Json(nullptr) : Json(e.stub)}});
     }
-    return nlohmann::ordered_json{{"requests", list}}.dump(
+    return list;
+}
+
+std::string RequestJournal::json() const {
+    return nlohmann::ordered_json{{"requests", list()}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string RequestJournal::lines() const {
+    std::string out;
+    for (const auto& e : entries_) {
+        char at[64];
+        std::snprintf(at, sizeof at, " at %.3f s: ", static_cast<double>(e.at_ns) / 1e9);
+        out += e.client + at + e.method + " " + e.path + (e.query.empty() ? "" : "?" + e.query) +
+               " -> " + std::to_string(e.status) +
+               (e.stub.empty() ? (e.matched ? "" : " (unmatched)") : " (" + e.stub + ")") + "\n";
+    }
+    return out;
 }
 
 }  // namespace mastotape::replay

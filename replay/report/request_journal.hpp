@@ -3,7 +3,10 @@
 // Every request clients made of the replayer's REST (timelines, the bot routes, and what no
 // route answers), in order: who asked, when on its replay clock, where its stream stood (the
 // last tape frame played to it), what it asked (method, path, query, body, with its access token
-// removed), and the answer's status. Served at /_mastotape/requests. Network thread only.
+// removed), and the answer's status (and the stub that gave it). Served at /_mastotape/requests,
+// and in the report and the JUnit output. Network thread only.
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -20,8 +23,10 @@ struct JournalEntry {
     std::string path;
     std::string query;  // token removed
     std::string body;   // token removed
+    std::string content_type;
     int status = 0;
     bool matched = true;  // false: no route answered it (Mastodon's 404)
+    std::string stub;     // the name of the stub that answered it, if one did
 };
 
 class RequestJournal {
@@ -29,8 +34,11 @@ class RequestJournal {
     // Records a request; `token` (the one it carried) is removed from its query and body.
     void add(JournalEntry e, const std::string& token);
     const std::vector<JournalEntry>& entries() const { return entries_; }
-    // {"requests":[{...}, ...]}
+    // [{...}, ...]: what /_mastotape/requests serves as {"requests": [...]}, and the report
     std::string json() const;
+    nlohmann::ordered_json list() const;
+    // A line each: "client 1 at 12.300 s: POST /api/v1/statuses -> 200 (STUB, or unmatched)"
+    std::string lines() const;
 
    private:
     std::vector<JournalEntry> entries_;

@@ -49,9 +49,9 @@ struct MentionTape {
     }
 };
 
-replay::BotCall call(std::string method, std::string path, std::string body = "",
-                     std::string content_type = "application/x-www-form-urlencoded") {
-    replay::BotCall c;
+replay::HttpCall call(std::string method, std::string path, std::string body = "",
+                      std::string content_type = "application/x-www-form-urlencoded") {
+    replay::HttpCall c;
     c.method = std::move(method);
     c.path = std::move(path);
     c.body = std::move(body);
@@ -184,10 +184,11 @@ TEST_CASE("The bot's writes answer as Mastodon does: ids in sequence, errors wit
 TEST_CASE("The request journal keeps the token out of what it shows", "[bot_api]") {
     replay::RequestJournal journal;
     const std::string token = "secret-token-0123456789abcdef";
-    journal.add(replay::JournalEntry{"client 1", 1'500'000'000, std::nullopt, "POST",
-                                     "/api/v1/statuses", "access_token=" + token + "&x=1",
-                                     "status=hi&access_token=" + token, 200, true},
-                token);
+    journal.add(
+        replay::JournalEntry{"client 1", 1'500'000'000, std::nullopt, "POST", "/api/v1/statuses",
+                             "access_token=" + token + "&x=1", "status=hi&access_token=" + token,
+                             "application/x-www-form-urlencoded", 200, true, ""},
+        token);
     const std::string shown = journal.json();
     CHECK(shown.find(token) == std::string::npos);
     const json j = json::parse(shown);

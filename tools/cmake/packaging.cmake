@@ -27,7 +27,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME mastotape-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
   "libboost1.81-dev, libssl-dev, libsqlitecpp-dev, nlohmann-json3-dev, libsimdjson-dev, \
-libzstd-dev, pkg-config, cmake (>= 3.25)")
+libzstd-dev, libyaml-cpp-dev, pkg-config, cmake (>= 3.25)")
 set(CPACK_COMPONENT_TOOL_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
   "The C++ package of mastotape: find_package(mastotape CONFIG) gives mastotape::tape, \

@@ -13,8 +13,10 @@
 //     replayer.wait_for_client();            // connected and subscribed
 //     replayer.advance_ms(30'000);          // the virtual clock: nothing plays until it moves
 //     mastotape::ReplayerStatus status = replayer.status();  // clock, clients, connections
+//     replayer.expect(R"([{"request": {"path": "/api/v1/statuses"}, "at_least": 1}])");
 //     mastotape::ReplayerReport r = replayer.stop();
 //     CHECK_FALSE(r.missed);
+//     CHECK(r.unmet.empty());
 //
 // The contract:
 // * The constructor opens the tape (a SQLite tape, or a JSONL fixture imported into a temporary
@@ -59,6 +61,8 @@ struct ReplayerOptions {
     bool shared_clock = false;        // one broadcast timeline for every client
     bool hold = false;                // keep the last connection open and silent at the end
     bool loop = false;                // start the tape over after its last connection
+    std::string stubs;                // a stub file (JSON or YAML), as `replay --stub`
+    std::string expect;               // an expectation file, as `replay --expect`
 };
 
 // One client of the replayer (one token), as /_mastotape/status shows it.
@@ -86,6 +90,7 @@ struct ReplayerReport {
     std::string junit;                  // the same as JUnit XML
     std::vector<std::string> verdicts;  // one line per client
     bool missed = false;                // whether any client missed an item the tape offered
+    std::vector<std::string> unmet;     // one line per unmet expectation (expect())
 };
 
 class Replayer {
@@ -120,6 +125,18 @@ class Replayer {
     std::string report();
     // Any control API request: `path` under /_mastotape/, `query` without '?'; the JSON answer.
     std::string control(const std::string& path, const std::string& query = "");
+
+    // Bots under test. Every request the clients made, as {"requests": [...]} (who, when on its
+    // replay clock, method, path, query, body without the token, the answer's status).
+    std::string requests();
+    // Adds expectations (a JSON or YAML document: a list, as `replay --expect` reads), judged
+    // when the replayer stops (ReplayerReport::unmet) or now by expectations(). Throws
+    // std::invalid_argument with the document's fault.
+    void expect(const std::string& document);
+    // The expectations judged now: {"expectations": [{"name", "met", "unmet": [...]}, ...]}.
+    std::string expectations();
+    // Replaces the stubs (a JSON or YAML document, as `replay --stub` reads).
+    void set_stubs(const std::string& document);
 
     ReplayerReport stop();
 
