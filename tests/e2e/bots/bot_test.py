@@ -7,7 +7,9 @@ must exit 1 naming it. What the bot did is read from the request journal (in the
 /_mastotape/requests), which must never show its token. The correct bot runs twice: the same
 answers. Stubs: matched, reloaded at run time, and an unmatched route's 404 in the journal.
 
-Usage: bot_test.py MASTOTAPE_BINARY
+Usage: bot_test.py MASTOTAPE_BINARY [BOT_COMMAND...]
+BOT_COMMAND runs a bot taking BASE_URL TOKEN [--ignore-backfill]: by default reply_bot.py (Mastodon.py);
+the suite runs it with `node tests/e2e/masto/reply_bot.mjs` (masto.js) too.
 """
 import json
 import os
@@ -21,6 +23,7 @@ import urllib.request
 
 binary = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
+bot_command = sys.argv[2:] or [sys.executable, os.path.join(here, "reply_bot.py")]
 token = "bot-token-0123456789abcdefghij"
 
 failures = 0
@@ -70,10 +73,11 @@ def run_bot(tape, scratch, *bot_flags):
         while not os.path.exists(port_file) or not open(port_file).read().endswith("\n"):
             time.sleep(0.05)
         base = "http://127.0.0.1:" + open(port_file).read().strip()
-        bot = subprocess.run([sys.executable, os.path.join(here, "reply_bot.py"), base, token,
-                              *bot_flags], capture_output=True, text=True, timeout=120)
+        bot = subprocess.run([*bot_command, base, token, *bot_flags], capture_output=True,
+                             text=True, timeout=120)
         print(bot.stdout.strip(), flush=True)
-        check(bot.returncode == 0, "the bot ran to its end (%s)" % bot.stderr.strip()[-300:])
+        check(bot.returncode == 0, "the bot ran to its end" +
+              ("" if bot.returncode == 0 else " (%s)" % bot.stderr.strip()[-300:]))
         said = replay.communicate(timeout=60)[1]
     finally:
         if replay.poll() is None:
@@ -86,11 +90,15 @@ def run_bot(tape, scratch, *bot_flags):
 
 
 def replies(journal):
+    """(in_reply_to_id, status) of each post, from a form body (Mastodon.py) or JSON (masto.js)."""
     out = []
     for r in journal:
         if r["method"] == "POST" and r["path"] == "/api/v1/statuses":
-            fields = urllib.parse.parse_qs(r["body"])
-            out.append((fields.get("in_reply_to_id", [""])[0], r["status"]))
+            if r["body"].startswith("{"):
+                reply_to = str(json.loads(r["body"]).get("in_reply_to_id", ""))
+            else:
+                reply_to = urllib.parse.parse_qs(r["body"]).get("in_reply_to_id", [""])[0]
+            out.append((reply_to, r["status"]))
     return out
 
 
