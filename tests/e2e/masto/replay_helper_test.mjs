@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createStreamingAPIClient } from "masto";
+import { createRestAPIClient, createStreamingAPIClient } from "masto";
 import { ReplayError, startReplay, withReplay } from "mastotape-replay";
 
 const fixtures = process.env.MASTOTAPE_FIXTURES;
@@ -84,4 +84,27 @@ test("a replayer that crashed fails stop() with its exit and its output", async 
   process.kill(replay.pid, "SIGKILL");
   await assert.rejects(replay.stop(), (e) =>
     e instanceof ReplayError && /killed by SIGKILL/.test(e.message) && /listening ws:\/\/127\.0\.0\.1:/.test(e.message));
+});
+
+test("a bot's requests are journaled, judged and stubbed", async () => {
+  await withReplay(`${fixtures}/direct.jsonl`, {}, async (replay) => {
+    await replay.setStubs([{ name: "lists", request: { method: "GET", path: "/api/v1/lists" },
+      response: { json: [{ id: "7", title: "friends" }] } }]);
+    await replay.expect({ name: "reads its lists", request: { path: "/api/v1/lists" }, at_least: 1 },
+      { never: { method: "DELETE" } });
+    const rest = createRestAPIClient({ url: replay.httpUrl, accessToken: "helper-bot-token" });
+    assert.equal((await rest.v1.accounts.verifyCredentials()).acct, "mastotape_bot");
+    assert.deepEqual(await rest.v1.lists.list(), [{ id: "7", title: "friends" }]);
+    const journal = await replay.requests();
+    assert.deepEqual(journal.map((r) => [r.path, r.stub]),
+      [["/api/v1/accounts/verify_credentials", null], ["/api/v1/lists", "lists"]]);
+    assert.ok(journal.every((r) => !(r.query + r.body).includes("helper-bot-token")));
+    assert.deepEqual((await replay.expectations()).map((x) => x.met), [true, true]);
+    await assert.rejects(replay.expect({ nevr: {} }), (e) => e instanceof ReplayError && /unknown key/.test(e.message));
+    await replay.expect({ name: "no lists at all", request: { path: "/api/v1/lists" }, at_most: 0 });
+    const report = await replay.stop();
+    assert.deepEqual(report.expectations.map((x) => [x.name, x.met]),
+      [["reads its lists", true], ["never DELETE", true], ["no lists at all", false]]);
+    assert.equal(report.requests.length, 2);
+  });
 });

@@ -122,3 +122,29 @@ def test_a_replayer_that_crashes_fails_its_test_with_its_output(pytester, fixtur
         "mastotape replay * (killed by signal 9); its output:",
         "listening ws://127.0.0.1:*",
     ])
+
+
+def test_a_bot_s_requests_are_journaled_judged_and_stubbed(mastotape_replay, fixtures):
+    replay = mastotape_replay(fixtures / "direct.jsonl")
+    replay.set_stubs([{"name": "lists", "request": {"method": "GET", "path": "/api/v1/lists"},
+                       "response": {"json": [{"id": "7", "title": "friends"}]}}])
+    replay.expect({"name": "reads its lists", "request": {"path": "/api/v1/lists"},
+                   "at_least": 1},
+                  {"never": {"method": "DELETE"}})
+    api = Mastodon(access_token="plugin-bot-token", api_base_url=replay.http_url,
+                   version_check_mode="none")
+    assert api.account_verify_credentials()["acct"] == "mastotape_bot"
+    assert [x["title"] for x in api.lists()] == ["friends"]  # (Mastodon.py makes ids ints)
+    journal = replay.requests()
+    assert [(r["method"], r["path"], r["stub"]) for r in journal] == [
+        ("GET", "/api/v1/accounts/verify_credentials", None), ("GET", "/api/v1/lists", "lists")]
+    assert all("plugin-bot-token" not in r["query"] + r["body"] for r in journal)
+    assert [x["met"] for x in replay.expectations()] == [True, True]
+    with pytest.raises(ReplayError, match="unknown key"):
+        replay.expect({"nevr": {"method": "DELETE"}})
+    replay.expect({"name": "no lists at all", "request": {"path": "/api/v1/lists"}, "at_most": 0})
+    final = replay.stop()
+    assert [(x["name"], x["met"]) for x in final["expectations"]] == [
+        ("reads its lists", True), ("never DELETE", True), ("no lists at all", False)]
+    assert final["expectations"][2]["unmet"][0].startswith("1 such requests between")
+    assert [r["path"] for r in final["requests"]] == [r["path"] for r in journal]

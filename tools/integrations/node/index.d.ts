@@ -5,8 +5,31 @@ export interface ReplayOptions {
   speed?: number;
   faults?: string[];
   requireToken?: string;
+  stubs?: string;
+  expect?: string;
   args?: string[];
   binary?: string;
+}
+
+export interface JournalEntry {
+  client: string;
+  at_s: number;
+  position_s: number | null;
+  method: string;
+  path: string;
+  query: string;
+  body: string;
+  status: number;
+  matched: boolean;
+  stub: string | null;
+}
+
+export interface ExpectationResult {
+  name: string;
+  expectation: string;
+  met: boolean;
+  checked: number;
+  unmet: string[];
 }
 
 export class Replay {
@@ -14,7 +37,7 @@ export class Replay {
   readonly url: string;
   readonly httpUrl: string;
   readonly pid: number;
-  control(path: string, query?: Record<string, string | number>, options?: { post?: boolean }): Promise<any>;
+  control(path: string, query?: Record<string, string | number>, options?: { post?: boolean; body?: string }): Promise<any>;
   advance(ms: number): Promise<number>;
   runTo(to: { seq: number } | { next: "frame" | "heartbeat" | "gap" }): Promise<number>;
   pause(): Promise<{ paused: boolean }>;
@@ -25,6 +48,10 @@ export class Replay {
   status(): Promise<any>;
   waitForClient(options?: { clients?: number; timeout?: number }): Promise<any>;
   report(): Promise<any>;
+  requests(): Promise<JournalEntry[]>;
+  expect(...expectations: object[]): Promise<{ expectations: number }>;
+  expectations(): Promise<ExpectationResult[]>;
+  setStubs(stubs: object[]): Promise<any>;
   output(): string;
   stop(): Promise<any>;
 }

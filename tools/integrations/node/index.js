@@ -50,22 +50,27 @@ export class Replay {
 
   /**
    * /_mastotape/PATH?QUERY (GET to read; POST, with `{ post: true }`, for what changes the
-   * replay); the JSON answer. Throws ReplayError with the API's reason.
+   * replay, with `body` when it takes one); the JSON answer. Throws ReplayError with the API's
+   * reason.
    */
-  async control(path, query = {}, { post = false } = {}) {
+  async control(path, query = {}, { post = false, body } = {}) {
     this.#checkRunning();
     const search = new URLSearchParams(query).toString();
     const url = `${this.httpUrl}/_mastotape/${path}${search ? `?${search}` : ""}`;
-    const answer = await fetch(url, { method: post ? "POST" : "GET", signal: AbortSignal.timeout(10000) });
-    const body = await answer.text();
+    const answer = await fetch(url, {
+      method: post ? "POST" : "GET",
+      body,
+      signal: AbortSignal.timeout(10000),
+    });
+    const text = await answer.text();
     if (!answer.ok) {
-      let reason = body;
+      let reason = text;
       try {
-        reason = JSON.parse(body).error ?? body;
+        reason = JSON.parse(text).error ?? text;
       } catch {}
       throw new ReplayError(`/_mastotape/${path}: ${answer.status}: ${reason}`);
     }
-    return JSON.parse(body);
+    return JSON.parse(text);
   }
 
   /** Moves the virtual clock `ms` milliseconds on; the tape offset (ns) it reached. */
@@ -124,6 +129,28 @@ export class Replay {
   report() {
     return this.control("report");
   }
+
+  /** Every request the clients made so far, in order (the journal, /_mastotape/requests). */
+  async requests() {
+    return (await this.control("requests")).requests;
+  }
+  /**
+   * Adds expectations, objects as `replay --expect` reads them, e.g. `{ for_each: { event:
+   * "notification", type: "mention" }, request: { method: "POST", path: "/api/v1/statuses",
+   * params: { in_reply_to_id: "{status.id}" } } }`; judged by expectations() and in stop()'s
+   * report.
+   */
+  expect(...expectations) {
+    return this.control("expectations", { add: 1 }, { post: true, body: JSON.stringify(expectations) });
+  }
+  /** The expectations judged now: [{ name, expectation, met, checked, unmet: [...] }]. */
+  async expectations() {
+    return (await this.control("expectations")).expectations;
+  }
+  /** Replaces the stubs (objects as `replay --stub` reads them). */
+  setStubs(stubs) {
+    return this.control("stubs", { reload: 1 }, { post: true, body: JSON.stringify(stubs) });
+  }
   /** What the replayer printed so far. */
   output() {
     return readOutput(this.#dir);
@@ -168,11 +195,12 @@ export class Replay {
 /**
  * Starts `mastotape replay TAPE` on a free port of 127.0.0.1 and resolves to its Replay once it
  * listens. Options: clock ("virtual", the default; "max-speed"; "realtime"), speed, faults
- * (["drop-after=3", ...]), requireToken, args (more `replay` options), binary (default:
- * $MASTOTAPE, else `mastotape` on PATH).
+ * (["drop-after=3", ...]), requireToken, stubs and expect (files, as `replay --stub` and
+ * `--expect` read them), args (more `replay` options), binary (default: $MASTOTAPE, else
+ * `mastotape` on PATH).
  */
 export async function startReplay(tape, options = {}) {
-  const { clock = "virtual", speed, faults = [], requireToken, args = [] } = options;
+  const { clock = "virtual", speed, faults = [], requireToken, stubs, expect, args = [] } = options;
   const binary = options.binary ?? process.env.MASTOTAPE ?? "mastotape";
   if (!(clock in CLOCKS)) {
     throw new TypeError(`clock must be one of ${Object.keys(CLOCKS).join(", ")}`);
@@ -183,6 +211,8 @@ export async function startReplay(tape, options = {}) {
     ...CLOCKS[clock]];
   if (speed !== undefined) command.push("--speed", String(speed));
   for (const spec of faults) command.push("--fault", spec);
+  if (stubs !== undefined) command.push("--stub", String(stubs));
+  if (expect !== undefined) command.push("--expect", String(expect));
   if (requireToken !== undefined) {
     writeFileSync(join(dir, "token"), `${requireToken}\n`);
     command.push("--require-token-file", join(dir, "token"));

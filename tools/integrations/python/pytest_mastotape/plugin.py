@@ -24,8 +24,9 @@ def _binary(config):
 @pytest.fixture
 def mastotape_replay(request):
     """A factory: mastotape_replay(tape, clock="virtual", speed=None, faults=(),
-    require_token=None, args=()) starts a replayer and returns its Replay (url, http_url,
-    advance, run_to, add_fault, status, report, stop). Each is stopped at teardown; one that
+    require_token=None, stubs=None, expect=None, args=()) starts a replayer and returns its
+    Replay (url, http_url, advance, run_to, add_fault, status, report, requests, expect,
+    expectations, set_stubs, stop). Each is stopped at teardown; one that
     crashed fails the test with its output."""
     started = []
     binary = _binary(request.config)

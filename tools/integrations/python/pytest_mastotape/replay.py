@@ -30,14 +30,15 @@ class Replay:
 
     # -- the control API ------------------------------------------------------------------
 
-    def control(self, path, post=False, **query):
+    def control(self, path, post=False, body=None, **query):
         """/_mastotape/PATH?QUERY (GET to read; POST, with post=True, for what changes the
-        replay); the JSON answer. Raises ReplayError on a refusal."""
+        replay, with `body` (bytes) when it takes one); the JSON answer. Raises ReplayError on a
+        refusal."""
         self._check_running()
         url = f"{self.http_url}/_mastotape/{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        request = urllib.request.Request(url, data=b"" if post else None,
+        request = urllib.request.Request(url, data=(body or b"") if post else None,
                                          method="POST" if post else "GET")
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
@@ -99,6 +100,30 @@ class Replay:
     def report(self):
         """The report on every client so far (/_mastotape/report)."""
         return self.control("report")
+
+    # -- bots under test --------------------------------------------------------------------
+
+    def requests(self):
+        """Every request the clients made so far, in order (the journal, /_mastotape/requests):
+        dicts of client, at_s, position_s, method, path, query, body (no token), status,
+        matched, stub."""
+        return self.control("requests")["requests"]
+
+    def expect(self, *expectations):
+        """Adds expectations, dicts as `replay --expect` reads them, e.g. {"for_each": {"event":
+        "notification", "type": "mention"}, "request": {"method": "POST", "path":
+        "/api/v1/statuses", "params": {"in_reply_to_id": "{status.id}"}}}; judged by
+        expectations() and in stop()'s report. Raises ReplayError for one it cannot read."""
+        return self.control("expectations", post=True, add=1,
+                            body=json.dumps(list(expectations)).encode())
+
+    def expectations(self):
+        """The expectations judged now: dicts of name, expectation, met, checked, unmet."""
+        return self.control("expectations")["expectations"]
+
+    def set_stubs(self, stubs):
+        """Replaces the stubs (a list of dicts as `replay --stub` reads them)."""
+        return self.control("stubs", post=True, reload=1, body=json.dumps(stubs).encode())
 
     # -- the process ------------------------------------------------------------------------
 
@@ -165,9 +190,10 @@ def _failure(what, code, workdir):
 
 
 def start_replay(tape, *, binary="mastotape", clock="virtual", speed=None, faults=(),
-                 require_token=None, args=()):
+                 require_token=None, stubs=None, expect=None, args=()):
     """Starts `mastotape replay TAPE` on a free port of 127.0.0.1; returns its Replay once it
-    listens. Raises ReplayError with the replayer's output if it does not start."""
+    listens. `stubs` and `expect` are files as `replay --stub` and `--expect` read them. Raises
+    ReplayError with the replayer's output if it does not start."""
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
     workdir = tempfile.TemporaryDirectory(prefix="mastotape-pytest-")
@@ -180,6 +206,10 @@ def start_replay(tape, *, binary="mastotape", clock="virtual", speed=None, fault
         command += ["--speed", str(speed)]
     for spec in faults:
         command += ["--fault", spec]
+    if stubs is not None:
+        command += ["--stub", os.fspath(stubs)]
+    if expect is not None:
+        command += ["--expect", os.fspath(expect)]
     if require_token is not None:
         token_file = os.path.join(workdir.name, "token")
         with open(token_file, "w", encoding="utf-8") as f:
