@@ -150,3 +150,33 @@ TEST_CASE("The in-process replayer names the user's file when it cannot play it"
     o.faults = {"no-such-fault=1"};
     CHECK_THROWS_AS(mastotape::Replayer(o), std::invalid_argument);
 }
+
+TEST_CASE("The in-process replayer journals a bot's requests and judges its expectations") {
+    const OwnTmpdir tmp;
+    mastotape::Replayer replayer(fixture("direct.jsonl"));
+    replayer.set_stubs(R"([{"name": "lists", "request": {"path": "/api/v1/lists"},
+                            "response": {"json": [], "headers": {"X-Stub": "lists"}}}])");
+    replayer.expect(
+        "- {name: reads its lists, request: {path: /api/v1/lists}, at_least: 1}\n"
+        "- {name: posts once, request: {method: POST}, at_least: 1}\n");
+    CHECK_THROWS_WITH(replayer.expect("- {nevr: {path: /x}}"),
+                      Catch::Contains("the expectations posted: expectation 1.nevr: unknown key"));
+    int status = 0;
+    CHECK(get_json(replayer.port(), "/api/v1/lists?access_token=bot-secret", &status) ==
+          nlohmann::json::array());
+    CHECK(status == 200);
+    const auto journal = nlohmann::json::parse(replayer.requests())["requests"];
+    REQUIRE(journal.size() == 1);
+    CHECK(journal[0]["stub"] == "lists");
+    CHECK(journal[0]["query"] == "");
+    CHECK(replayer.requests().find("bot-secret") == std::string::npos);
+    const auto now = nlohmann::json::parse(replayer.expectations())["expectations"];
+    REQUIRE(now.size() == 2);
+    CHECK(now[0]["met"] == true);
+    CHECK(now[1]["met"] == false);
+    const mastotape::ReplayerReport r = replayer.stop();
+    REQUIRE(r.unmet.size() == 1);
+    CHECK(r.unmet[0] == "posts once: 1 unmet, first: 0 such requests, of at least 1");
+    CHECK_THAT(r.junit, Catch::Contains("name=\"posts once\"") &&
+                            Catch::Contains("GET /api/v1/lists -&gt; 200 (lists)"));
+}
