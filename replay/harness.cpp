@@ -69,12 +69,12 @@ std::optional<ControlAnswer> Harness::control(std::string_view path, std::string
 
 HarnessVerdict judge(const std::vector<Expectation>& expectations, const RequestJournal& journal,
                      schema::TapeStore& store, const schema::Session& session,
-                     const std::vector<ClientView>& clients) {
+                     const std::vector<ClientView>& clients, bool times) {
     HarnessVerdict v;
-    v.results = judge_expectations(expectations, journal.entries(), store, session, clients);
-    v.report = {{"requests", journal.list()}, {"expectations", expectations_json(v.results)}};
+    v.results = judge_expectations(expectations, journal.entries(), store, session, clients, times);
+    v.report = {{"requests", journal.list(times)}, {"expectations", expectations_json(v.results)}};
     v.junit = expectations_junit(v.results);
-    v.journal_lines = journal.lines();
+    v.journal_lines = journal.lines(times);
     for (const auto& r : v.results) {
         if (!r.met) {
             v.unmet.push_back(r.name + ": " + std::to_string(r.unmet.size()) +

@@ -62,8 +62,9 @@ struct HarnessVerdict {
     std::string journal_lines;
     std::vector<std::string> unmet;  // a line per unmet expectation
 };
+// `times`: whether requests' replay-clock times are the tape's (RequestJournal::list).
 HarnessVerdict judge(const std::vector<Expectation>& expectations, const RequestJournal& journal,
                      schema::TapeStore& store, const schema::Session& session,
-                     const std::vector<ClientView>& clients);
+                     const std::vector<ClientView>& clients, bool times);
 
 }  // namespace mastotape::replay

@@ -140,6 +140,9 @@ struct ReplayServer::Impl {
     // still uses the tape, the timelines and the network thread's executor.
     net::thread_pool rest_pool{1};
 
+    // Whether a request's replay-clock time is the tape's: not at --max-speed, where it is how
+    // fast the client read.
+    bool journal_times() const { return options.clock != ClockMode::max_speed; }
     void load_tls();
     std::string host_port() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
@@ -219,7 +222,8 @@ net::awaitable<std::optional<RestResponse>> ReplayServer::Impl::rest_page(HttpCa
 net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientView> clients,
                                                             std::vector<Expectation> expectations,
                                                             RequestJournal journal) {
-    const auto verdict = judge(expectations, journal, rest_store, plan.session, clients);
+    const auto verdict =
+        judge(expectations, journal, rest_store, plan.session, clients, journal_times());
     co_return reports_json(make_reports(rest_store, plan, clients), clients, &verdict.report);
 }
 
@@ -227,7 +231,8 @@ net::awaitable<std::string> ReplayServer::Impl::report_json(std::vector<ClientVi
 net::awaitable<std::string> ReplayServer::Impl::expectations_json(
     std::vector<ClientView> clients, std::vector<Expectation> expectations,
     RequestJournal journal) {
-    const auto verdict = judge(expectations, journal, rest_store, plan.session, clients);
+    const auto verdict =
+        judge(expectations, journal, rest_store, plan.session, clients, journal_times());
     co_return nlohmann::ordered_json{{"expectations", verdict.report["expectations"]}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -624,7 +629,7 @@ ReplayReport ReplayServer::report() {
     const auto clients = impl_->control.clients(impl_->run_end.ended_by_clients());
     const auto reports = make_reports(impl_->store, impl_->plan, clients);
     const auto verdict = judge(impl_->harness.expectations(), impl_->harness.journal(),
-                               impl_->store, impl_->plan.session, clients);
+                               impl_->store, impl_->plan.session, clients, impl_->journal_times());
     out.json = reports_json(reports, clients, &verdict.report);
     out.junit = reports_junit(reports, clients, verdict.junit, verdict.journal_lines);
     out.unmet = verdict.unmet;

@@ -267,8 +267,8 @@ void judge_for_each(const Expectation& x, ExpectationResult& r,
 }
 
 void judge_counts(const Expectation& x, ExpectationResult& r,
-                  const std::vector<JournalEntry>& journal,
-                  const std::vector<ClientView>& clients) {
+                  const std::vector<JournalEntry>& journal, const std::vector<ClientView>& clients,
+                  bool times) {
     std::vector<const JournalEntry*> hits;
     for (const auto& e : journal) {
         ++r.checked;
@@ -280,9 +280,10 @@ void judge_counts(const Expectation& x, ExpectationResult& r,
     switch (x.kind) {
         case Expectation::Kind::never:
             for (const auto* e : hits) {
-                r.unmet.push_back(e->client + " at " + at_text(e->at_ns) + ": " + e->method + " " +
-                                  e->path + " -> " + std::to_string(e->status) + "; " +
-                                  where_clients(clients, e->at_ns));
+                r.unmet.push_back(
+                    e->client + (times ? " at " + at_text(e->at_ns) : std::string()) + ": " +
+                    e->method + " " + e->path + " -> " + std::to_string(e->status) +
+                    (times ? "; " + where_clients(clients, e->at_ns) : std::string()));
             }
             break;
         case Expectation::Kind::at_least:
@@ -338,7 +339,8 @@ std::vector<ExpectationResult> judge_expectations(const std::vector<Expectation>
                                                   const std::vector<JournalEntry>& journal,
                                                   schema::TapeStore& store,
                                                   const schema::Session& session,
-                                                  const std::vector<ClientView>& clients) {
+                                                  const std::vector<ClientView>& clients,
+                                                  bool times) {
     std::vector<ExpectationResult> out;
     for (const auto& x : expectations) {
         ExpectationResult r;
@@ -347,7 +349,7 @@ std::vector<ExpectationResult> judge_expectations(const std::vector<Expectation>
         if (x.kind == Expectation::Kind::for_each) {
             judge_for_each(x, r, journal, store, session, clients);
         } else {
-            judge_counts(x, r, journal, clients);
+            judge_counts(x, r, journal, clients, times);
         }
         r.met = r.unmet.empty();
         out.push_back(std::move(r));

@@ -23,7 +23,8 @@
 // became known to the client when it happened if a connection was up then, else when the next
 // connection opened (the catch-up's moment); each unmet item says where the client was. Times
 // are the replay clock's: deterministic on a virtual clock; at --max-speed a client's clock runs
-// as fast as it reads, so a time window there measures the client's reading too. Beast-free.
+// as fast as it reads, so a time window there measures the client's reading too, and (`times`
+// false) a request's time is left out of what is said of it. Beast-free.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -68,7 +69,8 @@ std::vector<ExpectationResult> judge_expectations(const std::vector<Expectation>
                                                   const std::vector<JournalEntry>& journal,
                                                   schema::TapeStore& store,
                                                   const schema::Session& session,
-                                                  const std::vector<ClientView>& clients);
+                                                  const std::vector<ClientView>& clients,
+                                                  bool times = true);
 
 // [{"name", "expectation", "met", "checked", "unmet": [...]}, ...]
 nlohmann::ordered_json expectations_json(const std::vector<ExpectationResult>& results);

@@ -17,22 +17,24 @@ void RequestJournal::add(JournalEntry e, const std::string& token) {
     entries_.push_back(std::move(e));
 }
 
-nlohmann::ordered_json RequestJournal::list() const {
+nlohmann::ordered_json RequestJournal::list(bool times) const {
     using Json = nlohmann::ordered_json;
     auto list = Json::array();
     for (const auto& e : entries_) {
-        list.push_back(
-            {{"client", e.client},
-             {"at_s", static_cast<double>(e.at_ns) / 1e9},
-             {"position_s",
-              e.position_ns ? Json(static_cast<double>(*e.position_ns) / 1e9) : Json(nullptr)},
-             {"method", e.method},
-             {"path", e.path},
-             {"query", e.query},
-             {"body", e.body},
-             {"status", e.status},
-             {"matched", e.matched},
-             {"stub", e.stub.empty() ? Json(nullptr) : Json(e.stub)}});
+        Json j{{"client", e.client}};
+        if (times) {
+            j["at_s"] = static_cast<double>(e.at_ns) / 1e9;
+            j["position_s"] =
+                e.position_ns ? Json(static_cast<double>(*e.position_ns) / 1e9) : Json(nullptr);
+        }
+        j["method"] = e.method;
+        j["path"] = e.path;
+        j["query"] = e.query;
+        j["body"] = e.body;
+        j["status"] = e.status;
+        j["matched"] = e.matched;
+        j["stub"] = e.stub.empty() ? Json(nullptr) : Json(e.stub);
+        list.push_back(std::move(j));
     }
     return list;
 }
@@ -42,11 +44,13 @@ std::string RequestJournal::json() const {
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string RequestJournal::lines() const {
+std::string RequestJournal::lines(bool times) const {
     std::string out;
     for (const auto& e : entries_) {
-        char at[64];
-        std::snprintf(at, sizeof at, " at %.3f s: ", static_cast<double>(e.at_ns) / 1e9);
+        char at[64] = ": ";
+        if (times) {
+            std::snprintf(at, sizeof at, " at %.3f s: ", static_cast<double>(e.at_ns) / 1e9);
+        }
         out += e.client + at + e.method + " " + e.path + (e.query.empty() ? "" : "?" + e.query) +
                " -> " + std::to_string(e.status) +
                (e.stub.empty() ? (e.matched ? "" : " (unmatched)") : " (" + e.stub + ")") + "\n";

@@ -34,11 +34,14 @@ class RequestJournal {
     // Records a request; `token` (the one it carried) is removed from its query and body.
     void add(JournalEntry e, const std::string& token);
     const std::vector<JournalEntry>& entries() const { return entries_; }
-    // [{...}, ...]: what /_mastotape/requests serves as {"requests": [...]}, and the report
+    // [{...}, ...]: what /_mastotape/requests serves as {"requests": [...]}, and the report.
+    // Without `times` (a client-paced clock, --max-speed, where a request's time and position are
+    // the machine's), at_s and position_s are left out, so that the same client gives the same
+    // report on every run.
     std::string json() const;
-    nlohmann::ordered_json list() const;
+    nlohmann::ordered_json list(bool times = true) const;
     // A line each: "client 1 at 12.300 s: POST /api/v1/statuses -> 200 (STUB, or unmatched)"
-    std::string lines() const;
+    std::string lines(bool times = true) const;
 
    private:
     std::vector<JournalEntry> entries_;
