@@ -196,23 +196,11 @@ std::optional<RestResponse> BotApi::status_route(const HttpCall& c, const std::s
             return not_found();
         }
         (*s)["reblogged"] = true;
-        Json wrapper = Json{{"id", next_id()},
-                            {"created_at", created_at(c.tape_now)},
-                            {"in_reply_to_id", nullptr},
-                            {"in_reply_to_account_id", nullptr},
-                            {"sensitive", false},
-                            {"spoiler_text", ""},
-                            {"visibility", param(c, "visibility").value_or("public")},
-                            {"language", nullptr},
-                            {"uri", nullptr},
-                            {"url", nullptr},
-                            {"content", ""},
-                            {"reblog", *s},
-                            {"account", bot_account()},
-                            {"media_attachments", Json::array()},
-                            {"mentions", Json::array()},
-                            {"tags", Json::array()},
-                            {"emojis", Json::array()}};
+        Json wrapper = own_status(next_id(), c.tape_now);
+        wrapper["visibility"] = param(c, "visibility").value_or("public");
+        wrapper["uri"] = wrapper["uri"].get<std::string>() + "/activity";
+        wrapper["url"] = nullptr;
+        wrapper["reblog"] = *s;
         made_[wrapper["id"].get<std::string>()] = wrapper;
         return answer(200, wrapper.dump());
     }
@@ -248,6 +236,41 @@ std::optional<RestResponse> BotApi::account_route(const HttpCall& c, const std::
     return std::nullopt;
 }
 
+// A status of the bot's, as Mastodon gives a new one: public, no content, nothing attached.
+BotApi::Json BotApi::own_status(const std::string& id, std::int64_t tape_now) const {
+    return {{"id", id},
+            {"created_at", created_at(tape_now)},
+            {"in_reply_to_id", nullptr},
+            {"in_reply_to_account_id", nullptr},
+            {"sensitive", false},
+            {"spoiler_text", ""},
+            {"visibility", "public"},
+            {"language", nullptr},
+            {"uri", base_ + "/users/mastotape_bot/statuses/" + id},
+            {"url", base_ + "/@mastotape_bot/" + id},
+            {"replies_count", 0},
+            {"reblogs_count", 0},
+            {"favourites_count", 0},
+            {"edited_at", nullptr},
+            {"favourited", false},
+            {"reblogged", false},
+            {"muted", false},
+            {"bookmarked", false},
+            {"pinned", false},
+            {"content", ""},
+            {"filtered", Json::array()},
+            {"reblog", nullptr},
+            {"application", {{"name", "mastotape"}, {"website", nullptr}}},
+            {"account", bot_account()},
+            {"media_attachments", Json::array()},
+            {"mentions", Json::array()},
+            {"tags", Json::array()},
+            {"emojis", Json::array()},
+            {"card", nullptr},
+            {"poll", nullptr},
+            {"text", ""}};
+}
+
 RestResponse BotApi::post_status(const HttpCall& c) {
     if (!c.idempotency_key.empty()) {
         if (const auto it = by_key_.find(c.idempotency_key); it != by_key_.end()) {
@@ -257,9 +280,18 @@ RestResponse BotApi::post_status(const HttpCall& c) {
         }
     }
     const std::string text = param(c, "status").value_or("");
-    const bool has_media = param(c, "media_ids[]").has_value() || param(c, "media_ids").has_value();
-    if (text.empty() && !has_media) {
+    const auto media_ids = param_list(c, "media_ids");
+    if (text.empty() && media_ids.empty()) {
         return unprocessable("Text can't be blank");
+    }
+    if (media_ids.size() > 4) {
+        return unprocessable("Cannot attach more than 4 files");
+    }
+    Json media = Json::array();  // the bot's uploads among them; others are passed over
+    for (const auto& m : media_ids) {
+        if (const auto it = media_.find(m); it != media_.end()) {
+            media.push_back(it->second);
+        }
     }
     const std::string visibility = param(c, "visibility").value_or("public");
     if (std::find(kVisibilities.begin(), kVisibilities.end(), visibility) == kVisibilities.end()) {
@@ -281,37 +313,16 @@ RestResponse BotApi::post_status(const HttpCall& c) {
     const std::string id = next_id();
     const std::string spoiler = param(c, "spoiler_text").value_or("");
     const auto language = param(c, "language");
-    Json s = {{"id", id},
-              {"created_at", created_at(c.tape_now)},
-              {"in_reply_to_id", reply_to},
-              {"in_reply_to_account_id", reply_to_account},
-              {"sensitive", truthy(param(c, "sensitive")) || !spoiler.empty()},
-              {"spoiler_text", spoiler},
-              {"visibility", visibility},
-              {"language", language ? Json(*language) : Json(nullptr)},
-              {"uri", base_ + "/users/mastotape_bot/statuses/" + id},
-              {"url", base_ + "/@mastotape_bot/" + id},
-              {"replies_count", 0},
-              {"reblogs_count", 0},
-              {"favourites_count", 0},
-              {"edited_at", nullptr},
-              {"favourited", false},
-              {"reblogged", false},
-              {"muted", false},
-              {"bookmarked", false},
-              {"pinned", false},
-              {"content", "<p>" + html_of(text) + "</p>"},
-              {"filtered", Json::array()},
-              {"reblog", nullptr},
-              {"application", {{"name", "mastotape"}, {"website", nullptr}}},
-              {"account", bot_account()},
-              {"media_attachments", Json::array()},
-              {"mentions", Json::array()},
-              {"tags", Json::array()},
-              {"emojis", Json::array()},
-              {"card", nullptr},
-              {"poll", nullptr},
-              {"text", text}};
+    Json s = own_status(id, c.tape_now);
+    s["in_reply_to_id"] = reply_to;
+    s["in_reply_to_account_id"] = reply_to_account;
+    s["sensitive"] = truthy(param(c, "sensitive")) || !spoiler.empty();
+    s["spoiler_text"] = spoiler;
+    s["visibility"] = visibility;
+    s["language"] = language ? Json(*language) : Json(nullptr);
+    s["content"] = "<p>" + html_of(text) + "</p>";
+    s["media_attachments"] = std::move(media);
+    s["text"] = text;
     made_[id] = s;
     if (!c.idempotency_key.empty()) {
         by_key_[c.idempotency_key] = id;
@@ -319,12 +330,80 @@ RestResponse BotApi::post_status(const HttpCall& c) {
     return answer(200, s.dump());
 }
 
+namespace {
+
+// What a file is by its first bytes, as Mastodon finds out (it does not trust the declared type:
+// Mastodon.py declares application/octet-stream); empty when they say nothing known.
+std::string sniffed_type(std::string_view bytes) {
+    const auto at = [&](std::size_t offset, std::string_view magic) {
+        return bytes.substr(std::min(offset, bytes.size())).starts_with(magic);
+    };
+    if (at(0, "\x89PNG")) {
+        return "image/png";
+    }
+    if (at(0, "\xFF\xD8\xFF")) {
+        return "image/jpeg";
+    }
+    if (at(0, "GIF8")) {
+        return "image/gif";
+    }
+    if (at(0, "RIFF") && at(8, "WEBP")) {
+        return "image/webp";
+    }
+    if (at(4, "ftyp")) {
+        return "video/mp4";
+    }
+    if (at(0, "\x1A\x45\xDF\xA3")) {
+        return "video/webm";
+    }
+    if (at(0, "ID3") || at(0, "\xFF\xFB")) {
+        return "audio/mpeg";
+    }
+    if (at(0, "OggS")) {
+        return "audio/ogg";
+    }
+    if (at(0, "RIFF") && at(8, "WAVE")) {
+        return "audio/wave";
+    }
+    return {};
+}
+
+}  // namespace
+
+// An upload: the multipart body's `file`, of the type its bytes say (else the type it declares);
+// in a form or JSON body (which Mastodon refuses), nothing: 422. A v2 upload of what Mastodon
+// processes later (video, audio, a GIF) is accepted with 202 and no URL yet.
 RestResponse BotApi::upload(const HttpCall& c) {
+    std::string media_type;
+    bool has_file = false;
+    for (const auto& part : form_parts(c)) {
+        if (part.name == "file" && !part.filename.empty()) {
+            has_file = true;
+            media_type = sniffed_type(part.value);
+            if (media_type.empty()) {
+                media_type = part.content_type;
+            }
+        }
+    }
+    if (!has_file) {
+        return unprocessable("File can't be blank");
+    }
+    if (!media_type.starts_with("image/") && !media_type.starts_with("video/") &&
+        !media_type.starts_with("audio/")) {
+        return unprocessable("File content type is invalid");
+    }
+    const std::string kind = media_type.starts_with("image/gif") ? "gifv"
+                             : media_type.starts_with("image/")  ? "image"
+                             : media_type.starts_with("video/")  ? "video"
+                                                                 : "audio";
+    const bool later =
+        c.path == "/api/v2/media" && (kind == "video" || kind == "audio" || kind == "gifv");
     const std::string id = next_id();
+    const std::string url = base_ + "/system/media_attachments/files/" + id + "/original";
     const Json attachment = {
         {"id", id},
-        {"type", "image"},
-        {"url", base_ + "/system/media_attachments/files/" + id + "/original"},
+        {"type", kind},
+        {"url", later ? Json(nullptr) : Json(url)},
         {"preview_url", base_ + "/system/media_attachments/files/" + id + "/small"},
         {"remote_url", nullptr},
         {"preview_remote_url", nullptr},
@@ -332,7 +411,8 @@ RestResponse BotApi::upload(const HttpCall& c) {
         {"meta", Json::object()},
         {"description", param(c, "description") ? Json(*param(c, "description")) : Json(nullptr)},
         {"blurhash", nullptr}};
-    return answer(200, attachment.dump());
+    media_[id] = attachment;
+    return answer(later ? 202 : 200, attachment.dump());
 }
 
 std::optional<BotApi::Json> BotApi::status(const std::string& id) {

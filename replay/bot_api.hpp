@@ -38,6 +38,7 @@ class BotApi {
     std::optional<RestResponse> account_route(const HttpCall& c, const std::string& id,
                                               const std::string& action);
     RestResponse post_status(const HttpCall& c);
+    Json own_status(const std::string& id, std::int64_t tape_now) const;
     RestResponse upload(const HttpCall& c);
 
     // A status by id: one the bot made, or one on the tape (a streamed status, or the status of a
@@ -56,6 +57,7 @@ class BotApi {
     std::map<std::string, Json> made_;            // the bot's statuses, by id
     std::map<std::string, std::string> by_key_;   // Idempotency-Key -> status id
     std::map<std::string, Json> favourited_;      // tape statuses the bot favourited
+    std::map<std::string, Json> media_;           // the bot's uploads, by id
     std::map<std::string, Json> noted_statuses_;  // statuses inside the tape's notifications
     std::map<std::string, Json> noted_accounts_;  // accounts on the tape
     bool notifications_indexed_ = false;

@@ -80,7 +80,7 @@ struct ReplayServer::Impl {
           admission(plan, clock, options.loop, options.client_report),
           player(store, session_id, plan, clock, admission, faults, options.hold),
           control(store, session_id, plan, clock, admission, player, faults),
-          streaming{options, clock, plan, admission, player, false, "", nullptr},
+          streaming{options, clock, plan, admission, player, false, "", nullptr, nullptr},
           rest(rest_store, plan.session),
           bot(rest_store, plan.session),
           harness(options.stub_file, options.expect_file),
@@ -89,6 +89,11 @@ struct ReplayServer::Impl {
         streaming.sse_tape = plan.session.transport == schema::Transport::sse;
         streaming.sse_label = schema::sse_label(plan.session);
         streaming.connection_ended = [this] { run_end.activity_ended(); };
+        streaming.client_message = [this](const ClientState& c, const std::string& text) {
+            harness.journal().add({c.name, clock.tape_now(c.clock), c.position_ns, "WS",
+                                   "/api/v1/streaming", "", text, "application/json", 0, true, ""},
+                                  "");
+        };
         clock.set_max_speed_silence(std::chrono::duration_cast<SteadyClock::duration>(
             std::chrono::duration<double>(options.silence_s)));
         net::post(rest_pool, [] { schema::make_this_thread_background(); });

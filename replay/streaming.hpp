@@ -26,6 +26,8 @@ struct Streaming {
     bool sse_tape = false;  // the tape was recorded over SSE
     std::string sse_label;  // an SSE tape's one stream label, for its frames, which carry none
     std::function<void()> connection_ended;  // after each connection that played
+    // Each text message a WebSocket client sent (subscribe, unsubscribe...), for the journal.
+    std::function<void(const ClientState&, const std::string&)> client_message;
 
     // The real server's refusal of `token` when the replayer requires one; nullopt: accepted.
     std::optional<std::string> token_problem(const std::string& token) const;

@@ -170,6 +170,9 @@ net::awaitable<void> WebSocketOutlet::read_client() {
         const std::string text = beast::buffers_to_string(buffer.data());
         buffer.consume(buffer.size());
         ++conn_.client_texts;
+        if (s_.client_message) {
+            s_.client_message(client_, text);
+        }
         const auto before = conn_.subscriptions;
         const auto m = schema::parse_client_message(text);
         if (m.type == "subscribe") {

@@ -19,7 +19,7 @@ struct JournalEntry {
     std::string client;                       // "client N", never the token
     std::int64_t at_ns = 0;                   // the client's replay clock, tape time
     std::optional<std::int64_t> position_ns;  // the last tape frame played to it
-    std::string method;
+    std::string method;  // "WS" for a WebSocket client's message (in `body`)
     std::string path;
     std::string query;  // token removed
     std::string body;   // token removed

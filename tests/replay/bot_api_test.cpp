@@ -198,4 +198,69 @@ TEST_CASE("The request journal keeps the token out of what it shows", "[bot_api]
     CHECK(j["requests"][0]["position_s"].is_null());
 }
 
+TEST_CASE("An upload is read from its multipart body, as Mastodon reads it", "[bot_api]") {
+    MentionTape t;
+    replay::BotApi api(t.store, t.session);
+    const std::string png = "\x89PNG\r\n--\r\n";
+    const std::string mp4 = std::string(
+        "\0\0\0\x18"
+        "ftypmp42",
+        12);
+    const auto upload = [&](const std::string& path, const std::string& file_type,
+                            const std::string& bytes) {
+        std::string body =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n"
+            "a cat\r\n";
+        if (!file_type.empty()) {
+            body +=
+                "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.bin\"\r\n"
+                "Content-Type: " +
+                file_type + "\r\n\r\n" + bytes + "\r\n";
+        }
+        body += "--XyZ--\r\n";
+        return *api.handle(call("POST", path, body, "multipart/form-data; boundary=XyZ"));
+    };
+    // Mastodon.py declares application/octet-stream: the bytes say what it is.
+    auto image = upload("/api/v2/media", "application/octet-stream", png);
+    CHECK(image.status == 200);
+    json j = json::parse(image.body);
+    CHECK(j["type"] == "image");
+    CHECK(j["description"] == "a cat");
+    CHECK(j["url"].is_string());
+    auto video = upload("/api/v2/media", "application/octet-stream", mp4);
+    CHECK(video.status == 202);  // processed later: no URL yet
+    j = json::parse(video.body);
+    CHECK(j["type"] == "video");
+    CHECK(j["url"].is_null());
+    CHECK(upload("/api/v1/media", "video/mp4", mp4).status == 200);
+    // Bytes that say nothing known: the declared type.
+    CHECK(json::parse(upload("/api/v1/media", "audio/flac", "fLaC").body)["type"] == "audio");
+    CHECK(upload("/api/v1/media", "application/zip", "PK\x03\x04").status == 422);
+    // A status carries the bot's uploads it names (form or JSON), and passes over other ids.
+    const std::string image_id = json::parse(image.body)["id"];
+    auto with_media = api.handle(
+        call("POST", "/api/v1/statuses", "status=look&media_ids[]=" + image_id + "&media_ids[]=9"));
+    CHECK(json::parse(with_media->body)["media_attachments"].size() == 1);
+    with_media = api.handle(call("POST", "/api/v1/statuses",
+                                 R"({"media_ids": [")" + image_id + R"("]})", "application/json"));
+    REQUIRE(with_media->status == 200);  // no text, but media
+    CHECK(json::parse(with_media->body)["media_attachments"][0]["id"] == image_id);
+    CHECK(api.handle(call("POST", "/api/v1/statuses",
+                          "media_ids[]=1&media_ids[]=2&media_ids[]=3&media_ids[]=4&media_ids[]=5"))
+              ->status == 422);
+    const auto none = upload("/api/v1/media", "", "");
+    CHECK(none.status == 422);
+    CHECK(json::parse(none.body)["error"] == "Validation failed: File can't be blank");
+    // A file's own bytes are not its parameters: a part holding "--" and CRLFs stays whole.
+    replay::HttpCall c = call("POST", "/api/v1/media",
+                              "--b\r\nContent-Disposition: form-data; name=\"file\"; "
+                              "filename=\"x\"\r\nContent-Type: image/png\r\n\r\na\r\n--c\r\n"
+                              "--b--\r\n",
+                              "multipart/form-data; boundary=\"b\"");
+    const auto parts = replay::form_parts(c);
+    REQUIRE(parts.size() == 1);
+    CHECK(parts[0].value == "a\r\n--c");
+    CHECK(parts[0].filename == "x");
+}
+
 }  // namespace mastotape

@@ -129,6 +129,10 @@ with tempfile.TemporaryDirectory(prefix="mastotape-bot-test-") as scratch:
           "a second replay gives the same replies in the same order")
     check(any(r["path"] == "/api/v1/notifications" and r["matched"] for r in journal),
           "its catch-up after the reset is in the journal")
+    if bot_command[0] == "node":  # masto.js subscribes with a message on each WebSocket
+        subscribes = [r for r in journal if r["method"] == "WS"]
+        check(len(subscribes) >= 2 and all('"subscribe"' in r["body"] for r in subscribes),
+              "its subscribe messages are in the journal (%d)" % len(subscribes))
 
     code, said, report = run_bot(tape, scratch, "--ignore-backfill")
     missed = (streamed | backfilled) - {reply_to for reply_to, _ in replies(report["requests"])}
