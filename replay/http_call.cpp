@@ -126,7 +126,7 @@ std::vector<std::string> param_list(const HttpCall& c, const std::string& key) {
     }
     const bool form = c.content_type.starts_with("application/x-www-form-urlencoded");
     for (const std::string_view text :
-         {std::string_view(form ? c.body : ""), std::string_view(c.query)}) {
+         {form ? std::string_view(c.body) : std::string_view(), std::string_view(c.query)}) {
         std::size_t at = 0;
         while (at < text.size()) {
             const std::size_t end = std::min(text.find('&', at), text.size());
