@@ -75,6 +75,11 @@ HarnessVerdict judge(const std::vector<Expectation>& expectations, const Request
     v.report = {{"requests", journal.list(times)}, {"expectations", expectations_json(v.results)}};
     v.junit = expectations_junit(v.results);
     v.journal_lines = journal.lines(times);
+    if (journal.dropped() > 0 && !expectations.empty()) {
+        v.unmet.push_back("the journal kept the first " + std::to_string(journal.max_entries()) +
+                          " requests; " + std::to_string(journal.dropped()) +
+                          " more were not judged, so no expectation can be said met");
+    }
     for (const auto& r : v.results) {
         if (!r.met) {
             v.unmet.push_back(r.name + ": " + std::to_string(r.unmet.size()) +

@@ -9,6 +9,10 @@
 namespace mastotape::replay {
 
 void RequestJournal::add(JournalEntry e, const std::string& token) {
+    if (entries_.size() >= max_entries_) {
+        ++dropped_;
+        return;
+    }
     e.query = schema::without_access_token(e.query);
     if (!token.empty()) {
         e.query = schema::redact(e.query, token);
@@ -40,7 +44,7 @@ nlohmann::ordered_json RequestJournal::list(bool times) const {
 }
 
 std::string RequestJournal::json() const {
-    return nlohmann::ordered_json{{"requests", list()}}.dump(
+    return nlohmann::ordered_json{{"requests", list()}, {"dropped", dropped_}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -19,7 +19,7 @@ struct JournalEntry {
     std::string client;                       // "client N", never the token
     std::int64_t at_ns = 0;                   // the client's replay clock, tape time
     std::optional<std::int64_t> position_ns;  // the last tape frame played to it
-    std::string method;  // "WS" for a WebSocket client's message (in `body`)
+    std::string method;                       // "WS" for a WebSocket client's message (in `body`)
     std::string path;
     std::string query;  // token removed
     std::string body;   // token removed
@@ -31,9 +31,17 @@ struct JournalEntry {
 
 class RequestJournal {
    public:
+    // The most it keeps (memory stays bounded under a client that never stops asking); past it,
+    // requests are only counted, and a judgement on the journal says it is incomplete.
+    static constexpr std::size_t kMaxEntries = 1'000'000;
+    explicit RequestJournal(std::size_t max_entries = kMaxEntries) : max_entries_(max_entries) {}
+    std::size_t max_entries() const { return max_entries_; }
+
     // Records a request; `token` (the one it carried) is removed from its query and body.
     void add(JournalEntry e, const std::string& token);
     const std::vector<JournalEntry>& entries() const { return entries_; }
+    // Requests past max_entries(), not kept.
+    std::uint64_t dropped() const { return dropped_; }
     // [{...}, ...]: what /_mastotape/requests serves as {"requests": [...]}, and the report.
     // Without `times` (a client-paced clock, --max-speed, where a request's time and position are
     // the machine's), at_s and position_s are left out, so that the same client gives the same
@@ -45,6 +53,8 @@ class RequestJournal {
 
    private:
     std::vector<JournalEntry> entries_;
+    std::size_t max_entries_;
+    std::uint64_t dropped_ = 0;
 };
 
 }  // namespace mastotape::replay

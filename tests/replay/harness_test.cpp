@@ -316,5 +316,25 @@ TEST_CASE("the journal never keeps a token, and the expectations route adds and 
     CHECK(h.expectations().empty());
 }
 
+TEST_CASE("a full journal counts what it no longer keeps, and no judgement is said met",
+          "[expect]") {
+    MentionsOnTape t;
+    replay::RequestJournal journal(2);
+    for (int i = 0; i < 5; ++i) {
+        journal.add(reply("1", i * kSecond), "");
+    }
+    CHECK(journal.entries().size() == 2);
+    CHECK(journal.dropped() == 3);
+    CHECK(json::parse(journal.json())["dropped"] == 3);
+    const auto x = replay::parse_expectations(
+        replay::parse_user_document("- {request: {path: /api/v1/statuses}, at_least: 1}", "e"),
+        "e");
+    const auto v = replay::judge(x, journal, t.store, t.session, {}, true);
+    REQUIRE(v.unmet.size() == 1);
+    CHECK(v.unmet[0] ==
+          "the journal kept the first 2 requests; 3 more were not judged, so no expectation can "
+          "be said met");
+}
+
 }  // namespace
 }  // namespace mastotape
