@@ -21,6 +21,7 @@
 #include "replay/harness.hpp"
 #include "replay/http_response.hpp"
 #include "replay/instance_documents.hpp"
+#include "replay/rest_limits.hpp"
 #include "replay/rest_timelines.hpp"
 #include "replay/run_end.hpp"
 #include "replay/server_stream.hpp"
@@ -46,16 +47,8 @@ constexpr auto kRequestDeadline = std::chrono::seconds(30);
 // How long a kept-alive connection may sit idle between requests: Node's keepAliveTimeout, which
 // the real server's Keep-Alive: timeout=5 announces (after an SSE 401 too).
 constexpr auto kKeepAliveIdle = std::chrono::seconds(5);
-// Mastodon's per-token REST window: 300 requests per 5 minutes.
-constexpr std::int64_t kRestWindowRequests = 300;
-constexpr auto kRestWindow = std::chrono::minutes(5);
 // How long the accept loop waits after a failed accept (out of descriptors, most often).
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
-// A rate-limit reset time as Mastodon writes it, to the whole second.
-std::string iso_utc(std::chrono::system_clock::time_point t) {
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
-    return schema::format_iso_us(std::chrono::nanoseconds(secs).count());
-}
 
 bool fixed_route(std::string_view path) {
     return path == "/api/v1/streaming/health" || path == "/api/v1/instance" ||
@@ -101,7 +94,7 @@ struct ReplayServer::Impl {
             control.add_fault(f);
         }
         if (!options.tls_cert.empty()) {
-            load_tls();
+            tls.emplace(server_tls(options.tls_cert, options.tls_key));
         }
         const tcp::endpoint endpoint{net::ip::make_address(options.host), options.port};
         acceptor.open(endpoint.protocol());
@@ -148,7 +141,6 @@ struct ReplayServer::Impl {
     // Whether a request's replay-clock time is the tape's: not at --max-speed, where it is how
     // fast the client read.
     bool journal_times() const { return options.clock != ClockMode::max_speed; }
-    void load_tls();
     std::string host_port() const;
     Response fixed_answer(const Request& req, std::string_view path) const;
     net::awaitable<std::string> report_json(std::vector<ClientView> clients,
@@ -175,24 +167,6 @@ struct ReplayServer::Impl {
     net::awaitable<Response> control_answer(const Request& req, const std::string& path,
                                             const std::string& query, bool loopback_peer);
 };
-
-// Loads the certificate chain and key; throws a one-line error naming the file.
-void ReplayServer::Impl::load_tls() {
-    tls.emplace(net::ssl::context::tls_server);
-    tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                     net::ssl::context::no_sslv3);
-    beast::error_code ec;
-    tls->use_certificate_chain_file(options.tls_cert, ec);
-    if (ec) {
-        throw std::runtime_error(options.tls_cert +
-                                 ": cannot load a PEM certificate chain: " + ec.message());
-    }
-    tls->use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
-    if (ec) {
-        throw std::runtime_error(options.tls_key + ": cannot load a PEM private key matching " +
-                                 options.tls_cert + ": " + ec.message());
-    }
-}
 
 std::string ReplayServer::Impl::host_port() const {
     const auto ep = acceptor.local_endpoint();
@@ -327,29 +301,12 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
         co_return json_response(req, http::status::unauthorized,
                                 R"({"error":"The access token is invalid"})");
     }
-    const auto now = std::chrono::system_clock::now();
-    if (const auto status = admission.rest_refusal()) {
-        // rest-error=K:STATUS. A 429 says the window is spent and starts over in a second.
-        Response res = json_response(req, static_cast<http::status>(*status),
-                                     schema::error_json("refused by a fault overlay"));
-        if (*status == 429) {
-            res.set("X-RateLimit-Limit", std::to_string(kRestWindowRequests));
-            res.set("X-RateLimit-Remaining", "0");
-            res.set("X-RateLimit-Reset", iso_utc(now + std::chrono::seconds(1)));
-        }
-        co_return res;
-    }
-    if (now >= client.window_end) {
-        client.window_end = now + kRestWindow;
-        client.window_requests = 0;
-    }
-    ++client.window_requests;
-    const std::int64_t limit = options.rate_limit > 0 ? options.rate_limit : kRestWindowRequests;
-    const std::int64_t remaining = std::max<std::int64_t>(0, limit - client.window_requests);
+    const RestAdmission admitted =
+        admit_rest(client, admission, options.rate_limit, std::chrono::system_clock::now());
     Response res;
-    if (options.rate_limit > 0 && client.window_requests > options.rate_limit) {
+    if (admitted.refused) {
         res =
-            json_response(req, http::status::too_many_requests, R"({"error":"Too many requests"})");
+            json_response(req, static_cast<http::status>(*admitted.refused), admitted.refusal_body);
     } else {
         res = json_response(req, static_cast<http::status>(r->status), std::move(r->body));
         for (const auto& [name, value] : r->headers) {
@@ -360,9 +317,9 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
                                  r->ids, tape_now);
         }
     }
-    res.set("X-RateLimit-Limit", std::to_string(limit));
-    res.set("X-RateLimit-Remaining", std::to_string(remaining));
-    res.set("X-RateLimit-Reset", iso_utc(client.window_end));
+    for (const auto& [name, value] : admitted.headers) {
+        res.set(name, value);
+    }
     co_return res;
 }
 

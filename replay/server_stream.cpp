@@ -104,4 +104,22 @@ net::awaitable<void> end_transport(ServerStream& stream, schema::EndCause cause)
     socket.close(ignored);
 }
 
+boost::asio::ssl::context server_tls(const std::string& cert, const std::string& key) {
+    namespace ssl = boost::asio::ssl;
+    ssl::context tls(ssl::context::tls_server);
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3);
+    boost::system::error_code ec;
+    tls.use_certificate_chain_file(cert, ec);
+    if (ec) {
+        throw std::runtime_error(cert + ": cannot load a PEM certificate chain: " + ec.message());
+    }
+    tls.use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) {
+        throw std::runtime_error(key + ": cannot load a PEM private key matching " + cert + ": " +
+                                 ec.message());
+    }
+    return tls;
+}
+
 }  // namespace mastotape::replay

@@ -34,6 +34,10 @@
 
 namespace mastotape::replay {
 
+// A TLS server context with the PEM certificate chain and private key given; throws
+// std::runtime_error with one line naming the file it cannot load.
+boost::asio::ssl::context server_tls(const std::string& cert, const std::string& key);
+
 class ServerStream : public std::enable_shared_from_this<ServerStream> {
    public:
     using executor_type = boost::beast::tcp_stream::executor_type;
