@@ -11,43 +11,14 @@
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/ops/synth.hpp"
 #include "schema/tape/tape_store.hpp"
-#include "tests/test_support.hpp"
+#include "tests/replay/mention_tape.hpp"
 
 namespace mastotape {
 namespace {
 
 using nlohmann::json;
 
-// A tape of notifications, and the first mention on it: its status id and author's id.
-struct MentionTape {
-    test::TempDir dir;
-    schema::TapeStore store{(dir.path() / "t.db").string(), schema::OpenMode::create};
-    schema::Session session;
-    std::string status_id;
-    std::string account_id;
-
-    MentionTape() {
-        schema::SynthOptions o;
-        o.events = 60;
-        o.rate = 5;
-        o.event_mix = {"notification"};
-        const std::int64_t id = schema::synthesize(store, o);
-        session = store.session(id);
-        auto cursor = store.frames_from_seq(id, 1);
-        schema::Frame f;
-        while (status_id.empty() && cursor.next(f)) {
-            if (f.columns.event != "notification") {
-                continue;
-            }
-            const json n = json::parse(*schema::event_payload(session.transport, f.bytes));
-            if (n["type"] == "mention") {
-                status_id = n["status"]["id"];
-                account_id = n["status"]["account"]["id"];  // the status's author
-            }
-        }
-        REQUIRE(!status_id.empty());
-    }
-};
+using test::MentionTape;
 
 replay::HttpCall call(std::string method, std::string path, std::string body = "",
                       std::string content_type = "application/x-www-form-urlencoded") {

@@ -13,7 +13,7 @@
 #include "schema/mastodon/frame_classifier.hpp"
 #include "schema/ops/synth.hpp"
 #include "schema/tape/tape_store.hpp"
-#include "tests/test_support.hpp"
+#include "tests/replay/mention_tape.hpp"
 
 namespace mastotape {
 namespace {
@@ -160,33 +160,7 @@ TEST_CASE("stubs answer in file order, count their hits and are reloaded whole o
     CHECK(none.control("/_mastotape/stubs", "reload=1", "")->status == 400);
 }
 
-// A tape of notifications with its mentions (status id, when).
-struct MentionsOnTape {
-    test::TempDir dir;
-    schema::TapeStore store{(dir.path() / "t.db").string(), schema::OpenMode::create};
-    schema::Session session;
-    std::vector<std::pair<std::string, std::int64_t>> mentions;
-
-    MentionsOnTape() {
-        schema::SynthOptions o;
-        o.events = 40;
-        o.rate = 5;
-        o.event_mix = {"notification"};
-        const std::int64_t id = schema::synthesize(store, o);
-        session = store.session(id);
-        auto cursor = store.frames_from_seq(id, 1);
-        schema::Frame f;
-        while (cursor.next(f)) {
-            if (f.columns.event == "notification") {
-                const json n = json::parse(*schema::event_payload(session.transport, f.bytes));
-                if (n["type"] == "mention") {
-                    mentions.emplace_back(n["status"]["id"], f.offset_ns);
-                }
-            }
-        }
-        REQUIRE(mentions.size() >= 3);
-    }
-};
+using test::MentionTape;
 
 replay::JournalEntry reply(const std::string& to, std::int64_t at) {
     replay::JournalEntry e;
@@ -200,7 +174,7 @@ replay::JournalEntry reply(const std::string& to, std::int64_t at) {
     return e;
 }
 
-std::vector<replay::ExpectationResult> judged(MentionsOnTape& t, const std::string& doc,
+std::vector<replay::ExpectationResult> judged(MentionTape& t, const std::string& doc,
                                               const replay::RequestJournal& journal,
                                               const std::vector<replay::ClientView>& clients = {}) {
     const auto x = replay::parse_expectations(replay::parse_user_document(doc, "e"), "e");
@@ -208,7 +182,7 @@ std::vector<replay::ExpectationResult> judged(MentionsOnTape& t, const std::stri
 }
 
 TEST_CASE("expectations name the tape items and requests that fail them", "[expect]") {
-    MentionsOnTape t;
+    MentionTape t;
     const std::string every =
         "- name: every mention\n"
         "  for_each: {event: notification, type: mention}\n"
@@ -216,7 +190,7 @@ TEST_CASE("expectations name the tape items and requests that fail them", "[expe
         "\"{status.id}\"}}\n";
     replay::RequestJournal journal;
     for (std::size_t i = 1; i < t.mentions.size(); ++i) {  // all but the first
-        journal.add(reply(t.mentions[i].first, t.mentions[i].second + kSecond), "");
+        journal.add(reply(t.mentions[i].status_id, t.mentions[i].offset_ns + kSecond), "");
     }
     auto r = judged(t, every, journal);
     REQUIRE(r.size() == 1);
@@ -225,10 +199,10 @@ TEST_CASE("expectations name the tape items and requests that fail them", "[expe
     CHECK(r[0].checked == static_cast<std::int64_t>(t.mentions.size()));
     REQUIRE(r[0].unmet.size() == 1);
     CHECK_THAT(r[0].unmet[0], Catch::Contains("no POST /api/v1/statuses with in_reply_to_id=" +
-                                              t.mentions[0].first) &&
+                                              t.mentions[0].status_id) &&
                                   Catch::EndsWith("; no client was connected"));
 
-    journal.add(reply(t.mentions[0].first, t.mentions[0].second + 3 * kSecond), "");
+    journal.add(reply(t.mentions[0].status_id, t.mentions[0].offset_ns + 3 * kSecond), "");
     CHECK(judged(t, every, journal)[0].met);
     // Within 2 s: the reply 3 s after is late, and said so.
     r = judged(t, every + "  within_s: 2\n", journal);
@@ -240,26 +214,27 @@ TEST_CASE("expectations name the tape items and requests that fail them", "[expe
     bot.name = "client 1";
     const auto now = replay::SteadyClock::now();
     bot.log.connection_started(now, 0);
-    bot.log.connection_ended(now, t.mentions[0].second - 1, replay::ConnectionEnd::fault, "", {});
+    bot.log.connection_ended(now, t.mentions[0].offset_ns - 1, replay::ConnectionEnd::fault, "",
+                             {});
     bot.log.attempt_refused(now);
     bot.log.attempt_refused(now);
-    bot.log.connection_started(now, t.mentions[0].second + 2 * kSecond);
+    bot.log.connection_started(now, t.mentions[0].offset_ns + 2 * kSecond);
     r = judged(t, every + "  within_s: 1.5\n", journal, {bot});
     CHECK(r[0].met);  // 3 s after the mention, 1 s after the bot was back
     // Within 0.5 s: the first mention's reply is late by its measure too.
     r = judged(t, every + "  within_s: 0.5\n", journal, {bot});
     REQUIRE_FALSE(r[0].unmet.empty());
-    CHECK_THAT(
-        r[0].unmet[0],
-        Catch::StartsWith("notification ") &&
-            Catch::Contains("answered at " + std::to_string(t.mentions[0].second / kSecond + 3)) &&
-            Catch::Contains("1.000 s after it could be known") &&
-            Catch::EndsWith("client 1 while away between connections 0 and 1 (backing "
-                            "off: 3 attempts)"));
+    CHECK_THAT(r[0].unmet[0],
+               Catch::StartsWith("notification ") &&
+                   Catch::Contains("answered at " +
+                                   std::to_string(t.mentions[0].offset_ns / kSecond + 3)) &&
+                   Catch::Contains("1.000 s after it could be known") &&
+                   Catch::EndsWith("client 1 while away between connections 0 and 1 (backing "
+                                   "off: 3 attempts)"));
 }
 
 TEST_CASE("never, at most and at least count the journal's requests", "[expect]") {
-    MentionsOnTape t;
+    MentionTape t;
     replay::RequestJournal journal;
     for (int i = 0; i < 5; ++i) {
         auto e = reply("1", i * kSecond);
@@ -318,7 +293,7 @@ TEST_CASE("the journal never keeps a token, and the expectations route adds and 
 
 TEST_CASE("a full journal counts what it no longer keeps, and no judgement is said met",
           "[expect]") {
-    MentionsOnTape t;
+    MentionTape t;
     replay::RequestJournal journal(2);
     for (int i = 0; i < 5; ++i) {
         journal.add(reply("1", i * kSecond), "");
