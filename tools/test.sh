@@ -43,9 +43,10 @@ install_node_packages() {
         say "installing node and npm"
         install_packages node
     fi
-    say "npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests)"
+    say "npm ci (masto.js, wscat and the Node helper; puppeteer-core for the page tests; DuckDB)"
     (cd tests/e2e/masto && npm ci --no-audit --no-fund --loglevel=error)
     (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
+    (cd tools/integrations/duckdb && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 # What a durable commit costs on this disk: the tests' tapes are written under $TMPDIR.
