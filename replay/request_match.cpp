@@ -110,7 +110,7 @@ std::vector<RequestMatcher::Named> RequestMatcher::named_of(const Json& spec,
     }
     std::vector<Named> out;
     for (const auto& [name, value] : spec.items()) {
-        out.push_back({name, value_of(value, where + "." + name)});
+        out.push_back({name, value_of(value, member_at(where, name))});
     }
     return out;
 }
@@ -124,7 +124,7 @@ RequestMatcher RequestMatcher::parse(const Json& spec, const std::string& where)
         fail(where, "expected an object (method, path, params...), found " + json_kind(spec));
     }
     for (const auto& [key, value] : spec.items()) {
-        const std::string at = where + "." + key;
+        const std::string at = member_at(where, key);
         if (key == "method") {
             m.method_ = upper(text_of(value, at));
         } else if (key == "path") {

@@ -24,7 +24,7 @@ StubAnswer answer_of(const Json& spec, const std::string& where) {
     }
     bool has_body = false;
     for (const auto& [key, value] : spec.items()) {
-        const std::string at = where + "." + key;
+        const std::string at = member_at(where, key);
         if (key == "status") {
             if (!value.is_number_integer() || value.get<int>() < 100 || value.get<int>() > 599) {
                 fail(at, "expected an HTTP status, 100 to 599");
@@ -36,7 +36,7 @@ StubAnswer answer_of(const Json& spec, const std::string& where) {
             }
             for (const auto& [name, text] : value.items()) {
                 if (!text.is_string() && !text.is_number()) {
-                    fail(at + "." + name, "expected text, found " + json_kind(text));
+                    fail(member_at(at, name), "expected text, found " + json_kind(text));
                 }
                 a.headers.emplace_back(name,
                                        text.is_string() ? text.get<std::string>() : text.dump());
@@ -86,7 +86,7 @@ Stubs Stubs::parse(const Json& doc, const std::string& origin) {
                 }
                 s.answer.name = value.get<std::string>();
             } else if (key != "request" && key != "response") {
-                fail(where + "." + key, "unknown key (a stub has name, request, response)");
+                fail(member_at(where, key), "unknown key (a stub has name, request, response)");
             }
         }
         where = origin + ": " + s.answer.name;

@@ -108,6 +108,13 @@ Json load_user_document(const std::string& path) {
     return parse_user_document(text.str(), path);
 }
 
+std::string member_at(const std::string& where, std::string_view key) {
+    std::string out = where;
+    out += '.';
+    out += key;
+    return out;
+}
+
 std::string json_kind(const Json& doc) {
     switch (doc.type()) {
         case Json::value_t::object:

@@ -16,6 +16,9 @@ nlohmann::ordered_json parse_user_document(std::string_view text, const std::str
 // The file at `path`; throws std::runtime_error naming it when it cannot be read or parsed.
 nlohmann::ordered_json load_user_document(const std::string& path);
 
+// "WHERE.KEY": where a member of a document is, for an error.
+std::string member_at(const std::string& where, std::string_view key);
+
 // One line saying what `doc` is, for an error: "a string", "an object"...
 std::string json_kind(const nlohmann::ordered_json& doc);
 

@@ -60,7 +60,7 @@ void read_for_each(Expectation& x, const Json& spec, const std::string& where) {
     for (const auto& [key, value] : spec.items()) {
         if (key != "event") {
             if (value.is_object() || value.is_array()) {
-                fail(where + "." + key, "expected the text the payload's field equals");
+                fail(member_at(where, key), "expected the text the payload's field equals");
             }
             x.fields.emplace_back(key, value_text(value));
         }
@@ -73,7 +73,10 @@ std::string what_of(const Expectation& x) {
         case Expectation::Kind::for_each: {
             std::string items = "every " + x.event;
             for (const auto& [k, v] : x.fields) {
-                items += " " + k + "=" + v;
+                items += ' ';
+                items += k;
+                items += '=';
+                items += v;
             }
             return "for " + items + ": " + x.request.describe() +
                    (x.within_s ? " within " + span_text(*x.within_s) : "");
@@ -98,7 +101,7 @@ Expectation expectation_of(const Json& spec, const std::string& where) {
     Expectation x;
     int kinds = 0;
     for (const auto& [key, value] : spec.items()) {
-        const std::string at = where + "." + key;
+        const std::string at = member_at(where, key);
         if (key == "name") {
             x.name = value_text(value);
         } else if (key == "request") {
@@ -150,7 +153,7 @@ Expectation expectation_of(const Json& spec, const std::string& where) {
 struct TapeItem {
     std::string id;
     std::int64_t at = 0;
-    Json payload;
+    std::string payload;  // JSON text
     bool backfill_only = false;
 };
 
@@ -169,8 +172,7 @@ std::vector<TapeItem> tape_items(schema::TapeStore& store, const schema::Session
             if (fresh || row.offset_ns < it->second.at) {
                 const auto payload =
                     schema::event_payload(session.transport, store.frame_bytes(row.row));
-                it->second = {row.object_id, row.offset_ns,
-                              payload ? Json::parse(*payload, nullptr, false) : Json(), false};
+                it->second = {row.object_id, row.offset_ns, payload.value_or(""), false};
             }
         }
     }
@@ -181,14 +183,15 @@ std::vector<TapeItem> tape_items(schema::TapeStore& store, const schema::Session
     for (const auto& b : store.backfill(session.id)) {
         const auto listed = schema::listed_items(b.endpoint, b.query);
         if (listed && listed->event == x.event && !by_id.contains(b.object_id)) {
-            by_id[b.object_id] = {b.object_id, gap_middle[b.gap_idx],
-                                  Json::parse(b.body, nullptr, false), true};
+            by_id[b.object_id] = {b.object_id, gap_middle[b.gap_idx], b.body, true};
         }
     }
     std::vector<TapeItem> out;
-    for (auto& [id, item] : by_id) {
+    for (auto& entry : by_id) {
+        TapeItem& item = entry.second;
+        const Json payload = Json::parse(item.payload, nullptr, false);
         const bool selected = std::all_of(x.fields.begin(), x.fields.end(), [&](const auto& f) {
-            const Json* v = field_of(item.payload, f.first);
+            const Json* v = field_of(payload, f.first);
             return v != nullptr && value_text(*v) == f.second;
         });
         if (selected) {
@@ -242,10 +245,11 @@ void judge_for_each(const Expectation& x, ExpectationResult& r,
                     const schema::Session& session, const std::vector<ClientView>& clients) {
     for (const auto& item : tape_items(store, session, x)) {
         ++r.checked;
+        const Json payload = Json::parse(item.payload, nullptr, false);
         const auto known = known_at(clients, item.at);
         std::optional<std::int64_t> answered;
         for (const auto& e : journal) {
-            if (x.request.matches(call_of(e), &item.payload)) {
+            if (x.request.matches(call_of(e), &payload)) {
                 answered = answered ? std::min(*answered, e.at_ns) : e.at_ns;
             }
         }
@@ -260,7 +264,7 @@ void judge_for_each(const Expectation& x, ExpectationResult& r,
             line += "answered at " + at_text(*answered) + ", " +
                     at_text(*answered - known.value_or(item.at)) + " after it could be known";
         } else {
-            line += "no " + x.request.describe(&item.payload);
+            line += "no " + x.request.describe(&payload);
         }
         r.unmet.push_back(line + "; " + where_clients(clients, item.at));
     }
