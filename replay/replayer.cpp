@@ -92,7 +92,7 @@ struct Replayer::Impl {
     }
 };
 
-Replayer::Replayer(ReplayerOptions options) : impl_(std::make_unique<Impl>()) {
+Replayer::Replayer(const ReplayerOptions& options) : impl_(std::make_unique<Impl>()) {
     std::string tape = options.tape;
     if (schema::is_jsonl_path(tape)) {
         impl_->scratch = std::make_unique<schema::ScratchTape>(tape);

@@ -95,7 +95,7 @@ struct ReplayerReport {
 
 class Replayer {
    public:
-    explicit Replayer(ReplayerOptions options);
+    explicit Replayer(const ReplayerOptions& options);
     ~Replayer();
     Replayer(const Replayer&) = delete;
     Replayer& operator=(const Replayer&) = delete;
