@@ -204,6 +204,12 @@ TEST_CASE("expectations name the tape items and requests that fail them", "[expe
 
     journal.add(reply(t.mentions[0].status_id, t.mentions[0].offset_ns + 3 * kSecond), "");
     CHECK(judged(t, every, journal)[0].met);
+    // A bot whose stream never came back after the mentions (it polled REST): answered is met.
+    replay::ClientView gone;
+    gone.name = "client 1";
+    gone.log.connection_started(replay::SteadyClock::now(), 0);
+    gone.log.connection_ended(replay::SteadyClock::now(), 1, replay::ConnectionEnd::fault, "", {});
+    CHECK(judged(t, every, journal, {gone})[0].met);
     // Within 2 s: the reply 3 s after is late, and said so.
     r = judged(t, every + "  within_s: 2\n", journal);
     REQUIRE(r[0].unmet.size() == 1);
