@@ -72,14 +72,14 @@ net::awaitable<HttpResult> http_get(Transport& t, schema::Url target, std::strin
     }
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
+    parser.body_limit(std::uint64_t{64} * 1024 * 1024);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
     if (rec) {
         out.error = rec.message();
         co_return out;
     }
     const auto& res = parser.get();
-    out.status = res.result_int();
+    out.status = static_cast<int>(res.result_int());
     out.body = res.body();
     out.link = std::string(res["Link"]);
     out.rate_remaining = std::string(res["X-RateLimit-Remaining"]);

@@ -30,11 +30,12 @@ struct RecordOptions {
     std::int64_t max_reconnects = -1;
     double duration_s = 0;        // 0: until stopped
     std::int64_t max_events = 0;  // 0: unlimited
-    std::size_t max_frame = 16 * 1024 * 1024;
+    std::size_t max_frame = std::size_t{16} * 1024 * 1024;
     double handshake_timeout_s = 30;
     std::int64_t batch_interval_ms = 250;
     std::size_t batch_records = 1000;
-    std::size_t write_buffer_bytes = 16 * 1024 * 1024;  // frames held for the writer, at most
+    std::size_t write_buffer_bytes =
+        std::size_t{16} * 1024 * 1024;  // frames held for the writer, at most
     bool sync_full = false;
     schema::Compression compression;  // how frames are stored; compressed on the writer thread
     bool quiet = false;

@@ -146,7 +146,7 @@ RecordResult Recorder::run() {
             }
         });
     }
-    net::co_spawn(impl.ioc, impl.session.run(), [&impl, &duration](std::exception_ptr e) {
+    net::co_spawn(impl.ioc, impl.session.run(), [&impl, &duration](const std::exception_ptr& e) {
         duration.cancel();
         impl.signals.cancel();
         impl.status_timer.cancel();

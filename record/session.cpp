@@ -35,7 +35,7 @@ std::string sse_label_of(const RecordOptions& o) {
 }
 
 // The message of what a coroutine threw; empty when it threw nothing.
-std::string message_of(std::exception_ptr e) {
+std::string message_of(const std::exception_ptr& e) {
     if (!e) {
         return "";
     }
@@ -132,7 +132,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
                 }
             });
         },
-        [this](std::string line) { net::post(ioc_, [this, line] { log(line); }); });
+        [this](const std::string& line) { net::post(ioc_, [this, line] { log(line); }); });
 }
 
 RecordingSession::~RecordingSession() = default;
@@ -322,32 +322,32 @@ void RecordingSession::start_backfill() {
     push(*open_gap_);
     ++backfills_in_flight_;
     // The network thread's loop must not run out of work while the REST thread backfills.
-    net::co_spawn(
-        rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
-        [this, work = net::make_work_guard(ioc_)](std::exception_ptr e, schema::Gap gap) mutable {
-            const std::string error = message_of(e);
-            net::post(ioc_, [this, gap, error] {
-                if (error.empty()) {
-                    push(gap);
-                    // Every gap's outcome, "ok: 0 items" too: the gap lost nothing.
-                    log("gap " + std::to_string(gap.idx) + " backfill " +
-                        std::string(schema::to_string(gap.backfill_status)) + ": " +
-                        std::to_string(gap.backfilled) + " items" +
-                        (gap.backfill_error.empty() ? std::string()
-                                                    : " (" + gap.backfill_error + ")"));
-                } else {
-                    log("backfill stopped by an error: " + error);
-                }
-                --backfills_in_flight_;
-                if (idle()) {
-                    ioc_.stop();
-                }
-            });
-            work.reset();
-        });
+    net::co_spawn(rest_ioc_, backfill_->run(*open_gap_, gap_start_newest_),
+                  [this, work = net::make_work_guard(ioc_)](const std::exception_ptr& e,
+                                                            const schema::Gap& gap) mutable {
+                      const std::string error = message_of(e);
+                      net::post(ioc_, [this, gap, error] {
+                          if (error.empty()) {
+                              push(gap);
+                              // Every gap's outcome, "ok: 0 items" too: the gap lost nothing.
+                              log("gap " + std::to_string(gap.idx) + " backfill " +
+                                  std::string(schema::to_string(gap.backfill_status)) + ": " +
+                                  std::to_string(gap.backfilled) + " items" +
+                                  (gap.backfill_error.empty() ? std::string()
+                                                              : " (" + gap.backfill_error + ")"));
+                          } else {
+                              log("backfill stopped by an error: " + error);
+                          }
+                          --backfills_in_flight_;
+                          if (idle()) {
+                              ioc_.stop();
+                          }
+                      });
+                      work.reset();
+                  });
 }
 
-void RecordingSession::mark_run_done(std::exception_ptr e) {
+void RecordingSession::mark_run_done(const std::exception_ptr& e) {
     const std::string error = message_of(e);
     run_done_ = true;
     if (!error.empty()) {

@@ -59,7 +59,7 @@ class RecordingSession final : public ConnectionEvents {
                       bool cut_backfill = false);
     // Called once run() has returned (with what it threw, if anything): the network thread's
     // loop stops as soon as no backfill is left.
-    void mark_run_done(std::exception_ptr e);
+    void mark_run_done(const std::exception_ptr& e);
     // After the threads have stopped: ends a connection still open (a second interrupt), commits
     // everything, marks the session ended. Returns how the recording went.
     RecordResult finish(const std::string& hard_stop_detail);

@@ -5,7 +5,7 @@
 namespace mastotape::record {
 
 struct Watchdog::State {
-    State(boost::asio::any_io_executor ex, Clock::duration t, std::function<void()> f)
+    State(const boost::asio::any_io_executor& ex, Clock::duration t, std::function<void()> f)
         : timer(ex), timeout(t), on_silence(std::move(f)), last(Clock::now()) {}
 
     // Waits for the silence's end; a feed meanwhile only moves `last`, and the wait goes on from
@@ -33,7 +33,7 @@ struct Watchdog::State {
     bool fired = false;
 };
 
-Watchdog::Watchdog(boost::asio::any_io_executor ex, Clock::duration timeout,
+Watchdog::Watchdog(const boost::asio::any_io_executor& ex, Clock::duration timeout,
                    std::function<void()> on_silence)
     : state_(std::make_shared<State>(ex, timeout, std::move(on_silence))) {
     State::arm(state_);

@@ -17,7 +17,7 @@ class Watchdog {
     using Clock = std::chrono::steady_clock;
 
     // Starts watching from now. `on_silence` must stay callable while the watchdog lives.
-    Watchdog(boost::asio::any_io_executor ex, Clock::duration timeout,
+    Watchdog(const boost::asio::any_io_executor& ex, Clock::duration timeout,
              std::function<void()> on_silence);
     ~Watchdog();
     Watchdog(const Watchdog&) = delete;

@@ -25,7 +25,7 @@ double bounded_number(std::string_view text, const char* what, double max = kMax
 
 // Seconds of tape time, no later than a tape can hold.
 std::int64_t seconds_ns(std::string_view text, const char* what) {
-    constexpr double kMaxSeconds = static_cast<double>(schema::kMaxOffsetNs / 1'000'000'000);
+    constexpr double kMaxSeconds = static_cast<double>(schema::kMaxOffsetNs) / 1e9;
     return static_cast<std::int64_t>(bounded_number(text, what, kMaxSeconds) * 1e9);
 }
 

@@ -1,6 +1,7 @@
 // mastotape: records Mastodon streaming sessions into tapes and replays them.
 // A thin dispatcher: each subcommand lives in tools/cmd_*.cpp over the libraries.
 
+#include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,7 +11,9 @@
 #include "tools/commands.hpp"
 #include "tools/version.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
     using namespace mastotape::tools;
     CLI::App app{"mastotape: record Mastodon streaming sessions into tapes and replay them.",
                  "mastotape"};
@@ -64,5 +67,17 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::cerr << "mastotape: " << mastotape::schema::printable(e.what()) << '\n';
         return kExitFailure;
+    }
+}
+
+}  // namespace
+
+// What escapes run_main (a failure to set the commands up, say) is one line, not std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return run_main(argc, argv);
+    } catch (...) {
+        std::fputs("mastotape: internal error\n", stderr);
+        return 1;
     }
 }

@@ -273,7 +273,9 @@ class SvgPlot {
     void rate_axis() {
         const double step = rate_step();
         const double top = rate_ceiling();
-        for (double v = 0; v <= top + step / 2; v += step) {
+        const auto ticks = static_cast<int>(std::floor((top + step / 2) / step));
+        for (int i = 0; i <= ticks; ++i) {
+            const double v = i * step;
             const double y = kRateTop + kRateHeight * (1 - v / top);
             out_ += "<line x1=\"" + num(kLeft) + "\" x2=\"" + num(kWidth - kRight) + "\" y1=\"" +
                     num(y) + "\" y2=\"" + num(y) + "\" stroke=\"#e5e5e5\"/>";
@@ -450,7 +452,7 @@ class SvgPlot {
         out_ += "<g id=\"legend\">";
         for (std::size_t i = 0; i < entries.size(); ++i) {
             const double lx = kLeft + static_cast<double>(i % 6) * 175;
-            const double ly = top + 18 * static_cast<double>(i / 6);
+            const double ly = top + 18 * std::floor(static_cast<double>(i) / 6);
             out_ += "<rect x=\"" + num(lx) + "\" y=\"" + num(ly - 10) +
                     "\" width=\"12\" height=\"12\" fill=\"" + entries[i].second + "\"/><text x=\"" +
                     num(lx + 18) + "\" y=\"" + num(ly) + "\">" + xml(entries[i].first, 24) +
@@ -468,22 +470,22 @@ class SvgPlot {
 }  // namespace
 
 std::string time_tick_label(std::int64_t ns, std::int64_t step_ns) {
-    constexpr std::int64_t s = 1'000'000'000, m = 60 * s, h = 60 * m, d = 24 * h;
+    constexpr std::int64_t kS = 1'000'000'000, kM = 60 * kS, kH = 60 * kM, kD = 24 * kH;
     char out[48];
     if (ns == 0) {
         return "0";
     }
-    if (step_ns < s) {
-        if (ns < s) {
+    if (step_ns < kS) {
+        if (ns < kS) {
             std::snprintf(out, sizeof out, "%lldms", static_cast<long long>(ns / 1'000'000));
         } else {
-            std::snprintf(out, sizeof out, "%gs", static_cast<double>(ns / 1'000'000) / 1000);
+            std::snprintf(out, sizeof out, "%gs", std::floor(static_cast<double>(ns) / 1e6) / 1000);
         }
         return out;
     }
     // Two units at most: the largest and, when it has one, the next.
     const std::array<std::pair<std::int64_t, const char*>, 4> units = {
-        {{d, "d"}, {h, "h"}, {m, "m"}, {s, "s"}}};
+        {{kD, "d"}, {kH, "h"}, {kM, "m"}, {kS, "s"}}};
     std::string label;
     for (std::size_t i = 0; i < units.size(); ++i) {
         if (ns >= units[i].first || i + 1 == units.size()) {
