@@ -39,6 +39,8 @@ echo "clang-format: ${#sources[@]} files as .clang-format has them"
 
 # The compile commands of a configured (not built) tree, batched; the tests' own units are left
 # out. gcc's -Wno-restrict is unknown to clang; a batch's #include of a .cpp is how batches work.
+# build-lint stays inside the checkout: clang-tidy finds .clang-tidy above the unit it checks, and
+# a batch outside would be checked with none (silently, finding nothing).
 cmake -S . -B build-lint -DMASTOTAPE_TESTS=OFF -DMASTOTAPE_UNITY=ON > /dev/null
 run-clang-tidy-14 -p build-lint -j "$(nproc)" -quiet -extra-arg=-Wno-unknown-warning-option \
     -checks=-bugprone-suspicious-include \
