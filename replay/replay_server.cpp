@@ -155,8 +155,7 @@ struct ReplayServer::Impl {
     HttpCall call_of(const Request& req, const std::string& path, const std::string& query);
     net::awaitable<Response> stub_answer(const Request& req, const std::string& path,
                                          const std::string& query, StubAnswer stub);
-    net::awaitable<std::optional<Response>> rest_request(const Request& req, std::string path,
-                                                         std::string query);
+    net::awaitable<std::optional<Response>> rest_request(const Request& req, HttpCall call);
     void journal_request(const Request& req, const std::string& path, const std::string& query,
                          const Response& res, bool matched, const std::string& stub = {});
     net::awaitable<void> accept_loop();
@@ -274,14 +273,14 @@ net::awaitable<Response> ReplayServer::Impl::stub_answer(const Request& req,
 // none. It is answered on the REST thread (from its own connection to the tape), so that frames
 // due meanwhile never wait for it.
 net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const Request& req,
-                                                                         std::string path,
-                                                                         std::string query) {
-    const std::string token = schema::request_token(req[http::field::authorization], query, "");
+                                                                         HttpCall call) {
+    const std::string token =
+        schema::request_token(req[http::field::authorization], call.query, "");
     ClientState& client = admission.client(token);
     std::optional<RestResponse> r;
     std::string failure;
-    HttpCall call = call_of(req, path, query);
     const std::int64_t tape_now = call.tape_now;
+    const std::string target = call.query.empty() ? call.path : call.path + "?" + call.query;
     try {
         // (Made before the co_await: g++ 12 destroys temporaries of a nested call inside one
         // twice.)
@@ -313,8 +312,7 @@ net::awaitable<std::optional<Response>> ReplayServer::Impl::rest_request(const R
             res.set(name, value);
         }
         if (!r->event.empty()) {  // a timeline's page
-            client.log.rest_page(query.empty() ? path : path + "?" + query, r->event, r->limit,
-                                 r->ids, tape_now);
+            client.log.rest_page(target, r->event, r->limit, r->ids, tape_now);
         }
     }
     for (const auto& [name, value] : admitted.headers) {
@@ -465,7 +463,8 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
     if (req.method() == http::verb::options) {
         co_return cors_preflight(req);
     }
-    if (auto stub = harness.stub(call_of(req, path, query))) {
+    HttpCall call = call_of(req, path, query);
+    if (auto stub = harness.stub(call)) {
         co_return co_await stub_answer(req, path, query, std::move(*stub));
     }
     if (fixed_route(path)) {
@@ -473,7 +472,7 @@ net::awaitable<Response> ReplayServer::Impl::answer(const Request& req, const st
         journal_request(req, path, query, res, true);
         co_return res;
     }
-    auto rest_answer = co_await rest_request(req, path, query);
+    auto rest_answer = co_await rest_request(req, std::move(call));
     const bool matched = rest_answer.has_value();
     Response res;
     if (rest_answer) {
