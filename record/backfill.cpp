@@ -192,7 +192,7 @@ net::awaitable<void> Backfill::fetch_endpoint(const std::string& endpoint,
         }
     }
     if (more) {
-        f.fail(endpoint, "stopped at --backfill-limit (" + std::to_string(settings_.limit) +
+        f.fail(endpoint, std::string(kStoppedAtLimit) + " (" + std::to_string(settings_.limit) +
                              " items) with pages left");
     }
 }

@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "record/session_clock.hpp"
@@ -25,6 +26,9 @@
 namespace mastotape::record {
 
 struct Transport;
+
+// What a gap's backfill_error says when the limit left items behind.
+inline constexpr std::string_view kStoppedAtLimit = "stopped at --backfill-limit";
 
 struct BackfillSettings {
     std::vector<schema::Subscription> subscriptions;

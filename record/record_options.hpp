@@ -5,9 +5,11 @@
 // to the process's exit code.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "record/archive_files.hpp"
 #include "schema/tape/model.hpp"
 #include "schema/tape/zstd_codec.hpp"
 
@@ -17,7 +19,15 @@ struct RecordOptions {
     std::string target;  // instance (host or https URL) or streaming URL (ws://, wss://)
     std::vector<schema::Subscription> subscriptions{{"user", ""}};
     schema::Transport transport = schema::Transport::websocket;
-    std::string db;
+    std::string db;  // a path, or with rotation a pattern with strftime fields (ArchiveFiles)
+    RotationPolicy rotation;
+    RetentionPolicy retention;
+    // Called off the network thread for each file a rotating recording has closed (and its last
+    // one when it stops), after its session has ended: compacts it and makes it read-only.
+    // Throws what went wrong; the file is then kept as recorded. Empty: files stay as written.
+    std::function<void(const std::string& path)> finish_file;
+    std::string metrics_host;  // --metrics: serve /metrics and /healthz there when not empty
+    std::uint16_t metrics_port = 0;
     std::string label;
     std::string token;  // never logged, stored or printed
     schema::TokenIn token_in = schema::TokenIn::header;

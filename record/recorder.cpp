@@ -127,6 +127,8 @@ Recorder::~Recorder() = default;
 
 std::int64_t Recorder::session_id() const { return impl_->session.id(); }
 
+const std::string& Recorder::path() const { return impl_->session.path(); }
+
 void Recorder::stop() {
     net::post(impl_->ioc, [impl = impl_.get()] {
         impl->session.request_stop(schema::SessionEnd::stopped, "");

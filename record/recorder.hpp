@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "record/record_options.hpp"
 
@@ -23,6 +24,8 @@ class Recorder {
     Recorder& operator=(const Recorder&) = delete;
 
     std::int64_t session_id() const;
+    // The tape being written (with --rotate, the file the pattern named for now).
+    const std::string& path() const;
     // Records until stopped (SIGINT/SIGTERM, --duration, --max-events, an authentication refusal
     // or --max-reconnects), and says how it went.
     RecordResult run();

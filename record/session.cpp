@@ -73,43 +73,23 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     connection_.heartbeat_timeout = ms(o.heartbeat_timeout_s);
     connection_.max_frame = o.max_frame;
 
-    auto store = std::make_unique<schema::TapeStore>(o.db, schema::OpenMode::create);
-    store->set_compression(o.compression);
-    schema::Session s;
-    s.label = o.label;
-    s.source = plan_.url.origin();
-    s.instance = schema::without_access_token(o.target);
-    s.transport = o.transport;
-    s.subscriptions = o.subscriptions;
-    s.started_wall_ns = clock_.started_wall_ns();
-    s.updated_wall_ns = s.started_wall_ns;
-    schema::SessionSettings settings;
-    settings.heartbeat_timeout_ms = ms(o.heartbeat_timeout_s).count();
-    settings.token_in = o.token_in;
-    s.settings_json = settings.to_json();
-    // Held until the session object goes: readers tell this live recorder from a dead one by it.
-    session_id_ = store->create_session(s, &lock_);
-    WriterOptions wo;
-    wo.batch_interval = std::chrono::milliseconds(o.batch_interval_ms);
-    wo.batch_records = o.batch_records;
-    wo.queue_limit_bytes = o.write_buffer_bytes;
-    wo.sync_full = o.sync_full;
-    // The disk failed (full, most often), or the tape's path lost the file: the network side
-    // stops at once instead of reading on for nothing (or for a file no name reaches). finish()
-    // says why.
-    wo.on_error = [this](const std::string& error) {
-        net::post(ioc_, [this, error] { request_stop(schema::SessionEnd::error, error, true); });
-    };
-    // Posted: the wait it ends is the network thread's (and began before the room came, since
-    // writer_room() asks has_room() on that thread before it waits).
-    wo.on_room = [this] {
-        net::post(ioc_, [this] {
-            if (room_ != nullptr) {
-                room_->cancel();
-            }
-        });
-    };
-    writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, wo);
+    counters_.started_wall_ns = clock_.started_wall_ns();
+    start_metrics();  // before the tape is touched: an address it cannot listen on leaves no trace
+    const bool pattern = o.rotation.rotates() || o.db.find('%') != std::string::npos;
+    if (pattern) {
+        archive_ = std::make_unique<ArchiveFiles>(o.db, o.rotation, o.retention);
+        rotate_at_wall_ns_ = archive_->boundary_after(clock_.started_wall_ns());
+    }
+    // A rotating archive starts a file of its own; a pattern alone names the tape to add to.
+    const std::int64_t t0 = clock_.started_wall_ns();
+    open_file(!pattern                ? o.db
+              : o.rotation.rotates() ? archive_->path_at(t0)
+                                     : archive_->name_at(t0),
+              t0, std::nullopt);
+    if (o.rotation.rotates()) {
+        closer_ = std::make_unique<FileCloser>(*archive_, o.finish_file,
+                                               [this](const std::string& line) { log(line); });
+    }
 
     BackfillSettings b;
     b.subscriptions = o.subscriptions;
@@ -127,7 +107,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
                     item.session_id = session_id_;
                     item.seq = numbering_.next_backfill_item();
                     item.already_streamed = tracker_.streamed(item.object_id);
-                    ++backfilled_;
+                    ++counters_.backfilled;
                     push(std::move(item));
                 }
             });
@@ -158,11 +138,12 @@ void RecordingSession::log(const std::string& line, bool always) {
     if (o.quiet && !always) {
         return;
     }
+    const std::lock_guard lock(log_mutex_);  // the file closer logs from its own thread
     if (plan_.status_line) {
         std::cerr << "\r\033[K";
     }
     if (o.json_log) {
-        std::string out = "{\"offset_ns\":" + std::to_string(clock_.offset_now()) + ",\"message\":";
+        std::string out = "{\"offset_ns\":" + std::to_string(clock_.elapsed_ns()) + ",\"message\":";
         schema::append_json_string(out, schema::redact(line, o.token));  // escaped by JSON
         std::cerr << out << "}\n";
     } else {
@@ -173,17 +154,17 @@ void RecordingSession::log(const std::string& line, bool always) {
 }
 
 std::string RecordingSession::status(bool final) const {
-    const double secs = static_cast<double>(clock_.offset_now()) / 1e9;
+    const double secs = static_cast<double>(clock_.elapsed_ns()) / 1e9;
     char line[256];
     std::snprintf(line, sizeof line,
                   "%02d:%02d:%02d  %-10s  events %lld  %.1f/s  heartbeats %lld  gaps %lld  "
                   "backfilled %lld",
                   static_cast<int>(secs / 3600), static_cast<int>(secs / 60) % 60,
                   static_cast<int>(secs) % 60, to_string(final ? State::stopped : state_),
-                  static_cast<long long>(events_),
-                  secs > 0 ? static_cast<double>(events_) / secs : 0.0,
-                  static_cast<long long>(heartbeats_), static_cast<long long>(gaps_),
-                  static_cast<long long>(backfilled_));
+                  static_cast<long long>(counters_.event_frames),
+                  secs > 0 ? static_cast<double>(counters_.event_frames) / secs : 0.0,
+                  static_cast<long long>(counters_.heartbeats), static_cast<long long>(counters_.gaps),
+                  static_cast<long long>(counters_.backfilled));
     return line;
 }
 
@@ -250,19 +231,18 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     f.wall_ns = clock_.wall(f.offset_ns);
     f.columns = schema::expected_columns(plan_.options.transport, kind, bytes, sse_label_);
     f.bytes = std::move(bytes);
+    count_frame(f);
     if (f.columns.kind == FrameKind::event) {
-        ++events_;
         tracker_.note(f);
-    } else if (schema::is_heartbeat(f.columns.kind, f.bytes)) {
-        ++heartbeats_;
     } else if (f.columns.kind == FrameKind::error) {
         rejected(f.bytes);
     }
     push(std::move(f));
     const std::int64_t max_events = plan_.options.max_events;
-    if (max_events > 0 && events_ >= max_events) {
+    if (max_events > 0 && counters_.event_frames >= max_events) {
         request_stop(schema::SessionEnd::count, std::to_string(max_events) + " events recorded");
     }
+    maybe_rotate();
 }
 
 // An error frame: a subscription the server will not serve. Said at once; when it was the last
@@ -299,6 +279,8 @@ void RecordingSession::on_up(schema::Connection& row) {
     row.handshake_offset_ns = clock_.offset_now();
     push(row);
     live_row_ = row;
+    up_row_ = &row;
+    ++counters_.connections;
     rejections_.connection_up();
     state_ = State::connected;
     log("connection " + std::to_string(row.idx) + " up: " + connection_.url.origin() +
@@ -329,6 +311,9 @@ void RecordingSession::start_backfill() {
                       net::post(ioc_, [this, gap, error] {
                           if (error.empty()) {
                               push(gap);
+                              if (gap.backfill_error.find(kStoppedAtLimit) != std::string::npos) {
+                                  ++counters_.backfill_limited;
+                              }
                               // Every gap's outcome, "ok: 0 items" too: the gap lost nothing.
                               log("gap " + std::to_string(gap.idx) + " backfill " +
                                   std::string(schema::to_string(gap.backfill_status)) + ": " +
@@ -418,7 +403,7 @@ net::awaitable<void> RecordingSession::discover_streaming_url() {
 // hammered.
 bool RecordingSession::proved_healthy(const schema::Connection& row,
                                       std::int64_t heartbeats_before) const {
-    if (heartbeats_ > heartbeats_before) {
+    if (counters_.heartbeats > heartbeats_before) {
         return true;
     }
     return row.handshake_offset_ns && row.ended_offset_ns &&
@@ -440,7 +425,7 @@ net::awaitable<void> RecordingSession::run() {
         row.started_wall_ns = clock_.wall(row.started_offset_ns);
         push(row);
         state_ = State::connecting;
-        const std::int64_t heartbeats_before = heartbeats_;
+        const std::int64_t heartbeats_before = counters_.heartbeats;
         const Outcome out = co_await attempt(row);
         ended(row, out);
         if (out.http_status && *out.http_status == 401) {
@@ -513,6 +498,7 @@ void RecordingSession::ended(schema::Connection& row, const Outcome& out) {
     row.error_message = schema::redact(out.error_message, token);
     push(row);
     live_row_.reset();
+    up_row_ = nullptr;
     if (out.established) {
         log("connection " + std::to_string(row.idx) +
             " ended: " + std::string(schema::to_string(out.cause)) +
@@ -529,6 +515,7 @@ void RecordingSession::open_gap(const schema::Connection& row, const Outcome& ou
     schema::Gap g;
     g.session_id = session_id_;
     g.idx = numbering_.next_gap();
+    ++counters_.connection_ends[std::string(schema::to_string(out.cause))];
     g.from_connection_idx = row.idx;
     g.start_offset_ns = *row.ended_offset_ns;
     g.start_wall_ns = clock_.wall(g.start_offset_ns);
@@ -537,7 +524,7 @@ void RecordingSession::open_gap(const schema::Connection& row, const Outcome& ou
     push(g);
     open_gap_ = g;
     gap_start_newest_ = tracker_.newest();
-    ++gaps_;
+    ++counters_.gaps;
 }
 
 RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
@@ -567,9 +554,17 @@ RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
                   << "; recording stopped (what was committed before is intact)\n";
         return {RecordOutcome::failed, schema::SessionEnd::error, error};
     }
+    if (closer_) {
+        // A rotating archive closes its last file as it closed the others: once the store is
+        // closed (its WAL checkpointed) and the lock let go.
+        writer_.reset();
+        lock_.reset();
+        closer_->close(ClosingFile{path_, nullptr, nullptr, 0, 0, ""}, "");
+        closer_->drain();
+    }
     log("session " + std::to_string(session_id_) + " ended (" +
-        std::string(schema::to_string(stop_reason_)) + "): " + std::to_string(events_) +
-        " events, " + std::to_string(gaps_) + " gaps");
+        std::string(schema::to_string(stop_reason_)) + "): " + std::to_string(counters_.event_frames) +
+        " events, " + std::to_string(counters_.gaps) + " gaps");
     if (outcome_ != RecordOutcome::finished && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
         std::cerr << "mastotape record: "

@@ -14,11 +14,16 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "record/archive_files.hpp"
 #include "record/backoff.hpp"
+#include "record/file_closer.hpp"
 #include "record/http_client.hpp"
+#include "record/metrics_server.hpp"
+#include "record/recorder_metrics.hpp"
 #include "record/recorder.hpp"
 #include "record/rejections.hpp"
 #include "record/session_clock.hpp"
@@ -70,6 +75,10 @@ class RecordingSession final : public ConnectionEvents {
     // gaps, backfilled.
     std::string status(bool final) const;
     bool stopped() const { return state_ == State::stopped; }
+    // The file being written (with rotation, the one the pattern named last).
+    const std::string& path() const { return path_; }
+    // What --metrics serves, as of now.
+    MetricsSnapshot metrics() const;
 
     // ConnectionEvents
     void on_frame(schema::FrameKind kind, std::string bytes) override;
@@ -92,6 +101,17 @@ class RecordingSession final : public ConnectionEvents {
     void push(TapeWriter::Record r);
     void report_backpressure();
     void rejected(const std::string& error_frame);
+    // A new file's session, its lock and its writer (session_rotation.cpp); `from`: the session
+    // it continues.
+    void open_file(const std::string& path, std::int64_t started_wall_ns,
+                   const std::optional<schema::RotationLink>& from);
+    WriterOptions writer_options();
+    // After a frame: rotates when a boundary or the size is due and the moment is clean (a
+    // connection up, no gap open, no backfill in flight).
+    void maybe_rotate();
+    void rotate();
+    void start_metrics();
+    void count_frame(const schema::Frame& f);
 
     boost::asio::io_context& ioc_;
     boost::asio::io_context& rest_ioc_;
@@ -99,6 +119,17 @@ class RecordingSession final : public ConnectionEvents {
     ConnectionSettings connection_;
     std::unique_ptr<Transport> transport_;
     std::unique_ptr<schema::RecorderLock> lock_;  // taken with the session row, held to the end
+    std::string path_;                             // the file being written
+    std::unique_ptr<ArchiveFiles> archive_;        // with --rotate
+    std::unique_ptr<FileCloser> closer_;           // with --rotate: closes the files left behind
+    std::optional<std::int64_t> rotate_at_wall_ns_;  // the time boundary the file closes at
+    schema::Connection* up_row_ = nullptr;  // the live connection's row, as run() holds it
+    std::unique_ptr<MetricsServer> metrics_server_;
+    RecorderCounters counters_;
+    mutable std::mutex log_mutex_;
+    // Bytes every writer of the recording has committed (a closing one goes on adding).
+    std::shared_ptr<std::atomic<std::int64_t>> committed_bytes_ =
+        std::make_shared<std::atomic<std::int64_t>>(0);
     std::unique_ptr<TapeWriter> writer_;
     std::unique_ptr<Backfill> backfill_;
     SessionClock clock_;
@@ -115,10 +146,6 @@ class RecordingSession final : public ConnectionEvents {
     // Counters (network thread only).
     schema::SessionNumbering numbering_;
     std::int64_t current_connection_ = 0;
-    std::int64_t events_ = 0;
-    std::int64_t heartbeats_ = 0;
-    std::int64_t gaps_ = 0;
-    std::int64_t backfilled_ = 0;
 
     State state_ = State::starting;
     bool backpressure_reported_ = false;

@@ -102,6 +102,10 @@ void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns
         return;
     }
     try {
+        if (rotated_to_) {
+            store_->set_setting(session_id_, schema::kRotatedToSetting,
+                                schema::to_json(*rotated_to_));
+        }
         store_->end_session(session_id_, ended_wall_ns, ended_offset_ns, reason, detail);
     } catch (const schema::TapeError& e) {
         error_ = e.what();
@@ -111,6 +115,8 @@ void TapeWriter::finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns
         rescued_ = rescue();
     }
 }
+
+void TapeWriter::set_rotated_to(const schema::RotationLink& next) { rotated_to_ = next; }
 
 std::string TapeWriter::rescued() const {
     std::lock_guard lock(mutex_);
@@ -166,9 +172,25 @@ void TapeWriter::write_batch(std::deque<Record>& items) {
     schema::Batch b;
     b.session_id = session_id_;
     b.now_wall_ns = now_wall_ns();
+    std::int64_t bytes = 0;
+    for (const auto& r : items) {
+        if (const auto* f = std::get_if<schema::Frame>(&r)) {
+            bytes += static_cast<std::int64_t>(f->bytes.size());
+        } else if (const auto* i = std::get_if<schema::BackfillItem>(&r)) {
+            bytes += static_cast<std::int64_t>(i->body.size());
+        }
+    }
     b.records.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
     items.clear();
     store_->append(b);
+    if (options_.committed_bytes) {
+        *options_.committed_bytes += bytes;
+    }
+    std::error_code ec;
+    const auto main = std::filesystem::file_size(store_->path(), ec);
+    const auto wal = std::filesystem::file_size(store_->path() + "-wal", ec);
+    file_bytes_ = static_cast<std::int64_t>((main == std::uintmax_t(-1) ? 0 : main) +
+                                            (wal == std::uintmax_t(-1) ? 0 : wal));
 }
 
 void TapeWriter::run() {

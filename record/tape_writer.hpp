@@ -13,11 +13,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
 
+#include "schema/tape/session_settings.hpp"
 #include "schema/tape/tape_store.hpp"
 
 namespace mastotape::record {
@@ -37,6 +40,9 @@ struct WriterOptions {
     // Called on the writer thread each time it has taken a batch and has_room() holds again: the
     // network side, held back, may read on.
     std::function<void()> on_room;
+    // Added to after each commit: the bytes of frames and backfilled bodies it held (for
+    // metrics; shared by the writers of a rotating recording).
+    std::shared_ptr<std::atomic<std::int64_t>> committed_bytes;
 };
 
 class TapeWriter {
@@ -60,6 +66,13 @@ class TapeWriter {
     // When the tape's path lost the file, copies the tape to rescue_path() (see rescued()).
     void finish(std::int64_t ended_wall_ns, std::int64_t ended_offset_ns, schema::SessionEnd reason,
                 const std::string& detail);
+    // Network thread, before finish(): the session goes on in another file (--rotate); finish()
+    // says so in the session's settings.
+    void set_rotated_to(const schema::RotationLink& next);
+    // Thread-safe, for metrics and --rotate SIZE: bytes of records queued; the tape file's size
+    // with its WAL after the last commit.
+    std::size_t queued_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
+    std::int64_t file_bytes() const { return file_bytes_.load(std::memory_order_relaxed); }
     // The first storage error, empty when none; once set, nothing more is written.
     std::string error() const;
     // After finish(): when the tape's path lost the file, one line for the user saying so and
@@ -88,6 +101,8 @@ class TapeWriter {
     // Written under mutex_, read without it by has_room() (asked before every read).
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_records_{0};
+    std::atomic<std::int64_t> file_bytes_{0};
+    std::optional<schema::RotationLink> rotated_to_;  // set before finish(), read by it
     bool stopping_ = false;
     std::string error_;
     std::string path_problem_;  // written once by the writer thread, under mutex_

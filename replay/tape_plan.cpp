@@ -85,7 +85,7 @@ bool TapePlan::ends_with_tape(std::size_t k) const {
     const schema::EndCause cause = connections[k].recorded.end_cause;
     return k + 1 == connections.size() &&
            (cause == schema::EndCause::local_stop || cause == schema::EndCause::none ||
-            cause == schema::EndCause::interrupted);
+            cause == schema::EndCause::interrupted || cause == schema::EndCause::rotated);
 }
 
 std::int64_t TapePlan::end_of(std::size_t k) const {

@@ -1,5 +1,5 @@
-// `mastotape merge`: sessions of one tape copied into another, ids remapped, each whole or not
-// at all, one already there skipped.
+// `mastotape merge`: sessions of tapes copied into another, ids remapped, each whole or not at
+// all, one already there skipped, a rotated recording's files rejoined into one session.
 
 #include <algorithm>
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "schema/formats/jsonl_tape.hpp"
+#include "schema/ops/tape_rejoin.hpp"
 #include "schema/tape/recorder_lock.hpp"
 #include "tools/commands.hpp"
 
@@ -15,7 +16,7 @@ namespace mastotape::tools {
 namespace {
 
 struct MergeOptions {
-    std::string source;
+    std::vector<std::string> sources;
     std::vector<std::int64_t> sessions;
     std::string db;
     schema::Compression compression;
@@ -26,57 +27,100 @@ bool same_file(const std::string& a, const std::string& b) {
     return std::filesystem::exists(b, ec) && std::filesystem::equivalent(a, b, ec);
 }
 
-int run_merge(const MergeOptions& o) {
-    const std::string target_path = resolve_db(o.db);
-    if (same_file(o.source, target_path)) {
-        throw schema::TapeError(o.source + ": cannot merge a tape into itself");
-    }
-    ReadTape source(o.source);
-    std::vector<schema::Session> wanted;
-    for (const auto& s : source->sessions()) {
-        if (o.sessions.empty() ||
-            std::find(o.sessions.begin(), o.sessions.end(), s.id) != o.sessions.end()) {
-            wanted.push_back(s);
+// A session to merge, and the tape it is in.
+struct Wanted {
+    std::size_t source = 0;
+    schema::Session session;
+};
+
+// The sessions of the sources to merge, oldest first: a rotated archive's files, named in any
+// order, rejoin in the order they were recorded.
+std::vector<Wanted> wanted_sessions(const MergeOptions& o,
+                                    std::vector<std::unique_ptr<ReadTape>>& tapes) {
+    std::vector<Wanted> wanted;
+    for (std::size_t k = 0; k < o.sources.size(); ++k) {
+        for (const auto& s : (*tapes[k])->sessions()) {
+            if (o.sessions.empty() ||
+                std::find(o.sessions.begin(), o.sessions.end(), s.id) != o.sessions.end()) {
+                wanted.push_back({k, s});
+            }
         }
     }
     for (const std::int64_t id : o.sessions) {
-        if (std::none_of(wanted.begin(), wanted.end(), [&](const auto& s) { return s.id == id; })) {
-            throw schema::TapeError(o.source + ": no session " + std::to_string(id));
+        if (std::none_of(wanted.begin(), wanted.end(),
+                         [&](const auto& w) { return w.session.id == id; })) {
+            throw schema::TapeError(o.sources.front() + ": no session " + std::to_string(id));
         }
     }
-    for (const auto& s : wanted) {
-        if (schema::live_state(o.source, s, now_wall_ns()) == schema::SessionState::recording) {
-            throw schema::TapeError(o.source + ": session " + std::to_string(s.id) +
+    for (const auto& w : wanted) {
+        const std::string& path = o.sources[w.source];
+        if (schema::live_state(path, w.session, now_wall_ns()) ==
+            schema::SessionState::recording) {
+            throw schema::TapeError(path + ": session " + std::to_string(w.session.id) +
                                     " is being recorded; merge it once it has ended");
         }
     }
+    std::stable_sort(wanted.begin(), wanted.end(), [](const Wanted& a, const Wanted& b) {
+        return a.session.started_wall_ns < b.session.started_wall_ns;
+    });
+    return wanted;
+}
+
+int run_merge(const MergeOptions& o) {
+    const std::string target_path = resolve_db(o.db);
+    if (o.sources.size() > 1 && !o.sessions.empty()) {
+        std::cerr << "mastotape merge: --session picks sessions of one SOURCE; name one\n";
+        return kExitUsage;
+    }
+    std::vector<std::unique_ptr<ReadTape>> tapes;
+    for (const auto& source : o.sources) {
+        if (same_file(source, target_path)) {
+            throw schema::TapeError(source + ": cannot merge a tape into itself");
+        }
+        tapes.push_back(std::make_unique<ReadTape>(source));
+    }
+    const auto wanted = wanted_sessions(o, tapes);
     TapeTarget target(target_path, o.compression);
     std::int64_t merged = 0;
     std::int64_t skipped = 0;
-    for (const auto& s : wanted) {
-        // A session already there (the same recorded start, end and source) is not copied twice.
+    std::int64_t rejoined = 0;
+    for (const auto& [k, s] : wanted) {
+        const std::string& source_path = o.sources[k];
+        schema::TapeStore& source = **tapes[k];
         const auto there = target.store().sessions();
+        // A session already there (the same recorded start, end and source) is not copied twice.
         const auto same = std::find_if(there.begin(), there.end(), [&](const auto& t) {
             return t.started_wall_ns == s.started_wall_ns && t.source == s.source &&
                    t.ended_offset_ns == s.ended_offset_ns;
         });
         if (same != there.end()) {
-            std::cout << "session " << s.id << " of " << o.source << " is already session "
+            std::cout << "session " << s.id << " of " << source_path << " is already session "
                       << same->id << " of " << target_path << ": skipped\n";
             ++skipped;
             continue;
         }
+        // The next file of a rotation goes on in the session it continues.
+        const auto earlier = std::find_if(there.begin(), there.end(), [&](const auto& t) {
+            return schema::continues(t, s, source_path);
+        });
+        if (earlier != there.end()) {
+            schema::rejoin_rotation(target.store(), earlier->id, source, s.id);
+            std::cout << "session " << s.id << " of " << source_path << " continues session "
+                      << earlier->id << " of " << target_path << " (--rotate): rejoined\n";
+            ++rejoined;
+            continue;
+        }
         JsonlTransit copy(target_path, "merge");
-        schema::export_session(*source, s.id, copy.out());
+        schema::export_session(source, s.id, copy.out());
         const std::int64_t id =
-            copy.import_into(target.store(), o.source + " session " + std::to_string(s.id));
-        std::cout << "session " << s.id << " of " << o.source << " is now session " << id << " of "
-                  << target_path << '\n';
+            copy.import_into(target.store(), source_path + " session " + std::to_string(s.id));
+        std::cout << "session " << s.id << " of " << source_path << " is now session " << id
+                  << " of " << target_path << '\n';
         ++merged;
     }
     target.finish();
-    std::cout << "merged " << merged << " session" << (merged == 1 ? "" : "s") << ", skipped "
-              << skipped << '\n';
+    std::cout << "merged " << merged << " session" << (merged == 1 ? "" : "s") << ", rejoined "
+              << rejoined << ", skipped " << skipped << '\n';
     return kExitOk;
 }
 
@@ -86,9 +130,12 @@ void add_merge_command(CLI::App& app, Runner& run) {
     auto o = std::make_shared<MergeOptions>();
     auto* sub = app.add_subcommand(
         "merge",
-        "Copy sessions from another tape into this one (--db), with new ids; each session whole "
-        "or not at all, one already here skipped; the source is never changed");
-    sub->add_option("SOURCE", o->source, "The tape to copy from")->required();
+        "Copy sessions from other tapes into this one (--db), with new ids, oldest first; each "
+        "session whole or not at all, one already here skipped, the next file of a rotation "
+        "(--rotate) rejoined to the session it continues; the sources are never changed");
+    sub->add_option("SOURCE", o->sources,
+                    "The tapes to copy from (several: a rotated archive's files, in any order)")
+        ->required();
     sub->add_option("--session", o->sessions, "A session of SOURCE (repeatable; default: all)");
     add_db_option(*sub, o->db);
     add_compress_option(*sub, o->compression);

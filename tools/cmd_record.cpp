@@ -1,10 +1,16 @@
+#include <sys/stat.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "record/recorder.hpp"
+#include "schema/ops/tape_compact.hpp"
+#include "schema/tape/new_tape.hpp"
 #include "tools/commands.hpp"
+#include "tools/listen_address.hpp"
 
 namespace mastotape::tools {
 namespace {
@@ -23,6 +29,11 @@ struct RecordCommandOptions {
     bool no_backfill = false;
     std::size_t write_buffer_kib = record::RecordOptions{}.write_buffer_bytes / 1024;
     bool no_discovery = false;
+    std::string rotate;
+    double retain_days = 0;
+    std::string retain_bytes;
+    std::string metrics;
+    bool allow_remote = false;
 };
 
 std::string env(const char* name) {
@@ -33,6 +44,64 @@ std::string env(const char* name) {
 int usage_error(const std::string& message) {
     std::cerr << "mastotape record: " << message << '\n';
     return kExitUsage;
+}
+
+// A rotated file, closed: rewritten in the compact tape format (each session's own dictionary)
+// beside itself, put in its place, and made read-only. A reader with the old file open keeps
+// reading it; until the rename nothing at the path changes.
+void compact_closed_file(const std::string& path, const schema::Compression& compression) {
+    const std::string compacted = path + ".compacted";
+    schema::remove_dead_leftovers(compacted, ".partial-", "");
+    {
+        schema::TapeStore from(path, schema::OpenMode::read);
+        schema::NewTape to(compacted);
+        to.store().set_compression(compression);
+        schema::compact_tape(from, to.store());
+        to.finish();
+    }
+    std::filesystem::rename(compacted, path);
+    ::chmod(path.c_str(), S_IRUSR | S_IRGRP | S_IROTH);
+}
+
+// --rotate, --retain, --retain-bytes and --metrics into `r`; an error message, empty when none.
+std::string archive_options(const RecordCommandOptions& o, record::RecordOptions& r) {
+    if (!o.rotate.empty()) {
+        const auto rotation = record::parse_rotation(o.rotate);
+        if (!rotation) {
+            return "--rotate takes hourly, daily or a size of at least 64KiB (e.g. 1GiB, 500MB)";
+        }
+        r.rotation = *rotation;
+        const schema::Compression c = r.compression;
+        r.finish_file = [c](const std::string& path) { compact_closed_file(path, c); };
+    }
+    if (!o.retain_bytes.empty()) {
+        const auto bytes = record::parse_size(o.retain_bytes);
+        if (!bytes || *bytes <= 0) {
+            return "--retain-bytes takes a size (e.g. 50GiB)";
+        }
+        r.retention.bytes = *bytes;
+    }
+    if (o.retain_days < 0) {
+        return "--retain takes a number of days above 0";
+    }
+    r.retention.days = o.retain_days;
+    if (r.retention.retains() && !r.rotation.rotates()) {
+        return "--retain and --retain-bytes apply to the files of --rotate; add --rotate";
+    }
+    if (!o.metrics.empty()) {
+        std::string error;
+        const auto at = parse_listen_address(o.metrics, error);
+        if (!at) {
+            return "--metrics " + error;
+        }
+        if (!at->loopback && !o.allow_remote) {
+            return "--metrics " + o.metrics +
+                   " is not a loopback address; pass --allow-remote to serve other machines";
+        }
+        r.metrics_host = at->host;
+        r.metrics_port = at->port;
+    }
+    return "";
 }
 
 // The exit code of a recording's outcome (README: exit codes).
@@ -110,11 +179,14 @@ int run_record(RecordCommandOptions& o) {
         }
     }
     r.db = resolve_db(o.db);
+    if (const std::string error = archive_options(o, r); !error.empty()) {
+        return usage_error(error);
+    }
     try {
         record::Recorder recorder(r);
         if (!r.quiet) {
-            std::cerr << "recording session " << recorder.session_id() << " into " << r.db
-                      << " (Ctrl-C to stop)\n";
+            std::cerr << "recording session " << recorder.session_id() << " into "
+                      << recorder.path() << " (Ctrl-C to stop)\n";
         }
         return exit_code_of(recorder.run().outcome);
     } catch (const std::invalid_argument& e) {
@@ -190,6 +262,19 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->add_flag("--allow-insecure-streaming", o->record.allow_insecure_streaming,
                   "Accept a cleartext (ws://, http://) streaming URL named by an https:// "
                   "instance; the token then travels unencrypted");
+    sub->add_option("--rotate", o->rotate,
+                    "Start a new file hourly, daily or at a size (1GiB, 500MB) on the same "
+                    "connection; --db is then a pattern with strftime fields "
+                    "(archive/%Y-%m-%d.db); closed files are compacted and made read-only");
+    sub->add_option("--retain", o->retain_days,
+                    "With --rotate: delete closed files older than this many days");
+    sub->add_option("--retain-bytes", o->retain_bytes,
+                    "With --rotate: delete the oldest closed files while the archive is over this "
+                    "size (50GiB)");
+    sub->add_option("--metrics", o->metrics,
+                    "Serve Prometheus metrics at HOST:PORT/metrics and health at /healthz "
+                    "(loopback unless --allow-remote)");
+    sub->add_flag("--allow-remote", o->allow_remote, "Allow --metrics on a non-loopback address");
     sub->add_flag("-q,--quiet", o->record.quiet, "Print nothing but errors");
     sub->add_flag("--json-log", o->record.json_log,
                   "Log connection changes as JSON lines on stderr");

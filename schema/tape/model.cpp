@@ -12,7 +12,7 @@
 namespace mastotape::schema {
 namespace {
 
-constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
+constexpr std::array<std::pair<EndCause, std::string_view>, 14> kEndCauses{{
     {EndCause::none, ""},
     {EndCause::close, "close"},
     {EndCause::close_no_code, "close-no-code"},
@@ -26,15 +26,17 @@ constexpr std::array<std::pair<EndCause, std::string_view>, 13> kEndCauses{{
     {EndCause::frame_too_large, "frame-too-large"},
     {EndCause::protocol_error, "protocol-error"},
     {EndCause::interrupted, "interrupted"},
+    {EndCause::rotated, "rotated"},
 }};
 
-constexpr std::array<std::pair<SessionEnd, std::string_view>, 6> kSessionEnds{{
+constexpr std::array<std::pair<SessionEnd, std::string_view>, 7> kSessionEnds{{
     {SessionEnd::open, ""},
     {SessionEnd::stopped, "stopped"},
     {SessionEnd::duration, "duration"},
     {SessionEnd::count, "count"},
     {SessionEnd::error, "error"},
     {SessionEnd::interrupted, "interrupted"},
+    {SessionEnd::rotated, "rotated"},
 }};
 
 constexpr std::array<std::pair<BackfillStatus, std::string_view>, 6> kBackfillStatuses{{

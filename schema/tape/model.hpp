@@ -28,6 +28,7 @@ enum class SessionEnd {
     count,        // --max-events were recorded
     error,        // the recorder gave up; end_detail says why
     interrupted,  // its recorder died with it open (set by `verify --repair`)
+    rotated,      // --rotate closed its file: the recording goes on in the next file's session
 };
 
 std::string_view to_string(SessionEnd e);
@@ -69,6 +70,7 @@ enum class EndCause {
     frame_too_large,    // "frame-too-large": past --max-frame (1009)
     protocol_error,     // "protocol-error": a WebSocket or HTTP framing error (1002, 1007)
     interrupted,        // the recorder died with it open (set by `verify --repair`)
+    rotated,            // still up when --rotate closed the file: it goes on in the next one
 };
 
 std::string_view to_string(EndCause c);

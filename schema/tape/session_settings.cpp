@@ -10,8 +10,25 @@ namespace mastotape::schema {
 namespace {
 
 constexpr std::string_view kOfd = "ofd";
+constexpr std::string_view kRotatedFrom = "rotated_from";
+
+nlohmann::ordered_json link_json(const RotationLink& l) {
+    return {{"file", l.file}, {"session", l.session}, {"seq", l.seq}};
+}
+
+std::optional<RotationLink> link_of(const nlohmann::json& j) {
+    if (!j.is_object() || !j.contains("file") || !j["file"].is_string() ||
+        !j.contains("session") || !j["session"].is_number_integer() || !j.contains("seq") ||
+        !j["seq"].is_number_integer()) {
+        return std::nullopt;
+    }
+    return RotationLink{j["file"].get<std::string>(), j["session"].get<std::int64_t>(),
+                        j["seq"].get<std::int64_t>()};
+}
 
 }  // namespace
+
+std::string to_json(const RotationLink& link) { return link_json(link).dump(); }
 
 std::string SessionSettings::to_json() const {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
@@ -26,6 +43,12 @@ std::string SessionSettings::to_json() const {
     }
     if (recorder_lock) {
         j[std::string(kRecorderLockSetting)] = kOfd;
+    }
+    if (rotated_from) {
+        j[std::string(kRotatedFrom)] = link_json(*rotated_from);
+    }
+    if (rotated_to) {
+        j[std::string(kRotatedToSetting)] = link_json(*rotated_to);
     }
     return j.dump();
 }
@@ -51,6 +74,12 @@ SessionSettings SessionSettings::from_json(std::string_view text) {
     }
     if (const auto* v = member(kRecorderLockSetting); v && v->is_string()) {
         s.recorder_lock = v->get<std::string>() == kOfd;
+    }
+    if (const auto* v = member(kRotatedFrom); v) {
+        s.rotated_from = link_of(*v);
+    }
+    if (const auto* v = member(kRotatedToSetting); v) {
+        s.rotated_to = link_of(*v);
     }
     return s;
 }

@@ -343,6 +343,24 @@ void TapeStore::end_session(std::int64_t id, std::int64_t ended_wall_ns,
     });
 }
 
+void TapeStore::set_setting(std::int64_t id, std::string_view key, const std::string& json) {
+    guarded(path_, [&] {
+        const char* valid = "CASE WHEN json_valid(settings) THEN settings ELSE '{}' END";
+        SQLite::Statement st(
+            impl_->db, json.empty()
+                           ? std::string("UPDATE sessions SET settings = json_remove(") + valid +
+                                 ", ?1) WHERE id = ?3"
+                           : std::string("UPDATE sessions SET settings = json_set(") + valid +
+                                 ", ?1, json(?2)) WHERE id = ?3");
+        st.bind(1, "$." + std::string(key));
+        if (!json.empty()) {
+            st.bind(2, json);
+        }
+        st.bind(3, id);
+        st.exec();
+    });
+}
+
 void TapeStore::set_bulk_load(bool on) {
     guarded(path_, [&] {
         impl_->db.exec(on ? "PRAGMA journal_mode = OFF" : "PRAGMA journal_mode = WAL");

@@ -153,6 +153,9 @@ class TapeStore {
     // Marks a session ended. `ended_offset_ns` is the session's length.
     void end_session(std::int64_t id, std::int64_t ended_wall_ns, std::int64_t ended_offset_ns,
                      SessionEnd reason, const std::string& detail);
+    // Sets one member of a session's settings (SessionSettings) to `json` (a JSON text), keeping
+    // the others; an empty `json` removes the member.
+    void set_setting(std::int64_t id, std::string_view key, const std::string& json);
     // Writes `b` in one transaction.
     void append(const Batch& b);
     // Runs `f` inside one transaction (for imports and repairs that span several calls).

@@ -208,7 +208,8 @@ TEST_CASE("What the tape keeps by name has the names it always had, and reads ba
         {SessionEnd::duration, "duration"},
         {SessionEnd::count, "count"},
         {SessionEnd::error, "error"},
-        {SessionEnd::interrupted, "interrupted"}};
+        {SessionEnd::interrupted, "interrupted"},
+        {SessionEnd::rotated, "rotated"}};
     const auto read_back = [](const auto& table, auto from_string) {
         for (const auto& [value, name] : table) {
             CHECK(to_string(value) == name);
@@ -216,6 +217,9 @@ TEST_CASE("What the tape keeps by name has the names it always had, and reads ba
         }
     };
     read_back(ends, session_end_from_string);
+    read_back(std::vector<std::pair<EndCause, std::string_view>>{{EndCause::local_stop, "local-stop"},
+                                                                  {EndCause::rotated, "rotated"}},
+              end_cause_from_string);
     const std::vector<std::pair<MessageKind, std::string_view>> kinds{
         {MessageKind::text, "text"},
         {MessageKind::binary, "binary"},

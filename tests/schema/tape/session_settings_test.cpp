@@ -37,3 +37,17 @@ TEST_CASE("Settings read leniently: what is missing, mistyped or unknown is left
     CHECK(SessionSettings::from_json(R"({"heartbeat_timeout_ms":5000})")
               .heartbeat_timeout_ns(Transport::sse) == 5'000'000'000);
 }
+
+TEST_CASE("A rotated session names the files before and after it, and reads them back") {
+    SessionSettings s;
+    s.heartbeat_timeout_ms = 75000;
+    s.rotated_from = RotationLink{"2026-12-06.db", 1, 81234};
+    s.rotated_to = RotationLink{"2026-12-07.1.db", 1, 1};
+    CHECK(s.to_json() ==
+          R"({"heartbeat_timeout_ms":75000,"rotated_from":{"file":"2026-12-06.db","session":1,)"
+          R"("seq":81234},"rotated_to":{"file":"2026-12-07.1.db","session":1,"seq":1}})");
+    CHECK(SessionSettings::from_json(s.to_json()) == s);
+    // A link without its three members is no link.
+    CHECK_FALSE(SessionSettings::from_json(R"({"rotated_to":{"file":"x.db","session":1}})")
+                    .rotated_to.has_value());
+}

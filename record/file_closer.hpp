@@ -1,0 +1,80 @@
+#pragma once
+
+// The closing of a rotated archive's files, off the network thread: the session of a file the
+// recording has left is ended (everything queued for it committed, its link to the next file
+// written), its lock let go, the file finished (compacted and made read-only, by the caller's
+// hook), and then the retention policy applied. One job at a time, in the order they came.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "record/archive_files.hpp"
+#include "record/tape_writer.hpp"
+#include "schema/tape/recorder_lock.hpp"
+
+namespace mastotape::record {
+
+// A file to close. Without a writer, the file's session is already ended (the recording's last).
+struct ClosingFile {
+    std::string path;
+    std::unique_ptr<TapeWriter> writer;
+    std::unique_ptr<schema::RecorderLock> lock;
+    std::int64_t ended_wall_ns = 0;
+    std::int64_t ended_offset_ns = 0;
+    std::string detail;
+};
+
+// What the closer has done, for metrics (read on any thread).
+struct CloserCounts {
+    std::atomic<std::int64_t> closed{0};
+    std::atomic<std::int64_t> retention_deleted{0};
+    std::atomic<std::int64_t> retention_deleted_bytes{0};
+    std::atomic<std::int64_t> failures{0};
+};
+
+class FileCloser {
+   public:
+    using FinishFile = std::function<void(const std::string& path)>;  // throws what went wrong
+    using Log = std::function<void(const std::string& line)>;         // thread-safe
+
+    // `finish` may be empty (the files stay as the recorder wrote them).
+    FileCloser(const ArchiveFiles& archive, FinishFile finish, Log log);
+    ~FileCloser();  // closes what is queued
+    FileCloser(const FileCloser&) = delete;
+    FileCloser& operator=(const FileCloser&) = delete;
+
+    // Queues `file`; `open` is the file now being written, which retention never deletes.
+    void close(ClosingFile file, const std::string& open);
+    // Waits until every job queued so far is done.
+    void drain();
+    const CloserCounts& counts() const { return counts_; }
+
+   private:
+    struct Job {
+        ClosingFile file;
+        std::string open;
+    };
+    void run();
+    void close_one(Job& job);
+    void apply_retention(const std::string& open);
+
+    const ArchiveFiles& archive_;
+    FinishFile finish_;
+    Log log_;
+    CloserCounts counts_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    std::deque<Job> jobs_;
+    bool busy_ = false;
+    bool stopping_ = false;
+    std::jthread thread_;
+};
+
+}  // namespace mastotape::record
