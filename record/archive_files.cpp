@@ -224,25 +224,29 @@ std::vector<ArchiveFile> ArchiveFiles::expired(const std::string& open,
     if (!retention_.retains()) {
         return out;
     }
-    const auto all = files();
-    std::int64_t total = 0;
-    for (const auto& f : all) {
-        total += f.bytes;
-    }
     std::error_code ec;
     const auto is_open = [&](const ArchiveFile& f) {
-        return fs::equivalent(f.path, open, ec) || f.path == open;
+        return f.path == open || fs::equivalent(f.path, open, ec);
     };
+    const auto all = files();
+    std::int64_t total = 0;
+    std::int64_t closed = 0;
+    for (const auto& f : all) {
+        total += f.bytes;
+        closed += is_open(f) ? 0 : 1;
+    }
     const auto max_age_ns = static_cast<std::int64_t>(retention_.days * 86400e9);
     for (const auto& f : all) {  // oldest first
         if (is_open(f)) {
             continue;
         }
         const bool too_old = retention_.days > 0 && now_wall_ns - f.modified_wall_ns > max_age_ns;
-        const bool over = retention_.bytes > 0 && total > retention_.bytes;
-        if (too_old || over) {
+        const bool too_big = retention_.bytes > 0 && total > retention_.bytes;
+        const bool too_many = retention_.files > 0 && closed > retention_.files;
+        if (too_old || too_big || too_many) {
             out.push_back(f);
             total -= f.bytes;
+            --closed;
         }
     }
     return out;

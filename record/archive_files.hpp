@@ -34,8 +34,9 @@ std::optional<std::int64_t> parse_size(std::string_view text);
 struct RetentionPolicy {
     double days = 0;         // 0: closed files are kept whatever their age
     std::int64_t bytes = 0;  // 0: whatever their total size
+    std::int64_t files = 0;  // 0: however many there are
 
-    bool retains() const { return days > 0 || bytes > 0; }
+    bool retains() const { return days > 0 || bytes > 0 || files > 0; }
 };
 
 // One file of the archive, as retention sees it.
@@ -68,8 +69,8 @@ class ArchiveFiles {
     // The files of the archive that exist now, oldest first (by modification time, then name).
     std::vector<ArchiveFile> files() const;
     // What the retention policy deletes at `now_wall_ns`, oldest first: closed files older than
-    // its days, and the oldest closed files while the archive is over its bytes. Never `open`
-    // (the file being written), which still counts towards the bytes.
+    // its days, and the oldest closed files while the archive is over its bytes or its count of
+    // closed files. Never `open` (the file being written), which still counts towards the bytes.
     std::vector<ArchiveFile> expired(const std::string& open, std::int64_t now_wall_ns) const;
 
    private:

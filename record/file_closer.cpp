@@ -73,16 +73,17 @@ void FileCloser::close_one(Job& job) {
             return;
         }
     }
+    std::string note;
     if (finish_) {
         try {
-            finish_(f.path);
+            note = " (" + finish_(f.path) + ")";
         } catch (const std::exception& e) {
             ++counts_.failures;
-            log_("could not compact " + f.path + " (it is kept as recorded): " + e.what());
+            note = " (kept as recorded: " + std::string(e.what()) + ")";
         }
     }
     ++counts_.closed;
-    log_("closed " + f.path);
+    log_("closed " + f.path + note);
     apply_retention(job.open);
 }
 

@@ -40,7 +40,8 @@ struct CloserCounts {
 
 class FileCloser {
    public:
-    using FinishFile = std::function<void(const std::string& path)>;  // throws what went wrong
+    // Returns what it did, for the log ("compacted: 1.2 MB -> 0.4 MB"); throws what went wrong.
+    using FinishFile = std::function<std::string(const std::string& path)>;
     using Log = std::function<void(const std::string& line)>;         // thread-safe
 
     // `finish` may be empty (the files stay as the recorder wrote them).

@@ -24,8 +24,9 @@ struct RecordOptions {
     RetentionPolicy retention;
     // Called off the network thread for each file a rotating recording has closed (and its last
     // one when it stops), after its session has ended: compacts it and makes it read-only.
-    // Throws what went wrong; the file is then kept as recorded. Empty: files stay as written.
-    std::function<void(const std::string& path)> finish_file;
+    // Returns what it did for the log; throws what went wrong, and the file is then kept as
+    // recorded. Empty: files stay as written.
+    std::function<std::string(const std::string& path)> finish_file;
     std::string metrics_host;  // --metrics: serve /metrics and /healthz there when not empty
     std::uint16_t metrics_port = 0;
     std::string label;

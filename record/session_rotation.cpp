@@ -190,8 +190,9 @@ MetricsSnapshot RecordingSession::metrics() const {
         m.retention_deleted_bytes = c.retention_deleted_bytes;
         m.close_failures = c.failures;
     }
-    m.stuck_after_ns = connection_.heartbeat_timeout.count() * 1'000'000 +
-                       static_cast<std::int64_t>(plan_.options.backoff_cap_s * 1e9);
+    m.stuck_after_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(connection_.heartbeat_timeout).count() +
+        static_cast<std::int64_t>(plan_.options.backoff_cap_s * 1e9);
     return m;
 }
 

@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +33,7 @@ struct RecordCommandOptions {
     std::string rotate;
     double retain_days = 0;
     std::string retain_bytes;
+    std::int64_t retain_files = 0;
     std::string metrics;
     bool allow_remote = false;
 };
@@ -48,8 +50,10 @@ int usage_error(const std::string& message) {
 
 // A rotated file, closed: rewritten in the compact tape format (each session's own dictionary)
 // beside itself, put in its place, and made read-only. A reader with the old file open keeps
-// reading it; until the rename nothing at the path changes.
-void compact_closed_file(const std::string& path, const schema::Compression& compression) {
+// reading it; until the rename nothing at the path changes. Says what it did.
+std::string compact_closed_file(const std::string& path, const schema::Compression& compression) {
+    std::error_code ec;
+    const auto before = std::filesystem::file_size(path, ec);
     const std::string compacted = path + ".compacted";
     schema::remove_dead_leftovers(compacted, ".partial-", "");
     {
@@ -61,6 +65,11 @@ void compact_closed_file(const std::string& path, const schema::Compression& com
     }
     std::filesystem::rename(compacted, path);
     ::chmod(path.c_str(), S_IRUSR | S_IRGRP | S_IROTH);
+    const auto after = std::filesystem::file_size(path, ec);
+    char note[96];
+    std::snprintf(note, sizeof note, "compacted and made read-only: %.2f MB -> %.2f MB",
+                  static_cast<double>(before) / 1e6, static_cast<double>(after) / 1e6);
+    return note;
 }
 
 // --rotate, --retain, --retain-bytes and --metrics into `r`; an error message, empty when none.
@@ -72,7 +81,7 @@ std::string archive_options(const RecordCommandOptions& o, record::RecordOptions
         }
         r.rotation = *rotation;
         const schema::Compression c = r.compression;
-        r.finish_file = [c](const std::string& path) { compact_closed_file(path, c); };
+        r.finish_file = [c](const std::string& path) { return compact_closed_file(path, c); };
     }
     if (!o.retain_bytes.empty()) {
         const auto bytes = record::parse_size(o.retain_bytes);
@@ -85,8 +94,13 @@ std::string archive_options(const RecordCommandOptions& o, record::RecordOptions
         return "--retain takes a number of days above 0";
     }
     r.retention.days = o.retain_days;
+    if (o.retain_files < 0) {
+        return "--retain-files takes a number of files above 0";
+    }
+    r.retention.files = o.retain_files;
     if (r.retention.retains() && !r.rotation.rotates()) {
-        return "--retain and --retain-bytes apply to the files of --rotate; add --rotate";
+        return "--retain, --retain-bytes and --retain-files apply to the files of --rotate; add "
+               "--rotate";
     }
     if (!o.metrics.empty()) {
         std::string error;
@@ -271,6 +285,8 @@ void add_record_command(CLI::App& app, Runner& run) {
     sub->add_option("--retain-bytes", o->retain_bytes,
                     "With --rotate: delete the oldest closed files while the archive is over this "
                     "size (50GiB)");
+    sub->add_option("--retain-files", o->retain_files,
+                    "With --rotate: keep at most this many closed files, deleting the oldest");
     sub->add_option("--metrics", o->metrics,
                     "Serve Prometheus metrics at HOST:PORT/metrics and health at /healthz "
                     "(loopback unless --allow-remote)");
