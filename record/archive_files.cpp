@@ -160,17 +160,18 @@ std::string ArchiveFiles::name_at(std::int64_t wall_ns) const {
     return name;
 }
 
-std::string ArchiveFiles::path_at(std::int64_t wall_ns) const {
+std::string ArchiveFiles::path_at(std::int64_t wall_ns) {
     const std::string name = name_at(wall_ns);
-    std::error_code ec;
-    if (!fs::exists(name, ec)) {
-        return name;
-    }
     const std::size_t at = sequence_at(name);
-    for (int k = 1;; ++k) {
-        std::string next = name.substr(0, at) + "." + std::to_string(k) + name.substr(at);
-        if (!fs::exists(next, ec)) {
-            return next;
+    const int after = name == last_name_ ? last_sequence_ : -1;
+    std::error_code ec;
+    for (int k = after + 1;; ++k) {
+        std::string path =
+            k == 0 ? name : name.substr(0, at) + "." + std::to_string(k) + name.substr(at);
+        if (!fs::exists(path, ec)) {
+            last_name_ = name;
+            last_sequence_ = k;
+            return path;
         }
     }
 }

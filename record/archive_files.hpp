@@ -57,8 +57,9 @@ class ArchiveFiles {
     // The pattern filled in for `wall_ns`.
     std::string name_at(std::int64_t wall_ns) const;
     // The path a file opened at `wall_ns` gets: the pattern filled in, with a sequence number
-    // when that names an existing file.
-    std::string path_at(std::int64_t wall_ns) const;
+    // when that names an existing file, or a file this object named before (retention may have
+    // deleted it: a name is never given twice).
+    std::string path_at(std::int64_t wall_ns);
     // When a file opened at `wall_ns` is due to close by time (the next local hour or midnight);
     // nullopt when rotation is not by time.
     std::optional<std::int64_t> boundary_after(std::int64_t wall_ns) const;
@@ -79,6 +80,8 @@ class ArchiveFiles {
     RetentionPolicy retention_;
     std::string root_;       // the pattern's leading folders without a field ("." when none)
     std::string name_regex_;  // what a file's path under root_ matches
+    std::string last_name_;   // the name path_at filled in last, and the sequence it gave it
+    int last_sequence_ = -1;  // (-1: none, 0: the name without a number)
 };
 
 // `to` as a path relative to the folder of `from` (both as the pattern makes them), for the

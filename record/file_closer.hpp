@@ -2,8 +2,12 @@
 
 // The closing of a rotated archive's files, off the network thread: the session of a file the
 // recording has left is ended (everything queued for it committed, its link to the next file
-// written), its lock let go, the file finished (compacted and made read-only, by the caller's
-// hook), and then the retention policy applied. One job at a time, in the order they came.
+// written) and its store and lock let go; then the retention policy is applied; then the file is
+// finished (compacted and made read-only, by the caller's hook). Ending a session comes before
+// any finishing: that is what holds memory and descriptors, while a file waiting to be compacted
+// is only its name. So a recorder that rotates faster than files compact (a --max-speed replay)
+// stays flat; the files left wait for their turn, and retention never deletes one mid-compaction
+// (both run on this thread) and drops one it deletes from the queue.
 
 #include <condition_variable>
 #include <cstdint>
@@ -32,7 +36,7 @@ struct ClosingFile {
 
 // What the closer has done, for metrics (read on any thread).
 struct CloserCounts {
-    std::atomic<std::int64_t> closed{0};
+    std::atomic<std::int64_t> closed{0};  // sessions ended (the files then finished in turn)
     std::atomic<std::int64_t> retention_deleted{0};
     std::atomic<std::int64_t> retention_deleted_bytes{0};
     std::atomic<std::int64_t> failures{0};
@@ -62,7 +66,9 @@ class FileCloser {
         std::string open;
     };
     void run();
-    void close_one(Job& job);
+    // Ends the session of `job`'s file; false when that failed (the file is left as it is).
+    bool end_session(Job& job);
+    void finish_file(const std::string& path);
     void apply_retention(const std::string& open);
 
     const ArchiveFiles& archive_;
@@ -72,7 +78,8 @@ class FileCloser {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    std::deque<Job> jobs_;
+    std::deque<Job> jobs_;                 // files to end the sessions of
+    std::deque<std::string> to_finish_;    // files to compact
     bool busy_ = false;
     bool stopping_ = false;
     std::jthread thread_;

@@ -111,7 +111,7 @@ std::string prometheus_text(const MetricsSnapshot& m, std::int64_t now_wall_ns) 
     e.one("mastotape_record_rotations_total", "counter", "Files rotated (--rotate).",
           static_cast<double>(c.rotations));
     e.one("mastotape_record_files_closed_total", "counter",
-          "Rotated files closed, compacted and made read-only.",
+          "Rotated files closed (their sessions ended; each then compacted and made read-only).",
           static_cast<double>(m.files_closed));
     e.one("mastotape_record_close_failures_total", "counter",
           "Files that could not be closed, compacted or deleted as retention asked.",

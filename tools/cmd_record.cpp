@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -50,10 +51,13 @@ int usage_error(const std::string& message) {
 
 // A rotated file, closed: rewritten in the compact tape format (each session's own dictionary)
 // beside itself, put in its place, and made read-only. A reader with the old file open keeps
-// reading it; until the rename nothing at the path changes. Says what it did.
+// reading it; until the rename nothing at the path changes. It keeps the time it was last
+// written (when its recording ended), which retention goes by. Says what it did.
 std::string compact_closed_file(const std::string& path, const schema::Compression& compression) {
-    std::error_code ec;
-    const auto before = std::filesystem::file_size(path, ec);
+    struct stat recorded {};
+    if (::stat(path.c_str(), &recorded) != 0) {
+        throw schema::TapeError(path + ": gone before it could be compacted");
+    }
     const std::string compacted = path + ".compacted";
     schema::remove_dead_leftovers(compacted, ".partial-", "");
     {
@@ -63,8 +67,12 @@ std::string compact_closed_file(const std::string& path, const schema::Compressi
         schema::compact_tape(from, to.store());
         to.finish();
     }
+    const struct timespec times[2] = {recorded.st_atim, recorded.st_mtim};
+    ::utimensat(AT_FDCWD, compacted.c_str(), times, 0);
+    ::chmod(compacted.c_str(), S_IRUSR | S_IRGRP | S_IROTH);
     std::filesystem::rename(compacted, path);
-    ::chmod(path.c_str(), S_IRUSR | S_IRGRP | S_IROTH);
+    std::error_code ec;
+    const auto before = static_cast<std::uintmax_t>(recorded.st_size);
     const auto after = std::filesystem::file_size(path, ec);
     char note[96];
     std::snprintf(note, sizeof note, "compacted and made read-only: %.2f MB -> %.2f MB",

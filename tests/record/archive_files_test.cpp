@@ -57,17 +57,21 @@ TEST_CASE("--rotate reads hourly, daily and sizes with units, and refuses the re
 
 TEST_CASE("A pattern names files in local time and numbers a name that exists") {
     TempDir dir;
-    const ArchiveFiles a(dir.file("%Y-%m-%d.db"), {RotationPolicy::Every::size, 1 << 20}, {});
+    ArchiveFiles a(dir.file("%Y-%m-%d.db"), {RotationPolicy::Every::size, 1 << 20}, {});
     const std::int64_t t = std::int64_t{1796688000} * kSecond;
     const std::tm tm = local_of(t);
     char day[16];
     std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
     const std::string first = dir.file(std::string(day) + ".db");
-    CHECK(a.path_at(t) == first);
-    make_file(first, 1, 0);
+    make_file(first, 1, 0);  // a recorder before this one made it
     CHECK(a.path_at(t) == dir.file(std::string(day) + ".1.db"));
     make_file(dir.file(std::string(day) + ".1.db"), 1, 0);
     CHECK(a.path_at(t) == dir.file(std::string(day) + ".2.db"));
+    // Retention deleted the first two: their names are not given again.
+    std::filesystem::remove(first);
+    std::filesystem::remove(dir.file(std::string(day) + ".1.db"));
+    CHECK(a.path_at(t) == dir.file(std::string(day) + ".3.db"));
+    CHECK(ArchiveFiles(dir.file("%Y-%m-%d.db"), {}, {}).path_at(t) == first);
     CHECK(a.name_at(t) == first);  // without rotation: the tape to add a session to
     CHECK_THROWS_WITH(ArchiveFiles(dir.file("%Q.db"), {}, {}),
                       Catch::Contains("%Q is not a field it takes"));

@@ -130,8 +130,8 @@ TEST_CASE("A rotating recording serves its metrics and health, and leaves compac
         REQUIRE(::stat(f.path.c_str(), &st) == 0);
         CHECK((st.st_mode & 0222) == 0);  // read-only
         CHECK_FALSE(std::filesystem::exists(f.path + "-wal"));
-        CHECK(log.find("closed " + f.path + " (compacted and made read-only: ") !=
-              std::string::npos);
+        CHECK(log.find("closed " + f.path + "\n") != std::string::npos);
+        CHECK(log.find(f.path + ": compacted and made read-only: ") != std::string::npos);
         schema::TapeStore store(f.path, schema::OpenMode::read);
         CHECK(schema::verify_tape(store, false, 0).clean());
         recorded += store.counts(1).events;

@@ -53,7 +53,7 @@ record::RecordOptions whole_tape(const std::string& url, const std::string& db) 
 record::RecordOptions rotating(const std::string& url, const TempDir& dir) {
     auto r = whole_tape(url, dir.file("arch/%Y-%m-%d.db"));
     r.batch_records = 200;
-    r.rotation = {record::RotationPolicy::Every::size, 64 * 1024};
+    r.rotation = {record::RotationPolicy::Every::size, 16 * 1024};  // each commit or so
     return r;
 }
 
