@@ -135,11 +135,11 @@ ArchiveFiles::ArchiveFiles(std::string pattern, RotationPolicy rotation, Retenti
         }
         const auto field = i + 1 < rest.size() ? field_regex(rest[i + 1]) : std::nullopt;
         if (!field) {
-            throw std::invalid_argument(
-                "--db " + pattern_ + ": " +
-                (i + 1 < rest.size() ? "%" + std::string(1, rest[i + 1]) + " is not a field it takes"
-                                     : std::string("ends with a lone %")) +
-                " (it takes %Y %y %m %d %H %M %S %j %F %s and %%)");
+            throw std::invalid_argument("--db " + pattern_ + ": " +
+                                        (i + 1 < rest.size() ? "%" + std::string(1, rest[i + 1]) +
+                                                                   " is not a field it takes"
+                                                             : std::string("ends with a lone %")) +
+                                        " (it takes %Y %y %m %d %H %M %S %j %F %s and %%)");
         }
         re += *field;
         ++i;

@@ -78,7 +78,7 @@ class ArchiveFiles {
     std::string pattern_;
     RotationPolicy rotation_;
     RetentionPolicy retention_;
-    std::string root_;       // the pattern's leading folders without a field ("." when none)
+    std::string root_;        // the pattern's leading folders without a field ("." when none)
     std::string name_regex_;  // what a file's path under root_ matches
     std::string last_name_;   // the name path_at filled in last, and the sequence it gave it
     int last_sequence_ = -1;  // (-1: none, 0: the name without a number)

@@ -46,7 +46,7 @@ class FileCloser {
    public:
     // Returns what it did, for the log ("compacted: 1.2 MB -> 0.4 MB"); throws what went wrong.
     using FinishFile = std::function<std::string(const std::string& path)>;
-    using Log = std::function<void(const std::string& line)>;         // thread-safe
+    using Log = std::function<void(const std::string& line)>;  // thread-safe
 
     // `finish` may be empty (the files stay as the recorder wrote them).
     FileCloser(const ArchiveFiles& archive, FinishFile finish, Log log);
@@ -78,8 +78,8 @@ class FileCloser {
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    std::deque<Job> jobs_;                 // files to end the sessions of
-    std::deque<std::string> to_finish_;    // files to compact
+    std::deque<Job> jobs_;               // files to end the sessions of
+    std::deque<std::string> to_finish_;  // files to compact
     bool busy_ = false;
     bool stopping_ = false;
     std::jthread thread_;

@@ -122,7 +122,8 @@ void MetricsServer::start() {
                 }
                 if (ec) {
                     // Out of descriptors, most often: try again in a moment, not in a spin.
-                    net::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+                    net::steady_timer pause(acceptor_.get_executor(),
+                                            std::chrono::milliseconds(50));
                     co_await pause.async_wait(kUseTuple);
                     continue;
                 }

@@ -57,16 +57,18 @@ double seconds_since(std::int64_t then_ns, std::int64_t fallback_ns, std::int64_
 std::string prometheus_text(const MetricsSnapshot& m, std::int64_t now_wall_ns) {
     const RecorderCounters& c = m.counters;
     Exposition e;
-    e.family("mastotape_record_events_total", "counter", "Event frames recorded, by event and stream.");
+    e.family("mastotape_record_events_total", "counter",
+             "Event frames recorded, by event and stream.");
     for (const auto& [key, n] : c.events) {
-        e.sample("mastotape_record_events_total", static_cast<double>(n),
-                 "event=\"" + label_value(key.first) + "\",stream=\"" + label_value(key.second) +
-                     '"');
+        e.sample(
+            "mastotape_record_events_total", static_cast<double>(n),
+            "event=\"" + label_value(key.first) + "\",stream=\"" + label_value(key.second) + '"');
     }
     e.one("mastotape_record_frames_total", "counter", "Frames recorded, of every kind.",
           static_cast<double>(c.frames));
     e.one("mastotape_record_heartbeats_total", "counter",
-          "Heartbeats recorded (WebSocket pings, SSE comments).", static_cast<double>(c.heartbeats));
+          "Heartbeats recorded (WebSocket pings, SSE comments).",
+          static_cast<double>(c.heartbeats));
     e.one("mastotape_record_connections_total", "counter", "Connections established.",
           static_cast<double>(c.connections));
     e.family("mastotape_record_reconnects_total", "counter",
@@ -77,8 +79,8 @@ std::string prometheus_text(const MetricsSnapshot& m, std::int64_t now_wall_ns) 
     }
     e.one("mastotape_record_gaps_total", "counter", "Disconnected gaps.",
           static_cast<double>(c.gaps));
-    e.one("mastotape_record_backfilled_items_total", "counter", "Items fetched over REST after gaps.",
-          static_cast<double>(c.backfilled));
+    e.one("mastotape_record_backfilled_items_total", "counter",
+          "Items fetched over REST after gaps.", static_cast<double>(c.backfilled));
     e.one("mastotape_record_backfill_limited_gaps_total", "counter",
           "Gaps whose backfill stopped at --backfill-limit with items left behind.",
           static_cast<double>(c.backfill_limited));
@@ -129,8 +131,7 @@ std::string prometheus_text(const MetricsSnapshot& m, std::int64_t now_wall_ns) 
 
 bool stuck(const MetricsSnapshot& m, std::int64_t now_wall_ns) {
     const RecorderCounters& c = m.counters;
-    const std::int64_t last =
-        c.last_frame_wall_ns != 0 ? c.last_frame_wall_ns : c.started_wall_ns;
+    const std::int64_t last = c.last_frame_wall_ns != 0 ? c.last_frame_wall_ns : c.started_wall_ns;
     return now_wall_ns - last > m.stuck_after_ns;
 }
 

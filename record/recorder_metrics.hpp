@@ -15,10 +15,10 @@ namespace mastotape::record {
 // Kept by the session, on the network thread only.
 struct RecorderCounters {
     std::map<std::pair<std::string, std::string>, std::int64_t> events;  // (event, stream)
-    std::int64_t event_frames = 0;                                        // all of them
+    std::int64_t event_frames = 0;                                       // all of them
     std::int64_t heartbeats = 0;
     std::int64_t frames = 0;
-    std::int64_t connections = 0;                        // established
+    std::int64_t connections = 0;                         // established
     std::map<std::string, std::int64_t> connection_ends;  // established ones, by end cause
     std::int64_t gaps = 0;
     std::int64_t backfilled = 0;

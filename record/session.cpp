@@ -82,7 +82,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     }
     // A rotating archive starts a file of its own; a pattern alone names the tape to add to.
     const std::int64_t t0 = clock_.started_wall_ns();
-    open_file(!pattern                ? o.db
+    open_file(!pattern               ? o.db
               : o.rotation.rotates() ? archive_->path_at(t0)
                                      : archive_->name_at(t0),
               t0, std::nullopt);
@@ -163,7 +163,8 @@ std::string RecordingSession::status(bool final) const {
                   static_cast<int>(secs) % 60, to_string(final ? State::stopped : state_),
                   static_cast<long long>(counters_.event_frames),
                   secs > 0 ? static_cast<double>(counters_.event_frames) / secs : 0.0,
-                  static_cast<long long>(counters_.heartbeats), static_cast<long long>(counters_.gaps),
+                  static_cast<long long>(counters_.heartbeats),
+                  static_cast<long long>(counters_.gaps),
                   static_cast<long long>(counters_.backfilled));
     return line;
 }
@@ -563,8 +564,9 @@ RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
         closer_->drain();
     }
     log("session " + std::to_string(session_id_) + " ended (" +
-        std::string(schema::to_string(stop_reason_)) + "): " + std::to_string(counters_.event_frames) +
-        " events, " + std::to_string(counters_.gaps) + " gaps");
+        std::string(schema::to_string(stop_reason_)) +
+        "): " + std::to_string(counters_.event_frames) + " events, " +
+        std::to_string(counters_.gaps) + " gaps");
     if (outcome_ != RecordOutcome::finished && !stop_detail_.empty()) {
         // Said even with --quiet: why the recording failed.
         std::cerr << "mastotape record: "

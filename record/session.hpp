@@ -23,8 +23,8 @@
 #include "record/file_closer.hpp"
 #include "record/http_client.hpp"
 #include "record/metrics_server.hpp"
-#include "record/recorder_metrics.hpp"
 #include "record/recorder.hpp"
+#include "record/recorder_metrics.hpp"
 #include "record/rejections.hpp"
 #include "record/session_clock.hpp"
 #include "record/stream_connection.hpp"
@@ -118,12 +118,12 @@ class RecordingSession final : public ConnectionEvents {
     SessionPlan plan_;
     ConnectionSettings connection_;
     std::unique_ptr<Transport> transport_;
-    std::unique_ptr<schema::RecorderLock> lock_;  // taken with the session row, held to the end
-    std::string path_;                             // the file being written
-    std::unique_ptr<ArchiveFiles> archive_;        // with --rotate
-    std::unique_ptr<FileCloser> closer_;           // with --rotate: closes the files left behind
+    std::unique_ptr<schema::RecorderLock> lock_;     // taken with the session row, held to the end
+    std::string path_;                               // the file being written
+    std::unique_ptr<ArchiveFiles> archive_;          // with --rotate
+    std::unique_ptr<FileCloser> closer_;             // with --rotate: closes the files left behind
     std::optional<std::int64_t> rotate_at_wall_ns_;  // the time boundary the file closes at
-    schema::Connection* up_row_ = nullptr;  // the live connection's row, as run() holds it
+    schema::Connection* up_row_ = nullptr;           // the live connection's row, as run() holds it
     std::unique_ptr<MetricsServer> metrics_server_;
     RecorderCounters counters_;
     mutable std::mutex log_mutex_;

@@ -90,7 +90,8 @@ void RecordingSession::open_file(const std::string& path, std::int64_t started_w
     s.updated_wall_ns = started_wall_ns;
     schema::SessionSettings settings;
     settings.heartbeat_timeout_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(connection_.heartbeat_timeout).count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(connection_.heartbeat_timeout)
+            .count();
     settings.token_in = o.token_in;
     settings.rotated_from = from;
     s.settings_json = settings.to_json();
@@ -167,7 +168,8 @@ void RecordingSession::count_frame(const schema::Frame& f) {
     if (f.columns.kind == schema::FrameKind::event) {
         ++counters_.event_frames;
         counters_.last_event_wall_ns = wall;
-        ++counters_.events[{f.columns.event.value_or(""), stream_name(f.columns.stream, sse_label_)}];
+        ++counters_
+              .events[{f.columns.event.value_or(""), stream_name(f.columns.stream, sse_label_)}];
     } else if (schema::is_heartbeat(f.columns.kind, f.bytes)) {
         ++counters_.heartbeats;
         counters_.last_heartbeat_wall_ns = wall;
@@ -191,7 +193,8 @@ MetricsSnapshot RecordingSession::metrics() const {
         m.close_failures = c.failures;
     }
     m.stuck_after_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(connection_.heartbeat_timeout).count() +
+        std::chrono::duration_cast<std::chrono::nanoseconds>(connection_.heartbeat_timeout)
+            .count() +
         static_cast<std::int64_t>(plan_.options.backoff_cap_s * 1e9);
     return m;
 }
@@ -215,7 +218,8 @@ void RecordingSession::start_metrics() {
                                            "stuck: no frame for longer than the heartbeat timeout "
                                            "plus the backoff cap (" +
                                                m.state + ")\n"}
-                           : MetricsAnswer{200, "text/plain; charset=utf-8", "ok: " + m.state + "\n"};
+                           : MetricsAnswer{200, "text/plain; charset=utf-8",
+                                           "ok: " + m.state + "\n"};
             }
             return MetricsAnswer{404, "text/plain; charset=utf-8",
                                  "not found: the recorder serves /metrics and /healthz\n"};

@@ -54,8 +54,7 @@ std::vector<Wanted> wanted_sessions(const MergeOptions& o,
     }
     for (const auto& w : wanted) {
         const std::string& path = o.sources[w.source];
-        if (schema::live_state(path, w.session, now_wall_ns()) ==
-            schema::SessionState::recording) {
+        if (schema::live_state(path, w.session, now_wall_ns()) == schema::SessionState::recording) {
             throw schema::TapeError(path + ": session " + std::to_string(w.session.id) +
                                     " is being recorded; merge it once it has ended");
         }
@@ -119,8 +118,12 @@ int run_merge(const MergeOptions& o) {
         ++merged;
     }
     target.finish();
-    std::cout << "merged " << merged << " session" << (merged == 1 ? "" : "s") << ", rejoined "
-              << rejoined << ", skipped " << skipped << '\n';
+    std::cout << "merged " << merged << " session" << (merged == 1 ? "" : "s") << ", skipped "
+              << skipped;
+    if (rejoined > 0) {
+        std::cout << ", rejoined " << rejoined << " rotated file" << (rejoined == 1 ? "" : "s");
+    }
+    std::cout << '\n';
     return kExitOk;
 }
 

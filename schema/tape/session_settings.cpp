@@ -17,9 +17,8 @@ nlohmann::ordered_json link_json(const RotationLink& l) {
 }
 
 std::optional<RotationLink> link_of(const nlohmann::json& j) {
-    if (!j.is_object() || !j.contains("file") || !j["file"].is_string() ||
-        !j.contains("session") || !j["session"].is_number_integer() || !j.contains("seq") ||
-        !j["seq"].is_number_integer()) {
+    if (!j.is_object() || !j.contains("file") || !j["file"].is_string() || !j.contains("session") ||
+        !j["session"].is_number_integer() || !j.contains("seq") || !j["seq"].is_number_integer()) {
         return std::nullopt;
     }
     return RotationLink{j["file"].get<std::string>(), j["session"].get<std::int64_t>(),

@@ -2,9 +2,9 @@
 
 // What a session was recorded (or made) with, kept in its row's `settings` as a JSON object:
 // {"synth_seed":7,"heartbeat_timeout_ms":75000,"token_in":"header","recorder_lock":"ofd",
-// "rotated_from":{"file":"2026-12-06.db","session":1,"seq":81234}}, each member only when known. Read leniently: a member missing, of another type or unknown is left
-// out, and text that is not an object reads as no settings (a tape of another version says what
-// it says).
+// "rotated_from":{"file":"2026-12-06.db","session":1,"seq":81234}}, each member only when known.
+// Read leniently: a member missing, of another type or unknown is left out, and text that is not an
+// object reads as no settings (a tape of another version says what it says).
 
 #include <cstdint>
 #include <optional>

@@ -347,11 +347,10 @@ void TapeStore::set_setting(std::int64_t id, std::string_view key, const std::st
     guarded(path_, [&] {
         const char* valid = "CASE WHEN json_valid(settings) THEN settings ELSE '{}' END";
         SQLite::Statement st(
-            impl_->db, json.empty()
-                           ? std::string("UPDATE sessions SET settings = json_remove(") + valid +
-                                 ", ?1) WHERE id = ?3"
-                           : std::string("UPDATE sessions SET settings = json_set(") + valid +
-                                 ", ?1, json(?2)) WHERE id = ?3");
+            impl_->db, json.empty() ? std::string("UPDATE sessions SET settings = json_remove(") +
+                                          valid + ", ?1) WHERE id = ?3"
+                                    : std::string("UPDATE sessions SET settings = json_set(") +
+                                          valid + ", ?1, json(?2)) WHERE id = ?3");
         st.bind(1, "$." + std::string(key));
         if (!json.empty()) {
             st.bind(2, json);

@@ -144,7 +144,8 @@ TEST_CASE("Files in dated folders are found from the pattern's fixed folder") {
     make_file(dir.file("arch/2026/12/x.db"), 10, 3000);
     const ArchiveFiles a(dir.file("arch/%Y/%m/%d.db"), {RotationPolicy::Every::hour, 0}, {});
     CHECK(names(a.files()) == std::vector<std::string>{"07.db", "07.1.db"});
-    CHECK(relative_to_folder_of("arch/2026/12/31.db", "arch/2027/01/01.db") == "../../2027/01/01.db");
+    CHECK(relative_to_folder_of("arch/2026/12/31.db", "arch/2027/01/01.db") ==
+          "../../2027/01/01.db");
     CHECK(relative_to_folder_of("arch/07.db", "arch/07.1.db") == "07.1.db");
     CHECK(relative_to_folder_of("07.db", "07.1.db") == "07.1.db");
 }

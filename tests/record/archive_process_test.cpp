@@ -68,10 +68,12 @@ std::map<std::string, double> samples_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("A rotating recording serves its metrics and health, and leaves compacted read-only files") {
+TEST_CASE(
+    "A rotating recording serves its metrics and health, and leaves compacted read-only files") {
     TempDir dir;
-    REQUIRE(test::run_mastotape("synth --db source.db --events 400 --rate 2000 -q", dir).exit_code ==
-            0);
+    REQUIRE(
+        test::run_mastotape("synth --db source.db --events 400 --rate 2000 -q", dir).exit_code ==
+        0);
     Child replay({MASTOTAPE_BINARY, "replay", dir.file("source.db"), "--hold"},
                  dir.file("replay.out"));
     const std::string url = test::listening_url(dir.file("replay.out"));
@@ -142,9 +144,17 @@ TEST_CASE("A rotating recording serves its metrics and health, and leaves compac
 TEST_CASE("/healthz says 503 once a recorder has had no frame past the watchdog and backoff cap") {
     TempDir dir;
     // Nothing listens on the recorder's target: every attempt is refused.
-    const std::vector<std::string> base{MASTOTAPE_BINARY, "record", "ws://127.0.0.1:1",
-                                        "--db", dir.file("t.db"), "--metrics", "127.0.0.1:0",
-                                        "--backoff-start", "0.05", "--backoff-cap", "0.1"};
+    const std::vector<std::string> base{MASTOTAPE_BINARY,
+                                        "record",
+                                        "ws://127.0.0.1:1",
+                                        "--db",
+                                        dir.file("t.db"),
+                                        "--metrics",
+                                        "127.0.0.1:0",
+                                        "--backoff-start",
+                                        "0.05",
+                                        "--backoff-cap",
+                                        "0.1"};
     SECTION("backing off within the cap is healthy") {
         Child rec(base, dir.file("rec.out"));  // stuck only after 75 s + 0.1 s
         const std::uint16_t port = metrics_port(dir.file("rec.out"));
@@ -177,9 +187,8 @@ TEST_CASE("Archive options that cannot work are refused with one line, and nothi
     TempDir dir;
     const auto refused = [&](const std::string& args, const std::string& says) {
         INFO(args);
-        const auto r = test::run_mastotape("record ws://127.0.0.1:1 --db " + dir.file("t.db") +
-                                               " " + args,
-                                           dir);
+        const auto r = test::run_mastotape(
+            "record ws://127.0.0.1:1 --db " + dir.file("t.db") + " " + args, dir);
         CHECK(r.exit_code == 2);
         CHECK(r.err.find(says) != std::string::npos);
         CHECK_FALSE(std::filesystem::exists(dir.file("t.db")));

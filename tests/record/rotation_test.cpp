@@ -144,8 +144,7 @@ TEST_CASE("A rotated recording's files name each other, and rejoined equal an un
         }
         const auto& next = chain[k + 1];
         CHECK(chain[k].session.end_reason == schema::SessionEnd::rotated);
-        CHECK(store.connections(chain[k].session.id).back().end_cause ==
-              schema::EndCause::rotated);
+        CHECK(store.connections(chain[k].session.id).back().end_cause == schema::EndCause::rotated);
         CHECK(chain[k].settings.rotated_to ==
               schema::RotationLink{std::filesystem::path(next.path).filename().string(),
                                    next.session.id, 1});

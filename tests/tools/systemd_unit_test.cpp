@@ -56,6 +56,10 @@ TEST_CASE("The systemd unit's command records until its KillSignal stops it clea
             "sig=$(sed -n 's/^KillSignal=SIG//p' '" +
             kUnit +
             "')\n"
+            "eval \"$(sed -n 's/^Environment=//p' '" +
+            kUnit +
+            "')\"\n"
+            "METRICS=127.0.0.1:0\n"
             "mkdir -p state/mastotape creds\n"
             "printf 'secret-UNIT-token' > creds/token\n"
             "'" +
@@ -68,14 +72,23 @@ TEST_CASE("The systemd unit's command records until its KillSignal stops it clea
             "for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done\n"
             "TARGET=ws://127.0.0.1:$(cat port)\n"
             "MASTOTAPE_OPTIONS='--stream public --no-discovery'\n"
+            // %% is a % (the archive's strftime fields), after the specifiers are filled in.
+            "line=${line//%%/@PERCENT@}\n"
             "line=${line//%S/$PWD/state}; line=${line//%d/$PWD/creds}; line=${line//%i/archive}\n"
+            "line=${line//@PERCENT@/%}\n"
             "line=${line//@BINDIR@\\/mastotape/" +
             MASTOTAPE_BINARY +
             "}\n"
             // exec: the signal goes to the recorder, not to a shell around it.
             "eval \"exec $line\" 2> record.err &\n"
             "rec=$!\n"
-            "sleep 2\n"
+            "for i in $(seq 100); do grep -q 'metrics at' record.err && break; sleep 0.05; done\n"
+            "port=$(sed -n 's/.*metrics at http:..127.0.0.1:\\([0-9]*\\).*/\\1/p' record.err)\n"
+            "sleep 1\n"
+            "exec 3<>/dev/tcp/127.0.0.1/$port\n"
+            "printf 'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3\n"
+            "head -1 <&3\n"
+            "exec 3<&-\n"
             "kill -s \"$sig\" $rec\n"
             // Bounded: a recorder that ignored the signal fails the test instead of hanging it.
             "for i in $(seq 100); do kill -0 $rec 2> /dev/null || break; sleep 0.1; done\n"
@@ -85,10 +98,12 @@ TEST_CASE("The systemd unit's command records until its KillSignal stops it clea
             "echo \"exit $status\"\n"
             "'" +
             MASTOTAPE_BINARY +
-            "' sessions --db state/mastotape/archive.db\n"
+            "' sessions --db state/mastotape/archive/$(date +%Y-%m-%d).db\n"
+            "ls -l state/mastotape/archive\n"
             "! grep -r secret-UNIT-token state record.err\n",
         dir);
     INFO(r.out);
     CHECK(r.exit_code == 0);
-    CHECK_THAT(r.out, Catch::Contains("exit 0") && Catch::Contains("ended"));
+    CHECK_THAT(r.out, Catch::Contains("exit 0") && Catch::Contains("ended") &&
+                          Catch::Contains("HTTP/1.1 200 OK") && Catch::Contains("-r--r--r--"));
 }

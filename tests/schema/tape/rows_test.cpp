@@ -217,9 +217,10 @@ TEST_CASE("What the tape keeps by name has the names it always had, and reads ba
         }
     };
     read_back(ends, session_end_from_string);
-    read_back(std::vector<std::pair<EndCause, std::string_view>>{{EndCause::local_stop, "local-stop"},
-                                                                  {EndCause::rotated, "rotated"}},
-              end_cause_from_string);
+    read_back(
+        std::vector<std::pair<EndCause, std::string_view>>{{EndCause::local_stop, "local-stop"},
+                                                           {EndCause::rotated, "rotated"}},
+        end_cause_from_string);
     const std::vector<std::pair<MessageKind, std::string_view>> kinds{
         {MessageKind::text, "text"},
         {MessageKind::binary, "binary"},
