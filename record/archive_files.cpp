@@ -219,7 +219,7 @@ std::vector<ArchiveFile> ArchiveFiles::files() const {
     return out;
 }
 
-std::vector<ArchiveFile> ArchiveFiles::expired(const std::string& open,
+std::vector<ArchiveFile> ArchiveFiles::expired(const std::vector<std::string>& open,
                                                std::int64_t now_wall_ns) const {
     std::vector<ArchiveFile> out;
     if (!retention_.retains()) {
@@ -227,7 +227,9 @@ std::vector<ArchiveFile> ArchiveFiles::expired(const std::string& open,
     }
     std::error_code ec;
     const auto is_open = [&](const ArchiveFile& f) {
-        return f.path == open || fs::equivalent(f.path, open, ec);
+        return std::any_of(open.begin(), open.end(), [&](const std::string& o) {
+            return f.path == o || fs::equivalent(f.path, o, ec);
+        });
     };
     const auto all = files();
     std::int64_t total = 0;

@@ -71,8 +71,10 @@ class ArchiveFiles {
     std::vector<ArchiveFile> files() const;
     // What the retention policy deletes at `now_wall_ns`, oldest first: closed files older than
     // its days, and the oldest closed files while the archive is over its bytes or its count of
-    // closed files. Never `open` (the file being written), which still counts towards the bytes.
-    std::vector<ArchiveFile> expired(const std::string& open, std::int64_t now_wall_ns) const;
+    // closed files. Never one of `open` (the file being written, and those whose sessions are
+    // still being ended), which still count towards the bytes.
+    std::vector<ArchiveFile> expired(const std::vector<std::string>& open,
+                                     std::int64_t now_wall_ns) const;
 
    private:
     std::string pattern_;

@@ -29,7 +29,8 @@ FileCloser::~FileCloser() {
 void FileCloser::close(ClosingFile file, const std::string& open) {
     {
         std::lock_guard lock(mutex_);
-        jobs_.push_back({std::move(file), open});
+        open_ = open;
+        jobs_.push_back({std::move(file)});
     }
     wake_.notify_all();
 }
@@ -70,7 +71,7 @@ void FileCloser::run() {
                 std::lock_guard lock(mutex_);
                 to_finish_.push_back(job->file.path);
             }
-            apply_retention(job->open);
+            apply_retention();
         }
     }
 }
@@ -109,10 +110,18 @@ void FileCloser::finish_file(const std::string& path) {
     }
 }
 
-void FileCloser::apply_retention(const std::string& open) {
+void FileCloser::apply_retention() {
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
+    std::vector<std::string> open;
+    {
+        std::lock_guard lock(mutex_);
+        open.push_back(open_);
+        for (const auto& j : jobs_) {
+            open.push_back(j.file.path);
+        }
+    }
     for (const auto& f : archive_.expired(open, now)) {
         std::error_code ec;
         std::filesystem::remove(f.path, ec);

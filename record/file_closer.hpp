@@ -54,7 +54,9 @@ class FileCloser {
     FileCloser(const FileCloser&) = delete;
     FileCloser& operator=(const FileCloser&) = delete;
 
-    // Queues `file`; `open` is the file now being written, which retention never deletes.
+    // Queues `file`; `open` is the file now being written. Retention never deletes that one, nor
+    // a file whose session waits here to be ended: their writers still write them (and a file
+    // written only into its WAL keeps the time it was made, older than the files closed since).
     void close(ClosingFile file, const std::string& open);
     // Waits until every job queued so far is done.
     void drain();
@@ -63,13 +65,12 @@ class FileCloser {
    private:
     struct Job {
         ClosingFile file;
-        std::string open;
     };
     void run();
     // Ends the session of `job`'s file; false when that failed (the file is left as it is).
     bool end_session(Job& job);
     void finish_file(const std::string& path);
-    void apply_retention(const std::string& open);
+    void apply_retention();
 
     const ArchiveFiles& archive_;
     FinishFile finish_;
@@ -80,6 +81,7 @@ class FileCloser {
     std::condition_variable done_;
     std::deque<Job> jobs_;               // files to end the sessions of
     std::deque<std::string> to_finish_;  // files to compact
+    std::string open_;                   // the file being written, as close() last said
     bool busy_ = false;
     bool stopping_ = false;
     std::jthread thread_;

@@ -267,6 +267,10 @@ def main():
             "events_per_s": round(args.events / record_s),
         }
         print(json.dumps(figures))
+        if failures:  # what the recorder said of its files, for the failures below
+            for line in open(log_path).read().split("\n"):
+                if re.search(r"retention|rescued|failed|could not|was deleted|replaced", line):
+                    print("recorder:", line)
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0

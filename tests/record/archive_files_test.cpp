@@ -40,7 +40,7 @@ std::vector<std::string> names(const std::vector<ArchiveFile>& files) {
 
 }  // namespace
 
-TEST_CASE("--rotate reads hourly, daily and sizes with units, and refuses the rest") {
+TEST_CASE("Rotation reads hourly, daily and sizes with units, and refuses the rest") {
     CHECK(parse_rotation("hourly")->every == RotationPolicy::Every::hour);
     CHECK(parse_rotation("daily")->every == RotationPolicy::Every::day);
     CHECK(parse_rotation("1GiB")->bytes == std::int64_t{1} << 30);
@@ -111,7 +111,7 @@ TEST_CASE("Retention deletes the oldest closed files of the archive, never the o
     make_file(dir.file("notes.db"), 100, now - 9 * 86400);
     make_file(dir.file("2026-12-03.db-wal"), 100, now - 9 * 86400);
     make_file(dir.file("2026-12-03.db.compacted.partial-1"), 100, now - 9 * 86400);
-    const std::string open = dir.file("2026-12-04.db");
+    const std::vector<std::string> open{dir.file("2026-12-04.db")};
     const std::string pattern = dir.file("%Y-%m-%d.db");
     const RotationPolicy daily{RotationPolicy::Every::day, 0};
 
