@@ -1,6 +1,7 @@
 #include "record/archive_files.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kMinRotationBytes = 64 * 1024;
+constexpr std::string_view kPreparedPrefix = ".mastotape-next-";
 
 // What each strftime field the pattern may hold matches in a name.
 std::optional<std::string> field_regex(char field) {
@@ -174,6 +176,11 @@ std::string ArchiveFiles::path_at(std::int64_t wall_ns) {
             return path;
         }
     }
+}
+
+std::string ArchiveFiles::prepared_path() const {
+    return (fs::path(root_) / (std::string(kPreparedPrefix) + std::to_string(::getpid()) + ".db"))
+        .string();
 }
 
 std::optional<std::int64_t> ArchiveFiles::boundary_after(std::int64_t wall_ns) const {

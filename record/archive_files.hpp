@@ -67,6 +67,10 @@ class ArchiveFiles {
         return rotation_.every == RotationPolicy::Every::size && file_bytes >= rotation_.bytes;
     }
 
+    // Where this process keeps the next file made ahead, empty, so that a rotation only renames
+    // it: `ROOT/.mastotape-next-PID.db` (not a name of the archive).
+    std::string prepared_path() const;
+
     // The files of the archive that exist now, oldest first (by modification time, then name).
     std::vector<ArchiveFile> files() const;
     // What the retention policy deletes at `now_wall_ns`, oldest first: closed files older than

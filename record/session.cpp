@@ -89,6 +89,7 @@ RecordingSession::RecordingSession(net::io_context& ioc, net::io_context& rest, 
     if (o.rotation.rotates()) {
         closer_ = std::make_unique<FileCloser>(*archive_, o.finish_file,
                                                [this](const std::string& line) { log(line); });
+        closer_->prepare();
     }
 
     BackfillSettings b;
@@ -560,7 +561,7 @@ RecordResult RecordingSession::finish(const std::string& hard_stop_detail) {
         // closed (its WAL checkpointed) and the lock let go.
         writer_.reset();
         lock_.reset();
-        closer_->close(ClosingFile{path_, nullptr, nullptr, 0, 0, ""}, "");
+        closer_->close(ClosingFile{path_, nullptr, nullptr, clock_.wall(end), end, ""}, "");
         closer_->drain();
     }
     log("session " + std::to_string(session_id_) + " ended (" +

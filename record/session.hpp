@@ -110,6 +110,7 @@ class RecordingSession final : public ConnectionEvents {
     // connection up, no gap open, no backfill in flight).
     void maybe_rotate();
     void rotate();
+    void take_prepared(const std::string& next);
     void start_metrics();
     void count_frame(const schema::Frame& f);
 
@@ -118,10 +119,11 @@ class RecordingSession final : public ConnectionEvents {
     SessionPlan plan_;
     ConnectionSettings connection_;
     std::unique_ptr<Transport> transport_;
-    std::unique_ptr<schema::RecorderLock> lock_;     // taken with the session row, held to the end
-    std::string path_;                               // the file being written
-    std::unique_ptr<ArchiveFiles> archive_;          // with --rotate
-    std::unique_ptr<FileCloser> closer_;             // with --rotate: closes the files left behind
+    std::unique_ptr<schema::RecorderLock> lock_;  // taken with the session row, held to the end
+    std::optional<bool> lock_seen_;          // whether readers can see the lock here (probed once)
+    std::string path_;                       // the file being written
+    std::unique_ptr<ArchiveFiles> archive_;  // with --rotate
+    std::unique_ptr<FileCloser> closer_;     // with --rotate: closes the files left behind
     std::optional<std::int64_t> rotate_at_wall_ns_;  // the time boundary the file closes at
     schema::Connection* up_row_ = nullptr;           // the live connection's row, as run() holds it
     std::unique_ptr<MetricsServer> metrics_server_;

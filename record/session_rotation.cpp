@@ -3,9 +3,12 @@
 // server (--metrics).
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "record/session.hpp"
@@ -96,7 +99,7 @@ void RecordingSession::open_file(const std::string& path, std::int64_t started_w
     settings.rotated_from = from;
     s.settings_json = settings.to_json();
     // Held until the file is closed: readers tell this live recorder from a dead one by it.
-    session_id_ = store->create_session(s, &lock_);
+    session_id_ = store->create_session(s, &lock_, &lock_seen_);
     path_ = path;
     writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, writer_options());
 }
@@ -141,7 +144,9 @@ void RecordingSession::rotate() {
     closing.lock = std::move(lock_);
     const schema::RotationLink from{relative_to_folder_of(next, old_path), old_id,
                                     numbering_.last_frame()};
+    take_prepared(next);
     open_file(next, at_wall, from);
+    closer_->prepare();
     closing.writer->set_rotated_to({relative_to_folder_of(old_path, next), session_id_, 1});
     closer_->close(std::move(closing), path_);
 
@@ -159,6 +164,22 @@ void RecordingSession::rotate() {
     rotate_at_wall_ns_ = archive_->boundary_after(at_wall);
     ++counters_.rotations;
     log("rotated: " + old_path + " closed, recording goes on in " + next);
+}
+
+// The empty tape the closer made ahead, renamed to `next` (a link, so that a file there, which
+// path_at has just ruled out, is never replaced); else open_file() makes it.
+void RecordingSession::take_prepared(const std::string& next) {
+    if (!closer_->take_prepared()) {
+        return;
+    }
+    const std::string prepared = archive_->prepared_path();
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(next).parent_path(), ec);
+    if (::link(prepared.c_str(), next.c_str()) != 0) {
+        log("could not move the file made ahead into place (" + std::string(std::strerror(errno)) +
+            "); making " + next);
+    }
+    ::unlink(prepared.c_str());
 }
 
 void RecordingSession::count_frame(const schema::Frame& f) {

@@ -272,7 +272,8 @@ void TapeStore::rollback() {
     }
 }
 
-std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<RecorderLock>* lock) {
+std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<RecorderLock>* lock,
+                                       std::optional<bool>* lock_seen) {
     if (!impl_->insert_frame) {
         throw TapeError(path_ + ": opened read-only");
     }
@@ -291,7 +292,12 @@ std::int64_t TapeStore::create_session(const Session& s, std::unique_ptr<Recorde
         st.exec();
         const std::int64_t id = impl_->db.getLastInsertRowid();
         *lock = std::make_unique<RecorderLock>(path_, id);
-        if (recorder_alive(path_, id) == true) {
+        std::optional<bool> probed;
+        std::optional<bool>& seen = lock_seen != nullptr ? *lock_seen : probed;
+        if (!seen) {
+            seen = recorder_alive(path_, id) == true;
+        }
+        if (*seen) {
             // Readers may trust the lock for this session: it is seen where it is held.
             SQLite::Statement mark(impl_->db,
                                    std::string("UPDATE sessions SET settings = json_set("

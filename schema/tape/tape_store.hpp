@@ -145,8 +145,12 @@ class TapeStore {
     std::int32_t schema_version() const;
 
     // Creates a session and returns its id. `s.id` is ignored. With `lock`, the session's
-    // RecorderLock is taken into it before the row is visible to any reader (a recorder's).
-    std::int64_t create_session(const Session& s, std::unique_ptr<RecorderLock>* lock = nullptr);
+    // RecorderLock is taken into it before the row is visible to any reader (a recorder's), and
+    // whether readers can see the lock is probed (/proc/locks), unless `lock_seen` already says
+    // (what an earlier probe on the same filesystem found: a rotation's next file); the answer is
+    // left there.
+    std::int64_t create_session(const Session& s, std::unique_ptr<RecorderLock>* lock = nullptr,
+                                std::optional<bool>* lock_seen = nullptr);
     // Inserts `s` as it is, with its own id (compact: ids stay what they were); throws TapeError
     // when the tape has a session with that id.
     void restore_session(const Session& s);

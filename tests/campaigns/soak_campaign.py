@@ -146,7 +146,7 @@ def main():
         ends = [CAUSES[k % len(CAUSES)] for k in range(args.events // args.disconnect_every - 1)]
         started = time.monotonic()
         run(args.binary, "synth", "--db", source, "--events", str(args.events), "--rate", "5000",
-            "--seed", str(args.seed), "--compress", "none", "-q",
+            "--seed", str(args.seed), "-q",
             *(["--connection-ends", *ends] if ends else []))
         synth_s = time.monotonic() - started
         # A file holds about what a compacted sample of the same session does per event.

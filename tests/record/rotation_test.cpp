@@ -25,7 +25,7 @@ using mastotape::test::TempDir;
 
 namespace {
 
-constexpr std::int64_t kEvents = 3000;
+constexpr std::int64_t kEvents = 6000;
 
 // A tape of kEvents with two disconnects, replayed as fast as the recorder reads.
 replay::ReplayOptions fast_replay_of(const TempDir& dir) {
@@ -130,7 +130,7 @@ TEST_CASE("A rotated recording's files name each other, and rejoined equal an un
     }
     const record::ArchiveFiles archive(dir.file("arch/%Y-%m-%d.db"), {}, {});
     const auto chain = chain_of(archive);
-    REQUIRE(chain.size() >= 4);
+    REQUIRE(chain.size() >= 3);  // (a rotation waits while a gap is open or backfilling)
     // Every file closed (the last one when the recording stopped) went through the hook once.
     CHECK(finished.size() == chain.size());
     for (std::size_t k = 0; k < chain.size(); ++k) {
