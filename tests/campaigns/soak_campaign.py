@@ -8,7 +8,8 @@ While it records, the recorder's RSS and open descriptors are sampled (from when
 recorded 200,000 events: what it keeps of recent ids is full then); each file it closes is
 hard-linked aside as its "closed" line appears (retention deletes the oldest later), so that the
 whole recording can be checked afterwards:
-  * RSS and descriptors flat: the medians of the last decile of the samples against the first;
+  * RSS and descriptors flat: the last decile of the samples against the first (RSS by median,
+    within 20%; descriptors by peak, within one waiting file's 4);
   * every closed file `verify` clean, and the files a chain: each names the next and the previous,
     the last seq before a rotation the one the next file says it continues;
   * 0 frames lost or duplicated across rotations: all files rejoined by `merge` diff equal to the
@@ -206,8 +207,11 @@ def main():
         if rss_last > rss_first * 1.2:
             failures.append(f"RSS grew: {rss_first:.0f} KiB in the first decile, "
                             f"{rss_last:.0f} KiB in the last")
-        if fds_last > fds_first:
-            failures.append(f"descriptors grew: {fds_first} in the first decile, "
+        # One file more waiting to be closed when the machine is busy holds its store's 4
+        # descriptors (tape, WAL, shared memory, lock); a leak grows with the rotations (there
+        # are 10 to 100 between the two deciles).
+        if fds_last > fds_first + 4:
+            failures.append(f"descriptors grew: {fds_first} at most in the first decile, "
                             f"{fds_last} in the last")
 
         files = [target for _, target in linker.linked]
