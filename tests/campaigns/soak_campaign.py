@@ -120,6 +120,13 @@ def decile(samples, first):
     return statistics.median(s[0] for s in part), max(s[1] for s in part)
 
 
+def deciles(samples, k, summary):
+    """Column k of `samples` summarized over each tenth, for the figures."""
+    n = max(1, len(samples) // 10)
+    return [round(summary(s[k] for s in samples[i:i + n])) for i in range(0, n * 10, n)
+            if samples[i:i + n]]
+
+
 def settings_of(binary, db):
     out = subprocess.run(["sqlite3", "-json", db, "SELECT id, settings FROM sessions"],
                          capture_output=True, text=True, check=True).stdout
@@ -150,12 +157,14 @@ def main():
             "--seed", str(args.seed), "-q",
             *(["--connection-ends", *ends] if ends else []))
         synth_s = time.monotonic() - started
-        # A file holds about what a compacted sample of the same session does per event.
+        # A live file (WAL included, frames in the built-in dictionary until the session's own
+        # is trained) holds about twice what a finished sample of the same session does per
+        # event.
         sample_events = min(args.events, 100_000)
         compressed = os.path.join(work, "sample.db")
         run(args.binary, "synth", "--db", compressed, "--events", str(sample_events), "--rate",
             "5000", "--seed", str(args.seed), "-q")
-        per_event = os.path.getsize(compressed) / sample_events
+        per_event = 2 * os.path.getsize(compressed) / sample_events
         os.remove(compressed)
         rotate_bytes = max(64 * 1024, int(per_event * args.rotate_every))
 
@@ -269,11 +278,13 @@ def main():
             "fds_last_decile": fds_last, "samples": len(samples), "synth_s": round(synth_s, 1),
             "record_s": round(record_s, 1), "merge_s": round(merge_s, 1),
             "events_per_s": round(args.events / record_s),
+            "rss_kib_by_decile": deciles(samples, 0, statistics.median),
+            "fds_by_decile": deciles(samples, 1, max),
         }
         print(json.dumps(figures))
         if failures:  # what the recorder said of its files, for the failures below
             for line in open(log_path).read().split("\n"):
-                if re.search(r"retention|rescued|failed|could not|was deleted|replaced", line):
+                if re.search(r"rescued|failed|could not|was deleted|replaced", line):
                     print("recorder:", line)
     for f in failures:
         print("FAIL:", f)
