@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::int64_t kMinRotationBytes = 64 * 1024;
+constexpr std::int64_t kMinRotationBytes = std::int64_t{64} * 1024;
 constexpr std::string_view kPreparedPrefix = ".mastotape-next-";
 
 // What each strftime field the pattern may hold matches in a name.

@@ -28,7 +28,6 @@ struct RecordOptions {
     // recorded. Empty: files stay as written.
     std::function<std::string(const std::string& path)> finish_file;
     std::string metrics_host;  // --metrics: serve /metrics and /healthz there when not empty
-    std::uint16_t metrics_port = 0;
     std::string label;
     std::string token;  // never logged, stored or printed
     schema::TokenIn token_in = schema::TokenIn::header;
@@ -47,11 +46,12 @@ struct RecordOptions {
     std::size_t batch_records = 1000;
     std::size_t write_buffer_bytes =
         std::size_t{16} * 1024 * 1024;  // frames held for the writer, at most
+    schema::Compression compression;    // how frames are stored; compressed on the writer thread
     bool sync_full = false;
-    schema::Compression compression;  // how frames are stored; compressed on the writer thread
     bool quiet = false;
     bool json_log = false;
     bool backfill = true;                // fetch what each gap missed over REST
+    std::uint16_t metrics_port = 0;      // with metrics_host
     std::int64_t backfill_limit = 400;   // items per gap
     double rate_limit_wait_cap_s = 300;  // longest wait for a rate-limit reset
     std::string rest_base;  // REST origin; default: the instance, else the streaming host

@@ -83,9 +83,10 @@ int run_merge(const MergeOptions& o) {
     std::int64_t merged = 0;
     std::int64_t skipped = 0;
     std::int64_t rejoined = 0;
-    for (const auto& [k, s] : wanted) {
-        const std::string& source_path = o.sources[k];
-        schema::TapeStore& source = **tapes[k];
+    for (const auto& w : wanted) {
+        const schema::Session& s = w.session;  // (lambdas below: clang 14 captures no bindings)
+        const std::string& source_path = o.sources[w.source];
+        schema::TapeStore& source = **tapes[w.source];
         const auto there = target.store().sessions();
         // A session already there (the same recorded start, end and source) is not copied twice.
         const auto same = std::find_if(there.begin(), there.end(), [&](const auto& t) {
