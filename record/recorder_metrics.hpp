@@ -14,8 +14,9 @@ namespace mastotape::record {
 
 // Kept by the session, on the network thread only.
 struct RecorderCounters {
-    std::map<std::pair<std::string, std::string>, std::int64_t> events;  // (event, stream)
-    std::int64_t event_frames = 0;                                       // all of them
+    // (event, stream as --stream names it); the session fills it when it takes a snapshot.
+    std::map<std::pair<std::string, std::string>, std::int64_t> events;
+    std::int64_t event_frames = 0;  // all of them
     std::int64_t heartbeats = 0;
     std::int64_t frames = 0;
     std::int64_t connections = 0;                         // established

@@ -239,12 +239,13 @@ void RecordingSession::on_frame(FrameKind kind, std::string bytes) {
     } else if (f.columns.kind == FrameKind::error) {
         rejected(f.bytes);
     }
+    const std::int64_t wall_ns = f.wall_ns;
     push(std::move(f));
     const std::int64_t max_events = plan_.options.max_events;
     if (max_events > 0 && counters_.event_frames >= max_events) {
         request_stop(schema::SessionEnd::count, std::to_string(max_events) + " events recorded");
     }
-    maybe_rotate();
+    maybe_rotate(wall_ns);
 }
 
 // An error frame: a subscription the server will not serve. Said at once; when it was the last

@@ -108,7 +108,7 @@ class RecordingSession final : public ConnectionEvents {
     WriterOptions writer_options();
     // After a frame: rotates when a boundary or the size is due and the moment is clean (a
     // connection up, no gap open, no backfill in flight).
-    void maybe_rotate();
+    void maybe_rotate(std::int64_t wall_ns);
     void rotate();
     void take_prepared(const std::string& next);
     void start_metrics();
@@ -127,7 +127,10 @@ class RecordingSession final : public ConnectionEvents {
     std::optional<std::int64_t> rotate_at_wall_ns_;  // the time boundary the file closes at
     schema::Connection* up_row_ = nullptr;           // the live connection's row, as run() holds it
     std::unique_ptr<MetricsServer> metrics_server_;
-    RecorderCounters counters_;
+    RecorderCounters counters_;  // but its events, which metrics() fills from event_tally_
+    // Event frames by stream label as recorded, then event name (the hot path's form).
+    std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>>
+        event_tally_;
     mutable std::mutex log_mutex_;
     // Bytes every writer of the recording has committed (a closing one goes on adding).
     std::shared_ptr<std::atomic<std::int64_t>> committed_bytes_ =

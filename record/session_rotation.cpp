@@ -37,10 +37,19 @@ std::int64_t disk_free(const std::string& path) {
 }
 
 // A stream label as --stream names it ("hashtag=rust"), else as the server sent it.
-std::string stream_name(const std::optional<std::string>& label, const std::string& sse_label) {
-    const std::string& l = label ? *label : sse_label;
-    const auto s = schema::subscription_of_label(l);
-    return s ? s->spec() : l;
+std::string stream_name(const std::string& label) {
+    const auto s = schema::subscription_of_label(label);
+    return s ? s->spec() : label;
+}
+
+// The count under `key`, made on first sight; found without a copy of the key after that.
+template <typename Map>
+auto& tally_of(Map& map, std::string_view key) {
+    auto it = map.find(key);
+    if (it == map.end()) {
+        it = map.emplace(std::string(key), typename Map::mapped_type{}).first;
+    }
+    return it->second;
 }
 
 }  // namespace
@@ -104,13 +113,12 @@ void RecordingSession::open_file(const std::string& path, std::int64_t started_w
     writer_ = std::make_unique<TapeWriter>(std::move(store), session_id_, writer_options());
 }
 
-void RecordingSession::maybe_rotate() {
+void RecordingSession::maybe_rotate(std::int64_t wall_ns) {
     if (!closer_ || state_ != State::connected || up_row_ == nullptr || open_gap_ ||
         backfills_in_flight_ > 0 || stop_requested_) {
         return;
     }
-    const bool time_due =
-        rotate_at_wall_ns_ && clock_.wall(clock_.offset_now()) >= *rotate_at_wall_ns_;
+    const bool time_due = rotate_at_wall_ns_ && wall_ns >= *rotate_at_wall_ns_;
     if (time_due || archive_->size_due(writer_->file_bytes())) {
         rotate();
     }
@@ -189,8 +197,9 @@ void RecordingSession::count_frame(const schema::Frame& f) {
     if (f.columns.kind == schema::FrameKind::event) {
         ++counters_.event_frames;
         counters_.last_event_wall_ns = wall;
-        ++counters_
-              .events[{f.columns.event.value_or(""), stream_name(f.columns.stream, sse_label_)}];
+        // By the label as it came: naming it as --stream does waits for a scrape.
+        const std::string_view label = f.columns.stream ? *f.columns.stream : sse_label_;
+        ++tally_of(tally_of(event_tally_, label), f.columns.event.value_or(""));
     } else if (schema::is_heartbeat(f.columns.kind, f.bytes)) {
         ++counters_.heartbeats;
         counters_.last_heartbeat_wall_ns = wall;
@@ -200,6 +209,12 @@ void RecordingSession::count_frame(const schema::Frame& f) {
 MetricsSnapshot RecordingSession::metrics() const {
     MetricsSnapshot m;
     m.counters = counters_;
+    for (const auto& [label, events] : event_tally_) {
+        const std::string stream = stream_name(label);
+        for (const auto& [event, n] : events) {
+            m.counters.events[{event, stream}] += n;
+        }
+    }
     m.state = to_string(state_);
     m.file = path_;
     m.queue_bytes = static_cast<std::int64_t>(writer_->queued_bytes());
